@@ -1,0 +1,60 @@
+/**
+ * The one registry of control-plane error codes (Fastify style): every error the control plane raises on purpose
+ * is a `ControlPlaneError` with a stable `code` listed here and documented in docs/reference/errors.md.
+ * The CLI maps codes to exit codes; the REST API maps them to HTTP statuses.
+ */
+
+export const ERROR_CODES = {
+  /** A sweep spec failed validation; `issues` names every problem by its path in the spec. */
+  CP_ERR_SPEC_INVALID: { exitCode: 2, httpStatus: 400, summary: 'the sweep spec is invalid' },
+  /** A sweep spec file could not be read. */
+  CP_ERR_SPEC_UNREADABLE: { exitCode: 2, httpStatus: 400, summary: 'the sweep spec file could not be read' },
+  /** Redis did not answer, or answered with an unsafe configuration. */
+  CP_ERR_REDIS_UNAVAILABLE: { exitCode: 3, httpStatus: 503, summary: 'Redis is not reachable' },
+  CP_ERR_REDIS_EVICTION_POLICY: { exitCode: 3, httpStatus: 503, summary: "Redis maxmemory-policy is not 'noeviction'" },
+  /** A worker process failed to start or to become healthy. */
+  CP_ERR_WORKER_START: { exitCode: 4, httpStatus: 503, summary: 'a worker process did not start' },
+  /** A worker answered a call with an error that retrying cannot fix. */
+  CP_ERR_WORKER_REJECTED: { exitCode: 1, httpStatus: 422, summary: 'the worker rejected the request' },
+  /** No sweep with that id. */
+  CP_ERR_SWEEP_NOT_FOUND: { exitCode: 2, httpStatus: 404, summary: 'no sweep has that id' },
+  /** The control plane's API could not be reached by the CLI. */
+  CP_ERR_API_UNREACHABLE: { exitCode: 3, httpStatus: 503, summary: 'the control plane API is not reachable' },
+  /** A request to the API was refused (bad token, bad body). */
+  CP_ERR_API_REQUEST: { exitCode: 2, httpStatus: 400, summary: 'the API refused the request' },
+  CP_ERR_UNAUTHORIZED: { exitCode: 2, httpStatus: 401, summary: 'a valid bearer token is required' },
+  /** A sweep finished, but some of its trials failed. */
+  CP_ERR_TRIALS_FAILED: { exitCode: 1, httpStatus: 200, summary: 'some trials failed' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** One problem with a spec, named by its path (`grid.ranks[2]`). */
+export interface SpecIssue {
+  path: string;
+  message: string;
+}
+
+export class ControlPlaneError extends Error {
+  readonly code: ErrorCode;
+  readonly issues: SpecIssue[];
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; issues?: SpecIssue[] } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'ControlPlaneError';
+    this.code = code;
+    this.issues = options.issues ?? [];
+  }
+
+  get exitCode(): number {
+    return ERROR_CODES[this.code].exitCode;
+  }
+
+  get httpStatus(): number {
+    return ERROR_CODES[this.code].httpStatus;
+  }
+}
+
+export function isControlPlaneError(err: unknown): err is ControlPlaneError {
+  return err instanceof ControlPlaneError;
+}
