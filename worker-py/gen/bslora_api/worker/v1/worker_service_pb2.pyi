@@ -1,0 +1,277 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class DescribeRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Device(_message.Message):
+    __slots__ = ("name", "kind", "total_memory_bytes", "free_memory_bytes")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    FREE_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    kind: str
+    total_memory_bytes: int
+    free_memory_bytes: int
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., total_memory_bytes: _Optional[int] = ..., free_memory_bytes: _Optional[int] = ...) -> None: ...
+
+class DescribeResponse(_message.Message):
+    __slots__ = ("worker_id", "devices", "versions", "capacity", "resident_models", "held_adapters")
+    class VersionsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    DEVICES_FIELD_NUMBER: _ClassVar[int]
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    RESIDENT_MODELS_FIELD_NUMBER: _ClassVar[int]
+    HELD_ADAPTERS_FIELD_NUMBER: _ClassVar[int]
+    worker_id: str
+    devices: _containers.RepeatedCompositeFieldContainer[Device]
+    versions: _containers.ScalarMap[str, str]
+    capacity: int
+    resident_models: _containers.RepeatedScalarFieldContainer[str]
+    held_adapters: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, worker_id: _Optional[str] = ..., devices: _Optional[_Iterable[_Union[Device, _Mapping]]] = ..., versions: _Optional[_Mapping[str, str]] = ..., capacity: _Optional[int] = ..., resident_models: _Optional[_Iterable[str]] = ..., held_adapters: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class BSLoraRanks(_message.Message):
+    __slots__ = ("local", "intra", "inter")
+    LOCAL_FIELD_NUMBER: _ClassVar[int]
+    INTRA_FIELD_NUMBER: _ClassVar[int]
+    INTER_FIELD_NUMBER: _ClassVar[int]
+    local: int
+    intra: int
+    inter: int
+    def __init__(self, local: _Optional[int] = ..., intra: _Optional[int] = ..., inter: _Optional[int] = ...) -> None: ...
+
+class TrainingSettings(_message.Message):
+    __slots__ = ("steps", "learning_rate", "batch_size", "seq_len", "eval_limit", "checkpoint_every")
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
+    BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SEQ_LEN_FIELD_NUMBER: _ClassVar[int]
+    EVAL_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_EVERY_FIELD_NUMBER: _ClassVar[int]
+    steps: int
+    learning_rate: float
+    batch_size: int
+    seq_len: int
+    eval_limit: int
+    checkpoint_every: int
+    def __init__(self, steps: _Optional[int] = ..., learning_rate: _Optional[float] = ..., batch_size: _Optional[int] = ..., seq_len: _Optional[int] = ..., eval_limit: _Optional[int] = ..., checkpoint_every: _Optional[int] = ...) -> None: ...
+
+class TrialSpec(_message.Message):
+    __slots__ = ("trial_key", "name", "method", "ranks", "rank", "share_mode", "kron_share_size", "gate_share_size", "lora_alpha", "lora_dropout", "base_model", "task_type", "train_data", "eval_tasks", "target_modules", "training", "seed", "method_version")
+    TRIAL_KEY_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    RANKS_FIELD_NUMBER: _ClassVar[int]
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    SHARE_MODE_FIELD_NUMBER: _ClassVar[int]
+    KRON_SHARE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    GATE_SHARE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    LORA_ALPHA_FIELD_NUMBER: _ClassVar[int]
+    LORA_DROPOUT_FIELD_NUMBER: _ClassVar[int]
+    BASE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TRAIN_DATA_FIELD_NUMBER: _ClassVar[int]
+    EVAL_TASKS_FIELD_NUMBER: _ClassVar[int]
+    TARGET_MODULES_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    METHOD_VERSION_FIELD_NUMBER: _ClassVar[int]
+    trial_key: str
+    name: str
+    method: str
+    ranks: BSLoraRanks
+    rank: int
+    share_mode: str
+    kron_share_size: int
+    gate_share_size: int
+    lora_alpha: float
+    lora_dropout: float
+    base_model: str
+    task_type: str
+    train_data: str
+    eval_tasks: _containers.RepeatedScalarFieldContainer[str]
+    target_modules: _containers.RepeatedScalarFieldContainer[str]
+    training: TrainingSettings
+    seed: int
+    method_version: str
+    def __init__(self, trial_key: _Optional[str] = ..., name: _Optional[str] = ..., method: _Optional[str] = ..., ranks: _Optional[_Union[BSLoraRanks, _Mapping]] = ..., rank: _Optional[int] = ..., share_mode: _Optional[str] = ..., kron_share_size: _Optional[int] = ..., gate_share_size: _Optional[int] = ..., lora_alpha: _Optional[float] = ..., lora_dropout: _Optional[float] = ..., base_model: _Optional[str] = ..., task_type: _Optional[str] = ..., train_data: _Optional[str] = ..., eval_tasks: _Optional[_Iterable[str]] = ..., target_modules: _Optional[_Iterable[str]] = ..., training: _Optional[_Union[TrainingSettings, _Mapping]] = ..., seed: _Optional[int] = ..., method_version: _Optional[str] = ...) -> None: ...
+
+class CountParametersRequest(_message.Message):
+    __slots__ = ("trial",)
+    TRIAL_FIELD_NUMBER: _ClassVar[int]
+    trial: TrialSpec
+    def __init__(self, trial: _Optional[_Union[TrialSpec, _Mapping]] = ...) -> None: ...
+
+class ParameterCounts(_message.Message):
+    __slots__ = ("local", "intra", "inter", "transform", "total", "base_total")
+    LOCAL_FIELD_NUMBER: _ClassVar[int]
+    INTRA_FIELD_NUMBER: _ClassVar[int]
+    INTER_FIELD_NUMBER: _ClassVar[int]
+    TRANSFORM_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    BASE_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    local: int
+    intra: int
+    inter: int
+    transform: int
+    total: int
+    base_total: int
+    def __init__(self, local: _Optional[int] = ..., intra: _Optional[int] = ..., inter: _Optional[int] = ..., transform: _Optional[int] = ..., total: _Optional[int] = ..., base_total: _Optional[int] = ...) -> None: ...
+
+class CountParametersResponse(_message.Message):
+    __slots__ = ("counts",)
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    counts: ParameterCounts
+    def __init__(self, counts: _Optional[_Union[ParameterCounts, _Mapping]] = ...) -> None: ...
+
+class TrainRequest(_message.Message):
+    __slots__ = ("trial",)
+    TRIAL_FIELD_NUMBER: _ClassVar[int]
+    trial: TrialSpec
+    def __init__(self, trial: _Optional[_Union[TrialSpec, _Mapping]] = ...) -> None: ...
+
+class TrainProgress(_message.Message):
+    __slots__ = ("step", "total_steps", "loss", "learning_rate", "tokens_per_second", "eta_seconds")
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_STEPS_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FIELD_NUMBER: _ClassVar[int]
+    LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    ETA_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    step: int
+    total_steps: int
+    loss: float
+    learning_rate: float
+    tokens_per_second: float
+    eta_seconds: float
+    def __init__(self, step: _Optional[int] = ..., total_steps: _Optional[int] = ..., loss: _Optional[float] = ..., learning_rate: _Optional[float] = ..., tokens_per_second: _Optional[float] = ..., eta_seconds: _Optional[float] = ...) -> None: ...
+
+class AdapterChunk(_message.Message):
+    __slots__ = ("sha256", "offset", "data", "total_size")
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    sha256: str
+    offset: int
+    data: bytes
+    total_size: int
+    def __init__(self, sha256: _Optional[str] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ..., total_size: _Optional[int] = ...) -> None: ...
+
+class TrainResult(_message.Message):
+    __slots__ = ("trial_key", "counts", "initial_loss", "final_loss", "steps", "wall_seconds", "peak_memory_bytes", "versions", "device", "seed", "adapter_sha256", "adapter_size", "resumed_from_step")
+    class VersionsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    TRIAL_KEY_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    INITIAL_LOSS_FIELD_NUMBER: _ClassVar[int]
+    FINAL_LOSS_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    WALL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    PEAK_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    ADAPTER_SHA256_FIELD_NUMBER: _ClassVar[int]
+    ADAPTER_SIZE_FIELD_NUMBER: _ClassVar[int]
+    RESUMED_FROM_STEP_FIELD_NUMBER: _ClassVar[int]
+    trial_key: str
+    counts: ParameterCounts
+    initial_loss: float
+    final_loss: float
+    steps: int
+    wall_seconds: float
+    peak_memory_bytes: int
+    versions: _containers.ScalarMap[str, str]
+    device: str
+    seed: int
+    adapter_sha256: str
+    adapter_size: int
+    resumed_from_step: int
+    def __init__(self, trial_key: _Optional[str] = ..., counts: _Optional[_Union[ParameterCounts, _Mapping]] = ..., initial_loss: _Optional[float] = ..., final_loss: _Optional[float] = ..., steps: _Optional[int] = ..., wall_seconds: _Optional[float] = ..., peak_memory_bytes: _Optional[int] = ..., versions: _Optional[_Mapping[str, str]] = ..., device: _Optional[str] = ..., seed: _Optional[int] = ..., adapter_sha256: _Optional[str] = ..., adapter_size: _Optional[int] = ..., resumed_from_step: _Optional[int] = ...) -> None: ...
+
+class TrainEvent(_message.Message):
+    __slots__ = ("progress", "adapter_chunk", "result")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    ADAPTER_CHUNK_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    progress: TrainProgress
+    adapter_chunk: AdapterChunk
+    result: TrainResult
+    def __init__(self, progress: _Optional[_Union[TrainProgress, _Mapping]] = ..., adapter_chunk: _Optional[_Union[AdapterChunk, _Mapping]] = ..., result: _Optional[_Union[TrainResult, _Mapping]] = ...) -> None: ...
+
+class UploadAdapterResponse(_message.Message):
+    __slots__ = ("sha256", "size")
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    sha256: str
+    size: int
+    def __init__(self, sha256: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
+
+class EvaluateRequest(_message.Message):
+    __slots__ = ("trial", "adapter_sha256")
+    TRIAL_FIELD_NUMBER: _ClassVar[int]
+    ADAPTER_SHA256_FIELD_NUMBER: _ClassVar[int]
+    trial: TrialSpec
+    adapter_sha256: str
+    def __init__(self, trial: _Optional[_Union[TrialSpec, _Mapping]] = ..., adapter_sha256: _Optional[str] = ...) -> None: ...
+
+class TaskMetrics(_message.Message):
+    __slots__ = ("task", "acc", "acc_norm", "n")
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    ACC_FIELD_NUMBER: _ClassVar[int]
+    ACC_NORM_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    task: str
+    acc: float
+    acc_norm: float
+    n: int
+    def __init__(self, task: _Optional[str] = ..., acc: _Optional[float] = ..., acc_norm: _Optional[float] = ..., n: _Optional[int] = ...) -> None: ...
+
+class EvaluateProgress(_message.Message):
+    __slots__ = ("task", "done", "total")
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    task: str
+    done: int
+    total: int
+    def __init__(self, task: _Optional[str] = ..., done: _Optional[int] = ..., total: _Optional[int] = ...) -> None: ...
+
+class EvaluateResult(_message.Message):
+    __slots__ = ("trial_key", "tasks", "wall_seconds")
+    TRIAL_KEY_FIELD_NUMBER: _ClassVar[int]
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    WALL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    trial_key: str
+    tasks: _containers.RepeatedCompositeFieldContainer[TaskMetrics]
+    wall_seconds: float
+    def __init__(self, trial_key: _Optional[str] = ..., tasks: _Optional[_Iterable[_Union[TaskMetrics, _Mapping]]] = ..., wall_seconds: _Optional[float] = ...) -> None: ...
+
+class EvaluateEvent(_message.Message):
+    __slots__ = ("progress", "result")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    progress: EvaluateProgress
+    result: EvaluateResult
+    def __init__(self, progress: _Optional[_Union[EvaluateProgress, _Mapping]] = ..., result: _Optional[_Union[EvaluateResult, _Mapping]] = ...) -> None: ...
