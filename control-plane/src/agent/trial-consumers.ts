@@ -1,0 +1,69 @@
+/**
+ * The consumers of one worker: a BullMQ `Worker` for train jobs and one for eval jobs, each with concurrency 1
+ * (a worker trains one trial at a time). Cancellation of a sweep arrives on a Redis channel and aborts the running
+ * gRPC call of that sweep's job, whichever host runs it.
+ */
+import { Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { ArtifactStore } from '../queue/artifacts.js';
+import { processEval } from '../queue/process-eval.js';
+import { processTrain } from '../queue/process-train.js';
+import { EVAL_QUEUE, TRAIN_QUEUE, type QueueContext, type TrainJobData } from '../queue/queues.js';
+import type { WorkerClient } from '../worker-process/worker-client.js';
+
+export interface TrialConsumers {
+  close(): Promise<void>;
+}
+
+export function cancelChannel(prefix: string): string {
+  return `${prefix}:cancel-sweep`;
+}
+
+export async function startTrialConsumers(
+  ctx: QueueContext,
+  client: WorkerClient,
+  artifacts: ArtifactStore,
+  opts: { onError?: (err: Error) => void } = {},
+): Promise<TrialConsumers> {
+  const common = {
+    connection: ctx.connection,
+    prefix: ctx.prefix,
+    concurrency: 1,
+    // Trainings are long; the lock is renewed every lockDuration/2 while the processor awaits gRPC.
+    lockDuration: 60_000,
+    stalledInterval: 30_000,
+    maxStalledCount: 2,
+  };
+  const trains = new Worker(TRAIN_QUEUE, (job: Job, _token, signal) => processTrain(job, client, artifacts, signal), common);
+  const evals = new Worker(EVAL_QUEUE, (job: Job, _token, signal) => processEval(job, client, artifacts, signal), common);
+  for (const w of [trains, evals]) w.on('error', (err) => opts.onError?.(err));
+
+  const sub = new Redis({ ...(ctx.connection as object), maxRetriesPerRequest: null });
+  sub.on('error', (err) => opts.onError?.(err));
+  await sub.subscribe(cancelChannel(ctx.prefix));
+  const runningJobs = new Map<Worker, Map<string, unknown>>([
+    [trains, new Map()],
+    [evals, new Map()],
+  ]);
+  for (const w of [trains, evals]) {
+    w.on('active', (job) => runningJobs.get(w)!.set(job.id!, job.data));
+    w.on('completed', (job) => runningJobs.get(w)!.delete(job.id!));
+    w.on('failed', (job) => job && runningJobs.get(w)!.delete(job.id!));
+  }
+
+  sub.on('message', (_channel, sweepId: string) => {
+    // Abort every running job of this sweep on these consumers (at most one each: concurrency 1).
+    for (const [w, running] of runningJobs) {
+      for (const [jobId, data] of running) {
+        if ((data as TrainJobData).sweepId === sweepId) w.cancelJob(jobId, `sweep ${sweepId} cancelled`);
+      }
+    }
+  });
+
+  return {
+    async close() {
+      sub.disconnect();
+      await Promise.all([trains.close(), evals.close()]);
+    },
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * Runs one eval job: takes its train child's result, makes sure the worker holds the adapter (uploading it from
+ * artifacts/ only when it does not), calls `Evaluate`, and returns metrics. A trial whose training failed for good
+ * is reported here, not thrown, so one bad trial never fails its sweep.
+ */
+import { UnrecoverableError, type Job } from 'bullmq';
+import { ControlPlaneError } from '../errors.js';
+import { channelSettings } from '../grpc/channel-settings.js';
+import type { WorkerClient } from '../worker-process/worker-client.js';
+import { isPermanentGrpcError } from '../worker-process/grpc-errors.js';
+import { toTrialSpec } from '../worker-process/trial-spec.js';
+import type { ArtifactStore } from './artifacts.js';
+import type { EvalJobData, EvalJobResult, TrainJobResult } from './queues.js';
+
+export async function processEval(
+  job: Job<EvalJobData, EvalJobResult>,
+  client: WorkerClient,
+  artifacts: ArtifactStore,
+  signal?: AbortSignal,
+): Promise<EvalJobResult> {
+  const trialKey = job.data.plan.trialKey;
+  const values = Object.values(await job.getChildrenValues<TrainJobResult>());
+  const train = values[0];
+  if (!train) {
+    const failures = Object.values(await job.getIgnoredChildrenFailures());
+    return { trialKey, train: null, metrics: null, error: failures[0] ?? 'training produced no result' };
+  }
+  if (job.data.plan.evalTasks.length === 0) return { trialKey, train, metrics: null, error: null };
+  try {
+    if (train.adapterSha256) {
+      const held = (await client.describe()).heldAdapters;
+      if (!held.includes(train.adapterSha256)) {
+        const adapter = artifacts.get(train.adapterSha256);
+        if (!adapter) {
+          throw new UnrecoverableError(`adapter ${train.adapterSha256} of trial ${job.data.plan.name} is missing from artifacts/`);
+        }
+        await client.uploadAdapter(adapter, channelSettings().adapterChunkBytes, { signal });
+      }
+    }
+    const result = await client.evaluate(toTrialSpec(job.data.plan), train.adapterSha256, {
+      signal,
+      onProgress: (p) =>
+        void job
+          .updateProgress({ phase: 'eval', step: p.done, totalSteps: p.total, loss: null, etaSeconds: null, task: p.task })
+          .catch(() => {}),
+    });
+    const metrics: EvalJobResult['metrics'] = {};
+    for (const t of result.tasks) metrics[t.task] = { acc: t.acc, accNorm: t.accNorm, n: t.n };
+    return { trialKey, train, metrics, error: null };
+  } catch (err) {
+    if (isPermanentGrpcError(err)) {
+      throw new UnrecoverableError(`worker refused to evaluate ${job.data.plan.name}: ${(err as Error).message}`);
+    }
+    if (err instanceof ControlPlaneError) throw new UnrecoverableError(err.message);
+    throw err;
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Queue names, job payloads and the job options chosen for them (docs/decisions/0004-queue-options.md).
+ *
+ * A sweep is one BullMQ flow: the sweep job is the parent of one eval job per trial, and each eval job is the
+ * parent of its trial's train job. Every queue of one deployment shares a key prefix, so tests run side by side
+ * on one Redis with a unique prefix each.
+ */
+import type { ConnectionOptions, DefaultJobOptions } from 'bullmq';
+import type { TrialPlan } from '../sweep-specs/index.js';
+
+export const TRAIN_QUEUE = 'train';
+export const EVAL_QUEUE = 'eval';
+export const SWEEP_QUEUE = 'sweep';
+
+export interface QueueContext {
+  connection: ConnectionOptions;
+  /** Key prefix of every queue. @defaultValue 'bslora' */
+  prefix: string;
+}
+
+export function connectionFromUrl(url: string): ConnectionOptions {
+  const u = new URL(url);
+  return {
+    host: u.hostname,
+    port: Number(u.port || 6379),
+    username: u.username || undefined,
+    password: u.password || undefined,
+    db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
+    // BullMQ consumers block on Redis: never give up on a request, reconnect instead.
+    maxRetriesPerRequest: null,
+  };
+}
+
+export interface TrainJobData {
+  sweepId: string;
+  plan: TrialPlan;
+}
+export type EvalJobData = TrainJobData;
+export interface SweepJobData {
+  sweepId: string;
+}
+
+/** What a train job returns (the adapter itself goes to artifacts/, by sha256). */
+export interface TrainJobResult {
+  trialKey: string;
+  counts: Record<string, number>;
+  initialLoss: number | null;
+  finalLoss: number | null;
+  steps: number;
+  wallSeconds: number;
+  peakMemoryBytes: number;
+  versions: Record<string, string>;
+  device: string;
+  seed: number;
+  adapterSha256: string;
+  adapterSize: number;
+  resumedFromStep: number;
+  workerAddress: string;
+}
+
+export interface EvalJobResult {
+  trialKey: string;
+  /** null when the trial's training failed for good: the eval job reports it instead of failing the flow. */
+  train: TrainJobResult | null;
+  metrics: Record<string, { acc: number; accNorm: number; n: number }> | null;
+  error: string | null;
+}
+
+/**
+ * Trials retry transient failures with exponential backoff (resuming from their checkpoint); completed jobs are
+ * kept for a day so the recorder can reconcile from them after a restart, failed ones for a week for inspection.
+ */
+export const TRIAL_JOB_OPTIONS: DefaultJobOptions = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 2_000 },
+  removeOnComplete: { age: 24 * 3600 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};

@@ -1,0 +1,226 @@
+/**
+ * The store: the source of truth for sweeps, trials and results (not Redis, not BullMQ events). SQLite in WAL mode
+ * is the embedded default; everything goes through this one module so that another database can replace it.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { TrialPlan } from '../sweep-specs/index.js';
+import { MIGRATIONS } from './migrations.js';
+
+export type SweepStatus = 'queued' | 'running' | 'completed' | 'completed_with_failures' | 'cancelled';
+export type TrialStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+export interface SweepRow {
+  id: string;
+  name: string;
+  status: SweepStatus;
+  createdAt: string;
+  finishedAt: string | null;
+  spec: unknown;
+  summary: unknown;
+}
+
+export interface TrialResult {
+  counts: Record<string, number>;
+  initialLoss: number | null;
+  finalLoss: number | null;
+  train: Record<string, unknown>;
+  metrics: Record<string, { acc: number; accNorm: number; n: number }> | null;
+  adapterSha256: string | null;
+}
+
+export interface TrialRow {
+  trialKey: string;
+  name: string;
+  method: string;
+  status: TrialStatus;
+  lastError: string | null;
+  reused: boolean;
+  plan: TrialPlan;
+  result: (TrialResult & { meanAcc: number | null; recordedAt: string }) | null;
+}
+
+const now = () => new Date().toISOString();
+const parseOrNull = <T>(s: string | null): T | null => (s === null ? null : (JSON.parse(s) as T));
+
+export class Store {
+  readonly db: Database.Database;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+  }
+
+  private migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    const applied = new Set(
+      (this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+    );
+    for (const m of MIGRATIONS) {
+      if (applied.has(m.version)) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(m.version, now());
+      })();
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Keys among `keys` that already have a recorded result (reusable). */
+  finishedTrialKeys(keys: string[]): Set<string> {
+    const stmt = this.db.prepare('SELECT trial_key FROM results WHERE trial_key = ?');
+    return new Set(keys.filter((k) => stmt.get(k) !== undefined));
+  }
+
+  /** Records a sweep with its trials in one transaction: nothing partial is ever written. */
+  createSweep(sweep: { id: string; name: string; spec: unknown }, trials: TrialPlan[], reused: Set<string>): void {
+    const t = now();
+    this.db.transaction(() => {
+      this.db
+        .prepare('INSERT INTO sweeps (id, name, spec_json, status, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(sweep.id, sweep.name, JSON.stringify(sweep.spec), 'queued', t);
+      const insertTrial = this.db.prepare(
+        `INSERT INTO trials (trial_key, name, method, plan_json, status, updated_at) VALUES (?, ?, ?, ?, 'queued', ?)
+         ON CONFLICT(trial_key) DO UPDATE SET status = CASE WHEN trials.status = 'completed' THEN 'completed' ELSE 'queued' END,
+           last_error = CASE WHEN trials.status = 'completed' THEN trials.last_error ELSE NULL END, updated_at = excluded.updated_at`,
+      );
+      const link = this.db.prepare('INSERT INTO sweep_trials (sweep_id, trial_key, position, reused) VALUES (?, ?, ?, ?)');
+      trials.forEach((plan, i) => {
+        insertTrial.run(plan.trialKey, plan.name, plan.method, JSON.stringify(plan), t);
+        link.run(sweep.id, plan.trialKey, i, reused.has(plan.trialKey) ? 1 : 0);
+      });
+    })();
+  }
+
+  getSweep(id: string): SweepRow | undefined {
+    const r = this.db.prepare('SELECT * FROM sweeps WHERE id = ?').get(id) as Record<string, string | null> | undefined;
+    return r ? this.toSweep(r) : undefined;
+  }
+
+  listSweeps(limit = 50, offset = 0): SweepRow[] {
+    return (
+      this.db.prepare('SELECT * FROM sweeps ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?').all(limit, offset) as Record<
+        string,
+        string | null
+      >[]
+    ).map((r) => this.toSweep(r));
+  }
+
+  private toSweep(r: Record<string, string | null>): SweepRow {
+    return {
+      id: r.id!,
+      name: r.name!,
+      status: r.status as SweepStatus,
+      createdAt: r.created_at!,
+      finishedAt: r.finished_at,
+      spec: JSON.parse(r.spec_json!),
+      summary: parseOrNull(r.summary_json),
+    };
+  }
+
+  trialsOfSweep(sweepId: string): TrialRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT t.*, st.reused, r.counts_json, r.initial_loss, r.final_loss, r.train_json, r.metrics_json, r.mean_acc,
+                r.adapter_sha256, r.recorded_at
+         FROM sweep_trials st JOIN trials t ON t.trial_key = st.trial_key
+         LEFT JOIN results r ON r.trial_key = t.trial_key
+         WHERE st.sweep_id = ? ORDER BY st.position`,
+      )
+      .all(sweepId) as Record<string, string | number | null>[];
+    return rows.map((r) => ({
+      trialKey: r.trial_key as string,
+      name: r.name as string,
+      method: r.method as string,
+      status: r.status as TrialStatus,
+      lastError: r.last_error as string | null,
+      reused: r.reused === 1,
+      plan: JSON.parse(r.plan_json as string) as TrialPlan,
+      result:
+        r.counts_json === null
+          ? null
+          : {
+              counts: JSON.parse(r.counts_json as string),
+              initialLoss: r.initial_loss as number | null,
+              finalLoss: r.final_loss as number | null,
+              train: JSON.parse(r.train_json as string),
+              metrics: parseOrNull(r.metrics_json as string | null),
+              meanAcc: r.mean_acc as number | null,
+              adapterSha256: r.adapter_sha256 as string | null,
+              recordedAt: r.recorded_at as string,
+            },
+    }));
+  }
+
+  /** Records a trial's result once; a second delivery of the same result is ignored (returns false). */
+  recordResult(trialKey: string, result: TrialResult): boolean {
+    const accs = result.metrics ? Object.values(result.metrics).map((m) => m.acc) : [];
+    const meanAcc = accs.length ? accs.reduce((a, b) => a + b, 0) / accs.length : null;
+    return this.db.transaction(() => {
+      const info = this.db
+        .prepare(
+          `INSERT OR IGNORE INTO results (trial_key, counts_json, trainable_total, initial_loss, final_loss, train_json,
+             metrics_json, mean_acc, adapter_sha256, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          trialKey,
+          JSON.stringify(result.counts),
+          result.counts.total ?? 0,
+          Number.isFinite(result.initialLoss) ? result.initialLoss : null,
+          Number.isFinite(result.finalLoss) ? result.finalLoss : null,
+          JSON.stringify(result.train),
+          result.metrics ? JSON.stringify(result.metrics) : null,
+          meanAcc,
+          result.adapterSha256,
+          now(),
+        );
+      this.setTrialStatus(trialKey, 'completed');
+      return info.changes === 1;
+    })();
+  }
+
+  setTrialStatus(trialKey: string, status: TrialStatus, lastError: string | null = null): void {
+    // A completed trial stays completed: a late failure event from a duplicate delivery must not undo it.
+    this.db
+      .prepare(
+        `UPDATE trials SET status = ?, last_error = COALESCE(?, last_error), updated_at = ?
+         WHERE trial_key = ? AND (status != 'completed' OR ? = 'completed')`,
+      )
+      .run(status, lastError, now(), trialKey, status);
+  }
+
+  setSweepStatus(id: string, status: SweepStatus, summary?: unknown): void {
+    const finished = status === 'queued' || status === 'running' ? null : now();
+    this.db
+      .prepare('UPDATE sweeps SET status = ?, finished_at = COALESCE(?, finished_at), summary_json = COALESCE(?, summary_json) WHERE id = ?')
+      .run(status, finished, summary === undefined ? null : JSON.stringify(summary), id);
+  }
+
+  addEvent(sweepId: string | null, trialKey: string | null, kind: string, payload: unknown): number {
+    return Number(
+      this.db
+        .prepare('INSERT INTO events (sweep_id, trial_key, kind, payload_json, at) VALUES (?, ?, ?, ?, ?)')
+        .run(sweepId, trialKey, kind, JSON.stringify(payload), now()).lastInsertRowid,
+    );
+  }
+
+  sweepsOfTrial(trialKey: string): string[] {
+    return (this.db.prepare('SELECT sweep_id FROM sweep_trials WHERE trial_key = ?').all(trialKey) as { sweep_id: string }[]).map(
+      (r) => r.sweep_id,
+    );
+  }
+
+  unfinishedSweeps(): SweepRow[] {
+    return (
+      this.db.prepare("SELECT * FROM sweeps WHERE status IN ('queued', 'running')").all() as Record<string, string | null>[]
+    ).map((r) => this.toSweep(r));
+  }
+}

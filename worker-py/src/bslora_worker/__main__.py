@@ -1,0 +1,34 @@
+"""The BSLoRA worker: one process per device, serving ``WorkerService`` over gRPC.
+
+Run::
+
+    python -m bslora_worker serve --listen 127.0.0.1:0 --run-dir .bslora/worker-0
+
+It prints one JSON ready line naming the bound address, then serves until SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bslora_worker", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve_p = sub.add_parser("serve", help="serve WorkerService on an address")
+    serve_p.add_argument("--listen", default="127.0.0.1:0", help="host:port to bind (port 0 picks a free one)")
+    serve_p.add_argument("--run-dir", default=".bslora/worker", help="checkpoints and held adapters go here")
+    serve_p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda:0")
+    args = parser.parse_args(argv)
+
+    # Threads are fixed before gRPC starts; nothing forks after this point.
+    from .server import serve
+
+    asyncio.run(serve(args.listen, Path(args.run_dir), args.device))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""Starts the worker's grpc.aio server with the health service, and prints one ready line for the agent.
+
+The ready line is JSON on stdout, e.g. ``{"event": "ready", "address": "127.0.0.1:50123", "pid": 4242}``; the agent
+waits for it, then for health ``SERVING``, before sending work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from bslora_api.worker.v1 import worker_service_pb2_grpc as pb_grpc
+
+from .channel_settings import server_options
+from .service import WorkerService
+
+SERVICE_NAME = "bslora_api.worker.v1.WorkerService"
+
+
+async def serve(listen: str, run_dir: Path, device: str = "cpu") -> None:
+    server = grpc.aio.server(options=server_options())
+    pb_grpc.add_WorkerServiceServicer_to_server(WorkerService(run_dir, device), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    port = server.add_insecure_port(listen)
+    if port == 0:
+        raise SystemExit(f"cannot listen on {listen}: the address is in use or invalid; pick another --listen")
+    await server.start()
+    for name in ("", SERVICE_NAME):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    host = listen.rsplit(":", 1)[0]
+    print(json.dumps({"event": "ready", "address": f"{host}:{port}", "pid": os.getpid()}), flush=True)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    for name in ("", SERVICE_NAME):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    # Grace lets a finishing stream end; running training is cancelled by the call's cancellation.
+    await server.stop(grace=2.0)
+    print(json.dumps({"event": "stopped", "pid": os.getpid()}), file=sys.stderr, flush=True)

@@ -1,0 +1,115 @@
+"""The gRPC ``WorkerService``: proto in, domain calls out, and every error mapped to a status in one place.
+
+Blocking work (loading, training, scoring) runs in a worker thread; the asyncio loop only shuttles events, so health
+checks and cancellation stay responsive while a trial trains.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+from pathlib import Path
+
+import grpc
+import torch
+
+from bslora_api.worker.v1 import worker_service_pb2 as pb
+from bslora_api.worker.v1 import worker_service_pb2_grpc as pb_grpc
+
+from .channel_settings import channel_settings
+from .errors import Cancelled, ResourceExhausted, WorkerError
+from .resident_models import ResidentModels
+from .trials.trial import Trial
+from .trials.train_trial import StepProgress, TrainOutcome, train_trial
+from .versions import library_versions
+
+_DONE = object()
+
+
+def _status_of(err: BaseException) -> tuple[grpc.StatusCode, str]:
+    """The single mapping from worker errors to gRPC status codes."""
+    if isinstance(err, WorkerError):
+        return getattr(grpc.StatusCode, err.status), str(err)
+    if isinstance(err, torch.OutOfMemoryError) or isinstance(err, MemoryError):
+        return grpc.StatusCode.RESOURCE_EXHAUSTED, f"out of memory: {err}"
+    return grpc.StatusCode.INTERNAL, f"{type(err).__name__}: {err}"
+
+
+class WorkerService(pb_grpc.WorkerServiceServicer):
+    def __init__(self, run_dir: Path, device: str = "cpu"):
+        self.run_dir = run_dir
+        self.device = device
+        self.models = ResidentModels()
+        # One trial at a time per device: the capacity Describe reports.
+        self._busy = asyncio.Lock()
+
+    async def Describe(self, request, context):
+        held = sorted(p.stem for p in (self.run_dir / "adapters").glob("*.tar"))
+        return pb.DescribeResponse(
+            worker_id=f"{socket.gethostname()}:{os.getpid()}",
+            devices=[pb.Device(name=self.device, kind=torch.__config__.parallel_info().splitlines()[0])],
+            versions=library_versions(),
+            capacity=1,
+            resident_models=self.models.names(),
+            held_adapters=held,
+        )
+
+    async def Train(self, request: pb.TrainRequest, context):
+        events: asyncio.Queue = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        cancel = threading.Event()
+
+        def on_progress(p: StepProgress) -> None:
+            loop.call_soon_threadsafe(events.put_nowait, p)
+
+        def run() -> TrainOutcome:
+            trial = Trial.from_proto(request.trial)
+            base = self.models.get(trial.base_model, trial.task_type)
+            return train_trial(trial, base, self.run_dir, on_progress, cancel)
+
+        async with self._busy:
+            task = loop.run_in_executor(None, run)
+            task.add_done_callback(lambda _: loop.call_soon_threadsafe(events.put_nowait, _DONE))
+            try:
+                while True:
+                    item = await events.get()
+                    if item is _DONE:
+                        break
+                    yield pb.TrainEvent(progress=pb.TrainProgress(**item.__dict__))
+                outcome = task.result()
+            except asyncio.CancelledError:
+                # The client cancelled (or its deadline passed): stop at the next step and wait for the thread.
+                cancel.set()
+                try:
+                    await task  # the thread stops at its next step; hold the device lock until it has
+                except BaseException:  # noqa: BLE001 - its Cancelled error is the expected outcome
+                    pass
+                raise
+            except BaseException as err:  # noqa: BLE001 - mapped to a status right here
+                code, message = _status_of(err)
+                await context.abort(code, message)
+                return
+            finally:
+                cancel.set()
+            chunk = channel_settings()["adapter_chunk_bytes"]
+            for offset in range(0, len(outcome.adapter), chunk):
+                yield pb.TrainEvent(adapter_chunk=pb.AdapterChunk(
+                    sha256=outcome.adapter_sha256, offset=offset, data=outcome.adapter[offset:offset + chunk],
+                    total_size=len(outcome.adapter)))
+            yield pb.TrainEvent(result=pb.TrainResult(
+                trial_key=request.trial.trial_key,
+                counts=pb.ParameterCounts(**outcome.counts),
+                initial_loss=outcome.initial_loss,
+                final_loss=outcome.final_loss,
+                steps=outcome.steps,
+                wall_seconds=outcome.wall_seconds,
+                peak_memory_bytes=outcome.peak_memory_bytes,
+                versions=outcome.versions,
+                device=outcome.device,
+                seed=request.trial.seed,
+                adapter_sha256=outcome.adapter_sha256,
+                adapter_size=len(outcome.adapter),
+                resumed_from_step=outcome.resumed_from_step,
+            ))

@@ -1,0 +1,55 @@
+"""Builds the PEFT config of a trial's adapter, one place per method."""
+
+from __future__ import annotations
+
+from peft import LoraConfig, PeftConfig, TaskType, VeraConfig
+
+from .trial import Trial
+
+
+def _task_type(trial: Trial) -> TaskType:
+    return TaskType.CAUSAL_LM if trial.task_type == "causal_lm" else TaskType.SEQ_CLS
+
+
+def adapter_config(trial: Trial) -> PeftConfig | None:
+    """Returns the PEFT config for the trial, or None for the untuned base model.
+
+    LoRA's alpha defaults to 2·r so that alpha/r = 2, the scale the BSLoRA reference uses for every part; the
+    comparison then differs only in the adapter's structure.
+    """
+    if trial.method == "base":
+        return None
+    if trial.method == "lora":
+        return LoraConfig(
+            r=trial.rank,
+            lora_alpha=trial.lora_alpha or 2 * trial.rank,
+            lora_dropout=trial.lora_dropout,
+            target_modules=list(trial.target_modules),
+            task_type=_task_type(trial),
+        )
+    if trial.method == "vera":
+        return VeraConfig(
+            r=trial.rank,
+            vera_dropout=trial.lora_dropout,
+            target_modules=list(trial.target_modules),
+            task_type=_task_type(trial),
+            save_projection=True,
+        )
+    import bslora  # registers the method with PEFT
+
+    kwargs = dict(
+        r_local=trial.r_local,
+        r_intra=trial.r_intra,
+        r_inter=trial.r_inter,
+        share_mode=trial.share_mode,
+        lora_dropout=trial.lora_dropout,
+        target_modules=list(trial.target_modules),
+        task_type=_task_type(trial),
+    )
+    if trial.kron_share_size:
+        kwargs["kron_share_size"] = trial.kron_share_size
+    if trial.gate_share_size:
+        kwargs["gate_share_size"] = trial.gate_share_size
+    if trial.lora_alpha:
+        kwargs["lora_alpha"] = trial.lora_alpha
+    return bslora.BSLoraConfig(**kwargs)

@@ -1,0 +1,73 @@
+"""Turns training examples into token batches whose order depends only on (seed, step).
+
+Order by step, not by a running iterator, so a run resumed from a checkpoint at step k sees exactly the batches an
+uninterrupted run would have seen from step k on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..data import TrainExample
+from ..errors import InvalidArgument
+
+IGNORE_INDEX = -100
+
+
+@dataclass(frozen=True)
+class Tokenized:
+    input_ids: list[int]
+    labels: list[int]
+
+
+def tokenize_examples(examples: list[TrainExample], tokenizer, seq_len: int) -> list[Tokenized]:
+    """Prompt tokens are masked out of the loss: the adapter learns to produce the completion."""
+    out: list[Tokenized] = []
+    for ex in examples:
+        prompt = tokenizer.encode(ex.prompt)
+        completion = tokenizer.encode(ex.completion) + [tokenizer.eos_token_id]
+        ids = (prompt + completion)[:seq_len]
+        labels = ([IGNORE_INDEX] * len(prompt) + completion)[:seq_len]
+        if all(label == IGNORE_INDEX for label in labels):
+            continue  # the prompt alone fills seq_len: nothing to learn from this example
+        out.append(Tokenized(ids, labels))
+    if not out:
+        raise InvalidArgument(
+            f"no training example fits seq_len={seq_len} with room for its answer: raise training.seq_len"
+        )
+    return out
+
+
+class StepBatches:
+    """Batch ``step`` of a seeded epoch-wise shuffle over the tokenized examples."""
+
+    def __init__(self, items: list[Tokenized], batch_size: int, seed: int, pad_id: int):
+        self.items = items
+        self.batch_size = batch_size
+        self.seed = seed
+        self.pad_id = pad_id
+        self._orders: dict[int, list[int]] = {}
+
+    def _order(self, epoch: int) -> list[int]:
+        if epoch not in self._orders:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            self._orders[epoch] = torch.randperm(len(self.items), generator=g).tolist()
+        return self._orders[epoch]
+
+    def batch(self, step: int) -> dict[str, torch.Tensor]:
+        n = len(self.items)
+        picked = []
+        for i in range(step * self.batch_size, (step + 1) * self.batch_size):
+            epoch, pos = divmod(i, n)
+            picked.append(self.items[self._order(epoch)[pos]])
+        width = max(len(t.input_ids) for t in picked)
+        ids = torch.full((len(picked), width), self.pad_id, dtype=torch.long)
+        labels = torch.full((len(picked), width), IGNORE_INDEX, dtype=torch.long)
+        mask = torch.zeros((len(picked), width), dtype=torch.long)
+        for row, t in enumerate(picked):
+            ids[row, : len(t.input_ids)] = torch.tensor(t.input_ids)
+            labels[row, : len(t.labels)] = torch.tensor(t.labels)
+            mask[row, : len(t.input_ids)] = 1
+        return {"input_ids": ids, "labels": labels, "attention_mask": mask}

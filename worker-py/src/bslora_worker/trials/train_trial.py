@@ -1,0 +1,181 @@
+"""Fine-tunes one trial on a resident base model (synchronous; the gRPC service runs it off the event loop).
+
+Usage (what the service does)::
+
+    outcome = train_trial(trial, base, run_dir, on_progress=print, cancel=threading.Event())
+
+The base model is wrapped in a fresh adapter, trained, saved, and unloaded again, so the next trial on the same base
+starts from bit-identical weights without reloading them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import resource
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from peft import get_peft_model
+
+from ..data import load_train_examples
+from ..errors import Cancelled, InvalidArgument
+from ..models import LoadedBase
+from ..versions import library_versions
+from .adapter_config import adapter_config
+from .archive import pack_directory, sha256_hex
+from .batches import StepBatches, tokenize_examples
+from .checkpoints import CheckpointStore
+from .parameter_counts import count_trial_parameters
+from .trial import Trial
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    step: int
+    total_steps: int
+    loss: float
+    learning_rate: float
+    tokens_per_second: float
+    eta_seconds: float
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    counts: dict[str, int]
+    initial_loss: float
+    final_loss: float
+    steps: int
+    wall_seconds: float
+    peak_memory_bytes: int
+    versions: dict[str, str]
+    device: str
+    adapter: bytes  # deterministic tar of the save_pretrained directory; empty for method "base"
+    adapter_sha256: str
+    resumed_from_step: int
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _lr_at(step: int, total: int, peak: float) -> float:
+    """Linear warm-up over the first 10 % of steps (at least one), then linear decay to 10 % of the peak."""
+    warmup = max(1, total // 10)
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    frac = (step - warmup) / max(1, total - warmup)
+    return peak * (1.0 - 0.9 * frac)
+
+
+def _peak_rss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def train_trial(
+    trial: Trial,
+    base: LoadedBase,
+    run_dir: Path,
+    on_progress: Callable[[StepProgress], None],
+    cancel: threading.Event,
+) -> TrainOutcome:
+    started = time.perf_counter()
+    seed_everything(trial.seed)
+    config = adapter_config(trial)
+    if config is None:  # the untuned base model: nothing to train
+        counts = count_trial_parameters(trial, base.model, None)
+        return TrainOutcome(counts, math.nan, math.nan, 0, time.perf_counter() - started, _peak_rss_bytes(),
+                            library_versions(), "cpu", b"", "", 0)
+
+    examples = load_train_examples(trial.train_data)
+    items = tokenize_examples(examples, base.tokenizer, trial.seq_len)
+    batches = StepBatches(items, trial.batch_size, trial.seed, base.tokenizer.pad_token_id)
+
+    try:
+        peft_model = get_peft_model(base.model, config)
+    except ValueError as err:  # PEFT and BSLoRA shape checks name the module; pass the message through
+        raise InvalidArgument(f"adapter does not fit {trial.base_model}: {err}") from err
+    try:
+        return _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, started)
+    finally:
+        # Always restore the resident base, even on cancel or error, so the next trial starts clean.
+        peft_model.unload()
+
+
+def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, started) -> TrainOutcome:
+    peft_model.train()
+    trainable = [p for p in peft_model.parameters() if p.requires_grad]
+    counts = count_trial_parameters(trial, peft_model, trainable)
+    optimizer = torch.optim.AdamW(trainable, lr=trial.learning_rate, weight_decay=0.0)
+
+    checkpoints = CheckpointStore(run_dir / "checkpoints" / trial.trial_key)
+    losses: list[float] = []
+    start_step = 0
+    state = checkpoints.load()
+    if state is not None:
+        start_step = checkpoints.restore(state, peft_model, optimizer)
+        losses = list(state["losses"])
+
+    step_started = time.perf_counter()
+    for step in range(start_step, trial.steps):
+        if cancel.is_set():
+            raise Cancelled(f"trial {trial.trial_key[:12]} cancelled at step {step}")
+        lr = _lr_at(step, trial.steps, trial.learning_rate)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        batch = batches.batch(step)
+        out = peft_model(**batch)
+        loss = out.loss
+        if not torch.isfinite(loss):
+            raise InvalidArgument(f"loss became {loss.item()} at step {step}: lower training.learning_rate")
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        losses.append(float(loss.item()))
+
+        now = time.perf_counter()
+        tokens = int(batch["attention_mask"].sum())
+        elapsed = now - step_started
+        step_started = now
+        done = step + 1
+        eta = elapsed * (trial.steps - done)
+        on_progress(StepProgress(done, trial.steps, losses[-1], lr, tokens / max(elapsed, 1e-9), eta))
+        if trial.checkpoint_every and done % trial.checkpoint_every == 0 and done < trial.steps:
+            checkpoints.save(done, peft_model, optimizer, losses)
+
+    adapter = _save_adapter(peft_model)
+    sha = sha256_hex(adapter)
+    (run_dir / "adapters").mkdir(parents=True, exist_ok=True)
+    (run_dir / "adapters" / f"{sha}.tar").write_bytes(adapter)
+    checkpoints.clear()
+    tail = losses[-max(1, len(losses) // 5):]
+    return TrainOutcome(
+        counts=counts,
+        initial_loss=losses[0],
+        final_loss=sum(tail) / len(tail),
+        steps=len(losses),
+        wall_seconds=time.perf_counter() - started,
+        peak_memory_bytes=_peak_rss_bytes(),
+        versions=library_versions(),
+        device="cpu",
+        adapter=adapter,
+        adapter_sha256=sha,
+        resumed_from_step=start_step,
+    )
+
+
+def _save_adapter(peft_model) -> bytes:
+    with tempfile.TemporaryDirectory(prefix="bslora-adapter-") as tmp:
+        peft_model.save_pretrained(tmp)
+        # README.md carries a timestamp-free card, but strip it anyway: the archive must be a pure function of weights.
+        readme = Path(tmp) / "README.md"
+        if readme.exists():
+            os.remove(readme)
+        return pack_directory(Path(tmp))
