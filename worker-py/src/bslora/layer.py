@@ -1,0 +1,343 @@
+"""The BSLoRA adapter layer: a fused forward for the three parts and a closed-form ΔW for merging.
+
+Notation (PyTorch convention, W ∈ R^{out×in}): for each adapter and adapted module,
+
+    ΔW = s · ( B_loc A_loc + Σ_{p ∈ {intra, inter}} T(B_p A_p) )
+
+with A_loc ∈ R^{r_l×in}, B_loc ∈ R^{out×r_l}, shared A_p ∈ R^{r_p×S_in}, B_p ∈ R^{S_out×r_p} and T by mode:
+
+* slice: T(B A) = B[c_o:c_o+out, :] · A[:, c_i:c_i+in], centred crops, c = (S − dim) // 2 (reference code).
+* gate:  T(B A) = (g_odᵀ B A g_iu) · g_ou g_idᵀ (rank 1; the reference's four gate Linear layers).
+* kron:  T(B A) = kron(K_B, B) · kron(K_A, A) = (K_B K_A) ⊗ (B A), with K_A ∈ R^{1×in/S}, K_B ∈ R^{out/S×1}.
+
+Forward, slice and gate: the parts are concatenated along the rank dimension into one (A_cat, B_cat) pair and applied
+as a single LoRA product, so the cost is that of one LoRA of rank r_l + r_intra + r_inter (slice) or r_l + 2 (gate).
+Forward, kron: the shared paths never build kron(K, A): the input is viewed as (…, in/S, S), contracted with the
+samplers, multiplied by A and B at size S, and expanded by K_B through a reshape.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from peft.tuners.tuners_utils import BaseTunerLayer, check_adapters_to_merge
+from peft.utils.other import transpose
+
+from .config import BSLoraConfig
+from .plan import AdapterPlan, TargetInfo
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """Per-adapter, per-module constants (no tensors)."""
+
+    share_mode: str
+    r_local: int
+    r_intra: int
+    r_inter: int
+    block: str
+    share_in: int
+    share_out: int
+    crop_in: int  # slice: first column of the centred crop of A
+    crop_out: int  # slice: first row of the centred crop of B
+    kron_shared_dropout: bool
+
+    def parts(self) -> list[str]:
+        return [p for p, r in (("intra", self.r_intra), ("inter", self.r_inter)) if r > 0]
+
+
+class SharedStore:
+    """Unregistered handle on the tuner-level shared containers.
+
+    Layers must not register the shared tensors (they would be saved once per layer), so they keep this plain object
+    and look the tensors up by key at every use: ``load_state_dict(assign=True)`` may replace the Parameter objects.
+    """
+
+    def __init__(self, intra_A: nn.ModuleDict, intra_B: nn.ModuleDict, inter_A: nn.ParameterDict,
+                 inter_B: nn.ParameterDict):
+        self.intra_A, self.intra_B, self.inter_A, self.inter_B = intra_A, intra_B, inter_A, inter_B
+
+    def pair(self, adapter: str, part: str, block: str) -> tuple[torch.Tensor, torch.Tensor]:
+        if part == "intra":
+            return self.intra_A[adapter][block], self.intra_B[adapter][block]
+        return self.inter_A[adapter], self.inter_B[adapter]
+
+
+def kaiming_uniform_like_linear_(tensor: torch.Tensor, fan_in: int) -> torch.Tensor:
+    """nn.init.kaiming_uniform_(a=sqrt(5)) of an nn.Linear weight with this fan-in: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+    with torch.no_grad():
+        return tensor.uniform_(-bound, bound)
+
+
+class BSLoraLayer(BaseTunerLayer):
+    adapter_layer_names = ("bslora_A", "bslora_B", "bslora_transform")
+    other_param_names = ("bslora_spec", "bslora_scaling", "bslora_dropout")
+
+    def __init__(self, base_layer: nn.Module, **kwargs) -> None:
+        self.base_layer = base_layer
+        self.bslora_A = nn.ParameterDict({})
+        self.bslora_B = nn.ParameterDict({})
+        self.bslora_transform = nn.ModuleDict({})
+        self.bslora_dropout = nn.ModuleDict({})
+        self.bslora_spec: dict[str, LayerSpec] = {}
+        self.bslora_scaling: dict[str, float] = {}
+        self._bslora_store: Optional[SharedStore] = None
+        self._disable_adapters = False
+        self.merged_adapters = []
+        self.kwargs = kwargs
+
+        base = self.get_base_layer()
+        if isinstance(base, nn.Linear):
+            self.in_features, self.out_features = base.in_features, base.out_features
+        else:  # transformers Conv1D: weight is (in, out)
+            self.in_features, self.out_features = base.weight.shape
+
+    # ------------------------------------------------------------------ creation
+    def update_layer(self, adapter_name: str, config: BSLoraConfig, plan: AdapterPlan, target: TargetInfo,
+                     store: SharedStore) -> None:
+        if (target.in_features, target.out_features) != (self.in_features, self.out_features):
+            raise ValueError(f"BSLoRA plan shape mismatch for '{target.key}'.")
+        self._bslora_store = store
+        spec = LayerSpec(
+            share_mode=plan.share_mode,
+            r_local=plan.r_local,
+            r_intra=plan.r_intra,
+            r_inter=plan.r_inter,
+            block=target.block,
+            share_in=plan.share_in,
+            share_out=plan.share_out,
+            crop_in=(plan.share_in - self.in_features) // 2,
+            crop_out=(plan.share_out - self.out_features) // 2,
+            kron_shared_dropout=config.kron_shared_dropout,
+        )
+        self.bslora_spec[adapter_name] = spec
+        self.bslora_scaling[adapter_name] = (
+            2.0 if config.scaling == "reference_fixed_2" else config.lora_alpha / config.total_rank
+        )
+        self.bslora_dropout[adapter_name] = nn.Dropout(config.lora_dropout) if config.lora_dropout > 0 else nn.Identity()
+
+        weight = self.get_base_layer().weight
+        factory = {"device": weight.device}
+        if config.r_local > 0:
+            A = torch.empty(config.r_local, self.in_features, **factory)
+            B = torch.empty(self.out_features, config.r_local, **factory)
+            self._init_local(A, B, config)
+            self.bslora_A[adapter_name] = nn.Parameter(A)
+            self.bslora_B[adapter_name] = nn.Parameter(B)
+        shapes = plan.transform_shapes(target)
+        if shapes:
+            params = nn.ParameterDict({})
+            for name, shape in shapes.items():
+                t = torch.empty(*shape, **factory)
+                # fan-in of the reference's nn.Linear weight: in_down (1×in) -> in, in_up (S×1) -> 1,
+                # out_down (1×S) -> S, out_up (out×1) -> 1, sampler_A (1×in/S) -> in/S, sampler_B (out/S×1) -> 1
+                fan_in = shape[0] if name.endswith(("_in_down", "_out_down", "_sampler_A")) else 1
+                kaiming_uniform_like_linear_(t, fan_in)
+                params[name] = nn.Parameter(t)
+            self.bslora_transform[adapter_name] = params
+
+        self._move_adapter_to_device_of_base_layer(adapter_name)
+        self.set_adapter(self.active_adapters, inference_mode=config.inference_mode)
+
+    def _init_local(self, A: torch.Tensor, B: torch.Tensor, config: BSLoraConfig) -> None:
+        # Same random stream as PEFT LoRA (nn.Linear(in, r) init, nn.Linear(r, out) init, then reset of A), so that with
+        # r_intra = r_inter = 0 and the same seed BSLoRA and PEFT LoRA start from identical weights.
+        with torch.no_grad():
+            nn.init.kaiming_uniform_(A, a=math.sqrt(5))
+            nn.init.kaiming_uniform_(B, a=math.sqrt(5))
+            if config.init_weights == "gaussian":
+                nn.init.normal_(A, std=1.0 / config.r_local)
+                B.zero_()
+            elif config.init_weights:
+                nn.init.kaiming_uniform_(A, a=math.sqrt(5))
+                B.zero_()
+
+    # ------------------------------------------------------------------ factors
+    def _shared(self, adapter: str, part: str, dtype: torch.dtype, device: torch.device):
+        spec = self.bslora_spec[adapter]
+        A, B = self._bslora_store.pair(adapter, part, spec.block)
+        return A.to(device=device, dtype=dtype), B.to(device=device, dtype=dtype)
+
+    def _dtype_device(self, adapter: str) -> tuple[torch.dtype, torch.device]:
+        if adapter in self.bslora_A:
+            p = self.bslora_A[adapter]
+        elif adapter in self.bslora_transform:
+            p = next(iter(self.bslora_transform[adapter].values()))
+        else:
+            spec = self.bslora_spec[adapter]
+            p = self._bslora_store.pair(adapter, spec.parts()[0], spec.block)[0]
+        return p.dtype, p.device
+
+    def _lowrank_factors(self, adapter: str, dtype, device) -> tuple[torch.Tensor, torch.Tensor]:
+        """(A_cat, B_cat) with ΔW / s = B_cat @ A_cat, for slice and gate modes (and the local part of kron)."""
+        spec = self.bslora_spec[adapter]
+        As, Bs = [], []
+        if spec.r_local > 0:
+            As.append(self.bslora_A[adapter])
+            Bs.append(self.bslora_B[adapter])
+        if spec.share_mode == "slice":
+            for part in spec.parts():
+                A, B = self._shared(adapter, part, dtype, device)
+                As.append(A[:, spec.crop_in: spec.crop_in + self.in_features])
+                Bs.append(B[spec.crop_out: spec.crop_out + self.out_features, :])
+        elif spec.share_mode == "gate":
+            g = self.bslora_transform[adapter]
+            for part in spec.parts():
+                A, B = self._shared(adapter, part, dtype, device)
+                # scalar c = g_odᵀ B A g_iu; ΔW_part = c · g_ou g_idᵀ
+                c = torch.dot(g[f"{part}_out_down"], B @ (A @ g[f"{part}_in_up"]))
+                As.append(g[f"{part}_in_down"].unsqueeze(0))
+                Bs.append((c * g[f"{part}_out_up"]).unsqueeze(1))
+        if len(As) == 1:
+            return As[0], Bs[0]
+        return torch.cat(As, dim=0), torch.cat(Bs, dim=1)
+
+    def _kron_shared_forward(self, adapter: str, x: torch.Tensor) -> torch.Tensor:
+        """Σ_p kron(K_B,B_p) kron(K_A,A_p) x without building either Kronecker product."""
+        spec = self.bslora_spec[adapter]
+        g = self.bslora_transform[adapter]
+        S_in, S_out = spec.share_in, spec.share_out
+        lead = x.shape[:-1]
+        xs = x.reshape(-1, self.in_features // S_in, S_in)  # (N, J_in, S)
+        out = None
+        for part in spec.parts():
+            A, B = self._shared(adapter, part, x.dtype, x.device)
+            z = torch.matmul(g[f"{part}_sampler_A"], xs)  # Σ_j k_j x_j : (N, S)
+            v = F.linear(F.linear(z, A), B)  # (N, S)
+            y = g[f"{part}_sampler_B"].unsqueeze(1) * v.unsqueeze(1)  # (N, J_out, S): row block i is t_i · v
+            out = y if out is None else out + y
+        return out.reshape(*lead, self.out_features)
+
+    # ------------------------------------------------------------------ merge
+    def get_delta_weight(self, adapter: str) -> torch.Tensor:
+        """ΔW in the base layer's weight layout (transposed for Conv1D), scaling included."""
+        dtype, device = self._dtype_device(adapter)
+        cast_to_fp32 = device.type == "cpu" and dtype in (torch.float16, torch.bfloat16)
+        work_dtype = torch.float32 if cast_to_fp32 else dtype
+        spec = self.bslora_spec[adapter]
+        with torch.no_grad():
+            if spec.share_mode == "kron":
+                delta = torch.zeros(self.out_features, self.in_features, dtype=work_dtype, device=device)
+                if spec.r_local > 0:
+                    delta += self.bslora_B[adapter].to(work_dtype) @ self.bslora_A[adapter].to(work_dtype)
+                g = self.bslora_transform[adapter]
+                for part in spec.parts():
+                    A, B = self._shared(adapter, part, work_dtype, device)
+                    M = B @ A  # (S_out, S_in)
+                    coeff = torch.outer(g[f"{part}_sampler_B"].to(work_dtype), g[f"{part}_sampler_A"].to(work_dtype))
+                    J_out, J_in = coeff.shape
+                    # (K_B K_A) ⊗ M: block (i, j) = coeff[i, j] · M
+                    delta += (coeff[:, None, :, None] * M[None, :, None, :]).reshape(J_out * spec.share_out,
+                                                                                     J_in * spec.share_in)
+            else:
+                A_cat, B_cat = self._lowrank_factors(adapter, work_dtype, device)
+                delta = B_cat.to(work_dtype) @ A_cat.to(work_dtype)
+            delta = delta * self.bslora_scaling[adapter]
+        delta = transpose(delta, self.fan_in_fan_out)
+        return delta.to(self.get_base_layer().weight.dtype)
+
+    def merge(self, safe_merge: bool = False, adapter_names: Optional[list[str]] = None) -> None:
+        adapter_names = check_adapters_to_merge(self, adapter_names)
+        if not adapter_names:
+            return
+        base = self.get_base_layer()
+        for adapter in adapter_names:
+            if adapter not in self.bslora_spec:
+                continue
+            delta = self.get_delta_weight(adapter)
+            if safe_merge:
+                merged = base.weight.data.clone() + delta
+                if not torch.isfinite(merged).all():
+                    raise ValueError(f"NaNs detected in the merged weights. The adapter {adapter} seems to be broken")
+                base.weight.data = merged
+            else:
+                base.weight.data += delta
+            self.merged_adapters.append(adapter)
+
+    def unmerge(self) -> None:
+        if not self.merged:
+            warnings.warn("Already unmerged. Nothing to do.")
+            return
+        while self.merged_adapters:
+            adapter = self.merged_adapters.pop()
+            if adapter in self.bslora_spec:
+                self.get_base_layer().weight.data -= self.get_delta_weight(adapter)
+
+    # ------------------------------------------------------------------ forward
+    def _adapter_output(self, adapter: str, x: torch.Tensor) -> torch.Tensor:
+        spec = self.bslora_spec[adapter]
+        dtype, _ = self._dtype_device(adapter)
+        x = self._cast_input_dtype(x, dtype)
+        dropout = self.bslora_dropout[adapter]
+        scaling = self.bslora_scaling[adapter]
+        xd = dropout(x)
+        if spec.share_mode != "kron":
+            A_cat, B_cat = self._lowrank_factors(adapter, x.dtype, x.device)
+            return F.linear(F.linear(xd, A_cat), B_cat) * scaling
+        out = None
+        if spec.r_local > 0:
+            out = F.linear(F.linear(xd, self.bslora_A[adapter]), self.bslora_B[adapter])
+        if spec.parts():
+            shared = self._kron_shared_forward(adapter, xd if spec.kron_shared_dropout else x)
+            out = shared if out is None else out + shared
+        return out * scaling
+
+    def _bslora_forward(self, x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        adapter_names = kwargs.pop("adapter_names", None)
+        if self.disable_adapters:
+            if self.merged:
+                self.unmerge()
+            return self.base_layer(x, *args, **kwargs)
+        if adapter_names is not None:
+            return self._mixed_batch_forward(x, *args, adapter_names=adapter_names, **kwargs)
+        if self.merged:
+            return self.base_layer(x, *args, **kwargs)
+        result = self.base_layer(x, *args, **kwargs)
+        result_dtype = result.dtype
+        for adapter in self.active_adapters:
+            if adapter not in self.bslora_spec:
+                continue
+            result = result + self._adapter_output(adapter, x)
+        return result.to(result_dtype)
+
+    def _mixed_batch_forward(self, x: torch.Tensor, *args: Any, adapter_names: list[str], **kwargs: Any):
+        if len(adapter_names) != len(x):
+            raise ValueError(
+                f"Length of `adapter_names` ({len(adapter_names)}) must equal the batch size ({len(x)})."
+            )
+        if self.merged:
+            raise ValueError("Cannot pass `adapter_names` when there are merged adapters; unmerge first.")
+        result = self.base_layer(x, *args, **kwargs)
+        result_dtype = result.dtype
+        for adapter in set(adapter_names):
+            if adapter == "__base__" or adapter not in self.bslora_spec:
+                continue
+            idx = [i for i, name in enumerate(adapter_names) if name == adapter]
+            result[idx] += self._adapter_output(adapter, x[idx]).to(result_dtype)
+        return result
+
+
+
+class Linear(nn.Module, BSLoraLayer):
+    """BSLoRA on an nn.Linear, or on a transformers Conv1D with fan_in_fan_out=True."""
+
+    def __init__(self, base_layer: nn.Module, adapter_name: str, config: BSLoraConfig, plan: AdapterPlan,
+                 target: TargetInfo, store: SharedStore, fan_in_fan_out: bool = False, **kwargs) -> None:
+        super().__init__()
+        BSLoraLayer.__init__(self, base_layer, **kwargs)
+        self.fan_in_fan_out = fan_in_fan_out
+        self._active_adapter = adapter_name
+        self.update_layer(adapter_name, config, plan, target, store)
+
+    def forward(self, x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        return self._bslora_forward(x, *args, **kwargs)
+
+    def __repr__(self) -> str:
+        return "bslora." + super().__repr__()
