@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   CP_ERR_API_UNREACHABLE: { exitCode: 3, httpStatus: 503, summary: 'the control plane API is not reachable' },
   /** A request to the API was refused (bad token, bad body). */
   CP_ERR_API_REQUEST: { exitCode: 2, httpStatus: 400, summary: 'the API refused the request' },
+  CP_ERR_API_BODY_TOO_LARGE: { exitCode: 2, httpStatus: 413, summary: 'the request body is larger than the limit' },
+  CP_ERR_INTERNAL: { exitCode: 70, httpStatus: 500, summary: 'an unexpected error' },
   CP_ERR_UNAUTHORIZED: { exitCode: 2, httpStatus: 401, summary: 'a valid bearer token is required' },
   /** A sweep finished, but some of its trials failed. */
   CP_ERR_TRIALS_FAILED: { exitCode: 1, httpStatus: 200, summary: 'some trials failed' },

@@ -100,6 +100,15 @@ export class Store {
     })();
   }
 
+  /** Removes a sweep that never reached the queue (its trials stay: other sweeps may share them). */
+  deleteSweep(id: string): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM events WHERE sweep_id = ?').run(id);
+      this.db.prepare('DELETE FROM sweep_trials WHERE sweep_id = ?').run(id);
+      this.db.prepare('DELETE FROM sweeps WHERE id = ?').run(id);
+    })();
+  }
+
   getSweep(id: string): SweepRow | undefined {
     const r = this.db.prepare('SELECT * FROM sweeps WHERE id = ?').get(id) as Record<string, string | null> | undefined;
     return r ? this.toSweep(r) : undefined;

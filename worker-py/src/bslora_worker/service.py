@@ -21,6 +21,9 @@ from bslora_api.worker.v1 import worker_service_pb2_grpc as pb_grpc
 from .channel_settings import channel_settings
 from .errors import Cancelled, ResourceExhausted, WorkerError
 from .resident_models import ResidentModels
+from .trials.archive import sha256_hex
+from .trials.evaluate_trial import adapter_path, evaluate_trial
+from .trials.parameter_counts import count_trial_parameters
 from .trials.trial import Trial
 from .trials.train_trial import StepProgress, TrainOutcome, train_trial
 from .versions import library_versions
@@ -79,7 +82,7 @@ class WorkerService(pb_grpc.WorkerServiceServicer):
                         break
                     yield pb.TrainEvent(progress=pb.TrainProgress(**item.__dict__))
                 outcome = task.result()
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, GeneratorExit):
                 # The client cancelled (or its deadline passed): stop at the next step and wait for the thread.
                 cancel.set()
                 try:
@@ -88,8 +91,7 @@ class WorkerService(pb_grpc.WorkerServiceServicer):
                     pass
                 raise
             except BaseException as err:  # noqa: BLE001 - mapped to a status right here
-                code, message = _status_of(err)
-                await context.abort(code, message)
+                await context.abort(*_status_of(err))
                 return
             finally:
                 cancel.set()
@@ -113,3 +115,86 @@ class WorkerService(pb_grpc.WorkerServiceServicer):
                 adapter_size=len(outcome.adapter),
                 resumed_from_step=outcome.resumed_from_step,
             ))
+
+    async def CountParameters(self, request: pb.CountParametersRequest, context):
+        def run() -> dict[str, int]:
+            trial = Trial.from_proto(request.trial)
+            from .trials.adapter_config import adapter_config
+
+            base = self.models.get(trial.base_model, trial.task_type)
+            config = adapter_config(trial)
+            if config is None:
+                return count_trial_parameters(trial, base.model, None)
+            from peft import get_peft_model
+
+            wrapped = get_peft_model(base.model, config)
+            try:
+                trainable = [p for p in wrapped.parameters() if p.requires_grad]
+                return count_trial_parameters(trial, wrapped, trainable, wrapped.peft_config["default"])
+            finally:
+                wrapped.unload()
+
+        try:
+            async with self._busy:
+                counts = await asyncio.get_running_loop().run_in_executor(None, run)
+        except Exception as err:  # noqa: BLE001 - mapped to a status right here
+            await context.abort(*_status_of(err))
+        return pb.CountParametersResponse(counts=pb.ParameterCounts(**counts))
+
+    async def UploadAdapter(self, request_iterator, context):
+        parts: list[bytes] = []
+        expected = ""
+        async for chunk in request_iterator:
+            expected = expected or chunk.sha256
+            parts.append(chunk.data)
+        data = b"".join(parts)
+        sha = sha256_hex(data)
+        if expected and sha != expected:
+            await context.abort(grpc.StatusCode.DATA_LOSS, f"adapter arrived as {sha}, expected {expected}: resend it")
+        path = adapter_path(self.run_dir, sha)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+        return pb.UploadAdapterResponse(sha256=sha, size=len(data))
+
+    async def Evaluate(self, request: pb.EvaluateRequest, context):
+        events: asyncio.Queue = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        cancel = threading.Event()
+
+        def on_progress(task: str, done: int, total: int) -> None:
+            loop.call_soon_threadsafe(events.put_nowait, pb.EvaluateProgress(task=task, done=done, total=total))
+
+        def run():
+            trial = Trial.from_proto(request.trial)
+            base = self.models.get(trial.base_model, trial.task_type)
+            return evaluate_trial(trial, request.adapter_sha256, base, self.run_dir, on_progress, cancel)
+
+        async with self._busy:
+            task = loop.run_in_executor(None, run)
+            task.add_done_callback(lambda _: loop.call_soon_threadsafe(events.put_nowait, _DONE))
+            try:
+                while True:
+                    item = await events.get()
+                    if item is _DONE:
+                        break
+                    yield pb.EvaluateEvent(progress=item)
+                scores, wall = task.result()
+            except (asyncio.CancelledError, GeneratorExit):
+                cancel.set()
+                try:
+                    await task
+                except BaseException:  # noqa: BLE001
+                    pass
+                raise
+            except BaseException as err:  # noqa: BLE001 - mapped to a status right here
+                await context.abort(*_status_of(err))
+                return
+            finally:
+                cancel.set()
+        yield pb.EvaluateEvent(result=pb.EvaluateResult(
+            trial_key=request.trial.trial_key,
+            tasks=[pb.TaskMetrics(task=s.task, acc=s.acc, acc_norm=s.acc_norm, n=s.n) for s in scores],
+            wall_seconds=wall,
+        ))

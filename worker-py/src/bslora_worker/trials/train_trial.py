@@ -112,7 +112,7 @@ def train_trial(
 def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, started) -> TrainOutcome:
     peft_model.train()
     trainable = [p for p in peft_model.parameters() if p.requires_grad]
-    counts = count_trial_parameters(trial, peft_model, trainable)
+    counts = count_trial_parameters(trial, peft_model, trainable, peft_model.peft_config["default"])
     optimizer = torch.optim.AdamW(trainable, lr=trial.learning_rate, weight_decay=0.0)
 
     checkpoints = CheckpointStore(run_dir / "checkpoints" / trial.trial_key)

@@ -1,0 +1,99 @@
+/**
+ * An agent: spawns one worker per device, runs that worker's consumers, restarts a worker that dies (with
+ * backoff), and stops everything it started on close. Remote workers named by address are driven the same way,
+ * minus spawning.
+ */
+import { join } from 'node:path';
+import { ArtifactStore } from '../queue/artifacts.js';
+import type { QueueContext } from '../queue/queues.js';
+import { spawnWorker, type WorkerProcess } from '../worker-process/spawn-worker.js';
+import { WorkerClient } from '../worker-process/worker-client.js';
+import { startTrialConsumers, type TrialConsumers } from './trial-consumers.js';
+
+export interface AgentOptions {
+  ctx: QueueContext;
+  homeDir: string;
+  /** Devices to spawn a worker for. @defaultValue ['cpu'] */
+  devices?: string[];
+  /** Addresses of already-running workers to drive instead of (or besides) spawned ones. */
+  remoteWorkers?: string[];
+  log?: (line: string) => void;
+}
+
+interface Slot {
+  device: string;
+  worker?: WorkerProcess;
+  client: WorkerClient;
+  consumers: TrialConsumers;
+}
+
+export class Agent {
+  private slots: Slot[] = [];
+  private closing = false;
+
+  private constructor(private readonly opts: AgentOptions) {}
+
+  static async start(opts: AgentOptions): Promise<Agent> {
+    const agent = new Agent(opts);
+    const artifacts = new ArtifactStore(join(opts.homeDir, 'artifacts'));
+    try {
+      for (const [i, device] of (opts.devices ?? ['cpu']).entries()) {
+        agent.slots.push(await agent.startSlot(device, i, artifacts));
+      }
+      for (const address of opts.remoteWorkers ?? []) {
+        const client = new WorkerClient(address);
+        await client.waitForServing();
+        const consumers = await startTrialConsumers(opts.ctx, client, artifacts, { onError: (e) => opts.log?.(`consumer: ${e.message}`) });
+        agent.slots.push({ device: address, client, consumers });
+      }
+    } catch (err) {
+      await agent.close();
+      throw err;
+    }
+    return agent;
+  }
+
+  get workers(): { device: string; address: string; pid: number | null }[] {
+    return this.slots.map((s) => ({ device: s.device, address: s.client.address, pid: s.worker?.pid ?? null }));
+  }
+
+  private async startSlot(device: string, index: number, artifacts: ArtifactStore): Promise<Slot> {
+    const env: Record<string, string> = device.startsWith('cuda') ? { CUDA_VISIBLE_DEVICES: device.split(':')[1] ?? '0' } : {};
+    const worker = await spawnWorker({
+      runDir: join(this.opts.homeDir, `worker-${index}`),
+      device: device.startsWith('cuda') ? 'cuda:0' : device,
+      env,
+      onLog: (line) => this.opts.log?.(`worker-${index}: ${line}`),
+    });
+    const consumers = await startTrialConsumers(this.opts.ctx, worker.client, artifacts, {
+      onError: (e) => this.opts.log?.(`consumer-${index}: ${e.message}`),
+    });
+    const slot: Slot = { device, worker, client: worker.client, consumers };
+    void this.superviseSlot(slot, index, artifacts, 0);
+    return slot;
+  }
+
+  /** Restarts a worker that exits on its own, with exponential backoff (1 s, 2 s, … capped at 30 s). */
+  private async superviseSlot(slot: Slot, index: number, artifacts: ArtifactStore, restarts: number): Promise<void> {
+    await slot.worker!.exited;
+    if (this.closing) return;
+    this.opts.log?.(`worker-${index} exited; restarting`);
+    await slot.consumers.close();
+    await new Promise((r) => setTimeout(r, Math.min(30_000, 1_000 * 2 ** restarts)));
+    if (this.closing) return;
+    try {
+      const fresh = await this.startSlot(slot.device, index, artifacts);
+      this.slots[this.slots.indexOf(slot)] = fresh;
+    } catch (err) {
+      this.opts.log?.(`worker-${index} failed to restart: ${(err as Error).message}`);
+      void this.superviseSlot(slot, index, artifacts, restarts + 1);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const s of this.slots) await s.consumers.close();
+    await Promise.all(this.slots.map((s) => (s.worker ? s.worker.stop() : (s.client.close(), Promise.resolve()))));
+    this.slots = [];
+  }
+}

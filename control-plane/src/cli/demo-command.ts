@@ -1,0 +1,50 @@
+/**
+ * `bslora demo`: the quick start. Starts a private stack (Redis if needed, control plane, one worker, API on a free
+ * port), runs a real sweep on the embedded defaults (jobs/quickstart.yaml), prints its table, and stops everything.
+ */
+import { Command } from 'commander';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ControlPlaneError } from '../errors.js';
+import { startLocalStack } from '../local-stack.js';
+import { loadSweepSpecFile } from '../sweep-specs/index.js';
+import { ApiClient } from './api-client.js';
+import type { CliConfig } from './config.js';
+import type { CliIo } from './sweep-command.js';
+import { resultTable } from './sweep-view.js';
+import { waitForSweep } from './wait-for-sweep.js';
+
+export const QUICKSTART_SPEC = fileURLToPath(new URL('../../../jobs/quickstart.yaml', import.meta.url));
+
+export function makeDemoCommand(config: CliConfig, io: CliIo): Command {
+  return new Command('demo')
+    .description('run the quick-start sweep on this machine, offline, and print its result table')
+    .argument('[spec]', 'sweep spec to run instead of the quick start', QUICKSTART_SPEC)
+    .option('--json', 'print the finished sweep as JSON')
+    .addHelpText('after', '\nExample:\n  $ bslora demo\n  $ bslora demo jobs/smollm2-commonsense.yaml')
+    .action(async (specPath: string, opts: { json?: boolean }) => {
+      const spec = await loadSweepSpecFile(specPath);
+      const stack = await startLocalStack({
+        homeDir: join(config.homeDir, 'demo'),
+        redisUrl: config.redisUrl,
+        prefix: `bslora-demo-${process.pid}`,
+        port: 0,
+        log: (line) => (process.env.BSLORA_VERBOSE ? io.err.write(`${line}\n`) : undefined),
+      });
+      const stopOnSignal = () => void stack.stop().then(() => process.exit(130));
+      process.once('SIGINT', stopOnSignal);
+      process.once('SIGTERM', stopOnSignal);
+      try {
+        const submitted = await stack.controlPlane.submit(spec);
+        io.out.write(`sweep ${submitted.sweepId} (${spec.name}): ${submitted.trials.length} trials, ${submitted.reused.length} reused\n`);
+        const done = await waitForSweep(new ApiClient(stack.apiUrl!, stack.token), submitted.sweepId, io.out, { quiet: opts.json });
+        io.out.write(opts.json ? `${JSON.stringify(done)}\n` : `\n${resultTable(done)}\n`);
+        if (done.status !== 'completed') throw new ControlPlaneError('CP_ERR_TRIALS_FAILED', `sweep ended ${done.status}`);
+      } finally {
+        process.off('SIGINT', stopOnSignal);
+        process.off('SIGTERM', stopOnSignal);
+        await stack.controlPlane.queueCounts().catch(() => undefined);
+        await stack.stop();
+      }
+    });
+}

@@ -1,0 +1,25 @@
+/** The `bslora` program: every subcommand from its `make…Command()` factory (tests call `parseAsync` on this). */
+import { Command } from 'commander';
+import type { CliConfig } from './config.js';
+import { makeDemoCommand } from './demo-command.js';
+import { makeSweepCommand, type CliIo } from './sweep-command.js';
+import { makeUpCommand } from './up-command.js';
+
+export function makeProgram(config: CliConfig, io: CliIo): Command {
+  const program = new Command('bslora')
+    .description('find, train and compare BSLoRA adapters')
+    .version('0.1.0')
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ bslora demo                                   # a real sweep, offline, on this machine\n' +
+        '  $ bslora up                                     # run everything until Ctrl-C\n' +
+        '  $ bslora sweep submit jobs/quickstart.yaml --wait\n\n' +
+        'Exit codes: 0 success; 1 failed trials; 2 usage or validation error; 3 Redis or API unreachable; 4 worker did not start.',
+    );
+  program.configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) });
+  program.addCommand(makeUpCommand(config, io));
+  program.addCommand(makeDemoCommand(config, io));
+  program.addCommand(makeSweepCommand(config, io));
+  return program;
+}

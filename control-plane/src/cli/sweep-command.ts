@@ -1,0 +1,112 @@
+/** `bslora sweep submit|status|list|results|cancel`: talks to a running control plane over REST. */
+import { Command, Option } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { ControlPlaneError } from '../errors.js';
+import { loadSweepSpecFile } from '../sweep-specs/index.js';
+import { ApiClient } from './api-client.js';
+import type { CliConfig } from './config.js';
+import { renderTable } from './render-table.js';
+import { resultTable, type SweepDetail } from './sweep-view.js';
+import { waitForSweep } from './wait-for-sweep.js';
+import { loadOrCreateToken } from '../api/auth-token.js';
+
+export interface CliIo {
+  out: { write(s: string): void; isTTY?: boolean };
+  err: { write(s: string): void };
+}
+
+export function makeSweepCommand(config: CliConfig, io: CliIo): Command {
+  const api = () => new ApiClient(config.apiUrl, loadOrCreateToken(config.homeDir).token);
+  const sweep = new Command('sweep').description('submit and follow sweeps on a running control plane (see `bslora up`)');
+
+  sweep
+    .command('submit')
+    .description('validate a sweep spec and queue its trials')
+    .argument('<spec>', 'sweep spec file (YAML or JSON)')
+    .option('--wait', 'follow progress until the sweep ends, then print the result table')
+    .option('--json', 'print JSON instead of text')
+    .addHelpText('after', '\nExample:\n  $ bslora sweep submit jobs/quickstart.yaml --wait')
+    .action(async (specPath: string, opts: { wait?: boolean; json?: boolean }) => {
+      const path = resolve(specPath);
+      // Validate locally first: every problem is named before anything reaches the queue.
+      await loadSweepSpecFile(path);
+      const text = await readFile(path, 'utf8');
+      const client = api();
+      const submitted = await client.request<{ id: string; trials: number; reused: number }>(
+        'POST',
+        `/api/v1/sweeps?base=${encodeURIComponent(dirname(path))}`,
+        { text, contentType: specPath.endsWith('.json') ? 'application/json' : 'application/yaml' },
+      );
+      if (!opts.wait) {
+        io.out.write(opts.json ? `${JSON.stringify(submitted)}\n` : `submitted sweep ${submitted.id}: ${submitted.trials} trials (${submitted.reused} reused)\n`);
+        return;
+      }
+      if (!opts.json) io.out.write(`submitted sweep ${submitted.id}: ${submitted.trials} trials (${submitted.reused} reused)\n`);
+      const done = await waitForSweep(client, submitted.id, io.out, { quiet: opts.json });
+      io.out.write(opts.json ? `${JSON.stringify(done)}\n` : `\n${resultTable(done)}\n`);
+      if (done.status !== 'completed') {
+        throw new ControlPlaneError('CP_ERR_TRIALS_FAILED', `sweep ${done.id} ended ${done.status}`);
+      }
+    });
+
+  sweep
+    .command('status')
+    .description("show a sweep's trials and their progress")
+    .argument('<id>', 'sweep id')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  $ bslora sweep status sw-20261129-1a2b3c4d --json')
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const s = await api().request<SweepDetail>('GET', `/api/v1/sweeps/${encodeURIComponent(id)}`);
+      io.out.write(opts.json ? `${JSON.stringify(s)}\n` : `${s.id} (${s.name}): ${s.status}\n\n${resultTable(s)}\n`);
+    });
+
+  sweep
+    .command('list')
+    .description('list recent sweeps')
+    .option('--json', 'print JSON')
+    .option('--limit <n>', 'how many', '20')
+    .addHelpText('after', '\nExample:\n  $ bslora sweep list --limit 5')
+    .action(async (opts: { json?: boolean; limit: string }) => {
+      const r = await api().request<{ sweeps: { id: string; name: string; status: string; createdAt: string }[] }>(
+        'GET',
+        `/api/v1/sweeps?limit=${Number(opts.limit)}`,
+      );
+      io.out.write(
+        opts.json
+          ? `${JSON.stringify(r.sweeps)}\n`
+          : `${renderTable(['id', 'name', 'status', 'created'], r.sweeps.map((s) => [s.id, s.name, s.status, s.createdAt]))}\n`,
+      );
+    });
+
+  sweep
+    .command('results')
+    .description("print a sweep's results")
+    .argument('<id>', 'sweep id')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
+    .option('--json', 'same as --format json')
+    .addHelpText('after', '\nExample:\n  $ bslora sweep results sw-20261129-1a2b3c4d --format csv > results.csv')
+    .action(async (id: string, opts: { format: string; json?: boolean }) => {
+      const format = opts.json ? 'json' : opts.format;
+      const client = api();
+      if (format === 'csv') {
+        io.out.write(await client.request<string>('GET', `/api/v1/sweeps/${encodeURIComponent(id)}/results?format=csv`));
+      } else if (format === 'json') {
+        io.out.write(`${JSON.stringify(await client.request('GET', `/api/v1/sweeps/${encodeURIComponent(id)}/results`))}\n`);
+      } else {
+        io.out.write(`${resultTable(await client.request<SweepDetail>('GET', `/api/v1/sweeps/${encodeURIComponent(id)}`))}\n`);
+      }
+    });
+
+  sweep
+    .command('cancel')
+    .description('cancel a sweep: waiting trials are removed, running ones stopped')
+    .argument('<id>', 'sweep id')
+    .addHelpText('after', '\nExample:\n  $ bslora sweep cancel sw-20261129-1a2b3c4d')
+    .action(async (id: string) => {
+      const r = await api().request<{ status: string }>('POST', `/api/v1/sweeps/${encodeURIComponent(id)}/cancel`);
+      io.out.write(`sweep ${id}: ${r.status}\n`);
+    });
+
+  return sweep;
+}

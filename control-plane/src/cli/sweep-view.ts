@@ -1,0 +1,42 @@
+/** How a sweep and its results are shown: the result table and the one-line progress of a running sweep. */
+import { fmtInt, fmtNum, fmtPct, renderTable } from './render-table.js';
+
+export interface SweepDetail {
+  id: string;
+  name: string;
+  status: string;
+  trials: {
+    name: string;
+    method: string;
+    status: string;
+    reused: boolean;
+    lastError: string | null;
+    progress: { phase?: string; step?: number; totalSteps?: number; loss?: number | null } | null;
+    result: { counts: Record<string, number>; finalLoss: number | null; initialLoss: number | null; meanAcc: number | null } | null;
+  }[];
+}
+
+export function resultTable(sweep: SweepDetail): string {
+  const lora = sweep.trials.filter((t) => t.method === 'lora' && t.result).sort((a, b) => b.result!.counts.total - a.result!.counts.total)[0];
+  const rows = sweep.trials.map((t) => [
+    t.name,
+    t.method,
+    t.status + (t.reused ? ' (reused)' : ''),
+    fmtInt(t.result?.counts.total),
+    lora && t.result ? fmtPct(t.result.counts.total / lora.result!.counts.total) : null,
+    fmtNum(t.result?.initialLoss),
+    fmtNum(t.result?.finalLoss),
+    t.result?.meanAcc === null || t.result?.meanAcc === undefined ? null : fmtPct(t.result.meanAcc),
+  ]);
+  const table = renderTable(['trial', 'method', 'status', 'trainable', 'of LoRA', 'first loss', 'final loss', 'mean acc'], rows);
+  const errors = sweep.trials.filter((t) => t.lastError && t.status !== 'completed').map((t) => `  ${t.name}: ${t.lastError}`);
+  return errors.length ? `${table}\n\nfailed trials:\n${errors.join('\n')}` : table;
+}
+
+export function progressLine(sweep: SweepDetail): string {
+  const done = sweep.trials.filter((t) => ['completed', 'failed', 'cancelled'].includes(t.status)).length;
+  const running = sweep.trials
+    .filter((t) => t.status === 'running' && t.progress)
+    .map((t) => `${t.name} ${t.progress!.phase ?? ''} ${t.progress!.step}/${t.progress!.totalSteps}${t.progress!.loss != null ? ` loss ${t.progress!.loss.toFixed(3)}` : ''}`);
+  return `[${sweep.id}] ${sweep.status}: ${done}/${sweep.trials.length} trials done${running.length ? ` | ${running.join(', ')}` : ''}`;
+}

@@ -1,0 +1,28 @@
+/** `bslora up`: Redis (if none answers), control plane, one agent with a worker per device, and the API. */
+import { Command } from 'commander';
+import { startLocalStack } from '../local-stack.js';
+import type { CliConfig } from './config.js';
+import type { CliIo } from './sweep-command.js';
+import { untilSignal } from './until-signal.js';
+
+export function makeUpCommand(config: CliConfig, io: CliIo): Command {
+  return new Command('up')
+    .description('run everything on this machine until Ctrl-C: Redis if needed, the control plane, workers, the API')
+    .option('--devices <list>', 'comma-separated devices to start a worker for', 'cpu')
+    .addHelpText('after', '\nExample:\n  $ bslora up &\n  $ bslora sweep submit jobs/quickstart.yaml --wait')
+    .action(async (opts: { devices: string }) => {
+      const stack = await startLocalStack({
+        homeDir: config.homeDir,
+        redisUrl: config.redisUrl,
+        host: config.host,
+        port: config.port,
+        devices: opts.devices.split(',').map((d) => d.trim()).filter(Boolean),
+        log: (line) => io.err.write(`${line}\n`),
+      });
+      io.out.write(`bslora is up: API ${stack.apiUrl}, workers ${stack.agent.workers.map((w) => `${w.device}@${w.address}`).join(', ')}\n`);
+      if (stack.tokenCreated) io.out.write(`API token (shown once; also in ${config.homeDir}/api-token): ${stack.token}\n`);
+      await untilSignal();
+      io.err.write('stopping…\n');
+      await stack.stop();
+    });
+}

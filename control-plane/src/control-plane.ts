@@ -1,0 +1,104 @@
+/**
+ * The control plane of one deployment: store, flow producer, result recorder and the live-progress feed.
+ * `bslora up` and `bslora serve` run it; tests build it with a unique queue prefix and a temporary store.
+ */
+import { FlowProducer, Queue } from 'bullmq';
+import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
+import { ControlPlaneError } from './errors.js';
+import { submitSweep, type SubmittedSweep } from './planner/submit-sweep.js';
+import { EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE, connectionFromUrl, type QueueContext } from './queue/queues.js';
+import { reconcileSweeps, startResultRecorder, type ResultRecorder } from './recorder/result-recorder.js';
+import { checkEvictionPolicy } from './redis/ensure-redis.js';
+import { Store } from './store/store.js';
+import type { SweepSpec } from './sweep-specs/index.js';
+import { cancelChannel } from './agent/trial-consumers.js';
+import { Redis } from 'ioredis';
+
+export interface ControlPlaneOptions {
+  redisUrl: string;
+  /** Queue key prefix. @defaultValue 'bslora' */
+  prefix?: string;
+  /** Directory for the store (bslora.db) and artifacts/. */
+  homeDir: string;
+}
+
+export interface LiveEvent {
+  sweepId: string;
+  kind: string;
+  payload: unknown;
+}
+
+export class ControlPlane {
+  readonly store: Store;
+  readonly ctx: QueueContext;
+  readonly artifactsDir: string;
+  /** Emits 'event' with a LiveEvent for every trial progress, result and sweep end. */
+  readonly live = new EventEmitter();
+  /** Latest progress per trial key, for status views. */
+  readonly progress = new Map<string, unknown>();
+  private flows: FlowProducer;
+  private recorder?: ResultRecorder;
+  private queues: Queue[] = [];
+  private publisher: Redis;
+
+  private constructor(opts: ControlPlaneOptions) {
+    this.ctx = { connection: connectionFromUrl(opts.redisUrl), prefix: opts.prefix ?? 'bslora' };
+    this.store = new Store(join(opts.homeDir, 'bslora.db'));
+    this.artifactsDir = join(opts.homeDir, 'artifacts');
+    this.flows = new FlowProducer({ connection: this.ctx.connection, prefix: this.ctx.prefix });
+    this.publisher = new Redis({ ...(this.ctx.connection as object), maxRetriesPerRequest: 1 });
+    this.live.setMaxListeners(100);
+  }
+
+  static async start(opts: ControlPlaneOptions): Promise<ControlPlane> {
+    await checkEvictionPolicy(opts.redisUrl);
+    const cp = new ControlPlane(opts);
+    cp.recorder = await startResultRecorder(cp.ctx, cp.store, {
+      onChange: (sweepId, kind, payload) => {
+        if (kind === 'trial-progress') {
+          const p = payload as { trialKey: string; progress: unknown };
+          cp.progress.set(p.trialKey, p.progress);
+        }
+        cp.live.emit('event', { sweepId, kind, payload } satisfies LiveEvent);
+      },
+    });
+    cp.queues = [TRAIN_QUEUE, EVAL_QUEUE, SWEEP_QUEUE].map((name) => new Queue(name, { connection: cp.ctx.connection, prefix: cp.ctx.prefix }));
+    await reconcileSweeps(cp.store, cp.queues[2]);
+    return cp;
+  }
+
+  submit(spec: SweepSpec): Promise<SubmittedSweep> {
+    return submitSweep(spec, { store: this.store, flows: this.flows, ctx: this.ctx });
+  }
+
+  /** Removes the sweep's waiting jobs, aborts its running calls on every agent, and marks it cancelled. */
+  async cancel(sweepId: string): Promise<void> {
+    const sweep = this.store.getSweep(sweepId);
+    if (!sweep) throw new ControlPlaneError('CP_ERR_SWEEP_NOT_FOUND', `no sweep has id '${sweepId}'`);
+    if (!['queued', 'running'].includes(sweep.status)) return;
+    this.store.setSweepStatus(sweepId, 'cancelled');
+    await this.publisher.publish(cancelChannel(this.ctx.prefix), sweepId);
+    const sweepJob = await this.queues[2].getJob(`sweep.${sweepId}`);
+    // Removing the parent removes its waiting children; active ones are aborted through the channel above.
+    await sweepJob?.remove({ removeChildren: true }).catch(() => {});
+    for (const row of this.store.trialsOfSweep(sweepId)) {
+      if (row.status !== 'completed') this.store.setTrialStatus(row.trialKey, 'cancelled', `sweep ${sweepId} cancelled`);
+    }
+    this.store.addEvent(sweepId, null, 'sweep-cancelled', {});
+    this.live.emit('event', { sweepId, kind: 'sweep-finished', payload: { status: 'cancelled' } } satisfies LiveEvent);
+  }
+
+  async queueCounts(): Promise<Record<string, Record<string, number>>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const q of this.queues) out[q.name] = await q.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'waiting-children');
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.recorder?.close();
+    await Promise.all([this.flows.close(), ...this.queues.map((q) => q.close())]);
+    this.publisher.disconnect();
+    this.store.close();
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Everything on one machine, as `bslora up` runs it: Redis (started when none answers), the control plane, an
+ * agent with one worker per device, and the REST API listening on 127.0.0.1. `stop()` undoes all of it.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Agent } from './agent/agent.js';
+import { buildApp } from './api/app.js';
+import { loadOrCreateToken } from './api/auth-token.js';
+import { ControlPlane } from './control-plane.js';
+import { ensureRedis, type RedisHandle } from './redis/ensure-redis.js';
+import { join } from 'node:path';
+
+export interface LocalStackOptions {
+  homeDir: string;
+  redisUrl: string;
+  /** Queue prefix (tests use a unique one). @defaultValue 'bslora' */
+  prefix?: string;
+  host?: string;
+  /** 0 picks a free port. @defaultValue 7433 */
+  port?: number;
+  /** Start the HTTP API. @defaultValue true */
+  api?: boolean;
+  devices?: string[];
+  log?: (line: string) => void;
+}
+
+export interface LocalStack {
+  controlPlane: ControlPlane;
+  agent: Agent;
+  apiUrl: string | null;
+  token: string;
+  tokenCreated: boolean;
+  redis: RedisHandle;
+  stop(): Promise<void>;
+}
+
+export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
+  const undo: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const fn of undo.reverse()) await fn().catch((err) => opts.log?.(`stop: ${(err as Error).message}`));
+    undo.length = 0;
+  };
+  try {
+    const redis = await ensureRedis(opts.redisUrl, join(opts.homeDir, 'redis'));
+    undo.push(() => redis.stop());
+    if (redis.started) opts.log?.(`started redis-server at ${opts.redisUrl}`);
+    const controlPlane = await ControlPlane.start({ redisUrl: opts.redisUrl, prefix: opts.prefix, homeDir: opts.homeDir });
+    undo.push(() => controlPlane.close());
+    const agent = await Agent.start({ ctx: controlPlane.ctx, homeDir: opts.homeDir, devices: opts.devices, log: opts.log });
+    undo.push(() => agent.close());
+    const { token, created } = loadOrCreateToken(opts.homeDir);
+    let apiUrl: string | null = null;
+    if (opts.api ?? true) {
+      const app: FastifyInstance = buildApp({ controlPlane, token });
+      const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 7433 });
+      undo.push(() => app.close());
+      apiUrl = address;
+    }
+    return { controlPlane, agent, apiUrl, token, tokenCreated: created, redis, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Writes each finished trial to the store as soon as it finishes, and closes sweeps when their flow completes.
+ *
+ * Two paths, both idempotent: QueueEvents report a trial the moment its eval job completes (fast path), and the
+ * sweep job, processed once every child is done, re-records all children values (the path that cannot miss, since
+ * BullMQ events are fire-and-forget). A reconciler at start-up re-queues trials whose jobs vanished.
+ */
+import { Job, QueueEvents, Worker, type Queue } from 'bullmq';
+import type { Store } from '../store/store.js';
+import { EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE, type EvalJobResult, type QueueContext, type SweepJobData } from '../queue/queues.js';
+import { summarizeSweep } from './summarize-sweep.js';
+
+export interface RecorderHooks {
+  /** Called after every store change that a watcher would want to see (trial progress, result, sweep end). */
+  onChange?: (sweepId: string, kind: string, payload: unknown) => void;
+}
+
+export function recordEvalResult(store: Store, sweepId: string, r: EvalJobResult): void {
+  if (!r.train) {
+    store.setTrialStatus(r.trialKey, 'failed', r.error ?? 'training failed');
+    return;
+  }
+  store.recordResult(r.trialKey, {
+    counts: r.train.counts,
+    initialLoss: r.train.initialLoss,
+    finalLoss: r.train.finalLoss,
+    train: r.train as unknown as Record<string, unknown>,
+    metrics: r.metrics,
+    adapterSha256: r.train.adapterSha256 || null,
+  });
+  void sweepId;
+}
+
+export function finishSweep(store: Store, sweepId: string): void {
+  const sweep = store.getSweep(sweepId);
+  if (!sweep || sweep.status === 'cancelled') return;
+  const rows = store.trialsOfSweep(sweepId);
+  const summary = summarizeSweep(rows);
+  const status = rows.every((r) => r.status === 'completed') ? 'completed' : 'completed_with_failures';
+  store.setSweepStatus(sweepId, status, summary);
+  store.addEvent(sweepId, null, 'sweep-finished', { status });
+}
+
+export interface ResultRecorder {
+  close(): Promise<void>;
+}
+
+export async function startResultRecorder(ctx: QueueContext, store: Store, hooks: RecorderHooks = {}): Promise<ResultRecorder> {
+  const base = { connection: ctx.connection, prefix: ctx.prefix };
+  const evalEvents = new QueueEvents(EVAL_QUEUE, base);
+  const trainEvents = new QueueEvents(TRAIN_QUEUE, base);
+  await Promise.all([evalEvents.waitUntilReady(), trainEvents.waitUntilReady()]);
+
+  const sweepOfJob = (jobId: string) => jobId.split('.')[0];
+  // Job ids are '<sweepId>.<train|eval>.<trialKey>' (BullMQ forbids ':' in custom ids); failure keys add 'prefix:queue:'.
+  const trialOfJob = (jobId: string) => jobId.split(':').at(-1)!.split('.').at(-1)!;
+
+  evalEvents.on('completed', ({ jobId, returnvalue }) => {
+    const r = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as EvalJobResult;
+    recordEvalResult(store, sweepOfJob(jobId), r);
+    hooks.onChange?.(sweepOfJob(jobId), 'trial-finished', { trialKey: r.trialKey });
+  });
+  for (const events of [trainEvents, evalEvents]) {
+    events.on('active', ({ jobId }) => {
+      store.setTrialStatus(trialOfJob(jobId), 'running');
+      store.setSweepStatus(sweepOfJob(jobId), 'running');
+      hooks.onChange?.(sweepOfJob(jobId), 'trial-running', { trialKey: trialOfJob(jobId) });
+    });
+    events.on('progress', ({ jobId, data }) => {
+      hooks.onChange?.(sweepOfJob(jobId), 'trial-progress', { trialKey: trialOfJob(jobId), progress: data });
+    });
+    events.on('failed', ({ jobId, failedReason }) => {
+      // Record every failure's message; the trial is failed for good only when its eval job reports it.
+      store.addEvent(sweepOfJob(jobId), trialOfJob(jobId), 'attempt-failed', { failedReason });
+    });
+  }
+
+  // The sweep job runs when all its trials are done: record every child (idempotent), then close the sweep.
+  const sweeps = new Worker(
+    SWEEP_QUEUE,
+    async (job: Job<SweepJobData>) => {
+      const values = await job.getChildrenValues<EvalJobResult>();
+      for (const r of Object.values(values)) recordEvalResult(store, job.data.sweepId, r);
+      const failures = await job.getIgnoredChildrenFailures();
+      for (const [key, reason] of Object.entries(failures)) store.setTrialStatus(trialOfJob(key), 'failed', reason);
+      finishSweep(store, job.data.sweepId);
+      hooks.onChange?.(job.data.sweepId, 'sweep-finished', {});
+      return { sweepId: job.data.sweepId };
+    },
+    { ...base, concurrency: 4 },
+  );
+
+  return {
+    async close() {
+      await Promise.all([sweeps.close(), evalEvents.close(), trainEvents.close()]);
+    },
+  };
+}
+
+/** Sweeps whose flow is already done when the store says otherwise get finished (reused-only sweeps too). */
+export async function reconcileSweeps(store: Store, sweepQueue: Queue): Promise<void> {
+  for (const sweep of store.unfinishedSweeps()) {
+    const rows = store.trialsOfSweep(sweep.id);
+    if (rows.every((r) => r.status === 'completed' || r.status === 'failed')) {
+      finishSweep(store, sweep.id);
+      continue;
+    }
+    const job = await sweepQueue.getJob(`sweep.${sweep.id}`);
+    if (job && (await job.isCompleted())) finishSweep(store, sweep.id);
+  }
+}

@@ -1,0 +1,75 @@
+"""Scores one trial's adapter (or the untuned base) on its eval tasks, on the resident base model.
+
+The adapter archive is loaded with ``PeftModel.from_pretrained`` (``import bslora`` first registers the method),
+scored, and unloaded again, leaving the resident weights as they were.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from ..data import load_eval_items
+from ..errors import Cancelled, FailedPrecondition
+from ..evaluation import score_multiple_choice
+from ..models import LoadedBase
+from .archive import unpack_to_directory
+from .trial import Trial
+
+
+@dataclass(frozen=True)
+class TaskScore:
+    task: str
+    acc: float
+    acc_norm: float
+    n: int
+
+
+def adapter_path(run_dir: Path, sha256: str) -> Path:
+    return run_dir / "adapters" / f"{sha256}.tar"
+
+
+def evaluate_trial(
+    trial: Trial,
+    adapter_sha256: str,
+    base: LoadedBase,
+    run_dir: Path,
+    on_progress: Callable[[str, int, int], None],
+    cancel: threading.Event,
+) -> tuple[list[TaskScore], float]:
+    started = time.perf_counter()
+    model = base.model
+    peft_model = None
+    with tempfile.TemporaryDirectory(prefix="bslora-eval-") as tmp:
+        if adapter_sha256:
+            archive = adapter_path(run_dir, adapter_sha256)
+            if not archive.is_file():
+                raise FailedPrecondition(f"this worker does not hold adapter {adapter_sha256}: upload it first")
+            unpack_to_directory(archive.read_bytes(), Path(tmp))
+            import bslora  # noqa: F401 - registers the BSLoRA method before PEFT reads the adapter config
+            from peft import PeftModel
+
+            peft_model = PeftModel.from_pretrained(model, tmp)
+            model = peft_model
+        try:
+            model.eval()
+            scores = []
+            for task in trial.eval_tasks:
+                if cancel.is_set():
+                    raise Cancelled(f"evaluation of {trial.trial_key[:12]} cancelled")
+                items = load_eval_items(task, limit=trial.eval_limit or None)
+                on_progress(task, 0, len(items))
+                with torch.no_grad():
+                    m = score_multiple_choice(model, base.tokenizer, items)
+                on_progress(task, len(items), len(items))
+                scores.append(TaskScore(task, float(m["acc"]), float(m["acc_norm"]), int(m["n"])))
+        finally:
+            if peft_model is not None:
+                peft_model.unload()
+    return scores, time.perf_counter() - started
