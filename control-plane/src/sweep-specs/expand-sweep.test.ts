@@ -1,0 +1,230 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { expandSweep } from './expand-sweep.js';
+import { parseSweepSpec } from './parse-sweep-spec.js';
+import { minimalSpec, toYaml } from './test-fixtures.js';
+import type { TrialPlan } from './trial-plan.js';
+
+function expand(spec: Record<string, unknown>, baseDir?: string): TrialPlan[] {
+  return expandSweep(parseSweepSpec(toYaml(spec), { baseDir }));
+}
+
+function keysByName(trials: TrialPlan[]): Map<string, string> {
+  return new Map(trials.map((t) => [t.name, t.trialKey]));
+}
+
+/** Names of trials whose key differs between two expansions (trials present in both). */
+function changed(a: TrialPlan[], b: TrialPlan[]): string[] {
+  const kb = keysByName(b);
+  return a.filter((t) => kb.has(t.name) && kb.get(t.name) !== t.trialKey).map((t) => t.name);
+}
+
+const GRID = {
+  method: ['base', 'lora', 'vera', 'bslora'],
+  lora_ranks: [8, 16],
+  vera_ranks: [256],
+  paired: [
+    { share_mode: 'slice' },
+    { share_mode: 'kron', kron_share_size: 16 },
+    { share_mode: 'gate', gate_share_size: 64 },
+  ],
+  ranks: [
+    { local: 2, intra: 4, inter: 8 },
+    { local: 2, intra: 4, inter: 16 },
+  ],
+  seeds: [0, 1],
+};
+
+describe('expandSweep', () => {
+  it('expands baselines and paired blocks in the documented order', () => {
+    const trials = expand(minimalSpec({ grid: GRID }));
+    expect(trials.map((t) => t.name)).toEqual([
+      'base-s0',
+      'lora-r8-s0',
+      'lora-r16-s0',
+      'vera-r256-s0',
+      'bslora-slice-2/4/8-s0',
+      'bslora-slice-2/4/16-s0',
+      'bslora-kron16-2/4/8-s0',
+      'bslora-kron16-2/4/16-s0',
+      'bslora-gate64-2/4/8-s0',
+      'bslora-gate64-2/4/16-s0',
+      'base-s1',
+      'lora-r8-s1',
+      'lora-r16-s1',
+      'vera-r256-s1',
+      'bslora-slice-2/4/8-s1',
+      'bslora-slice-2/4/16-s1',
+      'bslora-kron16-2/4/8-s1',
+      'bslora-kron16-2/4/16-s1',
+      'bslora-gate64-2/4/8-s1',
+      'bslora-gate64-2/4/16-s1',
+    ]);
+    expect(new Set(trials.map((t) => t.trialKey)).size).toBe(trials.length);
+  });
+
+  it('fills the trial plan fields per method', () => {
+    const trials = expand(minimalSpec({ grid: GRID, adapter: { lora_alpha: 16 } }));
+    const byName = new Map(trials.map((t) => [t.name, t]));
+    expect(byName.get('base-s0')).toMatchObject({
+      method: 'base',
+      ranks: null,
+      rank: null,
+      shareMode: null,
+      loraAlpha: null,
+      loraDropout: 0,
+      targetModules: [],
+      methodVersion: 'base-eval/1',
+    });
+    expect(byName.get('lora-r16-s1')).toMatchObject({ method: 'lora', rank: 16, loraAlpha: 16, seed: 1, targetModules: ['q_proj', 'v_proj'] });
+    expect(byName.get('vera-r256-s0')).toMatchObject({ method: 'vera', rank: 256, loraAlpha: null });
+    expect(byName.get('bslora-kron16-2/4/16-s0')).toMatchObject({
+      method: 'bslora',
+      ranks: { local: 2, intra: 4, inter: 16 },
+      shareMode: 'kron',
+      kronShareSize: 16,
+      gateShareSize: null,
+      methodVersion: 'bslora-method/1',
+    });
+    expect(byName.get('bslora-gate64-2/4/8-s0')).toMatchObject({ shareMode: 'gate', kronShareSize: null, gateShareSize: 64 });
+    const t = byName.get('lora-r8-s0')!;
+    expect(t.trialKey).toMatch(/^[0-9a-f]{64}$/);
+    expect(t.training).toEqual({
+      steps: 10,
+      epochs: null,
+      learningRate: 0.001,
+      batchSize: 4,
+      seqLen: 32,
+      warmupSteps: 0,
+      evalLimit: null,
+      checkpointEvery: null,
+    });
+  });
+
+  it('expands R × ρ × φ into triples after explicit ranks, dropping duplicates', () => {
+    const trials = expand(
+      minimalSpec({
+        grid: {
+          method: 'bslora',
+          ranks: [{ local: 4, intra: 3, inter: 9 }],
+          total_rank: [16],
+          sharing_ratio: [0.75, 0.5],
+          intra_fraction: [0.25, 0.5],
+        },
+      }),
+    );
+    expect(trials.map((t) => t.name)).toEqual([
+      'bslora-slice-4/3/9-s0',
+      'bslora-slice-4/6/6-s0',
+      'bslora-slice-8/2/6-s0',
+      'bslora-slice-8/4/4-s0',
+    ]);
+  });
+
+  it('gives the same keys when the same spec is submitted again', () => {
+    const spec = minimalSpec({ grid: GRID });
+    expect(expand(spec)).toEqual(expand(structuredClone(spec)));
+  });
+
+  it('does not change keys for fields that do not determine results', () => {
+    const a = expand(minimalSpec({ grid: GRID }));
+    const b = expand(
+      minimalSpec({
+        name: 'renamed',
+        grid: GRID,
+        priority: 3,
+        budget: { max_trials: 100 },
+        notify: [{ url: 'https://ci.example/hook' }],
+        training: { steps: 10, learning_rate: 0.001, batch_size: 4, seq_len: 32, checkpoint_every: 5 },
+        eval_tasks: ['builtin:arith'],
+        target_modules: ['v_proj', 'q_proj'],
+      }),
+    );
+    expect(changed(a, b)).toEqual([]);
+  });
+
+  it('changes only the kron trials when the kron share size changes', () => {
+    const a = expand(minimalSpec({ grid: GRID }));
+    const grid = { ...GRID, paired: [GRID.paired[0], { share_mode: 'kron', kron_share_size: 32 }, GRID.paired[2]] };
+    const b = expand(minimalSpec({ grid }));
+    expect(b.filter((t) => t.shareMode === 'kron').map((t) => t.name)).toEqual([
+      'bslora-kron32-2/4/8-s0',
+      'bslora-kron32-2/4/16-s0',
+      'bslora-kron32-2/4/8-s1',
+      'bslora-kron32-2/4/16-s1',
+    ]);
+    const oldKeys = new Set(a.map((t) => t.trialKey));
+    const newTrials = b.filter((t) => !oldKeys.has(t.trialKey)).map((t) => t.name);
+    expect(newTrials).toEqual(b.filter((t) => t.shareMode === 'kron').map((t) => t.name));
+  });
+
+  it('changes only the LoRA trials of a new rank when a LoRA rank is added', () => {
+    const a = expand(minimalSpec({ grid: GRID }));
+    const b = expand(minimalSpec({ grid: { ...GRID, lora_ranks: [8, 16, 32] } }));
+    const oldKeys = new Set(a.map((t) => t.trialKey));
+    expect(b.filter((t) => !oldKeys.has(t.trialKey)).map((t) => t.name)).toEqual(['lora-r32-s0', 'lora-r32-s1']);
+  });
+
+  it('changes every adapter trial but no base trial when the learning rate changes', () => {
+    const a = expand(minimalSpec({ grid: GRID }));
+    const b = expand(minimalSpec({ grid: GRID, training: { steps: 10, learning_rate: 0.002, batch_size: 4, seq_len: 32 } }));
+    expect(changed(a, b)).toEqual(a.filter((t) => t.method !== 'base').map((t) => t.name));
+  });
+
+  it('changes only the trials of a new seed when a seed is added', () => {
+    const a = expand(minimalSpec({ grid: GRID }));
+    const b = expand(minimalSpec({ grid: { ...GRID, seeds: [0, 1, 2] } }));
+    expect(changed(a, b)).toEqual([]);
+    expect(b.length).toBe(a.length * 1.5);
+  });
+
+  it('changes every key, base included, when the base model changes', () => {
+    const a = expand(minimalSpec({ grid: GRID }));
+    const b = expand(minimalSpec({ grid: GRID, base_model: 'builtin:smollm2-135m' }));
+    expect(changed(a, b)).toEqual(a.map((t) => t.name));
+  });
+
+  it('changes every key when the method version changes for that method only', () => {
+    const a = expand(minimalSpec({ grid: GRID }));
+    const b = expand(minimalSpec({ grid: GRID, method_versions: { bslora: 'bslora-method/2' } }));
+    expect(changed(a, b)).toEqual(a.filter((t) => t.method === 'bslora').map((t) => t.name));
+  });
+
+  it('identifies local data by content: moving a file keeps keys, editing it changes them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keys-'));
+    mkdirSync(join(dir, 'moved'));
+    writeFileSync(join(dir, 'train.json'), '[{"instruction":"a","output":"b"}]');
+    writeFileSync(join(dir, 'moved', 'data.json'), '[{"instruction":"a","output":"b"}]');
+    writeFileSync(join(dir, 'edited.json'), '[{"instruction":"a","output":"c!"}]');
+    const grid = { method: ['base', 'lora'], lora_ranks: [8] };
+    const a = expand(minimalSpec({ grid, train_data: './train.json' }), dir);
+    const moved = expand(minimalSpec({ grid, train_data: './moved/data.json' }), dir);
+    const edited = expand(minimalSpec({ grid, train_data: './edited.json' }), dir);
+    expect(a[1]!.trainData).toBe(join(dir, 'train.json'));
+    expect(changed(a, moved)).toEqual([]);
+    expect(changed(a, edited)).toEqual(['lora-r8-s0']);
+  });
+
+  it('identifies a local model folder by the content of its files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'model-'));
+    mkdirSync(join(dir, 'm1'));
+    writeFileSync(join(dir, 'm1', 'config.json'), '{"hidden_size": 64}');
+    const grid = { method: ['base'] };
+    const a = expand(minimalSpec({ grid, base_model: './m1' }), dir);
+    writeFileSync(join(dir, 'm1', 'config.json'), '{"hidden_size": 128}');
+    const b = expand(minimalSpec({ grid, base_model: './m1' }), dir);
+    expect(a[0]!.baseModel).toBe(join(dir, 'm1'));
+    expect(a[0]!.trialKey).not.toBe(b[0]!.trialKey);
+  });
+
+  it('uses epochs instead of steps when the spec gives epochs', () => {
+    const [trial] = expand(
+      minimalSpec({ grid: { method: 'lora', lora_ranks: 4 }, training: { epochs: 2, learning_rate: 1e-4, batch_size: 4, seq_len: 32 } }),
+    );
+    expect(trial!.training).toMatchObject({ steps: 0, epochs: 2 });
+  });
+});

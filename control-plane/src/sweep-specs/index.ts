@@ -1,0 +1,55 @@
+/**
+ * Sweep specs: the YAML/JSON format of DESIGN §5, its validation, its expansion into trials, and trial keys.
+ *
+ * @module
+ * @example
+ * ```ts
+ * import { loadSweepSpecFile, expandSweep } from './sweep-specs/index.js';
+ *
+ * const spec = await loadSweepSpecFile('jobs/quickstart.yaml'); // throws CP_ERR_SPEC_INVALID with every issue
+ * for (const trial of expandSweep(spec)) console.log(trial.trialKey.slice(0, 12), trial.name);
+ * ```
+ */
+export {
+  sweepSpecSchema,
+  sweepSpecObjectSchema,
+  type SweepSpec,
+  type SweepSpecInput,
+  type Method,
+  type ShareMode,
+  METHODS,
+  SHARE_MODES,
+  TASK_TYPES,
+  EXPECT_METRICS,
+  NOTIFY_EVENTS,
+} from './sweep-spec.js';
+export { parseSweepSpec, type ParseSweepSpecOptions } from './parse-sweep-spec.js';
+export { loadSweepSpecFile } from './load-sweep-spec-file.js';
+export { expandSweep } from './expand-sweep.js';
+export {
+  enumerateTrialConfigs,
+  METHOD_VERSIONS,
+  DEFAULT_VERA_RANK,
+  type TrialPlan,
+  type TrialConfig,
+} from './trial-plan.js';
+export {
+  canonicalJson,
+  computeTrialKey,
+  trialKeyMaterial,
+  refIdentity,
+  TRIAL_KEY_VERSION,
+  type RefIdentity,
+} from './trial-key.js';
+export { expandRank, expandRankGrid, type RankTriple, type RankExpansion } from './rank-expansion.js';
+export {
+  parseTrialSelector,
+  parseExpectTarget,
+  matchesSelector,
+  type TrialSelector,
+  type ExpectTarget,
+  type SelectableTrial,
+} from './expect-rules.js';
+export { classifyRef, normalizeRef, type RefKind } from './resource-refs.js';
+export { contentHash, contentHashSync } from './content-hash.js';
+export { formatPath } from './spec-issues.js';

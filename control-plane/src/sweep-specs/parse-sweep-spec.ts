@@ -1,0 +1,153 @@
+/**
+ * Parsing a sweep spec from YAML or JSON text: syntax, structure, cross-field rules and local file existence, all
+ * problems reported together, each named by its path in the spec.
+ */
+import { existsSync } from 'node:fs';
+
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+
+import { ControlPlaneError, type SpecIssue } from '../errors.js';
+import { classifyRef, normalizeRef, resolveLocalRef } from './resource-refs.js';
+import { ROOT_PATH, formatPath, zodIssuesToSpecIssues } from './spec-issues.js';
+import { sweepSpecObjectSchema, sweepSpecSchema, type SweepSpec } from './sweep-spec.js';
+
+/** Options for {@link parseSweepSpec}. */
+export interface ParseSweepSpecOptions {
+  /**
+   * Text format. YAML also reads JSON, so this matters only for stricter JSON errors.
+   * @defaultValue `'json'` when `sourceName` ends in `.json`, else `'yaml'`
+   */
+  format?: 'yaml' | 'json';
+  /** Name shown in error messages (a file path, "request body"). @defaultValue `'sweep spec'` */
+  sourceName?: string;
+  /** Folder that relative local paths are resolved against. @defaultValue `process.cwd()` */
+  baseDir?: string;
+}
+
+/** Unwraps optional, default, prefault and pipe wrappers to the schema that does the work. */
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s: z.ZodType = schema;
+  for (;;) {
+    if (s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodPrefault || s instanceof z.ZodNullable) {
+      s = s.unwrap() as z.ZodType;
+    } else return s;
+  }
+}
+
+/** Candidate schemas at `path` (unions branch), for "did you mean" hints on unknown keys. */
+function schemasAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodType[] {
+  let current = [unwrap(schema)];
+  for (const seg of path) {
+    const next: z.ZodType[] = [];
+    for (const s of current) {
+      const candidates = s instanceof z.ZodUnion ? (s.options as z.ZodType[]).map(unwrap) : [s];
+      for (const c of candidates) {
+        if (c instanceof z.ZodObject && typeof seg === 'string' && seg in c.shape) next.push(unwrap(c.shape[seg] as z.ZodType));
+        if (c instanceof z.ZodArray && typeof seg === 'number') next.push(unwrap(c.element as z.ZodType));
+      }
+    }
+    current = next;
+  }
+  return current.flatMap((s) => (s instanceof z.ZodUnion ? (s.options as z.ZodType[]).map(unwrap) : [s]));
+}
+
+function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  return schemasAt(sweepSpecObjectSchema, path).flatMap((s) => (s instanceof z.ZodObject ? Object.keys(s.shape) : []));
+}
+
+/** Reads YAML or JSON text into plain data, or the syntax problems. */
+function readText(text: string, format: 'yaml' | 'json'): { data: unknown } | { issues: SpecIssue[] } {
+  if (format === 'json') {
+    try {
+      return { data: JSON.parse(text) as unknown };
+    } catch (err) {
+      return { issues: [{ path: ROOT_PATH, message: `JSON syntax error: ${(err as Error).message}` }] };
+    }
+  }
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      issues: doc.errors.map((e) => ({ path: ROOT_PATH, message: `YAML syntax error: ${e.message.split('\n')[0]}` })),
+    };
+  }
+  try {
+    return { data: doc.toJS({ maxAliasCount: 100 }) as unknown };
+  } catch (err) {
+    return { issues: [{ path: ROOT_PATH, message: `YAML error: ${(err as Error).message}` }] };
+  }
+}
+
+/** The model and data reference fields of raw spec data, with their paths, wherever they are strings. */
+function refFields(data: unknown): { path: string; ref: string }[] {
+  if (!data || typeof data !== 'object' || Array.isArray(data)) return [];
+  const d = data as Record<string, unknown>;
+  const out: { path: string; ref: string }[] = [];
+  for (const key of ['base_model', 'train_data'] as const) {
+    if (typeof d[key] === 'string') out.push({ path: key, ref: d[key] });
+  }
+  if (Array.isArray(d.eval_tasks)) {
+    d.eval_tasks.forEach((ref, i) => {
+      if (typeof ref === 'string') out.push({ path: formatPath(['eval_tasks', i]), ref });
+    });
+  }
+  return out;
+}
+
+/** Existence problems of local paths, found in raw data so that they are reported beside structural ones. */
+function missingLocalFiles(data: unknown, baseDir: string): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  for (const { path, ref } of refFields(data)) {
+    if (ref.length === 0 || classifyRef(ref) !== 'local') continue;
+    const abs = resolveLocalRef(ref, baseDir);
+    if (!existsSync(abs)) issues.push({ path, message: `local path "${ref}" does not exist (resolved to ${abs})` });
+  }
+  return issues;
+}
+
+function invalid(sourceName: string, issues: SpecIssue[]): ControlPlaneError {
+  const lines = issues.map((i) => `  ${i.path}: ${i.message}`).join('\n');
+  const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
+  return new ControlPlaneError('CP_ERR_SPEC_INVALID', `${sourceName} is invalid (${count}):\n${lines}`, { issues });
+}
+
+/**
+ * Parses and validates a sweep spec. Local model and data paths are resolved against `baseDir` and must exist;
+ * in the returned spec they are absolute, and `hub:` prefixes are dropped.
+ *
+ * @throws ControlPlaneError `CP_ERR_SPEC_INVALID`, whose `issues` name every problem by its path
+ *   (`grid.ranks[2].local: must be >= 0`).
+ * @example
+ * const spec = parseSweepSpec(readFileSync('jobs/quickstart.yaml', 'utf8'), { baseDir: 'jobs' });
+ */
+export function parseSweepSpec(text: string, opts: ParseSweepSpecOptions = {}): SweepSpec {
+  const sourceName = opts.sourceName ?? 'sweep spec';
+  const format = opts.format ?? (sourceName.toLowerCase().endsWith('.json') ? 'json' : 'yaml');
+  const baseDir = opts.baseDir ?? process.cwd();
+
+  const read = readText(text, format);
+  if ('issues' in read) throw invalid(sourceName, read.issues);
+
+  const result = sweepSpecSchema.safeParse(read.data, { reportInput: true });
+  const issues = result.success ? [] : zodIssuesToSpecIssues(result.error.issues, { knownKeys: knownKeysAt });
+  const seen = new Set(issues.map((i) => `${i.path}\0${i.message}`));
+  for (const issue of missingLocalFiles(read.data, baseDir)) {
+    if (!seen.has(`${issue.path}\0${issue.message}`)) issues.push(issue);
+  }
+  if (!result.success || issues.length > 0) throw invalid(sourceName, issues);
+
+  const spec = result.data;
+  return {
+    ...spec,
+    base_model: normalizeRef(spec.base_model, baseDir),
+    train_data: normalizeRef(spec.train_data, baseDir),
+    eval_tasks: spec.eval_tasks.map((ref) => normalizeRef(ref, baseDir)),
+  };
+}
+
+/** The local paths (absolute) a parsed spec refers to, with the field naming each. */
+export function localRefsOf(spec: SweepSpec): { path: string; absPath: string }[] {
+  return refFields(spec)
+    .filter(({ ref }) => classifyRef(ref) === 'local')
+    .map(({ path, ref }) => ({ path, absPath: resolveLocalRef(ref, process.cwd()) }));
+}

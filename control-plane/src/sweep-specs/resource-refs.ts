@@ -1,0 +1,94 @@
+/**
+ * References to models and data in a sweep spec: `builtin:<name>`, a local path, or a hub id.
+ *
+ * The kind of a reference is decided by its spelling alone, never by probing the network, so that the same spec
+ * means the same thing on every machine:
+ *
+ * - `builtin:<name>`: a model or task the worker generates offline (`builtin:tiny-llama`, `builtin:arith`).
+ * - local: starts with `/`, `./`, `../`, `~/` or `file:`; or has two or more `/`; or ends in a file extension the
+ *   workers read (`.json`, `.jsonl`, `.gguf`, …). Relative paths are resolved against the spec file's folder.
+ * - hub: `hub:<id>`, or any other `owner/name` (optionally `@revision`). Hub ids are not checked for existence.
+ */
+import { homedir } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+
+/** The three kinds of model and data reference. */
+export type RefKind = 'builtin' | 'local' | 'hub';
+
+/** File extensions that make a bare relative path count as local (`data/train.jsonl`). */
+export const LOCAL_FILE_EXTENSIONS = [
+  '.json',
+  '.jsonl',
+  '.csv',
+  '.tsv',
+  '.parquet',
+  '.arrow',
+  '.txt',
+  '.gguf',
+  '.safetensors',
+  '.bin',
+  '.pt',
+] as const;
+
+const BUILTIN_PATTERN = /^builtin:[a-z0-9][a-z0-9._-]*$/;
+const HUB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)?(@[A-Za-z0-9][A-Za-z0-9._\/-]*)?$/;
+
+/** Says which kind of reference `ref` is, by its spelling. */
+export function classifyRef(ref: string): RefKind {
+  if (ref.startsWith('builtin:')) return 'builtin';
+  if (ref.startsWith('hub:')) return 'hub';
+  if (ref.startsWith('file:')) return 'local';
+  if (ref === '.' || ref === '..' || ref === '~') return 'local';
+  if (/^(\/|\.\/|\.\.\/|~\/)/.test(ref)) return 'local';
+  if ((ref.match(/\//g) ?? []).length >= 2) return 'local';
+  const lower = ref.toLowerCase();
+  if (LOCAL_FILE_EXTENSIONS.some((ext) => lower.endsWith(ext))) return 'local';
+  return 'hub';
+}
+
+/**
+ * Checks the spelling of a reference; returns a message for the spec issue, or `null` when it is well formed.
+ * Local paths are not checked for existence here (see {@link resolveLocalRef}).
+ */
+export function checkRefSyntax(ref: string): string | null {
+  if (ref.trim() !== ref) return 'must not start or end with whitespace';
+  switch (classifyRef(ref)) {
+    case 'builtin':
+      return BUILTIN_PATTERN.test(ref)
+        ? null
+        : `"${ref}" is not a valid builtin reference; use builtin:<name> with lower-case letters, digits, '.', '_' or '-'`;
+    case 'hub': {
+      const id = ref.startsWith('hub:') ? ref.slice('hub:'.length) : ref;
+      return HUB_ID_PATTERN.test(id)
+        ? null
+        : `"${ref}" is neither a builtin reference, a local path (start it with ./ or /) nor a hub id (owner/name[@revision])`;
+    }
+    case 'local':
+      return ref === 'file:' ? 'file: must be followed by a path' : null;
+  }
+}
+
+/** Turns a local reference into an absolute path, relative references resolved against `baseDir`. */
+export function resolveLocalRef(ref: string, baseDir: string): string {
+  let path = ref.startsWith('file:') ? ref.slice('file:'.length) : ref;
+  if (path === '~' || path.startsWith('~/')) path = homedir() + path.slice(1);
+  return isAbsolute(path) ? resolve(path) : resolve(baseDir, path);
+}
+
+/**
+ * Normalises a reference for a trial plan: local paths become absolute, `hub:` prefixes are dropped (unless the bare
+ * id would read as a local path), builtin references stay as they are. Normalising twice changes nothing.
+ */
+export function normalizeRef(ref: string, baseDir: string): string {
+  switch (classifyRef(ref)) {
+    case 'local':
+      return resolveLocalRef(ref, baseDir);
+    case 'hub': {
+      // Keep the prefix where the bare id would read as a local path (`hub:org/data.json`).
+      const bare = ref.startsWith('hub:') ? ref.slice('hub:'.length) : ref;
+      return classifyRef(bare) === 'hub' ? bare : ref;
+    }
+    case 'builtin':
+      return ref;
+  }
+}
