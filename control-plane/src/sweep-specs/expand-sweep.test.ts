@@ -228,3 +228,15 @@ describe('expandSweep', () => {
     expect(trial!.training).toMatchObject({ steps: 0, epochs: 2 });
   });
 });
+
+describe('expandSweep local reference styles', () => {
+  it('puts the #style of an eval file into the key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'style-'));
+    writeFileSync(join(dir, 'test.json'), '[]');
+    const grid = { method: ['base'] };
+    const mc = expand(minimalSpec({ grid, eval_tasks: ['./test.json#mc'] }), dir);
+    const other = expand(minimalSpec({ grid, eval_tasks: ['./test.json#llm-adapters'] }), dir);
+    const plain = expand(minimalSpec({ grid, eval_tasks: ['./test.json'] }), dir);
+    expect(new Set([mc[0]!.trialKey, other[0]!.trialKey, plain[0]!.trialKey]).size).toBe(3);
+  });
+});

@@ -264,3 +264,16 @@ describe('parseSweepSpec cross-field rules', () => {
     ]);
   });
 });
+
+describe('parseSweepSpec local references', () => {
+  it('keeps a #style suffix on a local data file and checks the file without it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spec-'));
+    writeFileSync(join(dir, 'test.json'), '[]');
+    const spec = parseSweepSpec(toYaml(minimalSpec({ eval_tasks: ['./test.json#mc', 'test.json#llm-adapters', 'builtin:arith/test'] })), {
+      baseDir: dir,
+    });
+    expect(spec.eval_tasks).toEqual([join(dir, 'test.json#mc'), join(dir, 'test.json#llm-adapters'), 'builtin:arith/test']);
+    const missing = issuesOf(() => parseSweepSpec(toYaml(minimalSpec({ eval_tasks: ['./nope.json#mc'] })), { baseDir: dir }));
+    expect(missing).toEqual([{ path: 'eval_tasks[0]', message: expect.stringContaining(join(dir, 'nope.json')) }]);
+  });
+});

@@ -8,6 +8,9 @@
  * - local: starts with `/`, `./`, `../`, `~/` or `file:`; or has two or more `/`; or ends in a file extension the
  *   workers read (`.json`, `.jsonl`, `.gguf`, …). Relative paths are resolved against the spec file's folder.
  * - hub: `hub:<id>`, or any other `owner/name` (optionally `@revision`). Hub ids are not checked for existence.
+ *
+ * A local data reference may end in `#<style>` (`./boolq/test.json#mc`), which the worker reads as the way records
+ * become prompts; the style is kept in the reference and enters the trial key, and the file is the part before it.
  */
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
@@ -30,13 +33,25 @@ export const LOCAL_FILE_EXTENSIONS = [
   '.pt',
 ] as const;
 
-const BUILTIN_PATTERN = /^builtin:[a-z0-9][a-z0-9._-]*$/;
+const BUILTIN_PATTERN = /^builtin:[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)?$/;
 const HUB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)?(@[A-Za-z0-9][A-Za-z0-9._\/-]*)?$/;
+
+const FRAGMENT_PATTERN = /#([a-z0-9_-]+)$/;
+
+/** Splits `path#style` into the path and the style (`null` when there is none). */
+export function splitRefFragment(ref: string): { base: string; fragment: string | null } {
+  const m = FRAGMENT_PATTERN.exec(ref);
+  return m ? { base: ref.slice(0, m.index), fragment: m[1]! } : { base: ref, fragment: null };
+}
 
 /** Says which kind of reference `ref` is, by its spelling. */
 export function classifyRef(ref: string): RefKind {
   if (ref.startsWith('builtin:')) return 'builtin';
   if (ref.startsWith('hub:')) return 'hub';
+  return classifyPath(splitRefFragment(ref).base);
+}
+
+function classifyPath(ref: string): RefKind {
   if (ref.startsWith('file:')) return 'local';
   if (ref === '.' || ref === '..' || ref === '~') return 'local';
   if (/^(\/|\.\/|\.\.\/|~\/)/.test(ref)) return 'local';
@@ -68,9 +83,13 @@ export function checkRefSyntax(ref: string): string | null {
   }
 }
 
-/** Turns a local reference into an absolute path, relative references resolved against `baseDir`. */
+/**
+ * The absolute path of the file or folder a local reference names (without any `#style`), relative references
+ * resolved against `baseDir`.
+ */
 export function resolveLocalRef(ref: string, baseDir: string): string {
-  let path = ref.startsWith('file:') ? ref.slice('file:'.length) : ref;
+  const base = splitRefFragment(ref).base;
+  let path = base.startsWith('file:') ? base.slice('file:'.length) : base;
   if (path === '~' || path.startsWith('~/')) path = homedir() + path.slice(1);
   return isAbsolute(path) ? resolve(path) : resolve(baseDir, path);
 }
@@ -81,8 +100,10 @@ export function resolveLocalRef(ref: string, baseDir: string): string {
  */
 export function normalizeRef(ref: string, baseDir: string): string {
   switch (classifyRef(ref)) {
-    case 'local':
-      return resolveLocalRef(ref, baseDir);
+    case 'local': {
+      const { fragment } = splitRefFragment(ref);
+      return resolveLocalRef(ref, baseDir) + (fragment !== null ? `#${fragment}` : '');
+    }
     case 'hub': {
       // Keep the prefix where the bare id would read as a local path (`hub:org/data.json`).
       const bare = ref.startsWith('hub:') ? ref.slice('hub:'.length) : ref;

@@ -11,20 +11,23 @@
  *   share size of that mode, alpha, dropout, steps or epochs, learning rate, batch size, warm-up steps.
  *
  * Identity of a reference: `builtin:` and hub references by their string; local files and folders by the sha256 of
- * their content (see content-hash.ts), so moving a file keeps its trials' keys and editing it changes them. The
+ * their content (see content-hash.ts) and the `#style` suffix if any, so moving a file keeps its trials' keys and
+ * editing it changes them. The
  * sweep name, priority, checkpoint interval, budget, expect rules and webhooks never enter a key.
  */
 import { createHash } from 'node:crypto';
 
 import { contentHashSync } from './content-hash.js';
-import { classifyRef, normalizeRef } from './resource-refs.js';
+import { classifyRef, normalizeRef, resolveLocalRef, splitRefFragment } from './resource-refs.js';
 import type { TrialConfig } from './trial-plan.js';
 
 /** Version of the key derivation itself; bump it when the material below changes shape. */
 export const TRIAL_KEY_VERSION = 'trial-key/1';
 
 /** How a model or data reference is identified in a trial key. */
-export type RefIdentity = { kind: 'builtin' | 'hub'; ref: string } | { kind: 'local'; sha256: string };
+export type RefIdentity =
+  | { kind: 'builtin' | 'hub'; ref: string }
+  | { kind: 'local'; sha256: string; style?: string };
 
 /**
  * JSON with object keys sorted at every level and no whitespace; `undefined` object fields are left out.
@@ -54,7 +57,10 @@ export function canonicalJson(value: unknown): string {
 /** The identity of a reference: its string for builtin and hub refs, its content hash for local paths. */
 export function refIdentity(ref: string, hashLocal: (absPath: string) => string = contentHashSync): RefIdentity {
   const kind = classifyRef(ref);
-  if (kind === 'local') return { kind, sha256: hashLocal(normalizeRef(ref, process.cwd())) };
+  if (kind === 'local') {
+    const { fragment } = splitRefFragment(ref);
+    return { kind, sha256: hashLocal(resolveLocalRef(ref, process.cwd())), ...(fragment !== null ? { style: fragment } : {}) };
+  }
   return { kind, ref: normalizeRef(ref, process.cwd()) };
 }
 

@@ -1,0 +1,97 @@
+/** The specs committed under jobs/ are valid, and jobs/sweep.schema.json is what the zod schema generates. */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { describe, expect, it } from 'vitest';
+
+import { expandSweep } from './expand-sweep.js';
+import { loadSweepSpecFile } from './load-sweep-spec-file.js';
+import { SWEEP_SPEC_JSON_SCHEMA_PATH, buildSweepSpecJsonSchema } from './sweep-spec-json-schema.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const JOBS_DIR = join(REPO_ROOT, 'jobs');
+
+function specFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) return specFiles(full);
+    if (/\.ya?ml$/.test(entry.name) || (entry.name.endsWith('.json') && !entry.name.endsWith('.schema.json'))) return [full];
+    return [];
+  });
+}
+
+describe('jobs/', () => {
+  const files = specFiles(JOBS_DIR);
+
+  it('holds the quick start and the paper spec', () => {
+    const names = files.map((f) => relative(JOBS_DIR, f));
+    expect(names).toEqual(expect.arrayContaining(['quickstart.yaml', 'smollm2-commonsense.yaml', 'paper/llama2-7b-commonsense.yaml']));
+  });
+
+  it.each(files.map((f) => [relative(REPO_ROOT, f), f]))('%s validates and expands', async (_name, file) => {
+    const spec = await loadSweepSpecFile(file);
+    const trials = expandSweep(spec);
+    expect(trials.length).toBeGreaterThan(0);
+    expect(new Set(trials.map((t) => t.trialKey)).size).toBe(trials.length);
+    if (spec.budget?.max_trials !== undefined) expect(trials.length).toBeLessThanOrEqual(spec.budget.max_trials);
+  });
+
+  it.each(files.map((f) => [relative(REPO_ROOT, f), f]))('%s opens with a comment giving the command to run it', (_name, file) => {
+    const header = readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('#')).join('\n');
+    expect(header).toMatch(/bslora (demo|sweep submit)/);
+  });
+
+  it('quickstart is a BSLoRA trial and a LoRA baseline, small enough for a laptop CPU', async () => {
+    const trials = expandSweep(await loadSweepSpecFile(join(JOBS_DIR, 'quickstart.yaml')));
+    expect(trials.length).toBeGreaterThanOrEqual(2);
+    expect(trials.length).toBeLessThanOrEqual(4);
+    expect(trials.map((t) => t.method)).toEqual(expect.arrayContaining(['bslora', 'lora']));
+    for (const t of trials) {
+      expect(t.baseModel).toBe('builtin:tiny-llama');
+      expect(t.training.steps).toBeLessThanOrEqual(50);
+    }
+  });
+
+  it('the paper spec uses the reference settings', async () => {
+    const trials = expandSweep(await loadSweepSpecFile(join(JOBS_DIR, 'paper/llama2-7b-commonsense.yaml')));
+    const bslora = trials.filter((t) => t.method === 'bslora');
+    expect(trials.filter((t) => t.method === 'lora').map((t) => t.rank)).toEqual([8, 16]);
+    expect(bslora.map((t) => `${t.shareMode} ${t.ranks!.local}/${t.ranks!.intra}/${t.ranks!.inter}`)).toEqual([
+      'gate 2/4/8',
+      'gate 2/4/16',
+      'gate 2/8/8',
+      'kron 4/8/8',
+      'kron 2/4/16',
+      'kron 2/8/16',
+      'kron 2/8/32',
+    ]);
+    for (const t of bslora) expect(t.kronShareSize ?? t.gateShareSize).toBe(t.shareMode === 'kron' ? 256 : 1024);
+    expect(trials[0]!.baseModel).toBe('meta-llama/Llama-2-7b-hf');
+    expect(trials[0]!.training).toMatchObject({ steps: 800, learningRate: 1e-4, batchSize: 64, seqLen: 256, warmupSteps: 100 });
+    expect(trials[1]!.targetModules).toEqual(['q_proj', 'k_proj', 'v_proj', 'up_proj', 'down_proj']);
+  });
+});
+
+describe(SWEEP_SPEC_JSON_SCHEMA_PATH, () => {
+  it('is fresh (regenerate with: npx tsx infra/scripts/gen-spec-schema.ts)', () => {
+    const committed = readFileSync(join(REPO_ROOT, SWEEP_SPEC_JSON_SCHEMA_PATH), 'utf8');
+    expect(committed).toBe(buildSweepSpecJsonSchema());
+  });
+
+  it('forbids unknown keys in every object', () => {
+    const schema = JSON.parse(buildSweepSpecJsonSchema()) as Record<string, unknown>;
+    const objects: Record<string, unknown>[] = [];
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) node.forEach(walk);
+      else if (node && typeof node === 'object') {
+        const n = node as Record<string, unknown>;
+        if (n.type === 'object') objects.push(n);
+        Object.values(n).forEach(walk);
+      }
+    };
+    walk(schema);
+    expect(objects.length).toBeGreaterThan(8);
+    for (const o of objects) expect(o.additionalProperties).toBe(false);
+  });
+});
