@@ -175,45 +175,42 @@ class BSLoraLayer(BaseTunerLayer):
             p = self._bslora_store.pair(adapter, spec.parts()[0], spec.block)[0]
         return p.dtype, p.device
 
-    def _lowrank_factors(self, adapter: str, dtype, device) -> tuple[torch.Tensor, torch.Tensor]:
-        """(A_cat, B_cat) with ΔW / s = B_cat @ A_cat, for slice and gate modes (and the local part of kron)."""
+    def _lowrank_factors(self, adapter: str, dtype, device, parts: Optional[tuple[str, ...]] = None):
+        """(A_cat, B_cat) with ΔW = s · B_cat @ A_cat, for every mode.
+
+        ``parts`` selects among "local", "intra", "inter" (default: all that exist). The factors have the size of a
+        LoRA of the same total rank (R × in and out × R); ΔW itself is never built in the forward pass.
+        """
         spec = self.bslora_spec[adapter]
+        if parts is None:
+            parts = ("local", *spec.parts())
         As, Bs = [], []
-        if spec.r_local > 0:
+        if "local" in parts and spec.r_local > 0:
             As.append(self.bslora_A[adapter])
             Bs.append(self.bslora_B[adapter])
-        if spec.share_mode == "slice":
-            for part in spec.parts():
-                A, B = self._shared(adapter, part, dtype, device)
+        shared_parts = [p for p in spec.parts() if p in parts]
+        g = self.bslora_transform[adapter] if shared_parts and spec.share_mode != "slice" else None
+        for part in shared_parts:
+            A, B = self._shared(adapter, part, dtype, device)
+            if spec.share_mode == "slice":
+                # centred crops of the max-size shared pair (views, no copy)
                 As.append(A[:, spec.crop_in: spec.crop_in + self.in_features])
                 Bs.append(B[spec.crop_out: spec.crop_out + self.out_features, :])
-        elif spec.share_mode == "gate":
-            g = self.bslora_transform[adapter]
-            for part in spec.parts():
-                A, B = self._shared(adapter, part, dtype, device)
-                # scalar c = g_odᵀ B A g_iu; ΔW_part = c · g_ou g_idᵀ
+            elif spec.share_mode == "gate":
+                # x -> g_id·x -> ·g_iu -> A -> B -> g_od· -> ·g_ou collapses to ΔW_part = c · g_ou g_idᵀ with the
+                # scalar c = g_odᵀ B A g_iu: a rank-1 term, applied as one extra rank of the fused product
                 c = torch.dot(g[f"{part}_out_down"], B @ (A @ g[f"{part}_in_up"]))
                 As.append(g[f"{part}_in_down"].unsqueeze(0))
                 Bs.append((c * g[f"{part}_out_up"]).unsqueeze(1))
+            else:
+                # kron(K_A, A) = [k_1 A | k_2 A | ...] and kron(K_B, B) = [t_1 B; t_2 B; ...], built by broadcasting
+                # and a reshape (r × in and out × r, the size of LoRA factors) rather than torch.kron
+                kA, kB = g[f"{part}_sampler_A"], g[f"{part}_sampler_B"]
+                As.append((kA[None, :, None] * A[:, None, :]).reshape(A.shape[0], self.in_features))
+                Bs.append((kB[:, None, None] * B[None, :, :]).reshape(self.out_features, B.shape[1]))
         if len(As) == 1:
             return As[0], Bs[0]
         return torch.cat(As, dim=0), torch.cat(Bs, dim=1)
-
-    def _kron_shared_forward(self, adapter: str, x: torch.Tensor) -> torch.Tensor:
-        """Σ_p kron(K_B,B_p) kron(K_A,A_p) x without building either Kronecker product."""
-        spec = self.bslora_spec[adapter]
-        g = self.bslora_transform[adapter]
-        S_in, S_out = spec.share_in, spec.share_out
-        lead = x.shape[:-1]
-        xs = x.reshape(-1, self.in_features // S_in, S_in)  # (N, J_in, S)
-        out = None
-        for part in spec.parts():
-            A, B = self._shared(adapter, part, x.dtype, x.device)
-            z = torch.matmul(g[f"{part}_sampler_A"], xs)  # Σ_j k_j x_j : (N, S)
-            v = F.linear(F.linear(z, A), B)  # (N, S)
-            y = g[f"{part}_sampler_B"].unsqueeze(1) * v.unsqueeze(1)  # (N, J_out, S): row block i is t_i · v
-            out = y if out is None else out + y
-        return out.reshape(*lead, self.out_features)
 
     # ------------------------------------------------------------------ merge
     def get_delta_weight(self, adapter: str) -> torch.Tensor:
@@ -221,24 +218,9 @@ class BSLoraLayer(BaseTunerLayer):
         dtype, device = self._dtype_device(adapter)
         cast_to_fp32 = device.type == "cpu" and dtype in (torch.float16, torch.bfloat16)
         work_dtype = torch.float32 if cast_to_fp32 else dtype
-        spec = self.bslora_spec[adapter]
         with torch.no_grad():
-            if spec.share_mode == "kron":
-                delta = torch.zeros(self.out_features, self.in_features, dtype=work_dtype, device=device)
-                if spec.r_local > 0:
-                    delta += self.bslora_B[adapter].to(work_dtype) @ self.bslora_A[adapter].to(work_dtype)
-                g = self.bslora_transform[adapter]
-                for part in spec.parts():
-                    A, B = self._shared(adapter, part, work_dtype, device)
-                    M = B @ A  # (S_out, S_in)
-                    coeff = torch.outer(g[f"{part}_sampler_B"].to(work_dtype), g[f"{part}_sampler_A"].to(work_dtype))
-                    J_out, J_in = coeff.shape
-                    # (K_B K_A) ⊗ M: block (i, j) = coeff[i, j] · M
-                    delta += (coeff[:, None, :, None] * M[None, :, None, :]).reshape(J_out * spec.share_out,
-                                                                                     J_in * spec.share_in)
-            else:
-                A_cat, B_cat = self._lowrank_factors(adapter, work_dtype, device)
-                delta = B_cat.to(work_dtype) @ A_cat.to(work_dtype)
+            A_cat, B_cat = self._lowrank_factors(adapter, work_dtype, device)
+            delta = B_cat.to(work_dtype) @ A_cat.to(work_dtype)
             delta = delta * self.bslora_scaling[adapter]
         delta = transpose(delta, self.fan_in_fan_out)
         return delta.to(self.get_base_layer().weight.dtype)
@@ -278,16 +260,16 @@ class BSLoraLayer(BaseTunerLayer):
         dropout = self.bslora_dropout[adapter]
         scaling = self.bslora_scaling[adapter]
         xd = dropout(x)
-        if spec.share_mode != "kron":
-            A_cat, B_cat = self._lowrank_factors(adapter, x.dtype, x.device)
-            return F.linear(F.linear(xd, A_cat), B_cat) * scaling
-        out = None
-        if spec.r_local > 0:
-            out = F.linear(F.linear(xd, self.bslora_A[adapter]), self.bslora_B[adapter])
-        if spec.parts():
-            shared = self._kron_shared_forward(adapter, xd if spec.kron_shared_dropout else x)
-            out = shared if out is None else out + shared
-        return out * scaling
+        dropout_active = isinstance(dropout, nn.Dropout) and dropout.training and dropout.p > 0
+        if spec.share_mode == "kron" and not spec.kron_shared_dropout and dropout_active and spec.parts():
+            # reference behaviour (kron_shared_dropout=False): no dropout on the shared kron path
+            A_sh, B_sh = self._lowrank_factors(adapter, x.dtype, x.device, tuple(spec.parts()))
+            out = F.linear(F.linear(x, A_sh), B_sh)
+            if spec.r_local > 0:
+                out = out + F.linear(F.linear(xd, self.bslora_A[adapter]), self.bslora_B[adapter])
+            return out * scaling
+        A_cat, B_cat = self._lowrank_factors(adapter, x.dtype, x.device)
+        return F.linear(F.linear(xd, A_cat), B_cat) * scaling
 
     def _bslora_forward(self, x: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
         adapter_names = kwargs.pop("adapter_names", None)

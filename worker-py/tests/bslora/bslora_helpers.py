@@ -54,3 +54,13 @@ def make_config(mode: str, targets, **kw) -> "bslora.BSLoraConfig":
     args = dict(r_local=2, r_intra=3, r_inter=4, share_mode=mode, target_modules=list(targets), **MODE_SIZES)
     args.update(kw)
     return bslora.BSLoraConfig(**args)
+
+
+def model_loss(model, inputs) -> torch.Tensor:
+    """A scalar that depends on every adapted module (BERT's pooler included)."""
+    out = model(**inputs)
+    main = out.logits if hasattr(out, "logits") else out.last_hidden_state
+    loss = main.pow(2).mean()
+    if getattr(out, "pooler_output", None) is not None:
+        loss = loss + out.pooler_output.pow(2).mean()
+    return loss
