@@ -1,0 +1,155 @@
+"""The worker as the control plane sees it: a real process, a real socket, the generated gRPC stubs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import threading
+import time
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from bslora_api.worker.v1 import worker_service_pb2 as pb
+from bslora_api.worker.v1 import worker_service_pb2_grpc as pb_grpc
+
+TARGETS = ["q_proj", "k_proj", "v_proj", "up_proj", "down_proj"]
+
+
+def trial_spec(**overrides) -> pb.TrialSpec:
+    spec = pb.TrialSpec(
+        trial_key=overrides.pop("trial_key", "svc-" + overrides.get("method", "lora")),
+        name="svc",
+        method="lora",
+        rank=4,
+        base_model="builtin:tiny-llama",
+        task_type="causal_lm",
+        train_data="builtin:arith",
+        eval_tasks=["builtin:arith"],
+        target_modules=TARGETS,
+        training=pb.TrainingSettings(steps=6, learning_rate=3e-3, batch_size=4, seq_len=48, eval_limit=20),
+        seed=0,
+    )
+    for k, v in overrides.items():
+        if k == "ranks":
+            spec.ranks.CopyFrom(v)
+        elif k == "training":
+            spec.training.CopyFrom(v)
+        else:
+            setattr(spec, k, v)
+    return spec
+
+
+@pytest.fixture(scope="module")
+def worker(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("worker-run")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bslora_worker", "serve", "--listen", "127.0.0.1:0", "--run-dir", str(run_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    ready = json.loads(proc.stdout.readline())
+    assert ready["event"] == "ready" and ready["pid"] == proc.pid
+    channel = grpc.insecure_channel(ready["address"])
+    yield {"channel": channel, "stub": pb_grpc.WorkerServiceStub(channel), "proc": proc, "run_dir": run_dir}
+    channel.close()
+    proc.terminate()
+    assert proc.wait(timeout=15) == 0  # SIGTERM is a clean, graceful stop
+
+
+def train(stub, spec, **kw):
+    progress, chunks, result = [], [], None
+    for event in stub.Train(pb.TrainRequest(trial=spec), **kw):
+        kind = event.WhichOneof("event")
+        if kind == "progress":
+            progress.append(event.progress)
+        elif kind == "adapter_chunk":
+            chunks.append(event.adapter_chunk)
+        else:
+            result = event.result
+    return progress, chunks, result
+
+
+def test_health_is_serving_and_describe_reports_versions(worker):
+    health = health_pb2_grpc.HealthStub(worker["channel"])
+    assert health.Check(health_pb2.HealthCheckRequest(service="")).status == health_pb2.HealthCheckResponse.SERVING
+    d = worker["stub"].Describe(pb.DescribeRequest(), timeout=10)
+    assert d.capacity == 1 and d.devices[0].name == "cpu"
+    for lib in ("torch", "transformers", "peft", "python"):
+        assert d.versions[lib]
+
+
+def test_train_streams_every_step_then_the_adapter_then_the_result(worker):
+    spec = trial_spec(method="bslora", rank=0, ranks=pb.BSLoraRanks(local=2, intra=2, inter=4), share_mode="slice")
+    progress, chunks, result = train(worker["stub"], spec, timeout=120)
+    assert [p.step for p in progress] == list(range(1, 7))
+    assert all(p.total_steps == 6 and p.loss > 0 for p in progress)
+    data = b"".join(c.data for c in chunks)
+    assert hashlib.sha256(data).hexdigest() == result.adapter_sha256 == chunks[0].sha256
+    assert result.adapter_size == len(data)
+    assert result.counts.intra > 0 and result.counts.inter > 0 and result.counts.total > 0
+    assert result.versions["torch"].startswith("2.13")
+
+    d = worker["stub"].Describe(pb.DescribeRequest(), timeout=10)
+    assert result.adapter_sha256 in d.held_adapters
+
+    events = list(worker["stub"].Evaluate(pb.EvaluateRequest(trial=spec, adapter_sha256=result.adapter_sha256), timeout=120))
+    final = events[-1].result
+    assert final.tasks[0].task == "builtin:arith" and final.tasks[0].n == 20
+    assert 0.0 <= final.tasks[0].acc <= 1.0
+
+
+def test_upload_adapter_round_trips_and_rejects_corruption(worker):
+    spec = trial_spec(trial_key="svc-upload", training=pb.TrainingSettings(steps=2, learning_rate=1e-3, batch_size=2, seq_len=64))
+    _, chunks, result = train(worker["stub"], spec, timeout=120)
+    data = b"".join(c.data for c in chunks)
+    (worker["run_dir"] / "adapters" / f"{result.adapter_sha256}.tar").unlink()
+    sent = worker["stub"].UploadAdapter(iter([pb.AdapterChunk(sha256=result.adapter_sha256, offset=0, data=data)]))
+    assert sent.sha256 == result.adapter_sha256 and sent.size == len(data)
+    with pytest.raises(grpc.RpcError) as err:
+        worker["stub"].UploadAdapter(iter([pb.AdapterChunk(sha256=result.adapter_sha256, offset=0, data=data[:-1])]))
+    assert err.value.code() == grpc.StatusCode.DATA_LOSS
+
+
+@pytest.mark.parametrize(
+    "overrides, code, words",
+    [
+        ({"method": "dora"}, grpc.StatusCode.INVALID_ARGUMENT, "trial.method 'dora'"),
+        ({"base_model": "builtin:no-such-model"}, grpc.StatusCode.INVALID_ARGUMENT, "no-such-model"),
+        ({"train_data": "/nonexistent/train.json"}, grpc.StatusCode.INVALID_ARGUMENT, "/nonexistent/train.json"),
+    ],
+)
+def test_bad_requests_map_to_non_retryable_status(worker, overrides, code, words):
+    with pytest.raises(grpc.RpcError) as err:
+        train(worker["stub"], trial_spec(**overrides), timeout=60)
+    assert err.value.code() == code
+    assert words in err.value.details()
+
+
+def test_cancel_stops_training_and_health_answers_meanwhile(worker):
+    spec = trial_spec(trial_key="svc-cancel", training=pb.TrainingSettings(steps=5000, learning_rate=1e-3, batch_size=4, seq_len=48))
+    call = worker["stub"].Train(pb.TrainRequest(trial=spec), timeout=300)
+    first = next(call)
+    assert first.progress.step == 1
+    health = health_pb2_grpc.HealthStub(worker["channel"])
+    t0 = time.monotonic()
+    assert health.Check(health_pb2.HealthCheckRequest(service=""), timeout=2).status == health_pb2.HealthCheckResponse.SERVING
+    assert time.monotonic() - t0 < 1.0  # the event loop is free while the trial trains
+    call.cancel()
+    # The device lock is released once training stopped: the next call runs promptly.
+    t0 = time.monotonic()
+    _, _, result = train(worker["stub"], trial_spec(trial_key="svc-after-cancel", training=pb.TrainingSettings(
+        steps=1, learning_rate=1e-3, batch_size=2, seq_len=64)), timeout=60)
+    assert result.steps == 1
+    assert time.monotonic() - t0 < 30
+
+
+def test_count_parameters_matches_what_training_allocates(worker):
+    spec = trial_spec(method="bslora", rank=0, ranks=pb.BSLoraRanks(local=2, intra=2, inter=4), share_mode="slice",
+                      trial_key="svc-count", training=pb.TrainingSettings(steps=1, learning_rate=1e-3, batch_size=2, seq_len=64))
+    counted = worker["stub"].CountParameters(pb.CountParametersRequest(trial=spec), timeout=60).counts
+    _, _, result = train(worker["stub"], spec, timeout=60)
+    assert counted.total == result.counts.total
+    assert (counted.local, counted.intra, counted.inter) == (result.counts.local, result.counts.intra, result.counts.inter)

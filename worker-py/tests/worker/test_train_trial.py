@@ -1,0 +1,116 @@
+"""Training one trial in-process: losses fall, the resident base is untouched, checkpoints resume exactly."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+
+from bslora_worker.errors import Cancelled, InvalidArgument
+from bslora_worker.models import load_base_model
+from bslora_worker.trials.train_trial import train_trial
+from bslora_worker.trials.trial import Trial
+
+TARGETS = ("q_proj", "k_proj", "v_proj", "up_proj", "down_proj")
+
+
+def make_trial(**overrides) -> Trial:
+    fields = dict(
+        trial_key="key-" + overrides.get("method", "lora"),
+        name="t",
+        method="lora",
+        base_model="builtin:tiny-llama",
+        task_type="causal_lm",
+        train_data="builtin:arith",
+        eval_tasks=("builtin:arith",),
+        target_modules=TARGETS,
+        steps=12,
+        learning_rate=3e-3,
+        batch_size=4,
+        seq_len=48,
+        seed=0,
+        rank=4,
+    )
+    fields.update(overrides)
+    return Trial(**fields)
+
+
+@pytest.fixture(scope="module")
+def base():
+    return load_base_model("builtin:tiny-llama")
+
+
+def test_lora_and_bslora_losses_fall_and_counts_add_up(base, tmp_path):
+    for trial in (make_trial(), make_trial(method="bslora", rank=0, r_local=2, r_intra=2, r_inter=4, share_mode="slice")):
+        out = train_trial(trial, base, tmp_path, lambda p: None, threading.Event())
+        assert out.final_loss < out.initial_loss
+        assert out.counts["total"] == out.counts["local"] + out.counts["intra"] + out.counts["inter"] + out.counts["transform"]
+        assert out.counts["total"] > 0
+        assert len(out.adapter_sha256) == 64 and (tmp_path / "adapters" / f"{out.adapter_sha256}.tar").is_file()
+    assert out.counts["intra"] > 0 and out.counts["inter"] > 0
+
+
+def test_resident_base_is_bit_identical_after_a_trial(base, tmp_path):
+    before = {k: v.clone() for k, v in base.model.state_dict().items()}
+    train_trial(make_trial(method="bslora", rank=0, r_local=2, r_intra=2, r_inter=2, share_mode="kron", kron_share_size=16),
+                base, tmp_path, lambda p: None, threading.Event())
+    after = base.model.state_dict()
+    assert before.keys() == after.keys()
+    for k in before:
+        assert torch.equal(before[k], after[k]), k
+    assert not any(p.requires_grad for p in base.model.parameters())
+
+
+def test_same_seed_gives_same_adapter(base, tmp_path):
+    a = train_trial(make_trial(steps=4), base, tmp_path / "a", lambda p: None, threading.Event())
+    b = train_trial(make_trial(steps=4), base, tmp_path / "b", lambda p: None, threading.Event())
+    assert a.adapter_sha256 == b.adapter_sha256
+
+
+def test_cancel_stops_within_one_step_and_restores_base(base, tmp_path):
+    cancel = threading.Event()
+    seen = []
+
+    def on_progress(p):
+        seen.append(p.step)
+        if p.step == 3:
+            cancel.set()
+
+    with pytest.raises(Cancelled):
+        train_trial(make_trial(steps=50), base, tmp_path, on_progress, cancel)
+    assert seen == [1, 2, 3]
+    assert not any("lora" in n for n, _ in base.model.named_parameters())
+
+
+def test_resume_from_checkpoint_reaches_the_uninterrupted_loss(base, tmp_path):
+    """Interrupted at step 7 with checkpoints every 5 steps, the rerun resumes at 5 and ends where an
+    uninterrupted run ends (same batches, same RNG); tolerance 1e-6 absolute on the final loss."""
+    full = train_trial(make_trial(steps=12), base, tmp_path / "full", lambda p: None, threading.Event())
+
+    cancel = threading.Event()
+    trial = make_trial(steps=12, checkpoint_every=5)
+    with pytest.raises(Cancelled):
+        train_trial(trial, base, tmp_path / "resumed", lambda p: cancel.set() if p.step == 7 else None, cancel)
+    resumed = train_trial(trial, base, tmp_path / "resumed", lambda p: None, threading.Event())
+    assert resumed.resumed_from_step == 5
+    assert resumed.steps == 12
+    assert resumed.final_loss == pytest.approx(full.final_loss, abs=1e-6)
+    assert resumed.adapter_sha256 == full.adapter_sha256  # bit-identical weights, not merely a close loss
+    assert not (tmp_path / "resumed" / "checkpoints" / trial.trial_key).exists()
+
+
+def test_bad_trials_are_refused_with_the_field_named():
+    with pytest.raises(InvalidArgument, match="trial.method 'dora'"):
+        make_trial(method="dora")
+    with pytest.raises(InvalidArgument, match="trial.rank must be positive"):
+        make_trial(rank=0)
+    with pytest.raises(InvalidArgument, match="share_mode"):
+        make_trial(method="bslora", rank=0, r_local=1, share_mode="twist")
+
+
+def test_ranks_that_do_not_fit_the_model_are_invalid_argument(base, tmp_path):
+    trial = make_trial(method="bslora", rank=0, r_local=1, r_intra=1, r_inter=1, share_mode="kron", kron_share_size=48)
+    with pytest.raises(InvalidArgument, match="kron"):
+        train_trial(trial, base, tmp_path, lambda p: None, threading.Event())
+    assert not any("bslora" in n for n, _ in base.model.named_parameters())
