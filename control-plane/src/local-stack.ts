@@ -43,7 +43,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   try {
     const redis = await ensureRedis(opts.redisUrl, join(opts.homeDir, 'redis'));
     undo.push(() => redis.stop());
-    if (redis.started) opts.log?.(`started redis-server at ${opts.redisUrl}`);
+    if (redis.started) opts.log?.(`started redis-server at ${opts.redisUrl} (pid ${redis.pid})`);
     const controlPlane = await ControlPlane.start({ redisUrl: opts.redisUrl, prefix: opts.prefix, homeDir: opts.homeDir });
     undo.push(() => controlPlane.close());
     const agent = await Agent.start({ ctx: controlPlane.ctx, homeDir: opts.homeDir, devices: opts.devices, log: opts.log });

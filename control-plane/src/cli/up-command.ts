@@ -19,7 +19,7 @@ export function makeUpCommand(config: CliConfig, io: CliIo): Command {
         devices: opts.devices.split(',').map((d) => d.trim()).filter(Boolean),
         log: (line) => io.err.write(`${line}\n`),
       });
-      io.out.write(`bslora is up: API ${stack.apiUrl}, workers ${stack.agent.workers.map((w) => `${w.device}@${w.address}`).join(', ')}\n`);
+      io.out.write(`bslora is up: API ${stack.apiUrl}, workers ${stack.agent.workers.map((w) => `${w.device}@${w.address} (pid ${w.pid})`).join(', ')}\n`);
       if (stack.tokenCreated) io.out.write(`API token (shown once; also in ${config.homeDir}/api-token): ${stack.token}\n`);
       await untilSignal();
       io.err.write('stopping…\n');

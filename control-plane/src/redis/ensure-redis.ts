@@ -9,6 +9,8 @@ import { ControlPlaneError } from '../errors.js';
 
 export interface RedisHandle {
   url: string;
+  /** pid of the redis-server this process started (null when it used one already running). */
+  pid: number | null;
   /** True when this process started the server (and will stop it). */
   started: boolean;
   stop(): Promise<void>;
@@ -47,7 +49,7 @@ export async function checkEvictionPolicy(url: string): Promise<void> {
 export async function ensureRedis(url: string, dataDir: string): Promise<RedisHandle> {
   if (await pingRedis(url)) {
     await checkEvictionPolicy(url);
-    return { url, started: false, stop: async () => {} };
+    return { url, started: false, pid: null, stop: async () => {} };
   }
   const parsed = new URL(url);
   if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(parsed.hostname)) {
@@ -71,6 +73,7 @@ export async function ensureRedis(url: string, dataDir: string): Promise<RedisHa
       return {
         url,
         started: true,
+        pid: child.pid ?? null,
         stop: async () => {
           child.kill('SIGTERM');
           await exited;
