@@ -50,6 +50,12 @@ export {
   type ExpectTarget,
   type SelectableTrial,
 } from './expect-rules.js';
+export {
+  evaluateExpectRules,
+  type ExpectTrialResult,
+  type ExpectVerdict,
+  type EvaluateExpectOptions,
+} from './evaluate-expect-rules.js';
 export { classifyRef, normalizeRef, type RefKind } from './resource-refs.js';
 export { contentHash, contentHashSync } from './content-hash.js';
 export { formatPath } from './spec-issues.js';

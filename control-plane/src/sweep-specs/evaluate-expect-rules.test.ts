@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+
+import { evaluateExpectRules, type ExpectTrialResult } from './evaluate-expect-rules.js';
+import { parseExpectTarget, parseTrialSelector } from './expect-rules.js';
+import type { SweepSpec } from './sweep-spec.js';
+
+type Rule = NonNullable<SweepSpec['expect']>[number];
+
+function result(name: string, params: number, acc: number | null, extra: Partial<ExpectTrialResult> = {}): ExpectTrialResult {
+  const m = /^(bslora|lora|vera|base)-(?:(slice|gate|kron)\d*-(\d+)\/(\d+)\/(\d+)|r(\d+))?/.exec(name)!;
+  return {
+    name,
+    method: m[1] as ExpectTrialResult['method'],
+    shareMode: (m[2] as ExpectTrialResult['shareMode']) ?? null,
+    ranks: m[3] ? { local: Number(m[3]), intra: Number(m[4]), inter: Number(m[5]) } : null,
+    rank: m[6] ? Number(m[6]) : null,
+    trainableParams: params,
+    metrics: { mean_acc: acc },
+    ...extra,
+  };
+}
+
+const RESULTS = [
+  result('base-s0', 0, 0.5),
+  result('lora-r8-s0', 1000, 0.7),
+  result('lora-r8-s1', 1000, 0.72),
+  result('bslora-kron256-2/4/16-s0', 300, 0.705),
+  result('bslora-kron256-2/4/16-s1', 300, 0.709),
+  result('bslora-slice-2/4/16-s0', 600, 0.75),
+];
+
+const rule = (r: Partial<Rule>): Rule => ({ best: 'bslora', metric: 'mean_acc', at_least: 'lora:r8 - 0.5', ...r }) as Rule;
+
+describe('parseExpectTarget and parseTrialSelector', () => {
+  it('parses targets and selectors', () => {
+    expect(parseExpectTarget('lora:r8 - 0.5')).toEqual({
+      kind: 'relative',
+      selector: { method: 'lora', rank: 8, shareMode: null, ranks: null },
+      offset: -0.5,
+    });
+    expect(parseExpectTarget('base+5')).toMatchObject({ kind: 'relative', offset: 5 });
+    expect(parseExpectTarget(70)).toEqual({ kind: 'value', value: 70 });
+    expect(parseExpectTarget('70.5')).toEqual({ kind: 'value', value: 70.5 });
+    expect(parseExpectTarget('lora r8')).toBeNull();
+    expect(parseTrialSelector('bslora:kron:2/4/16')).toEqual({ method: 'bslora', rank: null, shareMode: 'kron', ranks: { local: 2, intra: 4, inter: 16 } });
+    expect(parseTrialSelector('qlora')).toBeNull();
+  });
+});
+
+describe('evaluateExpectRules', () => {
+  it('passes when the best BSLoRA within the parameter budget reaches LoRA r8 minus the offset', () => {
+    const [v] = evaluateExpectRules([rule({ max_param_share: 0.5 })], RESULTS);
+    // lora:r8 seed mean 71.0 → target 70.5; slice (60 % params) is excluded; kron mean 70.7.
+    expect(v).toMatchObject({ passed: true, target: 70.5, best: { config: 'bslora-kron256-2/4/16', paramShare: 0.3 } });
+    expect(v!.best!.value).toBeCloseTo(70.7);
+    expect(v!.message).toMatch(/bslora-kron256-2\/4\/16 .*>= target 70\.50 \(lora-r8 71\.00 - 0\.5\)/);
+  });
+
+  it('fails when the budget leaves only worse configurations', () => {
+    const [v] = evaluateExpectRules([rule({ at_least: 'lora:r8', max_param_share: 0.5 })], RESULTS);
+    expect(v).toMatchObject({ passed: false, target: 71 });
+  });
+
+  it('lets every configuration compete without a budget', () => {
+    const [v] = evaluateExpectRules([rule({ at_least: 'lora:r8 + 3' })], RESULTS);
+    expect(v).toMatchObject({ passed: true, best: { config: 'bslora-slice-2/4/16', paramShare: null } });
+  });
+
+  it('compares with a fixed number of points, and with points-scaled results', () => {
+    expect(evaluateExpectRules([rule({ at_least: 74 })], RESULTS)[0]!.passed).toBe(true);
+    const points = RESULTS.map((r) => ({ ...r, metrics: { mean_acc: r.metrics.mean_acc! * 100 } }));
+    expect(evaluateExpectRules([rule({ at_least: 76 })], points, { metricScale: 'points' })[0]!.passed).toBe(false);
+  });
+
+  it('fails, saying so, when the reference has no result', () => {
+    const [v] = evaluateExpectRules([rule({})], RESULTS.filter((r) => r.method !== 'lora'));
+    expect(v).toMatchObject({ passed: false, message: 'no result for the reference lora:r8 - 0.5' });
+  });
+});
