@@ -13,6 +13,8 @@ import { startTrialConsumers, type TrialConsumers } from './trial-consumers.js';
 export interface AgentOptions {
   ctx: QueueContext;
   homeDir: string;
+  /** Where adapters are stored by sha256 (shared with the control plane on one host). @defaultValue homeDir/artifacts */
+  artifactsDir?: string;
   /** Devices to spawn a worker for. @defaultValue ['cpu'] */
   devices?: string[];
   /** Addresses of already-running workers to drive instead of (or besides) spawned ones. */
@@ -35,7 +37,7 @@ export class Agent {
 
   static async start(opts: AgentOptions): Promise<Agent> {
     const agent = new Agent(opts);
-    const artifacts = new ArtifactStore(join(opts.homeDir, 'artifacts'));
+    const artifacts = new ArtifactStore(opts.artifactsDir ?? join(opts.homeDir, 'artifacts'));
     try {
       for (const [i, device] of (opts.devices ?? ['cpu']).entries()) {
         agent.slots.push(await agent.startSlot(device, i, artifacts));

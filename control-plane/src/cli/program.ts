@@ -1,7 +1,9 @@
 /** The `bslora` program: every subcommand from its `make…Command()` factory (tests call `parseAsync` on this). */
 import { Command } from 'commander';
 import type { CliConfig } from './config.js';
+import { makeAgentCommand } from './agent-command.js';
 import { makeDemoCommand } from './demo-command.js';
+import { makeServeCommand } from './serve-command.js';
 import { makeSweepCommand, type CliIo } from './sweep-command.js';
 import { makeUpCommand } from './up-command.js';
 
@@ -19,6 +21,8 @@ export function makeProgram(config: CliConfig, io: CliIo): Command {
     );
   program.configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) });
   program.addCommand(makeUpCommand(config, io));
+  program.addCommand(makeServeCommand(config, io));
+  program.addCommand(makeAgentCommand(config, io));
   program.addCommand(makeDemoCommand(config, io));
   program.addCommand(makeSweepCommand(config, io));
   return program;

@@ -1,0 +1,39 @@
+/** `bslora agent`: on a GPU host, spawn one worker per device (or drive named remote workers) and consume trials. */
+import { Command } from 'commander';
+import { Agent } from '../agent/agent.js';
+import { ControlPlaneError } from '../errors.js';
+import { connectionFromUrl } from '../queue/queues.js';
+import { checkEvictionPolicy, pingRedis } from '../redis/ensure-redis.js';
+import type { CliConfig } from './config.js';
+import type { CliIo } from './sweep-command.js';
+import { untilSignal } from './until-signal.js';
+import { join } from 'node:path';
+
+export function makeAgentCommand(config: CliConfig, io: CliIo): Command {
+  return new Command('agent')
+    .description('run workers on this host and consume trials from a shared Redis')
+    .option('--redis <url>', 'Redis URL (default: BSLORA_REDIS_URL)')
+    .option('--devices <list>', 'comma-separated devices, one worker each (cpu, cuda:0, cuda:1, …)', 'cpu')
+    .option('--worker <address...>', 'drive an already-running worker at host:port (repeatable)')
+    .option('--no-spawn', 'spawn no local workers (only --worker addresses)')
+    .option('--prefix <prefix>', 'queue prefix shared with the control plane', 'bslora')
+    .addHelpText('after', '\nExample:\n  $ bslora agent --redis redis://queue.internal:6379 --devices cuda:0,cuda:1')
+    .action(async (opts: { redis?: string; devices: string; worker?: string[]; spawn: boolean; prefix: string }) => {
+      const redisUrl = opts.redis ?? config.redisUrl;
+      if (!(await pingRedis(redisUrl))) {
+        throw new ControlPlaneError('CP_ERR_REDIS_UNAVAILABLE', `no Redis answers at ${redisUrl}`);
+      }
+      await checkEvictionPolicy(redisUrl);
+      const agent = await Agent.start({
+        ctx: { connection: connectionFromUrl(redisUrl), prefix: opts.prefix },
+        homeDir: join(config.homeDir, `agent-${process.pid}`),
+        artifactsDir: join(config.homeDir, 'artifacts'),
+        devices: opts.spawn ? opts.devices.split(',').map((d) => d.trim()).filter(Boolean) : [],
+        remoteWorkers: opts.worker ?? [],
+        log: (line) => io.err.write(`${line}\n`),
+      });
+      io.out.write(`agent ${process.pid} consuming from ${redisUrl}: ${agent.workers.map((w) => `${w.device}@${w.address}${w.pid ? ` (pid ${w.pid})` : ''}`).join(', ')}\n`);
+      await untilSignal();
+      await agent.close();
+    });
+}

@@ -1,0 +1,32 @@
+/** `bslora serve`: the control plane alone (store, planner, recorder, API) for a many-host deployment. */
+import { Command } from 'commander';
+import { buildApp } from '../api/app.js';
+import { loadOrCreateToken } from '../api/auth-token.js';
+import { ControlPlane } from '../control-plane.js';
+import { ControlPlaneError } from '../errors.js';
+import { pingRedis } from '../redis/ensure-redis.js';
+import type { CliConfig } from './config.js';
+import type { CliIo } from './sweep-command.js';
+import { untilSignal } from './until-signal.js';
+
+export function makeServeCommand(config: CliConfig, io: CliIo): Command {
+  return new Command('serve')
+    .description('run the control plane (API, planner, recorder) against a shared Redis; agents on GPU hosts do the work')
+    .option('--redis <url>', 'Redis URL (default: BSLORA_REDIS_URL)')
+    .addHelpText('after', '\nExample:\n  $ BSLORA_HOST=0.0.0.0 bslora serve --redis redis://queue.internal:6379\n  $ bslora agent --redis redis://queue.internal:6379   # on each GPU host')
+    .action(async (opts: { redis?: string }) => {
+      const redisUrl = opts.redis ?? config.redisUrl;
+      if (!(await pingRedis(redisUrl))) {
+        throw new ControlPlaneError('CP_ERR_REDIS_UNAVAILABLE', `no Redis answers at ${redisUrl}: start one, or use 'bslora up' to run everything locally`);
+      }
+      const cp = await ControlPlane.start({ redisUrl, homeDir: config.homeDir });
+      const { token, created } = loadOrCreateToken(config.homeDir);
+      const app = buildApp({ controlPlane: cp, token });
+      const address = await app.listen({ host: config.host, port: config.port });
+      io.out.write(`control plane serving at ${address} (Redis ${redisUrl})\n`);
+      if (created) io.out.write(`API token (shown once; also in ${config.homeDir}/api-token): ${token}\n`);
+      await untilSignal();
+      await app.close();
+      await cp.close();
+    });
+}
