@@ -19,6 +19,8 @@ export interface AgentOptions {
   devices?: string[];
   /** Addresses of already-running workers to drive instead of (or besides) spawned ones. */
   remoteWorkers?: string[];
+  /** Spawn dry-run workers (benchmarks). @defaultValue false */
+  dryRun?: boolean;
   log?: (line: string) => void;
 }
 
@@ -65,6 +67,7 @@ export class Agent {
       runDir: join(this.opts.homeDir, `worker-${index}`),
       device: device.startsWith('cuda') ? 'cuda:0' : device,
       env,
+      dryRun: this.opts.dryRun,
       onLog: (line) => this.opts.log?.(`worker-${index}: ${line}`),
     });
     const consumers = await startTrialConsumers(this.opts.ctx, worker.client, artifacts, {

@@ -29,9 +29,11 @@ export async function startTrialConsumers(
     connection: ctx.connection,
     prefix: ctx.prefix,
     concurrency: 1,
-    // Trainings are long; the lock is renewed every lockDuration/2 while the processor awaits gRPC.
-    lockDuration: 60_000,
-    stalledInterval: 30_000,
+    // Trainings are long; the lock is renewed every lockDuration/2 while the processor awaits gRPC. A consumer
+    // that dies holds its job until the lock lapses and the stalled check returns it to the queue; tests shorten
+    // both through the environment.
+    lockDuration: Number(process.env.BSLORA_LOCK_DURATION_MS ?? 60_000),
+    stalledInterval: Number(process.env.BSLORA_STALLED_INTERVAL_MS ?? 30_000),
     maxStalledCount: 2,
   };
   const trains = new Worker(TRAIN_QUEUE, (job: Job, _token, signal) => processTrain(job, client, artifacts, signal), common);

@@ -24,6 +24,8 @@ export interface SpawnWorkerOptions {
   env?: Record<string, string>;
   /** How long to wait for ready + SERVING. @defaultValue 120000 */
   startTimeoutMs?: number;
+  /** Answer Train/Evaluate at once without a model (control-plane benchmarks). @defaultValue false */
+  dryRun?: boolean;
   /** Called with each stderr line of the worker. */
   onLog?: (line: string) => void;
 }
@@ -40,6 +42,7 @@ export interface WorkerProcess {
 export async function spawnWorker(options: SpawnWorkerOptions): Promise<WorkerProcess> {
   const args = ['-m', 'bslora_worker', 'serve', '--listen', options.listen ?? '127.0.0.1:0', '--run-dir', options.runDir];
   args.push('--device', options.device ?? 'cpu');
+  if (options.dryRun) args.push('--dry-run');
   const child: ResultPromise = execa(workerPython(), args, {
     cwd: REPO_ROOT,
     env: { PYTHONUNBUFFERED: '1', TOKENIZERS_PARALLELISM: 'false', ...options.env },

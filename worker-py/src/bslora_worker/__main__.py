@@ -22,12 +22,14 @@ def main(argv: list[str] | None = None) -> None:
     serve_p.add_argument("--listen", default="127.0.0.1:0", help="host:port to bind (port 0 picks a free one)")
     serve_p.add_argument("--run-dir", default=".bslora/worker", help="checkpoints and held adapters go here")
     serve_p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda:0")
+    serve_p.add_argument("--dry-run", action="store_true",
+                         help="answer Train and Evaluate at once without a model (control-plane benchmarks)")
     args = parser.parse_args(argv)
 
     # Threads are fixed before gRPC starts; nothing forks after this point.
     from .server import serve
 
-    asyncio.run(serve(args.listen, Path(args.run_dir), args.device))
+    asyncio.run(serve(args.listen, Path(args.run_dir), args.device, dry_run=args.dry_run))
 
 
 if __name__ == "__main__":

@@ -24,9 +24,20 @@ from .service import WorkerService
 SERVICE_NAME = "bslora_api.worker.v1.WorkerService"
 
 
-async def serve(listen: str, run_dir: Path, device: str = "cpu") -> None:
+async def _exit_when_orphaned(stop: asyncio.Event) -> None:
+    """Stops the worker when the agent that spawned it dies (even by SIGKILL), so no orphan keeps a device."""
+    parent = os.getppid()
+    while not stop.is_set():
+        if os.getppid() != parent:
+            print(json.dumps({"event": "orphaned", "pid": os.getpid()}), file=sys.stderr, flush=True)
+            stop.set()
+            return
+        await asyncio.sleep(1.0)
+
+
+async def serve(listen: str, run_dir: Path, device: str = "cpu", dry_run: bool = False) -> None:
     server = grpc.aio.server(options=server_options())
-    pb_grpc.add_WorkerServiceServicer_to_server(WorkerService(run_dir, device), server)
+    pb_grpc.add_WorkerServiceServicer_to_server(WorkerService(run_dir, device, dry_run=dry_run), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     port = server.add_insecure_port(listen)
@@ -43,7 +54,9 @@ async def serve(listen: str, run_dir: Path, device: str = "cpu") -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    watchdog = asyncio.create_task(_exit_when_orphaned(stop))
     await stop.wait()
+    watchdog.cancel()
     for name in ("", SERVICE_NAME):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
     # Grace lets a finishing stream end; running training is cancelled by the call's cancellation.

@@ -10,6 +10,7 @@ import asyncio
 import os
 import socket
 import threading
+import time
 from pathlib import Path
 
 import grpc
@@ -19,10 +20,11 @@ from bslora_api.worker.v1 import worker_service_pb2 as pb
 from bslora_api.worker.v1 import worker_service_pb2_grpc as pb_grpc
 
 from .channel_settings import channel_settings
-from .errors import Cancelled, ResourceExhausted, WorkerError
+from .errors import Cancelled, ResourceExhausted, Unavailable, WorkerError
+from .fault_injection import load_fault_rules
 from .resident_models import ResidentModels
 from .trials.archive import sha256_hex
-from .trials.evaluate_trial import adapter_path, evaluate_trial
+from .trials.evaluate_trial import TaskScore, adapter_path, evaluate_trial
 from .trials.parameter_counts import count_trial_parameters
 from .trials.trial import Trial
 from .trials.train_trial import StepProgress, TrainOutcome, train_trial
@@ -40,10 +42,19 @@ def _status_of(err: BaseException) -> tuple[grpc.StatusCode, str]:
     return grpc.StatusCode.INTERNAL, f"{type(err).__name__}: {err}"
 
 
+def _dry_run_outcome(trial: Trial, on_progress) -> TrainOutcome:
+    on_progress(StepProgress(1, 1, 0.0, trial.learning_rate, 0.0, 0.0))
+    zero = {"local": 0, "intra": 0, "inter": 0, "transform": 0, "total": 0, "base_total": 0}
+    return TrainOutcome(zero, 0.0, 0.0, 1, 0.0, 0, library_versions(), "dry-run", b"", "", 0)
+
+
 class WorkerService(pb_grpc.WorkerServiceServicer):
-    def __init__(self, run_dir: Path, device: str = "cpu"):
+    def __init__(self, run_dir: Path, device: str = "cpu", dry_run: bool = False):
         self.run_dir = run_dir
         self.device = device
+        # Dry run: Train and Evaluate answer at once without touching a model (control-plane benchmarks).
+        self.dry_run = dry_run
+        self.faults = load_fault_rules()
         self.models = ResidentModels()
         # One trial at a time per device: the capacity Describe reports.
         self._busy = asyncio.Lock()
@@ -69,8 +80,14 @@ class WorkerService(pb_grpc.WorkerServiceServicer):
 
         def run() -> TrainOutcome:
             trial = Trial.from_proto(request.trial)
+            if self.faults.is_unavailable(trial.name):
+                raise Unavailable(f"injected fault: trial {trial.name} is unavailable")
+            if self.dry_run:
+                return _dry_run_outcome(trial, on_progress)
             base = self.models.get(trial.base_model, trial.task_type)
-            return train_trial(trial, base, self.run_dir, on_progress, cancel)
+            slow = self.faults.is_slow(trial.name)
+            progress = (lambda p: (time.sleep(0.5), on_progress(p))) if slow else on_progress
+            return train_trial(trial, base, self.run_dir, progress, cancel)
 
         async with self._busy:
             task = loop.run_in_executor(None, run)
@@ -168,6 +185,8 @@ class WorkerService(pb_grpc.WorkerServiceServicer):
 
         def run():
             trial = Trial.from_proto(request.trial)
+            if self.dry_run:
+                return [TaskScore(t, 0.0, 0.0, 0) for t in trial.eval_tasks], 0.0
             base = self.models.get(trial.base_model, trial.task_type)
             return evaluate_trial(trial, request.adapter_sha256, base, self.run_dir, on_progress, cancel)
 

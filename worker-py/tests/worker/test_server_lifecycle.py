@@ -1,0 +1,95 @@
+"""Worker process lifecycle: no orphan survives its agent, dry-run mode, injected faults."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import grpc
+import pytest
+
+from bslora_api.worker.v1 import worker_service_pb2 as pb
+from bslora_api.worker.v1 import worker_service_pb2_grpc as pb_grpc
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped by init) counts as gone.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_worker_exits_when_its_parent_is_killed(tmp_path):
+    parent_code = textwrap.dedent(f"""
+        import subprocess, sys, time
+        p = subprocess.Popen([sys.executable, "-m", "bslora_worker", "serve", "--listen", "127.0.0.1:0",
+                              "--run-dir", {str(tmp_path)!r}, "--dry-run"], stdout=subprocess.PIPE, text=True)
+        print(p.stdout.readline().strip(), flush=True)
+        time.sleep(600)
+    """)
+    parent = subprocess.Popen([sys.executable, "-c", parent_code], stdout=subprocess.PIPE, text=True)
+    ready = json.loads(parent.stdout.readline())
+    worker_pid = ready["pid"]
+    assert _alive(worker_pid)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while _alive(worker_pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(worker_pid)
+
+
+@pytest.fixture()
+def worker_with(tmp_path):
+    procs = []
+
+    def start(*extra, env=None):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bslora_worker", "serve", "--listen", "127.0.0.1:0", "--run-dir", str(tmp_path), *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
+        )
+        procs.append(proc)
+        ready = json.loads(proc.stdout.readline())
+        return pb_grpc.WorkerServiceStub(grpc.insecure_channel(ready["address"]))
+
+    yield start
+    for p in procs:
+        p.terminate()
+        p.wait(timeout=15)
+
+
+def _spec(name: str) -> pb.TrialSpec:
+    return pb.TrialSpec(trial_key=f"k-{name}", name=name, method="lora", rank=2, base_model="builtin:tiny-llama",
+                        task_type="causal_lm", train_data="builtin:arith", eval_tasks=["builtin:arith"],
+                        target_modules=["q_proj"],
+                        training=pb.TrainingSettings(steps=3, learning_rate=1e-3, batch_size=2, seq_len=64))
+
+
+def test_dry_run_answers_at_once_without_a_model(worker_with):
+    stub = worker_with("--dry-run")
+    started = time.monotonic()
+    events = list(stub.Train(pb.TrainRequest(trial=_spec("dry")), timeout=10))
+    assert events[-1].WhichOneof("event") == "result"
+    assert events[-1].result.device == "dry-run"
+    assert time.monotonic() - started < 2
+    assert stub.Describe(pb.DescribeRequest(), timeout=5).resident_models == []
+
+
+def test_injected_unavailable_fault_is_transient_status(worker_with):
+    stub = worker_with(env={"BSLORA_WORKER_FAULTS": "unavailable:doomed"})
+    with pytest.raises(grpc.RpcError) as err:
+        list(stub.Train(pb.TrainRequest(trial=_spec("doomed-trial")), timeout=30))
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    ok = list(stub.Train(pb.TrainRequest(trial=_spec("fine-trial")), timeout=60))
+    assert ok[-1].result.steps == 3
