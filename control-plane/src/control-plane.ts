@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { ControlPlaneError } from './errors.js';
 import { submitSweep, type SubmittedSweep } from './planner/submit-sweep.js';
 import { EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE, connectionFromUrl, type QueueContext } from './queue/queues.js';
-import { reconcileSweeps, startResultRecorder, type ResultRecorder } from './recorder/result-recorder.js';
+import { reconcileSweeps, type ReconcileReport } from './recorder/reconcile-sweeps.js';
+import { startResultRecorder, type ResultRecorder } from './recorder/result-recorder.js';
 import { checkEvictionPolicy } from './redis/ensure-redis.js';
 import { Store } from './store/store.js';
 import type { SweepSpec } from './sweep-specs/index.js';
@@ -38,6 +39,8 @@ export class ControlPlane {
   /** Latest progress per trial key, for status views. */
   readonly progress = new Map<string, unknown>();
   private flows: FlowProducer;
+  /** What the start-up reconciler repaired. */
+  reconciled: ReconcileReport = { finished: [], requeued: [] };
   private recorder?: ResultRecorder;
   private queues: Queue[] = [];
   private publisher: Redis;
@@ -64,7 +67,7 @@ export class ControlPlane {
       },
     });
     cp.queues = [TRAIN_QUEUE, EVAL_QUEUE, SWEEP_QUEUE].map((name) => new Queue(name, { connection: cp.ctx.connection, prefix: cp.ctx.prefix }));
-    await reconcileSweeps(cp.store, cp.queues[2]);
+    cp.reconciled = await reconcileSweeps(cp.store, cp.ctx, cp.flows);
     return cp;
   }
 

@@ -32,7 +32,7 @@ describe('quick-start sweep end to end', () => {
 
   const cli = () => {
     const cap = captureIo();
-    const program = makeProgram({ homeDir: home, redisUrl: TEST_REDIS_URL, apiUrl: stack.apiUrl!, host: '127.0.0.1', port: 0 }, cap.io);
+    const program = makeProgram({ homeDir: home, redisUrl: TEST_REDIS_URL, prefix, apiUrl: stack.apiUrl!, host: '127.0.0.1', port: 0 }, cap.io);
     program.exitOverride();
     return { program, cap };
   };

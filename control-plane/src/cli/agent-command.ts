@@ -16,16 +16,16 @@ export function makeAgentCommand(config: CliConfig, io: CliIo): Command {
     .option('--devices <list>', 'comma-separated devices, one worker each (cpu, cuda:0, cuda:1, …)', 'cpu')
     .option('--worker <address...>', 'drive an already-running worker at host:port (repeatable)')
     .option('--no-spawn', 'spawn no local workers (only --worker addresses)')
-    .option('--prefix <prefix>', 'queue prefix shared with the control plane', 'bslora')
+    .option('--prefix <prefix>', 'queue prefix shared with the control plane (default: BSLORA_PREFIX or bslora)')
     .addHelpText('after', '\nExample:\n  $ bslora agent --redis redis://queue.internal:6379 --devices cuda:0,cuda:1')
-    .action(async (opts: { redis?: string; devices: string; worker?: string[]; spawn: boolean; prefix: string }) => {
+    .action(async (opts: { redis?: string; devices: string; worker?: string[]; spawn: boolean; prefix?: string }) => {
       const redisUrl = opts.redis ?? config.redisUrl;
       if (!(await pingRedis(redisUrl))) {
         throw new ControlPlaneError('CP_ERR_REDIS_UNAVAILABLE', `no Redis answers at ${redisUrl}`);
       }
       await checkEvictionPolicy(redisUrl);
       const agent = await Agent.start({
-        ctx: { connection: connectionFromUrl(redisUrl), prefix: opts.prefix },
+        ctx: { connection: connectionFromUrl(redisUrl), prefix: opts.prefix ?? config.prefix },
         homeDir: join(config.homeDir, `agent-${process.pid}`),
         artifactsDir: join(config.homeDir, 'artifacts'),
         devices: opts.spawn ? opts.devices.split(',').map((d) => d.trim()).filter(Boolean) : [],

@@ -5,6 +5,8 @@ export interface CliConfig {
   /** State directory: store, artifacts, worker run dirs, API token. @defaultValue ./.bslora */
   homeDir: string;
   redisUrl: string;
+  /** BullMQ key prefix shared by the control plane and its agents. @defaultValue 'bslora' */
+  prefix: string;
   /** Where `sweep …` commands find a running control plane. */
   apiUrl: string;
   host: string;
@@ -17,6 +19,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
   return {
     homeDir: resolve(env.BSLORA_HOME ?? '.bslora'),
     redisUrl: env.BSLORA_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    prefix: env.BSLORA_PREFIX ?? 'bslora',
     apiUrl: env.BSLORA_API_URL ?? `http://${host}:${port}`,
     host,
     port,

@@ -19,7 +19,7 @@ export function makeServeCommand(config: CliConfig, io: CliIo): Command {
       if (!(await pingRedis(redisUrl))) {
         throw new ControlPlaneError('CP_ERR_REDIS_UNAVAILABLE', `no Redis answers at ${redisUrl}: start one, or use 'bslora up' to run everything locally`);
       }
-      const cp = await ControlPlane.start({ redisUrl, homeDir: config.homeDir });
+      const cp = await ControlPlane.start({ redisUrl, prefix: config.prefix, homeDir: config.homeDir });
       const { token, created } = loadOrCreateToken(config.homeDir);
       const app = buildApp({ controlPlane: cp, token });
       const address = await app.listen({ host: config.host, port: config.port });

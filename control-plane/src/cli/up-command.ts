@@ -14,6 +14,7 @@ export function makeUpCommand(config: CliConfig, io: CliIo): Command {
       const stack = await startLocalStack({
         homeDir: config.homeDir,
         redisUrl: config.redisUrl,
+        prefix: config.prefix,
         host: config.host,
         port: config.port,
         devices: opts.devices.split(',').map((d) => d.trim()).filter(Boolean),

@@ -40,20 +40,7 @@ export async function submitSweep(
     // The sweep id is unique, so a retained job with this id can never swallow a new sweep.
     opts: { jobId: `sweep.${sweepId}`, removeOnComplete: { age: 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } },
     data: { sweepId },
-    children: toRun.map((plan) => ({
-      name: plan.name,
-      queueName: EVAL_QUEUE,
-      data: { sweepId, plan },
-      opts: { ...TRIAL_JOB_OPTIONS, jobId: `${sweepId}.eval.${plan.trialKey}`, ignoreDependencyOnFailure: true },
-      children: [
-        {
-          name: plan.name,
-          queueName: TRAIN_QUEUE,
-          data: { sweepId, plan },
-          opts: { ...TRIAL_JOB_OPTIONS, jobId: `${sweepId}.train.${plan.trialKey}`, ignoreDependencyOnFailure: true },
-        },
-      ],
-    })),
+    children: toRun.map((plan) => trialFlow(sweepId, plan)),
   };
   try {
     await deps.flows.add(flow);
@@ -63,4 +50,22 @@ export async function submitSweep(
     throw err;
   }
   return { sweepId, trials, reused: [...reused] };
+}
+
+/** One trial's part of a sweep flow: its eval job, parent of its train job. */
+export function trialFlow(sweepId: string, plan: TrialPlan): FlowJob {
+  return {
+    name: plan.name,
+    queueName: EVAL_QUEUE,
+    data: { sweepId, plan },
+    opts: { ...TRIAL_JOB_OPTIONS, jobId: `${sweepId}.eval.${plan.trialKey}`, ignoreDependencyOnFailure: true },
+    children: [
+      {
+        name: plan.name,
+        queueName: TRAIN_QUEUE,
+        data: { sweepId, plan },
+        opts: { ...TRIAL_JOB_OPTIONS, jobId: `${sweepId}.train.${plan.trialKey}`, ignoreDependencyOnFailure: true },
+      },
+    ],
+  };
 }

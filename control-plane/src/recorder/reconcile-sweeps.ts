@@ -1,0 +1,62 @@
+/**
+ * Repairs the store's unfinished sweeps at start-up. The store is the truth; Redis may have lost jobs (a Redis
+ * restarted without AOF, a flushed database, a crash between store write and flow add).
+ *
+ * For each sweep still queued or running:
+ * - every trial that has a result is marked completed, and one whose eval job completed while no recorder listened
+ *   is recorded from that job's return value;
+ * - every unfinished trial whose eval job no longer exists in Redis is queued again in a repair flow (same trial key,
+ *   so a checkpoint left by the lost attempt is resumed);
+ * - a sweep with nothing left to run is finished.
+ */
+import { FlowProducer, Queue } from 'bullmq';
+import type { Store } from '../store/store.js';
+import { trialFlow } from '../planner/submit-sweep.js';
+import { EVAL_QUEUE, SWEEP_QUEUE, type EvalJobResult, type QueueContext } from '../queue/queues.js';
+import { finishSweep, recordEvalResult } from './result-recorder.js';
+
+export interface ReconcileReport {
+  finished: string[];
+  requeued: { sweepId: string; trialKeys: string[] }[];
+}
+
+export async function reconcileSweeps(store: Store, ctx: QueueContext, flows: FlowProducer): Promise<ReconcileReport> {
+  const report: ReconcileReport = { finished: [], requeued: [] };
+  const evalQueue = new Queue(EVAL_QUEUE, { connection: ctx.connection, prefix: ctx.prefix });
+  try {
+    for (const sweep of store.unfinishedSweeps()) {
+      const rows = store.trialsOfSweep(sweep.id);
+      const lost = [];
+      for (const row of rows) {
+        if (row.result) {
+          if (row.status !== 'completed') store.setTrialStatus(row.trialKey, 'completed');
+          continue;
+        }
+        if (row.status === 'failed' || row.status === 'cancelled') continue;
+        const job = await evalQueue.getJob(`${sweep.id}.eval.${row.trialKey}`);
+        if (!job) lost.push(row);
+        else if (await job.isCompleted()) recordEvalResult(store, sweep.id, job.returnvalue as EvalJobResult);
+      }
+      if (lost.length) {
+        for (const row of lost) store.setTrialStatus(row.trialKey, 'queued');
+        await flows.add({
+          name: 'sweep',
+          queueName: SWEEP_QUEUE,
+          // A fresh parent id per repair: an earlier, retained sweep job must not swallow this one.
+          opts: { jobId: `sweep.${sweep.id}.repair-${Date.now()}`, removeOnComplete: { age: 24 * 3600 } },
+          data: { sweepId: sweep.id },
+          children: lost.map((row) => trialFlow(sweep.id, row.plan)),
+        });
+        store.addEvent(sweep.id, null, 'sweep-repaired', { requeued: lost.map((r) => r.trialKey) });
+        report.requeued.push({ sweepId: sweep.id, trialKeys: lost.map((r) => r.trialKey) });
+        continue;
+      }
+      const before = store.getSweep(sweep.id)!.status;
+      finishSweep(store, sweep.id);
+      if (store.getSweep(sweep.id)!.status !== before) report.finished.push(sweep.id);
+    }
+  } finally {
+    await evalQueue.close();
+  }
+  return report;
+}
