@@ -27,6 +27,24 @@ export const ERROR_CODES = {
   CP_ERR_UNAUTHORIZED: { exitCode: 2, httpStatus: 401, summary: 'a valid bearer token is required' },
   /** A sweep finished, but some of its trials failed. */
   CP_ERR_TRIALS_FAILED: { exitCode: 1, httpStatus: 200, summary: 'some trials failed' },
+  /** A sweep finished, but its spec's `expect` rules did not all pass. */
+  CP_ERR_EXPECT_FAILED: { exitCode: 1, httpStatus: 200, summary: "the sweep's expect rules failed" },
+  /** An `Idempotency-Key` was sent again with a different body. */
+  CP_ERR_IDEMPOTENCY_KEY_REUSED: { exitCode: 2, httpStatus: 409, summary: 'the idempotency key was used with another body' },
+  /** No API route matches the method and path. */
+  CP_ERR_API_NOT_FOUND: { exitCode: 2, httpStatus: 404, summary: 'no such API route' },
+  /** The request's Content-Type is not one the route accepts. */
+  CP_ERR_API_MEDIA_TYPE: { exitCode: 2, httpStatus: 415, summary: 'unsupported Content-Type' },
+  /** Redis or the store is not usable, so the control plane cannot take work (`/readyz`). */
+  CP_ERR_NOT_READY: { exitCode: 3, httpStatus: 503, summary: 'the control plane is not ready' },
+  /** An incoming hook arrived without a valid signature. */
+  CP_ERR_HOOK_SIGNATURE: { exitCode: 2, httpStatus: 401, summary: 'the hook signature is missing or wrong' },
+  /** An incoming hook arrived, but no shared secret is configured for it. */
+  CP_ERR_HOOK_DISABLED: { exitCode: 2, httpStatus: 503, summary: 'the hook is not configured' },
+  /** An incoming hook's payload or spec selection could not be used. */
+  CP_ERR_HOOK_REQUEST: { exitCode: 2, httpStatus: 400, summary: 'the hook request cannot be used' },
+  /** A worker named by address (`--worker host:port`) did not answer. */
+  CP_ERR_WORKER_UNREACHABLE: { exitCode: 4, httpStatus: 503, summary: 'the worker does not answer' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

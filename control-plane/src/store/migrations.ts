@@ -51,4 +51,33 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       CREATE INDEX events_by_sweep ON events(sweep_id, id);
     `,
   },
+  {
+    // The surfaces: idempotent submits, where a sweep came from (a CI hook's commit), and every webhook attempt.
+    version: 2,
+    sql: `
+      ALTER TABLE sweeps ADD COLUMN source_json TEXT;
+      CREATE TABLE idempotency_keys (
+        key TEXT PRIMARY KEY,
+        body_sha256 TEXT NOT NULL,
+        sweep_id TEXT NOT NULL,
+        response_json TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE TABLE webhook_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        delivery_id TEXT NOT NULL,
+        sweep_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        event TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        status_code INTEGER,
+        ok INTEGER NOT NULL,
+        error TEXT,
+        duration_ms INTEGER NOT NULL,
+        at TEXT NOT NULL
+      );
+      CREATE INDEX webhook_deliveries_by_sweep ON webhook_deliveries(sweep_id, id);
+      CREATE INDEX sweeps_by_created ON sweeps(created_at DESC, id DESC);
+    `,
+  },
 ];

@@ -19,6 +19,48 @@ export interface SweepRow {
   finishedAt: string | null;
   spec: unknown;
   summary: unknown;
+  /** Where the sweep came from when not a plain submit (a CI hook's repository and commit); null otherwise. */
+  source?: SweepSource | null;
+}
+
+/** The origin of a sweep submitted by an incoming hook. */
+export interface SweepSource {
+  kind: 'github';
+  event: string;
+  deliveryId: string | null;
+  repository: string | null;
+  ref: string | null;
+  /** The commit the hook came from. */
+  sha: string | null;
+  spec: string;
+}
+
+/** One attempt to deliver one outgoing webhook. */
+export interface WebhookAttempt {
+  deliveryId: string;
+  sweepId: string;
+  url: string;
+  event: string;
+  attempt: number;
+  statusCode: number | null;
+  ok: boolean;
+  error: string | null;
+  durationMs: number;
+}
+
+/** A remembered `Idempotency-Key`. */
+export interface IdempotencyRecord {
+  key: string;
+  bodySha256: string;
+  sweepId: string;
+  response: unknown;
+  createdAt: string;
+}
+
+/** Where a page of sweeps starts: after this (created_at, id) in newest-first order. */
+export interface SweepCursor {
+  createdAt: string;
+  id: string;
 }
 
 export interface TrialResult {
@@ -132,6 +174,7 @@ export class Store {
       finishedAt: r.finished_at,
       spec: JSON.parse(r.spec_json!),
       summary: parseOrNull(r.summary_json),
+      source: parseOrNull<SweepSource>(r.source_json ?? null),
     };
   }
 
@@ -231,5 +274,105 @@ export class Store {
     return (
       this.db.prepare("SELECT * FROM sweeps WHERE status IN ('queued', 'running')").all() as Record<string, string | null>[]
     ).map((r) => this.toSweep(r));
+  }
+
+  /** Whether the database is open and answers a query (for `/readyz`). */
+  isHealthy(): boolean {
+    try {
+      return this.db.open && (this.db.prepare('SELECT 1 AS ok').get() as { ok: number }).ok === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * One page of sweeps, newest first: after `cursor` (keyset pagination, stable while new sweeps arrive) or at
+   * `offset`, optionally only those with `status`; `total` counts every match.
+   */
+  listSweepsPage(opts: { limit: number; cursor?: SweepCursor; offset?: number; status?: SweepStatus }): { rows: SweepRow[]; total: number } {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (opts.status) {
+      where.push('status = ?');
+      args.push(opts.status);
+    }
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM sweeps ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`).get(...args) as { n: number }).n;
+    if (opts.cursor) {
+      where.push('(created_at < ? OR (created_at = ? AND id < ?))');
+      args.push(opts.cursor.createdAt, opts.cursor.createdAt, opts.cursor.id);
+    }
+    const rows = this.db
+      .prepare(`SELECT * FROM sweeps ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`)
+      .all(...args, opts.limit, opts.cursor ? 0 : (opts.offset ?? 0)) as Record<string, string | null>[];
+    return { rows: rows.map((r) => this.toSweep(r)), total };
+  }
+
+  setSweepSource(id: string, source: SweepSource): void {
+    this.db.prepare('UPDATE sweeps SET source_json = ? WHERE id = ?').run(JSON.stringify(source), id);
+  }
+
+  /** The remembered `Idempotency-Key`, unless older than `maxAgeMs` (expired keys are deleted on the way). */
+  findIdempotencyKey(key: string, maxAgeMs: number): IdempotencyRecord | undefined {
+    this.db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?').run(new Date(Date.now() - maxAgeMs).toISOString());
+    const r = this.db.prepare('SELECT * FROM idempotency_keys WHERE key = ?').get(key) as Record<string, string> | undefined;
+    return r
+      ? { key: r.key, bodySha256: r.body_sha256, sweepId: r.sweep_id, response: JSON.parse(r.response_json), createdAt: r.created_at }
+      : undefined;
+  }
+
+  /** Remembers a key with the sweep it created; a key already present is kept (the first request wins). */
+  saveIdempotencyKey(key: string, bodySha256: string, sweepId: string, response: unknown): void {
+    this.db
+      .prepare('INSERT OR IGNORE INTO idempotency_keys (key, body_sha256, sweep_id, response_json, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(key, bodySha256, sweepId, JSON.stringify(response), now());
+  }
+
+  recordWebhookAttempt(a: WebhookAttempt): void {
+    this.db
+      .prepare(
+        `INSERT INTO webhook_deliveries (delivery_id, sweep_id, url, event, attempt, status_code, ok, error, duration_ms, at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(a.deliveryId, a.sweepId, a.url, a.event, a.attempt, a.statusCode, a.ok ? 1 : 0, a.error, Math.round(a.durationMs), now());
+  }
+
+  /** Every delivery attempt of a sweep's webhooks, oldest first. */
+  webhookDeliveries(sweepId: string): (WebhookAttempt & { at: string })[] {
+    return (this.db.prepare('SELECT * FROM webhook_deliveries WHERE sweep_id = ? ORDER BY id').all(sweepId) as Record<string, string | number | null>[]).map(
+      (r) => ({
+        deliveryId: r.delivery_id as string,
+        sweepId: r.sweep_id as string,
+        url: r.url as string,
+        event: r.event as string,
+        attempt: r.attempt as number,
+        statusCode: r.status_code as number | null,
+        ok: r.ok === 1,
+        error: r.error as string | null,
+        durationMs: r.duration_ms as number,
+        at: r.at as string,
+      }),
+    );
+  }
+
+  /** Counts for `/metrics`: sweeps and trials by status, webhook attempts by outcome. */
+  statusCounts(): { sweeps: Record<string, number>; trials: Record<string, number>; webhookAttempts: { ok: number; failed: number } } {
+    const byStatus = (table: string) =>
+      Object.fromEntries(
+        (this.db.prepare(`SELECT status, COUNT(*) AS n FROM ${table} GROUP BY status`).all() as { status: string; n: number }[]).map((r) => [r.status, r.n]),
+      );
+    const hooks = this.db.prepare('SELECT COALESCE(SUM(ok), 0) AS ok, COUNT(*) - COALESCE(SUM(ok), 0) AS failed FROM webhook_deliveries').get() as {
+      ok: number;
+      failed: number;
+    };
+    return { sweeps: byStatus('sweeps'), trials: byStatus('trials'), webhookAttempts: hooks };
+  }
+
+  /** Training wall times (seconds) of every recorded result, for the duration histogram. */
+  trainWallSeconds(): number[] {
+    return (
+      this.db.prepare("SELECT json_extract(train_json, '$.wallSeconds') AS s FROM results WHERE json_extract(train_json, '$.wallSeconds') IS NOT NULL").all() as {
+        s: number;
+      }[]
+    ).map((r) => Number(r.s));
   }
 }
