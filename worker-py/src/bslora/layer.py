@@ -10,10 +10,17 @@ with A_loc ∈ R^{r_l×in}, B_loc ∈ R^{out×r_l}, shared A_p ∈ R^{r_p×S_in}
 * gate:  T(B A) = (g_odᵀ B A g_iu) · g_ou g_idᵀ (rank 1; the reference's four gate Linear layers).
 * kron:  T(B A) = kron(K_B, B) · kron(K_A, A) = (K_B K_A) ⊗ (B A), with K_A ∈ R^{1×in/S}, K_B ∈ R^{out/S×1}.
 
-Forward, slice and gate: the parts are concatenated along the rank dimension into one (A_cat, B_cat) pair and applied
-as a single LoRA product, so the cost is that of one LoRA of rank r_l + r_intra + r_inter (slice) or r_l + 2 (gate).
-Forward, kron: the shared paths never build kron(K, A): the input is viewed as (…, in/S, S), contracted with the
-samplers, multiplied by A and B at size S, and expanded by K_B through a reshape.
+Forward, all modes: each part is turned into a pair of low-rank factors of the module's own shape and the parts are
+concatenated along the rank dimension into one (A_cat, B_cat) pair, applied as a single LoRA product:
+
+* slice: the factors are views (centred crops) of the shared matrices;
+* gate:  each shared part is the rank-1 pair (g_id, c · g_ou), so gate mode costs a LoRA of rank r_l + 2;
+* kron:  kron(K_A, A) = [k_1 A | k_2 A | ...] is built by broadcasting K_A against A and a reshape (r × in, the size
+  of a LoRA factor), never with torch.kron, and ΔW (out × in) is never formed.
+
+So a forward + backward costs one LoRA of rank r_l + r_intra + r_inter (slice, kron) or r_l + 2 (gate), plus building
+factors whose size is that of LoRA's own parameters. Merging uses the same factors: ΔW = s · B_cat @ A_cat, which for
+kron equals (K_B K_A) ⊗ (B A) block by block.
 """
 
 from __future__ import annotations

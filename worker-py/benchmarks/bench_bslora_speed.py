@@ -1,0 +1,248 @@
+"""Forward+backward speed and memory of BSLoRA (slice / gate / kron) vs PEFT LoRA of the same total rank.
+
+One Llama-2-7B-shaped decoder block (hidden 4096, intermediate 11008, 32 heads, all seven projections adapted) is
+wrapped once per method, all in the same process; the timing rounds interleave the methods so that machine noise
+hits them alike. Reported per method:
+
+* block:     forward + backward of the whole block (frozen base weights; the input requires grad, as inside a
+             network), min (and median) over rounds, and its ratio to PEFT LoRA;
+* overhead:  block time minus the time of the bare block (what the adapter adds), and its ratio to LoRA's;
+* adapter:   forward + backward of the adapter paths alone (the seven modules, base matmuls excluded), the cleanest
+             comparison of the adapter implementations;
+* saved MB:  activation memory the adapter keeps for backward (unique non-parameter tensors saved by autograd,
+             measured with saved_tensors_hooks; the bare block's own saved tensors subtracted);
+* state MB:  trainable parameters + gradients + two Adam moments, fp32.
+
+"plain-<mode>" rows run the same BSLoRA parameters through a naive implementation that follows the reference code's
+order of operations (each part separately, torch.kron, the four gate projections in sequence).
+
+    .venv/bin/python worker-py/benchmarks/bench_bslora_speed.py            # defaults: 2/4/16 vs LoRA r=22, 128 tokens
+    .venv/bin/python worker-py/benchmarks/bench_bslora_speed.py --tokens 256 --rounds 7 --ranks 4,8,8
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import sys
+import time
+import warnings
+from functools import partial
+
+import torch
+
+warnings.filterwarnings("ignore")
+
+import peft  # noqa: E402
+from transformers import LlamaConfig, LlamaModel  # noqa: E402
+
+import bslora  # noqa: E402
+from bslora.layer import BSLoraLayer  # noqa: E402
+
+TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+def plain_adapter_output(layer: BSLoraLayer, adapter: str, x: torch.Tensor) -> torch.Tensor:
+    """Naive per-part implementation in the reference code's order of operations."""
+    spec = layer.bslora_spec[adapter]
+    s = layer.bslora_scaling[adapter]
+    store = layer._bslora_store
+    dropout = layer.bslora_dropout[adapter]
+    n_in, n_out = layer.in_features, layer.out_features
+    y = 0
+    if spec.r_local:
+        y = dropout(x) @ layer.bslora_A[adapter].T @ layer.bslora_B[adapter].T * s
+    for part in spec.parts():
+        A, B = store.pair(adapter, part, spec.block)
+        if spec.share_mode == "slice":
+            ca, cb = (A.shape[1] - n_in) // 2, (B.shape[0] - n_out) // 2
+            y = y + dropout(x) @ A.T[ca:ca + n_in, :] @ B.T[:, cb:cb + n_out] * s
+        elif spec.share_mode == "gate":
+            g = layer.bslora_transform[adapter]
+            h = dropout(x) @ g[f"{part}_in_down"].unsqueeze(1)
+            h = h @ g[f"{part}_in_up"].unsqueeze(0)
+            h = h @ A.T @ B.T
+            h = h @ g[f"{part}_out_down"].unsqueeze(1)
+            y = y + h @ g[f"{part}_out_up"].unsqueeze(0) * s
+        else:
+            g = layer.bslora_transform[adapter]
+            A_hat = torch.kron(g[f"{part}_sampler_A"].unsqueeze(0), A)
+            B_hat = torch.kron(g[f"{part}_sampler_B"].unsqueeze(1), B)
+            y = y + x @ A_hat.T @ B_hat.T * s
+    return y
+
+
+def adapter_only(model, kind: str, xs: dict[int, torch.Tensor]) -> torch.Tensor:
+    total = 0
+    for module in model.modules():
+        if kind == "lora" and isinstance(module, peft.tuners.lora.LoraLayer):
+            x = xs[module.in_features]
+            total = total + (module.lora_B["default"](module.lora_A["default"](module.lora_dropout["default"](x)))
+                             * module.scaling["default"]).sum()
+        elif kind != "lora" and isinstance(module, BSLoraLayer):
+            total = total + module._adapter_output("default", xs[module.in_features]).sum()
+    return total
+
+
+class SavedBytes:
+    """Bytes of unique non-parameter tensors autograd saves for backward."""
+
+    def __init__(self, model):
+        self.param_ptrs = {p.untyped_storage().data_ptr() for p in model.parameters()}
+        self.seen: set[int] = set()
+        self.bytes = 0
+
+    def pack(self, t: torch.Tensor):
+        ptr = t.untyped_storage().data_ptr()
+        if ptr not in self.param_ptrs and ptr not in self.seen:
+            self.seen.add(ptr)
+            self.bytes += t.untyped_storage().nbytes()
+        return t
+
+    def unpack(self, t):
+        return t
+
+
+def step(model, x: torch.Tensor) -> None:
+    out = model(inputs_embeds=x).last_hidden_state
+    out.pow(2).mean().backward()
+
+
+def saved_megabytes(model, x: torch.Tensor) -> float:
+    counter = SavedBytes(model)
+    with torch.autograd.graph.saved_tensors_hooks(counter.pack, counter.unpack):
+        out = model(inputs_embeds=x).last_hidden_state
+        loss = out.pow(2).mean()
+    loss.backward()
+    model.zero_grad(set_to_none=True)
+    return counter.bytes / 2**20
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tokens", type=int, default=128, help="tokens per step (batch 1 × this sequence length)")
+    ap.add_argument("--rounds", type=int, default=5, help="timed block rounds (after one warm-up round)")
+    ap.add_argument("--adapter-repeats", type=int, default=20, help="timed adapter-only repeats per method")
+    ap.add_argument("--ranks", default="2,4,16", help="local,intra,inter; LoRA uses their sum")
+    ap.add_argument("--kron-share-size", type=int, default=256)
+    ap.add_argument("--gate-share-size", type=int, default=1024)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: leave torch's default)")
+    ap.add_argument("--no-plain", action="store_true", help="skip the naive reference-order rows")
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    r_l, r_a, r_e = (int(v) for v in args.ranks.split(","))
+    R = r_l + r_a + r_e
+
+    torch.manual_seed(0)
+    config = LlamaConfig(hidden_size=4096, intermediate_size=11008, num_attention_heads=32, num_hidden_layers=1,
+                         vocab_size=32, max_position_embeddings=max(4096, args.tokens))
+    base = LlamaModel(config).float().train()
+    for p in base.parameters():
+        p.requires_grad_(False)
+
+    models = {"base": base}
+    kinds = {"base": "base"}
+    models["lora"] = peft.get_peft_model(copy.deepcopy(base), peft.LoraConfig(r=R, lora_alpha=2 * R,
+                                                                               target_modules=TARGETS))
+    kinds["lora"] = "lora"
+    for mode in ("slice", "gate", "kron"):
+        cfg = bslora.BSLoraConfig(r_local=r_l, r_intra=r_a, r_inter=r_e, share_mode=mode, target_modules=TARGETS,
+                                  kron_share_size=args.kron_share_size, gate_share_size=args.gate_share_size,
+                                  init_weights=False)
+        models[mode] = peft.get_peft_model(copy.deepcopy(base), cfg)
+        kinds[mode] = mode
+        if not args.no_plain:
+            models[f"plain-{mode}"] = models[mode]
+            kinds[f"plain-{mode}"] = f"plain-{mode}"
+    for m in models.values():
+        m.train()
+
+    def use_plain(model, on: bool):
+        for module in model.modules():
+            if isinstance(module, BSLoraLayer):
+                if on:
+                    module._adapter_output = partial(plain_adapter_output, module)
+                else:
+                    module.__dict__.pop("_adapter_output", None)
+
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(1, args.tokens, 4096, generator=g, requires_grad=True)
+    xs = {4096: torch.randn(args.tokens, 4096, generator=g, requires_grad=True),
+          11008: torch.randn(args.tokens, 11008, generator=g, requires_grad=True)}
+
+    def clear(model):
+        model.zero_grad(set_to_none=True)
+        x.grad = None
+        for t in xs.values():
+            t.grad = None
+
+    block_t: dict[str, list[float]] = {k: [] for k in models}
+    for rnd in range(args.rounds + 1):  # round 0 warms up
+        for name, model in models.items():
+            use_plain(model, name.startswith("plain-"))
+            t0 = time.perf_counter()
+            step(model, x)
+            if rnd:
+                block_t[name].append(time.perf_counter() - t0)
+            clear(model)
+            use_plain(model, False)
+
+    adapter_t: dict[str, list[float]] = {k: [] for k in models if k != "base"}
+    for rep in range(args.adapter_repeats + 1):
+        for name in adapter_t:
+            model = models[name]
+            use_plain(model, name.startswith("plain-"))
+            t0 = time.perf_counter()
+            adapter_only(model, "lora" if name == "lora" else name, xs).backward()
+            if rep:
+                adapter_t[name].append(time.perf_counter() - t0)
+            clear(model)
+            use_plain(model, False)
+
+    saved = {}
+    for name, model in models.items():
+        use_plain(model, name.startswith("plain-"))
+        saved[name] = saved_megabytes(model, x)
+        use_plain(model, False)
+        x.grad = None
+
+    # min over rounds is the estimator least affected by other load on a shared machine; medians are printed too
+    best = {k: min(v) for k, v in block_t.items()}
+    best_a = {k: min(v) for k, v in adapter_t.items()}
+    med = {k: statistics.median(v) for k, v in block_t.items()}
+    med_a = {k: statistics.median(v) for k, v in adapter_t.items()}
+    over = {k: best[k] - best["base"] for k in best if k != "base"}
+    trainable = {k: sum(p.numel() for p in m.parameters() if p.requires_grad) for k, m in models.items()}
+
+    print(f"# BSLoRA speed: one Llama-2-7B-shaped block, {args.tokens} tokens, fp32, "
+          f"{torch.get_num_threads()} threads, torch {torch.__version__}; block: min (median) of {args.rounds} "
+          f"rounds, adapter-only: min (median) of {args.adapter_repeats} repeats, methods interleaved")
+    print(f"# BSLoRA {r_l}/{r_a}/{r_e} (kron S={args.kron_share_size}, gate S={args.gate_share_size}) vs PEFT LoRA "
+          f"r={R}; bare block fwd+bwd {best['base'] * 1e3:.1f} ({med['base'] * 1e3:.1f}) ms, "
+          f"saved {saved['base']:.1f} MB")
+    print()
+    print("| method | trainable | block ms | block / LoRA | overhead ms | overhead / LoRA | adapter-only ms | "
+          "adapter-only / LoRA | saved MB | state MB |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name in models:
+        if name == "base":
+            continue
+        print(f"| {name} | {trainable[name]:,} | {best[name] * 1e3:.1f} ({med[name] * 1e3:.1f}) | "
+              f"{best[name] / best['lora']:.3f} | {over[name] * 1e3:.1f} | {over[name] / over['lora']:.3f} | "
+              f"{best_a[name] * 1e3:.2f} ({med_a[name] * 1e3:.2f}) | {best_a[name] / best_a['lora']:.3f} | "
+              f"{saved[name] - saved['base']:.1f} | {trainable[name] * 16 / 2**20:.1f} |")
+    print()
+    for mode in ("slice", "gate", "kron"):
+        line = (f"{mode}: block {best[mode] / best['lora']:.3f}x LoRA, "
+                f"adapter-only {best_a[mode] / best_a['lora']:.3f}x LoRA")
+        if f"plain-{mode}" in best:
+            line += (f"; vs the plain formulas: block {best[mode] / best[f'plain-{mode}']:.3f}x, "
+                     f"adapter-only {best_a[mode] / best_a[f'plain-{mode}']:.3f}x")
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
