@@ -1,0 +1,197 @@
+// @ts-check
+/** One sweep: its header and CSV export, summary cards, the parameter/accuracy chart, and the trial table, kept live. */
+import { ApiError, followSweep, loadSweep } from './api.js';
+import { chartOption, createChart, isPlotted, locatePoints } from './chart.js';
+import { h, replace } from './dom.js';
+import { fmtAcc, fmtCount, fmtShare, fmtTime, groupStyle, UNFINISHED } from './format.js';
+import { createTrialTable } from './table.js';
+
+/** @typedef {import('./api.js').SweepData} SweepData */
+/** @typedef {import('./format.js').Trial} Trial */
+
+/**
+ * @param {string} label
+ * @param {string} value
+ * @param {string} [sub]
+ * @param {string} [id]
+ */
+function stat(label, value, sub, id) {
+  return h('div', { class: 'stat', id }, h('div', { class: 'stat-label' }, label), h('div', { class: 'stat-value' }, value), sub ? h('div', { class: 'stat-sub' }, sub) : null);
+}
+
+/** @param {SweepData} data */
+function statCards(data) {
+  const total = data.trials.length;
+  const running = data.trials.filter((t) => t.status === 'running').length;
+  const queued = data.trials.filter((t) => t.status === 'queued').length;
+  const subs = [running ? `${running} running` : '', queued ? `${queued} queued` : '', `${data.failed} failed`].filter(Boolean);
+  const baseline = data.trials.find((t) => t.name === data.loraBaseline) ?? null;
+  const adapters = data.trials.filter((t) => t.method !== 'base' && t.method !== 'lora' && isPlotted(t));
+  const best = adapters.sort((a, b) => /** @type {number} */ (b.meanAcc) - /** @type {number} */ (a.meanAcc))[0] ?? null;
+  const front = data.trials.filter((t) => t.onFront).sort((a, b) => /** @type {number} */ (a.trainable) - /** @type {number} */ (b.trainable));
+  return [
+    stat('trials completed', `${data.completed} / ${total}`, subs.join(' · '), 'stat-trials'),
+    baseline
+      ? stat('LoRA baseline', fmtAcc(baseline.meanAcc), `${baseline.name} · ${fmtCount(baseline.trainable)} params`, 'stat-baseline')
+      : stat('LoRA baseline', '—', 'no finished LoRA trial', 'stat-baseline'),
+    best
+      ? stat(
+          'best non-LoRA adapter',
+          fmtAcc(best.meanAcc),
+          `${best.name} · ${fmtCount(best.trainable)} params${best.loraShare !== null ? ` (${fmtShare(best.loraShare)} of LoRA)` : ''}`,
+          'stat-best',
+        )
+      : stat('best non-LoRA adapter', '—', 'none finished yet', 'stat-best'),
+    stat('Pareto front', `${front.length} trial${front.length === 1 ? '' : 's'}`, front.length ? `smallest: ${front[0].name}` : '', 'stat-front'),
+  ];
+}
+
+/**
+ * @param {HTMLElement} root
+ * @param {string} id
+ * @param {(mode: string) => void} setLive
+ */
+export async function renderSweep(root, id, setLive) {
+  const enc = encodeURIComponent(id);
+  /** @type {SweepData} */
+  let data;
+  try {
+    data = await loadSweep(id);
+  } catch (err) {
+    const e = /** @type {ApiError} */ (err);
+    document.title = 'Sweep not found · BSLoRA';
+    replace(
+      root,
+      h(
+        'section',
+        { class: 'card' },
+        h('h1', null, e.status === 404 ? 'Sweep not found' : 'Could not load the sweep'),
+        h('p', { class: 'error', id: 'load-error' }, e.message),
+        h('p', null, h('a', { href: '/' }, '← all sweeps')),
+      ),
+    );
+    return;
+  }
+
+  const title = h('h1', { id: 'sweep-name' });
+  const status = h('span', { id: 'sweep-status', class: 'badge' });
+  const description = h('p', { class: 'description', id: 'sweep-description' });
+  const meta = h('p', { class: 'meta muted' });
+  const stats = h('section', { class: 'stats', id: 'stats' });
+  const chartEl = h('div', { id: 'chart', class: 'chart', role: 'img', 'aria-label': 'trainable parameters against mean accuracy' });
+  const legendNote = h('p', { class: 'hint' });
+  const failures = h('div', { id: 'failures', class: 'failures' });
+  const table = createTrialTable({ onHover: (key) => highlight(key) });
+  const csv = h('a', { class: 'btn', id: 'csv-link', href: `/api/v1/sweeps/${enc}/results?format=csv` }, 'Download CSV');
+  const json = h('a', { class: 'btn btn-quiet', id: 'json-link', href: `/api/v1/sweeps/${enc}/results`, target: '_blank', rel: 'noopener' }, 'JSON');
+
+  replace(
+    root,
+    h('nav', { class: 'crumbs' }, h('a', { href: '/' }, 'All sweeps'), h('span', { 'aria-hidden': 'true' }, ' / '), h('span', { id: 'crumb-name' })),
+    h(
+      'section',
+      { class: 'sweep-head' },
+      h('div', { class: 'sweep-title' }, h('div', { class: 'title-row' }, title, status), description, meta),
+      h('div', { class: 'actions' }, csv, json),
+    ),
+    stats,
+    h(
+      'section',
+      { class: 'card' },
+      h('div', { class: 'card-head' }, h('h2', null, 'Trainable parameters vs mean accuracy'), legendNote),
+      chartEl,
+    ),
+    h(
+      'section',
+      { class: 'card' },
+      h('div', { class: 'card-head' }, h('h2', null, 'Trials'), h('p', { class: 'hint' }, 'Click a column header to sort. Hover a row to find its point.')),
+      h('div', { class: 'table-wrap' }, table.el),
+      failures,
+    ),
+  );
+
+  const chart = createChart(chartEl);
+  /** @type {Map<string, { seriesId: string, dataIndex: number }>} */
+  let located = new Map();
+  let renders = 0;
+
+  /** @param {string | null} key */
+  function highlight(key) {
+    chart.dispatchAction({ type: 'downplay' });
+    if (!key) {
+      chart.dispatchAction({ type: 'hideTip' });
+      return;
+    }
+    const at = located.get(key);
+    if (!at) return;
+    chart.dispatchAction({ type: 'highlight', seriesId: at.seriesId, dataIndex: at.dataIndex });
+    chart.dispatchAction({ type: 'showTip', seriesId: at.seriesId, dataIndex: at.dataIndex });
+  }
+
+  /** @param {SweepData} d */
+  const draw = (d) => {
+    data = d;
+    const s = d.sweep;
+    document.title = `${s.name} · BSLoRA`;
+    title.textContent = s.name;
+    /** @type {HTMLElement} */ (document.getElementById('crumb-name')).textContent = s.name;
+    status.className = `badge badge-${s.status}`;
+    status.textContent = s.status.replace(/_/g, ' ');
+    description.textContent = s.description ?? '';
+    description.hidden = !s.description;
+    replace(
+      meta,
+      h('code', { class: 'id' }, s.id),
+      ` · created ${fmtTime(s.createdAt)}`,
+      s.finishedAt ? ` · finished ${fmtTime(s.finishedAt)}` : '',
+    );
+    csv.setAttribute('download', `${s.name.replace(/[^A-Za-z0-9._-]+/g, '_') || 'sweep'}-results.csv`);
+    replace(stats, statCards(d));
+    const option = chartOption(d);
+    located = locatePoints(option);
+    chart.setOption(option, { replaceMerge: ['series'] });
+    const unplotted = d.trials.filter((t) => t.method !== 'base' && !isPlotted(t)).length;
+    legendNote.textContent = [
+      `${groupStyle('lora').label}: diamonds, with dashed lines at the baseline's accuracy and size.`,
+      'The red line is the Pareto front.',
+      unplotted ? `${unplotted} trial${unplotted === 1 ? '' : 's'} without a result yet.` : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+    table.update(d);
+    const failed = d.trials.filter((t) => t.status === 'failed');
+    replace(
+      failures,
+      failed.length
+        ? [
+            h('h3', null, failed.length === 1 ? '1 failed trial' : `${failed.length} failed trials`),
+            h('ul', null, failed.map((t) => h('li', null, h('strong', null, t.name), ': ', t.lastError ?? 'no error message recorded'))),
+          ]
+        : [],
+    );
+    renders += 1;
+  };
+
+  draw(data);
+
+  // For tests and debugging in the console: the chart instance and the data on screen.
+  /** @type {any} */ (window).bsloraDashboard = {
+    chart,
+    data: () => data,
+    locate: (/** @type {string} */ key) => located.get(key) ?? null,
+    renders: () => renders,
+  };
+
+  if (UNFINISHED.has(data.sweep.status)) {
+    followSweep(id, {
+      refresh: async () => {
+        const d = await loadSweep(id);
+        draw(d);
+        return !UNFINISHED.has(d.sweep.status);
+      },
+      onMode: setLive,
+    });
+  } else {
+    setLive('finished');
+  }
+}
