@@ -1,110 +1,109 @@
 /**
- * The REST API (`/api/v1`), built without listening so tests can `inject()` requests (Fastify's build/listen split).
- * Every error is `{ error: { code, message } }` with a code from errors.ts.
+ * The REST API (`/api/v1`), `/healthz`, `/readyz`, `/metrics` and the dashboard, built without listening so that tests
+ * can `inject()` requests (Fastify's build/listen split). Routes come from the table in routes.ts; the OpenAPI
+ * document is generated from the same table. Every error is `{ error: { code, message } }` with a code from
+ * errors.ts; requests that change state need the bearer token (incoming hooks verify their own signature instead).
+ *
+ * @example
+ * const app = buildApp({ controlPlane, token });
+ * const res = await app.inject({ method: 'GET', url: '/api/v1/sweeps' });
+ * await app.listen({ host: '127.0.0.1', port: 7433 });
  */
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { ControlPlaneError, isControlPlaneError } from '../errors.js';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { fileURLToPath } from 'node:url';
 import type { ControlPlane } from '../control-plane.js';
-import { parseSweepSpec } from '../sweep-specs/index.js';
-import { summarizeSweep } from '../recorder/summarize-sweep.js';
+import { registerDashboardRoutes } from '../dashboard/routes.js';
+import { ControlPlaneError, isControlPlaneError } from '../errors.js';
+import { ApiRedis } from './api-redis.js';
+import { parseInput, type ApiContext, type RouteAuth } from './api-route.js';
 import { tokenMatches } from './auth-token.js';
-import { resultsCsv } from './results-csv.js';
+import { HttpMetrics } from './http-metrics.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { API_ROUTES } from './routes.js';
+import { fromFastifyError, sendError } from './send-error.js';
+
+export const DEFAULT_JOBS_DIR = fileURLToPath(new URL('../../../jobs/', import.meta.url));
 
 export interface AppDeps {
   controlPlane: ControlPlane;
   token: string;
   /** Directory that relative paths in submitted specs resolve against. @defaultValue process.cwd() */
   specBaseDir?: string;
-  /** Largest accepted body. @defaultValue 1 MiB */
+  /** Largest accepted body, in bytes. @defaultValue env BSLORA_BODY_LIMIT, else 1 MiB */
   bodyLimit?: number;
-}
-
-function sendError(reply: FastifyReply, err: ControlPlaneError): FastifyReply {
-  return reply
-    .status(err.httpStatus)
-    .send({ error: { code: err.code, message: err.message, ...(err.issues.length ? { issues: err.issues } : {}) } });
+  /** The folder incoming hooks may submit specs from. @defaultValue the repository's jobs/ */
+  jobsDir?: string;
+  /** Where hook secrets and settings are read (BSLORA_GITHUB_HOOK_*). @defaultValue process.env */
+  env?: NodeJS.ProcessEnv;
+  /** Milliseconds between SSE heartbeat comments. @defaultValue 15000 */
+  sseHeartbeatMs?: number;
 }
 
 export function buildApp(deps: AppDeps): FastifyInstance {
-  const app = Fastify({ bodyLimit: deps.bodyLimit ?? 1024 * 1024, logger: false });
+  const env = deps.env ?? process.env;
+  const app = Fastify({ bodyLimit: deps.bodyLimit ?? (Number(env.BSLORA_BODY_LIMIT) || 1024 * 1024), logger: false });
   const cp = deps.controlPlane;
+  const redis = new ApiRedis(cp.ctx.connection);
+  const ctx: ApiContext = {
+    cp,
+    redis,
+    httpMetrics: new HttpMetrics(),
+    specBaseDir: deps.specBaseDir ?? process.cwd(),
+    jobsDir: deps.jobsDir ?? DEFAULT_JOBS_DIR,
+    env,
+    sseHeartbeatMs: deps.sseHeartbeatMs ?? 15_000,
+    idempotencyInflight: new Map(),
+    openStreams: new Set(),
+  };
+  const openapi = buildOpenApiDocument(API_ROUTES);
 
-  // Specs arrive as YAML or JSON text; both are parsed by the spec module so errors name spec paths.
-  app.addContentTypeParser(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'], { parseAs: 'string' }, (_req, body, done) =>
-    done(null, body),
+  app.setErrorHandler((err, _req, reply) => sendError(reply, isControlPlaneError(err) ? err : fromFastifyError(err as Error & { statusCode?: number })));
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, new ControlPlaneError('CP_ERR_API_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}; GET /api/v1/openapi.json lists every route`)),
   );
 
-  app.setErrorHandler((err, _req, reply) => {
-    if (isControlPlaneError(err)) return sendError(reply, err);
-    const status = (err as { statusCode?: number }).statusCode ?? 500;
-    const code = status === 413 ? 'CP_ERR_API_BODY_TOO_LARGE' : status < 500 ? 'CP_ERR_API_REQUEST' : 'CP_ERR_INTERNAL';
-    return reply.status(status).send({ error: { code, message: (err as Error).message } });
-  });
-
-  // Bearer auth on everything that changes state.
+  // Bearer auth on everything that changes state; incoming hooks authenticate by their signature instead.
   app.addHook('onRequest', async (req, reply) => {
-    if (req.method === 'GET' || req.method === 'HEAD') return;
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return;
+    if ((req.routeOptions.config as { auth?: RouteAuth } | undefined)?.auth === 'hook-signature') return;
     if (!tokenMatches(req.headers.authorization, deps.token)) {
       return sendError(reply, new ControlPlaneError('CP_ERR_UNAUTHORIZED', 'send Authorization: Bearer <token> (see `bslora up` output or BSLORA_API_TOKEN)'));
     }
   });
-
-  app.get('/healthz', async () => ({ status: 'ok' }));
-
-  app.post('/api/v1/sweeps', async (req, reply) => {
-    const isJson = (req.headers['content-type'] ?? '').includes('json');
-    const text = typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
-    const base = (req.query as { base?: string }).base;
-    const spec = parseSweepSpec(text, { format: isJson ? 'json' : 'yaml', sourceName: 'request body', baseDir: base ?? deps.specBaseDir ?? process.cwd() });
-    const submitted = await cp.submit(spec);
-    return reply.status(201).send({ id: submitted.sweepId, trials: submitted.trials.length, reused: submitted.reused.length });
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (!reply.hasHeader('x-content-type-options')) reply.header('x-content-type-options', 'nosniff');
+    if (!reply.hasHeader('cache-control') && !req.url.startsWith('/assets/')) reply.header('cache-control', 'no-store');
+    return payload;
   });
-
-  app.get('/api/v1/sweeps', async (req) => {
-    const q = req.query as { limit?: string; offset?: string };
-    const limit = Math.min(200, Math.max(1, Number(q.limit ?? 50)));
-    const offset = Math.max(0, Number(q.offset ?? 0));
-    return { sweeps: cp.store.listSweeps(limit, offset).map(({ spec: _spec, ...s }) => s), limit, offset };
+  app.addHook('onResponse', async (req, reply) => {
+    ctx.httpMetrics.observe(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
   });
-
-  const sweepOr404 = (id: string) => {
-    const sweep = cp.store.getSweep(id);
-    if (!sweep) throw new ControlPlaneError('CP_ERR_SWEEP_NOT_FOUND', `no sweep has id '${id}'`);
-    return sweep;
-  };
-
-  app.get('/api/v1/sweeps/:id', async (req) => {
-    const { id } = req.params as { id: string };
-    const sweep = sweepOr404(id);
-    const trials = cp.store.trialsOfSweep(id).map((t) => ({
-      trialKey: t.trialKey,
-      name: t.name,
-      method: t.method,
-      status: t.status,
-      reused: t.reused,
-      lastError: t.lastError,
-      progress: cp.progress.get(t.trialKey) ?? null,
-      result: t.result,
-    }));
-    return { ...sweep, trials };
+  // Open event streams would keep the server from closing: end them first.
+  app.addHook('preClose', async () => {
+    for (const end of [...ctx.openStreams]) end();
   });
+  app.addHook('onClose', async () => redis.close());
 
-  app.get('/api/v1/sweeps/:id/results', async (req, reply) => {
-    const { id } = req.params as { id: string };
-    sweepOr404(id);
-    const rows = cp.store.trialsOfSweep(id);
-    const summary = summarizeSweep(rows);
-    if ((req.query as { format?: string }).format === 'csv') {
-      return reply.type('text/csv').send(resultsCsv(rows, summary));
+  app.register(async (api) => {
+    // Bodies reach handlers as raw bytes: specs are parsed by the spec module (errors by path and line), and
+    // incoming hooks verify signatures over the exact bytes sent.
+    api.removeAllContentTypeParsers();
+    api.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    for (const route of API_ROUTES) {
+      api.route({
+        method: route.method,
+        url: route.url,
+        config: { auth: route.auth },
+        handler: async (req, reply) => {
+          const params = parseInput(route.params, req.params, 'path');
+          const query = parseInput(route.query, req.query, 'query');
+          if (route.operationId === 'getOpenApi') return openapi;
+          return route.handler({ params, query, req, reply, ctx });
+        },
+      });
     }
-    return { sweepId: id, ...summary, trials: summary.trials.map((s, i) => ({ ...s, plan: rows[i].plan, result: rows[i].result })) };
   });
 
-  app.post('/api/v1/sweeps/:id/cancel', async (req) => {
-    const { id } = req.params as { id: string };
-    await cp.cancel(id);
-    return { id, status: cp.store.getSweep(id)!.status };
-  });
-
+  registerDashboardRoutes(app, { controlPlane: cp });
   return app;
 }

@@ -1,0 +1,49 @@
+/** `GET /api/v1/sweeps`: newest first, paged by cursor (stable while sweeps arrive) or offset, with a next link. */
+import type { FastifyReply } from 'fastify';
+import { ControlPlaneError } from '../../errors.js';
+import type { SweepCursor, SweepStatus } from '../../store/store.js';
+import type { ApiContext } from '../api-route.js';
+
+export function encodeCursor(c: SweepCursor): string {
+  return Buffer.from(JSON.stringify([c.createdAt, c.id])).toString('base64url');
+}
+
+export function decodeCursor(s: string): SweepCursor {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as [unknown, unknown];
+    if (typeof createdAt === 'string' && typeof id === 'string') return { createdAt, id };
+  } catch {
+    // fall through
+  }
+  throw new ControlPlaneError('CP_ERR_API_REQUEST', 'cursor is not one this API returned (pass nextCursor unchanged)', {
+    issues: [{ path: 'query.cursor', message: 'not a cursor this API returned' }],
+  });
+}
+
+export function listSweepsHandler(
+  query: { limit: number; offset: number; cursor?: string; status?: SweepStatus },
+  reply: FastifyReply,
+  ctx: ApiContext,
+) {
+  const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
+  // One row more than asked says whether there is a next page.
+  const page = ctx.cp.store.listSweepsPage({ limit: query.limit + 1, cursor, offset: query.offset, status: query.status });
+  const hasMore = page.rows.length > query.limit;
+  const rows = page.rows.slice(0, query.limit);
+  const total = page.total;
+  const last = rows.at(-1);
+  const offset = cursor ? 0 : query.offset;
+  const nextCursor = hasMore && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null;
+  const next = nextCursor
+    ? `/api/v1/sweeps?${new URLSearchParams({ limit: String(query.limit), cursor: nextCursor, ...(query.status ? { status: query.status } : {}) })}`
+    : null;
+  if (next) reply.header('link', `<${next}>; rel="next"`);
+  return {
+    sweeps: rows.map(({ spec: _spec, ...s }) => ({ ...s, source: s.source ?? null })),
+    limit: query.limit,
+    offset,
+    total,
+    nextCursor,
+    next,
+  };
+}

@@ -1,0 +1,234 @@
+/** The route table of the REST API: every endpoint with its schemas, auth and handler, in one place. */
+import { z } from 'zod';
+import { defineRoute, type ApiRoute } from './api-route.js';
+import {
+  cancelResponseSchema,
+  githubHookQuerySchema,
+  githubHookResponseSchema,
+  healthSchema,
+  listSweepsQuerySchema,
+  readySchema,
+  resultsQuerySchema,
+  submitQuerySchema,
+  submitResponseSchema,
+  sweepDetailSchema,
+  sweepIdParamsSchema,
+  sweepListSchema,
+  sweepResultsSchema,
+  sweepSpecComponent,
+  trialListSchema,
+  webhookDeliveriesSchema,
+  workerListSchema,
+} from './api-schemas.js';
+import { getReadyHandler } from './handlers/get-health.js';
+import { getMetricsHandler } from './handlers/get-metrics.js';
+import { getSweepEventsHandler } from './handlers/get-sweep-events.js';
+import { getWorkersHandler } from './handlers/get-workers.js';
+import { listSweepsHandler } from './handlers/list-sweeps.js';
+import { postGithubHookHandler } from './handlers/post-github-hook.js';
+import { postSweepHandler, SPEC_CONTENT_TYPES } from './handlers/post-sweep.js';
+import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
+import { resultsCsv } from './results-csv.js';
+import { sweepDetail, sweepOr404, sweepResults, sweepTrials } from './sweep-views.js';
+import { summarizeSweep } from '../recorder/summarize-sweep.js';
+
+const notFound = { 404: { description: 'no sweep has that id (CP_ERR_SWEEP_NOT_FOUND)' } };
+
+export const API_ROUTES: ApiRoute[] = [
+  defineRoute({
+    method: 'POST',
+    url: '/api/v1/sweeps',
+    operationId: 'submitSweep',
+    summary: 'Submit a sweep',
+    description:
+      'Validates the spec completely (every problem named by its path, YAML syntax errors by line and column) and queues its trials; ' +
+      'nothing is queued when it is invalid. With `Idempotency-Key`, a retry with the same body returns the first sweep (200) and a ' +
+      'reuse with another body is refused (409).',
+    tag: 'sweeps',
+    auth: 'bearer',
+    query: submitQuerySchema,
+    body: { contentTypes: Object.keys(SPEC_CONTENT_TYPES), schema: sweepSpecComponent, description: 'the sweep spec, YAML or JSON' },
+    responses: {
+      201: { description: 'queued', schema: submitResponseSchema },
+      200: { description: 'a replay of an earlier request with the same Idempotency-Key and body', schema: submitResponseSchema, headers: { 'Idempotent-Replayed': 'true' } },
+      409: { description: 'the Idempotency-Key was used with another body (CP_ERR_IDEMPOTENCY_KEY_REUSED)' },
+      415: { description: 'the Content-Type is not YAML or JSON (CP_ERR_API_MEDIA_TYPE)' },
+    },
+    handler: ({ query, req, reply, ctx }) => postSweepHandler(query, req, reply, ctx),
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/v1/sweeps',
+    operationId: 'listSweeps',
+    summary: 'List sweeps, newest first',
+    description: 'Paged: follow `next` (or the `Link: rel="next"` header) until it is null.',
+    tag: 'sweeps',
+    auth: 'none',
+    query: listSweepsQuerySchema,
+    responses: { 200: { description: 'one page', schema: sweepListSchema, headers: { Link: '<next page>; rel="next"' } } },
+    handler: async ({ query, reply, ctx }) => listSweepsHandler(query, reply, ctx),
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/v1/sweeps/:id',
+    operationId: 'getSweep',
+    summary: 'Get a sweep with its trials and their live progress',
+    tag: 'sweeps',
+    auth: 'none',
+    params: sweepIdParamsSchema,
+    responses: { 200: { description: 'the sweep', schema: sweepDetailSchema }, ...notFound },
+    handler: async ({ params, ctx }) => sweepDetail(ctx.cp, params.id),
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/v1/sweeps/:id/trials',
+    operationId: 'listTrials',
+    summary: "List a sweep's trials with their plans, status, progress and results",
+    tag: 'sweeps',
+    auth: 'none',
+    params: sweepIdParamsSchema,
+    responses: { 200: { description: 'the trials, in plan order', schema: trialListSchema }, ...notFound },
+    handler: async ({ params, ctx }) => sweepTrials(ctx.cp, params.id),
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/v1/sweeps/:id/results',
+    operationId: 'getResults',
+    summary: "Get a sweep's results: table, Pareto front, share of the LoRA baseline, expect verdicts",
+    tag: 'sweeps',
+    auth: 'none',
+    params: sweepIdParamsSchema,
+    query: resultsQuerySchema,
+    responses: {
+      200: { description: 'results as JSON, or CSV with ?format=csv (contentType text/csv)', schema: sweepResultsSchema },
+      ...notFound,
+    },
+    handler: async ({ params, query, reply, ctx }) => {
+      if (query.format === 'csv') {
+        sweepOr404(ctx.cp, params.id);
+        const rows = ctx.cp.store.trialsOfSweep(params.id);
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="${params.id.replace(/[^A-Za-z0-9._-]/g, '_')}.csv"`)
+          .send(resultsCsv(rows, summarizeSweep(rows)));
+      }
+      return sweepResults(ctx.cp, params.id);
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/v1/sweeps/:id/events',
+    operationId: 'streamSweepEvents',
+    summary: "Follow a sweep's progress as server-sent events",
+    description:
+      'Events: `snapshot` (the sweep, as getSweep returns it), then `trial-running`, `trial-progress`, `trial-finished` and ' +
+      '`sweep-finished` as they happen, `: heartbeat` comments, and a final `end` ({status, summary}) after which the server closes ' +
+      'the stream. A sweep that has already ended gets `snapshot` and `end` at once.',
+    tag: 'sweeps',
+    auth: 'none',
+    params: sweepIdParamsSchema,
+    responses: { 200: { description: 'an event stream', contentType: 'text/event-stream' }, ...notFound },
+    handler: async ({ params, req, reply, ctx }) => getSweepEventsHandler(params.id, req, reply, ctx),
+  }),
+  defineRoute({
+    method: 'POST',
+    url: '/api/v1/sweeps/:id/cancel',
+    operationId: 'cancelSweep',
+    summary: 'Cancel a sweep: waiting trials are removed, running ones stopped',
+    description: 'Cancelling a sweep that has already ended changes nothing and answers its status.',
+    tag: 'sweeps',
+    auth: 'bearer',
+    params: sweepIdParamsSchema,
+    responses: { 200: { description: 'the status after cancelling', schema: cancelResponseSchema }, ...notFound },
+    handler: async ({ params, ctx }) => {
+      await ctx.cp.cancel(params.id);
+      return { id: params.id, status: sweepOr404(ctx.cp, params.id).status };
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/v1/sweeps/:id/webhook-deliveries',
+    operationId: 'listWebhookDeliveries',
+    summary: "Every delivery attempt of a sweep's outgoing webhooks",
+    tag: 'webhooks',
+    auth: 'none',
+    params: sweepIdParamsSchema,
+    responses: { 200: { description: 'attempts, oldest first', schema: webhookDeliveriesSchema }, ...notFound },
+    handler: async ({ params, ctx }) => {
+      sweepOr404(ctx.cp, params.id);
+      return { sweepId: params.id, deliveries: ctx.cp.store.webhookDeliveries(params.id).map(({ sweepId: _s, ...d }) => d) };
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/v1/workers',
+    operationId: 'listWorkers',
+    summary: 'List workers with a live heartbeat from their agent',
+    tag: 'workers',
+    auth: 'none',
+    responses: { 200: { description: 'the workers', schema: workerListSchema }, 503: { description: 'Redis does not answer' } },
+    handler: async ({ ctx }) => getWorkersHandler(ctx),
+  }),
+  defineRoute({
+    method: 'POST',
+    url: '/api/v1/hooks/github',
+    operationId: 'githubHook',
+    summary: 'Submit a spec from jobs/ on a GitHub push or workflow_run event',
+    description:
+      'Authenticated by `X-Hub-Signature-256` (HMAC-SHA256 of the raw body with BSLORA_GITHUB_HOOK_SECRET), not by the bearer token. ' +
+      'Submits the spec named by `?spec=` or BSLORA_GITHUB_HOOK_SPEC (a file under jobs/) and records the commit sha with the sweep. ' +
+      'Other events, unfinished or unsuccessful workflow runs and refs outside BSLORA_GITHUB_HOOK_REF are acknowledged with 202 and ignored.',
+    tag: 'hooks',
+    auth: 'hook-signature',
+    query: githubHookQuerySchema,
+    body: { contentTypes: ['application/json', 'application/x-www-form-urlencoded'], description: 'the GitHub event payload' },
+    responses: {
+      201: { description: 'a sweep was submitted', schema: githubHookResponseSchema },
+      200: { description: 'a ping, or a redelivery of an event that already submitted a sweep', schema: githubHookResponseSchema },
+      202: { description: 'acknowledged and ignored (reason says why)', schema: githubHookResponseSchema },
+      503: { description: 'no secret is configured (CP_ERR_HOOK_DISABLED)' },
+    },
+    handler: ({ query, req, reply, ctx }) => postGithubHookHandler(query, req, reply, ctx),
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/v1/openapi.json',
+    operationId: 'getOpenApi',
+    summary: 'This document',
+    tag: 'meta',
+    auth: 'none',
+    responses: { 200: { description: 'OpenAPI 3.1', schema: z.record(z.string(), z.unknown()) } },
+    // Filled in by app.ts, which builds the document once from this table.
+    handler: async () => ({}),
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/healthz',
+    operationId: 'healthz',
+    summary: 'Liveness: the process answers',
+    tag: 'meta',
+    auth: 'none',
+    responses: { 200: { description: 'alive', schema: healthSchema } },
+    handler: async () => ({ status: 'ok' }),
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/readyz',
+    operationId: 'readyz',
+    summary: 'Readiness: Redis answers and the store is open',
+    tag: 'meta',
+    auth: 'none',
+    responses: { 200: { description: 'ready', schema: readySchema }, 503: { description: 'not ready (CP_ERR_NOT_READY), with the failing check', schema: readySchema } },
+    handler: async ({ reply, ctx }) => getReadyHandler(reply, ctx),
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/metrics',
+    operationId: 'metrics',
+    summary: 'Prometheus metrics: queue depths, trials, trial durations, workers, webhooks, HTTP',
+    tag: 'meta',
+    auth: 'none',
+    responses: { 200: { description: 'Prometheus text format 0.0.4', contentType: PROMETHEUS_CONTENT_TYPE } },
+    handler: async ({ reply, ctx }) => reply.type(PROMETHEUS_CONTENT_TYPE).send(await getMetricsHandler(ctx)),
+  }),
+];
