@@ -7,7 +7,7 @@ export class ApiClient {
     private readonly token: string | undefined,
   ) {}
 
-  async request<T>(method: string, path: string, body?: { text: string; contentType: string }): Promise<T> {
+  async request<T>(method: string, path: string, body?: { text: string; contentType: string }, headers?: Record<string, string>): Promise<T> {
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}${path}`, {
@@ -15,6 +15,7 @@ export class ApiClient {
         headers: {
           ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
           ...(body ? { 'content-type': body.contentType } : {}),
+          ...headers,
         },
         body: body?.text,
       });

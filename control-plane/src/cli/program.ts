@@ -6,6 +6,8 @@ import { makeDemoCommand } from './demo-command.js';
 import { makeServeCommand } from './serve-command.js';
 import { makeSweepCommand, type CliIo } from './sweep-command.js';
 import { makeUpCommand } from './up-command.js';
+import { makeParamsCommand } from './params-command.js';
+import { makeWorkersCommand } from './workers-command.js';
 
 export function makeProgram(config: CliConfig, io: CliIo): Command {
   const program = new Command('bslora')
@@ -17,7 +19,8 @@ export function makeProgram(config: CliConfig, io: CliIo): Command {
       '\nExamples:\n  $ bslora demo                                   # a real sweep, offline, on this machine\n' +
         '  $ bslora up                                     # run everything until Ctrl-C\n' +
         '  $ bslora sweep submit jobs/quickstart.yaml --wait\n\n' +
-        'Exit codes: 0 success; 1 failed trials; 2 usage or validation error; 3 Redis or API unreachable; 4 worker did not start.',
+        'Exit codes: 0 success; 1 failed trials or failed expect rules; 2 usage or validation error; 3 Redis or API unreachable;\n' +
+        '4 worker did not start or does not answer. Reference: docs/reference/cli.md',
     );
   program.configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) });
   program.addCommand(makeUpCommand(config, io));
@@ -25,5 +28,7 @@ export function makeProgram(config: CliConfig, io: CliIo): Command {
   program.addCommand(makeAgentCommand(config, io));
   program.addCommand(makeDemoCommand(config, io));
   program.addCommand(makeSweepCommand(config, io));
+  program.addCommand(makeParamsCommand(config, io));
+  program.addCommand(makeWorkersCommand(config, io));
   return program;
 }

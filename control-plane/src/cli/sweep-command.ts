@@ -2,7 +2,6 @@
 import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { ControlPlaneError } from '../errors.js';
 import { loadSweepSpecFile } from '../sweep-specs/index.js';
 import { ApiClient } from './api-client.js';
 import type { CliConfig } from './config.js';
@@ -10,6 +9,7 @@ import { renderTable } from './render-table.js';
 import { resultTable, type SweepDetail } from './sweep-view.js';
 import { waitForSweep } from './wait-for-sweep.js';
 import { loadOrCreateToken } from '../api/auth-token.js';
+import { expectLines, sweepOutcomeError, type ExpectSummary } from './expect-view.js';
 
 export interface CliIo {
   out: { write(s: string): void; isTTY?: boolean };
@@ -24,10 +24,11 @@ export function makeSweepCommand(config: CliConfig, io: CliIo): Command {
     .command('submit')
     .description('validate a sweep spec and queue its trials')
     .argument('<spec>', 'sweep spec file (YAML or JSON)')
-    .option('--wait', 'follow progress until the sweep ends, then print the result table')
+    .option('--wait', 'follow progress until the sweep ends, print the result table and the expect verdicts; exit 1 when trials or expect rules failed')
     .option('--json', 'print JSON instead of text')
-    .addHelpText('after', '\nExample:\n  $ bslora sweep submit jobs/quickstart.yaml --wait')
-    .action(async (specPath: string, opts: { wait?: boolean; json?: boolean }) => {
+    .option('--idempotency-key <key>', 'send this Idempotency-Key: a retry with the same key and spec returns the same sweep')
+    .addHelpText('after', '\nExample:\n  $ bslora sweep submit jobs/quickstart.yaml --wait\n  $ bslora sweep submit jobs/quickstart.yaml --idempotency-key "ci-$GITHUB_RUN_ID" --wait --json')
+    .action(async (specPath: string, opts: { wait?: boolean; json?: boolean; idempotencyKey?: string }) => {
       const path = resolve(specPath);
       // Validate locally first: every problem is named before anything reaches the queue.
       await loadSweepSpecFile(path);
@@ -37,6 +38,7 @@ export function makeSweepCommand(config: CliConfig, io: CliIo): Command {
         'POST',
         `/api/v1/sweeps?base=${encodeURIComponent(dirname(path))}`,
         { text, contentType: specPath.endsWith('.json') ? 'application/json' : 'application/yaml' },
+        opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : undefined,
       );
       if (!opts.wait) {
         io.out.write(opts.json ? `${JSON.stringify(submitted)}\n` : `submitted sweep ${submitted.id}: ${submitted.trials} trials (${submitted.reused} reused)\n`);
@@ -44,10 +46,10 @@ export function makeSweepCommand(config: CliConfig, io: CliIo): Command {
       }
       if (!opts.json) io.out.write(`submitted sweep ${submitted.id}: ${submitted.trials} trials (${submitted.reused} reused)\n`);
       const done = await waitForSweep(client, submitted.id, io.out, { quiet: opts.json });
-      io.out.write(opts.json ? `${JSON.stringify(done)}\n` : `\n${resultTable(done)}\n`);
-      if (done.status !== 'completed') {
-        throw new ControlPlaneError('CP_ERR_TRIALS_FAILED', `sweep ${done.id} ended ${done.status}`);
-      }
+      const verdicts = expectLines(summaryOf(done));
+      io.out.write(opts.json ? `${JSON.stringify(done)}\n` : `\n${resultTable(done)}\n${verdicts ? `\n${verdicts}\n` : ''}`);
+      const failure = sweepOutcomeError(done);
+      if (failure) throw failure;
     });
 
   sweep
@@ -58,7 +60,8 @@ export function makeSweepCommand(config: CliConfig, io: CliIo): Command {
     .addHelpText('after', '\nExample:\n  $ bslora sweep status sw-20261129-1a2b3c4d --json')
     .action(async (id: string, opts: { json?: boolean }) => {
       const s = await api().request<SweepDetail>('GET', `/api/v1/sweeps/${encodeURIComponent(id)}`);
-      io.out.write(opts.json ? `${JSON.stringify(s)}\n` : `${s.id} (${s.name}): ${s.status}\n\n${resultTable(s)}\n`);
+      const verdicts = expectLines(summaryOf(s));
+      io.out.write(opts.json ? `${JSON.stringify(s)}\n` : `${s.id} (${s.name}): ${s.status}\n\n${resultTable(s)}\n${verdicts ? `\n${verdicts}\n` : ''}`);
     });
 
   sweep
@@ -94,7 +97,9 @@ export function makeSweepCommand(config: CliConfig, io: CliIo): Command {
       } else if (format === 'json') {
         io.out.write(`${JSON.stringify(await client.request('GET', `/api/v1/sweeps/${encodeURIComponent(id)}/results`))}\n`);
       } else {
-        io.out.write(`${resultTable(await client.request<SweepDetail>('GET', `/api/v1/sweeps/${encodeURIComponent(id)}`))}\n`);
+        const s = await client.request<SweepDetail>('GET', `/api/v1/sweeps/${encodeURIComponent(id)}`);
+        const verdicts = expectLines(summaryOf(s));
+        io.out.write(`${resultTable(s)}\n${verdicts ? `\n${verdicts}\n` : ''}`);
       }
     });
 
@@ -109,4 +114,9 @@ export function makeSweepCommand(config: CliConfig, io: CliIo): Command {
     });
 
   return sweep;
+}
+
+/** The expect verdicts in a sweep's summary (set when it ended). */
+function summaryOf(s: SweepDetail): ExpectSummary | null {
+  return ((s as SweepDetail & { summary?: unknown }).summary ?? null) as ExpectSummary | null;
 }
