@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { ControlPlaneError } from './errors.js';
 import { submitSweep, type SubmittedSweep } from './planner/submit-sweep.js';
-import { EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE, connectionFromUrl, type QueueContext } from './queue/queues.js';
+import { EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE, cancelledSweepKey, connectionFromUrl, type QueueContext } from './queue/queues.js';
 import { reconcileSweeps, type ReconcileReport } from './recorder/reconcile-sweeps.js';
 import { startResultRecorder, type ResultRecorder } from './recorder/result-recorder.js';
 import { checkEvictionPolicy } from './redis/ensure-redis.js';
@@ -15,6 +15,7 @@ import { Store } from './store/store.js';
 import type { SweepSpec } from './sweep-specs/index.js';
 import { cancelChannel } from './agent/trial-consumers.js';
 import { Redis } from 'ioredis';
+import { startWebhookDispatcher, type WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
 
 export interface ControlPlaneOptions {
   redisUrl: string;
@@ -38,6 +39,8 @@ export class ControlPlane {
   readonly live = new EventEmitter();
   /** Latest progress per trial key, for status views. */
   readonly progress = new Map<string, unknown>();
+  /** Sends each ended sweep's `notify` webhooks through their own queue. */
+  webhooks?: WebhookDispatcher;
   private flows: FlowProducer;
   /** What the start-up reconciler repaired. */
   reconciled: ReconcileReport = { finished: [], requeued: [] };
@@ -51,13 +54,18 @@ export class ControlPlane {
     this.artifactsDir = join(opts.homeDir, 'artifacts');
     this.flows = new FlowProducer({ connection: this.ctx.connection, prefix: this.ctx.prefix });
     this.publisher = new Redis({ ...(this.ctx.connection as object), maxRetriesPerRequest: 1 });
+    // Connection errors while Redis restarts are retried by ioredis; they must not crash the process.
+    this.publisher.on('error', () => {});
+    this.flows.on('error', () => {});
     this.live.setMaxListeners(100);
   }
 
   static async start(opts: ControlPlaneOptions): Promise<ControlPlane> {
     await checkEvictionPolicy(opts.redisUrl);
     const cp = new ControlPlane(opts);
+    cp.webhooks = await startWebhookDispatcher(cp.ctx, cp.store);
     cp.recorder = await startResultRecorder(cp.ctx, cp.store, {
+      onSweepEnded: (id) => cp.webhooks!.sweepEnded(id).then(() => undefined),
       onChange: (sweepId, kind, payload) => {
         if (kind === 'trial-progress') {
           const p = payload as { trialKey: string; progress: unknown };
@@ -67,7 +75,9 @@ export class ControlPlane {
       },
     });
     cp.queues = [TRAIN_QUEUE, EVAL_QUEUE, SWEEP_QUEUE].map((name) => new Queue(name, { connection: cp.ctx.connection, prefix: cp.ctx.prefix }));
+    for (const q of cp.queues) q.on('error', () => {});
     cp.reconciled = await reconcileSweeps(cp.store, cp.ctx, cp.flows);
+    for (const id of cp.reconciled.finished) await cp.webhooks.sweepEnded(id);
     return cp;
   }
 
@@ -80,13 +90,22 @@ export class ControlPlane {
     const sweep = this.store.getSweep(sweepId);
     if (!sweep) throw new ControlPlaneError('CP_ERR_SWEEP_NOT_FOUND', `no sweep has id '${sweepId}'`);
     if (!['queued', 'running'].includes(sweep.status)) return;
+    // 1. The store first: from here on every event about this sweep is too late to change it.
     this.store.setSweepStatus(sweepId, 'cancelled');
-    await this.publisher.publish(cancelChannel(this.ctx.prefix), sweepId);
-    const sweepJob = await this.queues[2].getJob(`sweep.${sweepId}`);
-    // Removing the parent removes its waiting children; active ones are aborted through the channel above.
-    await sweepJob?.remove({ removeChildren: true }).catch(() => {});
-    for (const row of this.store.trialsOfSweep(sweepId)) {
+    const rows = this.store.trialsOfSweep(sweepId);
+    for (const row of rows) {
       if (row.status !== 'completed') this.store.setTrialStatus(row.trialKey, 'cancelled', `sweep ${sweepId} cancelled`);
+    }
+    // 2. Every consumer refuses the sweep's jobs from now on, and aborts the one it runs (any host).
+    await this.publisher.set(cancelledSweepKey(this.ctx.prefix, sweepId), '1', 'EX', 7 * 24 * 3600);
+    await this.publisher.publish(cancelChannel(this.ctx.prefix), sweepId);
+    // 3. Waiting jobs are removed; active ones end through the abort above (removal of a locked job is refused).
+    const [trainQ, evalQ] = this.queues;
+    for (const row of rows) {
+      for (const [q, kind] of [[trainQ, 'train'], [evalQ, 'eval']] as const) {
+        const job = await q.getJob(`${sweepId}.${kind}.${row.trialKey}`);
+        if (job && !(await job.isActive())) await job.remove().catch(() => {});
+      }
     }
     this.store.addEvent(sweepId, null, 'sweep-cancelled', {});
     this.live.emit('event', { sweepId, kind: 'sweep-finished', payload: { status: 'cancelled' } } satisfies LiveEvent);
@@ -100,6 +119,7 @@ export class ControlPlane {
 
   async close(): Promise<void> {
     await this.recorder?.close();
+    await this.webhooks?.close();
     await Promise.all([this.flows.close(), ...this.queues.map((q) => q.close())]);
     this.publisher.disconnect();
     this.store.close();

@@ -9,6 +9,7 @@ import type { QueueContext } from '../queue/queues.js';
 import { spawnWorker, type WorkerProcess } from '../worker-process/spawn-worker.js';
 import { WorkerClient } from '../worker-process/worker-client.js';
 import { startTrialConsumers, type TrialConsumers } from './trial-consumers.js';
+import { startWorkerHeartbeat, type WorkerHeartbeatHandle } from './worker-heartbeat.js';
 
 export interface AgentOptions {
   ctx: QueueContext;
@@ -34,6 +35,7 @@ interface Slot {
 export class Agent {
   private slots: Slot[] = [];
   private closing = false;
+  private heartbeat?: WorkerHeartbeatHandle;
 
   private constructor(private readonly opts: AgentOptions) {}
 
@@ -54,7 +56,13 @@ export class Agent {
       await agent.close();
       throw err;
     }
+    agent.heartbeat = startWorkerHeartbeat(opts.ctx, () => agent.workers, { onError: (e) => opts.log?.(`heartbeat: ${e.message}`) });
     return agent;
+  }
+
+  /** gRPC clients of the current workers (one per slot). */
+  get clients(): WorkerClient[] {
+    return this.slots.map((s) => s.client);
   }
 
   get workers(): { device: string; address: string; pid: number | null }[] {
@@ -97,6 +105,7 @@ export class Agent {
 
   async close(): Promise<void> {
     this.closing = true;
+    await this.heartbeat?.stop();
     for (const s of this.slots) await s.consumers.close();
     await Promise.all(this.slots.map((s) => (s.worker ? s.worker.stop() : (s.client.close(), Promise.resolve()))));
     this.slots = [];

@@ -3,12 +3,20 @@
  * (a worker trains one trial at a time). Cancellation of a sweep arrives on a Redis channel and aborts the running
  * gRPC call of that sweep's job, whichever host runs it.
  */
-import { Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { ArtifactStore } from '../queue/artifacts.js';
 import { processEval } from '../queue/process-eval.js';
 import { processTrain } from '../queue/process-train.js';
-import { EVAL_QUEUE, TRAIN_QUEUE, type QueueContext, type TrainJobData } from '../queue/queues.js';
+import {
+  ABORT_SHUTDOWN,
+  ABORT_SWEEP_CANCELLED,
+  EVAL_QUEUE,
+  TRAIN_QUEUE,
+  cancelledSweepKey,
+  type QueueContext,
+  type TrainJobData,
+} from '../queue/queues.js';
 import type { WorkerClient } from '../worker-process/worker-client.js';
 
 export interface TrialConsumers {
@@ -36,8 +44,24 @@ export async function startTrialConsumers(
     stalledInterval: Number(process.env.BSLORA_STALLED_INTERVAL_MS ?? 30_000),
     maxStalledCount: 2,
   };
-  const trains = new Worker(TRAIN_QUEUE, (job: Job, _token, signal) => processTrain(job, client, artifacts, signal), common);
-  const evals = new Worker(EVAL_QUEUE, (job: Job, _token, signal) => processEval(job, client, artifacts, signal), common);
+  const redis = new Redis({ ...(ctx.connection as object), maxRetriesPerRequest: null });
+  redis.on('error', (err) => opts.onError?.(err));
+  // A cancelled sweep's jobs are refused before they reach a worker, on every host.
+  const refuseIfCancelled = async (job: Job<TrainJobData>) => {
+    if (await redis.exists(cancelledSweepKey(ctx.prefix, job.data.sweepId))) {
+      throw new UnrecoverableError(`sweep ${job.data.sweepId} was cancelled`);
+    }
+  };
+  const trains = new Worker(
+    TRAIN_QUEUE,
+    async (job: Job, token, signal) => (await refuseIfCancelled(job), processTrain(job, client, artifacts, signal, token)),
+    common,
+  );
+  const evals = new Worker(
+    EVAL_QUEUE,
+    async (job: Job, token, signal) => (await refuseIfCancelled(job), processEval(job, client, artifacts, signal, token)),
+    common,
+  );
   for (const w of [trains, evals]) w.on('error', (err) => opts.onError?.(err));
 
   const sub = new Redis({ ...(ctx.connection as object), maxRetriesPerRequest: null });
@@ -57,7 +81,7 @@ export async function startTrialConsumers(
     // Abort every running job of this sweep on these consumers (at most one each: concurrency 1).
     for (const [w, running] of runningJobs) {
       for (const [jobId, data] of running) {
-        if ((data as TrainJobData).sweepId === sweepId) w.cancelJob(jobId, `sweep ${sweepId} cancelled`);
+        if ((data as TrainJobData).sweepId === sweepId) w.cancelJob(jobId, ABORT_SWEEP_CANCELLED);
       }
     }
   });
@@ -65,7 +89,10 @@ export async function startTrialConsumers(
   return {
     async close() {
       sub.disconnect();
+      // Abort running calls (their jobs go back to the queue untouched) rather than wait for a long training.
+      for (const w of [trains, evals]) w.cancelAllJobs(ABORT_SHUTDOWN);
       await Promise.all([trains.close(), evals.close()]);
+      redis.disconnect();
     },
   };
 }

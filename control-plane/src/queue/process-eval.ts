@@ -9,6 +9,7 @@ import { channelSettings } from '../grpc/channel-settings.js';
 import type { WorkerClient } from '../worker-process/worker-client.js';
 import { isPermanentGrpcError } from '../worker-process/grpc-errors.js';
 import { toTrialSpec } from '../worker-process/trial-spec.js';
+import { abortOutcome } from './abort-outcome.js';
 import type { ArtifactStore } from './artifacts.js';
 import type { EvalJobData, EvalJobResult, TrainJobResult } from './queues.js';
 
@@ -17,6 +18,7 @@ export async function processEval(
   client: WorkerClient,
   artifacts: ArtifactStore,
   signal?: AbortSignal,
+  token?: string,
 ): Promise<EvalJobResult> {
   const trialKey = job.data.plan.trialKey;
   const values = Object.values(await job.getChildrenValues<TrainJobResult>());
@@ -48,6 +50,7 @@ export async function processEval(
     for (const t of result.tasks) metrics[t.task] = { acc: t.acc, accNorm: t.accNorm, n: t.n };
     return { trialKey, train, metrics, error: null };
   } catch (err) {
+    if (signal?.aborted) throw await abortOutcome(job, token, signal);
     if (isPermanentGrpcError(err)) {
       throw new UnrecoverableError(`worker refused to evaluate ${job.data.plan.name}: ${(err as Error).message}`);
     }

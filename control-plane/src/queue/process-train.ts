@@ -6,6 +6,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { WorkerClient } from '../worker-process/worker-client.js';
 import { isPermanentGrpcError } from '../worker-process/grpc-errors.js';
 import { toTrialSpec } from '../worker-process/trial-spec.js';
+import { abortOutcome } from './abort-outcome.js';
 import type { ArtifactStore } from './artifacts.js';
 import type { TrainJobData, TrainJobResult } from './queues.js';
 
@@ -22,6 +23,7 @@ export async function processTrain(
   client: WorkerClient,
   artifacts: ArtifactStore,
   signal?: AbortSignal,
+  token?: string,
 ): Promise<TrainJobResult> {
   const spec = toTrialSpec(job.data.plan);
   let lastReport = 0;
@@ -61,6 +63,7 @@ export async function processTrain(
       workerAddress: client.address,
     };
   } catch (err) {
+    if (signal?.aborted) throw await abortOutcome(job, token, signal);
     if (isPermanentGrpcError(err)) {
       throw new UnrecoverableError(`worker refused trial ${job.data.plan.name}: ${(err as Error).message}`);
     }

@@ -76,3 +76,12 @@ export const TRIAL_JOB_OPTIONS: DefaultJobOptions = {
   removeOnComplete: { age: 24 * 3600 },
   removeOnFail: { age: 7 * 24 * 3600 },
 };
+
+/** Abort reasons a consumer passes to a running job: a cancelled sweep ends the job; a shutdown postpones it. */
+export const ABORT_SWEEP_CANCELLED = 'sweep-cancelled';
+export const ABORT_SHUTDOWN = 'shutdown';
+
+/** Redis key marking a cancelled sweep, checked by every consumer before it starts one of the sweep's jobs. */
+export function cancelledSweepKey(prefix: string, sweepId: string): string {
+  return `${prefix}:cancelled-sweep:${sweepId}`;
+}

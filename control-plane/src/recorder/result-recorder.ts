@@ -5,14 +5,18 @@
  * sweep job, processed once every child is done, re-records all children values (the path that cannot miss, since
  * BullMQ events are fire-and-forget). A reconciler at start-up re-queues trials whose jobs vanished.
  */
-import { Job, QueueEvents, Worker, type Queue } from 'bullmq';
+import { Job, QueueEvents, Worker } from 'bullmq';
 import type { Store } from '../store/store.js';
 import { EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE, type EvalJobResult, type QueueContext, type SweepJobData } from '../queue/queues.js';
 import { summarizeSweep } from './summarize-sweep.js';
+import { expectVerdictsOf } from './expect-verdicts.js';
+import type { SweepSpec } from '../sweep-specs/index.js';
 
 export interface RecorderHooks {
   /** Called after every store change that a watcher would want to see (trial progress, result, sweep end). */
   onChange?: (sweepId: string, kind: string, payload: unknown) => void;
+  /** Called once a sweep has been closed in the store (sends its `notify` webhooks). */
+  onSweepEnded?: (sweepId: string) => Promise<void> | void;
 }
 
 export function recordEvalResult(store: Store, sweepId: string, r: EvalJobResult): void {
@@ -31,14 +35,18 @@ export function recordEvalResult(store: Store, sweepId: string, r: EvalJobResult
   void sweepId;
 }
 
-export function finishSweep(store: Store, sweepId: string): void {
+/** Closes a sweep in the store: its summary with the `expect` verdicts, and its final status (null: left as is). */
+export function finishSweep(store: Store, sweepId: string): string | null {
   const sweep = store.getSweep(sweepId);
-  if (!sweep || sweep.status === 'cancelled') return;
+  if (!sweep || sweep.status === 'cancelled') return null;
   const rows = store.trialsOfSweep(sweepId);
-  const summary = summarizeSweep(rows);
+  // A repaired sweep has several flows; only the last one to finish closes the sweep.
+  if (rows.some((r) => r.status === 'queued' || r.status === 'running')) return null;
+  const summary = { ...summarizeSweep(rows), ...expectVerdictsOf(sweep.spec as SweepSpec, rows) };
   const status = rows.every((r) => r.status === 'completed') ? 'completed' : 'completed_with_failures';
   store.setSweepStatus(sweepId, status, summary);
-  store.addEvent(sweepId, null, 'sweep-finished', { status });
+  store.addEvent(sweepId, null, 'sweep-finished', { status, expectPassed: summary.expectPassed });
+  return status;
 }
 
 export interface ResultRecorder {
@@ -50,6 +58,8 @@ export async function startResultRecorder(ctx: QueueContext, store: Store, hooks
   const evalEvents = new QueueEvents(EVAL_QUEUE, base);
   const trainEvents = new QueueEvents(TRAIN_QUEUE, base);
   await Promise.all([evalEvents.waitUntilReady(), trainEvents.waitUntilReady()]);
+  // While Redis restarts these reconnect by themselves; the errors are expected and must not crash the process.
+  for (const events of [evalEvents, trainEvents]) events.on('error', () => {});
 
   const sweepOfJob = (jobId: string) => jobId.split('.')[0];
   // Job ids are '<sweepId>.<train|eval>.<trialKey>' (BullMQ forbids ':' in custom ids); failure keys add 'prefix:queue:'.
@@ -83,8 +93,9 @@ export async function startResultRecorder(ctx: QueueContext, store: Store, hooks
       for (const r of Object.values(values)) recordEvalResult(store, job.data.sweepId, r);
       const failures = await job.getIgnoredChildrenFailures();
       for (const [key, reason] of Object.entries(failures)) store.setTrialStatus(trialOfJob(key), 'failed', reason);
-      finishSweep(store, job.data.sweepId);
+      const ended = finishSweep(store, job.data.sweepId);
       hooks.onChange?.(job.data.sweepId, 'sweep-finished', {});
+      if (ended) await hooks.onSweepEnded?.(job.data.sweepId);
       return { sweepId: job.data.sweepId };
     },
     { ...base, concurrency: 4 },
@@ -95,17 +106,4 @@ export async function startResultRecorder(ctx: QueueContext, store: Store, hooks
       await Promise.all([sweeps.close(), evalEvents.close(), trainEvents.close()]);
     },
   };
-}
-
-/** Sweeps whose flow is already done when the store says otherwise get finished (reused-only sweeps too). */
-export async function reconcileSweeps(store: Store, sweepQueue: Queue): Promise<void> {
-  for (const sweep of store.unfinishedSweeps()) {
-    const rows = store.trialsOfSweep(sweep.id);
-    if (rows.every((r) => r.status === 'completed' || r.status === 'failed')) {
-      finishSweep(store, sweep.id);
-      continue;
-    }
-    const job = await sweepQueue.getJob(`sweep.${sweep.id}`);
-    if (job && (await job.isCompleted())) finishSweep(store, sweep.id);
-  }
 }

@@ -95,7 +95,29 @@ export class Store {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    this.cachePreparedStatements();
     this.migrate();
+  }
+
+  /**
+   * Makes `db.prepare` return one cached statement per SQL text. The methods below prepare their SQL on every call,
+   * and preparing costs as much as running a small statement: the recorder's per-trial writes ran at half speed
+   * (docs/benchmarks.md, "Control-plane scale"). better-sqlite3 statements are reusable, and SQLite re-prepares
+   * them itself after a schema change. Every SQL text here is a constant (values are bound), so the cache stays small.
+   */
+  private cachePreparedStatements(): void {
+    const prepare = this.db.prepare.bind(this.db);
+    const statements = new Map<string, Database.Statement>();
+    this.db.prepare = ((sql: string) => {
+      let stmt = statements.get(sql);
+      if (!stmt) statements.set(sql, (stmt = prepare(sql)));
+      return stmt;
+    }) as Database.Database['prepare'];
+  }
+
+  /** Runs `fn` in one transaction (nested calls become savepoints): many writes, one commit. */
+  inTransaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
   }
 
   private migrate(): void {
@@ -240,19 +262,26 @@ export class Store {
   }
 
   setTrialStatus(trialKey: string, status: TrialStatus, lastError: string | null = null): void {
-    // A completed trial stays completed: a late failure event from a duplicate delivery must not undo it.
+    // A completed trial stays completed: a late failure event from a duplicate delivery must not undo it. A
+    // cancelled trial only leaves that state by completing (a result that raced the cancel is kept) or by being
+    // queued again by a new sweep (createSweep).
     this.db
       .prepare(
         `UPDATE trials SET status = ?, last_error = COALESCE(?, last_error), updated_at = ?
-         WHERE trial_key = ? AND (status != 'completed' OR ? = 'completed')`,
+         WHERE trial_key = ? AND (status != 'completed' OR ? = 'completed')
+           AND (status != 'cancelled' OR ? IN ('completed', 'queued'))`,
       )
-      .run(status, lastError, now(), trialKey, status);
+      .run(status, lastError, now(), trialKey, status, status);
   }
 
   setSweepStatus(id: string, status: SweepStatus, summary?: unknown): void {
     const finished = status === 'queued' || status === 'running' ? null : now();
+    // Final states are final: a late 'active' event must not turn a cancelled or finished sweep back to running.
     this.db
-      .prepare('UPDATE sweeps SET status = ?, finished_at = COALESCE(?, finished_at), summary_json = COALESCE(?, summary_json) WHERE id = ?')
+      .prepare(
+        `UPDATE sweeps SET status = ?, finished_at = COALESCE(?, finished_at), summary_json = COALESCE(?, summary_json)
+         WHERE id = ? AND status IN ('queued', 'running')`,
+      )
       .run(status, finished, summary === undefined ? null : JSON.stringify(summary), id);
   }
 

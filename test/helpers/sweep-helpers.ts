@@ -1,0 +1,63 @@
+/** Small helpers for end-to-end tests: inline specs, waiting on the store, process checks. */
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { Store, SweepRow } from '../../control-plane/src/store/store.js';
+
+/** Writes a tiny spec (tiny-llama, builtin:arith) with the given grid and training overrides; returns its path. */
+export function writeTinySpec(dir: string, name: string, grid: string[], training: Record<string, number> = {}): string {
+  const t = { steps: 6, learning_rate: 0.003, batch_size: 4, seq_len: 64, seed: 0, eval_limit: 20, ...training };
+  const path = join(dir, `${name}.yaml`);
+  writeFileSync(
+    path,
+    [
+      `name: ${name}`,
+      'base_model: builtin:tiny-llama',
+      'task_type: causal_lm',
+      'train_data: builtin:arith',
+      'eval_tasks: [builtin:arith]',
+      'target_modules: [q_proj, v_proj]',
+      `training: {${Object.entries(t).map(([k, v]) => `${k}: ${v}`).join(', ')}}`,
+      'grid:',
+      ...grid.map((l) => `  ${l}`),
+    ].join('\n'),
+  );
+  return path;
+}
+
+export async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== null && (v as unknown) !== false) return v as T;
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const FINAL = new Set(['completed', 'completed_with_failures', 'cancelled']);
+
+export function waitForSweepEnd(store: Store, sweepId: string, timeoutMs: number): Promise<SweepRow> {
+  return waitFor(() => {
+    const s = store.getSweep(sweepId);
+    return s && FINAL.has(s.status) ? s : undefined;
+  }, timeoutMs, `sweep ${sweepId} to end`);
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
