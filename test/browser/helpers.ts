@@ -38,14 +38,15 @@ export async function startDashboardServer(controlPlane: ControlPlane, token: st
  * Collects page errors and console errors. A missing SSE endpoint (the page then polls) shows up as a console error
  * about the event stream or a 404, which is expected and left out.
  */
-export function watchErrors(page: Page): () => string[] {
+export function watchErrors(page: Page, allow: RegExp[] = []): () => string[] {
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
   page.on('console', (msg: ConsoleMessage) => {
     if (msg.type() !== 'error') return;
     const text = msg.text();
     const url = msg.location()?.url ?? '';
-    if (/EventSource|text\/event-stream/.test(text) || (/status of 404/.test(text) && /\/events$|\/sweeps\/[^/]+$/.test(url))) return;
+    if (/EventSource|text\/event-stream/.test(text) || (/status of 404/.test(text) && /\/events$/.test(url))) return;
+    if (allow.some((re) => re.test(text))) return;
     errors.push(`console: ${text} (${url})`);
   });
   return () => errors;

@@ -42,10 +42,11 @@ export async function getJson(path) {
  *   summary: { completed?: number, failed?: number, trials?: unknown[], loraBaseline?: string | null } | null }} SweepListItem
  */
 
-/** @returns {Promise<SweepListItem[]>} */
+/** The newest 200 sweeps, and how many there are in all. @returns {Promise<{ sweeps: SweepListItem[], total: number }>} */
 export async function listSweeps() {
   const body = await getJson('/api/v1/sweeps?limit=200');
-  return Array.isArray(body?.sweeps) ? body.sweeps : [];
+  const sweeps = Array.isArray(body?.sweeps) ? body.sweeps : [];
+  return { sweeps, total: typeof body?.total === 'number' ? body.total : sweeps.length };
 }
 
 /**

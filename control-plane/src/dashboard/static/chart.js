@@ -47,12 +47,21 @@ export function isPlotted(t) {
   return t.trainable !== null && t.trainable > 0 && t.meanAcc !== null && Number.isFinite(t.meanAcc);
 }
 
-/** @param {number[]} values @param {number} pad */
+/**
+ * An accuracy axis range on round ticks: the smallest step of 1, 2, 5, 10 or 20 points that needs at most 8 ticks.
+ * @param {number[]} values
+ * @param {number} pad
+ */
 function niceRange(values, pad) {
-  if (values.length === 0) return { min: 0, max: 1 };
-  const lo = Math.min(...values) - pad;
-  const hi = Math.max(...values) + pad;
-  return { min: Math.max(0, Math.floor(lo * 20) / 20), max: Math.min(1, Math.ceil(hi * 20) / 20) };
+  if (values.length === 0) return { min: 0, max: 1, interval: 0.2 };
+  const lo = Math.max(0, Math.min(...values) - pad);
+  const hi = Math.min(1, Math.max(...values) + pad);
+  const step = [0.01, 0.02, 0.05, 0.1, 0.2].find((s) => (hi - lo) / s <= 8) ?? 0.2;
+  const round = (/** @type {number} */ v) => Math.round(v * 1e6) / 1e6;
+  const min = round(Math.floor(round(lo / step)) * step);
+  let max = round(Math.ceil(round(hi / step)) * step);
+  if (max <= min) max = round(min + step);
+  return { min, max, interval: step };
 }
 
 /**
@@ -131,9 +140,12 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data)
     type: 'line',
     z: 2,
     silent: true,
-    symbol: 'none',
+    // A ring around each front point (under the point itself), so a one-point front shows too.
+    symbol: 'emptyCircle',
+    symbolSize: 21,
+    showAllSymbol: true,
     lineStyle: { color: FRONT_COLOR, width: 2.2, opacity: 0.85 },
-    itemStyle: { color: FRONT_COLOR },
+    itemStyle: { color: FRONT_COLOR, borderWidth: 1.6, opacity: 0.8 },
     emphasis: { disabled: true },
     animationDuration: 300,
     data: front.map((t) => ({ value: [t.trainable, t.meanAcc], trialKey: t.trialKey })),
@@ -221,6 +233,7 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data)
       type: 'value',
       min: y.min,
       max: y.max,
+      interval: y.interval,
       name: 'mean accuracy',
       nameLocation: 'middle',
       nameGap: 50,

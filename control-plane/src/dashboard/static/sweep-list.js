@@ -34,9 +34,10 @@ export async function renderSweepList(root, setLive) {
     ),
   );
 
-  /** @param {SweepListItem[]} sweeps */
-  const draw = (sweeps) => {
-    count.textContent = sweeps.length === 1 ? '1 sweep' : `${sweeps.length} sweeps`;
+  /** @param {SweepListItem[]} sweeps @param {number} total */
+  const draw = (sweeps, total) => {
+    count.textContent =
+      total > sweeps.length ? `the newest ${sweeps.length} of ${total} sweeps` : total === 1 ? '1 sweep' : `${total} sweeps`;
     if (sweeps.length === 0) {
       replace(
         body,
@@ -77,8 +78,8 @@ export async function renderSweepList(root, setLive) {
 
   const refresh = async () => {
     try {
-      const sweeps = await listSweeps();
-      draw(sweeps);
+      const { sweeps, total } = await listSweeps();
+      draw(sweeps, total);
       setLive(sweeps.some((s) => UNFINISHED.has(s.status)) ? 'polling' : 'idle');
     } catch (err) {
       setLive('offline');

@@ -82,7 +82,8 @@ export async function renderSweep(root, id, setLive) {
   const legendNote = h('p', { class: 'hint' });
   const failures = h('div', { id: 'failures', class: 'failures' });
   const table = createTrialTable({ onHover: (key) => highlight(key) });
-  const csv = h('a', { class: 'btn', id: 'csv-link', href: `/api/v1/sweeps/${enc}/results?format=csv` }, 'Download CSV');
+  // The server names the file (Content-Disposition); `download` keeps the browser on this page.
+  const csv = h('a', { class: 'btn', id: 'csv-link', href: `/api/v1/sweeps/${enc}/results?format=csv`, download: true }, 'Download CSV');
   const json = h('a', { class: 'btn btn-quiet', id: 'json-link', href: `/api/v1/sweeps/${enc}/results`, target: '_blank', rel: 'noopener' }, 'JSON');
 
   replace(
@@ -145,7 +146,6 @@ export async function renderSweep(root, id, setLive) {
       ` · created ${fmtTime(s.createdAt)}`,
       s.finishedAt ? ` · finished ${fmtTime(s.finishedAt)}` : '',
     );
-    csv.setAttribute('download', `${s.name.replace(/[^A-Za-z0-9._-]+/g, '_') || 'sweep'}-results.csv`);
     replace(stats, statCards(d));
     const option = chartOption(d);
     located = locatePoints(option);
@@ -153,7 +153,7 @@ export async function renderSweep(root, id, setLive) {
     const unplotted = d.trials.filter((t) => t.method !== 'base' && !isPlotted(t)).length;
     legendNote.textContent = [
       `${groupStyle('lora').label}: diamonds, with dashed lines at the baseline's accuracy and size.`,
-      'The red line is the Pareto front.',
+      'The red line and rings mark the Pareto front.',
       unplotted ? `${unplotted} trial${unplotted === 1 ? '' : 's'} without a result yet.` : '',
     ]
       .filter(Boolean)
