@@ -39,4 +39,14 @@ if ! command -v redis-server >/dev/null; then
     echo "redis-server is missing: install Debian's 'redis-server' package (or point BSLORA_REDIS_URL at a Redis)" >&2
   fi
 fi
+
+# Chromium for the dashboard's browser tests (test/browser), driven by playwright-core: Debian's package, since
+# `npx playwright install` downloads from a CDN. Tests look for /usr/bin/chromium (BSLORA_CHROMIUM overrides).
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+  else
+    echo "chromium is missing: install Debian's 'chromium' package for the browser tests (or set BSLORA_SKIP_BROWSER_TESTS=1)" >&2
+  fi
+fi
 echo "setup: ok"
