@@ -1,5 +1,5 @@
 /** Small helpers for end-to-end tests: inline specs, waiting on the store, process checks. */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { Store, SweepRow } from '../../control-plane/src/store/store.js';
@@ -44,10 +44,16 @@ export function waitForSweepEnd(store: Store, sweepId: string, timeoutMs: number
   }, timeoutMs, `sweep ${sweepId} to end`);
 }
 
+/** True while the process runs; an exited process not yet reaped (a zombie) counts as gone. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }

@@ -24,13 +24,21 @@ from .service import WorkerService
 SERVICE_NAME = "bslora_api.worker.v1.WorkerService"
 
 
+def _notice(event: dict) -> None:
+    """A JSON line on stderr for the agent's log; a closed pipe (dead agent) is not an error."""
+    try:
+        print(json.dumps(event), file=sys.stderr, flush=True)
+    except OSError:
+        pass
+
+
 async def _exit_when_orphaned(stop: asyncio.Event) -> None:
     """Stops the worker when the agent that spawned it dies (even by SIGKILL), so no orphan keeps a device."""
     parent = os.getppid()
     while not stop.is_set():
         if os.getppid() != parent:
-            print(json.dumps({"event": "orphaned", "pid": os.getpid()}), file=sys.stderr, flush=True)
-            stop.set()
+            stop.set()  # first: the parent's pipes are gone, so the notice below may fail
+            _notice({"event": "orphaned", "pid": os.getpid()})
             return
         await asyncio.sleep(1.0)
 
@@ -61,4 +69,4 @@ async def serve(listen: str, run_dir: Path, device: str = "cpu", dry_run: bool =
         await health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
     # Grace lets a finishing stream end; running training is cancelled by the call's cancellation.
     await server.stop(grace=2.0)
-    print(json.dumps({"event": "stopped", "pid": os.getpid()}), file=sys.stderr, flush=True)
+    _notice({"event": "stopped", "pid": os.getpid()})
