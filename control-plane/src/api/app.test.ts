@@ -1,0 +1,412 @@
+/**
+ * The REST API through Fastify's inject() (no listening socket), on a real ControlPlane: a real Redis with a unique
+ * queue prefix (deleted afterwards) and a temporary store. No workers run, so submitted sweeps stay queued.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../../test/helpers/redis.js';
+import { parseSse } from '../../../test/helpers/sse.js';
+import { tinySpecYaml } from '../../../test/helpers/tiny-spec.js';
+import { startWebhookReceiver } from '../../../test/helpers/webhook-receiver.js';
+import { startWorkerHeartbeat } from '../agent/worker-heartbeat.js';
+import { ControlPlane } from '../control-plane.js';
+import { signGithubPayload } from '../webhooks/github-signature.js';
+import { verifyWebhookSignature } from '../webhooks/webhook-signature.js';
+import {
+  cancelResponseSchema,
+  errorResponseSchema,
+  sweepDetailSchema,
+  sweepListSchema,
+  sweepResultsSchema,
+  trialListSchema,
+  webhookDeliveriesSchema,
+  webhookPayloadSchema,
+  workerListSchema,
+} from './api-schemas.js';
+import { buildApp } from './app.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { API_ROUTES } from './routes.js';
+
+const TOKEN = 'test-token-0123456789';
+const HOOK_SECRET = 'github-hook-secret';
+const auth = { authorization: `Bearer ${TOKEN}` };
+const yaml = { 'content-type': 'application/yaml' };
+
+describe('REST API (inject)', () => {
+  const prefix = uniquePrefix('api');
+  const home = mkdtempSync(join(tmpdir(), 'bslora-api-'));
+  let cp: ControlPlane;
+  let app: FastifyInstance;
+  let seed = 100;
+  const submit = async (text = tinySpecYaml({ seed: seed++ }), headers: Record<string, string> = {}) =>
+    app.inject({ method: 'POST', url: '/api/v1/sweeps', payload: text, headers: { ...auth, ...yaml, ...headers } });
+
+  beforeAll(async () => {
+    process.env.BSLORA_TEST_WEBHOOK_SECRET = 'receiver-secret';
+    cp = await ControlPlane.start({ redisUrl: TEST_REDIS_URL, prefix, homeDir: home });
+    app = buildApp({ controlPlane: cp, token: TOKEN, env: { BSLORA_GITHUB_HOOK_SECRET: HOOK_SECRET }, sseHeartbeatMs: 50 });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await cp?.close();
+    await deleteKeysWithPrefix(prefix);
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('answers /healthz and /readyz', async () => {
+    expect((await app.inject('/healthz')).json()).toEqual({ status: 'ok' });
+    const ready = await app.inject('/readyz');
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ready', checks: { redis: { ok: true }, store: { ok: true } } });
+  });
+
+  describe('auth', () => {
+    it('refuses a state change without a token, or with a wrong one, as 401 CP_ERR_UNAUTHORIZED', async () => {
+      for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: `Bearer ${TOKEN}x` }, { authorization: TOKEN }]) {
+        const res = await app.inject({ method: 'POST', url: '/api/v1/sweeps', payload: tinySpecYaml(), headers: { ...yaml, ...headers } });
+        expect(res.statusCode).toBe(401);
+        expect(res.json().error.code).toBe('CP_ERR_UNAUTHORIZED');
+      }
+      const cancel = await app.inject({ method: 'POST', url: '/api/v1/sweeps/anything/cancel' });
+      expect(cancel.statusCode).toBe(401);
+      expect(cp.store.listSweeps()).toHaveLength(0);
+    });
+
+    it('lets reads through without a token', async () => {
+      expect((await app.inject('/api/v1/sweeps')).statusCode).toBe(200);
+    });
+  });
+
+  describe('submit', () => {
+    it('queues a valid spec: 201 with the sweep id and trial counts', async () => {
+      const res = await submit();
+      expect(res.statusCode).toBe(201);
+      expect(res.json()).toMatchObject({ id: expect.stringMatching(/^sw-/), trials: 2, reused: 0 });
+      expect(cp.store.getSweep(res.json().id)!.status).toBe('queued');
+    });
+
+    it('accepts JSON as well as YAML', async () => {
+      const spec = { name: 'json-spec', base_model: 'builtin:tiny-llama', train_data: 'builtin:arith', eval_tasks: ['builtin:arith'], target_modules: ['q_proj'],
+        training: { steps: 2, learning_rate: 0.001, batch_size: 2, seq_len: 16, seed: 7 }, grid: { method: 'lora', lora_ranks: [4] } };
+      const res = await app.inject({ method: 'POST', url: '/api/v1/sweeps', payload: JSON.stringify(spec), headers: { ...auth, 'content-type': 'application/json' } });
+      expect(res.statusCode).toBe(201);
+      expect(res.json().trials).toBe(1);
+    });
+
+    it('refuses malformed YAML with 400, naming the line and column', async () => {
+      const res = await submit('name: broken\ngrid:\n  method: [lora\n  lora_ranks: : 8\n');
+      expect(res.statusCode).toBe(400);
+      const body = errorResponseSchema.parse(res.json());
+      expect(body.error.code).toBe('CP_ERR_SPEC_INVALID');
+      expect(body.error.message).toMatch(/line \d+, column \d+/);
+      expect(body.error.issues![0].path).toBe('(root)');
+    });
+
+    it('refuses an invalid spec with every problem named by its path, and queues nothing', async () => {
+      const before = cp.store.listSweeps().length;
+      const res = await submit(tinySpecYaml().replace('local: 2', 'local: -1').replace('method: [lora, bslora]', 'method: [lora, dora]'));
+      expect(res.statusCode).toBe(400);
+      const paths = res.json().error.issues.map((i: { path: string }) => i.path);
+      expect(paths).toEqual(expect.arrayContaining(['grid.ranks[0].local', 'grid.method[1]']));
+      expect(cp.store.listSweeps()).toHaveLength(before);
+    });
+
+    it('answers 415 for a body that is neither YAML nor JSON', async () => {
+      const res = await app.inject({ method: 'POST', url: '/api/v1/sweeps', payload: '<spec/>', headers: { ...auth, 'content-type': 'application/xml' } });
+      expect(res.statusCode).toBe(415);
+      expect(res.json().error.code).toBe('CP_ERR_API_MEDIA_TYPE');
+    });
+
+    it('answers 413 with the error shape for a body over the limit', async () => {
+      const small = buildApp({ controlPlane: cp, token: TOKEN, bodyLimit: 2048 });
+      try {
+        const res = await small.inject({ method: 'POST', url: '/api/v1/sweeps', payload: `${tinySpecYaml()}#${'x'.repeat(4096)}\n`, headers: { ...auth, ...yaml } });
+        expect(res.statusCode).toBe(413);
+        expect(res.json()).toEqual({ error: { code: 'CP_ERR_API_BODY_TOO_LARGE', message: expect.any(String) } });
+      } finally {
+        await small.close();
+      }
+    });
+
+    it('stores hostile strings and returns them verbatim in JSON, never as HTML', async () => {
+      const hostile = `<script>alert(1)</script> "quotes" 'single' & </textarea><img src=x onerror=alert(2)> \u2028`;
+      const res = await submit(tinySpecYaml({ seed: seed++, description: hostile }));
+      expect(res.statusCode).toBe(201);
+      const got = await app.inject(`/api/v1/sweeps/${res.json().id}`);
+      expect(got.headers['content-type']).toMatch(/^application\/json/);
+      expect(got.headers['x-content-type-options']).toBe('nosniff');
+      expect(got.json().spec.description).toBe(hostile);
+
+      // A name the spec forbids is refused by path; the hostile value comes back only inside JSON.
+      const bad = await submit(tinySpecYaml({ name: '"<script>alert(1)</script>"' }));
+      expect(bad.statusCode).toBe(400);
+      expect(bad.headers['content-type']).toMatch(/^application\/json/);
+      expect(bad.json().error.issues.map((i: { path: string }) => i.path)).toContain('name');
+    });
+  });
+
+  describe('Idempotency-Key', () => {
+    it('returns the same sweep for the same key and body (200, Idempotent-Replayed) and 409 for another body', async () => {
+      const text = tinySpecYaml({ seed: seed++ });
+      const first = await submit(text, { 'idempotency-key': 'key-1' });
+      const again = await submit(text, { 'idempotency-key': 'key-1' });
+      expect(first.statusCode).toBe(201);
+      expect(again.statusCode).toBe(200);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(again.json()).toEqual(first.json());
+      const other = await submit(tinySpecYaml({ seed: seed++ }), { 'idempotency-key': 'key-1' });
+      expect(other.statusCode).toBe(409);
+      expect(other.json().error.code).toBe('CP_ERR_IDEMPOTENCY_KEY_REUSED');
+      expect(other.json().error.message).toContain(first.json().id);
+    });
+
+    it('creates one sweep for concurrent requests with the same key', async () => {
+      const before = cp.store.listSweeps(500).length;
+      const text = tinySpecYaml({ seed: seed++ });
+      const results = await Promise.all([1, 2, 3].map(() => submit(text, { 'idempotency-key': 'key-concurrent' })));
+      expect(results.map((r) => r.statusCode).sort()).toEqual([200, 200, 201]);
+      expect(new Set(results.map((r) => r.json().id)).size).toBe(1);
+      expect(cp.store.listSweeps(500).length).toBe(before + 1);
+    });
+
+    it('refuses a malformed key', async () => {
+      const res = await submit(tinySpecYaml(), { 'idempotency-key': 'has spaces in it' });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error.code).toBe('CP_ERR_API_REQUEST');
+    });
+  });
+
+  describe('reads', () => {
+    it('pages the sweep list with a next link and cursor until the end', async () => {
+      const total = cp.store.listSweeps(500).length;
+      expect(total).toBeGreaterThanOrEqual(4);
+      const seen: string[] = [];
+      let url: string | null = '/api/v1/sweeps?limit=2';
+      let pages = 0;
+      while (url) {
+        const res = await app.inject(url);
+        const body = sweepListSchema.parse(res.json());
+        expect(body.total).toBe(total);
+        expect(body.sweeps.length).toBeLessThanOrEqual(2);
+        if (body.next) expect(res.headers.link).toBe(`<${body.next}>; rel="next"`);
+        seen.push(...body.sweeps.map((s) => s.id));
+        url = body.next;
+        pages++;
+      }
+      expect(pages).toBe(Math.ceil(total / 2));
+      expect(new Set(seen).size).toBe(total);
+      expect(seen).toEqual(cp.store.listSweeps(500).map((s) => s.id));
+    });
+
+    it('supports offset paging and a status filter, and refuses bad parameters with 400', async () => {
+      const byOffset = (await app.inject('/api/v1/sweeps?limit=1&offset=1')).json();
+      expect(byOffset.sweeps[0].id).toBe(cp.store.listSweeps(500)[1].id);
+      expect((await app.inject('/api/v1/sweeps?status=completed')).json().total).toBe(0);
+      for (const q of ['limit=0', 'limit=abc', 'status=bogus', 'cursor=not-a-cursor']) {
+        const res = await app.inject(`/api/v1/sweeps?${q}`);
+        expect(res.statusCode, q).toBe(400);
+        expect(res.json().error.code).toBe('CP_ERR_API_REQUEST');
+      }
+    });
+
+    it('gets a sweep, its trials and its results (JSON and CSV), each matching its schema', async () => {
+      const id = (await submit()).json().id;
+      const detail = sweepDetailSchema.parse((await app.inject(`/api/v1/sweeps/${id}`)).json());
+      expect(detail.trials.map((t) => t.method)).toEqual(['lora', 'bslora']);
+      const trials = trialListSchema.parse((await app.inject(`/api/v1/sweeps/${id}/trials`)).json());
+      expect(trials.trials[1].plan).toMatchObject({ method: 'bslora', ranks: { local: 2, intra: 2, inter: 4 } });
+      const results = sweepResultsSchema.parse((await app.inject(`/api/v1/sweeps/${id}/results`)).json());
+      expect(results).toMatchObject({ sweepId: id, status: 'queued', completed: 0, expectPassed: null });
+      const csv = await app.inject(`/api/v1/sweeps/${id}/results?format=csv`);
+      expect(csv.headers['content-type']).toMatch(/^text\/csv/);
+      expect(csv.body.split('\n')[0]).toMatch(/^trial,method,status,trainable/);
+      expect(csv.body.trim().split('\n')).toHaveLength(3);
+    });
+
+    it('answers 404 CP_ERR_SWEEP_NOT_FOUND for an unknown sweep and CP_ERR_API_NOT_FOUND for an unknown route', async () => {
+      for (const url of ['/api/v1/sweeps/nope', '/api/v1/sweeps/nope/trials', '/api/v1/sweeps/nope/results', '/api/v1/sweeps/nope/events']) {
+        const res = await app.inject(url);
+        expect(res.statusCode, url).toBe(404);
+        expect(res.json().error.code).toBe('CP_ERR_SWEEP_NOT_FOUND');
+      }
+      const route = await app.inject('/api/v1/nothing-here');
+      expect(route.statusCode).toBe(404);
+      expect(route.json().error.code).toBe('CP_ERR_API_NOT_FOUND');
+    });
+
+    it('serves the OpenAPI document built from the route table', async () => {
+      const res = await app.inject('/api/v1/openapi.json');
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual(JSON.parse(JSON.stringify(buildOpenApiDocument(API_ROUTES))));
+    });
+  });
+
+  it('cancels a sweep, streams its snapshot and end over SSE, and delivers a signed webhook, retried after a failure', async () => {
+    const receiver = await startWebhookReceiver([500]);
+    try {
+      const text = tinySpecYaml({ seed: seed++, notify: [{ url: receiver.url, secret_env: 'BSLORA_TEST_WEBHOOK_SECRET' }, { url: receiver.url, events: ['completed'] }] });
+      const id = (await submit(text)).json().id;
+      const cancelled = await app.inject({ method: 'POST', url: `/api/v1/sweeps/${id}/cancel`, headers: auth });
+      expect(cancelResponseSchema.parse(cancelled.json())).toEqual({ id, status: 'cancelled' });
+
+      const stream = await app.inject(`/api/v1/sweeps/${id}/events`);
+      expect(stream.headers['content-type']).toMatch(/^text\/event-stream/);
+      const { events } = parseSse(stream.body);
+      expect(events.map((e) => e.event)).toEqual(['snapshot', 'end']);
+      expect((events[0].data as { id: string }).id).toBe(id);
+      expect(events[1].data).toMatchObject({ status: 'cancelled' });
+
+      // Only the first target subscribes to cancellations; it answers 500 once, then 200.
+      const hooks = await receiver.waitFor(2);
+      expect(hooks.map((h) => h.status)).toEqual([500, 200]);
+      for (const h of hooks) {
+        expect(verifyWebhookSignature('receiver-secret', h.body, h.headers['x-bslora-signature'] as string)).toBe(true);
+        expect(h.headers['x-bslora-event']).toBe('sweep.cancelled');
+      }
+      expect(hooks[0].body).toBe(hooks[1].body);
+      const payload = webhookPayloadSchema.parse(JSON.parse(hooks[1].body));
+      expect(payload).toMatchObject({ event: 'sweep.cancelled', deliveryId: `${id}.0`, sweep: { id, status: 'cancelled' } });
+      expect(hooks.map((h) => h.headers['x-bslora-attempt'])).toEqual(['1', '2']);
+
+      let deliveries = webhookDeliveriesSchema.parse((await app.inject(`/api/v1/sweeps/${id}/webhook-deliveries`)).json()).deliveries;
+      for (let i = 0; deliveries.length < 2 && i < 50; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        deliveries = webhookDeliveriesSchema.parse((await app.inject(`/api/v1/sweeps/${id}/webhook-deliveries`)).json()).deliveries;
+      }
+      expect(deliveries.map((d) => [d.attempt, d.ok, d.statusCode])).toEqual([
+        [1, false, 500],
+        [2, true, 200],
+      ]);
+      // Cancelling again changes nothing and sends nothing more.
+      expect((await app.inject({ method: 'POST', url: `/api/v1/sweeps/${id}/cancel`, headers: auth })).json().status).toBe('cancelled');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(receiver.received).toHaveLength(2);
+    } finally {
+      await receiver.close();
+    }
+  }, 30_000);
+
+  describe('GitHub hook', () => {
+    const push = (sha: string) => JSON.stringify({ ref: 'refs/heads/main', after: sha, repository: { full_name: 'acme/bslora' } });
+    const hook = (body: string, headers: Record<string, string>, query = '?spec=quickstart.yaml', target = app) =>
+      target.inject({ method: 'POST', url: `/api/v1/hooks/github${query}`, payload: body, headers: { 'content-type': 'application/json', ...headers } });
+
+    it('refuses a missing or wrong X-Hub-Signature-256 with 401, and needs no bearer token', async () => {
+      const body = push('a'.repeat(40));
+      for (const sig of [undefined, 'sha256=' + '0'.repeat(64), signGithubPayload('other-secret', body), signGithubPayload(HOOK_SECRET, `${body} `)]) {
+        const res = await hook(body, { 'x-github-event': 'push', ...(sig ? { 'x-hub-signature-256': sig } : {}) });
+        expect(res.statusCode).toBe(401);
+        expect(res.json().error.code).toBe('CP_ERR_HOOK_SIGNATURE');
+      }
+    });
+
+    it('submits the named spec from jobs/ on a signed push and records the commit; a redelivery returns the same sweep', async () => {
+      const sha = 'c0ffee'.padEnd(40, '0');
+      const body = push(sha);
+      const headers = { 'x-github-event': 'push', 'x-github-delivery': 'delivery-1', 'x-hub-signature-256': signGithubPayload(HOOK_SECRET, body) };
+      const res = await hook(body, headers);
+      expect(res.statusCode).toBe(201);
+      expect(res.json()).toMatchObject({ accepted: true, sha });
+      const sweep = cp.store.getSweep(res.json().sweepId)!;
+      expect(sweep.name).toBe('quickstart');
+      expect(sweep.source).toEqual({ kind: 'github', event: 'push', deliveryId: 'delivery-1', repository: 'acme/bslora', ref: 'refs/heads/main', sha, spec: 'jobs/quickstart.yaml' });
+      expect((await app.inject(`/api/v1/sweeps/${sweep.id}`)).json().source.sha).toBe(sha);
+      const again = await hook(body, headers);
+      expect(again.statusCode).toBe(200);
+      expect(again.json().sweepId).toBe(sweep.id);
+    });
+
+    it('submits on a successful completed workflow_run and ignores other events with 202', async () => {
+      const sign = (body: string) => signGithubPayload(HOOK_SECRET, body);
+      const run = (action: string, conclusion: string | null) =>
+        JSON.stringify({ action, workflow_run: { head_sha: 'b'.repeat(40), head_branch: 'main', conclusion }, repository: { full_name: 'acme/bslora' } });
+      const done = run('completed', 'success');
+      const ok = await hook(done, { 'x-github-event': 'workflow_run', 'x-hub-signature-256': sign(done) });
+      expect(ok.statusCode).toBe(201);
+      expect(cp.store.getSweep(ok.json().sweepId)!.source!.sha).toBe('b'.repeat(40));
+      for (const [event, body] of [
+        ['workflow_run', run('in_progress', null)],
+        ['workflow_run', run('completed', 'failure')],
+        ['issues', '{"action":"opened"}'],
+        ['push', JSON.stringify({ ref: 'refs/heads/gone', deleted: true })],
+      ] as const) {
+        const res = await hook(body, { 'x-github-event': event, 'x-hub-signature-256': sign(body) });
+        expect(res.statusCode, body).toBe(202);
+        expect(res.json().accepted).toBe(false);
+      }
+      const ping = await hook('{"zen":"hi"}', { 'x-github-event': 'ping', 'x-hub-signature-256': sign('{"zen":"hi"}') });
+      expect(ping.statusCode).toBe(200);
+    });
+
+    it('only submits files under jobs/', async () => {
+      const body = push('d'.repeat(40));
+      const headers = { 'x-github-event': 'push', 'x-hub-signature-256': signGithubPayload(HOOK_SECRET, body) };
+      for (const spec of ['../package.json', '../../../../etc/passwd', '..%2Fvitest.config.ts', 'missing.yaml', '/etc/hostname.yaml']) {
+        const res = await hook(body, headers, `?spec=${spec}`);
+        expect(res.statusCode, spec).toBe(400);
+        expect(res.json().error.code).toBe('CP_ERR_HOOK_REQUEST');
+      }
+      const none = await hook(body, headers, '');
+      expect(none.statusCode).toBe(400);
+    });
+
+    it('answers 503 CP_ERR_HOOK_DISABLED when no secret is configured', async () => {
+      const bare = buildApp({ controlPlane: cp, token: TOKEN, env: {} });
+      try {
+        const res = await hook('{}', { 'x-github-event': 'push' }, '?spec=quickstart.yaml', bare);
+        expect(res.statusCode).toBe(503);
+        expect(res.json().error.code).toBe('CP_ERR_HOOK_DISABLED');
+      } finally {
+        await bare.close();
+      }
+    });
+  });
+
+  it('lists workers from their heartbeats, and forgets them when the agent stops', async () => {
+    const heartbeat = startWorkerHeartbeat(cp.ctx, () => [{ device: 'cpu', address: '127.0.0.1:1', pid: 4242 }], { agentId: 'agent-test' });
+    try {
+      await heartbeat.beat();
+      const { workers } = workerListSchema.parse((await app.inject('/api/v1/workers')).json());
+      expect(workers).toHaveLength(1);
+      expect(workers[0]).toMatchObject({ agentId: 'agent-test', device: 'cpu', address: '127.0.0.1:1', pid: 4242, status: 'unreachable' });
+      expect(workers[0].error).toBeTruthy();
+    } finally {
+      await heartbeat.stop();
+    }
+    expect((await app.inject('/api/v1/workers')).json().workers).toEqual([]);
+  });
+
+  it('serves Prometheus metrics: queue depths, trials, durations, webhooks and requests', async () => {
+    const res = await app.inject('/metrics');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const lines = res.body.trim().split('\n');
+    for (const line of lines) expect(line, line).toMatch(/^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.e+]+)$/);
+    expect(res.body).toContain('bslora_redis_up 1');
+    expect(res.body).toMatch(/bslora_queue_jobs\{queue="train",state="waiting"\} [1-9]/);
+    expect(res.body).toMatch(/bslora_queue_jobs\{queue="webhook",state="completed"\} 1/);
+    expect(res.body).toMatch(/bslora_sweeps\{status="cancelled"\} 1/);
+    expect(res.body).toContain('bslora_trial_train_duration_seconds_bucket{le="+Inf"} 0');
+    expect(res.body).toContain('bslora_webhook_delivery_attempts_total{outcome="failed"} 1');
+    expect(res.body).toMatch(/bslora_http_requests_total\{method="POST",route="\/api\/v1\/sweeps",status="201"\} \d+/);
+  });
+});
+
+describe('REST API readiness without Redis', () => {
+  it('answers /readyz 503 CP_ERR_NOT_READY naming Redis', async () => {
+    const stub = { ctx: { connection: { host: '127.0.0.1', port: 1, maxRetriesPerRequest: null }, prefix: 'x' }, store: { isHealthy: () => true } };
+    const app = buildApp({ controlPlane: stub as unknown as ControlPlane, token: TOKEN });
+    try {
+      const res = await app.inject('/readyz');
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({ status: 'not_ready', checks: { redis: { ok: false }, store: { ok: true } }, error: { code: 'CP_ERR_NOT_READY' } });
+      expect(res.json().error.message).toMatch(/^Redis/);
+    } finally {
+      await app.close();
+    }
+  });
+});
