@@ -12,6 +12,7 @@ import { reconcileSweeps, type ReconcileReport } from './recorder/reconcile-swee
 import { startResultRecorder, type ResultRecorder } from './recorder/result-recorder.js';
 import { checkEvictionPolicy } from './redis/ensure-redis.js';
 import { Store } from './store/store.js';
+import { ArtifactStore } from './queue/artifacts.js';
 import type { SweepSpec } from './sweep-specs/index.js';
 import { cancelChannel } from './agent/trial-consumers.js';
 import { Redis } from 'ioredis';
@@ -35,6 +36,8 @@ export class ControlPlane {
   readonly store: Store;
   readonly ctx: QueueContext;
   readonly artifactsDir: string;
+  /** Adapters by sha256; filled from the agents' Redis mirror as trials finish. */
+  readonly artifacts: ArtifactStore;
   /** Emits 'event' with a LiveEvent for every trial progress, result and sweep end. */
   readonly live = new EventEmitter();
   /** Latest progress per trial key, for status views. */
@@ -56,6 +59,7 @@ export class ControlPlane {
     this.publisher = new Redis({ ...(this.ctx.connection as object), maxRetriesPerRequest: 1 });
     // Connection errors while Redis restarts are retried by ioredis; they must not crash the process.
     this.publisher.on('error', () => {});
+    this.artifacts = new ArtifactStore(this.artifactsDir, { redis: this.publisher, prefix: this.ctx.prefix });
     this.flows.on('error', () => {});
     this.live.setMaxListeners(100);
   }
@@ -67,6 +71,7 @@ export class ControlPlane {
     cp.recorder = await startResultRecorder(cp.ctx, cp.store, {
       onSweepEnded: (id) => cp.webhooks!.sweepEnded(id).then(() => undefined),
       onChange: (sweepId, kind, payload) => {
+        if (kind === 'trial-finished') void cp.collectAdapter((payload as { trialKey: string }).trialKey);
         if (kind === 'trial-progress') {
           const p = payload as { trialKey: string; progress: unknown };
           cp.progress.set(p.trialKey, p.progress);
@@ -79,6 +84,14 @@ export class ControlPlane {
     cp.reconciled = await reconcileSweeps(cp.store, cp.ctx, cp.flows);
     for (const id of cp.reconciled.finished) await cp.webhooks.sweepEnded(id);
     return cp;
+  }
+
+  /** Copies a finished trial's adapter into this control plane's artifacts/ (from the Redis mirror if needed). */
+  private async collectAdapter(trialKey: string): Promise<void> {
+    const sha = this.store.db.prepare('SELECT adapter_sha256 AS sha FROM results WHERE trial_key = ?').get(trialKey) as
+      | { sha: string | null }
+      | undefined;
+    if (sha?.sha) await this.artifacts.fetch(sha.sha).catch(() => undefined);
   }
 
   submit(spec: SweepSpec): Promise<SubmittedSweep> {
@@ -109,6 +122,7 @@ export class ControlPlane {
     }
     this.store.addEvent(sweepId, null, 'sweep-cancelled', {});
     this.live.emit('event', { sweepId, kind: 'sweep-finished', payload: { status: 'cancelled' } } satisfies LiveEvent);
+    await this.webhooks?.sweepEnded(sweepId);
   }
 
   async queueCounts(): Promise<Record<string, Record<string, number>>> {

@@ -4,6 +4,7 @@
  * minus spawning.
  */
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { ArtifactStore } from '../queue/artifacts.js';
 import type { QueueContext } from '../queue/queues.js';
 import { spawnWorker, type WorkerProcess } from '../worker-process/spawn-worker.js';
@@ -35,13 +36,19 @@ interface Slot {
 export class Agent {
   private slots: Slot[] = [];
   private closing = false;
+  private mirrorRedis?: Redis;
   private heartbeat?: WorkerHeartbeatHandle;
 
   private constructor(private readonly opts: AgentOptions) {}
 
   static async start(opts: AgentOptions): Promise<Agent> {
     const agent = new Agent(opts);
-    const artifacts = new ArtifactStore(opts.artifactsDir ?? join(opts.homeDir, 'artifacts'));
+    agent.mirrorRedis = new Redis({ ...(opts.ctx.connection as object), maxRetriesPerRequest: null });
+    agent.mirrorRedis.on('error', (e) => opts.log?.(`artifact mirror: ${e.message}`));
+    const artifacts = new ArtifactStore(opts.artifactsDir ?? join(opts.homeDir, 'artifacts'), {
+      redis: agent.mirrorRedis,
+      prefix: opts.ctx.prefix,
+    });
     try {
       for (const [i, device] of (opts.devices ?? ['cpu']).entries()) {
         agent.slots.push(await agent.startSlot(device, i, artifacts));
@@ -109,5 +116,6 @@ export class Agent {
     for (const s of this.slots) await s.consumers.close();
     await Promise.all(this.slots.map((s) => (s.worker ? s.worker.stop() : (s.client.close(), Promise.resolve()))));
     this.slots = [];
+    this.mirrorRedis?.disconnect();
   }
 }

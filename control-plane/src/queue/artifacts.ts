@@ -1,10 +1,25 @@
-/** Adapters stored by sha256 under artifacts/: written once (temp file + rename), never overwritten. */
+/**
+ * Adapters stored by sha256: on local disk under artifacts/ (written once, temp file + rename, never overwritten),
+ * and, when a Redis mirror is given, also in Redis for a week, so that an eval job on another host, or the control
+ * plane on its own host, can fetch an adapter that a different agent trained (docs/decisions/0006-adapter-transfer.md).
+ */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+
+const MIRROR_TTL_SECONDS = 7 * 24 * 3600;
+
+export interface ArtifactMirror {
+  redis: Redis;
+  prefix: string;
+}
 
 export class ArtifactStore {
-  constructor(readonly dir: string) {
+  constructor(
+    readonly dir: string,
+    private readonly mirror?: ArtifactMirror,
+  ) {
     mkdirSync(dir, { recursive: true });
   }
 
@@ -12,7 +27,18 @@ export class ArtifactStore {
     return join(this.dir, `${sha256}.tar`);
   }
 
-  put(data: Buffer): string {
+  private mirrorKey(sha256: string): string {
+    return `${this.mirror!.prefix}:adapter:${sha256}`;
+  }
+
+  /** Stores locally (and in the mirror); returns the sha256. */
+  async put(data: Buffer): Promise<string> {
+    const sha = this.putLocal(data);
+    if (this.mirror) await this.mirror.redis.set(this.mirrorKey(sha), data, 'EX', MIRROR_TTL_SECONDS, 'NX');
+    return sha;
+  }
+
+  putLocal(data: Buffer): string {
     const sha = createHash('sha256').update(data).digest('hex');
     const path = this.pathOf(sha);
     if (!existsSync(path)) {
@@ -26,5 +52,16 @@ export class ArtifactStore {
   get(sha256: string): Buffer | undefined {
     const path = this.pathOf(sha256);
     return existsSync(path) ? readFileSync(path) : undefined;
+  }
+
+  /** The local copy, else the mirror's (verified, then kept locally); undefined when neither has it. */
+  async fetch(sha256: string): Promise<Buffer | undefined> {
+    const local = this.get(sha256);
+    if (local || !this.mirror) return local;
+    const data = await this.mirror.redis.getBuffer(this.mirrorKey(sha256));
+    if (!data) return undefined;
+    if (createHash('sha256').update(data).digest('hex') !== sha256) return undefined;
+    this.putLocal(data);
+    return data;
   }
 }

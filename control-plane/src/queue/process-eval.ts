@@ -32,9 +32,9 @@ export async function processEval(
     if (train.adapterSha256) {
       const held = (await client.describe()).heldAdapters;
       if (!held.includes(train.adapterSha256)) {
-        const adapter = artifacts.get(train.adapterSha256);
+        const adapter = await artifacts.fetch(train.adapterSha256);
         if (!adapter) {
-          throw new UnrecoverableError(`adapter ${train.adapterSha256} of trial ${job.data.plan.name} is missing from artifacts/`);
+          throw new UnrecoverableError(`adapter ${train.adapterSha256} of trial ${job.data.plan.name} is in neither artifacts/ nor the Redis mirror (expired after 7 days?): rerun the trial`);
         }
         await client.uploadAdapter(adapter, channelSettings().adapterChunkBytes, { signal });
       }

@@ -45,7 +45,7 @@ export async function processTrain(
         void job.updateProgress(progress as unknown as object).catch(() => {});
       },
     });
-    if (adapter.length) artifacts.put(adapter);
+    if (adapter.length) await artifacts.put(adapter);
     return {
       trialKey: result.trialKey,
       counts: { ...(result.counts as unknown as Record<string, number>) },
