@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 from pathlib import Path
 
 
@@ -24,12 +25,19 @@ def main(argv: list[str] | None = None) -> None:
     serve_p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda:0")
     serve_p.add_argument("--dry-run", action="store_true",
                          help="answer Train and Evaluate at once without a model (control-plane benchmarks)")
+    serve_p.add_argument("--allowed-root", action="append", default=None, metavar="DIR",
+                         help="local models and data must lie under DIR (repeatable; also BSLORA_ALLOWED_ROOTS, "
+                              "colon-separated; default: anywhere)")
     args = parser.parse_args(argv)
+    roots = list(args.allowed_root or [])
+    if os.environ.get("BSLORA_ALLOWED_ROOTS"):
+        roots += [r for r in os.environ["BSLORA_ALLOWED_ROOTS"].split(":") if r]
 
     # Threads are fixed before gRPC starts; nothing forks after this point.
     from .server import serve
 
-    asyncio.run(serve(args.listen, Path(args.run_dir), args.device, dry_run=args.dry_run))
+    asyncio.run(serve(args.listen, Path(args.run_dir), args.device, dry_run=args.dry_run,
+                      allowed_roots=tuple(roots) or None))
 
 
 if __name__ == "__main__":

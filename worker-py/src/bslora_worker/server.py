@@ -43,9 +43,11 @@ async def _exit_when_orphaned(stop: asyncio.Event) -> None:
         await asyncio.sleep(1.0)
 
 
-async def serve(listen: str, run_dir: Path, device: str = "cpu", dry_run: bool = False) -> None:
+async def serve(listen: str, run_dir: Path, device: str = "cpu", dry_run: bool = False,
+                allowed_roots: tuple[str, ...] | None = None) -> None:
     server = grpc.aio.server(options=server_options())
-    pb_grpc.add_WorkerServiceServicer_to_server(WorkerService(run_dir, device, dry_run=dry_run), server)
+    service = WorkerService(run_dir, device, dry_run=dry_run, allowed_roots=allowed_roots)
+    pb_grpc.add_WorkerServiceServicer_to_server(service, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     port = server.add_insecure_port(listen)

@@ -28,6 +28,7 @@ from .trials.evaluate_trial import TaskScore, adapter_path, evaluate_trial
 from .trials.parameter_counts import count_trial_parameters
 from .trials.trial import Trial
 from .trials.train_trial import StepProgress, TrainOutcome, train_trial
+from .devices import device_info
 from .versions import library_versions
 
 _DONE = object()
@@ -49,13 +50,16 @@ def _dry_run_outcome(trial: Trial, on_progress) -> TrainOutcome:
 
 
 class WorkerService(pb_grpc.WorkerServiceServicer):
-    def __init__(self, run_dir: Path, device: str = "cpu", dry_run: bool = False):
+    def __init__(self, run_dir: Path, device: str = "cpu", dry_run: bool = False,
+                 allowed_roots: tuple[str, ...] | None = None):
         self.run_dir = run_dir
         self.device = device
         # Dry run: Train and Evaluate answer at once without touching a model (control-plane benchmarks).
         self.dry_run = dry_run
         self.faults = load_fault_rules()
-        self.models = ResidentModels()
+        # Local models and data files must lie under these directories (None: anywhere).
+        self.allowed_roots = allowed_roots
+        self.models = ResidentModels(allowed_roots=allowed_roots)
         # One trial at a time per device: the capacity Describe reports.
         self._busy = asyncio.Lock()
 
@@ -63,7 +67,7 @@ class WorkerService(pb_grpc.WorkerServiceServicer):
         held = sorted(p.stem for p in (self.run_dir / "adapters").glob("*.tar"))
         return pb.DescribeResponse(
             worker_id=f"{socket.gethostname()}:{os.getpid()}",
-            devices=[pb.Device(name=self.device, kind=torch.__config__.parallel_info().splitlines()[0])],
+            devices=[device_info(self.device)],
             versions=library_versions(),
             capacity=1,
             resident_models=self.models.names(),
@@ -82,12 +86,14 @@ class WorkerService(pb_grpc.WorkerServiceServicer):
             trial = Trial.from_proto(request.trial)
             if self.faults.is_unavailable(trial.name):
                 raise Unavailable(f"injected fault: trial {trial.name} is unavailable")
+            if self.faults.is_oom(trial.name):
+                raise torch.OutOfMemoryError(f"injected fault: trial {trial.name} ran out of memory")
             if self.dry_run:
                 return _dry_run_outcome(trial, on_progress)
             base = self.models.get(trial.base_model, trial.task_type)
             slow = self.faults.is_slow(trial.name)
             progress = (lambda p: (time.sleep(0.5), on_progress(p))) if slow else on_progress
-            return train_trial(trial, base, self.run_dir, progress, cancel)
+            return train_trial(trial, base, self.run_dir, progress, cancel, self.allowed_roots)
 
         async with self._busy:
             task = loop.run_in_executor(None, run)
@@ -188,7 +194,8 @@ class WorkerService(pb_grpc.WorkerServiceServicer):
             if self.dry_run:
                 return [TaskScore(t, 0.0, 0.0, 0) for t in trial.eval_tasks], 0.0
             base = self.models.get(trial.base_model, trial.task_type)
-            return evaluate_trial(trial, request.adapter_sha256, base, self.run_dir, on_progress, cancel)
+            return evaluate_trial(trial, request.adapter_sha256, base, self.run_dir, on_progress, cancel,
+                                  self.allowed_roots)
 
         async with self._busy:
             task = loop.run_in_executor(None, run)

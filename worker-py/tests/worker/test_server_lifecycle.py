@@ -93,3 +93,41 @@ def test_injected_unavailable_fault_is_transient_status(worker_with):
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE
     ok = list(stub.Train(pb.TrainRequest(trial=_spec("fine-trial")), timeout=60))
     assert ok[-1].result.steps == 3
+
+
+def test_oom_maps_to_resource_exhausted_and_the_worker_keeps_serving(worker_with):
+    stub = worker_with(env={"BSLORA_WORKER_FAULTS": "oom:huge"})
+    with pytest.raises(grpc.RpcError) as err:
+        list(stub.Train(pb.TrainRequest(trial=_spec("huge-trial")), timeout=30))
+    assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "out of memory" in err.value.details()
+    ok = list(stub.Train(pb.TrainRequest(trial=_spec("small-trial")), timeout=60))
+    assert ok[-1].result.steps == 3
+
+
+def test_paths_outside_the_allowed_roots_are_refused(worker_with, tmp_path):
+    inside = tmp_path / "inside"
+    inside.mkdir()
+    outside = tmp_path / "outside.json"
+    outside.write_text(json.dumps([{"instruction": "1+1?", "input": "", "output": "2"}] * 4))
+    stub = worker_with("--allowed-root", str(inside))
+    spec = _spec("roots")
+    spec.training.seq_len = 320  # the Alpaca prompt template alone is ~200 bytes
+    spec.train_data = str(outside)
+    with pytest.raises(grpc.RpcError) as err:
+        list(stub.Train(pb.TrainRequest(trial=spec), timeout=30))
+    assert err.value.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION)
+    assert str(outside) in err.value.details()
+
+    allowed = inside / "train.json"
+    allowed.write_text(outside.read_text())
+    spec.train_data = str(allowed)
+    ok = list(stub.Train(pb.TrainRequest(trial=spec), timeout=60))
+    assert ok[-1].result.steps == 3
+
+
+def test_describe_reports_device_memory(worker_with):
+    stub = worker_with("--dry-run")
+    device = stub.Describe(pb.DescribeRequest(), timeout=5).devices[0]
+    assert device.total_memory_bytes > 0
+    assert 0 < device.free_memory_bytes <= device.total_memory_bytes

@@ -42,6 +42,7 @@ def evaluate_trial(
     run_dir: Path,
     on_progress: Callable[[str, int, int], None],
     cancel: threading.Event,
+    allowed_roots: tuple[str, ...] | None = None,
 ) -> tuple[list[TaskScore], float]:
     started = time.perf_counter()
     model = base.model
@@ -63,7 +64,7 @@ def evaluate_trial(
             for task in trial.eval_tasks:
                 if cancel.is_set():
                     raise Cancelled(f"evaluation of {trial.trial_key[:12]} cancelled")
-                items = load_eval_items(task, limit=trial.eval_limit or None)
+                items = load_eval_items(task, allowed_roots=allowed_roots, limit=trial.eval_limit or None)
                 on_progress(task, 0, len(items))
                 with torch.no_grad():
                     m = score_multiple_choice(model, base.tokenizer, items)

@@ -10,6 +10,7 @@ starts from bit-identical weights without reloading them.
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import random
@@ -61,6 +62,12 @@ class TrainOutcome:
     resumed_from_step: int
 
 
+def release_memory() -> None:
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     torch.manual_seed(seed)
@@ -85,6 +92,7 @@ def train_trial(
     run_dir: Path,
     on_progress: Callable[[StepProgress], None],
     cancel: threading.Event,
+    allowed_roots: tuple[str, ...] | None = None,
 ) -> TrainOutcome:
     started = time.perf_counter()
     seed_everything(trial.seed)
@@ -94,7 +102,7 @@ def train_trial(
         return TrainOutcome(counts, math.nan, math.nan, 0, time.perf_counter() - started, _peak_rss_bytes(),
                             library_versions(), "cpu", b"", "", 0)
 
-    examples = load_train_examples(trial.train_data)
+    examples = load_train_examples(trial.train_data, allowed_roots=allowed_roots)
     items = tokenize_examples(examples, base.tokenizer, trial.seq_len)
     batches = StepBatches(items, trial.batch_size, trial.seed, base.tokenizer.pad_token_id)
 
@@ -105,8 +113,11 @@ def train_trial(
     try:
         return _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, started)
     finally:
-        # Always restore the resident base, even on cancel or error, so the next trial starts clean.
+        # Always restore the resident base, even on cancel or error, so the next trial starts clean, and give the
+        # adapter's and optimizer's memory back before the next call.
         peft_model.unload()
+        del peft_model
+        release_memory()
 
 
 def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, started) -> TrainOutcome:
