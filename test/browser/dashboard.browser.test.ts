@@ -225,13 +225,14 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
       expect(first.completed).toBeLessThan(2);
       expect(await page.locator('#live').getAttribute('data-mode')).toMatch(/connecting|sse|polling/);
 
-      await expect.poll(async () => (await pageData(page)).status, { timeout: 180_000, interval: 500 }).toBe('completed');
+      await expect.poll(async () => (await pageData(page)).status, { timeout: 300_000, interval: 500 }).toBe('completed');
       await settledChart(page, 2);
       expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
       expect(await page.locator('#sweep-status').innerText()).toBe('completed');
       await expect.poll(() => page.locator('#live').getAttribute('data-mode')).toBe('finished');
       expect(await page.locator('#stat-trials .stat-value').innerText()).toBe('2 / 2');
-    }, 240_000);
+      expect(await page.locator('#checks').isHidden()).toBe(true);
+    }, 360_000);
 
     it("draws every trial's point and the Pareto front in the SVG", async () => {
       const data = await pageData(page);
@@ -348,6 +349,11 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
     expect(await page.getAttribute('#trial-table th[data-col="task:1"]', 'title')).toBe(`accuracy on ${FAKE_TASKS[1]}`);
     expect(await page.locator('#failures').innerText()).toContain('bslora-kron16-4/4/8-s0: CUDA out of memory (fake)');
     expect(await page.locator('#sweep-status').innerText()).toBe('completed with failures');
+    // The spec's expect rules, judged on the results.
+    expect(await page.locator('#checks .hint').innerText()).toBe('1 of 2 passed');
+    const verdicts = await page.$$eval('#checks li', (lis) => lis.map((li) => (li as HTMLElement).innerText));
+    expect(verdicts[0]).toMatch(/^passed\s+BSLoRA within 2 points of LoRA r16 at half its size/);
+    expect(verdicts[1]).toMatch(/^failed\s+VeRA matches LoRA r16/);
 
     const gate = data.trials.find((t) => t.name === 'bslora-gate64-2/4/8-s0')!;
     const text = await hoverPoint(page, gate.trialKey, gate.name);

@@ -73,6 +73,8 @@ export interface FakeSweep {
   id: string;
   name: string;
   description?: string;
+  /** The spec's `expect` rules, as written. */
+  expect?: Record<string, unknown>[];
   tasks: string[];
   trials: FakeTrial[];
 }
@@ -125,7 +127,7 @@ export function recordFakeResult(cp: ControlPlane, sweepId: string, plan: TrialP
 /** Writes a sweep with its trials into the store; trials whose status is 'completed' (the default) get results. */
 export function seedSweep(cp: ControlPlane, sweep: FakeSweep, opts: { finish?: boolean } = {}): TrialPlan[] {
   const plans = sweep.trials.map((t) => fakePlan(t, sweep.tasks));
-  cp.store.createSweep({ id: sweep.id, name: sweep.name, spec: { name: sweep.name, description: sweep.description } }, plans, new Set());
+  cp.store.createSweep({ id: sweep.id, name: sweep.name, spec: { name: sweep.name, description: sweep.description, expect: sweep.expect } }, plans, new Set());
   sweep.trials.forEach((t, i) => {
     const status = t.status ?? 'completed';
     if (status === 'completed') recordFakeResult(cp, sweep.id, plans[i], t, sweep.tasks);
@@ -156,6 +158,10 @@ export function manyMethodsSweep(id: string): FakeSweep {
     name: 'all-methods',
     description: 'Every method and share mode on two tasks (synthetic results).',
     tasks: FAKE_TASKS,
+    expect: [
+      { name: 'BSLoRA within 2 points of LoRA r16 at half its size', best: 'bslora', metric: 'mean_acc', at_least: 'lora:r16 - 2', max_param_share: 0.5 },
+      { name: 'VeRA matches LoRA r16', best: 'vera', metric: 'mean_acc', at_least: 'lora:r16' },
+    ],
     trials: [
       { name: 'lora-r4-s0', method: 'lora', rank: 4, total: 40_960, acc: [0.52, 0.6] },
       { name: 'lora-r8-s0', method: 'lora', rank: 8, total: 81_920, acc: [0.58, 0.64] },

@@ -52,8 +52,10 @@ export async function listSweeps() {
 /**
  * @typedef {{
  *   sweep: { id: string, name: string, status: string, createdAt: string, finishedAt: string | null, description: string | null },
- *   trials: Trial[], tasks: string[], loraBaseline: string | null, completed: number, failed: number
+ *   trials: Trial[], tasks: string[], loraBaseline: string | null, completed: number, failed: number,
+ *   expect: ExpectVerdict[]
  * }} SweepData
+ * @typedef {{ name: string, passed: boolean, message: string }} ExpectVerdict
  */
 
 /**
@@ -113,6 +115,10 @@ export async function loadSweep(id) {
     loraBaseline: results.loraBaseline ?? null,
     completed: Number(results.completed ?? 0),
     failed: Number(results.failed ?? 0),
+    // The spec's `expect` rules judged on the results so far (final once the sweep has finished).
+    expect: Array.isArray(results.expect)
+      ? results.expect.map((/** @type {any} */ v) => ({ name: String(v.name), passed: Boolean(v.passed), message: String(v.message ?? '') }))
+      : [],
   };
 }
 
@@ -135,6 +141,7 @@ export const SSE_EVENTS = [
 
 export const POLL_MS = 2000;
 const SAFETY_POLL_MS = 15000;
+const MIN_RELOAD_MS = 1000;
 
 /**
  * Follows a sweep until it finishes: server-sent events from GET /api/v1/sweeps/:id/events when the server has
@@ -153,9 +160,11 @@ export function followSweep(id, hooks) {
   /** @type {ReturnType<typeof setInterval> | null} */
   let safety = null;
 
-  // Reloads are coalesced: while one runs, further triggers queue exactly one more.
+  // Reloads are coalesced and spaced: while one runs, further triggers queue exactly one more, which starts at
+  // least MIN_RELOAD_MS after the previous one (progress events arrive every training step).
   let running = false;
   let again = false;
+  let lastStart = 0;
   const reload = async () => {
     if (running) {
       again = true;
@@ -165,6 +174,10 @@ export function followSweep(id, hooks) {
     try {
       do {
         again = false;
+        const wait = lastStart + MIN_RELOAD_MS - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        if (stopped) return;
+        lastStart = Date.now();
         let finished = false;
         try {
           finished = await hooks.refresh();

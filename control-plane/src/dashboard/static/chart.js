@@ -126,7 +126,7 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data)
           label: { color: style.color, fontSize: 11 },
           data: [
             { yAxis: baseline.meanAcc, label: { formatter: `${tag} accuracy ${fmtAcc(baseline.meanAcc)}`, position: 'insideEndTop' } },
-            { xAxis: baseline.trainable, label: { formatter: `${tag} size ${fmtCount(baseline.trainable)}`, position: 'insideStartTop' } },
+            { xAxis: baseline.trainable, label: { formatter: `${tag} size ${fmtCount(baseline.trainable)}`, position: 'end', distance: 4 } },
           ],
         };
       }
@@ -199,11 +199,12 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data)
       textStyle: { color: '#334155', fontSize: 12 },
       data: series.map((s) => s.name),
     },
-    grid: { left: 72, right: 36, top: 48, bottom: 58, containLabel: false },
+    grid: { left: 72, right: 36, top: 66, bottom: 58, containLabel: false },
     tooltip: {
       trigger: 'item',
       confine: true,
       className: 'chart-tooltip',
+      transitionDuration: 0.1,
       backgroundColor: '#ffffff',
       borderColor: '#cbd5e1',
       padding: 0,

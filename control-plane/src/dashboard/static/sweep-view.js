@@ -78,6 +78,7 @@ export async function renderSweep(root, id, setLive) {
   const description = h('p', { class: 'description', id: 'sweep-description' });
   const meta = h('p', { class: 'meta muted' });
   const stats = h('section', { class: 'stats', id: 'stats' });
+  const checks = h('section', { class: 'card checks', id: 'checks' });
   const chartEl = h('div', { id: 'chart', class: 'chart', role: 'img', 'aria-label': 'trainable parameters against mean accuracy' });
   const legendNote = h('p', { class: 'hint' });
   const failures = h('div', { id: 'failures', class: 'failures' });
@@ -96,6 +97,7 @@ export async function renderSweep(root, id, setLive) {
       h('div', { class: 'actions' }, csv, json),
     ),
     stats,
+    checks,
     h(
       'section',
       { class: 'card' },
@@ -147,6 +149,28 @@ export async function renderSweep(root, id, setLive) {
       s.finishedAt ? ` · finished ${fmtTime(s.finishedAt)}` : '',
     );
     replace(stats, statCards(d));
+    checks.hidden = d.expect.length === 0;
+    if (d.expect.length) {
+      const passed = d.expect.filter((v) => v.passed).length;
+      const provisional = UNFINISHED.has(s.status) ? ' (so far: the sweep is still running)' : '';
+      replace(
+        checks,
+        h('div', { class: 'card-head' }, h('h2', null, 'Expect rules'), h('p', { class: 'hint' }, `${passed} of ${d.expect.length} passed${provisional}`)),
+        h(
+          'ul',
+          { class: 'verdicts' },
+          d.expect.map((v) =>
+            h(
+              'li',
+              { class: v.passed ? 'verdict-pass' : 'verdict-fail' },
+              h('span', { class: `badge badge-${v.passed ? 'completed' : 'failed'}` }, v.passed ? 'passed' : 'failed'),
+              h('strong', null, v.name),
+              h('span', { class: 'muted' }, v.message),
+            ),
+          ),
+        ),
+      );
+    }
     const option = chartOption(d);
     located = locatePoints(option);
     chart.setOption(option, { replaceMerge: ['series'] });
