@@ -93,11 +93,12 @@ export function makeParamsCommand(config: CliConfig, io: CliIo): Command {
     .option('--json', 'print JSON')
     .option('--worker <address>', 'ask the worker at host:port instead of starting one')
     .option('--device <device>', 'device of the worker started for counting (counting itself uses no weights)', 'cpu')
+    .option('--timeout <seconds>', 'how long to wait for the --worker to answer', '10')
     .addHelpText(
       'after',
       '\nExamples:\n  $ bslora params jobs/quickstart.yaml\n  $ bslora params jobs/paper/llama2-7b-commonsense.yaml --json\n  $ bslora params jobs/quickstart.yaml --worker gpu-host:50051',
     )
-    .action(async (specPath: string, opts: { json?: boolean; worker?: string; device: string }) => {
+    .action(async (specPath: string, opts: { json?: boolean; worker?: string; device: string; timeout: string }) => {
       const spec = await loadSweepSpecFile(specPath);
       const plans = expandSweep(spec);
       let worker: WorkerProcess | undefined;
@@ -106,7 +107,7 @@ export function makeParamsCommand(config: CliConfig, io: CliIo): Command {
       if (opts.worker) {
         client = new WorkerClient(opts.worker);
         try {
-          await client.waitForServing(10_000);
+          await client.waitForServing(Math.max(0.1, Number(opts.timeout) || 10) * 1_000);
         } catch (err) {
           client.close();
           throw new ControlPlaneError('CP_ERR_WORKER_UNREACHABLE', `no worker answers at ${opts.worker}: ${(err as Error).message}`, { cause: err });

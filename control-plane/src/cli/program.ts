@@ -30,5 +30,15 @@ export function makeProgram(config: CliConfig, io: CliIo): Command {
   program.addCommand(makeSweepCommand(config, io));
   program.addCommand(makeParamsCommand(config, io));
   program.addCommand(makeWorkersCommand(config, io));
+  // Commands made by their own factories do not inherit the program's settings: hand the output and the exit
+  // override down to every level, so that a usage error anywhere reaches main.ts (exit 2) through the command's io.
+  program.exitOverride();
+  const handDown = (cmd: Command): void => {
+    for (const sub of cmd.commands) {
+      sub.configureOutput(program.configureOutput()).showHelpAfterError().exitOverride();
+      handDown(sub);
+    }
+  };
+  handDown(program);
   return program;
 }

@@ -18,7 +18,10 @@ export interface CliIo {
 
 export function makeSweepCommand(config: CliConfig, io: CliIo): Command {
   const api = () => new ApiClient(config.apiUrl, loadOrCreateToken(config.homeDir).token);
-  const sweep = new Command('sweep').description('submit and follow sweeps on a running control plane (see `bslora up`)');
+  const sweep = new Command('sweep')
+    .description('submit and follow sweeps on a running control plane (see `bslora up`)')
+    .addHelpText('after', '\nExamples:\n  $ bslora sweep submit jobs/quickstart.yaml --wait\n  $ bslora sweep list --status running')
+    .action(() => sweep.help({ error: true }));
 
   sweep
     .command('submit')
@@ -69,12 +72,11 @@ export function makeSweepCommand(config: CliConfig, io: CliIo): Command {
     .description('list recent sweeps')
     .option('--json', 'print JSON')
     .option('--limit <n>', 'how many', '20')
-    .addHelpText('after', '\nExample:\n  $ bslora sweep list --limit 5')
-    .action(async (opts: { json?: boolean; limit: string }) => {
-      const r = await api().request<{ sweeps: { id: string; name: string; status: string; createdAt: string }[] }>(
-        'GET',
-        `/api/v1/sweeps?limit=${Number(opts.limit)}`,
-      );
+    .addOption(new Option('--status <status>', 'only sweeps with this status').choices(['queued', 'running', 'completed', 'completed_with_failures', 'cancelled']))
+    .addHelpText('after', '\nExample:\n  $ bslora sweep list --limit 5\n  $ bslora sweep list --status running --json')
+    .action(async (opts: { json?: boolean; limit: string; status?: string }) => {
+      const query = new URLSearchParams({ limit: String(Number(opts.limit)), ...(opts.status ? { status: opts.status } : {}) });
+      const r = await api().request<{ sweeps: { id: string; name: string; status: string; createdAt: string }[] }>('GET', `/api/v1/sweeps?${query}`);
       io.out.write(
         opts.json
           ? `${JSON.stringify(r.sweeps)}\n`
