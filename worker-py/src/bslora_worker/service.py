@@ -25,7 +25,7 @@ from .fault_injection import load_fault_rules
 from .resident_models import ResidentModels
 from .trials.archive import sha256_hex
 from .trials.evaluate_trial import TaskScore, adapter_path, evaluate_trial
-from .trials.parameter_counts import count_trial_parameters
+from .trials.count_without_weights import count_without_weights
 from .trials.trial import Trial
 from .trials.train_trial import StepProgress, TrainOutcome, train_trial
 from .devices import device_info
@@ -140,26 +140,14 @@ class WorkerService(pb_grpc.WorkerServiceServicer):
             ))
 
     async def CountParameters(self, request: pb.CountParametersRequest, context):
+        """Counts from the model's config on the meta device: no weights are loaded, so any size is instant."""
+
         def run() -> dict[str, int]:
             trial = Trial.from_proto(request.trial)
-            from .trials.adapter_config import adapter_config
-
-            base = self.models.get(trial.base_model, trial.task_type)
-            config = adapter_config(trial)
-            if config is None:
-                return count_trial_parameters(trial, base.model, None)
-            from peft import get_peft_model
-
-            wrapped = get_peft_model(base.model, config)
-            try:
-                trainable = [p for p in wrapped.parameters() if p.requires_grad]
-                return count_trial_parameters(trial, wrapped, trainable, wrapped.peft_config["default"])
-            finally:
-                wrapped.unload()
+            return count_without_weights(trial, self.allowed_roots)
 
         try:
-            async with self._busy:
-                counts = await asyncio.get_running_loop().run_in_executor(None, run)
+            counts = await asyncio.get_running_loop().run_in_executor(None, run)
         except Exception as err:  # noqa: BLE001 - mapped to a status right here
             await context.abort(*_status_of(err))
         return pb.CountParametersResponse(counts=pb.ParameterCounts(**counts))

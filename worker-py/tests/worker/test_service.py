@@ -38,6 +38,9 @@ def trial_spec(**overrides) -> pb.TrialSpec:
             spec.ranks.CopyFrom(v)
         elif k == "training":
             spec.training.CopyFrom(v)
+        elif k in ("target_modules", "eval_tasks"):
+            del getattr(spec, k)[:]
+            getattr(spec, k).extend(v)
         else:
             setattr(spec, k, v)
     return spec
@@ -153,3 +156,36 @@ def test_count_parameters_matches_what_training_allocates(worker):
     _, _, result = train(worker["stub"], spec, timeout=60)
     assert counted.total == result.counts.total
     assert (counted.local, counted.intra, counted.inter) == (result.counts.local, result.counts.intra, result.counts.inter)
+
+
+@pytest.mark.parametrize(
+    "mode, extra, total",
+    [("slice", {}, 8_167_424), ("gate", {"gate_share_size": 1024}, 11_206_656), ("kron", {"kron_share_size": 256}, 5_090_368)],
+)
+def test_count_parameters_of_llama2_7b_needs_no_weights(worker, mode, extra, total):
+    """The paper notes' closed forms (all seven modules, 2/4/16), from the config alone, within seconds."""
+    spec = trial_spec(method="bslora", rank=0, ranks=pb.BSLoraRanks(local=2, intra=4, inter=16), share_mode=mode,
+                      base_model="meta-llama/Llama-2-7b-hf",
+                      target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], **extra)
+    t0 = time.monotonic()
+    counts = worker["stub"].CountParameters(pb.CountParametersRequest(trial=spec), timeout=60).counts
+    assert counts.total == total
+    assert counts.base_total == 6_738_415_616
+    assert time.monotonic() - t0 < 15
+
+
+def test_count_parameters_of_lora_and_vera_match_training(worker):
+    for method, rank in (("lora", 4), ("vera", 8)):
+        spec = trial_spec(method=method, rank=rank, trial_key=f"svc-count-{method}",
+                          training=pb.TrainingSettings(steps=1, learning_rate=1e-3, batch_size=2, seq_len=64))
+        counted = worker["stub"].CountParameters(pb.CountParametersRequest(trial=spec), timeout=60).counts
+        _, _, result = train(worker["stub"], spec, timeout=60)
+        assert counted.total == result.counts.total > 0, method
+
+
+def test_count_parameters_of_an_unknown_offline_hub_model_fails_precondition(worker):
+    spec = trial_spec(base_model="someone/unknown-model-xyz")
+    with pytest.raises(grpc.RpcError) as err:
+        worker["stub"].CountParameters(pb.CountParametersRequest(trial=spec), timeout=60)
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "someone/unknown-model-xyz" in err.value.details()
