@@ -17,8 +17,9 @@ export function makeAgentCommand(config: CliConfig, io: CliIo): Command {
     .option('--worker <address...>', 'drive an already-running worker at host:port (repeatable)')
     .option('--no-spawn', 'spawn no local workers (only --worker addresses)')
     .option('--prefix <prefix>', 'queue prefix shared with the control plane (default: BSLORA_PREFIX or bslora)')
+    .option('--dry-run', 'spawn dry-run workers that answer Train/Evaluate at once without a model (benchmarks, tests)')
     .addHelpText('after', '\nExample:\n  $ bslora agent --redis redis://queue.internal:6379 --devices cuda:0,cuda:1')
-    .action(async (opts: { redis?: string; devices: string; worker?: string[]; spawn: boolean; prefix?: string }) => {
+    .action(async (opts: { redis?: string; devices: string; worker?: string[]; spawn: boolean; prefix?: string; dryRun?: boolean }) => {
       const redisUrl = opts.redis ?? config.redisUrl;
       if (!(await pingRedis(redisUrl))) {
         throw new ControlPlaneError('CP_ERR_REDIS_UNAVAILABLE', `no Redis answers at ${redisUrl}`);
@@ -30,6 +31,7 @@ export function makeAgentCommand(config: CliConfig, io: CliIo): Command {
         artifactsDir: join(config.homeDir, 'artifacts'),
         devices: opts.spawn ? opts.devices.split(',').map((d) => d.trim()).filter(Boolean) : [],
         remoteWorkers: opts.worker ?? [],
+        dryRun: opts.dryRun ?? false,
         log: (line) => io.err.write(`${line}\n`),
       });
       io.out.write(`agent ${process.pid} consuming from ${redisUrl}: ${agent.workers.map((w) => `${w.device}@${w.address}${w.pid ? ` (pid ${w.pid})` : ''}`).join(', ')}\n`);

@@ -3,7 +3,7 @@
  * record the sweep and its trials in the store, then add one BullMQ flow (sweep ← eval ← train per trial).
  * Nothing is queued or stored when validation fails.
  */
-import { FlowProducer, type FlowJob } from 'bullmq';
+import { FlowProducer, Queue, type FlowJob } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { expandSweep, type SweepSpec, type TrialPlan } from '../sweep-specs/index.js';
 import type { Store } from '../store/store.js';
@@ -34,22 +34,97 @@ export async function submitSweep(
   deps.store.addEvent(sweepId, null, 'sweep-submitted', { trials: trials.length, reused: reused.size });
 
   const toRun = trials.filter((t) => !reused.has(t.trialKey));
-  const flow: FlowJob = {
+  try {
+    await addSweepFlow(deps.flows, deps.ctx, sweepId, toRun);
+  } catch (err) {
+    // Nothing of the flow is left in Redis (addSweepFlow takes back what it added): take the sweep back out of the
+    // store so nothing partial remains. When Redis could not be cleaned, the sweep stays in the store and the
+    // start-up reconciler queues its missing trials.
+    if (!(err instanceof PartiallyQueuedError)) deps.store.deleteSweep(sweepId);
+    throw err instanceof PartiallyQueuedError ? err.cause : err;
+  }
+  return { sweepId, trials, reused: [...reused] };
+}
+
+/**
+ * Trials per Redis transaction when a sweep is enqueued in parts. One `FlowProducer.add` is one MULTI/EXEC: for
+ * 10,000 trials (20,001 jobs) it held this process's event loop for about a second while building the jobs, then
+ * Redis, for every client, for seconds more; in parts of 250 trials, two in flight, the same sweep is queued 2–3×
+ * faster and neither stalls for more than one part (docs/benchmarks.md, "Control-plane scale").
+ */
+export const ENQUEUE_PART_TRIALS = 250;
+/** A queue that no worker consumes, holding each part-wise enqueued sweep's gate job (see addSweepFlow). */
+export const SWEEP_GATE_QUEUE = 'sweep-gate';
+
+class PartiallyQueuedError extends Error {}
+
+/**
+ * Adds the flow of a sweep: its sweep job (`sweep.<sweepId>`) as the parent of one eval ← train pair per trial.
+ *
+ * Up to ENQUEUE_PART_TRIALS trials: one `FlowProducer.add`, atomic. More: the sweep job is added first with a single
+ * child, a gate job in SWEEP_GATE_QUEUE, then the trials are attached to it in parts (`opts.parent`), then the gate
+ * is removed. The gate keeps the sweep job waiting for children until every part is in, so a sweep whose first
+ * trials finish before its last ones are queued is not aggregated early; removing the last pending child moves
+ * the sweep job to wait (BullMQ's removeParentDependencyKey), exactly as the last trial finishing would. Trials
+ * start as soon as their part is in. On failure the sweep job is removed with every trial attached so far; if that
+ * is refused (a trial already running) or fails, the gate is removed and PartiallyQueuedError is thrown.
+ */
+export async function addSweepFlow(
+  flows: FlowProducer,
+  ctx: QueueContext,
+  sweepId: string,
+  trials: TrialPlan[],
+  partTrials = ENQUEUE_PART_TRIALS,
+): Promise<void> {
+  const sweepJob = {
     name: 'sweep',
     queueName: SWEEP_QUEUE,
     // The sweep id is unique, so a retained job with this id can never swallow a new sweep.
     opts: { jobId: `sweep.${sweepId}`, removeOnComplete: { age: 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } },
     data: { sweepId },
-    children: toRun.map((plan) => trialFlow(sweepId, plan)),
-  };
-  try {
-    await deps.flows.add(flow);
-  } catch (err) {
-    // The flow did not reach Redis: take the sweep back out of the store so nothing partial remains.
-    deps.store.deleteSweep(sweepId);
-    throw err;
+  } satisfies FlowJob;
+  if (trials.length <= partTrials) {
+    await flows.add({ ...sweepJob, children: trials.map((plan) => trialFlow(sweepId, plan)) });
+    return;
   }
-  return { sweepId, trials, reused: [...reused] };
+  const gateId = `${sweepId}.gate`;
+  await flows.add({ ...sweepJob, children: [{ name: 'gate', queueName: SWEEP_GATE_QUEUE, data: { sweepId }, opts: { jobId: gateId } }] });
+  const parent = { id: sweepJob.opts.jobId, queue: `${ctx.prefix}:${SWEEP_QUEUE}` };
+  const gates = new Queue(SWEEP_GATE_QUEUE, { connection: ctx.connection, prefix: ctx.prefix });
+  try {
+    const parts: TrialPlan[][] = [];
+    for (let i = 0; i < trials.length; i += partTrials) parts.push(trials.slice(i, i + partTrials));
+    // Two parts in flight: this process builds the next part while Redis runs the previous one.
+    let next = 0;
+    const addParts = async () => {
+      while (next < parts.length) {
+        const part = parts[next++];
+        await flows.addBulk(
+          part.map((plan) => {
+            const flow = trialFlow(sweepId, plan);
+            return { ...flow, opts: { ...flow.opts, parent } };
+          }),
+        );
+      }
+    };
+    const results = await Promise.allSettled([addParts(), addParts()]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      const sweeps = new Queue(SWEEP_QUEUE, { connection: ctx.connection, prefix: ctx.prefix });
+      const removed = await sweeps.remove(parent.id, { removeChildren: true }).catch(() => 0);
+      await sweeps.close();
+      if (removed === 1) await gates.remove(gateId).catch(() => 0);
+      else {
+        // Let the sweep job aggregate what did reach Redis; the reconciler queues the rest at the next start.
+        await gates.remove(gateId).catch(() => 0);
+        throw new PartiallyQueuedError(`sweep ${sweepId} was queued in part`, { cause: failed.reason });
+      }
+      throw failed.reason;
+    }
+    await gates.remove(gateId);
+  } finally {
+    await gates.close();
+  }
 }
 
 /** One trial's part of a sweep flow: its eval job, parent of its train job. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TrialRow } from '../store/store.js';
-import { summarizeSweep } from './summarize-sweep.js';
+import { paretoFront, summarizeSweep } from './summarize-sweep.js';
 
 function row(name: string, method: string, total: number | null, meanAcc: number | null, status = 'completed'): TrialRow {
   return {
@@ -43,5 +43,24 @@ describe('summarizeSweep', () => {
     expect(s.failed).toBe(1);
     expect(s.completed).toBe(1);
     expect(s.trials.find((t) => t.name === 'bs')!.onFront).toBe(false);
+  });
+
+  it('finds the same front as the pairwise definition, ties and duplicates included', () => {
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    for (let round = 0; round < 50; round++) {
+      const points = Array.from({ length: 1 + rand(40) }, (_, i) => ({ key: `p${i}`, params: rand(8) * 100, acc: rand(5) / 4 }));
+      const pairwise = points.filter(
+        (p) => !points.some((q) => q !== p && q.params <= p.params && q.acc >= p.acc && (q.params < p.params || q.acc > p.acc)),
+      );
+      expect([...paretoFront(points)].sort()).toEqual(pairwise.map((p) => p.key).sort());
+    }
+  });
+
+  it('puts every one of many identical points on the front, quickly', () => {
+    const points = Array.from({ length: 20_000 }, (_, i) => ({ key: `p${i}`, params: 0, acc: 0 }));
+    const t = performance.now();
+    expect(paretoFront(points).size).toBe(20_000);
+    expect(performance.now() - t).toBeLessThan(1_000);
   });
 });

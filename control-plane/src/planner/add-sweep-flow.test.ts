@@ -1,0 +1,62 @@
+/**
+ * The sweep flow added in parts (large sweeps): on a real Redis, with consumers that finish every job at once, the
+ * sweep job runs exactly once, after every trial, whichever part its trials arrived in.
+ */
+import { FlowProducer, Queue, Worker } from 'bullmq';
+import { afterAll, describe, expect, it } from 'vitest';
+import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../../test/helpers/redis.js';
+import { connectionFromUrl, EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE } from '../queue/queues.js';
+import type { TrialPlan } from '../sweep-specs/index.js';
+import { addSweepFlow, SWEEP_GATE_QUEUE } from './submit-sweep.js';
+
+const connection = connectionFromUrl(TEST_REDIS_URL);
+const plans = (n: number) => Array.from({ length: n }, (_, i) => ({ trialKey: `k${i}`, name: `t${i}` }) as unknown as TrialPlan);
+
+describe('addSweepFlow', () => {
+  const prefix = uniquePrefix('flow-parts');
+  const closers: (() => Promise<unknown>)[] = [];
+  afterAll(async () => {
+    for (const close of closers.reverse()) await close();
+    await deleteKeysWithPrefix(prefix);
+  });
+
+  it('aggregates once, after every part, although the first parts finish before the last are queued', async () => {
+    const ctx = { connection, prefix };
+    const finished: string[] = [];
+    const sweepRuns: { children: number }[] = [];
+    const base = { connection, prefix, concurrency: 4 };
+    const workers = [
+      new Worker(TRAIN_QUEUE, async (job) => ({ key: job.data.plan.trialKey }), base),
+      new Worker(EVAL_QUEUE, async (job) => (finished.push(job.data.plan.trialKey), { key: job.data.plan.trialKey }), base),
+      new Worker(SWEEP_QUEUE, async (job) => sweepRuns.push({ children: Object.keys(await job.getChildrenValues()).length }), base),
+    ];
+    const flows = new FlowProducer({ connection, prefix });
+    closers.push(() => flows.close(), ...workers.map((w) => () => w.close()));
+
+    // Parts of 3 trials, each added 150 ms late: the consumers finish a part's trials before the next part is in.
+    const addBulk = flows.addBulk.bind(flows);
+    flows.addBulk = async (parts) => (await new Promise((r) => setTimeout(r, 150)), addBulk(parts));
+    await addSweepFlow(flows, ctx, 'sw-parts', plans(20), 3);
+    const deadline = Date.now() + 15_000;
+    while (sweepRuns.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 300)); // a second, wrong run would show up here
+
+    expect(sweepRuns).toEqual([{ children: 20 }]);
+    expect(new Set(finished).size).toBe(20);
+    const gates = new Queue(SWEEP_GATE_QUEUE, { connection, prefix });
+    closers.push(() => gates.close());
+    expect(await gates.getJob('sw-parts.gate')).toBeUndefined();
+  });
+
+  it('adds a small sweep in one transaction, without a gate', async () => {
+    const flows = new FlowProducer({ connection, prefix });
+    closers.push(() => flows.close());
+    await addSweepFlow(flows, { connection, prefix }, 'sw-small', plans(3), 3);
+    const sweeps = new Queue(SWEEP_QUEUE, { connection, prefix });
+    const gates = new Queue(SWEEP_GATE_QUEUE, { connection, prefix });
+    closers.push(() => sweeps.close(), () => gates.close());
+    const job = await sweeps.getJob('sweep.sw-small');
+    expect(await job!.getDependenciesCount()).toMatchObject({ unprocessed: 3 });
+    expect(await gates.count()).toBe(0);
+  });
+});
