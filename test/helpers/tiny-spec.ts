@@ -17,7 +17,7 @@ export function tinySpecYaml(o: TinySpecOptions = {}): string {
     'train_data: builtin:arith',
     'eval_tasks: [builtin:arith]',
     'target_modules: [q_proj, v_proj]',
-    `training: {steps: ${o.steps ?? 3}, learning_rate: 0.003, batch_size: 4, seq_len: 32, seed: ${o.seed ?? 0}, eval_limit: 16}`,
+    `training: {steps: ${o.steps ?? 3}, learning_rate: 0.003, batch_size: 4, seq_len: 64, seed: ${o.seed ?? 0}, eval_limit: 16}`,
     'grid:',
     '  method: [lora, bslora]',
     '  lora_ranks: [8]',

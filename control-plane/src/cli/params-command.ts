@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { ControlPlaneError } from '../errors.js';
 import type { ParameterCounts } from '../gen/bslora_api/worker/v1/worker_service.js';
 import { expandSweep, loadSweepSpecFile, type TrialPlan } from '../sweep-specs/index.js';
-import { grpcStatusName, isGrpcServiceError, isPermanentGrpcError } from '../worker-process/grpc-errors.js';
+import { status } from '@grpc/grpc-js';
+import { grpcStatusName, isGrpcServiceError } from '../worker-process/grpc-errors.js';
 import { spawnWorker, type WorkerProcess } from '../worker-process/spawn-worker.js';
 import { toTrialSpec } from '../worker-process/trial-spec.js';
 import { WorkerClient } from '../worker-process/worker-client.js';
@@ -57,7 +58,8 @@ export async function countSweepParameters(specName: string, plans: TrialPlan[],
       });
     } catch (err) {
       if (!isGrpcServiceError(err)) throw err;
-      if (!isPermanentGrpcError(err)) {
+      // The worker went away; anything else is its answer about this trial (a shape it cannot adapt, say).
+      if ([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.CANCELLED].includes(err.code)) {
         throw new ControlPlaneError('CP_ERR_WORKER_UNREACHABLE', `worker at ${client.address} failed: ${grpcStatusName(err.code)} ${err.details}`, { cause: err });
       }
       trials.push({ name: plan.name, method: plan.method, counts: null, loraShare: null, error: `${grpcStatusName(err.code)}: ${err.details}` });

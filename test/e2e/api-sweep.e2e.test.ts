@@ -1,0 +1,139 @@
+/**
+ * The surfaces end to end on real parts (Redis, BullMQ, a spawned PyTorch worker over gRPC): a sweep submitted over
+ * REST and followed over SSE to its end, its signed `notify` webhook retried after a failed first attempt, its
+ * `expect` verdicts in the results, `sweep submit --wait` exiting 1 on a failed rule, and the worker reported by
+ * its agent's heartbeat in `bslora workers` and `/metrics`.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeProgram } from '../../control-plane/src/cli/program.js';
+import { isControlPlaneError } from '../../control-plane/src/errors.js';
+import { startLocalStack, type LocalStack } from '../../control-plane/src/local-stack.js';
+import { verifyWebhookSignature } from '../../control-plane/src/webhooks/webhook-signature.js';
+import { captureIo } from '../helpers/capture-io.js';
+import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { readSse, type SseEvent } from '../helpers/sse.js';
+import { tinySpecYaml } from '../helpers/tiny-spec.js';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
+
+describe('REST, SSE, webhooks and expect rules on a real sweep', () => {
+  const prefix = uniquePrefix('e2e-api');
+  const home = mkdtempSync(join(tmpdir(), 'bslora-e2e-api-'));
+  const specPath = join(home, 'e2e-api.yaml');
+  let stack: LocalStack;
+  let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
+  let sweepId: string;
+
+  const cli = () => {
+    const cap = captureIo();
+    const program = makeProgram({ homeDir: home, redisUrl: TEST_REDIS_URL, prefix, apiUrl: stack.apiUrl!, host: '127.0.0.1', port: 0 }, cap.io);
+    return { run: (args: string[]) => program.parseAsync(args, { from: 'user' }), cap };
+  };
+  const get = async (path: string) => (await fetch(`${stack.apiUrl}${path}`)).json();
+
+  beforeAll(async () => {
+    delete process.env.BSLORA_API_TOKEN;
+    process.env.BSLORA_E2E_WEBHOOK_SECRET = 'e2e-webhook-secret';
+    receiver = await startWebhookReceiver([503]);
+    writeFileSync(
+      specPath,
+      tinySpecYaml({
+        name: 'e2e-api',
+        steps: 3,
+        seed: 11,
+        notify: [{ url: receiver.url, secret_env: 'BSLORA_E2E_WEBHOOK_SECRET' }],
+        expect: [
+          { name: 'bslora-has-a-result', best: 'bslora', at_least: 0 },
+          { name: 'impossible', best: 'bslora', at_least: 101 },
+        ],
+      }),
+    );
+    stack = await startLocalStack({ homeDir: home, redisUrl: TEST_REDIS_URL, prefix, port: 0 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await receiver?.close();
+    await deleteKeysWithPrefix(prefix);
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('follows a sweep submitted over REST through SSE until it ends', async () => {
+    const res = await fetch(`${stack.apiUrl}/api/v1/sweeps`, {
+      method: 'POST',
+      body: readFileSync(specPath, 'utf8'),
+      headers: { authorization: `Bearer ${stack.token}`, 'content-type': 'application/yaml', 'idempotency-key': 'e2e-api-1' },
+    });
+    expect(res.status).toBe(201);
+    sweepId = (await res.json()).id;
+
+    const stream = await fetch(`${stack.apiUrl}/api/v1/sweeps/${sweepId}/events`);
+    const { events, ended } = await readSse(stream);
+    expect(ended).toBe(true);
+    const kinds = events.map((e) => e.event);
+    expect(kinds[0]).toBe('snapshot');
+    expect(kinds.slice(-2)).toEqual(['sweep-finished', 'end']);
+    expect(events.at(-1)!.data, JSON.stringify(stack.controlPlane.store.trialsOfSweep(sweepId).map((t) => t.lastError))).toMatchObject({ status: 'completed' });
+
+    // Every trial finished either before the stream opened (the snapshot says so) or while it was open.
+    const snapshot = events[0].data as { trials: { trialKey: string; status: string }[] };
+    const finishedLive = events.filter((e) => e.event === 'trial-finished').map((e: SseEvent) => (e.data as { trialKey: string }).trialKey);
+    const finishedBefore = snapshot.trials.filter((t) => t.status === 'completed').map((t) => t.trialKey);
+    expect(new Set([...finishedLive, ...finishedBefore])).toEqual(new Set(snapshot.trials.map((t) => t.trialKey)));
+    expect(kinds).toContain('trial-progress');
+  }, 180_000);
+
+  it('records the expect verdicts with the results', async () => {
+    const results = await get(`/api/v1/sweeps/${sweepId}/results`);
+    expect(results.completed).toBe(2);
+    expect(results.expectPassed).toBe(false);
+    expect(results.expect.map((v: { name: string; passed: boolean }) => [v.name, v.passed])).toEqual([
+      ['bslora-has-a-result', true],
+      ['impossible', false],
+    ]);
+    expect((await get(`/api/v1/sweeps/${sweepId}`)).summary.expectPassed).toBe(false);
+  });
+
+  it('delivers the signed completion webhook, retrying after the receiver failed once, and logs both attempts', async () => {
+    const hooks = await receiver.waitFor(2);
+    expect(hooks.slice(0, 2).map((h) => h.status)).toEqual([503, 200]);
+    for (const h of hooks.slice(0, 2)) {
+      expect(verifyWebhookSignature('e2e-webhook-secret', h.body, h.headers['x-bslora-signature'] as string)).toBe(true);
+    }
+    const payload = JSON.parse(hooks[1].body);
+    expect(payload).toMatchObject({ event: 'sweep.completed', sweep: { id: sweepId, status: 'completed' }, summary: { completed: 2, expectPassed: false } });
+    const { deliveries } = await get(`/api/v1/sweeps/${sweepId}/webhook-deliveries`);
+    expect(deliveries.map((d: { attempt: number; ok: boolean }) => [d.attempt, d.ok])).toEqual([
+      [1, false],
+      [2, true],
+    ]);
+  }, 30_000);
+
+  it('makes `sweep submit --wait` exit 1 on a failed expect rule, showing every verdict', async () => {
+    const { run, cap } = cli();
+    const err = await run(['sweep', 'submit', specPath, '--wait']).catch((e) => e);
+    expect(isControlPlaneError(err) && err.code).toBe('CP_ERR_EXPECT_FAILED');
+    expect(err.exitCode).toBe(1);
+    expect(cap.stdout()).toContain('2 trials (2 reused)');
+    expect(cap.stdout()).toMatch(/PASS {2}bslora-has-a-result: /);
+    expect(cap.stdout()).toMatch(/FAIL {2}impossible: .* < target 101\.00/);
+  }, 60_000);
+
+  it('lists the worker from its agent heartbeat, in `bslora workers` and in /metrics', async () => {
+    const { run, cap } = cli();
+    await run(['workers', '--json']);
+    const workers = JSON.parse(cap.stdout());
+    expect(workers).toHaveLength(1);
+    expect(workers[0]).toMatchObject({ status: 'serving', device: 'cpu', address: stack.agent.workers[0].address, pid: stack.agent.workers[0].pid });
+    expect(workers[0].versions.torch).toBeTruthy();
+    expect(workers[0].devices[0].name).toBe('cpu');
+
+    const metrics = await (await fetch(`${stack.apiUrl}/metrics`)).text();
+    expect(metrics).toContain('bslora_workers{status="serving"} 1');
+    expect(metrics).toMatch(/bslora_trial_train_duration_seconds_count [2-9]/);
+    expect(metrics).toMatch(/bslora_sweeps\{status="completed"\} 2/);
+    expect(metrics).toContain('bslora_webhook_delivery_attempts_total{outcome="failed"} 1');
+  });
+});

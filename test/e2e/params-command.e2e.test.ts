@@ -1,0 +1,100 @@
+/**
+ * `bslora params` against real workers (builtin:tiny-llama, counting only): once through a worker it spawns
+ * itself, and through a running worker named with `--worker`.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeProgram } from '../../control-plane/src/cli/program.js';
+import type { ParamsReport } from '../../control-plane/src/cli/params-command.js';
+import { isControlPlaneError } from '../../control-plane/src/errors.js';
+import { spawnWorker, type WorkerProcess } from '../../control-plane/src/worker-process/spawn-worker.js';
+import { captureIo } from '../helpers/capture-io.js';
+
+const SPEC = `
+name: params-e2e
+base_model: builtin:tiny-llama
+train_data: builtin:arith
+eval_tasks: [builtin:arith]
+target_modules: [q_proj, k_proj, v_proj, up_proj, down_proj]
+training: {steps: 3, learning_rate: 0.003, batch_size: 4, seq_len: 64, seeds: [0, 1]}
+grid:
+  method: [lora, bslora]
+  lora_ranks: [4, 8]
+  share_mode: [slice, kron]
+  kron_share_size: [KRON]
+  ranks: [{local: 2, intra: 2, inter: 4}]
+`;
+
+describe('bslora params', () => {
+  const home = mkdtempSync(join(tmpdir(), 'bslora-params-'));
+  let worker: WorkerProcess;
+
+  const cli = () => {
+    const cap = captureIo();
+    const program = makeProgram({ homeDir: home, redisUrl: 'redis://127.0.0.1:1', prefix: 'x', apiUrl: 'http://127.0.0.1:1', host: '127.0.0.1', port: 0 }, cap.io);
+    return { run: (args: string[]) => program.parseAsync(args, { from: 'user' }), cap };
+  };
+  const specWith = (kron: number) => {
+    const path = join(home, `params-kron${kron}.yaml`);
+    writeFileSync(path, SPEC.replace('KRON', String(kron)));
+    return path;
+  };
+
+  beforeAll(async () => {
+    worker = await spawnWorker({ runDir: join(home, 'worker') });
+  }, 120_000);
+
+  afterAll(async () => {
+    await worker?.stop();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('prints every trial with a breakdown that sums, BSLoRA under LoRA, shares against the largest LoRA', async () => {
+    const { run, cap } = cli();
+    await run(['params', specWith(4), '--worker', worker.address, '--json']);
+    const report = JSON.parse(cap.stdout()) as ParamsReport;
+    expect(report.trials.map((t) => t.name)).toEqual([
+      'lora-r4-s0', 'lora-r8-s0', 'bslora-slice-2/2/4-s0', 'bslora-kron4-2/2/4-s0',
+      'lora-r4-s1', 'lora-r8-s1', 'bslora-slice-2/2/4-s1', 'bslora-kron4-2/2/4-s1',
+    ]);
+    expect(report.loraBaseline).toBe('lora-r8-s0');
+    expect(report.baseTotal).toBeGreaterThan(0);
+    for (const t of report.trials) {
+      const c = t.counts!;
+      expect(c.local + c.intra + c.inter + c.transform, t.name).toBe(c.total);
+      expect(t.error).toBeNull();
+    }
+    const byName = Object.fromEntries(report.trials.map((t) => [t.name, t]));
+    const lora8 = byName['lora-r8-s0'].counts!;
+    const slice = byName['bslora-slice-2/2/4-s0'];
+    expect(lora8.intra + lora8.inter + lora8.transform).toBe(0);
+    expect(slice.counts!.total).toBeLessThan(lora8.total);
+    expect(slice.counts!.intra).toBeGreaterThan(0);
+    expect(slice.counts!.inter).toBeGreaterThan(0);
+    expect(byName['lora-r8-s0'].loraShare).toBe(1);
+    expect(slice.loraShare).toBeCloseTo(slice.counts!.total / lora8.total);
+    expect(byName['lora-r4-s0'].counts!.total * 2).toBe(lora8.total);
+    // Seeds do not change shapes.
+    expect(byName['bslora-kron4-2/2/4-s1'].counts).toEqual(byName['bslora-kron4-2/2/4-s0'].counts);
+  });
+
+  it('lists trials the worker refuses with the reason, and exits 2', async () => {
+    const { run, cap } = cli();
+    const err = await run(['params', specWith(7), '--worker', worker.address]).catch((e) => e);
+    expect(isControlPlaneError(err) && err.exitCode).toBe(2);
+    expect(err.issues.map((i: { path: string }) => i.path)).toEqual(['trial bslora-kron7-2/2/4-s0', 'trial bslora-kron7-2/2/4-s1']);
+    expect(err.issues[0].message).toContain('kron_share_size=7');
+    expect(cap.stdout()).toMatch(/bslora-slice-2\/2\/4-s0\s+bslora\s+[\d,]+/);
+  });
+
+  it('starts and stops a worker of its own when none is named', async () => {
+    const { run, cap } = cli();
+    await run(['params', specWith(4)]);
+    const out = cap.stdout();
+    expect(out).toMatch(/^params-e2e: 8 trials on builtin:tiny-llama \([\d,]+ base parameters\)/);
+    expect(out).toMatch(/trial\s+method\s+local\s+intra\s+inter\s+transform\s+total\s+of LoRA/);
+    expect(out).toMatch(/lora-r8-s0\s+lora\s+[\d,]+\s+0\s+0\s+0\s+[\d,]+\s+100\.0%/);
+  }, 120_000);
+});
