@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 
 import pytest
@@ -45,7 +46,7 @@ def test_lora_and_bslora_losses_fall_and_counts_add_up(base, tmp_path):
     for trial in (make_trial(), make_trial(method="bslora", rank=0, r_local=2, r_intra=2, r_inter=4, share_mode="slice")):
         out = train_trial(trial, base, tmp_path, lambda p: None, threading.Event())
         assert out.final_loss < out.initial_loss
-        assert out.counts["total"] == out.counts["local"] + out.counts["intra"] + out.counts["inter"] + out.counts["transform"]
+        assert out.counts["total"] == sum(out.counts[k] for k in ("local", "intra", "inter", "transform", "head"))
         assert out.counts["total"] > 0
         assert len(out.adapter_sha256) == 64 and (tmp_path / "adapters" / f"{out.adapter_sha256}.tar").is_file()
     assert out.counts["intra"] > 0 and out.counts["inter"] > 0
@@ -114,3 +115,33 @@ def test_ranks_that_do_not_fit_the_model_are_invalid_argument(base, tmp_path):
     with pytest.raises(InvalidArgument, match="kron"):
         train_trial(trial, base, tmp_path, lambda p: None, threading.Event())
     assert not any("bslora" in n for n, _ in base.model.named_parameters())
+
+
+def _adapter_tensor_names(archive: bytes) -> list[str]:
+    import io
+    import tarfile
+
+    from safetensors.torch import load
+
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        data = tar.extractfile("adapter_model.safetensors").read()
+    return list(load(data))
+
+
+def test_sequence_classification_trains_and_evaluates(tmp_path):
+    from bslora_worker.trials.evaluate_trial import evaluate_trial
+
+    base = load_base_model("builtin:tiny-llama", "seq_cls")
+    for trial in (
+        make_trial(task_type="seq_cls", steps=8, trial_key="cls-lora"),
+        make_trial(task_type="seq_cls", steps=8, trial_key="cls-bs", method="bslora", rank=0, r_local=2, r_intra=2,
+                   r_inter=2, share_mode="slice", eval_limit=40),
+    ):
+        out = train_trial(trial, base, tmp_path, lambda p: None, threading.Event())
+        assert math.isfinite(out.final_loss) and out.steps == 8
+        # The classification head is trained and saved with the adapter (modules_to_save).
+        names = _adapter_tensor_names(out.adapter)
+        assert any("score" in n for n in names), names
+        assert out.counts["total"] > 0
+        scores, _ = evaluate_trial(trial, out.adapter_sha256, base, tmp_path, lambda *a: None, threading.Event())
+        assert scores[0].n > 0 and 0.0 <= scores[0].acc <= 1.0

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..data import TrainExample
+from ..data import ClassItem, TrainExample
 from ..errors import InvalidArgument
 
 IGNORE_INDEX = -100
@@ -71,3 +71,20 @@ class StepBatches:
             labels[row, : len(t.labels)] = torch.tensor(t.labels)
             mask[row, : len(t.input_ids)] = 1
         return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+
+
+def tokenize_class_items(items: list[ClassItem], tokenizer, seq_len: int) -> list[Tokenized]:
+    """Sequence classification: the text's tokens, and its label as a one-element label list."""
+    out = [Tokenized(tokenizer.encode(it.text)[:seq_len], [it.label]) for it in items]
+    if not out:
+        raise InvalidArgument("the classification data has no items")
+    return out
+
+
+class ClassStepBatches(StepBatches):
+    """Batches of ``tokenize_class_items`` output: labels are one class index per row."""
+
+    def batch(self, step: int) -> dict[str, torch.Tensor]:
+        rows = super().batch(step)
+        # super() padded the one-element label lists into a column: the class index is its first entry.
+        return {**rows, "labels": rows["labels"][:, 0].clone()}

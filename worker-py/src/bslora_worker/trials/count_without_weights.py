@@ -1,5 +1,8 @@
 """Counts a trial's adapter parameters from the base model's config alone, on the meta device (no weights).
 
+A seq_cls trial's classification head (trained through modules_to_save) is not counted here: its size depends on the
+label count the data sets, and it is the same for every method of a sweep.
+
 ``bslora params`` uses this to plan a Llama-70B sweep on a laptop: nothing is downloaded or allocated.
 """
 
@@ -51,7 +54,7 @@ def count_without_weights(trial: Trial, allowed_roots=None) -> dict[str, int]:
     config = base_config(trial, allowed_roots)
     model = _meta_base(config, trial.task_type)
     base_total = sum(p.numel() for p in model.parameters())
-    zero = {"local": 0, "intra": 0, "inter": 0, "transform": 0, "total": 0, "base_total": base_total}
+    zero = {"local": 0, "intra": 0, "inter": 0, "transform": 0, "head": 0, "total": 0, "base_total": base_total}
     if trial.method == "base":
         return zero
     import bslora
@@ -70,4 +73,4 @@ def count_without_weights(trial: Trial, allowed_roots=None) -> dict[str, int]:
     from .adapter_config import adapter_config
 
     parts = bslora.count_parameters(model, adapter_config(trial))
-    return {**{k: int(parts[k]) for k in ("local", "intra", "inter", "transform", "total")}, "base_total": base_total}
+    return {**zero, **{k: int(parts[k]) for k in ("local", "intra", "inter", "transform", "total")}}

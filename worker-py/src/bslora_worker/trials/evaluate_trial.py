@@ -15,9 +15,9 @@ from typing import Callable
 
 import torch
 
-from ..data import load_eval_items
+from ..data import load_class_items, load_eval_items
 from ..errors import Cancelled, FailedPrecondition
-from ..evaluation import score_multiple_choice
+from ..evaluation import score_classification, score_multiple_choice
 from ..models import LoadedBase
 from .archive import unpack_to_directory
 from .trial import Trial
@@ -64,13 +64,26 @@ def evaluate_trial(
             for task in trial.eval_tasks:
                 if cancel.is_set():
                     raise Cancelled(f"evaluation of {trial.trial_key[:12]} cancelled")
-                items = load_eval_items(task, allowed_roots=allowed_roots, limit=trial.eval_limit or None)
-                on_progress(task, 0, len(items))
-                with torch.no_grad():
-                    m = score_multiple_choice(model, base.tokenizer, items)
-                on_progress(task, len(items), len(items))
-                scores.append(TaskScore(task, float(m["acc"]), float(m["acc_norm"]), int(m["n"])))
+                scores.append(_score_task(trial, task, model, base, allowed_roots, on_progress))
         finally:
             if peft_model is not None:
                 peft_model.unload()
     return scores, time.perf_counter() - started
+
+
+def _score_task(trial: Trial, task: str, model, base: LoadedBase, allowed_roots, on_progress) -> TaskScore:
+    """Multiple choice by log-likelihood for causal LMs; accuracy (reported as both acc and acc_norm) for seq_cls."""
+    limit = trial.eval_limit or None
+    if trial.task_type == "seq_cls":
+        items = load_class_items(task, split="test", allowed_roots=allowed_roots, limit=limit)
+        on_progress(task, 0, len(items))
+        with torch.no_grad():
+            m = score_classification(model, base.tokenizer, items)
+        on_progress(task, len(items), len(items))
+        return TaskScore(task, float(m["acc"]), float(m["acc"]), int(m["n"]))
+    items = load_eval_items(task, allowed_roots=allowed_roots, limit=limit)
+    on_progress(task, 0, len(items))
+    with torch.no_grad():
+        m = score_multiple_choice(model, base.tokenizer, items)
+    on_progress(task, len(items), len(items))
+    return TaskScore(task, float(m["acc"]), float(m["acc_norm"]), int(m["n"]))

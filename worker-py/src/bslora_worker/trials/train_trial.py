@@ -25,13 +25,13 @@ from typing import Callable
 import torch
 from peft import get_peft_model
 
-from ..data import load_train_examples
+from ..data import load_class_items, load_train_examples
 from ..errors import Cancelled, InvalidArgument
 from ..models import LoadedBase
 from ..versions import library_versions
 from .adapter_config import adapter_config
 from .archive import pack_directory, sha256_hex
-from .batches import StepBatches, tokenize_examples
+from .batches import ClassStepBatches, StepBatches, tokenize_class_items, tokenize_examples
 from .checkpoints import CheckpointStore
 from .parameter_counts import count_trial_parameters
 from .trial import Trial
@@ -102,9 +102,14 @@ def train_trial(
         return TrainOutcome(counts, math.nan, math.nan, 0, time.perf_counter() - started, _peak_rss_bytes(),
                             library_versions(), "cpu", b"", "", 0)
 
-    examples = load_train_examples(trial.train_data, allowed_roots=allowed_roots)
-    items = tokenize_examples(examples, base.tokenizer, trial.seq_len)
-    batches = StepBatches(items, trial.batch_size, trial.seed, base.tokenizer.pad_token_id)
+    if trial.task_type == "seq_cls":
+        class_items = load_class_items(trial.train_data, split="train", allowed_roots=allowed_roots)
+        items = tokenize_class_items(class_items, base.tokenizer, trial.seq_len)
+        batches = ClassStepBatches(items, trial.batch_size, trial.seed, base.tokenizer.pad_token_id)
+    else:
+        examples = load_train_examples(trial.train_data, allowed_roots=allowed_roots)
+        items = tokenize_examples(examples, base.tokenizer, trial.seq_len)
+        batches = StepBatches(items, trial.batch_size, trial.seed, base.tokenizer.pad_token_id)
 
     try:
         peft_model = get_peft_model(base.model, config)
@@ -152,7 +157,7 @@ def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, sta
         losses.append(float(loss.item()))
 
         now = time.perf_counter()
-        tokens = int(batch["attention_mask"].sum())
+        tokens = int(batch["attention_mask"].sum())  # noqa: F841 - same for both task types
         elapsed = now - step_started
         step_started = now
         done = step + 1

@@ -118,20 +118,22 @@ class CountParametersRequest(_message.Message):
     def __init__(self, trial: _Optional[_Union[TrialSpec, _Mapping]] = ...) -> None: ...
 
 class ParameterCounts(_message.Message):
-    __slots__ = ("local", "intra", "inter", "transform", "total", "base_total")
+    __slots__ = ("local", "intra", "inter", "transform", "total", "base_total", "head")
     LOCAL_FIELD_NUMBER: _ClassVar[int]
     INTRA_FIELD_NUMBER: _ClassVar[int]
     INTER_FIELD_NUMBER: _ClassVar[int]
     TRANSFORM_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     BASE_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    HEAD_FIELD_NUMBER: _ClassVar[int]
     local: int
     intra: int
     inter: int
     transform: int
     total: int
     base_total: int
-    def __init__(self, local: _Optional[int] = ..., intra: _Optional[int] = ..., inter: _Optional[int] = ..., transform: _Optional[int] = ..., total: _Optional[int] = ..., base_total: _Optional[int] = ...) -> None: ...
+    head: int
+    def __init__(self, local: _Optional[int] = ..., intra: _Optional[int] = ..., inter: _Optional[int] = ..., transform: _Optional[int] = ..., total: _Optional[int] = ..., base_total: _Optional[int] = ..., head: _Optional[int] = ...) -> None: ...
 
 class CountParametersResponse(_message.Message):
     __slots__ = ("counts",)

@@ -155,10 +155,12 @@ export interface ParameterCounts {
   inter: number;
   /** Gates and samplers of the shape transformations. */
   transform: number;
-  /** Sum of the above (equals what training allocates). */
+  /** Sum of local, intra, inter, transform and head (equals what training allocates). */
   total: number;
   /** Parameters of the base model. */
   baseTotal: number;
+  /** Trained copies of modules_to_save (a classification head), included in total. */
+  head: number;
 }
 
 /** CountParametersResponse carries the counts. */
@@ -1519,7 +1521,7 @@ export const CountParametersRequest: MessageFns<CountParametersRequest> = {
 };
 
 function createBaseParameterCounts(): ParameterCounts {
-  return { local: 0, intra: 0, inter: 0, transform: 0, total: 0, baseTotal: 0 };
+  return { local: 0, intra: 0, inter: 0, transform: 0, total: 0, baseTotal: 0, head: 0 };
 }
 
 export const ParameterCounts: MessageFns<ParameterCounts> = {
@@ -1541,6 +1543,9 @@ export const ParameterCounts: MessageFns<ParameterCounts> = {
     }
     if (message.baseTotal !== 0) {
       writer.uint32(48).uint64(message.baseTotal);
+    }
+    if (message.head !== 0) {
+      writer.uint32(56).uint64(message.head);
     }
     return writer;
   },
@@ -1606,6 +1611,14 @@ export const ParameterCounts: MessageFns<ParameterCounts> = {
             message.baseTotal = longToNumber(reader.uint64());
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.head = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1630,6 +1643,7 @@ export const ParameterCounts: MessageFns<ParameterCounts> = {
         : isSet(object.base_total)
         ? globalThis.Number(object.base_total)
         : 0,
+      head: isSet(object.head) ? globalThis.Number(object.head) : 0,
     };
   },
 
@@ -1653,6 +1667,9 @@ export const ParameterCounts: MessageFns<ParameterCounts> = {
     if (message.baseTotal !== 0) {
       obj.baseTotal = Math.round(message.baseTotal);
     }
+    if (message.head !== 0) {
+      obj.head = Math.round(message.head);
+    }
     return obj;
   },
 
@@ -1667,6 +1684,7 @@ export const ParameterCounts: MessageFns<ParameterCounts> = {
     message.transform = object.transform ?? 0;
     message.total = object.total ?? 0;
     message.baseTotal = object.baseTotal ?? 0;
+    message.head = object.head ?? 0;
     return message;
   },
 };
