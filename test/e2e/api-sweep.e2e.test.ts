@@ -7,6 +7,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
+import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeProgram } from '../../control-plane/src/cli/program.js';
 import { isControlPlaneError } from '../../control-plane/src/errors.js';
@@ -136,4 +138,45 @@ describe('REST, SSE, webhooks and expect rules on a real sweep', () => {
     expect(metrics).toMatch(/bslora_sweeps\{status="completed"\} 2/);
     expect(metrics).toContain('bslora_webhook_delivery_attempts_total{outcome="failed"} 1');
   });
+
+  it('runs the GitHub Actions recipe of docs/ci.md, which fails the job on the failed expect rule', async () => {
+    const doc = readFileSync(new URL('../../docs/ci.md', import.meta.url), 'utf8');
+    const block = doc.split('<!-- ci-recipe:start')[1].split('```yaml\n')[1].split('```\n')[0];
+    const job = (parseYaml(block) as { jobs: Record<string, { env: Record<string, string>; steps: { id?: string; name?: string; env?: Record<string, string>; run?: string }[] }> }).jobs.sweep;
+    const outputs: Record<string, Record<string, string>> = {};
+    // The expressions the recipe uses, as GitHub would fill them in.
+    const expand = (v: string) =>
+      v.replace(/\$\{\{\s*([^}]+?)\s*\}\}/g, (_m, expr: string) => {
+        if (expr === 'vars.BSLORA_API_URL') return stack.apiUrl!;
+        if (expr === 'secrets.BSLORA_API_TOKEN') return stack.token;
+        if (expr.startsWith('github.')) return '42';
+        const out = /^steps\.(\w+)\.outputs\.(\w+)$/.exec(expr);
+        if (out) return outputs[out[1]]?.[out[2]] ?? '';
+        throw new Error(`the recipe uses an expression this test does not know: ${expr}`);
+      });
+    const jobEnv = Object.fromEntries(Object.entries(job.env).map(([k, v]) => [k, expand(String(v))]));
+    jobEnv.BSLORA_SPEC = specPath;
+    const results: { name: string; status: number | null; stdout: string; stderr: string }[] = [];
+    for (const step of job.steps.filter((st) => st.run)) {
+      const outFile = join(home, `gh-output-${results.length}`);
+      writeFileSync(outFile, '');
+      const env = { PATH: process.env.PATH!, HOME: process.env.HOME ?? home, ...jobEnv, ...Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, expand(String(v))])), GITHUB_OUTPUT: outFile };
+      // Asynchronously: the control plane answering these requests runs in this very process.
+      const r = await execa('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', expand(step.run!)], { env, extendEnv: false, cwd: home, reject: false, timeout: 60_000 });
+      results.push({ name: step.name ?? '', status: r.exitCode ?? null, stdout: String(r.stdout), stderr: String(r.stderr) });
+      if (step.id) outputs[step.id] = Object.fromEntries(readFileSync(outFile, 'utf8').split('\n').filter(Boolean).map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]));
+      if (r.exitCode !== 0) break;
+    }
+    expect(results.map((r) => [r.name, r.status])).toEqual([
+      ['Submit the sweep', 0],
+      ['Wait for the sweep to end', 0],
+      ['Check the results and the expect rules', 1],
+    ]);
+    expect(outputs.submit.id).toMatch(/^sw-/);
+    const check = results[2].stdout;
+    expect(check).toMatch(/PASS {2}bslora-has-a-result: /);
+    expect(check).toMatch(/FAIL {2}impossible: /);
+    expect(check).toContain('::error::the sweep failed or its expect rules did not pass');
+    expect(readFileSync(join(home, 'results.csv'), 'utf8')).toMatch(/^trial,method,status/);
+  }, 60_000);
 });
