@@ -1,32 +1,38 @@
 /**
  * Control-plane scale benchmark (issue 5 item 8; results in docs/benchmarks.md, "Control-plane scale").
  *
- *   npx tsx test/bench/scale-benchmark.ts [--trials 1000] [--workers 8] [--redis redis://127.0.0.1:6379] [--json out.json]
+ *   npx tsx test/bench/scale-benchmark.ts [--trials 1000] [--workers 8] [--overlap] [--json out.json]
+ *                                         [--redis redis://127.0.0.1:6379] [--timeout-s 3600]
  *
  * One ControlPlane and one dry-run Agent (N Python workers started with `--dry-run`, which answer Train and
  * Evaluate at once without a model) in this process, on a real Redis under a unique queue prefix that is deleted
  * afterwards, with a temporary store. A spec of `--trials` BSLoRA trials (seeds × 4 rank triples on
- * builtin:tiny-llama) is validated, expanded, stored and enqueued as one flow, then run to the end.
+ * builtin:tiny-llama) is validated, expanded, stored and enqueued, then run to the end. The train and eval queues
+ * are paused during the submit (so it is timed alone) and resumed once it returns; `--overlap` leaves them running.
  *
  * Measured:
- * - submit: parse + validate the spec text; expand into trials with keys; the store's sweep + trial rows; the one
- *   `FlowProducer.add`. Each phase is timed by wrapping the function that does it.
- * - dispatch overhead, per job, from the moment the job could have been started by the consumer that ran it to the
- *   moment that consumer invoked the gRPC call (`WorkerClient.train` / `evaluate`, wrapped here):
- *     ready = max(job available in Redis, the same consumer's previous job finished)
- *   where "available" is the end of the flow add for a train job and its train child's `finishedOn` for an eval
- *   job (BullMQ moves the parent to `wait` inside the same script that finishes the child), and "finished" is the
- *   previous job's `finishedOn` (set when its processor returned). A consumer is one BullMQ Worker: one per
- *   queue (train, eval) per Python worker. Jobs are split into "backlog" (the job was already waiting when the
- *   consumer became free: the gap is BullMQ's finish-and-fetch-next plus our processor's set-up) and "idle" (the
- *   consumer was idle when the job became ready: the blocking fetch wake-up is in the gap too).
- * - end to end: from submit start until the store marks the sweep finished (every result recorded, sweep job run).
+ * - submit: parse + validate the spec text; expand into trials with keys (timed alone, then again inside submit);
+ *   the store's lookups and sweep + trial rows; the enqueue (every FlowProducer.add / addBulk call, first start to
+ *   last end). Each phase is timed by wrapping the function that does it.
+ * - dispatch overhead, per job, from the moment the consumer that ran it could have started it to the moment that
+ *   consumer invoked the gRPC call (`WorkerClient.train` / `evaluate`, wrapped here):
+ *     ready = max(job available, the same consumer's previous job finished)
+ *   "available" is, for a train job, the return of the FlowProducer call that added it (or the queues' resume, if
+ *   later); for an eval job, its train child's `finishedOn` (BullMQ moves the parent to `wait` in the same script
+ *   that finishes the child). "finished" is the previous job's `finishedOn` (stamped when its processor returned).
+ *   A consumer is one BullMQ Worker: one per queue (train, eval) per Python worker. Jobs are split into "backlog"
+ *   (already waiting when the consumer became free: the gap is BullMQ's finish-and-fetch-next plus our processor's
+ *   set-up) and "idle" (the consumer was idle when the job became ready: the blocking fetch's wake-up is in it too).
+ * - end to end: from submit start until the store marks the sweep finished (every result recorded, sweep job run);
+ *   and from the last eval job finishing to that moment (the sweep job's aggregation).
  * - exactly once: gRPC Train and Evaluate calls per trial key (wrapped here), BullMQ `attemptsStarted` per job,
  *   rows inserted into `results` per trial key (wrapping `Store.recordResult`, which reports a first insert).
- * - cost of the workers: start time, resident memory, and CPU seconds of the Python processes, this Node
- *   process and Redis over the run.
+ * - cost: agent start time, the workers' resident memory, CPU seconds of the Python workers, this Node process and
+ *   Redis over the run, the event-loop time of synchronous store writes, and the load average (other work on the
+ *   machine skews every number).
  *
- * Not a vitest test and not part of `make test`: it takes minutes at 10,000 trials.
+ * Not a vitest test and not part of `make test`: it takes minutes at 10,000 trials (starting 8 workers alone
+ * takes about a minute on 2 cores).
  */
 import { FlowProducer, Job, Queue, type JobNode } from 'bullmq';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,6 +55,8 @@ const { values: args } = parseArgs({
     redis: { type: 'string', default: TEST_REDIS_URL },
     json: { type: 'string' },
     'timeout-s': { type: 'string', default: '3600' },
+    // Let the consumers run while the sweep is still being enqueued (default: queues paused until it is in).
+    overlap: { type: 'boolean', default: false },
   },
 });
 const TRIALS = Number(args.trials);
@@ -261,9 +269,16 @@ async function main(): Promise<number> {
     const tExpand = performance.now();
     expandSweep(spec); // timed on its own; submit expands again
     const expandMs = performance.now() - tExpand;
+    // Without --overlap the train and eval queues are paused while the sweep is submitted, so that the submit is
+    // timed on its own and dispatch is measured without the enqueue competing for this process.
+    const runQueues = [TRAIN_QUEUE, EVAL_QUEUE].map((n) => new Queue(n, { connection: cp!.ctx.connection, prefix }));
+    if (!args.overlap) await Promise.all(runQueues.map((q) => q.pause()));
     const tSubmit = performance.now();
     const submitted = await cp.submit(spec);
     const tQueued = performance.now();
+    if (!args.overlap) await Promise.all(runQueues.map((q) => q.resume()));
+    const resumedAt = Date.now();
+    await Promise.all(runQueues.map((q) => q.close()));
     const validateMs = tParsed - t0;
     const submitMs = tQueued - tSubmit;
     log(
@@ -345,7 +360,7 @@ async function main(): Promise<number> {
         const job = jobOf(c.queue, c.trialKey);
         const available =
           c.queue === 'train'
-            ? availableAt.get(`${submitted.sweepId}.train.${c.trialKey}`) ?? NaN
+            ? Math.max(availableAt.get(`${submitted.sweepId}.train.${c.trialKey}`) ?? NaN, args.overlap ? 0 : resumedAt)
             : jobOf('train', c.trialKey)?.finishedOn ?? NaN;
         const ready = Math.max(available, prevFinished);
         (available <= prevFinished ? overhead.backlog : overhead.idle).push(c.startedAt - ready);
@@ -380,6 +395,9 @@ async function main(): Promise<number> {
         enqueueCalls: enqueue.calls,
       },
       dispatchMs: { all, backlog, idle },
+      overlap: args.overlap,
+      // From submit start to the first Train call (with --overlap: how soon trials start while the rest is queued).
+      firstCallMs: Math.min(...calls.map((c) => c.startedAt)) - wall0,
       endToEndS: e2eS,
       trialsPerSecond: nTrials / e2eS,
       steadyTrialsPerSecond: nTrials / ((lastEvalFinish - firstCall) / 1000),
@@ -405,6 +423,7 @@ async function main(): Promise<number> {
     line('all', all);
     line('backlog', backlog);
     line('idle', idle);
+    log(`first Train call ${fmt(report.firstCallMs, 0)} ms after submit start${args.overlap ? ' (--overlap)' : ' (queues paused during submit)'}`);
     log(`last trial done → sweep finished in the store: ${fmt(report.finishLagMs, 0)} ms`);
     log(`end to end ${fmt(e2eS, 1)} s = ${fmt(report.trialsPerSecond, 1)} trials/s (first call → last eval: ${fmt(report.steadyTrialsPerSecond, 1)} trials/s)`);
     log(`load average (1 min) before → after: ${fmt(load0, 2)} → ${fmt(loadavg()[0], 2)} on ${cpus().length} CPUs`);
