@@ -6,7 +6,7 @@ hits them alike. Reported per method:
 
 * block:     forward + backward of the whole block (frozen base weights; the input requires grad, as inside a
              network), min (and median) over rounds, and its ratio to PEFT LoRA;
-* overhead:  block time minus the time of the bare block (what the adapter adds), and its ratio to LoRA's;
+* est.:      bare block min + adapter-only min, a block estimate that is robust to machine noise;
 * adapter:   forward + backward of the adapter paths alone (the seven modules, base matmuls excluded), the cleanest
              comparison of the adapter implementations;
 * saved MB:  activation memory the adapter keeps for backward (unique non-parameter tensors saved by autograd,
@@ -35,6 +35,8 @@ import torch
 warnings.filterwarnings("ignore")
 
 import peft  # noqa: E402
+from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 from transformers import LlamaConfig, LlamaModel  # noqa: E402
 
 import bslora  # noqa: E402
@@ -104,6 +106,30 @@ class SavedBytes:
         return t
 
 
+class OpCounter(TorchDispatchMode):
+    """Counts aten operator calls (forward and backward): a deterministic proxy for dispatch overhead."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.calls += 1
+        return func(*args, **(kwargs or {}))
+
+
+def adapter_work(model, kind: str, xs: dict[int, torch.Tensor]) -> tuple[int, int]:
+    """(matmul FLOPs, aten calls) of one adapter-only forward + backward; deterministic, unlike wall time."""
+    flops = FlopCounterMode(display=False)
+    ops = OpCounter()
+    with flops, ops:
+        adapter_only(model, kind, xs).backward()
+    model.zero_grad(set_to_none=True)
+    for t in xs.values():
+        t.grad = None
+    return flops.get_total_flops(), ops.calls
+
+
 def step(model, x: torch.Tensor) -> None:
     out = model(inputs_embeds=x).last_hidden_state
     out.pow(2).mean().backward()
@@ -122,7 +148,7 @@ def saved_megabytes(model, x: torch.Tensor) -> float:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--tokens", type=int, default=128, help="tokens per step (batch 1 × this sequence length)")
-    ap.add_argument("--rounds", type=int, default=5, help="timed block rounds (after one warm-up round)")
+    ap.add_argument("--rounds", type=int, default=5, help="timed block rounds after one warm-up (0: adapter-only)")
     ap.add_argument("--adapter-repeats", type=int, default=20, help="timed adapter-only repeats per method")
     ap.add_argument("--ranks", default="2,4,16", help="local,intra,inter; LoRA uses their sum")
     ap.add_argument("--kron-share-size", type=int, default=256)
@@ -202,43 +228,76 @@ def main(argv=None) -> int:
             use_plain(model, False)
 
     saved = {}
+    if args.rounds:
+        for name, model in models.items():
+            use_plain(model, name.startswith("plain-"))
+            saved[name] = saved_megabytes(model, x)
+            use_plain(model, False)
+            x.grad = None
+
+    work = {}
     for name, model in models.items():
+        if name == "base":
+            continue
         use_plain(model, name.startswith("plain-"))
-        saved[name] = saved_megabytes(model, x)
+        work[name] = adapter_work(model, "lora" if name == "lora" else name, xs)
         use_plain(model, False)
-        x.grad = None
 
     # min over rounds is the estimator least affected by other load on a shared machine; medians are printed too
-    best = {k: min(v) for k, v in block_t.items()}
-    best_a = {k: min(v) for k, v in adapter_t.items()}
-    med = {k: statistics.median(v) for k, v in block_t.items()}
-    med_a = {k: statistics.median(v) for k, v in adapter_t.items()}
-    over = {k: best[k] - best["base"] for k in best if k != "base"}
     trainable = {k: sum(p.numel() for p in m.parameters() if p.requires_grad) for k, m in models.items()}
-
+    best_a = {k: min(v) for k, v in adapter_t.items()}
+    med_a = {k: statistics.median(v) for k, v in adapter_t.items()}
     print(f"# BSLoRA speed: one Llama-2-7B-shaped block, {args.tokens} tokens, fp32, "
-          f"{torch.get_num_threads()} threads, torch {torch.__version__}; block: min (median) of {args.rounds} "
-          f"rounds, adapter-only: min (median) of {args.adapter_repeats} repeats, methods interleaved")
+          f"{torch.get_num_threads()} threads, torch {torch.__version__}; min (median) over {args.rounds} block "
+          f"rounds / {args.adapter_repeats} adapter-only repeats, methods interleaved")
     print(f"# BSLoRA {r_l}/{r_a}/{r_e} (kron S={args.kron_share_size}, gate S={args.gate_share_size}) vs PEFT LoRA "
-          f"r={R}; bare block fwd+bwd {best['base'] * 1e3:.1f} ({med['base'] * 1e3:.1f}) ms, "
-          f"saved {saved['base']:.1f} MB")
+          f"r={R}")
     print()
-    print("| method | trainable | block ms | block / LoRA | overhead ms | overhead / LoRA | adapter-only ms | "
+    print("Deterministic adapter-only work (forward + backward, seven modules): matmul FLOPs and aten calls")
+    print()
+    print("| method | GFLOP | / LoRA | aten calls | / LoRA |")
+    print("|---|---:|---:|---:|---:|")
+    for name, (f, c) in work.items():
+        print(f"| {name} | {f / 1e9:.3f} | {f / work['lora'][0]:.3f} | {c} | {c / work['lora'][1]:.2f} |")
+    if not args.rounds:
+        print()
+        print("| method | trainable | adapter-only ms | adapter-only / LoRA |")
+        print("|---|---:|---:|---:|")
+        for name in adapter_t:
+            print(f"| {name} | {trainable[name]:,} | {best_a[name] * 1e3:.2f} ({med_a[name] * 1e3:.2f}) | "
+                  f"{best_a[name] / best_a['lora']:.3f} |")
+        print()
+        for mode in ("slice", "gate", "kron"):
+            line = f"{mode}: adapter-only {best_a[mode] / best_a['lora']:.3f}x LoRA"
+            if f"plain-{mode}" in best_a:
+                line += f", {best_a[mode] / best_a[f'plain-{mode}']:.3f}x the plain formulas"
+            print(line)
+        return 0
+
+    best = {k: min(v) for k, v in block_t.items()}
+    med = {k: statistics.median(v) for k, v in block_t.items()}
+    # block estimate from the two cleanest minima: bare block + this method's adapter-only time
+    est = {k: best["base"] + best_a[k] for k in best_a}
+    print(f"# bare block fwd+bwd {best['base'] * 1e3:.1f} ({med['base'] * 1e3:.1f}) ms, saved {saved['base']:.1f} MB; "
+          "est. = bare block min + adapter-only min")
+    print()
+    print("| method | trainable | block ms | block / LoRA | est. block / LoRA | adapter-only ms | "
           "adapter-only / LoRA | saved MB | state MB |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name in models:
         if name == "base":
             continue
         print(f"| {name} | {trainable[name]:,} | {best[name] * 1e3:.1f} ({med[name] * 1e3:.1f}) | "
-              f"{best[name] / best['lora']:.3f} | {over[name] * 1e3:.1f} | {over[name] / over['lora']:.3f} | "
+              f"{best[name] / best['lora']:.3f} | {est[name] / est['lora']:.3f} | "
               f"{best_a[name] * 1e3:.2f} ({med_a[name] * 1e3:.2f}) | {best_a[name] / best_a['lora']:.3f} | "
               f"{saved[name] - saved['base']:.1f} | {trainable[name] * 16 / 2**20:.1f} |")
     print()
     for mode in ("slice", "gate", "kron"):
-        line = (f"{mode}: block {best[mode] / best['lora']:.3f}x LoRA, "
+        line = (f"{mode}: block {best[mode] / best['lora']:.3f}x LoRA (est. {est[mode] / est['lora']:.3f}x), "
                 f"adapter-only {best_a[mode] / best_a['lora']:.3f}x LoRA")
         if f"plain-{mode}" in best:
-            line += (f"; vs the plain formulas: block {best[mode] / best[f'plain-{mode}']:.3f}x, "
+            line += (f"; vs the plain formulas: block {best[mode] / best[f'plain-{mode}']:.3f}x "
+                     f"(est. {est[mode] / est[f'plain-{mode}']:.3f}x), "
                      f"adapter-only {best_a[mode] / best_a[f'plain-{mode}']:.3f}x")
         print(line)
     return 0

@@ -78,3 +78,20 @@ def test_two_active_adapters_add_up():
         two = layer._adapter_output("two", x)
         pm.base_model.set_adapter(["default", "two"])
         torch.testing.assert_close(layer(x), base + one + two)
+
+
+def test_safe_merge_detects_nan_and_otherwise_matches_merge():
+    import pytest
+
+    torch.manual_seed(0)
+    pm = peft.get_peft_model(tiny_llama(), make_config("kron", LLAMA_TARGETS, init_weights=False))
+    layer = pm.base_model.model.model.layers[0].self_attn.v_proj
+    w0 = layer.get_base_layer().weight.detach().clone()
+    layer.merge(safe_merge=True)
+    torch.testing.assert_close(layer.get_base_layer().weight, w0 + layer.get_delta_weight("default"))
+    layer.unmerge()
+    with torch.no_grad():
+        pm.base_model.bslora_inter_A["default"][0, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        layer.merge(safe_merge=True)
+    torch.testing.assert_close(layer.get_base_layer().weight, w0, atol=1e-6, rtol=0)
