@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { ERROR_CODES } from '../errors.js';
 import type { ApiRoute } from './api-route.js';
-import { apiRegistry, errorResponseSchema } from './api-schemas.js';
+import { apiRegistry } from './api-schemas.js';
 
 type Json = Record<string, unknown>;
 
@@ -119,4 +119,3 @@ const idempotencyHeader = {
   schema: { type: 'string', maxLength: 255 },
 };
 
-void errorResponseSchema;

@@ -1,6 +1,6 @@
 /** The one way the API answers with an error: `{ error: { code, message[, issues] } }` and the code's HTTP status. */
 import type { FastifyReply } from 'fastify';
-import { ControlPlaneError, ERROR_CODES, type ErrorCode } from '../errors.js';
+import { ControlPlaneError, type ErrorCode } from '../errors.js';
 
 export function errorBody(err: ControlPlaneError): { error: { code: ErrorCode; message: string; issues?: ControlPlaneError['issues'] } } {
   return { error: { code: err.code, message: err.message, ...(err.issues.length ? { issues: err.issues } : {}) } };
@@ -26,6 +26,3 @@ export function fromFastifyError(err: { statusCode?: number; code?: string; mess
   const message = code === 'CP_ERR_API_BODY_TOO_LARGE' ? `${err.message} (send less, or raise the limit with BSLORA_BODY_LIMIT)` : err.message;
   return new ControlPlaneError(code, message);
 }
-
-/** The HTTP status the registry gives a code. */
-export const statusOf = (code: ErrorCode): number => ERROR_CODES[code].httpStatus;

@@ -72,8 +72,10 @@ export async function postSweepHandler(
   // The request is "the same" when the spec text, its format and the folder it resolves against are.
   const bodySha256 = createHash('sha256').update(`${format}\n${baseDir}\n${text}`).digest('hex');
 
+  // Namespaced, so that a client's key can never collide with the keys incoming hooks use (github:<delivery>).
+  const storeKey = `api:${key}`;
   for (;;) {
-    const known = ctx.cp.store.findIdempotencyKey(key, IDEMPOTENCY_TTL_MS);
+    const known = ctx.cp.store.findIdempotencyKey(storeKey, IDEMPOTENCY_TTL_MS);
     if (known) {
       if (known.bodySha256 !== bodySha256) {
         throw new ControlPlaneError(
@@ -83,20 +85,20 @@ export async function postSweepHandler(
       }
       return reply.status(200).header('idempotent-replayed', 'true').send(known.response);
     }
-    const inflight = ctx.idempotencyInflight.get(key);
+    const inflight = ctx.idempotencyInflight.get(storeKey);
     if (!inflight) break;
     // A request with this key is being processed: wait for it, then answer as its replay (or retry if it failed).
     await inflight.catch(() => undefined);
   }
 
   const work = submit().then((response) => {
-    ctx.cp.store.saveIdempotencyKey(key, bodySha256, response.id, response);
+    ctx.cp.store.saveIdempotencyKey(storeKey, bodySha256, response.id, response);
     return response;
   });
-  ctx.idempotencyInflight.set(key, work);
+  ctx.idempotencyInflight.set(storeKey, work);
   try {
     return reply.status(201).send(await work);
   } finally {
-    ctx.idempotencyInflight.delete(key);
+    ctx.idempotencyInflight.delete(storeKey);
   }
 }
