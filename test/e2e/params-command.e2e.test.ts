@@ -63,7 +63,8 @@ describe('bslora params', () => {
     expect(report.baseTotal).toBeGreaterThan(0);
     for (const t of report.trials) {
       const c = t.counts!;
-      expect(c.local + c.intra + c.inter + c.transform, t.name).toBe(c.total);
+      expect(c.local + c.intra + c.inter + c.transform + c.head, t.name).toBe(c.total);
+      expect(c.head).toBe(0); // causal LM: no classification head
       expect(t.error).toBeNull();
     }
     const byName = Object.fromEntries(report.trials.map((t) => [t.name, t]));

@@ -22,7 +22,8 @@ import type { CliIo } from './sweep-command.js';
 export interface TrialParams {
   name: string;
   method: string;
-  counts: { local: number; intra: number; inter: number; transform: number; total: number } | null;
+  /** `head`: trained copies of modules_to_save (a classification head), included in `total`. */
+  counts: { local: number; intra: number; inter: number; transform: number; head: number; total: number } | null;
   /** Total as a fraction of the largest LoRA baseline's total; null without a LoRA trial in the spec. */
   loraShare: number | null;
   /** Why the worker refused this trial (a kron share size that does not divide a module, say). */
@@ -52,7 +53,14 @@ export async function countSweepParameters(specName: string, plans: TrialPlan[],
       trials.push({
         name: plan.name,
         method: plan.method,
-        counts: { local: Number(c.local), intra: Number(c.intra), inter: Number(c.inter), transform: Number(c.transform), total: Number(c.total) },
+        counts: {
+          local: Number(c.local),
+          intra: Number(c.intra),
+          inter: Number(c.inter),
+          transform: Number(c.transform),
+          head: Number(c.head ?? 0),
+          total: Number(c.total),
+        },
         loraShare: null,
         error: null,
       });
@@ -71,6 +79,8 @@ export async function countSweepParameters(specName: string, plans: TrialPlan[],
 }
 
 export function paramsTable(r: ParamsReport): string {
+  // A classification head (seq_cls) is trained by every method alike: shown only when there is one.
+  const hasHead = r.trials.some((t) => (t.counts?.head ?? 0) > 0);
   const rows = r.trials.map((t) => [
     t.name,
     t.method,
@@ -78,11 +88,12 @@ export function paramsTable(r: ParamsReport): string {
     fmtInt(t.counts?.intra),
     fmtInt(t.counts?.inter),
     fmtInt(t.counts?.transform),
+    ...(hasHead ? [fmtInt(t.counts?.head)] : []),
     fmtInt(t.counts?.total),
     fmtPct(t.loraShare),
   ]);
   const head = `${r.spec}: ${r.trials.length} trials on ${r.baseModel}${r.baseTotal ? ` (${fmtInt(r.baseTotal)} base parameters)` : ''}`;
-  const table = renderTable(['trial', 'method', 'local', 'intra', 'inter', 'transform', 'total', 'of LoRA'], rows);
+  const table = renderTable(['trial', 'method', 'local', 'intra', 'inter', 'transform', ...(hasHead ? ['head'] : []), 'total', 'of LoRA'], rows);
   const foot = r.loraBaseline ? `\n"of LoRA": share of ${r.loraBaseline}'s trainable parameters` : '\n(no LoRA baseline in the spec: add lora_ranks to compare)';
   const errors = r.trials.filter((t) => t.error).map((t) => `  ${t.name}: ${t.error}`);
   return `${head}\n\n${table}\n${foot}${errors.length ? `\n\nrefused by the worker:\n${errors.join('\n')}` : ''}`;
