@@ -74,6 +74,12 @@ def evaluate_trial(
 def _score_task(trial: Trial, task: str, model, base: LoadedBase, allowed_roots, on_progress) -> TaskScore:
     """Multiple choice by log-likelihood for causal LMs; accuracy (reported as both acc and acc_norm) for seq_cls."""
     limit = trial.eval_limit or None
+    if task.startswith("lm-eval:"):  # optional lm-evaluation-harness path (evaluation/lm_eval_harness.py)
+        from ..evaluation.lm_eval_harness import score_lm_eval_task
+
+        m = score_lm_eval_task(model, base, task, limit=limit, allowed_roots=allowed_roots,
+                               on_progress=lambda done, total: on_progress(task, done, total))
+        return TaskScore(task, float(m["acc"]), float(m["acc_norm"]), int(m["n"]))
     if trial.task_type == "seq_cls":
         items = load_class_items(task, split="test", allowed_roots=allowed_roots, limit=limit)
         on_progress(task, 0, len(items))
