@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from bslora_worker.errors import FailedPrecondition, InvalidArgument
-from bslora_worker.models import ByteTokenizer, LoadedBase, TextTokenizer, load_base_model
+from bslora_worker.models import ByteTokenizer, LoadedBase, TextTokenizer, load_base_config, load_base_model
 from bslora_worker.models import loading
 
 
@@ -256,3 +256,28 @@ def test_gguf_file_ref_is_a_local_path(smollm2):
     gguf = loading.smollm2_gguf_path()
     with pytest.raises(InvalidArgument, match="outside"):
         load_base_model(str(gguf), allowed_roots=["/nonexistent-root"])
+
+
+# ------------------------------------------------------------------------------------------------- configs without weights
+
+
+def test_load_base_config_matches_the_models(saved_tiny, tmp_path, monkeypatch):
+    tiny_cfg = load_base_config("builtin:tiny-llama")
+    assert (tiny_cfg.hidden_size, tiny_cfg.num_key_value_heads, tiny_cfg.vocab_size) == (64, 2, 259)
+    assert load_base_config(str(saved_tiny), "seq_cls", num_labels=4).num_labels == 4
+    with pytest.raises(InvalidArgument, match="outside"):
+        load_base_config(str(saved_tiny), allowed_roots=[str(tmp_path / "other")])
+    with pytest.raises(InvalidArgument, match="unknown builtin model"):
+        load_base_config("builtin:nope")
+    monkeypatch.setattr(loading, "_hub_reachable", lambda timeout=3.0: False)
+    with pytest.raises(FailedPrecondition, match="unreachable"):
+        load_base_config("bslora-tests/no-such-model-xyz")
+
+
+def test_load_base_config_of_smollm2_needs_no_weights():
+    try:
+        loading.smollm2_gguf_path()
+    except FailedPrecondition as exc:
+        pytest.skip(str(exc))
+    cfg = load_base_config("builtin:smollm2-135m")
+    assert (cfg.model_type, cfg.hidden_size, cfg.num_hidden_layers, cfg.num_key_value_heads) == ("llama", 576, 30, 3)

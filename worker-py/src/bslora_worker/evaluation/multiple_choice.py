@@ -12,12 +12,18 @@ option is the sum of its tokens' log-probabilities.
   string, delimiter excluded — the harness's ``completion_len = np.array([float(len(i)) for i in choices])``
   (Python ``len`` of a ``str``: characters, not UTF-8 bytes; the two agree for ASCII).
 
+Items whose options all fit the context window share the forward pass of their context: a batch of contexts (all
+but their last token) runs once with a key/value cache, then all their options run together on that cache. This is the same computation
+as the harness's one sequence per option, up to float rounding, and for short options costs a fraction of it
+(``share_context=False`` forces one full sequence per option, batched across items like the harness).
+
 Ties go to the first option (``numpy.argmax``). Everything runs under ``torch.no_grad`` in eval mode; the model's
 training flag is restored afterwards.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 
 import torch
@@ -49,12 +55,12 @@ def _max_length(model) -> int:
 
 
 def _model_device(model, device) -> torch.device:
-    if device is not None:
-        return torch.device(device)
+    """Where the inputs go: the device of the model's parameters (inputs must meet the weights there); ``device``
+    only for a model without parameters."""
     try:
         return next(model.parameters()).device
-    except StopIteration:
-        return torch.device("cpu")
+    except (StopIteration, AttributeError):
+        return torch.device(device or "cpu")
 
 
 def _check_items(items: Sequence[ChoiceItem]) -> None:
@@ -69,6 +75,81 @@ def _check_items(items: Sequence[ChoiceItem]) -> None:
             raise InvalidArgument(f"item {n}: an option is empty")
 
 
+
+def _supports_cache(model) -> bool:
+    """True for transformers models (and PEFT models around them) whose forward takes a key/value cache."""
+    config = getattr(model, "config", None)
+    return hasattr(config, "use_cache") and _cache_kwarg(model) is not None
+
+
+def _cache_kwarg(model) -> str | None:
+    # transformers 5.2x renamed `past_key_values` to `cache` (the old name warns until its removal).
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    try:
+        params = inspect.signature(inner.forward).parameters
+    except (TypeError, ValueError):
+        return None
+    for name in ("cache", "past_key_values"):
+        if name in params:
+            return name
+    return None
+
+
+def _output_cache(out):
+    for name in ("cache", "past_key_values"):
+        value = getattr(out, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def _score_shared(model, group, dev: torch.device, pad: int, kwarg: str) -> list[list[float]]:
+    """Log-likelihoods of every continuation of every item in ``group`` (``[(ctx ids, [continuation ids])]``).
+
+    One forward pass runs each item's ``ctx[:-1]`` (right-padded) with a cache; a second runs
+    ``[ctx[-1]] + cont[:-1]`` for every option on its item's rows of that cache, with the prefix padding masked out
+    and positions continuing from each item's own prefix length."""
+    prefixes = [ctx[:-1] for ctx, _ in group]
+    width_p = max(len(p) for p in prefixes)
+    ids_p = torch.full((len(group), width_p), pad, dtype=torch.long)
+    mask_p = torch.zeros((len(group), width_p), dtype=torch.long)
+    for r, prefix in enumerate(prefixes):
+        ids_p[r, : len(prefix)] = torch.tensor(prefix, dtype=torch.long)
+        mask_p[r, : len(prefix)] = 1
+    out = model(input_ids=ids_p.to(dev), attention_mask=mask_p.to(dev), use_cache=True)
+    cache = _output_cache(out)
+    if cache is None:
+        raise RuntimeError("the model returned no key/value cache")
+    del out
+    owners = [r for r, (_, conts) in enumerate(group) for _ in conts]
+    cache.batch_select_indices(torch.tensor(owners, device=dev))
+    rows = [[ctx[-1]] + cont[:-1] for ctx, conts in group for cont in conts]
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(rows), width_p + width), dtype=torch.long)
+    position_ids = torch.zeros((len(rows), width), dtype=torch.long)
+    for k, (row, owner) in enumerate(zip(rows, owners)):
+        ids[k, : len(row)] = torch.tensor(row, dtype=torch.long)
+        mask[k, :width_p] = mask_p[owner]
+        mask[k, width_p : width_p + len(row)] = 1
+        position_ids[k] = torch.arange(len(prefixes[owner]), len(prefixes[owner]) + width)
+    logits = model(
+        input_ids=ids.to(dev), attention_mask=mask.to(dev), position_ids=position_ids.to(dev), use_cache=True,
+        **{kwarg: cache},
+    ).logits
+    scores: list[list[float]] = []
+    k = 0
+    for _, conts in group:
+        item_scores = []
+        for cont in conts:
+            window = logits[k, : len(cont)].float().log_softmax(dim=-1)
+            target = torch.tensor(cont, dtype=torch.long, device=window.device)
+            item_scores.append(float(window.gather(1, target[:, None]).sum()))
+            k += 1
+        scores.append(item_scores)
+    return scores
+
+
 def option_loglikelihoods(
     model,
     tokenizer: TextTokenizer,
@@ -77,26 +158,40 @@ def option_loglikelihoods(
     batch_size: int = 8,
     device=None,
     on_progress: Callable[[int, int], None] | None = None,
+    share_context: bool | None = None,
 ) -> list[list[float]]:
     """Summed log-likelihood of every option of every item: ``result[i][j]`` for item i, option j.
 
     ``on_progress(done, total)`` is called after each batch with counts of (item, option) requests; an exception
-    raised from it (cancellation) stops the scoring."""
+    raised from it (cancellation) stops the scoring. ``share_context`` None: share where the model takes a cache."""
     _check_items(items)
     if batch_size < 1:
         raise InvalidArgument(f"batch_size must be >= 1, got {batch_size}")
     dev = _model_device(model, device)
     max_len = _max_length(model)
-    requests = []  # (item index, option index, input ids, continuation ids)
+    requests = []  # (item index, option index, input ids, continuation ids) for one sequence per option
+    shared = []  # (item index, context ids, [continuation ids]) for items that share a context pass
+    kwarg = _cache_kwarg(model) if share_context is not False and _supports_cache(model) else None
+    if share_context and kwarg is None:
+        raise InvalidArgument("share_context=True needs a transformers model that takes a key/value cache")
     for i, item in enumerate(items):
+        pairs = []
         for j in range(len(item.options)):
             ctx, cont = _encode_pair(tokenizer, item.context, item.continuation(j))
             if not cont:
                 raise InvalidArgument(f"item {i} option {j}: the option encodes to no tokens")
             if len(cont) > max_len:
                 raise InvalidArgument(f"item {i} option {j}: the option alone is longer than the model's context")
-            inp = (ctx + cont)[-(max_len + 1) :][:-1]
-            requests.append((i, j, inp, cont))
+            pairs.append((ctx, cont))
+        same_ctx = all(c == pairs[0][0] for c, _ in pairs)
+        fits = all(len(c) + len(o) <= max_len for c, o in pairs)
+        if kwarg is not None and same_ctx and fits and len(pairs[0][0]) >= 2:
+            shared.append((i, pairs[0][0], [o for _, o in pairs]))
+        else:
+            for j, (ctx, cont) in enumerate(pairs):
+                requests.append((i, j, (ctx + cont)[-(max_len + 1) :][:-1], cont))
+    total = len(requests) + sum(len(c) for _, _, c in shared)
+    done = 0
     # Longest first, as the harness does, so that an out-of-memory shows up on the first batch.
     order = sorted(range(len(requests)), key=lambda r: (-len(requests[r][2]), r))
     scores = [[0.0] * len(item.options) for item in items]
@@ -120,8 +215,24 @@ def option_loglikelihoods(
                     target = torch.tensor(cont, dtype=torch.long, device=window.device)
                     scores[i][j] = float(window.gather(1, target[:, None]).sum())
                 del logits
+                done += len(batch)
                 if on_progress is not None:
-                    on_progress(min(start + batch_size, len(order)), len(order))
+                    on_progress(done, total)
+            # Shared-context items, longest context first, grouped so that a group's option rows fit batch_size.
+            shared.sort(key=lambda entry: (-len(entry[1]), entry[0]))
+            group: list = []
+            for entry in [*shared, None]:
+                rows = sum(len(e[2]) for e in group)
+                if group and (entry is None or rows + len(entry[2]) > batch_size):
+                    group_scores = _score_shared(model, [(c, o) for _, c, o in group], dev, pad, kwarg)
+                    for (i, _, _), item_scores in zip(group, group_scores):
+                        scores[i] = item_scores
+                    done += rows
+                    group = []
+                    if on_progress is not None:
+                        on_progress(done, total)
+                if entry is not None:
+                    group.append(entry)
     finally:
         model.train(was_training)
     return scores
@@ -143,9 +254,12 @@ def score_multiple_choice(
     batch_size: int = 8,
     device="cpu",
     on_progress: Callable[[int, int], None] | None = None,
+    share_context: bool | None = None,
 ) -> dict:
     """``{"acc": float, "acc_norm": float, "n": int}`` over ``items`` (definitions in the module docstring)."""
-    lls = option_loglikelihoods(model, tokenizer, items, batch_size=batch_size, device=device, on_progress=on_progress)
+    lls = option_loglikelihoods(
+        model, tokenizer, items, batch_size=batch_size, device=device, on_progress=on_progress, share_context=share_context
+    )
     acc = acc_norm = 0
     for item, ll in zip(items, lls):
         acc += _argmax(ll) == item.gold

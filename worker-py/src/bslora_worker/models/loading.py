@@ -321,6 +321,54 @@ def _load_hub(ref: str, task_type: str, seed: int, num_labels: int) -> LoadedBas
     return LoadedBase(model=model, tokenizer=tokenizer, identity=identity, family=model.config.model_type)
 
 
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face Hub answers from here (False under ``HF_HUB_OFFLINE``), in at most ``timeout`` s."""
+    return _hub_reachable(timeout)
+
+
+def load_base_config(ref: str, task_type: str = "causal_lm", *, allowed_roots: Sequence[str] | None = None, num_labels: int = 2):
+    """The transformers config of the model ``ref`` names, without loading weights (parameter counts on the meta
+    device). Same refs, checks and errors as ``load_base_model``; an offline hub id fails in seconds."""
+    from transformers import AutoConfig
+
+    if task_type not in TASK_TYPES:
+        raise InvalidArgument(f"task_type {task_type!r} is not supported; use one of {', '.join(TASK_TYPES)}")
+    if not isinstance(ref, str) or not ref.strip():
+        raise InvalidArgument("the base model ref is empty")
+    ref = ref.strip()
+    extra = {"num_labels": num_labels} if task_type == "seq_cls" else {}
+    if ref == "builtin:tiny-llama":
+        return tiny_llama_config(task_type, num_labels)
+    if ref.startswith("builtin:"):
+        if ref != "builtin:smollm2-135m":
+            raise InvalidArgument(f"unknown builtin model {ref!r}; builtin models are: {', '.join(BUILTIN_MODELS)}")
+        path = smollm2_gguf_path()
+    elif looks_like_path(ref):
+        path = resolve_local_path(ref, allowed_roots, what="base model path")
+        if path.is_dir() and not (path / "config.json").is_file():
+            ggufs = sorted(path.glob("*.gguf"))
+            if len(ggufs) != 1:
+                raise InvalidArgument(f"base model directory {path} has no config.json (not a save_pretrained directory)")
+            path = ggufs[0]
+    else:
+        reachable = _hub_reachable()
+        try:
+            return AutoConfig.from_pretrained(ref, **extra, **({} if reachable else {"local_files_only": True}))
+        except Exception as exc:
+            raise _classify_hub_error(ref, exc, reachable) from exc
+    try:
+        if path.is_file():
+            if path.suffix != ".gguf":
+                raise InvalidArgument(f"base model path {path} is a file; give a save_pretrained directory or a .gguf file")
+            _gguf_available()
+            return AutoConfig.from_pretrained(str(path.parent), gguf_file=path.name, **extra)
+        return AutoConfig.from_pretrained(str(path), **extra)
+    except (FailedPrecondition, InvalidArgument):
+        raise
+    except Exception as exc:
+        raise InvalidArgument(f"could not read the model config at {path}: {type(exc).__name__}: {exc}") from exc
+
+
 def _classify_hub_error(ref: str, exc: Exception, reachable: bool):
     names = set()
     cur: BaseException | None = exc
