@@ -1,7 +1,9 @@
 /**
  * Worker heartbeats: every few seconds an agent asks each of its workers to `Describe` itself and writes the answer
  * to a Redis hash `<prefix>:workers:<worker id>` that expires unless renewed, so a host that dies drops out of the
- * list on its own. The control plane reads them for `GET /api/v1/workers`, `bslora workers` and `/metrics`.
+ * list on its own. A sorted set `<prefix>:workers` indexes the live ids by expiry time, so that reading the list
+ * never scans the keyspace (which BullMQ fills with jobs). The control plane reads them for `GET /api/v1/workers`,
+ * `bslora workers` and `/metrics`.
  *
  * @example
  * const heartbeat = startWorkerHeartbeat(ctx, () => agent.workers);   // in the agent
@@ -49,6 +51,8 @@ export interface WorkerHeartbeatHandle {
 }
 
 export const workerKeyPrefix = (prefix: string): string => `${prefix}:workers:`;
+/** The sorted set of live worker ids, scored by the unix ms at which each one's heartbeat expires. */
+export const workerIndexKey = (prefix: string): string => `${prefix}:workers`;
 
 /** Starts heartbeats for whatever workers `listWorkers` returns at each beat (restarted workers included). */
 export function startWorkerHeartbeat(
@@ -65,6 +69,7 @@ export function startWorkerHeartbeat(
   /** Last worker id Describe gave per address, so an unreachable worker keeps its entry. */
   const idOf = new Map<string, string>();
   const written = new Set<string>();
+  const index = workerIndexKey(ctx.prefix);
   let stopped = false;
 
   const beat = async (): Promise<void> => {
@@ -114,9 +119,10 @@ export function startWorkerHeartbeat(
         entry.error = (err as Error).message;
       }
       const key = `${workerKeyPrefix(ctx.prefix)}${entry.id}`;
-      written.add(key);
-      pipeline.hset(key, toHash(entry)).expire(key, ttl);
+      written.add(entry.id);
+      pipeline.hset(key, toHash(entry)).expire(key, ttl).zadd(index, Date.now() + ttl * 1_000, entry.id);
     }
+    pipeline.expire(index, ttl);
     if (stopped) return;
     await pipeline.exec();
   };
@@ -138,7 +144,15 @@ export function startWorkerHeartbeat(
       clearInterval(timer);
       await running;
       stopped = true;
-      if (written.size) await redis.del(...written).catch(() => 0);
+      if (written.size) {
+        const ids = [...written];
+        await redis
+          .multi()
+          .del(...ids.map((id) => `${workerKeyPrefix(ctx.prefix)}${id}`))
+          .zrem(index, ...ids)
+          .exec()
+          .catch(() => null);
+      }
       for (const c of clients.values()) c.close();
       redis.disconnect();
     },
@@ -176,18 +190,14 @@ function fromHash(h: Record<string, string>): WorkerHeartbeat | null {
   };
 }
 
-/** Every live heartbeat under `prefix`, sorted by id. */
+/** Every live heartbeat under `prefix`, sorted by id (two round trips, whatever else Redis holds). */
 export async function readWorkerHeartbeats(redis: Redis, prefix: string): Promise<WorkerHeartbeat[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${workerKeyPrefix(prefix)}*`, 'COUNT', 200);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  if (keys.length === 0) return [];
+  const index = workerIndexKey(prefix);
+  const [, live] = ((await redis.multi().zremrangebyscore(index, '-inf', Date.now()).zrange(index, 0, -1).exec()) ?? []) as [unknown, [Error | null, string[]]];
+  const ids = live?.[1] ?? [];
+  if (ids.length === 0) return [];
   const pipeline = redis.pipeline();
-  for (const k of keys) pipeline.hgetall(k);
+  for (const id of ids) pipeline.hgetall(`${workerKeyPrefix(prefix)}${id}`);
   const results = (await pipeline.exec()) ?? [];
   return results
     .map(([err, h]) => (err ? null : fromHash(h as Record<string, string>)))
