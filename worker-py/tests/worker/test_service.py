@@ -189,3 +189,12 @@ def test_count_parameters_of_an_unknown_offline_hub_model_fails_precondition(wor
         worker["stub"].CountParameters(pb.CountParametersRequest(trial=spec), timeout=60)
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "someone/unknown-model-xyz" in err.value.details()
+
+
+def test_count_parameters_with_a_kron_size_that_does_not_divide_is_invalid_argument(worker):
+    spec = trial_spec(method="bslora", rank=0, ranks=pb.BSLoraRanks(local=1, intra=1, inter=1), share_mode="kron",
+                      kron_share_size=48)
+    with pytest.raises(grpc.RpcError) as err:
+        worker["stub"].CountParameters(pb.CountParametersRequest(trial=spec), timeout=60)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "48" in err.value.details()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from peft import LoraConfig, PeftConfig, TaskType, VeraConfig
 
+from ..errors import InvalidArgument
 from .trial import Trial
 
 
@@ -52,4 +53,7 @@ def adapter_config(trial: Trial) -> PeftConfig | None:
         kwargs["gate_share_size"] = trial.gate_share_size
     if trial.lora_alpha:
         kwargs["lora_alpha"] = trial.lora_alpha
-    return bslora.BSLoraConfig(**kwargs)
+    try:
+        return bslora.BSLoraConfig(**kwargs)
+    except ValueError as err:  # the config names the field and the fix; it is the caller's argument that is wrong
+        raise InvalidArgument(f"trial {trial.name}: {err}") from err

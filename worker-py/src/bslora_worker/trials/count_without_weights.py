@@ -72,5 +72,8 @@ def count_without_weights(trial: Trial, allowed_roots=None) -> dict[str, int]:
         return {**zero, "local": local, "total": local}
     from .adapter_config import adapter_config
 
-    parts = bslora.count_parameters(model, adapter_config(trial))
+    try:
+        parts = bslora.count_parameters(model, adapter_config(trial))
+    except ValueError as err:  # shape checks name the module, its shape and the valid sizes
+        raise InvalidArgument(f"adapter does not fit {trial.base_model}: {err}") from err
     return {**zero, **{k: int(parts[k]) for k in ("local", "intra", "inter", "transform", "total")}}
