@@ -25,7 +25,9 @@ def _say(msg: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="builtin:smollm2-135m")
-    ap.add_argument("--task", default="builtin:arith", help="train ref; eval uses the same ref (test split for builtins)")
+    ap.add_argument(
+        "--task", default="builtin:arith", help="train ref; eval uses the same ref (test split for builtins)"
+    )
     ap.add_argument("--eval-task", default=None, help="eval ref when it differs from --task")
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--batch-size", type=int, default=8)
@@ -38,11 +40,10 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from peft import LoraConfig, get_peft_model
-
     from bslora_worker.data import load_eval_items, load_train_examples
     from bslora_worker.evaluation import score_multiple_choice
     from bslora_worker.models import load_base_model
+    from peft import LoraConfig, get_peft_model
 
     t0 = time.perf_counter()
     base = load_base_model(args.model, seed=args.seed)

@@ -17,7 +17,7 @@ class InvalidArgument(WorkerError):
 
 
 class FailedPrecondition(WorkerError):
-    """The request is well formed but the worker is not in a state to serve it (missing package, no hub). Not retried."""
+    """The request is well formed but the worker cannot serve it as it is (missing package, no hub). Not retried."""
 
     status = "FAILED_PRECONDITION"
 

@@ -14,7 +14,9 @@ COMMONSENSE_DIR = (REPO_ROOT / ".." / "shared" / "data" / "commonsense").resolve
 @pytest.fixture(scope="session")
 def commonsense_dir() -> Path:
     if not COMMONSENSE_DIR.is_dir():
-        pytest.skip(f"commonsense test data not found at {COMMONSENSE_DIR} (expected at ../shared/data from the repo root)")
+        pytest.skip(
+            f"commonsense test data not found at {COMMONSENSE_DIR} (expected at ../shared/data from the repo root)"
+        )
     return COMMONSENSE_DIR
 
 

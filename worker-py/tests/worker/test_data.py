@@ -6,7 +6,6 @@ import json
 import re
 
 import pytest
-
 from bslora_worker.data import (
     ChoiceItem,
     TrainExample,
@@ -199,13 +198,18 @@ def test_every_answer_style(tmp_path):
     p = _write(tmp_path, [PIQA, WINOGRANDE, HELLASWAG, SIQA, BOOLQ])
     piqa, wino, hella, siqa, boolq = load_eval_items(str(p))
     assert piqa.context == "Question: Make outdoor pillow.\nAnswer:"
-    assert piqa.options == ["Blow into tin can and tie with rubber band.", "Blow into trash bag and tie with rubber band."]
+    assert piqa.options == [
+        "Blow into tin can and tie with rubber band.",
+        "Blow into trash bag and tie with rubber band.",
+    ]
     assert piqa.gold == 1
     assert wino.options == ["Ian", "Dennis"] and wino.gold == 1 and "_ despised" in wino.context
     assert hella.context == "Playing drums: People are standing behind large drums. A man"  # endings: no Question:
     assert hella.options[3] == "begins playing the drums." and hella.gold == 3 and len(hella.options) == 4
     assert siqa.options == ["mobile", "anxious", "lonely"] and siqa.gold == 0
-    assert boolq.context == "Question: is the sky blue?\nAnswer:" and boolq.options == ["no", "yes"] and boolq.gold == 1
+    assert (
+        boolq.context == "Question: is the sky blue?\nAnswer:" and boolq.options == ["no", "yes"] and boolq.gold == 1
+    )
     labels = load_eval_items(str(p) + "#llm-adapters")
     assert [i.options for i in labels] == [
         ["solution1", "solution2"],
@@ -216,8 +220,13 @@ def test_every_answer_style(tmp_path):
     ]
     assert [i.gold for i in labels] == [1, 1, 3, 0, 1]
     train = load_train_examples(str(p))
-    assert [e.completion for e in train] == [" Blow into trash bag and tie with rubber band.", " Dennis",
-                                             " begins playing the drums.", " mobile", " yes"]
+    assert [e.completion for e in train] == [
+        " Blow into trash bag and tie with rubber band.",
+        " Dennis",
+        " begins playing the drums.",
+        " mobile",
+        " yes",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -227,8 +236,14 @@ def test_every_answer_style(tmp_path):
         ({**SIQA, "answer": "maybe"}, r"cannot parse answer 'maybe'"),
         ({**SIQA, "answer": "option1"}, r"does not list options 'Option1: \.\.\. Option2: \.\.\.'"),
         ({**SIQA, "instruction": SIQA["instruction"].replace("answer3", "answer3/answer4")}, "answer format says"),
-        ({**SIQA, "instruction": SIQA["instruction"].replace("Answer2: anxious", "Answer2: ")}, "option answer2 is empty"),
-        ({**BOOLQ, "instruction": "Please answer the following question with true or false, question: "}, "no question"),
+        (
+            {**SIQA, "instruction": SIQA["instruction"].replace("Answer2: anxious", "Answer2: ")},
+            "option answer2 is empty",
+        ),
+        (
+            {**BOOLQ, "instruction": "Please answer the following question with true or false, question: "},
+            "no question",
+        ),
         ({k: v for k, v in SIQA.items() if k != "instruction"}, r"missing field 'instruction'"),
         ({**SIQA, "answer": 3}, r"field 'answer' must be a string"),
     ],
@@ -240,7 +255,7 @@ def test_unparseable_record_names_file_and_record(tmp_path, record, match):
     assert str(p) in info.value.message and "record #2 (0-based)" in info.value.message
 
 
-# ------------------------------------------------------------------------------------------------- Alpaca, malformed files
+# --------------------------------------------------------------------------------------------- Alpaca, malformed files
 
 
 def test_alpaca_json_and_jsonl(tmp_path):

@@ -5,7 +5,6 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-
 from bslora_worker.data import ChoiceItem, ClassItem, load_class_items, load_eval_items
 from bslora_worker.errors import InvalidArgument
 from bslora_worker.evaluation import option_loglikelihoods, score_classification, score_multiple_choice
@@ -78,15 +77,27 @@ def test_acc_norm_divides_by_characters_not_tokens_or_bytes():
     tok = ByteTokenizer()
     space, a, b, c = ord(" "), ord("a"), ord("b"), ord("c")
     # short option "é": 1 character, 2 bytes, log-likelihood -4; long option "abc": 3 characters, -7.5.
-    model = _exact({(ord(":"), space): -1e-6, (space, 0xC3): -4.0, (0xC3, 0xA9): -1e-6,
-                    (space, a): -2.5, (a, b): -2.5, (b, c): -2.5})
+    model = _exact(
+        {
+            (ord(":"), space): -1e-6,
+            (space, 0xC3): -4.0,
+            (0xC3, 0xA9): -1e-6,
+            (space, a): -2.5,
+            (a, b): -2.5,
+            (b, c): -2.5,
+        }
+    )
     item = ChoiceItem(context="Q:", options=["é", "abc"], gold=1)
     (lls,) = option_loglikelihoods(model, tok, [item])
     assert lls == pytest.approx([-4.0, -7.5], abs=1e-3)
     # by sum: "é" wins (acc 0); per character: -4 vs -2.5, "abc" wins (acc_norm 1);
     # per byte it would be -2 vs -2.5 and "é" would win, so this also pins characters, not bytes.
     assert score_multiple_choice(model, tok, [item]) == {"acc": 0.0, "acc_norm": 1.0, "n": 1}
-    assert score_multiple_choice(model, tok, [ChoiceItem("Q:", ["é", "abc"], 0)]) == {"acc": 1.0, "acc_norm": 0.0, "n": 1}
+    assert score_multiple_choice(model, tok, [ChoiceItem("Q:", ["é", "abc"], 0)]) == {
+        "acc": 1.0,
+        "acc_norm": 0.0,
+        "n": 1,
+    }
 
 
 def _direct(model, tok, item: ChoiceItem) -> list[float]:
@@ -103,7 +114,9 @@ def _direct(model, tok, item: ChoiceItem) -> list[float]:
 MIXED = [
     ChoiceItem("Question: What is 12 + 30?\nAnswer:", ["42", "52", "41"], 0),
     ChoiceItem("Q", ["yes", "no"], 0),  # a one-token context cannot share a prefix pass
-    ChoiceItem("A much longer context, so that prefixes in one batch differ in length:", ["a", "bb", "ccc", "d", "e"], 2),
+    ChoiceItem(
+        "A much longer context, so that prefixes in one batch differ in length:", ["a", "bb", "ccc", "d", "e"], 2
+    ),
     ChoiceItem("Pick one:", ["first option", "second"], 1),
 ]
 
@@ -128,7 +141,9 @@ def test_shared_context_works_through_a_peft_model():
     lb = load_base_model("builtin:tiny-llama", seed=1)
     items = load_eval_items("builtin:arith", limit=4) + MIXED
     base = option_loglikelihoods(lb.model, lb.tokenizer, items[:1], share_context=False)
-    model = get_peft_model(lb.model, LoraConfig(r=4, target_modules=["q_proj", "v_proj", "down_proj"], init_lora_weights=False))
+    model = get_peft_model(
+        lb.model, LoraConfig(r=4, target_modules=["q_proj", "v_proj", "down_proj"], init_lora_weights=False)
+    )
     shared = option_loglikelihoods(model, lb.tokenizer, items, share_context=True)
     full = option_loglikelihoods(model, lb.tokenizer, items, share_context=False)
     for a, b in zip(shared, full):
@@ -171,7 +186,9 @@ def test_an_oracle_model_scores_one_and_an_anti_oracle_zero():
 def test_progress_and_cancellation(tiny):
     items = load_eval_items("builtin:arith", limit=5)  # 20 requests
     seen = []
-    score_multiple_choice(tiny.model, tiny.tokenizer, items, batch_size=8, on_progress=lambda d, t: seen.append((d, t)))
+    score_multiple_choice(
+        tiny.model, tiny.tokenizer, items, batch_size=8, on_progress=lambda d, t: seen.append((d, t))
+    )
     assert seen == [(8, 20), (16, 20), (20, 20)]
 
     class Stop(Exception):
@@ -238,7 +255,9 @@ def test_score_classification_on_tiny_seq_cls():
 
 def test_smollm2_arith_base_is_well_below_ceiling(smollm2):
     # builtin:arith must leave room for fine-tuning to show (docs/data-and-evaluation.md: 0.355 on 200 items).
-    res = score_multiple_choice(smollm2.model, smollm2.tokenizer, load_eval_items("builtin:arith", limit=40), batch_size=16)
+    res = score_multiple_choice(
+        smollm2.model, smollm2.tokenizer, load_eval_items("builtin:arith", limit=40), batch_size=16
+    )
     assert res["n"] == 40 and res["acc"] <= 0.6
 
 
@@ -269,7 +288,10 @@ def test_short_lora_fine_tune_improves_arith():
 
     script = Path(__file__).resolve().parents[2] / "scripts" / "measure_builtin_task.py"
     out = subprocess.run(
-        [sys.executable, str(script), "--steps", "40", "--eval-limit", "100"], capture_output=True, text=True, check=True
+        [sys.executable, str(script), "--steps", "40", "--eval-limit", "100"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["tuned"]["acc"] >= result["base"]["acc"] + 0.15, result

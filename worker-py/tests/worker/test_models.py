@@ -6,10 +6,8 @@ import importlib.util
 
 import pytest
 import torch
-
 from bslora_worker.errors import FailedPrecondition, InvalidArgument
-from bslora_worker.models import ByteTokenizer, LoadedBase, TextTokenizer, load_base_config, load_base_model
-from bslora_worker.models import loading
+from bslora_worker.models import ByteTokenizer, LoadedBase, TextTokenizer, load_base_config, load_base_model, loading
 
 
 def _params_equal(a: torch.nn.Module, b: torch.nn.Module) -> bool:
@@ -205,7 +203,7 @@ def test_hub_errors_are_classified():
     assert isinstance(err, FailedPrecondition) and "could not be reached" in err.message
 
 
-# ------------------------------------------------------------------------------------------------- builtin:smollm2-135m
+# ----------------------------------------------------------------------------------------------------------------- 35m
 
 
 def test_smollm2_missing_package_names_the_install_command(monkeypatch):
@@ -258,7 +256,7 @@ def test_gguf_file_ref_is_a_local_path(smollm2):
         load_base_model(str(gguf), allowed_roots=["/nonexistent-root"])
 
 
-# ------------------------------------------------------------------------------------------------- configs without weights
+# --------------------------------------------------------------------------------------------- configs without weights
 
 
 def test_load_base_config_matches_the_models(saved_tiny, tmp_path, monkeypatch):

@@ -52,7 +52,7 @@ def _check_ref(ref) -> str:
 
 def _open_file(ref: str, allowed_roots) -> tuple[Path, str, list[formats.Record]]:
     path_ref, style = _split_style(ref)
-    if not looks_like_path(path_ref) and not Path(path_ref).suffix.lower() in (".json", ".jsonl", ".ndjson"):
+    if not looks_like_path(path_ref) and Path(path_ref).suffix.lower() not in (".json", ".jsonl", ".ndjson"):
         raise InvalidArgument(
             f"data ref {ref!r} is neither builtin:NAME nor a local .json/.jsonl file; hub datasets are not supported "
             f"by this worker, download the data and pass its path"
@@ -74,7 +74,9 @@ def _limit(items: list, limit: int | None) -> list:
     return items[:limit]
 
 
-def load_train_examples(ref: str, *, allowed_roots: Sequence[str] | None = None, limit: int | None = None) -> list[TrainExample]:
+def load_train_examples(
+    ref: str, *, allowed_roots: Sequence[str] | None = None, limit: int | None = None
+) -> list[TrainExample]:
     """Training examples (prompt, completion) from ``ref``; the first ``limit`` when given."""
     ref = _check_ref(ref)
     if ref.startswith("builtin:"):
@@ -87,7 +89,9 @@ def load_train_examples(ref: str, *, allowed_roots: Sequence[str] | None = None,
     return formats.alpaca_examples(path, records)
 
 
-def load_eval_items(ref: str, *, allowed_roots: Sequence[str] | None = None, limit: int | None = None) -> list[ChoiceItem]:
+def load_eval_items(
+    ref: str, *, allowed_roots: Sequence[str] | None = None, limit: int | None = None
+) -> list[ChoiceItem]:
     """Multiple-choice items from ``ref``; the first ``limit`` when given (the per-task example limit)."""
     ref = _check_ref(ref)
     if ref.startswith("builtin:"):

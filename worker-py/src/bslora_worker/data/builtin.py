@@ -113,7 +113,9 @@ def parse_builtin(ref: str) -> tuple[str, str | None]:
     body = ref.split(":", 1)[1]
     name, _, split = body.partition("/")
     if name not in BUILTIN_TASKS:
-        raise InvalidArgument(f"unknown builtin task {ref!r}; builtin tasks are: {', '.join('builtin:' + n for n in BUILTIN_TASKS)}")
+        raise InvalidArgument(
+            f"unknown builtin task {ref!r}; builtin tasks are: {', '.join('builtin:' + n for n in BUILTIN_TASKS)}"
+        )
     if split and split not in ("train", "test"):
         raise InvalidArgument(f"{ref!r}: a builtin task has the splits train and test, not {split!r}")
     return name, split or None

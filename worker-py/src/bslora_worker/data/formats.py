@@ -80,7 +80,9 @@ def read_records(path: Path) -> list[Record]:
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":  # several JSON values one after the other: JSONL under a .json name
             return _read_jsonl(path, text)
-        raise InvalidArgument(f"data file {path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+        raise InvalidArgument(
+            f"data file {path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from exc
     if isinstance(data, dict):
         # A single object holding the list, as some exports do ({"data": [...]}).
         lists = [v for v in data.values() if isinstance(v, list)]
@@ -92,7 +94,9 @@ def read_records(path: Path) -> list[Record]:
     records = []
     for i, rec in enumerate(data):
         if not isinstance(rec, dict):
-            raise InvalidArgument(f"data file {path}, record #{i} (0-based): expected an object, found {type(rec).__name__}")
+            raise InvalidArgument(
+                f"data file {path}, record #{i} (0-based): expected an object, found {type(rec).__name__}"
+            )
         records.append(Record(rec, f"record #{i} (0-based)"))
     return records
 
@@ -105,7 +109,9 @@ def _read_jsonl(path: Path, text: str) -> list[Record]:
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InvalidArgument(f"data file {path}, line {n}: invalid JSON at column {exc.colno}: {exc.msg}") from exc
+            raise InvalidArgument(
+                f"data file {path}, line {n}: invalid JSON at column {exc.colno}: {exc.msg}"
+            ) from exc
         if not isinstance(rec, dict):
             raise InvalidArgument(f"data file {path}, line {n}: expected an object, found {type(rec).__name__}")
         records.append(Record(rec, f"line {n}"))
@@ -120,7 +126,9 @@ def _field(path: Path, rec: Record, name: str, *, required: bool = True) -> str:
             raise InvalidArgument(f"data file {path}, {rec.where}: missing field {name!r} (fields present: {keys})")
         return ""
     if not isinstance(value, str):
-        raise InvalidArgument(f"data file {path}, {rec.where}: field {name!r} must be a string, found {type(value).__name__}")
+        raise InvalidArgument(
+            f"data file {path}, {rec.where}: field {name!r} must be a string, found {type(value).__name__}"
+        )
     return value
 
 
@@ -140,11 +148,15 @@ def alpaca_examples(path: Path, records: list[Record]) -> list[TrainExample]:
             raise InvalidArgument(f"data file {path}, {rec.where}: field 'instruction' is empty")
         if not output.strip():
             raise InvalidArgument(f"data file {path}, {rec.where}: field 'output' is empty")
-        out.append(TrainExample(prompt=alpaca_prompt(instruction, _field(path, rec, "input", required=False)), completion=output))
+        out.append(
+            TrainExample(
+                prompt=alpaca_prompt(instruction, _field(path, rec, "input", required=False)), completion=output
+            )
+        )
     return out
 
 
-# ----------------------------------------------------------------------------------------------------------- commonsense
+# ------------------------------------------------------------------------------------------------------- commonsense
 
 _KINDS = ("answer", "option", "solution", "ending")
 _ANSWER_RE = re.compile(r"^(answer|option|solution|ending)(\d+)$")
@@ -216,10 +228,13 @@ def parse_commonsense(path: Path, rec: Record) -> Parsed:
         expected = [f"{kind}{i + 1}" for i in range(len(options))]
         if fmt_labels != expected:
             raise InvalidArgument(
-                f"{where}: the instruction lists {len(options)} options but the answer format says {fmt.group('fmt')!r}"
+                f"{where}: the instruction lists {len(options)} options but the answer format says "
+                f"{fmt.group('fmt')!r}"
             )
     if not 0 <= gold < len(options):
-        raise InvalidArgument(f"{where}: answer {answer!r} names an option that is not listed ({len(options)} options)")
+        raise InvalidArgument(
+            f"{where}: answer {answer!r} names an option that is not listed ({len(options)} options)"
+        )
     question = " ".join(_PREFIX_RE.sub("", question_full[: run[0].start()]).split())
     if not question:
         raise InvalidArgument(f"{where}: no question text before the options")

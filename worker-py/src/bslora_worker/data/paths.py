@@ -24,7 +24,9 @@ def resolve_local_path(ref: str, allowed_roots: Sequence[str] | None, *, what: s
         roots = [Path(os.path.expanduser(r)).resolve() for r in allowed_roots]
         if not any(path == root or path.is_relative_to(root) for root in roots):
             shown = ", ".join(str(r) for r in roots) or "(none)"
-            raise InvalidArgument(f"{what} {ref!r} resolves to {path}, which is outside the worker's allowed roots: {shown}")
+            raise InvalidArgument(
+                f"{what} {ref!r} resolves to {path}, which is outside the worker's allowed roots: {shown}"
+            )
     if not path.exists():
         raise InvalidArgument(f"{what} {ref!r} does not exist (resolved to {path})")
     return path

@@ -46,7 +46,9 @@ def score_classification(
                 logits = model(input_ids=ids.to(dev), attention_mask=mask.to(dev)).logits
                 for row, it in enumerate(batch):
                     if num_labels is not None and not 0 <= it.label < num_labels:
-                        raise InvalidArgument(f"item {start + row}: label {it.label} but the model has {num_labels} labels")
+                        raise InvalidArgument(
+                            f"item {start + row}: label {it.label} but the model has {num_labels} labels"
+                        )
                     correct += int(logits[row].argmax()) == it.label
                 if on_progress is not None:
                     on_progress(min(start + batch_size, len(items)), len(items))

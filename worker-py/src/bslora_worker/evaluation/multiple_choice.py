@@ -13,9 +13,9 @@ option is the sum of its tokens' log-probabilities.
   (Python ``len`` of a ``str``: characters, not UTF-8 bytes; the two agree for ASCII).
 
 Items whose options all fit the context window share the forward pass of their context: a batch of contexts (all
-but their last token) runs once with a key/value cache, then all their options run together on that cache. This is the same computation
-as the harness's one sequence per option, up to float rounding, and for short options costs a fraction of it
-(``share_context=False`` forces one full sequence per option, batched across items like the harness).
+but their last token) runs once with a key/value cache, then all their options run together on that cache. This is
+the same computation as the harness's one sequence per option, up to float rounding, and for short options costs a
+fraction of it (``share_context=False`` forces one full sequence per option, batched across items like the harness).
 
 Ties go to the first option (``numpy.argmax``). Everything runs under ``torch.no_grad`` in eval mode; the model's
 training flag is restored afterwards.
@@ -73,7 +73,6 @@ def _check_items(items: Sequence[ChoiceItem]) -> None:
             raise InvalidArgument(f"item {n}: gold index {item.gold} is outside its {len(item.options)} options")
         if any(not o for o in item.options):
             raise InvalidArgument(f"item {n}: an option is empty")
-
 
 
 def _supports_cache(model) -> bool:
@@ -134,7 +133,10 @@ def _score_shared(model, group, dev: torch.device, pad: int, kwarg: str) -> list
         mask[k, width_p : width_p + len(row)] = 1
         position_ids[k] = torch.arange(len(prefixes[owner]), len(prefixes[owner]) + width)
     logits = model(
-        input_ids=ids.to(dev), attention_mask=mask.to(dev), position_ids=position_ids.to(dev), use_cache=True,
+        input_ids=ids.to(dev),
+        attention_mask=mask.to(dev),
+        position_ids=position_ids.to(dev),
+        use_cache=True,
         **{kwarg: cache},
     ).logits
     scores: list[list[float]] = []
@@ -258,7 +260,13 @@ def score_multiple_choice(
 ) -> dict:
     """``{"acc": float, "acc_norm": float, "n": int}`` over ``items`` (definitions in the module docstring)."""
     lls = option_loglikelihoods(
-        model, tokenizer, items, batch_size=batch_size, device=device, on_progress=on_progress, share_context=share_context
+        model,
+        tokenizer,
+        items,
+        batch_size=batch_size,
+        device=device,
+        on_progress=on_progress,
+        share_context=share_context,
     )
     acc = acc_norm = 0
     for item, ll in zip(items, lls):

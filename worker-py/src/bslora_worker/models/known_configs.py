@@ -26,9 +26,15 @@ def known_config(ref: str) -> LlamaConfig | None:
     if shape is None:
         return None
     hidden, inter, layers, heads, kv, vocab = shape
-    return LlamaConfig(hidden_size=hidden, intermediate_size=inter, num_hidden_layers=layers,
-                       num_attention_heads=heads, num_key_value_heads=kv, vocab_size=vocab,
-                       architectures=["LlamaForCausalLM"])
+    return LlamaConfig(
+        hidden_size=hidden,
+        intermediate_size=inter,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=kv,
+        vocab_size=vocab,
+        architectures=["LlamaForCausalLM"],
+    )
 
 
 KNOWN_MODELS = tuple(_LLAMA)

@@ -198,7 +198,9 @@ def _load_gguf(path: Path, task_type: str, seed: int, num_labels: int) -> Loaded
         hf_tok = AutoTokenizer.from_pretrained(directory, gguf_file=filename)
         kwargs = {"num_labels": num_labels} if task_type == "seq_cls" else {}
         with _seeded(seed):
-            model = _auto_class(task_type).from_pretrained(directory, gguf_file=filename, dtype=torch.float32, **kwargs)
+            model = _auto_class(task_type).from_pretrained(
+                directory, gguf_file=filename, dtype=torch.float32, **kwargs
+            )
     except (FailedPrecondition, InvalidArgument):
         raise
     except Exception as exc:  # transformers raises ValueError/OSError/KeyError for unsupported or corrupt files
@@ -215,7 +217,9 @@ def _load_gguf(path: Path, task_type: str, seed: int, num_labels: int) -> Loaded
     if task_type == "seq_cls" and model.config.pad_token_id is None:
         model.config.pad_token_id = hf_tok.pad_token_id if hf_tok.pad_token_id is not None else hf_tok.eos_token_id
     identity = f"gguf-sha256:{sha256_of_file(path)}" + _head_suffix(task_type, seed, num_labels)
-    return LoadedBase(model=model, tokenizer=HFTextTokenizer(hf_tok), identity=identity, family=model.config.model_type)
+    return LoadedBase(
+        model=model, tokenizer=HFTextTokenizer(hf_tok), identity=identity, family=model.config.model_type
+    )
 
 
 def _load_local(path: Path, task_type: str, seed: int, num_labels: int) -> LoadedBase:
@@ -326,7 +330,9 @@ def hub_reachable(timeout: float = 3.0) -> bool:
     return _hub_reachable(timeout)
 
 
-def load_base_config(ref: str, task_type: str = "causal_lm", *, allowed_roots: Sequence[str] | None = None, num_labels: int = 2):
+def load_base_config(
+    ref: str, task_type: str = "causal_lm", *, allowed_roots: Sequence[str] | None = None, num_labels: int = 2
+):
     """The transformers config of the model ``ref`` names, without loading weights (parameter counts on the meta
     device). Same refs, checks and errors as ``load_base_model``; an offline hub id fails in seconds."""
     from transformers import AutoConfig
@@ -348,7 +354,9 @@ def load_base_config(ref: str, task_type: str = "causal_lm", *, allowed_roots: S
         if path.is_dir() and not (path / "config.json").is_file():
             ggufs = sorted(path.glob("*.gguf"))
             if len(ggufs) != 1:
-                raise InvalidArgument(f"base model directory {path} has no config.json (not a save_pretrained directory)")
+                raise InvalidArgument(
+                    f"base model directory {path} has no config.json (not a save_pretrained directory)"
+                )
             path = ggufs[0]
     else:
         reachable = _hub_reachable()
@@ -359,7 +367,9 @@ def load_base_config(ref: str, task_type: str = "causal_lm", *, allowed_roots: S
     try:
         if path.is_file():
             if path.suffix != ".gguf":
-                raise InvalidArgument(f"base model path {path} is a file; give a save_pretrained directory or a .gguf file")
+                raise InvalidArgument(
+                    f"base model path {path} is a file; give a save_pretrained directory or a .gguf file"
+                )
             _gguf_available()
             return AutoConfig.from_pretrained(str(path.parent), gguf_file=path.name, **extra)
         return AutoConfig.from_pretrained(str(path), **extra)
@@ -377,7 +387,8 @@ def _classify_hub_error(ref: str, exc: Exception, reachable: bool):
         cur = cur.__cause__ or cur.__context__
     if not reachable:
         return FailedPrecondition(
-            f"base model {ref!r} is not a local path, and the Hugging Face Hub ({_hub_endpoint()}) is unreachable from "
+            f"base model {ref!r} is not a local path, and the Hugging Face Hub ({_hub_endpoint()}) is unreachable "
+            f"from "
             f"this worker (offline, or HF_HUB_OFFLINE set) and the model is not in the local cache. Download it on a "
             f"machine with access and pass its local directory, or use builtin:tiny-llama / builtin:smollm2-135m."
         )
