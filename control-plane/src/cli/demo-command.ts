@@ -5,7 +5,6 @@
 import { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { ControlPlaneError } from '../errors.js';
 import { startLocalStack } from '../local-stack.js';
 import { loadSweepSpecFile } from '../sweep-specs/index.js';
 import { ApiClient } from './api-client.js';
@@ -13,6 +12,7 @@ import type { CliConfig } from './config.js';
 import type { CliIo } from './sweep-command.js';
 import { resultTable } from './sweep-view.js';
 import { waitForSweep } from './wait-for-sweep.js';
+import { expectLines, sweepOutcomeError, type ExpectSummary } from './expect-view.js';
 
 export const QUICKSTART_SPEC = fileURLToPath(new URL('../../../jobs/quickstart.yaml', import.meta.url));
 
@@ -38,8 +38,11 @@ export function makeDemoCommand(config: CliConfig, io: CliIo): Command {
         const submitted = await stack.controlPlane.submit(spec);
         io.out.write(`sweep ${submitted.sweepId} (${spec.name}): ${submitted.trials.length} trials, ${submitted.reused.length} reused\n`);
         const done = await waitForSweep(new ApiClient(stack.apiUrl!, stack.token), submitted.sweepId, io.out, { quiet: opts.json });
-        io.out.write(opts.json ? `${JSON.stringify(done)}\n` : `\n${resultTable(done)}\n`);
-        if (done.status !== 'completed') throw new ControlPlaneError('CP_ERR_TRIALS_FAILED', `sweep ended ${done.status}`);
+        const verdicts = expectLines((done as { summary?: unknown }).summary as ExpectSummary | null);
+        io.out.write(opts.json ? `${JSON.stringify(done)}\n` : `\n${resultTable(done)}\n${verdicts ? `\n${verdicts}\n` : ''}`);
+        // Same rule as `sweep submit --wait`: failed trials or failed expect rules make the exit code non-zero.
+        const outcome = sweepOutcomeError(done);
+        if (outcome) throw outcome;
       } finally {
         process.off('SIGINT', stopOnSignal);
         process.off('SIGTERM', stopOnSignal);
