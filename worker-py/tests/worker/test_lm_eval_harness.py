@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -13,6 +14,7 @@ import torch
 from bslora_worker.data import load_eval_items
 from bslora_worker.errors import FailedPrecondition, InvalidArgument
 from bslora_worker.evaluation import option_loglikelihoods
+from bslora_worker.evaluation import lm_eval_harness
 from bslora_worker.evaluation.lm_eval_harness import LM_EVAL_INSTALL, run_lm_eval, summarize
 from bslora_worker.trials.evaluate_trial import _score_task
 from bslora_worker.trials.trial import Trial
@@ -99,7 +101,7 @@ def _loglikelihoods(results: dict) -> list[list[float]]:
     return [[float(r[0]) for r in s["filtered_resps"]] for s in samples]
 
 
-def test_lm_eval_scores_the_in_process_bslora_model_as_our_scorer_does(smollm2, boolq, bslora_smollm2):
+def test_lm_eval_scores_the_in_process_bslora_model_as_our_scorer_does(smollm2, boolq, bslora_smollm2, monkeypatch):
     pytest.importorskip("lm_eval")
     items, yaml_path = boolq
     items = items[:LIMIT]
@@ -118,13 +120,30 @@ def test_lm_eval_scores_the_in_process_bslora_model_as_our_scorer_does(smollm2, 
     for a, b in zip(theirs, ours):
         assert a == pytest.approx(b, abs=2e-3)
     acc = sum(_argmax(ll) == it.gold for ll, it in zip(ours, items)) / LIMIT
-    acc_norm = sum(_argmax([s / len(o) for s, o in zip(ll, it.options)]) == it.gold for ll, it in zip(ours, items)) / LIMIT
+    acc_norm = sum(
+        _argmax([s / len(o) for s, o in zip(ll, it.options)]) == it.gold for ll, it in zip(ours, items)
+    ) / LIMIT
     assert (scores["acc"], scores["acc_norm"]) == (acc, acc_norm)
 
-    # lm-eval saw the adapter: on the base alone (adapter disabled) it scores the options differently.
+    # lm-eval saw the adapter: on the base alone (adapter disabled) it scores the options differently. This run goes
+    # through the worker's hook (`_score_task`) with the task named, found in the folder BSLORA_LM_EVAL_INCLUDE names;
+    # a spy keeps the harness's per-option log-likelihoods.
+    captured = {}
+
+    def spy(*args, **kwargs):
+        captured["results"], names = real(*args, **{**kwargs, "log_samples": True})
+        return captured["results"], names
+
+    real = lm_eval_harness.run_lm_eval
+    monkeypatch.setattr(lm_eval_harness, "run_lm_eval", spy)
+    monkeypatch.setenv(lm_eval_harness.INCLUDE_ENV, str(Path(yaml_path).parent))
+    progress = []
     with bslora_smollm2.disable_adapter():
-        base_results, _ = run_lm_eval(bslora_smollm2, smollm2, ref, limit=LIMIT, log_samples=True)
-    base_ll = _loglikelihoods(base_results)
+        score = _score_task(make_trial("lm-eval:boolq_local", eval_limit=LIMIT), "lm-eval:boolq_local",
+                            bslora_smollm2, smollm2, None, lambda *p: progress.append(p))
+    assert (score.task, score.n) == ("lm-eval:boolq_local", LIMIT) and 0.0 <= score.acc <= 1.0
+    assert progress == [("lm-eval:boolq_local", 0, LIMIT), ("lm-eval:boolq_local", LIMIT, LIMIT)]
+    base_ll = _loglikelihoods(captured["results"])
     assert max(abs(x - y) for a, b in zip(theirs, base_ll) for x, y in zip(a, b)) > 0.05
 
 
@@ -154,3 +173,15 @@ def test_lm_eval_task_file_outside_allowed_roots_is_refused(tiny, boolq, tmp_pat
         _score_task(make_trial(ref), ref, tiny.model, tiny, (str(tmp_path),), lambda *a: None)
     with pytest.raises(InvalidArgument, match="give a task"):
         _score_task(make_trial("lm-eval:"), "lm-eval:", tiny.model, tiny, None, lambda *a: None)
+
+
+def test_lm_eval_task_files_that_cannot_load_are_invalid_arguments(tmp_path):
+    pytest.importorskip("lm_eval")
+    _, _, TaskManager = lm_eval_harness._import_lm_eval()
+    (tmp_path / "missing.yaml").write_text(TASK_YAML.format(data=tmp_path / "absent.json").replace("boolq_local", "t1"))
+    (tmp_path / "broken.yaml").write_text("task: [unclosed\n")
+    for name, message in (("missing.yaml", "does not exist"), ("broken.yaml", "not valid YAML")):
+        ref = f"lm-eval:{tmp_path / name}"
+        spec, include = lm_eval_harness.parse_ref(ref)
+        with pytest.raises(InvalidArgument, match=message):
+            lm_eval_harness._load_tasks(TaskManager, spec, include, ref)

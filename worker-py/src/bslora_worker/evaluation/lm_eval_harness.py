@@ -159,7 +159,9 @@ def parse_ref(ref: str, allowed_roots=None) -> tuple[str, list[str]]:
     """``(task spec for TaskManager, include folders searched before the built-in tasks)``."""
     spec = ref.strip()[len(PREFIX):].strip()
     if not spec:
-        raise InvalidArgument(f"eval task {ref!r}: give a task after {PREFIX!r}, e.g. {PREFIX}arc_easy or {PREFIX}/path/task.yaml")
+        raise InvalidArgument(
+            f"eval task {ref!r}: give a task after {PREFIX!r}, e.g. {PREFIX}arc_easy or {PREFIX}/path/task.yaml"
+        )
     include = _include_dirs()
     if looks_like_path(spec) or spec.lower().endswith((".yaml", ".yml")):
         path = resolve_local_path(spec, allowed_roots, what="lm-eval task file")
@@ -184,9 +186,25 @@ def _load_tasks(TaskManager, spec: str, include: list[str], ref: str) -> dict:
                 return manager.load([spec]) | {"manager": manager}
         except KeyError as exc:
             errors.append(str(exc))
-        except Exception as exc:  # noqa: BLE001 - dataset loading fails in many ways; say which task and why
-            raise FailedPrecondition(f"lm-eval task {ref!r} could not be loaded offline: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - task and dataset loading fail in many ways; say which and why
+            raise _load_error(ref, exc) from exc
     raise InvalidArgument(f"eval task {ref!r}: lm-eval knows no task, group or tag {spec!r} ({errors[-1]})")
+
+
+def _load_error(ref: str, exc: Exception) -> Exception:
+    import yaml
+
+    what = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, yaml.YAMLError):
+        return InvalidArgument(f"eval task {ref!r}: a task file is not valid YAML ({what})")
+    if isinstance(exc, FileNotFoundError):
+        return InvalidArgument(f"eval task {ref!r}: a file the task names does not exist ({what})")
+    if isinstance(exc, (ConnectionError, OSError)) or "offline" in what.lower():
+        return FailedPrecondition(
+            f"eval task {ref!r}: its dataset is not on this machine and lm-eval tasks run offline here ({what}); "
+            f"point the task at local files (dataset_path: json, dataset_kwargs.data_files) or fill the datasets cache"
+        )
+    return InvalidArgument(f"eval task {ref!r}: lm-eval could not build the task ({what})")
 
 
 def run_lm_eval(
