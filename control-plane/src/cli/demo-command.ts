@@ -4,6 +4,8 @@
  */
 import { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalStack } from '../local-stack.js';
 import { loadSweepSpecFile } from '../sweep-specs/index.js';
@@ -21,11 +23,14 @@ export function makeDemoCommand(config: CliConfig, io: CliIo): Command {
     .description('run the quick-start sweep on this machine, offline, and print its result table')
     .argument('[spec]', 'sweep spec to run instead of the quick start', QUICKSTART_SPEC)
     .option('--json', 'print the finished sweep as JSON')
+    .option('--fresh', 'train every trial again instead of reusing results of earlier demo runs')
     .addHelpText('after', '\nExample:\n  $ bslora demo\n  $ bslora demo jobs/smollm2-commonsense.yaml')
-    .action(async (specPath: string, opts: { json?: boolean }) => {
+    .action(async (specPath: string, opts: { json?: boolean; fresh?: boolean }) => {
       const spec = await loadSweepSpecFile(specPath);
+      // Results of earlier demo runs are reused by trial key, as for any sweep; --fresh starts from an empty store.
+      const home = opts.fresh ? mkdtempSync(join(tmpdir(), 'bslora-demo-')) : join(config.homeDir, 'demo');
       const stack = await startLocalStack({
-        homeDir: join(config.homeDir, 'demo'),
+        homeDir: home,
         redisUrl: config.redisUrl,
         prefix: `bslora-demo-${process.pid}`,
         port: 0,
@@ -48,6 +53,7 @@ export function makeDemoCommand(config: CliConfig, io: CliIo): Command {
         process.off('SIGTERM', stopOnSignal);
         await stack.controlPlane.queueCounts().catch(() => undefined);
         await stack.stop();
+        if (opts.fresh) rmSync(home, { recursive: true, force: true });
       }
     });
 }
