@@ -5,6 +5,7 @@ errors for a missing ``lm_eval`` and for a model without a Hugging Face tokenize
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -106,7 +107,15 @@ def test_lm_eval_scores_the_in_process_bslora_model_as_our_scorer_does(smollm2, 
     items, yaml_path = boolq
     items = items[:LIMIT]
     ref = f"lm-eval:{yaml_path}"
+    import datasets.config
+    import huggingface_hub.constants
+
+    offline_before = (os.environ.get("HF_HUB_OFFLINE"), os.environ.get("HF_DATASETS_OFFLINE"),
+                      huggingface_hub.constants.HF_HUB_OFFLINE, datasets.config.HF_HUB_OFFLINE)
     results, names = run_lm_eval(bslora_smollm2, smollm2, ref, limit=LIMIT, log_samples=True)
+    # The run is offline, and only while it lasts.
+    assert (os.environ.get("HF_HUB_OFFLINE"), os.environ.get("HF_DATASETS_OFFLINE"),
+            huggingface_hub.constants.HF_HUB_OFFLINE, datasets.config.HF_HUB_OFFLINE) == offline_before
     scores = summarize(results, names, ref)
     assert names == ["boolq_local"]
     assert scores["n"] == LIMIT

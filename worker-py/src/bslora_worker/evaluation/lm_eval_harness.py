@@ -52,17 +52,18 @@ def is_lm_eval_ref(ref: str) -> bool:
 
 def _import_lm_eval():
     """``(lm_eval, HFLM, TaskManager)``, or FailedPrecondition saying how to install it."""
-    with _offline():  # `datasets` reads the offline switches once, when first imported
-        try:
-            import lm_eval
-            import lm_eval.evaluator
-            from lm_eval.models.huggingface import HFLM
-            from lm_eval.tasks import TaskManager
-        except ImportError as exc:
-            raise FailedPrecondition(
-                f"lm-eval task refs ({PREFIX}...) need lm-evaluation-harness, which this worker cannot import "
-                f"({exc}): {LM_EVAL_INSTALL} (or install the worker with the 'lm-eval' extra)"
-            ) from exc
+    # Imported with the environment as it is: `datasets` reads the offline switches into `datasets.config` once,
+    # on first import, and `_offline()` flips them there only while a run lasts.
+    try:
+        import lm_eval
+        import lm_eval.evaluator
+        from lm_eval.models.huggingface import HFLM
+        from lm_eval.tasks import TaskManager
+    except ImportError as exc:
+        raise FailedPrecondition(
+            f"lm-eval task refs ({PREFIX}...) need lm-evaluation-harness, which this worker cannot import "
+            f"({exc}): {LM_EVAL_INSTALL} (or install the worker with the 'lm-eval' extra)"
+        ) from exc
     _no_subprocesses(lm_eval)
     return lm_eval, HFLM, TaskManager
 
