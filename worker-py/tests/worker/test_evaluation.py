@@ -186,10 +186,12 @@ def test_an_oracle_model_scores_one_and_an_anti_oracle_zero():
 def test_progress_and_cancellation(tiny):
     items = load_eval_items("builtin:arith", limit=5)  # 20 requests
     seen = []
-    score_multiple_choice(
-        tiny.model, tiny.tokenizer, items, batch_size=8, on_progress=lambda d, t: seen.append((d, t))
-    )
-    assert seen == [(8, 20), (16, 20), (20, 20)]
+    record = lambda d, t: seen.append((d, t))  # noqa: E731
+    score_multiple_choice(tiny.model, tiny.tokenizer, items, batch_size=2, on_progress=record)
+    assert seen == [(8, 20), (16, 20), (20, 20)]  # shared contexts: 2 items (8 options) per group
+    seen.clear()
+    score_multiple_choice(tiny.model, tiny.tokenizer, items, batch_size=8, share_context=False, on_progress=record)
+    assert seen == [(8, 20), (16, 20), (20, 20)]  # one sequence per option: 8 per batch
 
     class Stop(Exception):
         pass

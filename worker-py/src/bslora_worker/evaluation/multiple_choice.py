@@ -94,6 +94,14 @@ def _cache_kwarg(model) -> str | None:
     return None
 
 
+def _accepts(model, name: str) -> bool:
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    try:
+        return name in inspect.signature(inner.forward).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def _output_cache(out):
     for name in ("cache", "past_key_values"):
         value = getattr(out, name, None)
@@ -115,7 +123,9 @@ def _score_shared(model, group, dev: torch.device, pad: int, kwarg: str) -> list
     for r, prefix in enumerate(prefixes):
         ids_p[r, : len(prefix)] = torch.tensor(prefix, dtype=torch.long)
         mask_p[r, : len(prefix)] = 1
-    out = model(input_ids=ids_p.to(dev), attention_mask=mask_p.to(dev), use_cache=True)
+    # Only the cache of the prefix pass is needed: skip the vocabulary projection where the model allows it.
+    keep = {"logits_to_keep": 1} if _accepts(model, "logits_to_keep") else {}
+    out = model(input_ids=ids_p.to(dev), attention_mask=mask_p.to(dev), use_cache=True, **keep)
     cache = _output_cache(out)
     if cache is None:
         raise RuntimeError("the model returned no key/value cache")
@@ -163,6 +173,9 @@ def option_loglikelihoods(
     share_context: bool | None = None,
 ) -> list[list[float]]:
     """Summed log-likelihood of every option of every item: ``result[i][j]`` for item i, option j.
+
+    ``batch_size``: sequences per forward pass when each option is its own sequence; items per group when items
+    share their context pass (one pass of ``batch_size`` contexts, then one of all their options).
 
     ``on_progress(done, total)`` is called after each batch with counts of (item, option) requests; an exception
     raised from it (cancellation) stops the scoring. ``share_context`` None: share where the model takes a cache."""
@@ -220,12 +233,13 @@ def option_loglikelihoods(
                 done += len(batch)
                 if on_progress is not None:
                     on_progress(done, total)
-            # Shared-context items, longest context first, grouped so that a group's option rows fit batch_size.
+            # Shared-context items, longest context first, batch_size items per group: their contexts make one
+            # forward pass, all their options the next.
             shared.sort(key=lambda entry: (-len(entry[1]), entry[0]))
             group: list = []
             for entry in [*shared, None]:
                 rows = sum(len(e[2]) for e in group)
-                if group and (entry is None or rows + len(entry[2]) > batch_size):
+                if group and (entry is None or len(group) >= batch_size):
                     group_scores = _score_shared(model, [(c, o) for _, c, o in group], dev, pad, kwarg)
                     for (i, _, _), item_scores in zip(group, group_scores):
                         scores[i] = item_scores
