@@ -8,7 +8,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 
 import { ControlPlaneError, type SpecIssue } from '../errors.js';
-import { classifyRef, normalizeRef, resolveLocalRef } from './resource-refs.js';
+import { classifyRef, lmEvalTaskFile, normalizeRef, resolveLocalRef } from './resource-refs.js';
 import { ROOT_PATH, formatPath, zodIssuesToSpecIssues } from './spec-issues.js';
 import { sweepSpecObjectSchema, sweepSpecSchema, type SweepSpec } from './sweep-spec.js';
 
@@ -98,7 +98,8 @@ function refFields(data: unknown): { path: string; ref: string }[] {
 function missingLocalFiles(data: unknown, baseDir: string): SpecIssue[] {
   const issues: SpecIssue[] = [];
   for (const { path, ref } of refFields(data)) {
-    if (ref.length === 0 || classifyRef(ref) !== 'local') continue;
+    const kind = ref.length === 0 ? null : classifyRef(ref);
+    if (kind !== 'local' && !(kind === 'lm-eval' && lmEvalTaskFile(ref) !== null)) continue;
     const abs = resolveLocalRef(ref, baseDir);
     if (!existsSync(abs)) issues.push({ path, message: `local path "${ref}" does not exist (resolved to ${abs})` });
   }

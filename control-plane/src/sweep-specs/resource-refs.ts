@@ -8,6 +8,8 @@
  * - local: starts with `/`, `./`, `../`, `~/` or `file:`; or has two or more `/`; or ends in a file extension the
  *   workers read (`.json`, `.jsonl`, `.gguf`, …). Relative paths are resolved against the spec file's folder.
  * - hub: `hub:<id>`, or any other `owner/name` (optionally `@revision`). Hub ids are not checked for existence.
+ * - lm-eval: `lm-eval:<task name>` (a task lm-evaluation-harness knows on the worker) or `lm-eval:<path to a task
+ *   YAML>` (a local task; checked to exist and resolved like any local path). Eval tasks only.
  *
  * A local data reference may end in `#<style>` (`./boolq/test.json#mc`), which the worker reads as the way records
  * become prompts; the style is kept in the reference and enters the trial key, and the file is the part before it.
@@ -16,7 +18,16 @@ import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 
 /** The three kinds of model and data reference. */
-export type RefKind = 'builtin' | 'local' | 'hub';
+export type RefKind = 'builtin' | 'local' | 'hub' | 'lm-eval';
+
+export const LM_EVAL_PREFIX = 'lm-eval:';
+const LM_EVAL_TASK_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** The task YAML path of an `lm-eval:` reference, or null when it names a task (`lm-eval:arc_easy`). */
+export function lmEvalTaskFile(ref: string): string | null {
+  const inner = ref.slice(LM_EVAL_PREFIX.length);
+  return /^(\/|\.\/|\.\.\/|~\/)/.test(inner) || /\.ya?ml$/i.test(inner) ? inner : null;
+}
 
 /** File extensions that make a bare relative path count as local (`data/train.jsonl`). */
 export const LOCAL_FILE_EXTENSIONS = [
@@ -48,6 +59,7 @@ export function splitRefFragment(ref: string): { base: string; fragment: string 
 export function classifyRef(ref: string): RefKind {
   if (ref.startsWith('builtin:')) return 'builtin';
   if (ref.startsWith('hub:')) return 'hub';
+  if (ref.startsWith(LM_EVAL_PREFIX)) return 'lm-eval';
   return classifyPath(splitRefFragment(ref).base);
 }
 
@@ -80,6 +92,10 @@ export function checkRefSyntax(ref: string): string | null {
     }
     case 'local':
       return ref === 'file:' ? 'file: must be followed by a path' : null;
+    case 'lm-eval':
+      return lmEvalTaskFile(ref) !== null || LM_EVAL_TASK_PATTERN.test(ref.slice(LM_EVAL_PREFIX.length))
+        ? null
+        : `"${ref}" is not an lm-eval reference; use lm-eval:<task name> or lm-eval:<path to a task .yaml>`;
   }
 }
 
@@ -88,7 +104,8 @@ export function checkRefSyntax(ref: string): string | null {
  * resolved against `baseDir`.
  */
 export function resolveLocalRef(ref: string, baseDir: string): string {
-  const base = splitRefFragment(ref).base;
+  const file = ref.startsWith(LM_EVAL_PREFIX) ? lmEvalTaskFile(ref) : null;
+  const base = file ?? splitRefFragment(ref).base;
   let path = base.startsWith('file:') ? base.slice('file:'.length) : base;
   if (path === '~' || path.startsWith('~/')) path = homedir() + path.slice(1);
   return isAbsolute(path) ? resolve(path) : resolve(baseDir, path);
@@ -111,5 +128,7 @@ export function normalizeRef(ref: string, baseDir: string): string {
     }
     case 'builtin':
       return ref;
+    case 'lm-eval':
+      return lmEvalTaskFile(ref) === null ? ref : `${LM_EVAL_PREFIX}${resolveLocalRef(ref, baseDir)}`;
   }
 }

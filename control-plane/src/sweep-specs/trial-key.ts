@@ -18,7 +18,8 @@
 import { createHash } from 'node:crypto';
 
 import { contentHashSync } from './content-hash.js';
-import { classifyRef, normalizeRef, resolveLocalRef, splitRefFragment } from './resource-refs.js';
+import { basename, dirname } from 'node:path';
+import { classifyRef, lmEvalTaskFile, normalizeRef, resolveLocalRef, splitRefFragment } from './resource-refs.js';
 import type { TrialConfig } from './trial-plan.js';
 
 /** Version of the key derivation itself; bump it when the material below changes shape. */
@@ -26,8 +27,9 @@ export const TRIAL_KEY_VERSION = 'trial-key/1';
 
 /** How a model or data reference is identified in a trial key. */
 export type RefIdentity =
-  | { kind: 'builtin' | 'hub'; ref: string }
-  | { kind: 'local'; sha256: string; style?: string };
+  | { kind: 'builtin' | 'hub' | 'lm-eval'; ref: string }
+  | { kind: 'local'; sha256: string; style?: string }
+  | { kind: 'lm-eval'; sha256: string; file: string };
 
 /**
  * JSON with object keys sorted at every level and no whitespace; `undefined` object fields are left out.
@@ -69,6 +71,10 @@ export function canonicalJson(value: unknown): string {
 /** The identity of a reference: its string for builtin and hub refs, its content hash for local paths. */
 export function refIdentity(ref: string, hashLocal: (absPath: string) => string = contentHashSync): RefIdentity {
   const kind = classifyRef(ref);
+  if (kind === 'lm-eval' && lmEvalTaskFile(ref) !== null) {
+    // A local lm-eval task is its YAML and whatever its folder holds beside it (data files it names).
+    return { kind, sha256: hashLocal(dirname(resolveLocalRef(ref, process.cwd()))), file: basename(lmEvalTaskFile(ref)!) };
+  }
   if (kind === 'local') {
     const { fragment } = splitRefFragment(ref);
     return { kind, sha256: hashLocal(resolveLocalRef(ref, process.cwd())), ...(fragment !== null ? { style: fragment } : {}) };
