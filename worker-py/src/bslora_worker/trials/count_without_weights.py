@@ -8,40 +8,24 @@ label count the data sets, and it is the same for every method of a sweep.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
-from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification, PretrainedConfig
+from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, PretrainedConfig
 
-from ..data.paths import looks_like_path, resolve_local_path
 from ..errors import FailedPrecondition, InvalidArgument
 from ..models.known_configs import KNOWN_MODELS, known_config
-from ..models.loading import smollm2_gguf_path, tiny_llama_config
+from ..models.loading import load_base_config
 from .trial import Trial
 
 
 def base_config(trial: Trial, allowed_roots=None) -> PretrainedConfig:
-    ref = trial.base_model
-    if ref == "builtin:tiny-llama":
-        return tiny_llama_config(trial.task_type)
-    if ref == "builtin:smollm2-135m":
-        path = smollm2_gguf_path()
-        return AutoConfig.from_pretrained(str(path.parent), gguf_file=path.name)
-    if ref.startswith("builtin:"):
-        raise InvalidArgument(f"base_model {ref!r} is not a built-in model: use builtin:tiny-llama or builtin:smollm2-135m")
-    if looks_like_path(ref):
-        path = resolve_local_path(ref, allowed_roots, what="base_model")
-        return AutoConfig.from_pretrained(str(path))
-    known = known_config(ref)
+    """The base model's config: well-known hub shapes offline first, then the loader's config-only path."""
+    known = known_config(trial.base_model)
     if known is not None:
         return known
     try:
-        return AutoConfig.from_pretrained(ref)
-    except Exception as err:  # noqa: BLE001 - offline hub, unknown id: one clear message
-        raise FailedPrecondition(
-            f"cannot read the config of {ref!r} ({type(err).__name__}); offline, counting knows "
-            f"{', '.join(KNOWN_MODELS)}, or give a local directory with config.json"
-        ) from err
+        return load_base_config(trial.base_model, trial.task_type, allowed_roots=allowed_roots)
+    except FailedPrecondition as err:
+        raise FailedPrecondition(f"{err} (offline, counting knows {', '.join(KNOWN_MODELS)})") from err
 
 
 def _meta_base(config: PretrainedConfig, task_type: str) -> torch.nn.Module:
