@@ -256,8 +256,11 @@ async function main(): Promise<number> {
     const rss = pids.map(rssMiB);
     log(`agent up in ${fmt(agentStartMs / 1000, 2)} s; workers' RSS ${fmt(rss.reduce((a, b) => a + b, 0), 0)} MiB in all`);
 
-    // Settle: the workers finish importing in the background before we measure anything.
+    // Settle: the workers finish importing in the background before we measure anything; their idle CPU use.
     await new Promise((r) => setTimeout(r, 2_000));
+    const idle0 = pids.map(cpuSecondsOf);
+    await new Promise((r) => setTimeout(r, 5_000));
+    const idleCpuPerWorker = pids.map(cpuSecondsOf).reduce((s, v, i) => s + v - idle0[i], 0) / pids.length / 5;
     const load0 = loadavg()[0];
     const cpu0 = { py: pids.map(cpuSecondsOf), node: process.cpuUsage(), redis: await redisCpuSeconds(redis) };
 
@@ -383,6 +386,8 @@ async function main(): Promise<number> {
       trials: nTrials,
       workers: WORKERS,
       agentStartS: agentStartMs / 1000,
+      /** CPU seconds per second of an idle worker. */
+      idleCpuPerWorker,
       workerRssMiB: rss,
       submit: {
         validateMs,
@@ -415,7 +420,7 @@ async function main(): Promise<number> {
     };
     log('');
     log(`machine: ${report.machine}`);
-    log(`${nTrials} trials on ${WORKERS} dry-run workers (agent start ${fmt(report.agentStartS, 2)} s, RSS/worker ≈ ${fmt(rss[0], 0)} MiB)`);
+    log(`${nTrials} trials on ${WORKERS} dry-run workers (agent start ${fmt(report.agentStartS, 2)} s, RSS/worker ≈ ${fmt(rss[0], 0)} MiB, idle CPU/worker ${fmt(idleCpuPerWorker * 100, 1)} %)`);
     log(`validate ${fmt(validateMs)} ms + expand/store/enqueue ${fmt(submitMs)} ms = ${fmt(validateMs + submitMs)} ms`);
     log(`  (expand alone ${fmt(expandMs)} ms; store ${fmt((phase.storeLookupMs ?? 0) + (phase.storeInsertMs ?? 0))} ms; enqueue ${fmt(enqueue.last - enqueue.first)} ms in ${enqueue.calls} FlowProducer calls)`);
     const line = (n: string, s: ReturnType<typeof stats>) =>
