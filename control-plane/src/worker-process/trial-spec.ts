@@ -26,6 +26,8 @@ export function toTrialSpec(plan: TrialPlan): TrialSpec {
       seqLen: plan.training.seqLen,
       evalLimit: plan.training.evalLimit ?? 0,
       checkpointEvery: plan.training.checkpointEvery ?? 0,
+      warmupSteps: plan.training.warmupSteps ?? 0,
+      epochs: plan.training.epochs ?? 0,
     },
     seed: plan.seed,
     methodVersion: plan.methodVersion,

@@ -145,3 +145,17 @@ def test_sequence_classification_trains_and_evaluates(tmp_path):
         assert out.counts["total"] > 0
         scores, _ = evaluate_trial(trial, out.adapter_sha256, base, tmp_path, lambda *a: None, threading.Event())
         assert scores[0].n > 0 and 0.0 <= scores[0].acc <= 1.0
+
+
+def test_epochs_set_the_step_count_and_warmup_is_honoured(base, tmp_path):
+    from bslora_worker.data import load_train_examples
+    from bslora_worker.trials.train_trial import _lr_at
+
+    n = len(load_train_examples("builtin:arith/train"))
+    seen = []
+    trial = make_trial(steps=0, epochs=0.002, batch_size=4, train_data="builtin:arith/train", trial_key="epochs")
+    out = train_trial(trial, base, tmp_path, seen.append, threading.Event())
+    assert out.steps == math.ceil(0.002 * n / 4) == len(seen)
+    assert seen[-1].total_steps == out.steps
+    assert [round(_lr_at(s, 10, 1.0, warmup_steps=4), 3) for s in range(4)] == [0.25, 0.5, 0.75, 1.0]
+    assert _lr_at(0, 10, 1.0) == 1.0  # default warm-up: 10 % of 10 steps = one step

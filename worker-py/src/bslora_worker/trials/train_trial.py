@@ -10,6 +10,7 @@ starts from bit-identical weights without reloading them.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import math
 import os
@@ -73,9 +74,10 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _lr_at(step: int, total: int, peak: float) -> float:
-    """Linear warm-up over the first 10 % of steps (at least one), then linear decay to 10 % of the peak."""
-    warmup = max(1, total // 10)
+def _lr_at(step: int, total: int, peak: float, warmup_steps: int = 0) -> float:
+    """Linear warm-up (``warmup_steps``, default 10 % of the steps, at least one), then linear decay to 10 % of the
+    peak."""
+    warmup = warmup_steps or max(1, total // 10)
     if step < warmup:
         return peak * (step + 1) / warmup
     frac = (step - warmup) / max(1, total - warmup)
@@ -115,6 +117,8 @@ def train_trial(
         peft_model = get_peft_model(base.model, config)
     except ValueError as err:  # PEFT and BSLoRA shape checks name the module; pass the message through
         raise InvalidArgument(f"adapter does not fit {trial.base_model}: {err}") from err
+    if trial.steps <= 0:  # derived from epochs: a whole number of batches covering the data `epochs` times
+        trial = dataclasses.replace(trial, steps=max(1, math.ceil(trial.epochs * len(items) / trial.batch_size)))
     try:
         return _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, started)
     finally:
@@ -143,7 +147,7 @@ def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, sta
     for step in range(start_step, trial.steps):
         if cancel.is_set():
             raise Cancelled(f"trial {trial.trial_key[:12]} cancelled at step {step}")
-        lr = _lr_at(step, trial.steps, trial.learning_rate)
+        lr = _lr_at(step, trial.steps, trial.learning_rate, trial.warmup_steps)
         for group in optimizer.param_groups:
             group["lr"] = lr
         batch = batches.batch(step)

@@ -39,6 +39,8 @@ class Trial:
     lora_dropout: float = 0.0
     eval_limit: int = 0
     checkpoint_every: int = 0
+    warmup_steps: int = 0
+    epochs: float = 0.0
     method_version: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -59,8 +61,10 @@ class Trial:
         if self.method in ("lora", "vera") and self.rank <= 0:
             raise InvalidArgument(f"trial.rank must be positive for method {self.method}, got {self.rank}")
         if self.method != "base":
-            if self.steps <= 0:
-                raise InvalidArgument(f"trial.training.steps must be positive, got {self.steps}")
+            if self.steps <= 0 and not self.epochs > 0:
+                raise InvalidArgument(
+                    f"trial.training.steps must be positive (or epochs given), got steps={self.steps}, epochs={self.epochs}"
+                )
             if self.batch_size <= 0:
                 raise InvalidArgument(f"trial.training.batch_size must be positive, got {self.batch_size}")
             if not self.learning_rate > 0:
@@ -98,5 +102,7 @@ class Trial:
             lora_dropout=spec.lora_dropout,
             eval_limit=t.eval_limit,
             checkpoint_every=t.checkpoint_every,
+            warmup_steps=t.warmup_steps,
+            epochs=t.epochs,
             method_version=spec.method_version,
         )

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)bslora_api/worker/v1/worker_service.proto\x12\x14\x62slora_api.worker.v1\"\x11\n\x0f\x44\x65scribeRequest\"[\n\x06\x44\x65vice\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x1a\n\x12total_memory_bytes\x18\x03 \x01(\x04\x12\x19\n\x11\x66ree_memory_bytes\x18\x04 \x01(\x04\"\x8f\x02\n\x10\x44\x65scribeResponse\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12-\n\x07\x64\x65vices\x18\x02 \x03(\x0b\x32\x1c.bslora_api.worker.v1.Device\x12\x46\n\x08versions\x18\x03 \x03(\x0b\x32\x34.bslora_api.worker.v1.DescribeResponse.VersionsEntry\x12\x10\n\x08\x63\x61pacity\x18\x04 \x01(\r\x12\x17\n\x0fresident_models\x18\x05 \x03(\t\x12\x15\n\rheld_adapters\x18\x06 \x03(\t\x1a/\n\rVersionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\":\n\x0b\x42SLoraRanks\x12\r\n\x05local\x18\x01 \x01(\r\x12\r\n\x05intra\x18\x02 \x01(\r\x12\r\n\x05inter\x18\x03 \x01(\r\"\x8b\x01\n\x10TrainingSettings\x12\r\n\x05steps\x18\x01 \x01(\r\x12\x15\n\rlearning_rate\x18\x02 \x01(\x01\x12\x12\n\nbatch_size\x18\x03 \x01(\r\x12\x0f\n\x07seq_len\x18\x04 \x01(\r\x12\x12\n\neval_limit\x18\x05 \x01(\r\x12\x18\n\x10\x63heckpoint_every\x18\x06 \x01(\r\"\xb3\x03\n\tTrialSpec\x12\x11\n\ttrial_key\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06method\x18\x03 \x01(\t\x12\x30\n\x05ranks\x18\x04 \x01(\x0b\x32!.bslora_api.worker.v1.BSLoraRanks\x12\x0c\n\x04rank\x18\x05 \x01(\r\x12\x12\n\nshare_mode\x18\x06 \x01(\t\x12\x17\n\x0fkron_share_size\x18\x07 \x01(\r\x12\x17\n\x0fgate_share_size\x18\x08 \x01(\r\x12\x12\n\nlora_alpha\x18\t \x01(\x01\x12\x14\n\x0clora_dropout\x18\n \x01(\x01\x12\x12\n\nbase_model\x18\x0b \x01(\t\x12\x11\n\ttask_type\x18\x0c \x01(\t\x12\x12\n\ntrain_data\x18\r \x01(\t\x12\x12\n\neval_tasks\x18\x0e \x03(\t\x12\x16\n\x0etarget_modules\x18\x0f \x03(\t\x12\x38\n\x08training\x18\x10 \x01(\x0b\x32&.bslora_api.worker.v1.TrainingSettings\x12\x0c\n\x04seed\x18\x11 \x01(\x04\x12\x16\n\x0emethod_version\x18\x12 \x01(\t\"H\n\x16\x43ountParametersRequest\x12.\n\x05trial\x18\x01 \x01(\x0b\x32\x1f.bslora_api.worker.v1.TrialSpec\"\x82\x01\n\x0fParameterCounts\x12\r\n\x05local\x18\x01 \x01(\x04\x12\r\n\x05intra\x18\x02 \x01(\x04\x12\r\n\x05inter\x18\x03 \x01(\x04\x12\x11\n\ttransform\x18\x04 \x01(\x04\x12\r\n\x05total\x18\x05 \x01(\x04\x12\x12\n\nbase_total\x18\x06 \x01(\x04\x12\x0c\n\x04head\x18\x07 \x01(\x04\"P\n\x17\x43ountParametersResponse\x12\x35\n\x06\x63ounts\x18\x01 \x01(\x0b\x32%.bslora_api.worker.v1.ParameterCounts\">\n\x0cTrainRequest\x12.\n\x05trial\x18\x01 \x01(\x0b\x32\x1f.bslora_api.worker.v1.TrialSpec\"\x87\x01\n\rTrainProgress\x12\x0c\n\x04step\x18\x01 \x01(\r\x12\x13\n\x0btotal_steps\x18\x02 \x01(\r\x12\x0c\n\x04loss\x18\x03 \x01(\x01\x12\x15\n\rlearning_rate\x18\x04 \x01(\x01\x12\x19\n\x11tokens_per_second\x18\x05 \x01(\x01\x12\x13\n\x0b\x65ta_seconds\x18\x06 \x01(\x01\"P\n\x0c\x41\x64\x61pterChunk\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x0e\n\x06offset\x18\x02 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\x12\n\ntotal_size\x18\x04 \x01(\x04\"\x9c\x03\n\x0bTrainResult\x12\x11\n\ttrial_key\x18\x01 \x01(\t\x12\x35\n\x06\x63ounts\x18\x02 \x01(\x0b\x32%.bslora_api.worker.v1.ParameterCounts\x12\x14\n\x0cinitial_loss\x18\x03 \x01(\x01\x12\x12\n\nfinal_loss\x18\x04 \x01(\x01\x12\r\n\x05steps\x18\x05 \x01(\r\x12\x14\n\x0cwall_seconds\x18\x06 \x01(\x01\x12\x19\n\x11peak_memory_bytes\x18\x07 \x01(\x04\x12\x41\n\x08versions\x18\x08 \x03(\x0b\x32/.bslora_api.worker.v1.TrainResult.VersionsEntry\x12\x0e\n\x06\x64\x65vice\x18\t \x01(\t\x12\x0c\n\x04seed\x18\n \x01(\x04\x12\x16\n\x0e\x61\x64\x61pter_sha256\x18\x0b \x01(\t\x12\x14\n\x0c\x61\x64\x61pter_size\x18\x0c \x01(\x04\x12\x19\n\x11resumed_from_step\x18\r \x01(\r\x1a/\n\rVersionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xc0\x01\n\nTrainEvent\x12\x37\n\x08progress\x18\x01 \x01(\x0b\x32#.bslora_api.worker.v1.TrainProgressH\x00\x12;\n\radapter_chunk\x18\x02 \x01(\x0b\x32\".bslora_api.worker.v1.AdapterChunkH\x00\x12\x33\n\x06result\x18\x03 \x01(\x0b\x32!.bslora_api.worker.v1.TrainResultH\x00\x42\x07\n\x05\x65vent\"5\n\x15UploadAdapterResponse\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\"Y\n\x0f\x45valuateRequest\x12.\n\x05trial\x18\x01 \x01(\x0b\x32\x1f.bslora_api.worker.v1.TrialSpec\x12\x16\n\x0e\x61\x64\x61pter_sha256\x18\x02 \x01(\t\"E\n\x0bTaskMetrics\x12\x0c\n\x04task\x18\x01 \x01(\t\x12\x0b\n\x03\x61\x63\x63\x18\x02 \x01(\x01\x12\x10\n\x08\x61\x63\x63_norm\x18\x03 \x01(\x01\x12\t\n\x01n\x18\x04 \x01(\r\"=\n\x10\x45valuateProgress\x12\x0c\n\x04task\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\r\x12\r\n\x05total\x18\x03 \x01(\r\"k\n\x0e\x45valuateResult\x12\x11\n\ttrial_key\x18\x01 \x01(\t\x12\x30\n\x05tasks\x18\x02 \x03(\x0b\x32!.bslora_api.worker.v1.TaskMetrics\x12\x14\n\x0cwall_seconds\x18\x03 \x01(\x01\"\x8c\x01\n\rEvaluateEvent\x12:\n\x08progress\x18\x01 \x01(\x0b\x32&.bslora_api.worker.v1.EvaluateProgressH\x00\x12\x36\n\x06result\x18\x02 \x01(\x0b\x32$.bslora_api.worker.v1.EvaluateResultH\x00\x42\x07\n\x05\x65vent2\xe9\x03\n\rWorkerService\x12Y\n\x08\x44\x65scribe\x12%.bslora_api.worker.v1.DescribeRequest\x1a&.bslora_api.worker.v1.DescribeResponse\x12n\n\x0f\x43ountParameters\x12,.bslora_api.worker.v1.CountParametersRequest\x1a-.bslora_api.worker.v1.CountParametersResponse\x12O\n\x05Train\x12\".bslora_api.worker.v1.TrainRequest\x1a .bslora_api.worker.v1.TrainEvent0\x01\x12\x62\n\rUploadAdapter\x12\".bslora_api.worker.v1.AdapterChunk\x1a+.bslora_api.worker.v1.UploadAdapterResponse(\x01\x12X\n\x08\x45valuate\x12%.bslora_api.worker.v1.EvaluateRequest\x1a#.bslora_api.worker.v1.EvaluateEvent0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)bslora_api/worker/v1/worker_service.proto\x12\x14\x62slora_api.worker.v1\"\x11\n\x0f\x44\x65scribeRequest\"[\n\x06\x44\x65vice\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x1a\n\x12total_memory_bytes\x18\x03 \x01(\x04\x12\x19\n\x11\x66ree_memory_bytes\x18\x04 \x01(\x04\"\x8f\x02\n\x10\x44\x65scribeResponse\x12\x11\n\tworker_id\x18\x01 \x01(\t\x12-\n\x07\x64\x65vices\x18\x02 \x03(\x0b\x32\x1c.bslora_api.worker.v1.Device\x12\x46\n\x08versions\x18\x03 \x03(\x0b\x32\x34.bslora_api.worker.v1.DescribeResponse.VersionsEntry\x12\x10\n\x08\x63\x61pacity\x18\x04 \x01(\r\x12\x17\n\x0fresident_models\x18\x05 \x03(\t\x12\x15\n\rheld_adapters\x18\x06 \x03(\t\x1a/\n\rVersionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\":\n\x0b\x42SLoraRanks\x12\r\n\x05local\x18\x01 \x01(\r\x12\r\n\x05intra\x18\x02 \x01(\r\x12\r\n\x05inter\x18\x03 \x01(\r\"\xb1\x01\n\x10TrainingSettings\x12\r\n\x05steps\x18\x01 \x01(\r\x12\x15\n\rlearning_rate\x18\x02 \x01(\x01\x12\x12\n\nbatch_size\x18\x03 \x01(\r\x12\x0f\n\x07seq_len\x18\x04 \x01(\r\x12\x12\n\neval_limit\x18\x05 \x01(\r\x12\x18\n\x10\x63heckpoint_every\x18\x06 \x01(\r\x12\x14\n\x0cwarmup_steps\x18\x07 \x01(\r\x12\x0e\n\x06\x65pochs\x18\x08 \x01(\x01\"\xb3\x03\n\tTrialSpec\x12\x11\n\ttrial_key\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06method\x18\x03 \x01(\t\x12\x30\n\x05ranks\x18\x04 \x01(\x0b\x32!.bslora_api.worker.v1.BSLoraRanks\x12\x0c\n\x04rank\x18\x05 \x01(\r\x12\x12\n\nshare_mode\x18\x06 \x01(\t\x12\x17\n\x0fkron_share_size\x18\x07 \x01(\r\x12\x17\n\x0fgate_share_size\x18\x08 \x01(\r\x12\x12\n\nlora_alpha\x18\t \x01(\x01\x12\x14\n\x0clora_dropout\x18\n \x01(\x01\x12\x12\n\nbase_model\x18\x0b \x01(\t\x12\x11\n\ttask_type\x18\x0c \x01(\t\x12\x12\n\ntrain_data\x18\r \x01(\t\x12\x12\n\neval_tasks\x18\x0e \x03(\t\x12\x16\n\x0etarget_modules\x18\x0f \x03(\t\x12\x38\n\x08training\x18\x10 \x01(\x0b\x32&.bslora_api.worker.v1.TrainingSettings\x12\x0c\n\x04seed\x18\x11 \x01(\x04\x12\x16\n\x0emethod_version\x18\x12 \x01(\t\"H\n\x16\x43ountParametersRequest\x12.\n\x05trial\x18\x01 \x01(\x0b\x32\x1f.bslora_api.worker.v1.TrialSpec\"\x82\x01\n\x0fParameterCounts\x12\r\n\x05local\x18\x01 \x01(\x04\x12\r\n\x05intra\x18\x02 \x01(\x04\x12\r\n\x05inter\x18\x03 \x01(\x04\x12\x11\n\ttransform\x18\x04 \x01(\x04\x12\r\n\x05total\x18\x05 \x01(\x04\x12\x12\n\nbase_total\x18\x06 \x01(\x04\x12\x0c\n\x04head\x18\x07 \x01(\x04\"P\n\x17\x43ountParametersResponse\x12\x35\n\x06\x63ounts\x18\x01 \x01(\x0b\x32%.bslora_api.worker.v1.ParameterCounts\">\n\x0cTrainRequest\x12.\n\x05trial\x18\x01 \x01(\x0b\x32\x1f.bslora_api.worker.v1.TrialSpec\"\x87\x01\n\rTrainProgress\x12\x0c\n\x04step\x18\x01 \x01(\r\x12\x13\n\x0btotal_steps\x18\x02 \x01(\r\x12\x0c\n\x04loss\x18\x03 \x01(\x01\x12\x15\n\rlearning_rate\x18\x04 \x01(\x01\x12\x19\n\x11tokens_per_second\x18\x05 \x01(\x01\x12\x13\n\x0b\x65ta_seconds\x18\x06 \x01(\x01\"P\n\x0c\x41\x64\x61pterChunk\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x0e\n\x06offset\x18\x02 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\x12\n\ntotal_size\x18\x04 \x01(\x04\"\x9c\x03\n\x0bTrainResult\x12\x11\n\ttrial_key\x18\x01 \x01(\t\x12\x35\n\x06\x63ounts\x18\x02 \x01(\x0b\x32%.bslora_api.worker.v1.ParameterCounts\x12\x14\n\x0cinitial_loss\x18\x03 \x01(\x01\x12\x12\n\nfinal_loss\x18\x04 \x01(\x01\x12\r\n\x05steps\x18\x05 \x01(\r\x12\x14\n\x0cwall_seconds\x18\x06 \x01(\x01\x12\x19\n\x11peak_memory_bytes\x18\x07 \x01(\x04\x12\x41\n\x08versions\x18\x08 \x03(\x0b\x32/.bslora_api.worker.v1.TrainResult.VersionsEntry\x12\x0e\n\x06\x64\x65vice\x18\t \x01(\t\x12\x0c\n\x04seed\x18\n \x01(\x04\x12\x16\n\x0e\x61\x64\x61pter_sha256\x18\x0b \x01(\t\x12\x14\n\x0c\x61\x64\x61pter_size\x18\x0c \x01(\x04\x12\x19\n\x11resumed_from_step\x18\r \x01(\r\x1a/\n\rVersionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xc0\x01\n\nTrainEvent\x12\x37\n\x08progress\x18\x01 \x01(\x0b\x32#.bslora_api.worker.v1.TrainProgressH\x00\x12;\n\radapter_chunk\x18\x02 \x01(\x0b\x32\".bslora_api.worker.v1.AdapterChunkH\x00\x12\x33\n\x06result\x18\x03 \x01(\x0b\x32!.bslora_api.worker.v1.TrainResultH\x00\x42\x07\n\x05\x65vent\"5\n\x15UploadAdapterResponse\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\"Y\n\x0f\x45valuateRequest\x12.\n\x05trial\x18\x01 \x01(\x0b\x32\x1f.bslora_api.worker.v1.TrialSpec\x12\x16\n\x0e\x61\x64\x61pter_sha256\x18\x02 \x01(\t\"E\n\x0bTaskMetrics\x12\x0c\n\x04task\x18\x01 \x01(\t\x12\x0b\n\x03\x61\x63\x63\x18\x02 \x01(\x01\x12\x10\n\x08\x61\x63\x63_norm\x18\x03 \x01(\x01\x12\t\n\x01n\x18\x04 \x01(\r\"=\n\x10\x45valuateProgress\x12\x0c\n\x04task\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\r\x12\r\n\x05total\x18\x03 \x01(\r\"k\n\x0e\x45valuateResult\x12\x11\n\ttrial_key\x18\x01 \x01(\t\x12\x30\n\x05tasks\x18\x02 \x03(\x0b\x32!.bslora_api.worker.v1.TaskMetrics\x12\x14\n\x0cwall_seconds\x18\x03 \x01(\x01\"\x8c\x01\n\rEvaluateEvent\x12:\n\x08progress\x18\x01 \x01(\x0b\x32&.bslora_api.worker.v1.EvaluateProgressH\x00\x12\x36\n\x06result\x18\x02 \x01(\x0b\x32$.bslora_api.worker.v1.EvaluateResultH\x00\x42\x07\n\x05\x65vent2\xe9\x03\n\rWorkerService\x12Y\n\x08\x44\x65scribe\x12%.bslora_api.worker.v1.DescribeRequest\x1a&.bslora_api.worker.v1.DescribeResponse\x12n\n\x0f\x43ountParameters\x12,.bslora_api.worker.v1.CountParametersRequest\x1a-.bslora_api.worker.v1.CountParametersResponse\x12O\n\x05Train\x12\".bslora_api.worker.v1.TrainRequest\x1a .bslora_api.worker.v1.TrainEvent0\x01\x12\x62\n\rUploadAdapter\x12\".bslora_api.worker.v1.AdapterChunk\x1a+.bslora_api.worker.v1.UploadAdapterResponse(\x01\x12X\n\x08\x45valuate\x12%.bslora_api.worker.v1.EvaluateRequest\x1a#.bslora_api.worker.v1.EvaluateEvent0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,39 +46,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_BSLORARANKS']._serialized_start=453
   _globals['_BSLORARANKS']._serialized_end=511
   _globals['_TRAININGSETTINGS']._serialized_start=514
-  _globals['_TRAININGSETTINGS']._serialized_end=653
-  _globals['_TRIALSPEC']._serialized_start=656
-  _globals['_TRIALSPEC']._serialized_end=1091
-  _globals['_COUNTPARAMETERSREQUEST']._serialized_start=1093
-  _globals['_COUNTPARAMETERSREQUEST']._serialized_end=1165
-  _globals['_PARAMETERCOUNTS']._serialized_start=1168
-  _globals['_PARAMETERCOUNTS']._serialized_end=1298
-  _globals['_COUNTPARAMETERSRESPONSE']._serialized_start=1300
-  _globals['_COUNTPARAMETERSRESPONSE']._serialized_end=1380
-  _globals['_TRAINREQUEST']._serialized_start=1382
-  _globals['_TRAINREQUEST']._serialized_end=1444
-  _globals['_TRAINPROGRESS']._serialized_start=1447
-  _globals['_TRAINPROGRESS']._serialized_end=1582
-  _globals['_ADAPTERCHUNK']._serialized_start=1584
-  _globals['_ADAPTERCHUNK']._serialized_end=1664
-  _globals['_TRAINRESULT']._serialized_start=1667
-  _globals['_TRAINRESULT']._serialized_end=2079
+  _globals['_TRAININGSETTINGS']._serialized_end=691
+  _globals['_TRIALSPEC']._serialized_start=694
+  _globals['_TRIALSPEC']._serialized_end=1129
+  _globals['_COUNTPARAMETERSREQUEST']._serialized_start=1131
+  _globals['_COUNTPARAMETERSREQUEST']._serialized_end=1203
+  _globals['_PARAMETERCOUNTS']._serialized_start=1206
+  _globals['_PARAMETERCOUNTS']._serialized_end=1336
+  _globals['_COUNTPARAMETERSRESPONSE']._serialized_start=1338
+  _globals['_COUNTPARAMETERSRESPONSE']._serialized_end=1418
+  _globals['_TRAINREQUEST']._serialized_start=1420
+  _globals['_TRAINREQUEST']._serialized_end=1482
+  _globals['_TRAINPROGRESS']._serialized_start=1485
+  _globals['_TRAINPROGRESS']._serialized_end=1620
+  _globals['_ADAPTERCHUNK']._serialized_start=1622
+  _globals['_ADAPTERCHUNK']._serialized_end=1702
+  _globals['_TRAINRESULT']._serialized_start=1705
+  _globals['_TRAINRESULT']._serialized_end=2117
   _globals['_TRAINRESULT_VERSIONSENTRY']._serialized_start=404
   _globals['_TRAINRESULT_VERSIONSENTRY']._serialized_end=451
-  _globals['_TRAINEVENT']._serialized_start=2082
-  _globals['_TRAINEVENT']._serialized_end=2274
-  _globals['_UPLOADADAPTERRESPONSE']._serialized_start=2276
-  _globals['_UPLOADADAPTERRESPONSE']._serialized_end=2329
-  _globals['_EVALUATEREQUEST']._serialized_start=2331
-  _globals['_EVALUATEREQUEST']._serialized_end=2420
-  _globals['_TASKMETRICS']._serialized_start=2422
-  _globals['_TASKMETRICS']._serialized_end=2491
-  _globals['_EVALUATEPROGRESS']._serialized_start=2493
-  _globals['_EVALUATEPROGRESS']._serialized_end=2554
-  _globals['_EVALUATERESULT']._serialized_start=2556
-  _globals['_EVALUATERESULT']._serialized_end=2663
-  _globals['_EVALUATEEVENT']._serialized_start=2666
-  _globals['_EVALUATEEVENT']._serialized_end=2806
-  _globals['_WORKERSERVICE']._serialized_start=2809
-  _globals['_WORKERSERVICE']._serialized_end=3298
+  _globals['_TRAINEVENT']._serialized_start=2120
+  _globals['_TRAINEVENT']._serialized_end=2312
+  _globals['_UPLOADADAPTERRESPONSE']._serialized_start=2314
+  _globals['_UPLOADADAPTERRESPONSE']._serialized_end=2367
+  _globals['_EVALUATEREQUEST']._serialized_start=2369
+  _globals['_EVALUATEREQUEST']._serialized_end=2458
+  _globals['_TASKMETRICS']._serialized_start=2460
+  _globals['_TASKMETRICS']._serialized_end=2529
+  _globals['_EVALUATEPROGRESS']._serialized_start=2531
+  _globals['_EVALUATEPROGRESS']._serialized_end=2592
+  _globals['_EVALUATERESULT']._serialized_start=2594
+  _globals['_EVALUATERESULT']._serialized_end=2701
+  _globals['_EVALUATEEVENT']._serialized_start=2704
+  _globals['_EVALUATEEVENT']._serialized_end=2844
+  _globals['_WORKERSERVICE']._serialized_start=2847
+  _globals['_WORKERSERVICE']._serialized_end=3336
 # @@protoc_insertion_point(module_scope)

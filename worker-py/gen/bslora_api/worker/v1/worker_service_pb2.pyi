@@ -56,20 +56,24 @@ class BSLoraRanks(_message.Message):
     def __init__(self, local: _Optional[int] = ..., intra: _Optional[int] = ..., inter: _Optional[int] = ...) -> None: ...
 
 class TrainingSettings(_message.Message):
-    __slots__ = ("steps", "learning_rate", "batch_size", "seq_len", "eval_limit", "checkpoint_every")
+    __slots__ = ("steps", "learning_rate", "batch_size", "seq_len", "eval_limit", "checkpoint_every", "warmup_steps", "epochs")
     STEPS_FIELD_NUMBER: _ClassVar[int]
     LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     SEQ_LEN_FIELD_NUMBER: _ClassVar[int]
     EVAL_LIMIT_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_EVERY_FIELD_NUMBER: _ClassVar[int]
+    WARMUP_STEPS_FIELD_NUMBER: _ClassVar[int]
+    EPOCHS_FIELD_NUMBER: _ClassVar[int]
     steps: int
     learning_rate: float
     batch_size: int
     seq_len: int
     eval_limit: int
     checkpoint_every: int
-    def __init__(self, steps: _Optional[int] = ..., learning_rate: _Optional[float] = ..., batch_size: _Optional[int] = ..., seq_len: _Optional[int] = ..., eval_limit: _Optional[int] = ..., checkpoint_every: _Optional[int] = ...) -> None: ...
+    warmup_steps: int
+    epochs: float
+    def __init__(self, steps: _Optional[int] = ..., learning_rate: _Optional[float] = ..., batch_size: _Optional[int] = ..., seq_len: _Optional[int] = ..., eval_limit: _Optional[int] = ..., checkpoint_every: _Optional[int] = ..., warmup_steps: _Optional[int] = ..., epochs: _Optional[float] = ...) -> None: ...
 
 class TrialSpec(_message.Message):
     __slots__ = ("trial_key", "name", "method", "ranks", "rank", "share_mode", "kron_share_size", "gate_share_size", "lora_alpha", "lora_dropout", "base_model", "task_type", "train_data", "eval_tasks", "target_modules", "training", "seed", "method_version")

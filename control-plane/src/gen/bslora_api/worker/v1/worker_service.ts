@@ -81,7 +81,7 @@ export interface BSLoraRanks {
 
 /** TrainingSettings are the optimisation settings of a trial. */
 export interface TrainingSettings {
-  /** Optimizer steps. */
+  /** Optimizer steps (0 = derive them from epochs). */
   steps: number;
   /** Peak learning rate. */
   learningRate: number;
@@ -93,6 +93,10 @@ export interface TrainingSettings {
   evalLimit: number;
   /** Save a checkpoint every this many steps (0 = never). */
   checkpointEvery: number;
+  /** Linear warm-up steps (0 = 10 % of the steps, at least one). */
+  warmupSteps: number;
+  /** Passes over the training data; used when steps is 0. */
+  epochs: number;
 }
 
 /** TrialSpec is everything that determines a trial's result. */
@@ -871,7 +875,16 @@ export const BSLoraRanks: MessageFns<BSLoraRanks> = {
 };
 
 function createBaseTrainingSettings(): TrainingSettings {
-  return { steps: 0, learningRate: 0, batchSize: 0, seqLen: 0, evalLimit: 0, checkpointEvery: 0 };
+  return {
+    steps: 0,
+    learningRate: 0,
+    batchSize: 0,
+    seqLen: 0,
+    evalLimit: 0,
+    checkpointEvery: 0,
+    warmupSteps: 0,
+    epochs: 0,
+  };
 }
 
 export const TrainingSettings: MessageFns<TrainingSettings> = {
@@ -893,6 +906,12 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
     }
     if (message.checkpointEvery !== 0) {
       writer.uint32(48).uint32(message.checkpointEvery);
+    }
+    if (message.warmupSteps !== 0) {
+      writer.uint32(56).uint32(message.warmupSteps);
+    }
+    if (message.epochs !== 0) {
+      writer.uint32(65).double(message.epochs);
     }
     return writer;
   },
@@ -958,6 +977,22 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
             message.checkpointEvery = reader.uint32();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.warmupSteps = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.epochs = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -998,6 +1033,12 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
         : isSet(object.checkpoint_every)
         ? globalThis.Number(object.checkpoint_every)
         : 0,
+      warmupSteps: isSet(object.warmupSteps)
+        ? globalThis.Number(object.warmupSteps)
+        : isSet(object.warmup_steps)
+        ? globalThis.Number(object.warmup_steps)
+        : 0,
+      epochs: isSet(object.epochs) ? globalThis.Number(object.epochs) : 0,
     };
   },
 
@@ -1021,6 +1062,12 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
     if (message.checkpointEvery !== 0) {
       obj.checkpointEvery = Math.round(message.checkpointEvery);
     }
+    if (message.warmupSteps !== 0) {
+      obj.warmupSteps = Math.round(message.warmupSteps);
+    }
+    if (message.epochs !== 0) {
+      obj.epochs = floatToJson(message.epochs);
+    }
     return obj;
   },
 
@@ -1035,6 +1082,8 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
     message.seqLen = object.seqLen ?? 0;
     message.evalLimit = object.evalLimit ?? 0;
     message.checkpointEvery = object.checkpointEvery ?? 0;
+    message.warmupSteps = object.warmupSteps ?? 0;
+    message.epochs = object.epochs ?? 0;
     return message;
   },
 };
