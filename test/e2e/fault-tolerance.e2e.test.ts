@@ -12,6 +12,7 @@ import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TRAIN_QUEUE } from '../../control-plane/src/queue/queues.js';
 import { startLocalStack, type LocalStack } from '../../control-plane/src/local-stack.js';
+import { REDIS_CONF } from '../../control-plane/src/redis/ensure-redis.js';
 import { loadSweepSpecFile } from '../../control-plane/src/sweep-specs/index.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { freePort, isAlive, waitFor, waitForSweepEnd, writeTinySpec } from '../helpers/sweep-helpers.js';
@@ -117,7 +118,8 @@ describe('fault tolerance', () => {
   it('(c) Redis restarted (AOF on) mid-sweep: the sweep completes with every result', async () => {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'bslora-redis-'));
-    const redisArgs = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction'];
+    // The production configuration (noeviction, AOF), with fsync on every write so the restart loses nothing.
+    const redisArgs = [REDIS_CONF, '--port', String(port), '--dir', dir, '--appendfsync', 'always'];
     let redis = execa('redis-server', redisArgs, { reject: false });
     extraCleanup.push(async () => {
       redis.kill('SIGTERM');

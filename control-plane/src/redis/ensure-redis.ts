@@ -5,7 +5,11 @@
 import { execa, type ResultPromise } from 'execa';
 import { mkdirSync } from 'node:fs';
 import { Redis } from 'ioredis';
+import { fileURLToPath } from 'node:url';
 import { ControlPlaneError } from '../errors.js';
+
+/** The Redis configuration bslora needs (noeviction, AOF), shared by `bslora up` and the fault tests. */
+export const REDIS_CONF = fileURLToPath(new URL('../../../infra/redis/redis.conf', import.meta.url));
 
 export interface RedisHandle {
   url: string;
@@ -58,10 +62,10 @@ export async function ensureRedis(url: string, dataDir: string): Promise<RedisHa
   mkdirSync(dataDir, { recursive: true });
   let child: ResultPromise;
   try {
+    // infra/redis/redis.conf carries the production settings (noeviction, AOF); port and dir are per instance.
     child = execa(
       'redis-server',
-      ['--port', parsed.port || '6379', '--bind', '127.0.0.1', '--dir', dataDir, '--appendonly', 'yes',
-        '--maxmemory-policy', 'noeviction', '--save', ''],
+      [REDIS_CONF, '--port', parsed.port || '6379', '--dir', dataDir],
       { stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', reject: false, cleanup: true },
     );
   } catch (err) {

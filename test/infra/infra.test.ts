@@ -1,0 +1,68 @@
+/**
+ * Everything in infra/ is exercised: the Redis configuration really gives noeviction and AOF, the systemd units
+ * verify, and every variable of the environment example is one the code reads (or the unit itself expands).
+ */
+import { execa } from 'execa';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { REDIS_CONF } from '../../control-plane/src/redis/ensure-redis.js';
+import { freePort, waitFor } from '../helpers/sweep-helpers.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SYSTEMD = join(ROOT, 'infra/systemd');
+
+function sourcesUnder(dir: string, exts: string[]): string {
+  let text = '';
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory() && !['node_modules', 'gen', '__pycache__'].includes(entry.name)) text += sourcesUnder(path, exts);
+    else if (exts.some((e) => entry.name.endsWith(e))) text += readFileSync(path, 'utf8');
+  }
+  return text;
+}
+
+describe('infra/', () => {
+  it('redis.conf gives noeviction and an append-only file', async () => {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'bslora-conf-'));
+    const server = execa('redis-server', [REDIS_CONF, '--port', String(port), '--dir', dir], { reject: false });
+    try {
+      const cli = (...args: string[]) => execa('redis-cli', ['-p', String(port), ...args], { reject: false });
+      await waitFor(async () => ((await cli('ping')).stdout === 'PONG' ? true : undefined), 10_000, 'redis with infra/redis/redis.conf');
+      expect((await cli('config', 'get', 'maxmemory-policy')).stdout).toContain('noeviction');
+      expect((await cli('config', 'get', 'appendonly')).stdout).toContain('yes');
+      expect((await cli('config', 'get', 'bind')).stdout).toContain('127.0.0.1');
+    } finally {
+      server.kill('SIGTERM');
+      await server;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('the systemd units verify', async () => {
+    const units = readdirSync(SYSTEMD).filter((f) => f.endsWith('.service'));
+    expect(units.sort()).toEqual(['bslora-agent.service', 'bslora-serve.service']);
+    const r = await execa('systemd-analyze', ['verify', ...units.map((u) => join(SYSTEMD, u))], { reject: false });
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    // They run commands the CLI has.
+    expect(readFileSync(join(SYSTEMD, 'bslora-serve.service'), 'utf8')).toMatch(/ExecStart=.*bslora\.js serve$/m);
+    expect(readFileSync(join(SYSTEMD, 'bslora-agent.service'), 'utf8')).toMatch(/ExecStart=.*bslora\.js agent --devices \$\{BSLORA_DEVICES\}$/m);
+  }, 30_000);
+
+  it('every variable of bslora.env.example is read by the code or expanded by a unit, and documented', () => {
+    const env = readFileSync(join(SYSTEMD, 'bslora.env.example'), 'utf8');
+    const names = [...env.matchAll(/^(BSLORA_[A-Z_]+)=/gm)].map((m) => m[1]);
+    expect(names.length).toBeGreaterThan(5);
+    const code = sourcesUnder(join(ROOT, 'control-plane/src'), ['.ts']) + sourcesUnder(join(ROOT, 'worker-py/src'), ['.py']);
+    const units = readdirSync(SYSTEMD).map((f) => readFileSync(join(SYSTEMD, f), 'utf8')).join('\n');
+    const ops = readFileSync(join(ROOT, 'docs/operations.md'), 'utf8');
+    for (const name of names) {
+      expect(code.includes(name) || units.includes(`\${${name}}`), `${name} is neither read nor expanded`).toBe(true);
+      expect(ops, `${name} is not documented in docs/operations.md`).toContain(`\`${name}\``);
+    }
+  });
+});
