@@ -1,6 +1,6 @@
 /**
- * The sweep flow added in parts (large sweeps): on a real Redis, with consumers that finish every job at once, the
- * sweep job runs exactly once, after every trial, whichever part its trials arrived in.
+ * The sweep flow added in parts (large sweeps), on a real Redis: with consumers that finish every job at once, the
+ * sweep job runs exactly once, after every trial, whichever part its trials arrived in; a failed part leaves nothing.
  */
 import { FlowProducer, Queue, Worker } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,10 +14,13 @@ const plans = (n: number) => Array.from({ length: n }, (_, i) => ({ trialKey: `k
 
 describe('addSweepFlow', () => {
   const prefix = uniquePrefix('flow-parts');
+  // No consumers run under this one (the first test's would take the trials).
+  const idlePrefix = uniquePrefix('flow-parts-idle');
   const closers: (() => Promise<unknown>)[] = [];
   afterAll(async () => {
     for (const close of closers.reverse()) await close();
     await deleteKeysWithPrefix(prefix);
+    await deleteKeysWithPrefix(idlePrefix);
   });
 
   it('aggregates once, after every part, although the first parts finish before the last are queued', async () => {
@@ -58,5 +61,24 @@ describe('addSweepFlow', () => {
     const job = await sweeps.getJob('sweep.sw-small');
     expect(await job!.getDependenciesCount()).toMatchObject({ unprocessed: 3 });
     expect(await gates.count()).toBe(0);
+  });
+
+  it('takes back every part already added when a later part fails', async () => {
+    const flows = new FlowProducer({ connection, prefix: idlePrefix });
+    closers.push(() => flows.close());
+    const addBulk = flows.addBulk.bind(flows);
+    let calls = 0;
+    flows.addBulk = async (parts) => {
+      if (++calls === 3) throw new Error('Redis went away');
+      return addBulk(parts);
+    };
+    const err = await addSweepFlow(flows, { connection, prefix: idlePrefix }, 'sw-fails', plans(10), 2).catch((e: Error) => e);
+    expect((err as Error).message).toBe('Redis went away');
+    const queues = [SWEEP_QUEUE, EVAL_QUEUE, TRAIN_QUEUE, SWEEP_GATE_QUEUE].map((q) => new Queue(q, { connection, prefix: idlePrefix }));
+    closers.push(...queues.map((q) => () => q.close()));
+    expect(await queues[0].getJob('sweep.sw-fails')).toBeUndefined();
+    for (const q of queues) {
+      expect(await q.getJobs(['waiting', 'waiting-children', 'paused', 'prioritized', 'delayed', 'active'])).toEqual([]);
+    }
   });
 });

@@ -48,26 +48,32 @@ export async function submitSweep(
 
 /**
  * Trials per Redis transaction when a sweep is enqueued in parts. One `FlowProducer.add` is one MULTI/EXEC: for
- * 10,000 trials (20,001 jobs) it held this process's event loop for about a second while building the jobs, then
- * Redis, for every client, for seconds more; in parts of 250 trials, two in flight, the same sweep is queued 2–3×
- * faster and neither stalls for more than one part (docs/benchmarks.md, "Control-plane scale").
+ * 10,000 trials (20,001 jobs) it held this process's event loop for 1.4 s while building the jobs and stalled every
+ * other client of Redis for 0.6 s while running them; in parts of 250 trials, two in flight, the same sweep is
+ * queued a little faster (2.2 s → 1.7 s) and neither stalls for more than one part (≤ 0.2 s and ≤ 0.05 s).
+ * Measured with test/bench/enqueue-benchmark.ts (docs/benchmarks.md, "Control-plane scale").
  */
 export const ENQUEUE_PART_TRIALS = 250;
 /** A queue that no worker consumes, holding each part-wise enqueued sweep's gate job (see addSweepFlow). */
 export const SWEEP_GATE_QUEUE = 'sweep-gate';
 
+/** Some trials of a sweep reached Redis and could not be taken back; `cause` is the error that stopped the rest. */
 class PartiallyQueuedError extends Error {}
 
 /**
  * Adds the flow of a sweep: its sweep job (`sweep.<sweepId>`) as the parent of one eval ← train pair per trial.
  *
- * Up to ENQUEUE_PART_TRIALS trials: one `FlowProducer.add`, atomic. More: the sweep job is added first with a single
+ * Up to `partTrials` trials: one `FlowProducer.add`, atomic. More: the sweep job is added first with a single
  * child, a gate job in SWEEP_GATE_QUEUE, then the trials are attached to it in parts (`opts.parent`), then the gate
  * is removed. The gate keeps the sweep job waiting for children until every part is in, so a sweep whose first
  * trials finish before its last ones are queued is not aggregated early; removing the last pending child moves
  * the sweep job to wait (BullMQ's removeParentDependencyKey), exactly as the last trial finishing would. Trials
- * start as soon as their part is in. On failure the sweep job is removed with every trial attached so far; if that
- * is refused (a trial already running) or fails, the gate is removed and PartiallyQueuedError is thrown.
+ * start as soon as their part is in.
+ *
+ * If a part fails, the sweep job is removed with every trial attached so far (and the gate), and the error is
+ * thrown: nothing is left in Redis. If that removal is refused (a trial already runs) or fails, the gate is removed
+ * so that the sweep job aggregates what did reach Redis, and PartiallyQueuedError is thrown: the store keeps the
+ * sweep, and the start-up reconciler queues its missing trials (as after a crash between store write and add).
  */
 export async function addSweepFlow(
   flows: FlowProducer,
@@ -90,38 +96,39 @@ export async function addSweepFlow(
   const gateId = `${sweepId}.gate`;
   await flows.add({ ...sweepJob, children: [{ name: 'gate', queueName: SWEEP_GATE_QUEUE, data: { sweepId }, opts: { jobId: gateId } }] });
   const parent = { id: sweepJob.opts.jobId, queue: `${ctx.prefix}:${SWEEP_QUEUE}` };
-  const gates = new Queue(SWEEP_GATE_QUEUE, { connection: ctx.connection, prefix: ctx.prefix });
-  try {
-    const parts: TrialPlan[][] = [];
-    for (let i = 0; i < trials.length; i += partTrials) parts.push(trials.slice(i, i + partTrials));
-    // Two parts in flight: this process builds the next part while Redis runs the previous one.
-    let next = 0;
-    const addParts = async () => {
-      while (next < parts.length) {
-        const part = parts[next++];
+  const parts: TrialPlan[][] = [];
+  for (let i = 0; i < trials.length; i += partTrials) parts.push(trials.slice(i, i + partTrials));
+  // Two parts in flight: this process builds the next part while Redis runs the previous one.
+  let next = 0;
+  const addParts = async () => {
+    while (next < parts.length) {
+      const part = parts[next++];
+      try {
         await flows.addBulk(
           part.map((plan) => {
             const flow = trialFlow(sweepId, plan);
             return { ...flow, opts: { ...flow.opts, parent } };
           }),
         );
+      } catch (err) {
+        next = parts.length; // the other runner stops too
+        throw err;
       }
-    };
-    const results = await Promise.allSettled([addParts(), addParts()]);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) {
-      const sweeps = new Queue(SWEEP_QUEUE, { connection: ctx.connection, prefix: ctx.prefix });
-      const removed = await sweeps.remove(parent.id, { removeChildren: true }).catch(() => 0);
-      await sweeps.close();
-      if (removed === 1) await gates.remove(gateId).catch(() => 0);
-      else {
-        // Let the sweep job aggregate what did reach Redis; the reconciler queues the rest at the next start.
-        await gates.remove(gateId).catch(() => 0);
-        throw new PartiallyQueuedError(`sweep ${sweepId} was queued in part`, { cause: failed.reason });
-      }
-      throw failed.reason;
     }
-    await gates.remove(gateId);
+  };
+  const failed = (await Promise.allSettled([addParts(), addParts()])).find((r) => r.status === 'rejected');
+  const gates = new Queue(SWEEP_GATE_QUEUE, { connection: ctx.connection, prefix: ctx.prefix });
+  try {
+    if (!failed) {
+      await gates.remove(gateId);
+      return;
+    }
+    const sweeps = new Queue(SWEEP_QUEUE, { connection: ctx.connection, prefix: ctx.prefix });
+    const removed = await sweeps.remove(parent.id, { removeChildren: true }).catch(() => 0);
+    await sweeps.close();
+    if (removed === 1) throw failed.reason;
+    await gates.remove(gateId).catch(() => 0);
+    throw new PartiallyQueuedError(`sweep ${sweepId} was queued in part`, { cause: failed.reason });
   } finally {
     await gates.close();
   }
