@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import threading
 
+from .devices import place_on_device
 from .models import LoadedBase, load_base_model
 
 
 class ResidentModels:
-    def __init__(self, max_models: int = 1, allowed_roots=None):
+    def __init__(self, max_models: int = 1, allowed_roots=None, device: str = "cpu"):
         self._models: dict[tuple[str, str], LoadedBase] = {}
         self._order: list[tuple[str, str]] = []
         self._lock = threading.Lock()
         self.max_models = max_models
         self.allowed_roots = allowed_roots
+        self.device = device
 
     def get(self, ref: str, task_type: str) -> LoadedBase:
         key = (ref, task_type)
@@ -26,7 +28,7 @@ class ResidentModels:
                 return self._models[key]
             while len(self._order) >= self.max_models:  # evict the oldest: one device holds few bases
                 self._models.pop(self._order.pop(0), None)
-            loaded = load_base_model(ref, task_type, allowed_roots=self.allowed_roots)
+            loaded = place_on_device(load_base_model(ref, task_type, allowed_roots=self.allowed_roots), self.device)
             self._models[key] = loaded
             self._order.append(key)
             return loaded

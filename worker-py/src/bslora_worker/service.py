@@ -59,7 +59,7 @@ class WorkerService(pb_grpc.WorkerServiceServicer):
         self.faults = load_fault_rules()
         # Local models and data files must lie under these directories (None: anywhere).
         self.allowed_roots = allowed_roots
-        self.models = ResidentModels(allowed_roots=allowed_roots)
+        self.models = ResidentModels(allowed_roots=allowed_roots, device=device)
         # One trial at a time per device: the capacity Describe reports.
         self._busy = asyncio.Lock()
 

@@ -29,6 +29,7 @@ from peft import get_peft_model
 from ..data import load_class_items, load_train_examples
 from ..errors import Cancelled, InvalidArgument
 from ..models import LoadedBase
+from ..devices import peak_memory_bytes
 from ..versions import library_versions
 from .adapter_config import adapter_config
 from .archive import pack_directory, sha256_hex
@@ -143,6 +144,9 @@ def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, sta
         start_step = checkpoints.restore(state, peft_model, optimizer)
         losses = list(state["losses"])
 
+    device = next(peft_model.parameters()).device
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
     step_started = time.perf_counter()
     for step in range(start_step, trial.steps):
         if cancel.is_set():
@@ -150,7 +154,7 @@ def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, sta
         lr = _lr_at(step, trial.steps, trial.learning_rate, trial.warmup_steps)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        batch = batches.batch(step)
+        batch = {k: v.to(device) for k, v in batches.batch(step).items()}
         out = peft_model(**batch)
         loss = out.loss
         if not torch.isfinite(loss):
@@ -182,9 +186,9 @@ def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, sta
         final_loss=sum(tail) / len(tail),
         steps=len(losses),
         wall_seconds=time.perf_counter() - started,
-        peak_memory_bytes=_peak_rss_bytes(),
+        peak_memory_bytes=peak_memory_bytes(str(device)),
         versions=library_versions(),
-        device="cpu",
+        device=str(device),
         adapter=adapter,
         adapter_sha256=sha,
         resumed_from_step=start_step,
