@@ -1,0 +1,167 @@
+"""Base vs tuned on SmolLM2 for LoRA and the three BSLoRA share modes, through the worker's own trial code.
+
+    OMP_NUM_THREADS=1 .venv/bin/python worker-py/scripts/measure_smollm2_methods.py --suite arith --seeds 0,1
+    OMP_NUM_THREADS=1 .venv/bin/python worker-py/scripts/measure_smollm2_methods.py --suite commonsense --seeds 0
+
+Loads the base model once and runs every trial on it as the worker does (``train_trial`` wraps the resident base in a
+fresh adapter, trains, saves and unloads; ``evaluate_trial`` loads the saved adapter and scores by log-likelihood).
+
+Suites:
+  arith        train builtin:arith/train, evaluate the first --eval-limit items of builtin:arith/test
+  commonsense  train ARC-Easy train (``#mc`` style), evaluate the first --eval-limit items of ARC-Easy test and of
+               BoolQ test (the commonsense files live in ../shared/data/commonsense relative to the repository root)
+
+Methods: the untuned base; LoRA r=--lora-rank (alpha 2r); BSLoRA slice / kron(--kron-share-size) /
+gate(--gate-share-size) with r_local = r_intra = r_inter = r for each r in --ranks and lora_alpha = 2 * 3r (so the
+scale alpha / total rank is 2, as LoRA's). All adapters target q, k, v, up, down.
+
+Each finished trial is printed at once (stderr) and appended as a JSON line to --out (when given); the markdown
+table goes to stdout at the end. ``--resume`` skips trials already in --out, so an interrupted run can continue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+COMMONSENSE = (REPO_ROOT / ".." / "shared" / "data" / "commonsense").resolve()
+TARGETS = ("q_proj", "k_proj", "v_proj", "up_proj", "down_proj")
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def suite_refs(suite: str) -> tuple[str, tuple[str, ...], int]:
+    """(train ref, eval refs, seq_len)"""
+    if suite == "arith":
+        return "builtin:arith/train", ("builtin:arith/test",), 32
+    if suite == "commonsense":
+        arc, boolq = COMMONSENSE / "ARC-Easy", COMMONSENSE / "boolq"
+        return f"{arc}/train.json#mc", (f"{arc}/test.json#mc", f"{boolq}/test.json#mc"), 128
+    raise SystemExit(f"unknown suite {suite!r}")
+
+
+def method_specs(args) -> list[tuple[str, dict]]:
+    """(label, Trial fields) for every method to measure, the base first."""
+    specs: list[tuple[str, dict]] = [("base", dict(method="base"))]
+    if "lora" in args.methods:
+        r = args.lora_rank
+        specs.append((f"lora r={r}", dict(method="lora", rank=r, lora_alpha=2.0 * r)))
+    for mode in ("slice", "kron", "gate"):
+        if mode not in args.methods:
+            continue
+        extra = {"kron": dict(kron_share_size=args.kron_share_size), "gate": dict(gate_share_size=args.gate_share_size)}
+        label_mode = {"slice": "slice", "kron": f"kron({args.kron_share_size})", "gate": f"gate({args.gate_share_size})"}
+        for r in args.ranks:
+            specs.append((f"bslora {label_mode[mode]} r={r}", dict(method="bslora", share_mode=mode, r_local=r,
+                                                                    r_intra=r, r_inter=r, lora_alpha=2.0 * 3 * r,
+                                                                    **extra.get(mode, {}))))
+    return specs
+
+
+def short_task(ref: str) -> str:
+    if ref.startswith("builtin:"):
+        return ref.split("/")[0].removeprefix("builtin:")
+    return Path(ref.split("#")[0]).parent.name
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="builtin:smollm2-135m")
+    ap.add_argument("--suite", choices=("arith", "commonsense"), default="arith")
+    ap.add_argument("--methods", default="lora,slice,kron,gate", help="comma list of lora, slice, kron, gate")
+    ap.add_argument("--ranks", default="2,4,8", help="BSLoRA ranks r (r_local = r_intra = r_inter = r)")
+    ap.add_argument("--lora-rank", type=int, default=8)
+    ap.add_argument("--kron-share-size", type=int, default=64)
+    ap.add_argument("--gate-share-size", type=int, default=256)
+    ap.add_argument("--seeds", default="0,1")
+    ap.add_argument("--steps", type=int, default=40)
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--seq-len", type=int, default=0, help="0: the suite's default (arith 32, commonsense 128)")
+    ap.add_argument("--eval-limit", type=int, default=200, help="first N test items of each eval task")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: leave the default)")
+    ap.add_argument("--out", type=Path, default=None, help="append one JSON line per trial here")
+    ap.add_argument("--resume", action="store_true", help="skip trials already recorded in --out")
+    args = ap.parse_args()
+    args.methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    args.ranks = [int(r) for r in args.ranks.split(",") if r.strip()]
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    from bslora_worker.models import load_base_model
+    from bslora_worker.trials.evaluate_trial import evaluate_trial
+    from bslora_worker.trials.train_trial import train_trial
+    from bslora_worker.trials.trial import Trial
+
+    train_ref, eval_refs, seq_len = suite_refs(args.suite)
+    seq_len = args.seq_len or seq_len
+    done: dict[tuple[str, int], dict] = {}
+    if args.resume and args.out and args.out.is_file():
+        for line in args.out.read_text().splitlines():
+            row = json.loads(line)
+            if row.get("suite") == args.suite:
+                done[(row["method"], row["seed"])] = row
+
+    t0 = time.perf_counter()
+    base = load_base_model(args.model)
+    _say(f"loaded {base.identity} in {time.perf_counter() - t0:.1f}s, torch threads {torch.get_num_threads()}")
+
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="measure-smollm2-") as tmp:
+        run_dir = Path(tmp)
+        for label, fields in method_specs(args):
+            for seed in seeds if fields["method"] != "base" else seeds[:1]:  # the base does not depend on the seed
+                if (label, seed) in done:
+                    rows.append(done[(label, seed)])
+                    continue
+                trial = Trial(trial_key=f"{args.suite}-{label}-{seed}".replace(" ", "_"), name=label,
+                              base_model=args.model, task_type="causal_lm", train_data=train_ref, eval_tasks=eval_refs,
+                              target_modules=TARGETS, steps=args.steps, learning_rate=args.lr,
+                              batch_size=args.batch_size, seq_len=seq_len, seed=seed, eval_limit=args.eval_limit,
+                              **fields)
+                started = time.perf_counter()
+                out = train_trial(trial, base, run_dir, lambda p: None, threading.Event())
+                train_s = time.perf_counter() - started
+                scores, eval_s = evaluate_trial(trial, out.adapter_sha256, base, run_dir, lambda *a: None,
+                                                threading.Event())
+                row = dict(suite=args.suite, method=label, seed=seed, trainable=out.counts["total"],
+                           counts={k: out.counts[k] for k in ("local", "intra", "inter", "transform")},
+                           initial_loss=out.initial_loss, final_loss=out.final_loss,
+                           scores={short_task(s.task): dict(acc=s.acc, acc_norm=s.acc_norm, n=s.n) for s in scores},
+                           train_s=round(train_s, 1), eval_s=round(eval_s, 1), steps=out.steps,
+                           batch_size=args.batch_size, lr=args.lr, seq_len=seq_len,
+                           torch_threads=torch.get_num_threads())
+                rows.append(row)
+                _say(json.dumps(row))
+                if args.out:
+                    with args.out.open("a") as f:
+                        f.write(json.dumps(row) + "\n")
+
+    tasks = [short_task(r) for r in eval_refs]
+    n = {t: next(r["scores"][t]["n"] for r in rows) for t in tasks}
+    head = ["method", "trainable params", "seed"]
+    head += [f"{t} acc / acc_norm (n={n[t]})" for t in tasks] + ["train loss first → last 20 %", "train s", "eval s"]
+    print(f"\n{args.model}, suite {args.suite}: {args.steps} steps × {args.batch_size}, lr {args.lr}, seq_len {seq_len}")
+    print("| " + " | ".join(head) + " |")
+    print("| " + " | ".join(["---", "---:", "---:"] + ["---:"] * len(tasks) + ["---", "---:", "---:"]) + " |")
+    for r in rows:
+        cells = [r["method"], f"{r['trainable']:,}", str(r["seed"]) if r["method"] != "base" else "–"]
+        cells += [f"{r['scores'][t]['acc']:.3f} / {r['scores'][t]['acc_norm']:.3f}" for t in tasks]
+        loss = "–" if r["method"] == "base" else f"{r['initial_loss']:.2f} → {r['final_loss']:.2f}"
+        cells += [loss, f"{r['train_s']:.0f}", f"{r['eval_s']:.0f}"]
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
