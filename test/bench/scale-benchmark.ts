@@ -1,7 +1,7 @@
 /**
  * Control-plane scale benchmark (issue 5 item 8; results in docs/benchmarks.md, "Control-plane scale").
  *
- *   npx tsx test/bench/scale-benchmark.ts [--trials 1000] [--workers 8] [--overlap] [--json out.json]
+ *   npx tsx test/bench/scale-benchmark.ts [--trials 1000] [--workers 8] [--rounds 1] [--overlap] [--json out.json]
  *                                         [--redis redis://127.0.0.1:6379] [--timeout-s 3600]
  *
  * One ControlPlane and one dry-run Agent (N Python workers started with `--dry-run`, which answer Train and
@@ -9,6 +9,8 @@
  * afterwards, with a temporary store. A spec of `--trials` BSLoRA trials (seeds × 4 rank triples on
  * builtin:tiny-llama) is validated, expanded, stored and enqueued, then run to the end. The train and eval queues
  * are paused during the submit (so it is timed alone) and resumed once it returns; `--overlap` leaves them running.
+ * `--rounds N` runs N such sweeps one after another on the same workers (fresh seeds, so nothing is reused) and
+ * prints the medians: the machine's other work makes single runs noisy.
  *
  * Measured:
  * - submit: parse + validate the spec text; expand into trials with keys (timed alone, then again inside submit);
@@ -57,10 +59,13 @@ const { values: args } = parseArgs({
     'timeout-s': { type: 'string', default: '3600' },
     // Let the consumers run while the sweep is still being enqueued (default: queues paused until it is in).
     overlap: { type: 'boolean', default: false },
+    // Sweeps run one after another on the same workers (fresh seeds each time, so nothing is reused).
+    rounds: { type: 'string', default: '1' },
   },
 });
 const TRIALS = Number(args.trials);
 const WORKERS = Number(args.workers);
+const ROUNDS = Number(args.rounds);
 const REDIS_URL = args.redis!;
 const RANK_TRIPLES = [
   { local: 2, intra: 2, inter: 4 },
@@ -153,10 +158,20 @@ for (const name of ['add', 'addBulk'] as const) {
   );
 }
 
+function resetInstrumentation(): void {
+  calls.length = 0;
+  for (const k of Object.keys(phase)) delete phase[k];
+  inserted.clear();
+  Object.assign(storeWrites, { calls: 0, ms: 0 });
+  Object.assign(enqueue, { first: Infinity, last: 0, calls: 0 });
+  availableAt.clear();
+}
+
 // ------------------------------------------------------------------------------------------------------ helpers
-function specText(trials: number): { text: string; trials: number } {
+function specText(trials: number, round: number): { text: string; trials: number } {
   const triples = trials % RANK_TRIPLES.length === 0 ? RANK_TRIPLES : RANK_TRIPLES.slice(0, 1);
   const seeds = Math.ceil(trials / triples.length);
+  const firstSeed = round * seeds;
   const spec = {
     name: `scale-bench-${trials}`,
     base_model: 'builtin:tiny-llama',
@@ -164,7 +179,7 @@ function specText(trials: number): { text: string; trials: number } {
     eval_tasks: ['builtin:arith'],
     target_modules: ['q_proj', 'v_proj'],
     training: { steps: 1, learning_rate: 0.001, batch_size: 2, seq_len: 32, eval_limit: 1 },
-    grid: { method: ['bslora'], share_mode: 'slice', ranks: triples, seeds: Array.from({ length: seeds }, (_, i) => i) },
+    grid: { method: ['bslora'], share_mode: 'slice', ranks: triples, seeds: Array.from({ length: seeds }, (_, i) => firstSeed + i) },
     budget: { max_trials: seeds * triples.length },
   };
   return { text: JSON.stringify(spec), trials: seeds * triples.length };
@@ -227,7 +242,6 @@ async function main(): Promise<number> {
   const redis = new Redis(REDIS_URL);
   let cp: ControlPlane | undefined;
   let agent: Agent | undefined;
-  let failures: string[] = [];
   const onSignal = () => void cleanup().then(() => process.exit(130));
   process.once('SIGINT', onSignal);
   async function cleanup(): Promise<void> {
@@ -240,9 +254,9 @@ async function main(): Promise<number> {
   }
 
   try {
-    const { text, trials: nTrials } = specText(TRIALS);
-    log(`${nTrials} trials, ${WORKERS} dry-run workers, prefix ${prefix}, home ${home}`);
+    log(`${TRIALS} trials × ${ROUNDS} round(s), ${WORKERS} dry-run workers, prefix ${prefix}, home ${home}`);
     cp = await ControlPlane.start({ redisUrl: REDIS_URL, prefix, homeDir: home });
+    const plane = cp;
     const agentStart = performance.now();
     agent = await Agent.start({
       ctx: cp.ctx,
@@ -261,183 +275,206 @@ async function main(): Promise<number> {
     const idle0 = pids.map(cpuSecondsOf);
     await new Promise((r) => setTimeout(r, 5_000));
     const idleCpuPerWorker = pids.map(cpuSecondsOf).reduce((s, v, i) => s + v - idle0[i], 0) / pids.length / 5;
-    const load0 = loadavg()[0];
-    const cpu0 = { py: pids.map(cpuSecondsOf), node: process.cpuUsage(), redis: await redisCpuSeconds(redis) };
 
-    // Submit: validate, expand, store, enqueue.
-    const t0 = performance.now();
-    const wall0 = Date.now();
-    const spec = parseSweepSpec(text, { format: 'json', sourceName: 'bench spec' });
-    const tParsed = performance.now();
-    const tExpand = performance.now();
-    expandSweep(spec); // timed on its own; submit expands again
-    const expandMs = performance.now() - tExpand;
-    // Without --overlap the train and eval queues are paused while the sweep is submitted, so that the submit is
-    // timed on its own and dispatch is measured without the enqueue competing for this process.
-    const runQueues = [TRAIN_QUEUE, EVAL_QUEUE].map((n) => new Queue(n, { connection: cp!.ctx.connection, prefix }));
-    if (!args.overlap) await Promise.all(runQueues.map((q) => q.pause()));
-    const tSubmit = performance.now();
-    const submitted = await cp.submit(spec);
-    const tQueued = performance.now();
-    if (!args.overlap) await Promise.all(runQueues.map((q) => q.resume()));
-    const resumedAt = Date.now();
-    await Promise.all(runQueues.map((q) => q.close()));
-    const validateMs = tParsed - t0;
-    const submitMs = tQueued - tSubmit;
-    log(
-      `validate ${fmt(validateMs)} ms, expand ${fmt(expandMs)} ms, submit ${fmt(submitMs)} ms ` +
-        `(store lookup ${fmt(phase.storeLookupMs)} ms, store insert ${fmt(phase.storeInsertMs)} ms, ` +
-        `enqueue ${fmt(enqueue.last - enqueue.first)} ms in ${enqueue.calls} calls)`,
-    );
+    const reports: Awaited<ReturnType<typeof runRound>>[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      resetInstrumentation();
+      reports.push(await runRound(round));
+    }
+    if (ROUNDS > 1) {
+      const med = (f: (r: (typeof reports)[number]) => number) => quantile([...reports.map(f)].sort((a, b) => a - b), 0.5);
+      log('');
+      log(
+        `median of ${ROUNDS} rounds: validate+submit ${fmt(med((r) => r.submit.validatePlusSubmitMs))} ms; dispatch p50 ` +
+          `${fmt(med((r) => r.dispatchMs.all.p50), 0)} ms, p99 ${fmt(med((r) => r.dispatchMs.all.p99), 0)} ms; ` +
+          `${fmt(med((r) => r.trialsPerSecond))} trials/s end to end; sweep closed ${fmt(med((r) => r.finishLagMs), 0)} ms after the last trial`,
+      );
+    }
+    if (args.json) writeFileSync(args.json, JSON.stringify(ROUNDS > 1 ? reports : reports[0], null, 2));
+    return reports.every((r) => r.exactlyOnce) ? 0 : 1;
 
-    // Run to the end: the store says when.
-    const deadline = Date.now() + Number(args['timeout-s']) * 1000;
-    let lastLog = Date.now();
-    let status = '';
-    for (;;) {
-      status = cp.store.getSweep(submitted.sweepId)!.status;
-      if (!['queued', 'running'].includes(status)) break;
-      if (Date.now() > deadline) throw new Error(`sweep still ${status} after ${args['timeout-s']} s`);
-      if (Date.now() - lastLog > 10_000) {
-        lastLog = Date.now();
-        log(`  ${calls.filter((c) => c.queue === 'eval').length}/${nTrials} evaluated, ${inserted.size} recorded`);
+    async function runRound(round: number) {
+      const cp = plane;
+      const { text, trials: nTrials } = specText(TRIALS, round);
+      if (ROUNDS > 1) log(`\n--- round ${round + 1} of ${ROUNDS}`);
+      const load0 = loadavg()[0];
+      const cpu0 = { py: pids.map(cpuSecondsOf), node: process.cpuUsage(), redis: await redisCpuSeconds(redis) };
+      const failures: string[] = [];
+
+      // Submit: validate, expand, store, enqueue.
+      const t0 = performance.now();
+      const wall0 = Date.now();
+      const spec = parseSweepSpec(text, { format: 'json', sourceName: 'bench spec' });
+      const tParsed = performance.now();
+      const tExpand = performance.now();
+      expandSweep(spec); // timed on its own; submit expands again
+      const expandMs = performance.now() - tExpand;
+      // Without --overlap the train and eval queues are paused while the sweep is submitted, so that the submit is
+      // timed on its own and dispatch is measured without the enqueue competing for this process.
+      const runQueues = [TRAIN_QUEUE, EVAL_QUEUE].map((n) => new Queue(n, { connection: cp!.ctx.connection, prefix }));
+      if (!args.overlap) await Promise.all(runQueues.map((q) => q.pause()));
+      const tSubmit = performance.now();
+      const submitted = await cp.submit(spec);
+      const tQueued = performance.now();
+      if (!args.overlap) await Promise.all(runQueues.map((q) => q.resume()));
+      const resumedAt = Date.now();
+      await Promise.all(runQueues.map((q) => q.close()));
+      const validateMs = tParsed - t0;
+      const submitMs = tQueued - tSubmit;
+      log(
+        `validate ${fmt(validateMs)} ms, expand ${fmt(expandMs)} ms, submit ${fmt(submitMs)} ms ` +
+          `(store lookup ${fmt(phase.storeLookupMs)} ms, store insert ${fmt(phase.storeInsertMs)} ms, ` +
+          `enqueue ${fmt(enqueue.last - enqueue.first)} ms in ${enqueue.calls} calls)`,
+      );
+
+      // Run to the end: the store says when.
+      const deadline = Date.now() + Number(args['timeout-s']) * 1000;
+      let lastLog = Date.now();
+      let status = '';
+      for (;;) {
+        status = cp.store.getSweep(submitted.sweepId)!.status;
+        if (!['queued', 'running'].includes(status)) break;
+        if (Date.now() > deadline) throw new Error(`sweep still ${status} after ${args['timeout-s']} s`);
+        if (Date.now() - lastLog > 10_000) {
+          lastLog = Date.now();
+          log(`  ${calls.filter((c) => c.queue === 'eval').length}/${nTrials} evaluated, ${inserted.size} recorded`);
+        }
+        await new Promise((r) => setTimeout(r, 20));
       }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const tDone = performance.now();
-    const doneAt = Date.now();
-    const cpu1 = { py: pids.map(cpuSecondsOf), node: process.cpuUsage(cpu0.node), redis: await redisCpuSeconds(redis) };
-    const e2eS = (tDone - t0) / 1000;
+      const tDone = performance.now();
+      const doneAt = Date.now();
+      const cpu1 = { py: pids.map(cpuSecondsOf), node: process.cpuUsage(cpu0.node), redis: await redisCpuSeconds(redis) };
+      const e2eS = (tDone - t0) / 1000;
 
-    // Read the jobs back from Redis.
-    const keys = submitted.trials.map((t) => t.trialKey);
-    const [trainQ, evalQ] = [TRAIN_QUEUE, EVAL_QUEUE].map((n) => new Queue(n, { connection: cp!.ctx.connection, prefix }));
-    const trainJobs = await loadJobs(trainQ, keys.map((k) => `${submitted.sweepId}.train.${k}`));
-    const evalJobs = await loadJobs(evalQ, keys.map((k) => `${submitted.sweepId}.eval.${k}`));
-    await Promise.all([trainQ.close(), evalQ.close()]);
-    const jobOf = (q: QueueName, key: string) => (q === 'train' ? trainJobs : evalJobs).get(`${submitted.sweepId}.${q}.${key}`);
+      // Read the jobs back from Redis.
+      const keys = submitted.trials.map((t) => t.trialKey);
+      const [trainQ, evalQ] = [TRAIN_QUEUE, EVAL_QUEUE].map((n) => new Queue(n, { connection: cp!.ctx.connection, prefix }));
+      const trainJobs = await loadJobs(trainQ, keys.map((k) => `${submitted.sweepId}.train.${k}`));
+      const evalJobs = await loadJobs(evalQ, keys.map((k) => `${submitted.sweepId}.eval.${k}`));
+      await Promise.all([trainQ.close(), evalQ.close()]);
+      const jobOf = (q: QueueName, key: string) => (q === 'train' ? trainJobs : evalJobs).get(`${submitted.sweepId}.${q}.${key}`);
 
-    // Exactly once.
-    const count = (q: QueueName) => {
-      const m = new Map<string, number>();
-      for (const c of calls) if (c.queue === q) m.set(c.trialKey, (m.get(c.trialKey) ?? 0) + 1);
-      return m;
-    };
-    const perKey = { train: count('train'), eval: count('eval') };
-    const rows = cp.store.trialsOfSweep(submitted.sweepId);
-    const resultRows = (
-      cp.store.db
-        .prepare('SELECT COUNT(*) AS n FROM results r JOIN sweep_trials st ON st.trial_key = r.trial_key WHERE st.sweep_id = ?')
-        .get(submitted.sweepId) as { n: number }
-    ).n;
-    failures = [];
-    const check = (ok: boolean, what: string) => ok || failures.push(what);
-    check(status === 'completed', `sweep ended '${status}'`);
-    check(new Set(keys).size === nTrials, `${new Set(keys).size} distinct keys for ${nTrials} trials`);
-    check(rows.length === nTrials && rows.every((r) => r.status === 'completed' && r.result), 'a trial is not completed with a result');
-    check(resultRows === nTrials, `${resultRows} result rows for ${nTrials} trials`);
-    for (const q of ['train', 'eval'] as const) {
-      const bad = keys.filter((k) => perKey[q].get(k) !== 1);
-      check(bad.length === 0, `${bad.length} trials with ≠1 ${q} calls (e.g. ${bad[0]}: ${perKey[q].get(bad[0]) ?? 0})`);
-      const jobs = keys.map((k) => jobOf(q, k));
-      const lost = jobs.filter((j) => !j || !j.finishedOn || j.failedReason).length;
-      check(lost === 0, `${lost} ${q} jobs missing, unfinished or failed`);
-      const retried = jobs.filter((j) => j && j.attemptsStarted !== 1).length;
-      check(retried === 0, `${retried} ${q} jobs started more than once`);
-    }
-    const badInserts = keys.filter((k) => inserted.get(k) !== 1);
-    check(badInserts.length === 0, `${badInserts.length} trials not inserted into results exactly once`);
-
-    // Dispatch overhead per consumer (one BullMQ Worker per queue per Python worker).
-    const overhead = { backlog: [] as number[], idle: [] as number[] };
-    const byConsumer = new Map<string, CallRecord[]>();
-    for (const c of calls) {
-      const id = `${c.queue}@${c.address}`;
-      if (!byConsumer.has(id)) byConsumer.set(id, []);
-      byConsumer.get(id)!.push(c);
-    }
-    for (const list of byConsumer.values()) {
-      list.sort((a, b) => a.startedAt - b.startedAt);
-      let prevFinished = 0;
-      for (const c of list) {
-        const job = jobOf(c.queue, c.trialKey);
-        const available =
-          c.queue === 'train'
-            ? Math.max(availableAt.get(`${submitted.sweepId}.train.${c.trialKey}`) ?? NaN, args.overlap ? 0 : resumedAt)
-            : jobOf('train', c.trialKey)?.finishedOn ?? NaN;
-        const ready = Math.max(available, prevFinished);
-        (available <= prevFinished ? overhead.backlog : overhead.idle).push(c.startedAt - ready);
-        prevFinished = job?.finishedOn ?? prevFinished;
+      // Exactly once.
+      const count = (q: QueueName) => {
+        const m = new Map<string, number>();
+        for (const c of calls) if (c.queue === q) m.set(c.trialKey, (m.get(c.trialKey) ?? 0) + 1);
+        return m;
+      };
+      const perKey = { train: count('train'), eval: count('eval') };
+      const rows = cp.store.trialsOfSweep(submitted.sweepId);
+      const resultRows = (
+        cp.store.db
+          .prepare('SELECT COUNT(*) AS n FROM results r JOIN sweep_trials st ON st.trial_key = r.trial_key WHERE st.sweep_id = ?')
+          .get(submitted.sweepId) as { n: number }
+      ).n;
+      const check = (ok: boolean, what: string) => ok || failures.push(what);
+      check(status === 'completed', `sweep ended '${status}'`);
+      check(new Set(keys).size === nTrials, `${new Set(keys).size} distinct keys for ${nTrials} trials`);
+      check(rows.length === nTrials && rows.every((r) => r.status === 'completed' && r.result), 'a trial is not completed with a result');
+      check(resultRows === nTrials, `${resultRows} result rows for ${nTrials} trials`);
+      for (const q of ['train', 'eval'] as const) {
+        const bad = keys.filter((k) => perKey[q].get(k) !== 1);
+        check(bad.length === 0, `${bad.length} trials with ≠1 ${q} calls (e.g. ${bad[0]}: ${perKey[q].get(bad[0]) ?? 0})`);
+        const jobs = keys.map((k) => jobOf(q, k));
+        const lost = jobs.filter((j) => !j || !j.finishedOn || j.failedReason).length;
+        check(lost === 0, `${lost} ${q} jobs missing, unfinished or failed`);
+        const retried = jobs.filter((j) => j && j.attemptsStarted !== 1).length;
+        check(retried === 0, `${retried} ${q} jobs started more than once`);
       }
-    }
-    const all = stats([...overhead.backlog, ...overhead.idle]);
-    const backlog = stats(overhead.backlog);
-    const idle = stats(overhead.idle);
-    const perConsumer = [...byConsumer.entries()].map(([id, l]) => `${id.split('@')[0]}:${l.length}`);
-    const trainsPerWorker = [...byConsumer.entries()].filter(([id]) => id.startsWith('train')).map(([, l]) => l.length);
+      const badInserts = keys.filter((k) => inserted.get(k) !== 1);
+      check(badInserts.length === 0, `${badInserts.length} trials not inserted into results exactly once`);
 
-    const pyCpu = cpu1.py.reduce((s, v, i) => s + (v - cpu0.py[i]), 0);
-    const nodeCpu = (cpu1.node.user + cpu1.node.system) / 1e6;
-    const redisCpu = cpu1.redis - cpu0.redis;
-    const firstCall = Math.min(...calls.map((c) => c.startedAt));
-    const lastEvalFinish = Math.max(...[...evalJobs.values()].map((j) => j.finishedOn ?? 0));
-    const report = {
-      machine: `${cpus().length} × ${cpus()[0]?.model.trim()}, ${fmt(totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}`,
-      trials: nTrials,
-      workers: WORKERS,
-      agentStartS: agentStartMs / 1000,
-      /** CPU seconds per second of an idle worker. */
-      idleCpuPerWorker,
-      workerRssMiB: rss,
-      submit: {
-        validateMs,
-        expandMs,
-        submitMs,
-        validatePlusSubmitMs: validateMs + submitMs,
-        storeLookupMs: phase.storeLookupMs,
-        storeInsertMs: phase.storeInsertMs,
-        enqueueMs: enqueue.last - enqueue.first,
-        enqueueCalls: enqueue.calls,
-      },
-      dispatchMs: { all, backlog, idle },
-      overlap: args.overlap,
-      // From submit start to the first Train call (with --overlap: how soon trials start while the rest is queued).
-      firstCallMs: Math.min(...calls.map((c) => c.startedAt)) - wall0,
-      endToEndS: e2eS,
-      trialsPerSecond: nTrials / e2eS,
-      steadyTrialsPerSecond: nTrials / ((lastEvalFinish - firstCall) / 1000),
-      // From the last eval job finishing to the store marking the sweep finished (the sweep job's work; ±20 ms poll).
-      finishLagMs: doneAt - lastEvalFinish,
-      cpuSeconds: { pythonWorkers: pyCpu, node: nodeCpu, redis: redisCpu },
-      // The 1-minute load average before and after the run: other work on the machine skews every number.
-      loadAverage: [load0, loadavg()[0]],
-      storeWrites,
-      trainsPerWorker,
-      consumers: perConsumer.length,
-      exactlyOnce: failures.length === 0,
-      failures,
-      wallStart: new Date(wall0).toISOString(),
-    };
-    log('');
-    log(`machine: ${report.machine}`);
-    log(`${nTrials} trials on ${WORKERS} dry-run workers (agent start ${fmt(report.agentStartS, 2)} s, RSS/worker ≈ ${fmt(rss[0], 0)} MiB, idle CPU/worker ${fmt(idleCpuPerWorker * 100, 1)} %)`);
-    log(`validate ${fmt(validateMs)} ms + expand/store/enqueue ${fmt(submitMs)} ms = ${fmt(validateMs + submitMs)} ms`);
-    log(`  (expand alone ${fmt(expandMs)} ms; store ${fmt((phase.storeLookupMs ?? 0) + (phase.storeInsertMs ?? 0))} ms; enqueue ${fmt(enqueue.last - enqueue.first)} ms in ${enqueue.calls} FlowProducer calls)`);
-    const line = (n: string, s: ReturnType<typeof stats>) =>
-      log(`dispatch ${n.padEnd(8)} n=${s.n} p50 ${fmt(s.p50, 0)} ms, p90 ${fmt(s.p90, 0)} ms, p99 ${fmt(s.p99, 0)} ms, max ${fmt(s.max, 0)} ms`);
-    line('all', all);
-    line('backlog', backlog);
-    line('idle', idle);
-    log(`first Train call ${fmt(report.firstCallMs, 0)} ms after submit start${args.overlap ? ' (--overlap)' : ' (queues paused during submit)'}`);
-    log(`last trial done → sweep finished in the store: ${fmt(report.finishLagMs, 0)} ms`);
-    log(`end to end ${fmt(e2eS, 1)} s = ${fmt(report.trialsPerSecond, 1)} trials/s (first call → last eval: ${fmt(report.steadyTrialsPerSecond, 1)} trials/s)`);
-    log(`load average (1 min) before → after: ${fmt(load0, 2)} → ${fmt(loadavg()[0], 2)} on ${cpus().length} CPUs`);
-    log(`CPU seconds over the run: python workers ${fmt(pyCpu)}, node ${fmt(nodeCpu)}, redis ${fmt(redisCpu)}`);
-    log(`store writes during the run: ${storeWrites.calls} calls, ${fmt(storeWrites.ms / 1000, 2)} s of event-loop time`);
-    log(`train jobs per worker: ${trainsPerWorker.join(', ')}`);
-    log(failures.length ? `NOT exactly once:\n  ${failures.join('\n  ')}` : 'exactly once: every trial trained, evaluated and recorded once, no job retried');
-    if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2));
-    return failures.length ? 1 : 0;
+      // Dispatch overhead per consumer (one BullMQ Worker per queue per Python worker).
+      const overhead = { backlog: [] as number[], idle: [] as number[] };
+      const byConsumer = new Map<string, CallRecord[]>();
+      for (const c of calls) {
+        const id = `${c.queue}@${c.address}`;
+        if (!byConsumer.has(id)) byConsumer.set(id, []);
+        byConsumer.get(id)!.push(c);
+      }
+      for (const list of byConsumer.values()) {
+        list.sort((a, b) => a.startedAt - b.startedAt);
+        let prevFinished = 0;
+        for (const c of list) {
+          const job = jobOf(c.queue, c.trialKey);
+          const available =
+            c.queue === 'train'
+              ? Math.max(availableAt.get(`${submitted.sweepId}.train.${c.trialKey}`) ?? NaN, args.overlap ? 0 : resumedAt)
+              : jobOf('train', c.trialKey)?.finishedOn ?? NaN;
+          const ready = Math.max(available, prevFinished);
+          (available <= prevFinished ? overhead.backlog : overhead.idle).push(c.startedAt - ready);
+          prevFinished = job?.finishedOn ?? prevFinished;
+        }
+      }
+      const all = stats([...overhead.backlog, ...overhead.idle]);
+      const backlog = stats(overhead.backlog);
+      const idle = stats(overhead.idle);
+      const perConsumer = [...byConsumer.entries()].map(([id, l]) => `${id.split('@')[0]}:${l.length}`);
+      const trainsPerWorker = [...byConsumer.entries()].filter(([id]) => id.startsWith('train')).map(([, l]) => l.length);
+
+      const pyCpu = cpu1.py.reduce((s, v, i) => s + (v - cpu0.py[i]), 0);
+      const nodeCpu = (cpu1.node.user + cpu1.node.system) / 1e6;
+      const redisCpu = cpu1.redis - cpu0.redis;
+      const firstCall = Math.min(...calls.map((c) => c.startedAt));
+      const lastEvalFinish = Math.max(...[...evalJobs.values()].map((j) => j.finishedOn ?? 0));
+      const report = {
+        machine: `${cpus().length} × ${cpus()[0]?.model.trim()}, ${fmt(totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}`,
+        trials: nTrials,
+        round: round + 1,
+        workers: WORKERS,
+        agentStartS: agentStartMs / 1000,
+        /** CPU seconds per second of an idle worker. */
+        idleCpuPerWorker,
+        workerRssMiB: rss,
+        submit: {
+          validateMs,
+          expandMs,
+          submitMs,
+          validatePlusSubmitMs: validateMs + submitMs,
+          storeLookupMs: phase.storeLookupMs,
+          storeInsertMs: phase.storeInsertMs,
+          enqueueMs: enqueue.last - enqueue.first,
+          enqueueCalls: enqueue.calls,
+        },
+        dispatchMs: { all, backlog, idle },
+        overlap: args.overlap,
+        // From submit start to the first Train call (with --overlap: how soon trials start while the rest is queued).
+        firstCallMs: Math.min(...calls.map((c) => c.startedAt)) - wall0,
+        endToEndS: e2eS,
+        trialsPerSecond: nTrials / e2eS,
+        steadyTrialsPerSecond: nTrials / ((lastEvalFinish - firstCall) / 1000),
+        // From the last eval job finishing to the store marking the sweep finished (the sweep job's work; ±20 ms poll).
+        finishLagMs: doneAt - lastEvalFinish,
+        cpuSeconds: { pythonWorkers: pyCpu, node: nodeCpu, redis: redisCpu },
+        // The 1-minute load average before and after the run: other work on the machine skews every number.
+        loadAverage: [load0, loadavg()[0]],
+        storeWrites,
+        trainsPerWorker,
+        consumers: perConsumer.length,
+        exactlyOnce: failures.length === 0,
+        failures,
+        wallStart: new Date(wall0).toISOString(),
+      };
+      log('');
+      log(`machine: ${report.machine}`);
+      log(`${nTrials} trials on ${WORKERS} dry-run workers (agent start ${fmt(report.agentStartS, 2)} s, RSS/worker ≈ ${fmt(rss[0], 0)} MiB, idle CPU/worker ${fmt(idleCpuPerWorker * 100, 1)} %)`);
+      log(`validate ${fmt(validateMs)} ms + expand/store/enqueue ${fmt(submitMs)} ms = ${fmt(validateMs + submitMs)} ms`);
+      log(`  (expand alone ${fmt(expandMs)} ms; store ${fmt((phase.storeLookupMs ?? 0) + (phase.storeInsertMs ?? 0))} ms; enqueue ${fmt(enqueue.last - enqueue.first)} ms in ${enqueue.calls} FlowProducer calls)`);
+      const line = (n: string, s: ReturnType<typeof stats>) =>
+        log(`dispatch ${n.padEnd(8)} n=${s.n} p50 ${fmt(s.p50, 0)} ms, p90 ${fmt(s.p90, 0)} ms, p99 ${fmt(s.p99, 0)} ms, max ${fmt(s.max, 0)} ms`);
+      line('all', all);
+      line('backlog', backlog);
+      line('idle', idle);
+      log(`first Train call ${fmt(report.firstCallMs, 0)} ms after submit start${args.overlap ? ' (--overlap)' : ' (queues paused during submit)'}`);
+      log(`last trial done → sweep finished in the store: ${fmt(report.finishLagMs, 0)} ms`);
+      log(`end to end ${fmt(e2eS, 1)} s = ${fmt(report.trialsPerSecond, 1)} trials/s (first call → last eval: ${fmt(report.steadyTrialsPerSecond, 1)} trials/s)`);
+      log(`load average (1 min) before → after: ${fmt(load0, 2)} → ${fmt(loadavg()[0], 2)} on ${cpus().length} CPUs`);
+      log(`CPU seconds over the run: python workers ${fmt(pyCpu)}, node ${fmt(nodeCpu)}, redis ${fmt(redisCpu)}`);
+      log(`store writes during the run: ${storeWrites.calls} calls, ${fmt(storeWrites.ms / 1000, 2)} s of event-loop time`);
+      log(`train jobs per worker: ${trainsPerWorker.join(', ')}`);
+      log(failures.length ? `NOT exactly once:\n  ${failures.join('\n  ')}` : 'exactly once: every trial trained, evaluated and recorded once, no job retried');
+      return report;
+    }
   } finally {
     process.off('SIGINT', onSignal);
     await cleanup();
