@@ -37,19 +37,3 @@ def smollm2():
         return load_base_model("builtin:smollm2-135m")
     except FailedPrecondition as exc:
         pytest.skip(str(exc))
-
-
-_HERE = Path(__file__).resolve().parent
-
-
-def pytest_collection_modifyitems(config, items):
-    """Tests marked ``slow`` in this directory (minutes of SmolLM2 on two cores) run only when asked for:
-    ``-m slow`` (or any -m expression naming slow) or ``BSLORA_SLOW_TESTS=1``."""
-    import os
-
-    if "slow" in (config.getoption("-m") or "") or os.environ.get("BSLORA_SLOW_TESTS") == "1":
-        return
-    skip = pytest.mark.skip(reason="slow; run with -m slow or BSLORA_SLOW_TESTS=1")
-    for item in items:
-        if "slow" in item.keywords and _HERE in Path(str(item.fspath)).resolve().parents:
-            item.add_marker(skip)
