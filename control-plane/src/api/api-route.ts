@@ -9,6 +9,7 @@ import type { ControlPlane } from '../control-plane.js';
 import { ControlPlaneError } from '../errors.js';
 import type { ApiRedis } from './api-redis.js';
 import type { HttpMetrics } from './http-metrics.js';
+import type { ViewCache } from './view-cache.js';
 import { formatPath } from '../sweep-specs/index.js';
 
 /** How a route is authenticated. Every non-GET route needs the bearer token unless it verifies a hook signature. */
@@ -39,6 +40,8 @@ export interface ApiContext {
   idempotencyInflight: Map<string, Promise<unknown>>;
   /** SSE streams to end when the app closes. */
   openStreams: Set<() => void>;
+  /** Serialised results views, kept until the store changes; absent when disabled (AppDeps.cacheSweepResults). */
+  viewCache?: ViewCache;
 }
 
 export interface HandlerInput<P, Q> {

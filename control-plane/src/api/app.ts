@@ -21,6 +21,7 @@ import { HttpMetrics } from './http-metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { API_ROUTES } from './routes.js';
 import { fromFastifyError, sendError } from './send-error.js';
+import { ViewCache } from './view-cache.js';
 
 export const DEFAULT_JOBS_DIR = fileURLToPath(new URL('../../../jobs/', import.meta.url));
 
@@ -37,6 +38,8 @@ export interface AppDeps {
   env?: NodeJS.ProcessEnv;
   /** Milliseconds between SSE heartbeat comments. @defaultValue 15000 */
   sseHeartbeatMs?: number;
+  /** Serve GET results (JSON and CSV) from a cache kept until the store changes (view-cache.ts). @defaultValue true */
+  cacheSweepResults?: boolean;
 }
 
 export function buildApp(deps: AppDeps): FastifyInstance {
@@ -54,6 +57,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     sseHeartbeatMs: deps.sseHeartbeatMs ?? 15_000,
     idempotencyInflight: new Map(),
     openStreams: new Set(),
+    viewCache: deps.cacheSweepResults === false ? undefined : new ViewCache(cp.store),
   };
   const openapi = buildOpenApiDocument(API_ROUTES);
 

@@ -30,6 +30,7 @@ import { postSweepHandler, SPEC_CONTENT_TYPES } from './handlers/post-sweep.js';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
 import { resultsCsv } from './results-csv.js';
 import { sweepDetail, sweepOr404, sweepResults, sweepTrials } from './sweep-views.js';
+import { sendView } from './view-cache.js';
 import { summarizeSweep } from '../recorder/summarize-sweep.js';
 
 const notFound = { 404: { description: 'no sweep has that id (CP_ERR_SWEEP_NOT_FOUND)' } };
@@ -103,16 +104,21 @@ export const API_ROUTES: ApiRoute[] = [
       200: { description: 'results as JSON, or CSV with ?format=csv (contentType text/csv)', schema: sweepResultsSchema },
       ...notFound,
     },
-    handler: async ({ params, query, reply, ctx }) => {
+    handler: async ({ params, query, req, reply, ctx }) => {
+      // Both bodies are served from ctx.viewCache (rebuilt after any store write; ETag, gzip) when it is enabled.
       if (query.format === 'csv') {
-        sweepOr404(ctx.cp, params.id);
-        const rows = ctx.cp.store.trialsOfSweep(params.id);
-        return reply
-          .type('text/csv; charset=utf-8')
-          .header('content-disposition', `attachment; filename="${params.id.replace(/[^A-Za-z0-9._-]/g, '_')}.csv"`)
-          .send(resultsCsv(rows, summarizeSweep(rows)));
+        const csv = () => {
+          sweepOr404(ctx.cp, params.id);
+          const rows = ctx.cp.store.trialsOfSweep(params.id);
+          return resultsCsv(rows, summarizeSweep(rows));
+        };
+        reply.header('content-disposition', `attachment; filename="${params.id.replace(/[^A-Za-z0-9._-]/g, '_')}.csv"`);
+        const type = 'text/csv; charset=utf-8';
+        return ctx.viewCache ? sendView(req, reply, ctx.viewCache.get(`csv:${params.id}`, csv), type) : reply.type(type).send(csv());
       }
-      return sweepResults(ctx.cp, params.id);
+      if (!ctx.viewCache) return sweepResults(ctx.cp, params.id);
+      const view = ctx.viewCache.get(`json:${params.id}`, () => JSON.stringify(sweepResults(ctx.cp, params.id)));
+      return sendView(req, reply, view, 'application/json; charset=utf-8');
     },
   }),
   defineRoute({

@@ -200,6 +200,16 @@ export class Store {
     };
   }
 
+  /**
+   * A stamp that differs whenever the database may have changed since it was taken: rows written through this
+   * connection (SQLite's total_changes()) or commits by other connections (data_version). Views built from the store
+   * are cached against it (api/view-cache.ts); a write that is rolled back only costs a spurious rebuild.
+   */
+  changeStamp(): string {
+    const r = this.db.prepare('SELECT total_changes() AS c, (SELECT data_version FROM pragma_data_version) AS v').get() as { c: number; v: number };
+    return `${r.c}.${r.v}`;
+  }
+
   trialsOfSweep(sweepId: string): TrialRow[] {
     const rows = this.db
       .prepare(

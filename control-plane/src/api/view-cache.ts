@@ -1,0 +1,81 @@
+/**
+ * Serialised views of the store, cached until the store changes, for the read endpoints whose bodies are large and
+ * costly to build: GET results of a 1,000-trial sweep is ~1.9 MB of JSON, and building it (one query, a JSON.parse
+ * of each trial's plan, counts, train record and metrics, the summary and the Pareto front, the expect verdicts,
+ * then JSON.stringify) ran at 12-15 req/s on the 2-core benchmark machine (docs/benchmarks.md, "REST API load").
+ *
+ * An entry is the body as bytes with a strong ETag (a hash of the bytes), built once and kept while
+ * `Store.changeStamp()` is unchanged: any write to the store (a result recorded, a status changed, a sweep added)
+ * rebuilds it on the next request, so a cached body is never stale. Responses carry the ETag and answer a matching
+ * `If-None-Match` with 304 (a CI job or dashboard polling a finished sweep gets no body at all), and are sent gzipped
+ * to clients that accept it (the gzip is made once per entry; JSON of a sweep compresses ~10×).
+ */
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Store } from '../store/store.js';
+
+export interface CachedView {
+  body: Buffer;
+  etag: string;
+  /** Made on the first request that accepts gzip. */
+  gzip?: Buffer;
+}
+
+export class ViewCache {
+  private readonly entries = new Map<string, { stamp: string; view: CachedView }>();
+
+  /** @param maxEntries - views kept, least recently used evicted first (a 1,000-trial sweep's results: ~2 MB). */
+  constructor(
+    private readonly store: Store,
+    private readonly maxEntries = 32,
+  ) {}
+
+  /** The view under `key`, built by `build` (which may throw, e.g. not found: nothing is cached then). */
+  get(key: string, build: () => string): CachedView {
+    const stamp = this.store.changeStamp();
+    const hit = this.entries.get(key);
+    this.entries.delete(key);
+    if (hit && hit.stamp === stamp) {
+      this.entries.set(key, hit); // most recently used last
+      return hit.view;
+    }
+    const body = Buffer.from(build(), 'utf8');
+    const view: CachedView = { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"` };
+    this.entries.set(key, { stamp, view });
+    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    return view;
+  }
+}
+
+/** Whether an If-None-Match header names `etag` (or is `*`); weak validators match too (RFC 9110 §13.1.2). */
+function noneMatch(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((t) => {
+    const tag = t.trim();
+    return tag === '*' || tag === etag || tag === `W/${etag}`;
+  });
+}
+
+/** Whether Accept-Encoding allows gzip (listed, or `*`, without q=0). */
+function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  return header.split(',').some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding.trim() !== 'gzip' && coding.trim() !== '*') return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return !q || Number(q.slice(2)) > 0;
+  });
+}
+
+/** Sends a cached view as `contentType`: 304 when the client has it, gzipped when it accepts that, else as is. */
+export function sendView(req: FastifyRequest, reply: FastifyReply, view: CachedView, contentType: string): FastifyReply {
+  // no-cache (not no-store): clients may keep the body but must revalidate it, which the ETag makes cheap.
+  reply.type(contentType).header('etag', view.etag).header('vary', 'accept-encoding').header('cache-control', 'no-cache');
+  if (noneMatch(req.headers['if-none-match'], view.etag)) return reply.status(304).send();
+  if (acceptsGzip(req.headers['accept-encoding'])) {
+    view.gzip ??= gzipSync(view.body, { level: 6 });
+    return reply.header('content-encoding', 'gzip').send(view.gzip);
+  }
+  return reply.send(view.body);
+}
