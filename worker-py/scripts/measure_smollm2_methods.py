@@ -52,7 +52,7 @@ def suite_refs(suite: str) -> tuple[str, tuple[str, ...], int]:
 
 def method_specs(args) -> list[tuple[str, dict]]:
     """(label, Trial fields) for every method to measure, the base first."""
-    specs: list[tuple[str, dict]] = [("base", dict(method="base"))]
+    specs: list[tuple[str, dict]] = [] if args.no_base else [("base", dict(method="base"))]
     if "lora" in args.methods:
         r = args.lora_rank
         specs.append((f"lora r={r}", dict(method="lora", rank=r, lora_alpha=2.0 * r)))
@@ -91,8 +91,20 @@ def main() -> None:
     ap.add_argument("--eval-limit", type=int, default=200, help="first N test items of each eval task")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: leave the default)")
     ap.add_argument("--out", type=Path, default=None, help="append one JSON line per trial here")
+    ap.add_argument("--no-base", action="store_true", help="skip the untuned base (e.g. when runs are split)")
     ap.add_argument("--resume", action="store_true", help="skip trials already recorded in --out")
+    ap.add_argument("--report", type=Path, nargs="+", default=None,
+                    help="train nothing: print the table of the --suite rows in these JSON-line files")
     args = ap.parse_args()
+    if args.report:
+        rows = [json.loads(line) for p in args.report for line in p.read_text().splitlines() if line.strip()]
+        rows = [r for r in rows if r["suite"] == args.suite]
+        rows.sort(key=lambda r: (r["method"] != "base", not r["method"].startswith("lora"), _rank_key(r["method"]),
+                                 r["seed"]))
+        r0 = next((r for r in rows if r["method"] != "base"), rows[0])
+        print_table(args.model, args.suite, rows, list(rows[0]["scores"]), r0["steps"], r0["batch_size"], r0["lr"],
+                    r0["seq_len"])
+        return
     args.methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     args.ranks = [int(r) for r in args.ranks.split(",") if r.strip()]
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
@@ -148,11 +160,21 @@ def main() -> None:
                     with args.out.open("a") as f:
                         f.write(json.dumps(row) + "\n")
 
-    tasks = [short_task(r) for r in eval_refs]
+    print_table(args.model, args.suite, rows, [short_task(r) for r in eval_refs], args.steps, args.batch_size, args.lr,
+                seq_len)
+
+
+def _rank_key(method: str) -> tuple:
+    mode, _, r = method.rpartition(" r=")
+    order = next((i for i, m in enumerate(("lora", "slice", "kron", "gate")) if m in mode), 9)
+    return (order, int(r) if r.isdigit() else 0)
+
+
+def print_table(model, suite, rows, tasks, steps, batch_size, lr, seq_len) -> None:
     n = {t: next(r["scores"][t]["n"] for r in rows) for t in tasks}
     head = ["method", "trainable params", "seed"]
     head += [f"{t} acc / acc_norm (n={n[t]})" for t in tasks] + ["train loss first → last 20 %", "train s", "eval s"]
-    print(f"\n{args.model}, suite {args.suite}: {args.steps} steps × {args.batch_size}, lr {args.lr}, seq_len {seq_len}")
+    print(f"\n{model}, suite {suite}: {steps} steps × {batch_size}, lr {lr}, seq_len {seq_len}")
     print("| " + " | ".join(head) + " |")
     print("| " + " | ".join(["---", "---:", "---:"] + ["---:"] * len(tasks) + ["---", "---:", "---:"]) + " |")
     for r in rows:
