@@ -448,7 +448,7 @@ async function main(): Promise<number> {
         cpuSeconds: { pythonWorkers: pyCpu, node: nodeCpu, redis: redisCpu },
         // The 1-minute load average before and after the run: other work on the machine skews every number.
         loadAverage: [load0, loadavg()[0]],
-        storeWrites,
+        storeWrites: { ...storeWrites },
         trainsPerWorker,
         consumers: perConsumer.length,
         exactlyOnce: failures.length === 0,

@@ -70,10 +70,16 @@ export async function startResultRecorder(ctx: QueueContext, store: Store, hooks
     recordEvalResult(store, sweepOfJob(jobId), r);
     hooks.onChange?.(sweepOfJob(jobId), 'trial-finished', { trialKey: r.trialKey });
   });
+  const runningSweeps = new Set<string>();
   for (const events of [trainEvents, evalEvents]) {
     events.on('active', ({ jobId }) => {
       store.setTrialStatus(trialOfJob(jobId), 'running');
-      store.setSweepStatus(sweepOfJob(jobId), 'running');
+      // Once per sweep, not once per job: 20,000 redundant writes in a 10,000-trial sweep (docs/benchmarks.md).
+      const sweepId = sweepOfJob(jobId);
+      if (!runningSweeps.has(sweepId)) {
+        store.setSweepStatus(sweepId, 'running');
+        runningSweeps.add(sweepId);
+      }
       hooks.onChange?.(sweepOfJob(jobId), 'trial-running', { trialKey: trialOfJob(jobId) });
     });
     events.on('progress', ({ jobId, data }) => {
@@ -100,6 +106,7 @@ export async function startResultRecorder(ctx: QueueContext, store: Store, hooks
       const failures = await job.getIgnoredChildrenFailures();
       for (const [key, reason] of Object.entries(failures)) store.setTrialStatus(trialOfJob(key), 'failed', reason);
       const ended = finishSweep(store, job.data.sweepId);
+      runningSweeps.delete(job.data.sweepId);
       hooks.onChange?.(job.data.sweepId, 'sweep-finished', {});
       if (ended) await hooks.onSweepEnded?.(job.data.sweepId);
       return { sweepId: job.data.sweepId };
