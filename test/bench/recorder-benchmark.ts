@@ -1,0 +1,136 @@
+/**
+ * Recorder and store micro-benchmark (docs/benchmarks.md, "Control-plane scale"): the store work of one sweep of
+ * `--trials` results, before and after each change made for scale, on a temporary SQLite store. No Redis, no workers.
+ *
+ *   npx tsx test/bench/recorder-benchmark.ts [--trials 10000] [--repeat 3]
+ *
+ * - per-event writes (what the recorder does for each job's 'active' event and each eval result), with every
+ *   statement prepared on each call and the sweep marked running on every 'active' event (before), and with the
+ *   store's statement cache and the sweep marked running once (after);
+ * - the sweep job's safety-net pass over every child result: one commit per trial (before) against skipping the
+ *   trials already recorded, in one transaction (after);
+ * - the Pareto front of the sweep summary: the pairwise check (before) against `paretoFront` (after), on dry-run
+ *   results (all points equal: the pairwise check's worst case) and on distinct random points.
+ */
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { EvalJobResult } from '../../control-plane/src/queue/queues.js';
+import { recordEvalResult } from '../../control-plane/src/recorder/result-recorder.js';
+import { paretoFront } from '../../control-plane/src/recorder/summarize-sweep.js';
+import { Store } from '../../control-plane/src/store/store.js';
+import { expandSweep, parseSweepSpec, type TrialPlan } from '../../control-plane/src/sweep-specs/index.js';
+
+const { values: args } = parseArgs({
+  options: { trials: { type: 'string', default: '10000' }, repeat: { type: 'string', default: '3' } },
+});
+const N = Number(args.trials);
+
+function plans(n: number): TrialPlan[] {
+  const ranks = [
+    { local: 2, intra: 2, inter: 4 },
+    { local: 4, intra: 2, inter: 2 },
+    { local: 2, intra: 4, inter: 2 },
+    { local: 1, intra: 1, inter: 6 },
+  ];
+  const seeds = Math.ceil(n / ranks.length);
+  const spec = parseSweepSpec(
+    JSON.stringify({
+      name: 'recorder-bench',
+      base_model: 'builtin:tiny-llama',
+      train_data: 'builtin:arith',
+      eval_tasks: ['builtin:arith'],
+      target_modules: ['q_proj', 'v_proj'],
+      training: { steps: 1, learning_rate: 0.001, batch_size: 2, seq_len: 32 },
+      grid: { method: ['bslora'], ranks, seeds: Array.from({ length: seeds }, (_, i) => i) },
+      budget: { max_trials: seeds * ranks.length },
+    }),
+    { format: 'json' },
+  );
+  return expandSweep(spec).slice(0, n);
+}
+
+/** A dry-run worker's result, as the eval job returns it. */
+function result(trialKey: string): EvalJobResult {
+  return {
+    trialKey,
+    metrics: { 'builtin:arith': { acc: 0, accNorm: 0, n: 0 } },
+    error: null,
+    train: {
+      trialKey,
+      counts: { local: 0, intra: 0, inter: 0, transform: 0, total: 0, base_total: 0 },
+      initialLoss: 0,
+      finalLoss: 0,
+      steps: 1,
+      wallSeconds: 0,
+      peakMemoryBytes: 0,
+      versions: { python: '3.11', torch: '2.5.1', transformers: '4.46.3', peft: '0.13.2' },
+      device: 'dry-run',
+      seed: 0,
+      adapterSha256: '',
+      adapterSize: 0,
+      resumedFromStep: 0,
+      workerAddress: '127.0.0.1:50051',
+    },
+  };
+}
+
+function timeIt(fn: () => void): number {
+  const t = performance.now();
+  fn();
+  return performance.now() - t;
+}
+
+const trials = plans(N);
+const results = trials.map((p) => result(p.trialKey));
+const rows: Record<string, number[]> = {};
+const note = (label: string, ms: number) => (rows[label] ??= []).push(ms);
+
+for (let r = 0; r < Number(args.repeat); r++) {
+  for (const cached of [false, true]) {
+    const dir = mkdtempSync(join(tmpdir(), 'bslora-recorder-bench-'));
+    const store = new Store(join(dir, 'bslora.db'));
+    // Before: the store's methods prepared their SQL on every call (the cache replaces db.prepare on the instance).
+    if (!cached) store.db.prepare = Database.prototype.prepare.bind(store.db) as typeof store.db.prepare;
+    const tag = cached ? 'after (statement cache)' : 'before';
+    store.createSweep({ id: 'sw', name: 'bench', spec: {} }, trials, new Set());
+    // The recorder's 'active' handler, for the train and the eval job of each trial: before, it also marked the
+    // sweep running every time; after, once per sweep.
+    note(`${2 * N} 'active' events, ${cached ? 'after (statement cache, sweep marked running once)' : 'before'}`, timeIt(() => {
+      for (let i = 0; i < 2; i++) {
+        for (const p of trials) {
+          store.setTrialStatus(p.trialKey, 'running');
+          if (!cached) store.setSweepStatus('sw', 'running');
+        }
+      }
+      if (cached) store.setSweepStatus('sw', 'running');
+    }));
+    note(`first record of ${N} results, ${tag}`, timeIt(() => results.forEach((x) => recordEvalResult(store, 'sw', x))));
+    if (cached) {
+      note(`sweep job re-records ${N} results: one commit each (before)`, timeIt(() => results.forEach((x) => recordEvalResult(store, 'sw', x))));
+      note(`sweep job re-records ${N} results: skip recorded, one transaction (after)`, timeIt(() => {
+        const recorded = store.finishedTrialKeys(results.map((x) => x.trialKey));
+        store.inTransaction(() => results.forEach((x) => !recorded.has(x.trialKey) && recordEvalResult(store, 'sw', x)));
+      }));
+    }
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  for (const [kind, points] of [
+    ['all equal (dry run)', trials.map((p) => ({ key: p.trialKey, params: 0, acc: 0 }))],
+    ['distinct', trials.map((p, i) => ({ key: p.trialKey, params: (i * 7919) % N, acc: ((i * 104729) % 1000) / 1000 }))],
+  ] as const) {
+    const before = timeIt(() =>
+      points.filter((p) => !points.some((q) => q !== p && q.params <= p.params && q.acc >= p.acc && (q.params < p.params || q.acc > p.acc))),
+    );
+    note(`Pareto front of ${N} points, ${kind}: pairwise (before)`, before);
+    note(`Pareto front of ${N} points, ${kind}: paretoFront (after)`, timeIt(() => paretoFront([...points])));
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+for (const [label, ms] of Object.entries(rows)) {
+  console.log(`${median(ms).toFixed(0).padStart(7)} ms  ${label}  (runs: ${ms.map((x) => x.toFixed(0)).join(', ')})`);
+}
