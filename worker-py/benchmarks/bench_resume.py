@@ -40,10 +40,10 @@ def main() -> None:
         torch.set_num_threads(args.threads)
 
     def trial(key: str, checkpoint_every: int) -> Trial:
-        return Trial(trial_key=key, name="bench-resume", method="bslora", base_model=args.model, task_type="causal_lm",
-                     train_data="builtin:arith", eval_tasks=(), target_modules=("q_proj", "k_proj", "v_proj", "up_proj",
-                     "down_proj"), steps=args.steps, learning_rate=1e-3, batch_size=args.batch_size, seq_len=32,
-                     seed=0, r_local=2, r_intra=2, r_inter=2, share_mode="kron", kron_share_size=64,
+        return Trial(trial_key=key, name="bench-resume", method="bslora", base_model=args.model,
+                     task_type="causal_lm", train_data="builtin:arith", eval_tasks=(),
+                     target_modules=("q_proj", "k_proj", "v_proj", "up_proj", "down_proj"), steps=args.steps,
+                     learning_rate=1e-3, batch_size=args.batch_size, seq_len=32, seed=0, r_local=2, r_intra=2, r_inter=2, share_mode="kron", kron_share_size=64,
                      checkpoint_every=checkpoint_every)
 
     t0 = time.perf_counter()
@@ -77,7 +77,8 @@ def main() -> None:
           f"(interrupted run {before_s:.1f} s)")
     print(f"  |final loss difference|: {abs(resumed.final_loss - full.final_loss):.2e}; adapters bit-identical: "
           f"{resumed.adapter_sha256 == full.adapter_sha256}")
-    print(f"  rerun from the checkpoint {rerun_s:.1f} s vs from scratch {full_s:.1f} s: {full_s - rerun_s:.1f} s saved "
+    print(f"  rerun from the checkpoint {rerun_s:.1f} s vs from scratch {full_s:.1f} s: "
+          f"{full_s - rerun_s:.1f} s saved "
           f"({(full_s - rerun_s) / full_s:.0%}; {k} of {args.steps} steps not redone)")
 
 

@@ -59,8 +59,10 @@ def method_specs(args) -> list[tuple[str, dict]]:
     for mode in ("slice", "kron", "gate"):
         if mode not in args.methods:
             continue
-        extra = {"kron": dict(kron_share_size=args.kron_share_size), "gate": dict(gate_share_size=args.gate_share_size)}
-        label_mode = {"slice": "slice", "kron": f"kron({args.kron_share_size})", "gate": f"gate({args.gate_share_size})"}
+        extra = {"kron": dict(kron_share_size=args.kron_share_size),
+                 "gate": dict(gate_share_size=args.gate_share_size)}
+        label_mode = {"slice": "slice", "kron": f"kron({args.kron_share_size})",
+                      "gate": f"gate({args.gate_share_size})"}
         for r in args.ranks:
             specs.append((f"bslora {label_mode[mode]} r={r}", dict(method="bslora", share_mode=mode, r_local=r,
                                                                     r_intra=r, r_inter=r, lora_alpha=2.0 * 3 * r,

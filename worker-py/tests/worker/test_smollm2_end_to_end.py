@@ -3,8 +3,8 @@ questions scored by log-likelihood, on the session's resident base, which must c
 
 Kept small for CI on 2 cores: 4 steps of 2 examples at seq_len 64 from the first 64 BoolQ training records, and 50
 ARC-Easy items (about 7 s on a lightly loaded machine); the SmolLM2 load (15-50 s) is the shared ``smollm2`` session
-fixture. The test itself: 15 s with OMP_NUM_THREADS=1 at load average 3.5 (33 s with the load); with torch's default two
-threads on a loaded machine 40-100 s (spin-waits under oversubscription).
+fixture. The test itself: 15 s with OMP_NUM_THREADS=1 at load average 3.5 (33 s with the load); with torch's
+default two threads on a loaded machine 40-100 s (spin-waits under oversubscription).
 """
 
 from __future__ import annotations
