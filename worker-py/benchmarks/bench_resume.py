@@ -43,8 +43,8 @@ def main() -> None:
         return Trial(trial_key=key, name="bench-resume", method="bslora", base_model=args.model,
                      task_type="causal_lm", train_data="builtin:arith", eval_tasks=(),
                      target_modules=("q_proj", "k_proj", "v_proj", "up_proj", "down_proj"), steps=args.steps,
-                     learning_rate=1e-3, batch_size=args.batch_size, seq_len=32, seed=0, r_local=2, r_intra=2, r_inter=2, share_mode="kron", kron_share_size=64,
-                     checkpoint_every=checkpoint_every)
+                     learning_rate=1e-3, batch_size=args.batch_size, seq_len=32, seed=0, r_local=2, r_intra=2,
+                     r_inter=2, share_mode="kron", kron_share_size=64, checkpoint_every=checkpoint_every)
 
     t0 = time.perf_counter()
     base = load_base_model(args.model)
