@@ -9,8 +9,8 @@
  *   store's statement cache and the sweep marked running once (after);
  * - the sweep job's safety-net pass over every child result: one commit per trial (before) against skipping the
  *   trials already recorded, in one transaction (after);
- * - the Pareto front of the sweep summary: the pairwise check (before) against `paretoFront` (after), on dry-run
- *   results (all points equal: the pairwise check's worst case) and on distinct random points.
+ * - the sweep summary's Pareto front over the store's rows: the pairwise check (before) against `paretoFront`
+ *   (after), on dry-run results (all equal: the pairwise check's worst case) and on distinct ones.
  */
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import type { EvalJobResult } from '../../control-plane/src/queue/queues.js';
 import { recordEvalResult } from '../../control-plane/src/recorder/result-recorder.js';
 import { paretoFront } from '../../control-plane/src/recorder/summarize-sweep.js';
-import { Store } from '../../control-plane/src/store/store.js';
+import { Store, type TrialRow } from '../../control-plane/src/store/store.js';
 import { expandSweep, parseSweepSpec, type TrialPlan } from '../../control-plane/src/sweep-specs/index.js';
 
 const { values: args } = parseArgs({
@@ -118,16 +118,60 @@ for (let r = 0; r < Number(args.repeat); r++) {
     store.close();
     rmSync(dir, { recursive: true, force: true });
   }
-  for (const [kind, points] of [
-    ['all equal (dry run)', trials.map((p) => ({ key: p.trialKey, params: 0, acc: 0 }))],
-    ['distinct', trials.map((p, i) => ({ key: p.trialKey, params: (i * 7919) % N, acc: ((i * 104729) % 1000) / 1000 }))],
+  // The sweep summary over the store's rows (TrialRow objects, as finishSweep passes them).
+  for (const [kind, acc] of [
+    ['all equal (dry run)', () => 0],
+    ['distinct', (i: number) => ((i * 104729) % 1000) / 1000],
   ] as const) {
-    const before = timeIt(() =>
-      points.filter((p) => !points.some((q) => q !== p && q.params <= p.params && q.acc >= p.acc && (q.params < p.params || q.acc > p.acc))),
+    const rowsOf = trials.map(
+      (p, i): TrialRow => ({
+        trialKey: p.trialKey,
+        name: p.name,
+        method: p.method,
+        status: 'completed',
+        lastError: null,
+        reused: false,
+        plan: p,
+        result: {
+          counts: { total: kind === 'distinct' ? (i * 7919) % N : 0 },
+          initialLoss: 0,
+          finalLoss: 0,
+          train: {},
+          metrics: null,
+          adapterSha256: null,
+          meanAcc: acc(i),
+          recordedAt: '',
+        },
+      }),
     );
-    note(`Pareto front of ${N} points, ${kind}: pairwise (before)`, before);
-    note(`Pareto front of ${N} points, ${kind}: paretoFront (after)`, timeIt(() => paretoFront([...points])));
+    note(`Pareto front of ${N} trials, ${kind}: pairwise (before)`, timeIt(() => pairwiseFront(rowsOf)));
+    note(`Pareto front of ${N} trials, ${kind}: paretoFront (after)`, timeIt(() => sortedFront(rowsOf)));
   }
+}
+
+/** The Pareto front as summarizeSweep computes it now. */
+function sortedFront(rows: TrialRow[]): Set<string> {
+  const withAcc = rows.filter((r) => r.result && r.result.meanAcc !== null && r.method !== 'base');
+  return paretoFront(withAcc.map((r) => ({ key: r.trialKey, params: r.result!.counts.total, acc: r.result!.meanAcc! })));
+}
+
+/** The Pareto front as summarizeSweep computed it before: every pair of trials. */
+function pairwiseFront(rows: TrialRow[]): Set<string> {
+  const withAcc = rows.filter((r) => r.result && r.result.meanAcc !== null && r.method !== 'base');
+  return new Set(
+    withAcc
+      .filter(
+        (p) =>
+          !withAcc.some(
+            (q) =>
+              q !== p &&
+              q.result!.counts.total <= p.result!.counts.total &&
+              q.result!.meanAcc! >= p.result!.meanAcc! &&
+              (q.result!.counts.total < p.result!.counts.total || q.result!.meanAcc! > p.result!.meanAcc!),
+          ),
+      )
+      .map((p) => p.trialKey),
+  );
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
