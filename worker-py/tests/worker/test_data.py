@@ -301,8 +301,9 @@ def test_malformed_files_name_the_place(tmp_path):
         load_train_examples(str(_write(tmp_path, [], "none.json")))
     with pytest.raises(InvalidArgument, match="does not exist"):
         load_train_examples(str(tmp_path / "missing.json"))
-    with pytest.raises(InvalidArgument, match="hub datasets are not supported"):
-        load_train_examples("some-org/some-dataset")
+    # A hub dataset id is not a malformed ref: offline it fails as a precondition (tests/worker/test_hub_data.py).
+    with pytest.raises(InvalidArgument, match="nor a hub dataset id"):
+        load_train_examples("not a ref at all")
     with pytest.raises(InvalidArgument, match="unknown style"):
         load_train_examples(str(empty_out) + "#fancy")
 

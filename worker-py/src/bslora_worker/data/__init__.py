@@ -13,11 +13,13 @@ names the file, the record (JSON: ``record #i``, 0-based) or line (JSONL: ``line
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import InvalidArgument
 from . import builtin, formats
+from .hub import read_hub_records
 from .paths import looks_like_path, resolve_local_path, sha256_of_file
 from .types import ChoiceItem, ClassItem, TrainExample
 
@@ -31,6 +33,8 @@ __all__ = [
     "load_eval_items",
     "load_train_examples",
 ]
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*(@[A-Za-z0-9._/-]+)?$")
 
 CLASS_LABELS = {"arith": ["wrong", "right"], "boolean": ["false", "true"]}
 
@@ -50,12 +54,14 @@ def _check_ref(ref) -> str:
     return ref.strip()
 
 
-def _open_file(ref: str, allowed_roots) -> tuple[Path, str, list[formats.Record]]:
+def _open_file(ref: str, allowed_roots, purpose: str = "train") -> tuple[Path, str, list[formats.Record]]:
     path_ref, style = _split_style(ref)
     if not looks_like_path(path_ref) and Path(path_ref).suffix.lower() not in (".json", ".jsonl", ".ndjson"):
+        if path_ref.startswith("hub:") or _HUB_ID.match(path_ref):
+            path, records = read_hub_records(path_ref, purpose)
+            return path, style, records
         raise InvalidArgument(
-            f"data ref {ref!r} is neither builtin:NAME nor a local .json/.jsonl file; hub datasets are not supported "
-            f"by this worker, download the data and pass its path"
+            f"data ref {ref!r} is neither builtin:NAME, a local .json/.jsonl file nor a hub dataset id (owner/name)"
         )
     path = resolve_local_path(path_ref, allowed_roots, what="data file")
     if not path.is_file():
@@ -97,7 +103,7 @@ def load_eval_items(
     if ref.startswith("builtin:"):
         _, split = builtin.parse_builtin(ref)
         return _limit(builtin.arith_items(split or "test"), limit)
-    path, style, records = _open_file(ref, allowed_roots)
+    path, style, records = _open_file(ref, allowed_roots, purpose="eval")
     if not formats.is_commonsense(records):
         raise InvalidArgument(
             f"data file {path} has no 'answer' field: Alpaca-style records have no options to score, so they can "
