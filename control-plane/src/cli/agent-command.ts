@@ -1,5 +1,6 @@
 /** `bslora agent`: on a GPU host, spawn one worker per device (or drive named remote workers) and consume trials. */
 import { Command } from 'commander';
+import { resolveDevices } from '../agent/discover-devices.js';
 import { Agent } from '../agent/agent.js';
 import { ControlPlaneError } from '../errors.js';
 import { connectionFromUrl } from '../queue/queues.js';
@@ -13,7 +14,7 @@ export function makeAgentCommand(config: CliConfig, io: CliIo): Command {
   return new Command('agent')
     .description('run workers on this host and consume trials from a shared Redis')
     .option('--redis <url>', 'Redis URL (default: BSLORA_REDIS_URL)')
-    .option('--devices <list>', 'comma-separated devices, one worker each (cpu, cuda:0, cuda:1, …)', 'cpu')
+    .option('--devices <list>', 'comma-separated devices, one worker each (cpu, cuda:0, …), or auto (every CUDA device, else the CPU)', 'auto')
     .option('--worker <address...>', 'drive an already-running worker at host:port (repeatable)')
     .option('--no-spawn', 'spawn no local workers (only --worker addresses)')
     .option('--prefix <prefix>', 'queue prefix shared with the control plane (default: BSLORA_PREFIX or bslora)')
@@ -29,7 +30,7 @@ export function makeAgentCommand(config: CliConfig, io: CliIo): Command {
         ctx: { connection: connectionFromUrl(redisUrl), prefix: opts.prefix ?? config.prefix },
         homeDir: join(config.homeDir, `agent-${process.pid}`),
         artifactsDir: join(config.homeDir, 'artifacts'),
-        devices: opts.spawn ? opts.devices.split(',').map((d) => d.trim()).filter(Boolean) : [],
+        devices: opts.spawn ? await resolveDevices(opts.devices) : [],
         remoteWorkers: opts.worker ?? [],
         dryRun: opts.dryRun ?? false,
         log: (line) => io.err.write(`${line}\n`),

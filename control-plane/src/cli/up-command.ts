@@ -1,5 +1,6 @@
 /** `bslora up`: Redis (if none answers), control plane, one agent with a worker per device, and the API. */
 import { Command } from 'commander';
+import { resolveDevices } from '../agent/discover-devices.js';
 import { startLocalStack } from '../local-stack.js';
 import type { CliConfig } from './config.js';
 import type { CliIo } from './sweep-command.js';
@@ -8,7 +9,7 @@ import { untilSignal } from './until-signal.js';
 export function makeUpCommand(config: CliConfig, io: CliIo): Command {
   return new Command('up')
     .description('run everything on this machine until Ctrl-C: Redis if needed, the control plane, workers, the API')
-    .option('--devices <list>', 'comma-separated devices to start a worker for', 'cpu')
+    .option('--devices <list>', 'comma-separated devices to start a worker for, or auto (every CUDA device, else the CPU)', 'auto')
     .addHelpText('after', '\nExample:\n  $ bslora up &\n  $ bslora sweep submit jobs/quickstart.yaml --wait')
     .action(async (opts: { devices: string }) => {
       const stack = await startLocalStack({
@@ -17,7 +18,7 @@ export function makeUpCommand(config: CliConfig, io: CliIo): Command {
         prefix: config.prefix,
         host: config.host,
         port: config.port,
-        devices: opts.devices.split(',').map((d) => d.trim()).filter(Boolean),
+        devices: await resolveDevices(opts.devices),
         log: (line) => io.err.write(`${line}\n`),
       });
       io.out.write(`bslora is up: API ${stack.apiUrl}, workers ${stack.agent.workers.map((w) => `${w.device}@${w.address} (pid ${w.pid})`).join(', ')}\n`);
