@@ -11,7 +11,7 @@ import { startLocalStack, type LocalStack } from '../../control-plane/src/local-
 import { EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE, connectionFromUrl } from '../../control-plane/src/queue/queues.js';
 import { loadSweepSpecFile } from '../../control-plane/src/sweep-specs/index.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
-import { waitFor, waitForSweepEnd, writeTinySpec } from '../helpers/sweep-helpers.js';
+import { waitForSweepEnd, writeTinySpec } from '../helpers/sweep-helpers.js';
 
 describe('start-up reconciler', () => {
   const home = mkdtempSync(join(tmpdir(), 'bslora-reconcile-'));
@@ -28,10 +28,16 @@ describe('start-up reconciler', () => {
     process.env.BSLORA_WORKER_FAULTS = 'slow:lora-r4';
     stack = await startLocalStack({ homeDir: home, redisUrl: TEST_REDIS_URL, prefix, port: 0 });
     delete process.env.BSLORA_WORKER_FAULTS;
-    const spec = await loadSweepSpecFile(writeTinySpec(home, 'lost-jobs', ['method: [lora]', 'lora_ranks: [2, 4]'], { steps: 6 }));
-    const { sweepId, trials } = await stack.controlPlane.submit(spec);
-    // Let the fast trial finish and the slow one start, then lose everything Redis knew about the sweep.
-    await waitFor(() => stack!.controlPlane.store.trialsOfSweep(sweepId).some((t) => t.status === 'completed') || undefined, 90_000, 'one trial to finish');
+    // A first sweep finishes lora-r2, so the second one reuses it and queues only lora-r4 (deterministically: no
+    // race between the stop below and a trial that happens to finish).
+    const first = await stack.controlPlane.submit(
+      await loadSweepSpecFile(writeTinySpec(home, 'first', ['method: [lora]', 'lora_ranks: [2]'], { steps: 12 })),
+    );
+    await waitForSweepEnd(stack.controlPlane.store, first.sweepId, 90_000);
+    const spec = await loadSweepSpecFile(writeTinySpec(home, 'lost-jobs', ['method: [lora]', 'lora_ranks: [2, 4]'], { steps: 12 }));
+    const { sweepId, trials, reused } = await stack.controlPlane.submit(spec);
+    expect(reused).toHaveLength(1);
+    // Lose everything Redis knew about the sweep while its slow trial is queued or training.
     await stack.stop();
     stack = undefined;
     const connection = connectionFromUrl(TEST_REDIS_URL);
@@ -45,7 +51,8 @@ describe('start-up reconciler', () => {
     const report = stack.controlPlane.reconciled;
     expect(report.requeued).toHaveLength(1);
     expect(report.requeued[0].sweepId).toBe(sweepId);
-    expect(report.requeued[0].trialKeys).toHaveLength(1); // the finished trial is kept, not rerun
+    const lost = trials.find((t) => t.name.startsWith('lora-r4'))!;
+    expect(report.requeued[0].trialKeys).toEqual([lost.trialKey]); // the finished trial is kept, not rerun
 
     const sweep = await waitForSweepEnd(stack.controlPlane.store, sweepId, 120_000);
     expect(sweep.status).toBe('completed');
