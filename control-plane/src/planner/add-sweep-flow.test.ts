@@ -16,11 +16,13 @@ describe('addSweepFlow', () => {
   const prefix = uniquePrefix('flow-parts');
   // No consumers run under this one (the first test's would take the trials).
   const idlePrefix = uniquePrefix('flow-parts-idle');
+  const smallPrefix = uniquePrefix('flow-parts-small');
   const closers: (() => Promise<unknown>)[] = [];
   afterAll(async () => {
     for (const close of closers.reverse()) await close();
     await deleteKeysWithPrefix(prefix);
     await deleteKeysWithPrefix(idlePrefix);
+    await deleteKeysWithPrefix(smallPrefix);
   });
 
   it('aggregates once, after every part, although the first parts finish before the last are queued', async () => {
@@ -52,11 +54,12 @@ describe('addSweepFlow', () => {
   });
 
   it('adds a small sweep in one transaction, without a gate', async () => {
-    const flows = new FlowProducer({ connection, prefix });
+    // Under a prefix of its own: the first test's consumers still run under `prefix` and would finish these trials.
+    const flows = new FlowProducer({ connection, prefix: smallPrefix });
     closers.push(() => flows.close());
-    await addSweepFlow(flows, { connection, prefix }, 'sw-small', plans(3), 3);
-    const sweeps = new Queue(SWEEP_QUEUE, { connection, prefix });
-    const gates = new Queue(SWEEP_GATE_QUEUE, { connection, prefix });
+    await addSweepFlow(flows, { connection, prefix: smallPrefix }, 'sw-small', plans(3), 3);
+    const sweeps = new Queue(SWEEP_QUEUE, { connection, prefix: smallPrefix });
+    const gates = new Queue(SWEEP_GATE_QUEUE, { connection, prefix: smallPrefix });
     closers.push(() => sweeps.close(), () => gates.close());
     const job = await sweeps.getJob('sweep.sw-small');
     expect(await job!.getDependenciesCount()).toMatchObject({ unprocessed: 3 });
