@@ -11,18 +11,10 @@ import { makeProgram } from '../../control-plane/src/cli/program.js';
 import { isControlPlaneError } from '../../control-plane/src/errors.js';
 import { startLocalStack, type LocalStack } from '../../control-plane/src/local-stack.js';
 import { captureIo } from '../helpers/capture-io.js';
+import { isAlive } from '../helpers/sweep-helpers.js';
 import { countKeysWithPrefix, deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
 const QUICKSTART = fileURLToPath(new URL('../../jobs/quickstart.yaml', import.meta.url));
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('quick-start sweep end to end', () => {
   const prefix = uniquePrefix('e2e');

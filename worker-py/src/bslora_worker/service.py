@@ -43,6 +43,38 @@ def _status_of(err: BaseException) -> tuple[grpc.StatusCode, str]:
     return grpc.StatusCode.INTERNAL, f"{type(err).__name__}: {err}"
 
 
+class _ThreadCall:
+    """Blocking work run in a thread for one streaming RPC: the thread reports progress through ``report``, the RPC
+    yields it from ``events``, and ``stop`` (on client cancel or a closed stream) signals ``cancel`` and waits until
+    the thread has ended, so the device lock is held exactly as long as the work runs."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.cancel = threading.Event()
+        self.task: asyncio.Future | None = None
+
+    def report(self, item) -> None:
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, item)
+
+    async def events(self, work):
+        self.task = self.loop.run_in_executor(None, work)
+        self.task.add_done_callback(lambda _: self.report(_DONE))
+        while (item := await self.queue.get()) is not _DONE:
+            yield item
+
+    def result(self):
+        return self.task.result()
+
+    async def stop(self) -> None:
+        self.cancel.set()
+        if self.task is not None:
+            try:
+                await self.task  # the thread stops at its next step
+            except BaseException:  # noqa: BLE001 - its Cancelled error is the expected outcome
+                pass
+
+
 def _dry_run_outcome(trial: Trial, on_progress) -> TrainOutcome:
     on_progress(StepProgress(1, 1, 0.0, trial.learning_rate, 0.0, 0.0))
     zero = {"local": 0, "intra": 0, "inter": 0, "transform": 0, "total": 0, "base_total": 0}
@@ -75,12 +107,7 @@ class WorkerService(pb_grpc.WorkerServiceServicer):
         )
 
     async def Train(self, request: pb.TrainRequest, context):
-        events: asyncio.Queue = asyncio.Queue()
-        loop = asyncio.get_running_loop()
-        cancel = threading.Event()
-
-        def on_progress(p: StepProgress) -> None:
-            loop.call_soon_threadsafe(events.put_nowait, p)
+        call = _ThreadCall()
 
         def run() -> TrainOutcome:
             trial = Trial.from_proto(request.trial)
@@ -89,35 +116,25 @@ class WorkerService(pb_grpc.WorkerServiceServicer):
             if self.faults.is_oom(trial.name):
                 raise torch.OutOfMemoryError(f"injected fault: trial {trial.name} ran out of memory")
             if self.dry_run:
-                return _dry_run_outcome(trial, on_progress)
+                return _dry_run_outcome(trial, call.report)
             base = self.models.get(trial.base_model, trial.task_type)
             slow = self.faults.is_slow(trial.name)
-            progress = (lambda p: (time.sleep(0.5), on_progress(p))) if slow else on_progress
-            return train_trial(trial, base, self.run_dir, progress, cancel, self.allowed_roots)
+            progress = (lambda p: (time.sleep(0.5), call.report(p))) if slow else call.report
+            return train_trial(trial, base, self.run_dir, progress, call.cancel, self.allowed_roots)
 
         async with self._busy:
-            task = loop.run_in_executor(None, run)
-            task.add_done_callback(lambda _: loop.call_soon_threadsafe(events.put_nowait, _DONE))
             try:
-                while True:
-                    item = await events.get()
-                    if item is _DONE:
-                        break
-                    yield pb.TrainEvent(progress=pb.TrainProgress(**item.__dict__))
-                outcome = task.result()
+                async for p in call.events(run):
+                    yield pb.TrainEvent(progress=pb.TrainProgress(**p.__dict__))
+                outcome = call.result()
             except (asyncio.CancelledError, GeneratorExit):
-                # The client cancelled (or its deadline passed): stop at the next step and wait for the thread.
-                cancel.set()
-                try:
-                    await task  # the thread stops at its next step; hold the device lock until it has
-                except BaseException:  # noqa: BLE001 - its Cancelled error is the expected outcome
-                    pass
+                await call.stop()  # the client cancelled or its deadline passed: stop at the next step
                 raise
             except BaseException as err:  # noqa: BLE001 - mapped to a status right here
                 await context.abort(*_status_of(err))
                 return
             finally:
-                cancel.set()
+                call.cancel.set()
             chunk = channel_settings()["adapter_chunk_bytes"]
             for offset in range(0, len(outcome.adapter), chunk):
                 yield pb.TrainEvent(adapter_chunk=pb.AdapterChunk(
@@ -170,43 +187,32 @@ class WorkerService(pb_grpc.WorkerServiceServicer):
         return pb.UploadAdapterResponse(sha256=sha, size=len(data))
 
     async def Evaluate(self, request: pb.EvaluateRequest, context):
-        events: asyncio.Queue = asyncio.Queue()
-        loop = asyncio.get_running_loop()
-        cancel = threading.Event()
+        call = _ThreadCall()
 
         def on_progress(task: str, done: int, total: int) -> None:
-            loop.call_soon_threadsafe(events.put_nowait, pb.EvaluateProgress(task=task, done=done, total=total))
+            call.report(pb.EvaluateProgress(task=task, done=done, total=total))
 
         def run():
             trial = Trial.from_proto(request.trial)
             if self.dry_run:
                 return [TaskScore(t, 0.0, 0.0, 0) for t in trial.eval_tasks], 0.0
             base = self.models.get(trial.base_model, trial.task_type)
-            return evaluate_trial(trial, request.adapter_sha256, base, self.run_dir, on_progress, cancel,
+            return evaluate_trial(trial, request.adapter_sha256, base, self.run_dir, on_progress, call.cancel,
                                   self.allowed_roots)
 
         async with self._busy:
-            task = loop.run_in_executor(None, run)
-            task.add_done_callback(lambda _: loop.call_soon_threadsafe(events.put_nowait, _DONE))
             try:
-                while True:
-                    item = await events.get()
-                    if item is _DONE:
-                        break
-                    yield pb.EvaluateEvent(progress=item)
-                scores, wall = task.result()
+                async for p in call.events(run):
+                    yield pb.EvaluateEvent(progress=p)
+                scores, wall = call.result()
             except (asyncio.CancelledError, GeneratorExit):
-                cancel.set()
-                try:
-                    await task
-                except BaseException:  # noqa: BLE001
-                    pass
+                await call.stop()
                 raise
             except BaseException as err:  # noqa: BLE001 - mapped to a status right here
                 await context.abort(*_status_of(err))
                 return
             finally:
-                cancel.set()
+                call.cancel.set()
         yield pb.EvaluateEvent(result=pb.EvaluateResult(
             trial_key=request.trial.trial_key,
             tasks=[pb.TaskMetrics(task=s.task, acc=s.acc, acc_norm=s.acc_norm, n=s.n) for s in scores],
