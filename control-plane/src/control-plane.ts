@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ControlPlaneError } from './errors.js';
 import { submitSweep, type SubmittedSweep } from './planner/submit-sweep.js';
 import { EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE, cancelledSweepKey, connectionFromUrl, type QueueContext } from './queue/queues.js';
+import { LiveProgress } from './recorder/live-progress.js';
 import { reconcileSweeps, type ReconcileReport } from './recorder/reconcile-sweeps.js';
 import { startResultRecorder, type ResultRecorder } from './recorder/result-recorder.js';
 import { checkEvictionPolicy } from './redis/ensure-redis.js';
@@ -40,8 +41,8 @@ export class ControlPlane {
   readonly artifacts: ArtifactStore;
   /** Emits 'event' with a LiveEvent for every trial progress, result and sweep end. */
   readonly live = new EventEmitter();
-  /** Latest progress per trial key, for status views. */
-  readonly progress = new Map<string, unknown>();
+  /** Latest progress per trial key, for status views (versioned, so cached views know when it moved). */
+  readonly progress = new LiveProgress();
   /** Sends each ended sweep's `notify` webhooks through their own queue. */
   webhooks?: WebhookDispatcher;
   private flows: FlowProducer;

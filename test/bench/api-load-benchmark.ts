@@ -28,7 +28,7 @@
  * limits it on large bodies (the client's CPU use is reported alongside the server's).
  *
  * "results (uncached)" runs GET results against a second app on the same control plane built with
- * `cacheSweepResults: false`, i.e. the code path before the results cache (control-plane/src/api/sweep-views.ts),
+ * `cacheViews: false`, i.e. the code path before the results cache (control-plane/src/api/sweep-views.ts),
  * so the before/after ratio is measured side by side in one run.
  *
  * Not a vitest test and not part of `make test`. Other work on the machine skews every number: the load average is
@@ -333,14 +333,14 @@ async function main(): Promise<number> {
 
   try {
     cp = await ControlPlane.start({ redisUrl: REDIS_URL, prefix, homeDir: home });
-    const listen = async (opts: { cacheSweepResults?: boolean }) => {
+    const listen = async (opts: { cacheViews?: boolean }) => {
       const app = buildApp({ controlPlane: cp!, token, ...opts });
       apps.push(app);
       await app.listen({ host: '127.0.0.1', port: 0 });
       return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     };
     const base = await listen({});
-    const uncachedBase = await listen({ cacheSweepResults: false });
+    const uncachedBase = await listen({ cacheViews: false });
 
     const t0 = performance.now();
     const sweepId = 'sw-apiload-big';
@@ -362,10 +362,14 @@ async function main(): Promise<number> {
       { name: 'results', method: 'GET', url: resultsUrl, expectStatus: 200 },
       { name: 'results gzip', method: 'GET', url: resultsUrl, headers: { 'accept-encoding': 'gzip' }, expectStatus: 200 },
       { name: 'results 304', method: 'GET', url: resultsUrl, headers: { 'if-none-match': etag }, expectStatus: 304 },
+      // The document as it was before rows became table lines: every plan and recorded result (train report) inline.
+      { name: 'results full', method: 'GET', url: `${resultsUrl}?include=plan,result`, expectStatus: 200 },
+      { name: 'results full gzip', method: 'GET', url: `${resultsUrl}?include=plan,result`, headers: { 'accept-encoding': 'gzip' }, expectStatus: 200 },
       { name: 'results (uncached)', method: 'GET', url: `${uncachedBase}/api/v1/sweeps/${sweepId}/results`, expectStatus: 200 },
       { name: 'results csv', method: 'GET', url: `${base}/api/v1/sweeps/${sweepId}/results?format=csv`, expectStatus: 200 },
       { name: 'results csv (uncached)', method: 'GET', url: `${uncachedBase}/api/v1/sweeps/${sweepId}/results?format=csv`, expectStatus: 200 },
       { name: 'sweep', method: 'GET', url: `${base}/api/v1/sweeps/${sweepId}`, expectStatus: 200 },
+      { name: 'sweep (uncached)', method: 'GET', url: `${uncachedBase}/api/v1/sweeps/${sweepId}`, expectStatus: 200 },
       { name: 'sweeps list', method: 'GET', url: `${base}/api/v1/sweeps`, expectStatus: 200 },
       { name: 'healthz', method: 'GET', url: `${base}/healthz`, expectStatus: 200 },
       { name: 'submit', method: 'POST', url: `${base}/api/v1/sweeps`, headers: { ...auth, 'idempotency-key': 'bench-[<id>]' }, body: TINY_SPEC, idReplacement: true, expectStatus: 201 },
@@ -396,15 +400,18 @@ async function main(): Promise<number> {
     const ratio = (a: string, b: string) =>
       byName.has(a) && byName.has(b) ? log(`${a}: ${fmt(byName.get(a)!.rps / byName.get(b)!.rps, 1)}× the req/s of ${b}`) : undefined;
     ratio('results', 'results (uncached)');
+    ratio('results', 'results full');
     ratio('results gzip', 'results (uncached)');
     ratio('results 304', 'results (uncached)');
     ratio('results csv', 'results csv (uncached)');
+    ratio('sweep', 'sweep (uncached)');
     log(`sweeps in the store afterwards: ${sweepsAfter}`);
 
     const failures: string[] = [];
     for (const r of rows) if (r.errors + r.timeouts + r.non2xx > 0) failures.push(`${r.endpoint}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} unexpected status`);
     const results = byName.get('results');
     if (results && results.rps < TARGET_RPS) failures.push(`GET results: ${fmt(results.rps, 0)} req/s < ${TARGET_RPS}`);
+    if (results?.wrk && results.wrk.rps < TARGET_RPS) failures.push(`GET results (wrk): ${fmt(results.wrk.rps, 0)} req/s < ${TARGET_RPS}`);
     if (args.json) writeFileSync(args.json, JSON.stringify({ machine, trials: n, durationS: DURATION_S, connections: CONNECTIONS, rows, failures }, null, 2));
     for (const f of failures) log(`FAIL ${f}`);
     return failures.length ? 1 : 0;

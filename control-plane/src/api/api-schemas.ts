@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ERROR_CODES } from '../errors.js';
-import { NOTIFY_EVENTS, sweepSpecObjectSchema } from '../sweep-specs/index.js';
+import { NOTIFY_EVENTS, SHARE_MODES, sweepSpecObjectSchema } from '../sweep-specs/index.js';
 
 /** Components of the OpenAPI document: every schema registered here gets `#/components/schemas/<id>`. */
 export const apiRegistry = z.registry<{ id: string; description?: string }>();
@@ -159,8 +159,20 @@ export const sweepResultsSchema = component(
         loraShare: z.number().nullable(),
         accDelta: z.number().nullable(),
         onFront: z.boolean(),
-        plan: z.record(z.string(), z.unknown()),
-        result: trialResultSchema.nullable(),
+        config: z
+          .object({
+            rank: z.int().nullable().describe('LoRA / VeRA rank'),
+            ranks: z.object({ local: z.int(), intra: z.int(), inter: z.int() }).nullable().describe('BSLoRA rank triple'),
+            shareMode: z.enum(SHARE_MODES).nullable(),
+            kronShareSize: z.int().nullable(),
+            gateShareSize: z.int().nullable(),
+            seed: z.int(),
+          })
+          .describe('the grid coordinates that tell trials apart; the whole plan with ?include=plan'),
+        counts: z.record(z.string(), z.number()).nullable().describe('trainable parameters: local, intra, inter, transform, total'),
+        accuracy: z.record(z.string(), z.number()).nullable().describe('accuracy per eval task (0–1)'),
+        plan: z.record(z.string(), z.unknown()).optional().describe('with ?include=plan: the trial plan'),
+        result: trialResultSchema.nullable().optional().describe('with ?include=result: the whole recorded result'),
       }),
     ),
   }),
@@ -271,6 +283,11 @@ export const listSweepsQuerySchema = z.object({
 
 export const resultsQuerySchema = z.object({
   format: z.enum(['json', 'csv']).default('json').describe('csv: one row per trial, RFC 4180'),
+  include: z
+    .string()
+    .regex(/^(plan|result)(,(plan|result))*$/, "a comma-separated list of 'plan' and 'result'")
+    .optional()
+    .describe('JSON only: add each trial\'s whole plan and/or recorded result (train report, metrics) to its row'),
 });
 
 export const submitQuerySchema = z.object({

@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../../test/helpers/redis.js';
@@ -227,6 +228,91 @@ describe('REST API (inject)', () => {
       expect(csv.body.trim().split('\n')).toHaveLength(3);
     });
 
+    it('gives each results row its table line (config, counts, accuracy per task), and whole plans and results only with ?include', async () => {
+      const id = (await submit()).json().id;
+      const [lora, bslora] = cp.store.trialsOfSweep(id);
+      const counts = { local: 96, intra: 8, inter: 4, transform: 0, total: 108 };
+      cp.store.recordResult(bslora.trialKey, {
+        counts,
+        initialLoss: 2.5,
+        finalLoss: 1.25,
+        train: { steps: 3, wallSeconds: 1.5 },
+        metrics: { 'builtin:arith': { acc: 0.75, accNorm: 0.7, n: 4 } },
+        adapterSha256: 'ab'.repeat(32),
+      });
+      const slimRes = await app.inject(`/api/v1/sweeps/${id}/results`);
+      const slim = sweepResultsSchema.parse(slimRes.json());
+      expect(slim.trials[1]).toMatchObject({
+        name: bslora.name,
+        trainable: 108,
+        meanAcc: 0.75,
+        config: { rank: null, ranks: { local: 2, intra: 2, inter: 4 }, shareMode: 'slice', seed: bslora.plan.seed },
+        counts,
+        accuracy: { 'builtin:arith': 0.75 },
+      });
+      expect(slim.trials[0]).toMatchObject({ name: lora.name, config: { rank: lora.plan.rank, ranks: null, shareMode: null }, counts: null, accuracy: null });
+      for (const t of slim.trials) expect(Object.keys(t)).not.toEqual(expect.arrayContaining(['plan']));
+      for (const t of slim.trials) expect(Object.keys(t)).not.toEqual(expect.arrayContaining(['result']));
+
+      const planOnly = sweepResultsSchema.parse((await app.inject(`/api/v1/sweeps/${id}/results?include=plan`)).json());
+      expect(planOnly.trials[1].plan).toEqual(bslora.plan);
+      expect(planOnly.trials[1]).not.toHaveProperty('result');
+      const both = await app.inject(`/api/v1/sweeps/${id}/results?include=plan,result`);
+      const full = sweepResultsSchema.parse(both.json());
+      expect(full.trials[1].result).toMatchObject({ counts, train: { steps: 3 }, adapterSha256: 'ab'.repeat(32) });
+      expect(full.trials[0].result).toBeNull();
+      // The order of the list does not matter: one view, one ETag; the slim body is another.
+      expect((await app.inject(`/api/v1/sweeps/${id}/results?include=result,plan`)).headers.etag).toBe(both.headers.etag);
+      expect(slimRes.headers.etag).not.toBe(both.headers.etag);
+      expect(slimRes.body.length).toBeLessThan(both.body.length);
+
+      for (const q of ['include=bogus', 'include=plan,', 'include=']) {
+        const bad = await app.inject(`/api/v1/sweeps/${id}/results?${q}`);
+        expect(bad.statusCode, q).toBe(400);
+        expect(bad.json().error.code).toBe('CP_ERR_API_REQUEST');
+        expect(bad.json().error.message).toMatch(/include/);
+      }
+    });
+
+    it('serves results and sweep detail from the view cache: same bodies as uncached, ETag/304, gzip, rebuilt on any change', async () => {
+      const id = (await submit()).json().id;
+      const uncached = buildApp({ controlPlane: cp, token: TOKEN, cacheViews: false });
+      try {
+        const urls = [`/api/v1/sweeps/${id}`, `/api/v1/sweeps/${id}/results`, `/api/v1/sweeps/${id}/results?include=plan,result`, `/api/v1/sweeps/${id}/results?format=csv`];
+        for (const url of urls) {
+          const [a, b] = [await app.inject(url), await uncached.inject(url)];
+          expect(a.body, url).toBe(b.body);
+          expect(a.headers.etag, url).toMatch(/^"[A-Za-z0-9_-]{32}"$/);
+          expect(b.headers.etag, url).toBeUndefined();
+          expect((await app.inject({ url, headers: { 'if-none-match': a.headers.etag as string } })).statusCode, url).toBe(304);
+          const gz = await app.inject({ url, headers: { 'accept-encoding': 'gzip' } });
+          expect(gz.headers['content-encoding'], url).toBe('gzip');
+          expect(gunzipSync(gz.rawPayload).toString('utf8'), url).toBe(a.body);
+        }
+
+        const detailUrl = `/api/v1/sweeps/${id}`;
+        const resultsUrl = `/api/v1/sweeps/${id}/results`;
+        const before = { detail: await app.inject(detailUrl), results: await app.inject(resultsUrl) };
+        // Live progress is not in the store: it changes the detail (and its ETag) but not the results document.
+        const [first] = cp.store.trialsOfSweep(id);
+        cp.progress.set(first.trialKey, { phase: 'train', step: 2, totalSteps: 5, loss: 0.5, etaSeconds: 1 });
+        const moved = await app.inject(detailUrl);
+        expect(moved.headers.etag).not.toBe(before.detail.headers.etag);
+        expect(moved.json().trials[0].progress).toMatchObject({ step: 2, totalSteps: 5 });
+        expect((await app.inject({ url: detailUrl, headers: { 'if-none-match': before.detail.headers.etag as string } })).statusCode).toBe(200);
+        expect((await app.inject(resultsUrl)).headers.etag).toBe(before.results.headers.etag);
+        // A store write (a status change) rebuilds both.
+        cp.store.setTrialStatus(first.trialKey, 'running');
+        const [detail, results] = [await app.inject(detailUrl), await app.inject(resultsUrl)];
+        expect(detail.json().trials[0].status).toBe('running');
+        expect(results.json().trials[0].status).toBe('running');
+        expect(results.headers.etag).not.toBe(before.results.headers.etag);
+        expect(detail.body).toBe((await uncached.inject(detailUrl)).body);
+      } finally {
+        await uncached.close();
+      }
+    });
+
     it('answers 404 CP_ERR_SWEEP_NOT_FOUND for an unknown sweep and CP_ERR_API_NOT_FOUND for an unknown route', async () => {
       for (const url of ['/api/v1/sweeps/nope', '/api/v1/sweeps/nope/trials', '/api/v1/sweeps/nope/results', '/api/v1/sweeps/nope/events']) {
         const res = await app.inject(url);
@@ -396,7 +482,9 @@ describe('REST API (inject)', () => {
     expect(res.body).toMatch(/bslora_queue_jobs\{queue="train",state="waiting"\} [1-9]/);
     expect(res.body).toMatch(/bslora_queue_jobs\{queue="webhook",state="completed"\} 1/);
     expect(res.body).toMatch(/bslora_sweeps\{status="cancelled"\} 1/);
-    expect(res.body).toContain('bslora_trial_train_duration_seconds_bucket{le="+Inf"} 0');
+    // One training recorded by the results-view test above (wallSeconds 1.5).
+    expect(res.body).toContain(`bslora_trial_train_duration_seconds_bucket{le="+Inf"} ${cp.store.trainWallSeconds().length}`);
+    expect(cp.store.trainWallSeconds()).toEqual([1.5]);
     expect(res.body).toContain('bslora_webhook_delivery_attempts_total{outcome="failed"} 1');
     expect(res.body).toMatch(/bslora_http_requests_total\{method="POST",route="\/api\/v1\/sweeps",status="201"\} \d+/);
   });

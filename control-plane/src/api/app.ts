@@ -38,8 +38,8 @@ export interface AppDeps {
   env?: NodeJS.ProcessEnv;
   /** Milliseconds between SSE heartbeat comments. @defaultValue 15000 */
   sseHeartbeatMs?: number;
-  /** Serve GET results (JSON and CSV) from a cache kept until the store changes (view-cache.ts). @defaultValue true */
-  cacheSweepResults?: boolean;
+  /** Serve GET results (JSON and CSV) and GET sweep from a cache kept until what they show changes (view-cache.ts). @defaultValue true */
+  cacheViews?: boolean;
 }
 
 export function buildApp(deps: AppDeps): FastifyInstance {
@@ -57,7 +57,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     sseHeartbeatMs: deps.sseHeartbeatMs ?? 15_000,
     idempotencyInflight: new Map(),
     openStreams: new Set(),
-    viewCache: deps.cacheSweepResults === false ? undefined : new ViewCache(cp.store),
+    viewCache: deps.cacheViews === false ? undefined : new ViewCache(cp.store),
   };
   const openapi = buildOpenApiDocument(API_ROUTES);
 

@@ -29,7 +29,7 @@ import { postGithubHookHandler } from './handlers/post-github-hook.js';
 import { postSweepHandler, SPEC_CONTENT_TYPES } from './handlers/post-sweep.js';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
 import { resultsCsv } from './results-csv.js';
-import { sweepDetail, sweepOr404, sweepResults, sweepTrials } from './sweep-views.js';
+import { RESULTS_INCLUDES, sweepDetail, sweepOr404, sweepResults, sweepTrials } from './sweep-views.js';
 import { sendView } from './view-cache.js';
 import { summarizeSweep } from '../recorder/summarize-sweep.js';
 
@@ -78,7 +78,14 @@ export const API_ROUTES: ApiRoute[] = [
     auth: 'none',
     params: sweepIdParamsSchema,
     responses: { 200: { description: 'the sweep', schema: sweepDetailSchema }, ...notFound },
-    handler: async ({ params, ctx }) => sweepDetail(ctx.cp, params.id),
+    handler: async ({ params, req, reply, ctx }) => {
+      // Cached like results (a 1,000-trial sweep's detail is ~1.5 MB, built from every trial's stored result); the
+      // live progress is not in the store, so its version is part of the stamp.
+      if (!ctx.viewCache) return sweepDetail(ctx.cp, params.id);
+      const build = () => JSON.stringify(sweepDetail(ctx.cp, params.id));
+      const view = ctx.viewCache.get(`detail:${params.id}`, build, String(ctx.cp.progress.version));
+      return sendView(req, reply, view, 'application/json; charset=utf-8');
+    },
   }),
   defineRoute({
     method: 'GET',
@@ -101,7 +108,10 @@ export const API_ROUTES: ApiRoute[] = [
     params: sweepIdParamsSchema,
     query: resultsQuerySchema,
     responses: {
-      200: { description: 'results as JSON, or CSV with ?format=csv (contentType text/csv)', schema: sweepResultsSchema },
+      200: {
+        description: 'results as JSON (one table row per trial; whole plans and results with ?include=plan,result), or CSV with ?format=csv (contentType text/csv)',
+        schema: sweepResultsSchema,
+      },
       ...notFound,
     },
     handler: async ({ params, query, req, reply, ctx }) => {
@@ -116,8 +126,10 @@ export const API_ROUTES: ApiRoute[] = [
         const type = 'text/csv; charset=utf-8';
         return ctx.viewCache ? sendView(req, reply, ctx.viewCache.get(`csv:${params.id}`, csv), type) : reply.type(type).send(csv());
       }
-      if (!ctx.viewCache) return sweepResults(ctx.cp, params.id);
-      const view = ctx.viewCache.get(`json:${params.id}`, () => JSON.stringify(sweepResults(ctx.cp, params.id)));
+      // `include=result,plan` and `plan,result` are one view: the list is normalised before it keys the cache.
+      const include = RESULTS_INCLUDES.filter((part) => query.include?.split(',').includes(part));
+      if (!ctx.viewCache) return sweepResults(ctx.cp, params.id, include);
+      const view = ctx.viewCache.get(`json:${include.join(',')}:${params.id}`, () => JSON.stringify(sweepResults(ctx.cp, params.id, include)));
       return sendView(req, reply, view, 'application/json; charset=utf-8');
     },
   }),

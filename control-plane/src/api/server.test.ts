@@ -140,7 +140,13 @@ describe('REST API on a listening server', () => {
 
       const json = cli();
       await json.run(['sweep', 'results', id, '--format', 'json']);
-      expect(JSON.parse(json.cap.stdout())).toMatchObject({ sweepId: id, expectPassed: null });
+      const slim = JSON.parse(json.cap.stdout());
+      expect(slim).toMatchObject({ sweepId: id, expectPassed: null });
+      expect(slim.trials[0]).not.toHaveProperty('plan');
+
+      const full = cli();
+      await full.run(['sweep', 'results', id, '--json', '--full']);
+      expect(JSON.parse(full.cap.stdout()).trials[0]).toMatchObject({ plan: { name: slim.trials[0].name }, result: null });
 
       const cancel = cli();
       await cancel.run(['sweep', 'cancel', id]);

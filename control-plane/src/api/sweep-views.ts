@@ -35,16 +35,48 @@ export function sweepTrials(cp: ControlPlane, id: string) {
   return { sweepId: id, trials: cp.store.trialsOfSweep(id).map((t) => ({ ...trialView(cp, t), plan: t.plan as unknown as Record<string, unknown> })) };
 }
 
-export function sweepResults(cp: ControlPlane, id: string) {
+/** What GET results can add to each trial row on request (`?include=plan,result`). */
+export const RESULTS_INCLUDES = ['plan', 'result'] as const;
+export type ResultsInclude = (typeof RESULTS_INCLUDES)[number];
+
+/**
+ * The results document. Each trial row is the table line (summary, the grid coordinates that tell trials apart,
+ * parameter counts by part, accuracy per task), not the whole record: a 1,000-trial sweep's document is ~0.3 MB
+ * instead of ~1.9 MB with every plan and train report, which is what let GET results meet its load target
+ * (docs/benchmarks.md, "REST API load"). The full plan and result are one `?include=plan,result` away, and always in
+ * GET /trials.
+ */
+export function sweepResults(cp: ControlPlane, id: string, include: readonly ResultsInclude[] = []) {
   const sweep = sweepOr404(cp, id);
   const rows = cp.store.trialsOfSweep(id);
   const summary = summarizeSweep(rows);
+  const withPlan = include.includes('plan');
+  const withResult = include.includes('result');
   return {
     sweepId: id,
     status: sweep.status,
     ...summary,
     ...expectVerdictsOf(sweep.spec as SweepSpec, rows),
-    trials: summary.trials.map((s, i) => ({ ...s, plan: rows[i].plan as unknown as Record<string, unknown>, result: rows[i].result })),
+    trials: summary.trials.map((s, i) => {
+      const row = rows[i];
+      const p = row.plan;
+      const metrics = row.result?.metrics ?? null;
+      return {
+        ...s,
+        config: {
+          rank: p.rank,
+          ranks: p.ranks,
+          shareMode: p.shareMode,
+          kronShareSize: p.kronShareSize,
+          gateShareSize: p.gateShareSize,
+          seed: p.seed,
+        },
+        counts: row.result?.counts ?? null,
+        accuracy: metrics ? Object.fromEntries(Object.entries(metrics).map(([task, m]) => [task, m.acc])) : null,
+        ...(withPlan ? { plan: p as unknown as Record<string, unknown> } : {}),
+        ...(withResult ? { result: row.result } : {}),
+      };
+    }),
   };
 }
 

@@ -9,6 +9,9 @@
  * rebuilds it on the next request, so a cached body is never stale. Responses carry the ETag and answer a matching
  * `If-None-Match` with 304 (a CI job or dashboard polling a finished sweep gets no body at all), and are sent gzipped
  * to clients that accept it (the gzip is made once per entry; JSON of a sweep compresses ~10×).
+ *
+ * A view may also show state that is not in the store: GET /api/v1/sweeps/:id shows each running trial's live
+ * progress (held in memory, recorder/live-progress.ts), so that view passes the progress version as part of its stamp.
  */
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
@@ -31,9 +34,12 @@ export class ViewCache {
     private readonly maxEntries = 32,
   ) {}
 
-  /** The view under `key`, built by `build` (which may throw, e.g. not found: nothing is cached then). */
-  get(key: string, build: () => string): CachedView {
-    const stamp = this.store.changeStamp();
+  /**
+   * The view under `key`, built by `build` (which may throw, e.g. not found: nothing is cached then).
+   * @param alsoDependsOn - state outside the store that the view shows (the live-progress version), part of the stamp.
+   */
+  get(key: string, build: () => string, alsoDependsOn = ''): CachedView {
+    const stamp = `${this.store.changeStamp()}|${alsoDependsOn}`;
     const hit = this.entries.get(key);
     this.entries.delete(key);
     if (hit && hit.stamp === stamp) {

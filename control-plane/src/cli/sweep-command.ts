@@ -90,14 +90,16 @@ export function makeSweepCommand(config: CliConfig, io: CliIo): Command {
     .argument('<id>', 'sweep id')
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
     .option('--json', 'same as --format json')
+    .option('--full', "with json: each trial's whole plan and recorded result too (train report, metrics)")
     .addHelpText('after', '\nExample:\n  $ bslora sweep results sw-20261129-1a2b3c4d --format csv > results.csv')
-    .action(async (id: string, opts: { format: string; json?: boolean }) => {
+    .action(async (id: string, opts: { format: string; json?: boolean; full?: boolean }) => {
       const format = opts.json ? 'json' : opts.format;
       const client = api();
       if (format === 'csv') {
         io.out.write(await client.request<string>('GET', `/api/v1/sweeps/${encodeURIComponent(id)}/results?format=csv`));
       } else if (format === 'json') {
-        io.out.write(`${JSON.stringify(await client.request('GET', `/api/v1/sweeps/${encodeURIComponent(id)}/results`))}\n`);
+        const include = opts.full ? '?include=plan,result' : '';
+        io.out.write(`${JSON.stringify(await client.request('GET', `/api/v1/sweeps/${encodeURIComponent(id)}/results${include}`))}\n`);
       } else {
         const s = await client.request<SweepDetail>('GET', `/api/v1/sweeps/${encodeURIComponent(id)}`);
         const verdicts = expectLines(summaryOf(s));

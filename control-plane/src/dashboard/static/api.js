@@ -1,7 +1,9 @@
 // @ts-check
 /**
- * The dashboard's view of the REST API: loading a sweep (its status from GET /api/v1/sweeps/:id, its plans and
- * summary from GET /api/v1/sweeps/:id/results, merged per trial) and following it live.
+ * The dashboard's view of the REST API: loading a sweep (its status, live progress and results from
+ * GET /api/v1/sweeps/:id; its summary and plans from GET /api/v1/sweeps/:id/results?include=plan, merged per trial)
+ * and following it live. (The detail already carries each trial's result, so the results document is not asked
+ * for it a second time.)
  */
 import { groupOf, UNFINISHED } from './format.js';
 
@@ -25,7 +27,8 @@ export class ApiError extends Error {
 export async function getJson(path) {
   let res;
   try {
-    res = await fetch(path, { headers: { accept: 'application/json' }, cache: 'no-store' });
+    // no-cache: the browser revalidates with the ETag each time, so an unchanged sweep costs a 304, not its body.
+    res = await fetch(path, { headers: { accept: 'application/json' }, cache: 'no-cache' });
   } catch (err) {
     throw new ApiError(0, 'CP_ERR_API_UNREACHABLE', `the control plane did not answer (${/** @type {Error} */ (err).message})`);
   }
@@ -65,7 +68,7 @@ export async function listSweeps() {
  */
 export async function loadSweep(id) {
   const enc = encodeURIComponent(id);
-  const [detail, results] = await Promise.all([getJson(`/api/v1/sweeps/${enc}`), getJson(`/api/v1/sweeps/${enc}/results`)]);
+  const [detail, results] = await Promise.all([getJson(`/api/v1/sweeps/${enc}`), getJson(`/api/v1/sweeps/${enc}/results?include=plan`)]);
   /** @type {Map<string, any>} */
   const live = new Map((detail.trials ?? []).map((/** @type {any} */ t) => [t.trialKey, t]));
   /** @type {Trial[]} */
@@ -86,7 +89,7 @@ export async function loadSweep(id) {
       accDelta: s.accDelta ?? null,
       onFront: Boolean(s.onFront),
       plan,
-      result: s.result ?? d.result ?? null,
+      result: d.result ?? null,
       progress: d.progress ?? null,
       reused: Boolean(d.reused),
       lastError: d.lastError ?? null,
