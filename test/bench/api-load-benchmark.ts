@@ -27,9 +27,11 @@
  * package, a C client with the same connections and duration): autocannon's JavaScript HTTP parser, not the server,
  * limits it on large bodies (the client's CPU use is reported alongside the server's).
  *
- * "results (uncached)" runs GET results against a second app on the same control plane built with
- * `cacheViews: false`, i.e. the code path before the results cache (control-plane/src/api/sweep-views.ts),
- * so the before/after ratio is measured side by side in one run.
+ * "results (uncached)" and "sweep (uncached)" run against a second app on the same control plane built with
+ * `cacheViews: false`, i.e. the code path before the view cache (control-plane/src/api/view-cache.ts), and
+ * "results full" asks for every trial's whole plan and result (`?include=plan,result`, the document's shape before
+ * its rows became table lines), so both before/after ratios are measured side by side in one run. The run fails
+ * (exit 1) when any row has errors or GET results is under 2,000 req/s (with autocannon, and with wrk under --wrk).
  *
  * Not a vitest test and not part of `make test`. Other work on the machine skews every number: the load average is
  * printed with each row.
