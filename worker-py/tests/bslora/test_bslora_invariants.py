@@ -130,7 +130,13 @@ def test_save_load_stores_each_shared_tensor_once(arch, mode, tmp_path):
     trainable_again = PeftModel.from_pretrained(ARCHS[arch][0](), tmp_path, is_trainable=True)
     assert sum(p.numel() for p in trainable_again.parameters() if p.requires_grad) == trainable
     low_mem = PeftModel.from_pretrained(ARCHS[arch][0](), tmp_path, low_cpu_mem_usage=True)
-    assert torch.equal(out(low_mem, inputs), expected)
+    low_mem_state = low_mem.state_dict()
+    for k, v in loaded.state_dict().items():
+        assert torch.equal(low_mem_state[k], v), k
+    # Same values, but low_cpu_mem_usage assigns the tensors read from the file as they are, at addresses that are
+    # not 64-byte aligned, and vectorised CPU reductions (the gate's dot products) may then sum in another order:
+    # ~1 ulp apart on some CPUs (4.8e-7 on AMD EPYC), so the outputs are compared at fp32 precision, not bit for bit.
+    torch.testing.assert_close(out(low_mem, inputs), expected, atol=1e-6, rtol=1e-5)
 
 
 @pytest.mark.parametrize("mode", MODES)
