@@ -14,7 +14,9 @@ hits them alike. Reported per method:
 * state MB:  trainable parameters + gradients + two Adam moments, fp32.
 
 "plain-<mode>" rows run the same BSLoRA parameters through a naive implementation that follows the reference code's
-order of operations (each part separately, torch.kron, the four gate projections in sequence).
+order of operations (each part separately, torch.kron, the four gate projections in sequence). The "kron-folded"
+row runs the kron model through an alternative forward that folds the input by the sampler instead of building the
+Kronecker-extended factors (fewer FLOPs; measured slower on CPU, so not the layer's).
 
     .venv/bin/python worker-py/benchmarks/bench_bslora_speed.py            # defaults: 2/4/16 vs LoRA r=22, 128 tokens
     .venv/bin/python worker-py/benchmarks/bench_bslora_speed.py --tokens 256 --rounds 7 --ranks 4,8,8
@@ -31,6 +33,7 @@ import warnings
 from functools import partial
 
 import torch
+import torch.nn.functional as F
 
 warnings.filterwarnings("ignore")
 
@@ -73,6 +76,39 @@ def plain_adapter_output(layer: BSLoraLayer, adapter: str, x: torch.Tensor) -> t
             B_hat = torch.kron(g[f"{part}_sampler_B"].unsqueeze(1), B)
             y = y + x @ A_hat.T @ B_hat.T * s
     return y
+
+
+def folded_kron_adapter_output(layer: BSLoraLayer, adapter: str, x: torch.Tensor) -> torch.Tensor:
+    """A kron forward that never builds the Kronecker-extended factors (an alternative that was measured, not used).
+
+    With x viewed as (…, in/S, S) blocks, kron(K_A, A) x = A (Σ_k k_k x_k): the sampler folds the input's blocks into
+    one of size S, a part's rank-r product runs at the share size S, and the output's blocks are t_k (B A x̃). The
+    matmul FLOPs drop to ~0.2× LoRA's, but the passes over the input and output (fold, broadcast, and their
+    backward) cost more than the skinny GEMMs they replace on CPU, so the layer keeps building the factors.
+    """
+    spec = layer.bslora_spec[adapter]
+    g = layer.bslora_transform[adapter]
+    parts = spec.parts()
+    lead = x.shape[:-1]
+    xd = layer.bslora_dropout[adapter](x)
+    pairs = [layer._shared(adapter, part, x.dtype, x.device) for part in parts]
+    s_in = pairs[0][0].shape[1]
+    k_a = torch.stack([g[f"{part}_sampler_A"] for part in parts])  # (P, in/S)
+    k_b = torch.stack([g[f"{part}_sampler_B"] for part in parts])  # (P, out/S)
+    folded = torch.matmul(k_a, xd.reshape(*lead, layer.in_features // s_in, s_in))  # (…, P, S)
+    shared = torch.stack([F.linear(F.linear(folded[..., i, :], A), B) for i, (A, B) in enumerate(pairs)], dim=-2)
+    out = torch.matmul(k_b.transpose(0, 1), shared).reshape(*lead, layer.out_features)
+    if spec.r_local:
+        out = out + F.linear(F.linear(xd, layer.bslora_A[adapter]), layer.bslora_B[adapter])
+    return out * layer.bslora_scaling[adapter]
+
+
+# Rows that run a BSLoRA model through another forward than its own: name prefix -> forward.
+OVERRIDES = {"plain-": plain_adapter_output, "kron-folded": folded_kron_adapter_output}
+
+
+def override_of(name: str):
+    return next((fn for prefix, fn in OVERRIDES.items() if name.startswith(prefix)), None)
 
 
 def adapter_only(model, kind: str, xs: dict[int, torch.Tensor]) -> torch.Tensor:
@@ -182,14 +218,18 @@ def main(argv=None) -> int:
         if not args.no_plain:
             models[f"plain-{mode}"] = models[mode]
             kinds[f"plain-{mode}"] = f"plain-{mode}"
+    models["kron-folded"] = models["kron"]
+    kinds["kron-folded"] = "kron-folded"
     for m in models.values():
         m.train()
 
-    def use_plain(model, on: bool):
+    def use_forward(model, name: str):
+        """Installs the forward of row `name` on the model's BSLoRA layers (its own when the row has no override)."""
+        fn = override_of(name)
         for module in model.modules():
             if isinstance(module, BSLoraLayer):
-                if on:
-                    module._adapter_output = partial(plain_adapter_output, module)
+                if fn:
+                    module._adapter_output = partial(fn, module)
                 else:
                     module.__dict__.pop("_adapter_output", None)
 
@@ -197,6 +237,14 @@ def main(argv=None) -> int:
     x = torch.randn(1, args.tokens, 4096, generator=g, requires_grad=True)
     xs = {4096: torch.randn(args.tokens, 4096, generator=g, requires_grad=True),
           11008: torch.randn(args.tokens, 11008, generator=g, requires_grad=True)}
+
+    # Every alternative forward computes the same function as the layer's own (else its timing means nothing).
+    with torch.no_grad():
+        for name, fn in ((n, override_of(n)) for n in models if override_of(n)):
+            for layer in (m for m in models[name].modules() if isinstance(m, BSLoraLayer)):
+                own = layer._adapter_output("default", xs[layer.in_features])
+                torch.testing.assert_close(fn(layer, "default", xs[layer.in_features]), own, rtol=1e-3, atol=1e-4,
+                                           msg=lambda m, name=name: f"{name}: {m}")
 
     def clear(model):
         model.zero_grad(set_to_none=True)
@@ -207,41 +255,41 @@ def main(argv=None) -> int:
     block_t: dict[str, list[float]] = {k: [] for k in models}
     for rnd in range(args.rounds + 1):  # round 0 warms up
         for name, model in models.items():
-            use_plain(model, name.startswith("plain-"))
+            use_forward(model, name)
             t0 = time.perf_counter()
             step(model, x)
             if rnd:
                 block_t[name].append(time.perf_counter() - t0)
             clear(model)
-            use_plain(model, False)
+            use_forward(model, "")
 
     adapter_t: dict[str, list[float]] = {k: [] for k in models if k != "base"}
     for rep in range(args.adapter_repeats + 1):
         for name in adapter_t:
             model = models[name]
-            use_plain(model, name.startswith("plain-"))
+            use_forward(model, name)
             t0 = time.perf_counter()
             adapter_only(model, "lora" if name == "lora" else name, xs).backward()
             if rep:
                 adapter_t[name].append(time.perf_counter() - t0)
             clear(model)
-            use_plain(model, False)
+            use_forward(model, "")
 
     saved = {}
     if args.rounds:
         for name, model in models.items():
-            use_plain(model, name.startswith("plain-"))
+            use_forward(model, name)
             saved[name] = saved_megabytes(model, x)
-            use_plain(model, False)
+            use_forward(model, "")
             x.grad = None
 
     work = {}
     for name, model in models.items():
         if name == "base":
             continue
-        use_plain(model, name.startswith("plain-"))
+        use_forward(model, name)
         work[name] = adapter_work(model, "lora" if name == "lora" else name, xs)
-        use_plain(model, False)
+        use_forward(model, "")
 
     # min over rounds is the estimator least affected by other load on a shared machine; medians are printed too
     trainable = {k: sum(p.numel() for p in m.parameters() if p.requires_grad) for k, m in models.items()}
@@ -267,6 +315,7 @@ def main(argv=None) -> int:
             print(f"| {name} | {trainable[name]:,} | {best_a[name] * 1e3:.2f} ({med_a[name] * 1e3:.2f}) | "
                   f"{best_a[name] / best_a['lora']:.3f} |")
         print()
+        print(f"kron-folded: adapter-only {best_a['kron-folded'] / best_a['kron']:.3f}x kron's own forward")
         for mode in ("slice", "gate", "kron"):
             line = f"{mode}: adapter-only {best_a[mode] / best_a['lora']:.3f}x LoRA"
             if f"plain-{mode}" in best_a:
@@ -292,6 +341,8 @@ def main(argv=None) -> int:
               f"{best_a[name] * 1e3:.2f} ({med_a[name] * 1e3:.2f}) | {best_a[name] / best_a['lora']:.3f} | "
               f"{saved[name] - saved['base']:.1f} | {trainable[name] * 16 / 2**20:.1f} |")
     print()
+    print(f"kron-folded: adapter-only {best_a['kron-folded'] / best_a['kron']:.3f}x kron's own forward, "
+          f"block est. {est['kron-folded'] / est['kron']:.3f}x")
     for mode in ("slice", "gate", "kron"):
         line = (f"{mode}: block {best[mode] / best['lora']:.3f}x LoRA (est. {est[mode] / est['lora']:.3f}x), "
                 f"adapter-only {best_a[mode] / best_a['lora']:.3f}x LoRA")
