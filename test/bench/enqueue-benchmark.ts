@@ -13,7 +13,8 @@ import { parseArgs } from 'node:util';
 import { Worker as Thread } from 'node:worker_threads';
 import { addSweepFlow, trialFlow } from '../../control-plane/src/planner/submit-sweep.js';
 import { connectionFromUrl, EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE } from '../../control-plane/src/queue/queues.js';
-import { expandSweep, parseSweepSpec, type TrialPlan } from '../../control-plane/src/sweep-specs/index.js';
+import type { TrialPlan } from '../../control-plane/src/sweep-specs/index.js';
+import { benchPlans } from './bench-plans.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
 const { values: args } = parseArgs({
@@ -30,29 +31,7 @@ const { values: args } = parseArgs({
 const TRIALS = Number(args.trials);
 const REDIS_URL = args.redis!;
 
-function plans(n: number): TrialPlan[] {
-  const ranks = [
-    { local: 2, intra: 2, inter: 4 },
-    { local: 4, intra: 2, inter: 2 },
-    { local: 2, intra: 4, inter: 2 },
-    { local: 1, intra: 1, inter: 6 },
-  ];
-  const seeds = Math.ceil(n / ranks.length);
-  const spec = parseSweepSpec(
-    JSON.stringify({
-      name: 'enqueue-bench',
-      base_model: 'builtin:tiny-llama',
-      train_data: 'builtin:arith',
-      eval_tasks: ['builtin:arith'],
-      target_modules: ['q_proj', 'v_proj'],
-      training: { steps: 1, learning_rate: 0.001, batch_size: 2, seq_len: 32 },
-      grid: { method: ['bslora'], ranks, seeds: Array.from({ length: seeds }, (_, i) => i) },
-      budget: { max_trials: seeds * ranks.length },
-    }),
-    { format: 'json' },
-  );
-  return expandSweep(spec).slice(0, n);
-}
+const plans = (n: number): TrialPlan[] => benchPlans(n, 'enqueue-bench');
 
 /** A thread that PINGs Redis every 5 ms on its own connection and reports the slowest answer. */
 function startPinger(): { stop: () => Promise<number> } {

@@ -21,36 +21,15 @@ import type { EvalJobResult } from '../../control-plane/src/queue/queues.js';
 import { recordEvalResult } from '../../control-plane/src/recorder/result-recorder.js';
 import { paretoFront } from '../../control-plane/src/recorder/summarize-sweep.js';
 import { Store, type TrialRow } from '../../control-plane/src/store/store.js';
-import { expandSweep, parseSweepSpec, type TrialPlan } from '../../control-plane/src/sweep-specs/index.js';
+import type { TrialPlan } from '../../control-plane/src/sweep-specs/index.js';
+import { benchPlans } from './bench-plans.js';
 
 const { values: args } = parseArgs({
   options: { trials: { type: 'string', default: '10000' }, repeat: { type: 'string', default: '3' } },
 });
 const N = Number(args.trials);
 
-function plans(n: number): TrialPlan[] {
-  const ranks = [
-    { local: 2, intra: 2, inter: 4 },
-    { local: 4, intra: 2, inter: 2 },
-    { local: 2, intra: 4, inter: 2 },
-    { local: 1, intra: 1, inter: 6 },
-  ];
-  const seeds = Math.ceil(n / ranks.length);
-  const spec = parseSweepSpec(
-    JSON.stringify({
-      name: 'recorder-bench',
-      base_model: 'builtin:tiny-llama',
-      train_data: 'builtin:arith',
-      eval_tasks: ['builtin:arith'],
-      target_modules: ['q_proj', 'v_proj'],
-      training: { steps: 1, learning_rate: 0.001, batch_size: 2, seq_len: 32 },
-      grid: { method: ['bslora'], ranks, seeds: Array.from({ length: seeds }, (_, i) => i) },
-      budget: { max_trials: seeds * ranks.length },
-    }),
-    { format: 'json' },
-  );
-  return expandSweep(spec).slice(0, n);
-}
+const plans = (n: number): TrialPlan[] => benchPlans(n, 'recorder-bench');
 
 /** A dry-run worker's result, as the eval job returns it. */
 function result(trialKey: string): EvalJobResult {
