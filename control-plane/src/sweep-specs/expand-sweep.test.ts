@@ -4,9 +4,11 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { BUILTIN_RESOURCES } from './builtin-resources.js';
 import { expandSweep } from './expand-sweep.js';
 import { parseSweepSpec } from './parse-sweep-spec.js';
 import { minimalSpec, toYaml } from './test-fixtures.js';
+import { trialKeyMaterial } from './trial-key.js';
 import type { TrialPlan } from './trial-plan.js';
 
 function expand(spec: Record<string, unknown>, baseDir?: string): TrialPlan[] {
@@ -192,6 +194,23 @@ describe('expandSweep', () => {
     const a = expand(minimalSpec({ grid: GRID }));
     const b = expand(minimalSpec({ grid: GRID, method_versions: { bslora: 'bslora-method/2' } }));
     expect(changed(a, b)).toEqual(a.filter((t) => t.method === 'bslora').map((t) => t.name));
+  });
+
+  it("puts each builtin's version into the key: a new version of builtin:arith changes every key that uses it", () => {
+    const a = expand(minimalSpec({ grid: GRID }));
+    const tasks = BUILTIN_RESOURCES.tasks as Record<string, string>;
+    const before = tasks.arith!;
+    tasks.arith = `${before}-next`;
+    try {
+      // builtin:arith is both the train data and the eval task here, so every key changes, base included.
+      expect(changed(a, expand(minimalSpec({ grid: GRID })))).toEqual(a.map((t) => t.name));
+      const arith = { kind: 'builtin', ref: 'builtin:arith', version: `${before}-next` };
+      const bslora = a.find((t) => t.method === 'bslora')!;
+      expect(trialKeyMaterial(bslora)).toMatchObject({ trainData: arith, evalTasks: [arith], baseModel: { kind: 'builtin', ref: 'builtin:tiny-llama', version: BUILTIN_RESOURCES.models['tiny-llama'] } });
+    } finally {
+      tasks.arith = before;
+    }
+    expect(changed(a, expand(minimalSpec({ grid: GRID })))).toEqual([]);
   });
 
   it('identifies local data by content: moving a file keeps keys, editing it changes them', () => {

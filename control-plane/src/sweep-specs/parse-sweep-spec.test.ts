@@ -135,6 +135,20 @@ describe('parseSweepSpec', () => {
     expect(issueAt(minimalSpec({ base_model: 'not a model' }), 'base_model')[0]).toMatch(/neither a builtin reference/);
   });
 
+  it('refuses a builtin the worker does not have, or one of the wrong kind, naming the ones there are', () => {
+    expect(issueAt(minimalSpec({ base_model: 'builtin:tiny-llama2' }), 'base_model')).toEqual([
+      '"builtin:tiny-llama2" is not a builtin model; the builtin models are builtin:tiny-llama, builtin:smollm2-135m',
+    ]);
+    expect(issueAt(minimalSpec({ base_model: 'builtin:arith' }), 'base_model')[0]).toMatch(/not a builtin model/);
+    expect(issueAt(minimalSpec({ train_data: 'builtin:tiny-llama' }), 'train_data')).toEqual([
+      '"builtin:tiny-llama" is not a builtin task; the builtin tasks are builtin:arith',
+    ]);
+    expect(issueAt(minimalSpec({ eval_tasks: ['builtin:arith', 'builtin:arith/validation'] }), 'eval_tasks[1]')).toEqual([
+      '"builtin:arith/validation": a builtin task has the splits train and test, not "validation"',
+    ]);
+    expect(() => parse(minimalSpec({ train_data: 'builtin:arith/train', eval_tasks: ['builtin:arith/test'] }))).not.toThrow();
+  });
+
   it('throws CP_ERR_SPEC_INVALID with a message listing each issue', () => {
     try {
       parseSweepSpec(toYaml(minimalSpec({ priority: 0 })), { sourceName: 'jobs/x.yaml' });

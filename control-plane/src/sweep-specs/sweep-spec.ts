@@ -10,7 +10,8 @@
 import { z } from 'zod';
 
 import { checkSweepSpec } from './check-sweep-spec.js';
-import { checkRefSyntax } from './resource-refs.js';
+import { checkBuiltin } from './builtin-resources.js';
+import { checkRefSyntax, classifyRef } from './resource-refs.js';
 import { SELECTOR_SYNTAX, parseExpectTarget, parseTrialSelector } from './expect-rules.js';
 
 /** Trial methods: BSLoRA, the baselines from PEFT, and `base` (the untuned model, evaluated only). */
@@ -31,12 +32,12 @@ function oneOrMany<T extends z.ZodType>(item: T) {
   return z.union([item, z.array(item).min(1)]);
 }
 
-function refString(what: string) {
+function refString(what: string, role: 'model' | 'data') {
   return z
     .string()
     .min(1)
     .superRefine((ref, ctx) => {
-      const problem = checkRefSyntax(ref);
+      const problem = checkRefSyntax(ref) ?? (classifyRef(ref) === 'builtin' ? checkBuiltin(ref, role) : null);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     })
     .describe(
@@ -192,10 +193,10 @@ export const sweepSpecObjectSchema = z.strictObject({
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, "must be 1-100 letters, digits, '.', '_' or '-'")
     .describe('sweep name'),
   description: z.string().optional(),
-  base_model: refString('base model'),
+  base_model: refString('base model', 'model'),
   task_type: z.enum(TASK_TYPES).default('causal_lm'),
-  train_data: refString('train data'),
-  eval_tasks: z.array(refString('eval task')).min(1),
+  train_data: refString('train data', 'data'),
+  eval_tasks: z.array(refString('eval task', 'data')).min(1),
   target_modules: z.array(z.string().min(1)).min(1).describe('module names to adapt, e.g. q_proj'),
   training: trainingSchema,
   adapter: adapterSchema.prefault({}),

@@ -10,24 +10,27 @@
  * - for adapter methods (not `base`): train data identity, target modules (as a set), ranks, share mode and the
  *   share size of that mode, alpha, dropout, steps or epochs, learning rate, batch size, warm-up steps.
  *
- * Identity of a reference: `builtin:` and hub references by their string; local files and folders by the sha256 of
+ * Identity of a reference: `builtin:` references by their string and the builtin's version
+ * (proto/builtin-resources.json), hub references by their string; local files and folders by the sha256 of
  * their content (see content-hash.ts) and the `#style` suffix if any, so moving a file keeps its trials' keys and
- * editing it changes them. The
+ * editing it (or a new version of a builtin) changes them. The
  * sweep name, priority, checkpoint interval, budget, expect rules and webhooks never enter a key.
  */
 import { createHash } from 'node:crypto';
 
+import { builtinVersion } from './builtin-resources.js';
 import { contentHashSync } from './content-hash.js';
 import { basename, dirname } from 'node:path';
 import { classifyRef, lmEvalTaskFile, normalizeRef, resolveLocalRef, splitRefFragment } from './resource-refs.js';
 import type { TrialConfig } from './trial-plan.js';
 
-/** Version of the key derivation itself; bump it when the material below changes shape. */
-export const TRIAL_KEY_VERSION = 'trial-key/1';
+/** Version of the key derivation itself; bump it when the material below changes shape (2: builtins' versions). */
+export const TRIAL_KEY_VERSION = 'trial-key/2';
 
 /** How a model or data reference is identified in a trial key. */
 export type RefIdentity =
-  | { kind: 'builtin' | 'hub' | 'lm-eval'; ref: string }
+  | { kind: 'builtin'; ref: string; version: string }
+  | { kind: 'hub' | 'lm-eval'; ref: string }
   | { kind: 'local'; sha256: string; style?: string }
   | { kind: 'lm-eval'; sha256: string; file: string };
 
@@ -68,7 +71,7 @@ export function canonicalJson(value: unknown): string {
   }
 }
 
-/** The identity of a reference: its string for builtin and hub refs, its content hash for local paths. */
+/** The identity of a reference: its string (and version) for builtin refs, its string for hub refs, its content hash for local paths. */
 export function refIdentity(ref: string, hashLocal: (absPath: string) => string = contentHashSync): RefIdentity {
   const kind = classifyRef(ref);
   if (kind === 'lm-eval' && lmEvalTaskFile(ref) !== null) {
@@ -78,6 +81,12 @@ export function refIdentity(ref: string, hashLocal: (absPath: string) => string 
   if (kind === 'local') {
     const { fragment } = splitRefFragment(ref);
     return { kind, sha256: hashLocal(resolveLocalRef(ref, process.cwd())), ...(fragment !== null ? { style: fragment } : {}) };
+  }
+  if (kind === 'builtin') {
+    // Specs are checked against the builtins before they are expanded, so a version is always found here.
+    const version = builtinVersion(ref);
+    if (version === null) throw new Error(`refIdentity: ${ref} is not a builtin (proto/builtin-resources.json)`);
+    return { kind, ref, version };
   }
   return { kind, ref: normalizeRef(ref, process.cwd()) };
 }
