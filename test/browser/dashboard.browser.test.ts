@@ -429,6 +429,7 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
     await page.goto(`${server.url}/`);
     const link = page.locator(`#sweep-table tr[data-sweep-id="${id}"] a`);
     await expect.poll(() => link.innerText()).toBe(name);
+    expect(await page.locator(`#sweep-table tr[data-sweep-id="${id}"] td.num`).innerText()).toBe('2 / 2');
     expect(await injected()).toEqual({ xss: undefined, scripts: ['/assets/app.js'], elements: 0 });
 
     await link.click();

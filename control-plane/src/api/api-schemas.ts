@@ -66,7 +66,13 @@ export const sweepItemSchema = component(
     status: z.enum(SWEEP_STATUSES),
     createdAt: z.string(),
     finishedAt: z.string().nullable(),
-    summary: z.unknown().nullable().describe('set when the sweep ends: counts, Pareto front, expect verdicts'),
+    trials: z
+      .object({ total: z.int(), queued: z.int(), running: z.int(), completed: z.int(), failed: z.int(), cancelled: z.int() })
+      .describe("the sweep's trials by status, now"),
+    summary: z
+      .unknown()
+      .nullable()
+      .describe('set when the sweep ends: completed and failed counts, the LoRA baseline, expect verdicts (the per-trial rows are in getResults)'),
     source: sweepSourceSchema.nullable().optional(),
   }),
   'A sweep in a list.',

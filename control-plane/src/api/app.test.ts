@@ -14,6 +14,7 @@ import { tinySpecYaml } from '../../../test/helpers/tiny-spec.js';
 import { startWebhookReceiver } from '../../../test/helpers/webhook-receiver.js';
 import { startWorkerHeartbeat } from '../agent/worker-heartbeat.js';
 import { ControlPlane } from '../control-plane.js';
+import { finishSweep } from '../recorder/result-recorder.js';
 import { signGithubPayload } from '../webhooks/github-signature.js';
 import { verifyWebhookSignature } from '../webhooks/webhook-signature.js';
 import {
@@ -201,6 +202,28 @@ describe('REST API (inject)', () => {
       expect(pages).toBe(Math.ceil(total / 2));
       expect(new Set(seen).size).toBe(total);
       expect(seen).toEqual(cp.store.listSweeps(500).map((s) => s.id));
+    });
+
+    it("lists each sweep's trials by status, and a finished sweep's summary without its per-trial rows", async () => {
+      const queued = (await submit()).json().id;
+      const finished = (await submit()).json().id;
+      const [first, second] = cp.store.trialsOfSweep(finished);
+      const result = { counts: { total: 10 }, initialLoss: 1, finalLoss: 0.5, train: {}, metrics: null, adapterSha256: null };
+      cp.store.recordResult(first.trialKey, result);
+      cp.store.setTrialStatus(second.trialKey, 'failed', 'boom');
+      expect(finishSweep(cp.store, finished)).toBe('completed_with_failures');
+      cp.store.setTrialStatus(cp.store.trialsOfSweep(queued)[0].trialKey, 'running');
+
+      const body = sweepListSchema.parse((await app.inject('/api/v1/sweeps?limit=500')).json());
+      const item = (id: string) => body.sweeps.find((s) => s.id === id)!;
+      expect(item(queued).trials).toEqual({ total: 2, queued: 1, running: 1, completed: 0, failed: 0, cancelled: 0 });
+      expect(item(queued).summary).toBeNull();
+      expect(item(finished).trials).toEqual({ total: 2, queued: 0, running: 0, completed: 1, failed: 1, cancelled: 0 });
+      expect(item(finished).summary).toMatchObject({ completed: 1, failed: 1, expectPassed: null });
+      expect(item(finished).summary).not.toHaveProperty('trials');
+      // The rows are in the results document, and in the stored summary still.
+      expect((cp.store.getSweep(finished)!.summary as { trials: unknown[] }).trials).toHaveLength(2);
+      for (const s of body.sweeps) expect(s.trials.total, s.id).toBe(cp.store.trialsOfSweep(s.id).length);
     });
 
     it('supports offset paging and a status filter, and refuses bad parameters with 400', async () => {

@@ -11,6 +11,9 @@ import { MIGRATIONS } from './migrations.js';
 export type SweepStatus = 'queued' | 'running' | 'completed' | 'completed_with_failures' | 'cancelled';
 export type TrialStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
 
+/** A sweep's trials by status. */
+export type TrialStatusCounts = Record<TrialStatus, number> & { total: number };
+
 export interface SweepRow {
   id: string;
   name: string;
@@ -322,6 +325,24 @@ export class Store {
     } catch {
       return false;
     }
+  }
+
+  /** How many of each sweep's trials are in each status (one query for a page of sweeps; absent ids get zeros). */
+  trialStatusCounts(sweepIds: readonly string[]): Map<string, TrialStatusCounts> {
+    const counts = new Map(sweepIds.map((id) => [id, { total: 0, queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 }]));
+    if (sweepIds.length === 0) return counts;
+    const rows = this.db
+      .prepare(
+        `SELECT st.sweep_id AS id, t.status AS status, COUNT(*) AS n FROM sweep_trials st JOIN trials t ON t.trial_key = st.trial_key
+         WHERE st.sweep_id IN (${sweepIds.map(() => '?').join(',')}) GROUP BY st.sweep_id, t.status`,
+      )
+      .all(...sweepIds) as { id: string; status: TrialStatus; n: number }[];
+    for (const r of rows) {
+      const c = counts.get(r.id)!;
+      c[r.status] += r.n;
+      c.total += r.n;
+    }
+    return counts;
   }
 
   /**

@@ -38,12 +38,29 @@ export function listSweepsHandler(
     ? `/api/v1/sweeps?${new URLSearchParams({ limit: String(query.limit), cursor: nextCursor, ...(query.status ? { status: query.status } : {}) })}`
     : null;
   if (next) reply.header('link', `<${next}>; rel="next"`);
+  const counts = ctx.cp.store.trialStatusCounts(rows.map((r) => r.id));
   return {
-    sweeps: rows.map(({ spec: _spec, ...s }) => ({ ...s, source: s.source ?? null })),
+    sweeps: rows.map(({ spec: _spec, summary, ...s }) => ({
+      ...s,
+      source: s.source ?? null,
+      trials: counts.get(s.id)!,
+      summary: listSummary(summary),
+    })),
     limit: query.limit,
     offset,
     total,
     nextCursor,
     next,
   };
+}
+
+/**
+ * A finished sweep's summary as a list shows it: counts, baseline and expect verdicts, without the per-trial rows
+ * (a 1,000-trial sweep's are ~250 KB, and the dashboard's front page lists 200 sweeps every 5 s). Those rows are in
+ * GET /api/v1/sweeps/:id/results.
+ */
+function listSummary(summary: unknown): unknown {
+  if (summary === null || typeof summary !== 'object') return summary ?? null;
+  const { trials: _trials, ...rest } = summary as Record<string, unknown>;
+  return rest;
 }

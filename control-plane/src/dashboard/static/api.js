@@ -41,8 +41,9 @@ export async function getJson(path) {
 }
 
 /**
+ * @typedef {{ total: number, queued: number, running: number, completed: number, failed: number, cancelled: number }} TrialCounts
  * @typedef {{ id: string, name: string, status: string, createdAt: string, finishedAt: string | null,
- *   summary: { completed?: number, failed?: number, trials?: unknown[], loraBaseline?: string | null } | null }} SweepListItem
+ *   trials?: TrialCounts, summary: { completed?: number, failed?: number, loraBaseline?: string | null } | null }} SweepListItem
  */
 
 /** The newest 200 sweeps, and how many there are in all. @returns {Promise<{ sweeps: SweepListItem[], total: number }>} */

@@ -10,10 +10,10 @@ const REFRESH_MS = 5000;
 
 /** @param {SweepListItem} s */
 function trialsCell(s) {
-  const total = Array.isArray(s.summary?.trials) ? s.summary.trials.length : null;
-  if (total === null) return '—';
-  const failed = s.summary?.failed ?? 0;
-  return `${s.summary?.completed ?? 0} / ${total}${failed ? ` (${failed} failed)` : ''}`;
+  const t = s.trials;
+  if (!t) return '—';
+  const extra = [t.running ? `${t.running} running` : '', t.failed ? `${t.failed} failed` : ''].filter(Boolean).join(', ');
+  return `${t.completed} / ${t.total}${extra ? ` (${extra})` : ''}`;
 }
 
 /**
