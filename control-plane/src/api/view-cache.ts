@@ -1,8 +1,9 @@
 /**
  * Serialised views of the store, cached until the store changes, for the read endpoints whose bodies are large and
- * costly to build: GET results of a 1,000-trial sweep is ~1.9 MB of JSON, and building it (one query, a JSON.parse
- * of each trial's plan, counts, train record and metrics, the summary and the Pareto front, the expect verdicts,
- * then JSON.stringify) ran at 12-15 req/s on the 2-core benchmark machine (docs/benchmarks.md, "REST API load").
+ * costly to build: for a 1,000-trial sweep, GET results is ~0.6 MB of JSON and GET sweep ~1.5 MB, and building
+ * them (one query, a JSON.parse of each trial's plan, counts, train record and metrics, the summary and the Pareto
+ * front, the expect verdicts, then JSON.stringify) runs at 30-55 req/s on the 2-core benchmark machine, against
+ * thousands served from here (docs/benchmarks.md, "REST API load").
  *
  * An entry is the body as bytes with a strong ETag (a hash of the bytes), built once and kept while
  * `Store.changeStamp()` is unchanged: any write to the store (a result recorded, a status changed, a sweep added)
