@@ -27,7 +27,7 @@
  * package, a C client with the same connections and duration): autocannon's JavaScript HTTP parser, not the server,
  * limits it on large bodies (the client's CPU use is reported alongside the server's).
  *
- * "results (uncached)" and "sweep (uncached)" run against a second app on the same control plane built with
+ * The "(uncached)" rows run against a second app on the same control plane built with
  * `cacheViews: false`, i.e. the code path before the view cache (control-plane/src/api/view-cache.ts), and
  * "results full" asks for every trial's whole plan and result (`?include=plan,result`, the document's shape before
  * its rows became table lines), so both before/after ratios are measured side by side in one run. The run fails
@@ -373,6 +373,7 @@ async function main(): Promise<number> {
       { name: 'sweep', method: 'GET', url: `${base}/api/v1/sweeps/${sweepId}`, expectStatus: 200 },
       { name: 'sweep (uncached)', method: 'GET', url: `${uncachedBase}/api/v1/sweeps/${sweepId}`, expectStatus: 200 },
       { name: 'sweeps list', method: 'GET', url: `${base}/api/v1/sweeps`, expectStatus: 200 },
+      { name: 'sweeps list (uncached)', method: 'GET', url: `${uncachedBase}/api/v1/sweeps`, expectStatus: 200 },
       { name: 'healthz', method: 'GET', url: `${base}/healthz`, expectStatus: 200 },
       { name: 'submit', method: 'POST', url: `${base}/api/v1/sweeps`, headers: { ...auth, 'idempotency-key': 'bench-[<id>]' }, body: TINY_SPEC, idReplacement: true, expectStatus: 201 },
       { name: 'submit replay', method: 'POST', url: `${base}/api/v1/sweeps`, headers: { ...auth, 'idempotency-key': 'bench-replay' }, body: TINY_SPEC, expectStatus: 200 },
@@ -407,6 +408,7 @@ async function main(): Promise<number> {
     ratio('results 304', 'results (uncached)');
     ratio('results csv', 'results csv (uncached)');
     ratio('sweep', 'sweep (uncached)');
+    ratio('sweeps list', 'sweeps list (uncached)');
     log(`sweeps in the store afterwards: ${sweepsAfter}`);
 
     const failures: string[] = [];

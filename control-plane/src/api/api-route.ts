@@ -40,7 +40,7 @@ export interface ApiContext {
   idempotencyInflight: Map<string, Promise<unknown>>;
   /** SSE streams to end when the app closes. */
   openStreams: Set<() => void>;
-  /** Serialised results views, kept until the store changes; absent when disabled (AppDeps.cacheViews). */
+  /** Serialised read views (results, sweep, sweep list), kept until what they show changes; absent when disabled (AppDeps.cacheViews). */
   viewCache?: ViewCache;
 }
 

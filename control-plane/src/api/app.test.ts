@@ -297,14 +297,22 @@ describe('REST API (inject)', () => {
       }
     });
 
-    it('serves results and sweep detail from the view cache: same bodies as uncached, ETag/304, gzip, rebuilt on any change', async () => {
+    it('serves results, sweep detail and sweep list from the view cache: same bodies as uncached, ETag/304, gzip, rebuilt on any change', async () => {
       const id = (await submit()).json().id;
       const uncached = buildApp({ controlPlane: cp, token: TOKEN, cacheViews: false });
       try {
-        const urls = [`/api/v1/sweeps/${id}`, `/api/v1/sweeps/${id}/results`, `/api/v1/sweeps/${id}/results?include=plan,result`, `/api/v1/sweeps/${id}/results?format=csv`];
+        const urls = [
+          `/api/v1/sweeps/${id}`,
+          `/api/v1/sweeps/${id}/results`,
+          `/api/v1/sweeps/${id}/results?include=plan,result`,
+          `/api/v1/sweeps/${id}/results?format=csv`,
+          '/api/v1/sweeps?limit=1',
+          '/api/v1/sweeps?limit=1&offset=1&status=queued',
+        ];
         for (const url of urls) {
           const [a, b] = [await app.inject(url), await uncached.inject(url)];
           expect(a.body, url).toBe(b.body);
+          expect(a.headers.link, url).toBe(b.headers.link);
           expect(a.headers.etag, url).toMatch(/^"[A-Za-z0-9_-]{32}"$/);
           expect(b.headers.etag, url).toBeUndefined();
           expect((await app.inject({ url, headers: { 'if-none-match': a.headers.etag as string } })).statusCode, url).toBe(304);
@@ -331,6 +339,11 @@ describe('REST API (inject)', () => {
         expect(results.json().trials[0].status).toBe('running');
         expect(results.headers.etag).not.toBe(before.results.headers.etag);
         expect(detail.body).toBe((await uncached.inject(detailUrl)).body);
+        // The list too: a sweep submitted after the page was cached is on it at once.
+        const listed = (await app.inject('/api/v1/sweeps?limit=1')).json().sweeps[0].id;
+        const newer = (await submit()).json().id;
+        expect(listed).not.toBe(newer);
+        expect((await app.inject('/api/v1/sweeps?limit=1')).json().sweeps[0].id).toBe(newer);
       } finally {
         await uncached.close();
       }

@@ -67,7 +67,7 @@ export const API_ROUTES: ApiRoute[] = [
     auth: 'none',
     query: listSweepsQuerySchema,
     responses: { 200: { description: 'one page', schema: sweepListSchema, headers: { Link: '<next page>; rel="next"' } } },
-    handler: async ({ query, reply, ctx }) => listSweepsHandler(query, reply, ctx),
+    handler: async ({ query, req, reply, ctx }) => listSweepsHandler(query, req, reply, ctx),
   }),
   defineRoute({
     method: 'GET',

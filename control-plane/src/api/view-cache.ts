@@ -3,7 +3,8 @@
  * costly to build: for a 1,000-trial sweep, GET results is ~0.6 MB of JSON and GET sweep ~1.5 MB, and building
  * them (one query, a JSON.parse of each trial's plan, counts, train record and metrics, the summary and the Pareto
  * front, the expect verdicts, then JSON.stringify) runs at 30-55 req/s on the 2-core benchmark machine, against
- * thousands served from here (docs/benchmarks.md, "REST API load").
+ * thousands served from here (docs/benchmarks.md, "REST API load"). The sweep list (GET /api/v1/sweeps, polled by
+ * the dashboard's front page) is cached per page the same way, with its `Link` header kept beside the body.
  *
  * An entry is the body as bytes with a strong ETag (a hash of the bytes), built once and kept while
  * `Store.changeStamp()` is unchanged: any write to the store (a result recorded, a status changed, a sweep added)
@@ -22,6 +23,8 @@ import type { Store } from '../store/store.js';
 export interface CachedView {
   body: Buffer;
   etag: string;
+  /** Headers that belong to the body (GET /api/v1/sweeps: its `Link` to the next page). */
+  headers: Record<string, string>;
   /** Made on the first request that accepts gzip. */
   gzip?: Buffer;
 }
@@ -39,7 +42,7 @@ export class ViewCache {
    * The view under `key`, built by `build` (which may throw, e.g. not found: nothing is cached then).
    * @param alsoDependsOn - state outside the store that the view shows (the live-progress version), part of the stamp.
    */
-  get(key: string, build: () => string, alsoDependsOn = ''): CachedView {
+  get(key: string, build: () => string | { body: string; headers: Record<string, string> }, alsoDependsOn = ''): CachedView {
     const stamp = `${this.store.changeStamp()}|${alsoDependsOn}`;
     const hit = this.entries.get(key);
     this.entries.delete(key);
@@ -47,8 +50,10 @@ export class ViewCache {
       this.entries.set(key, hit); // most recently used last
       return hit.view;
     }
-    const body = Buffer.from(build(), 'utf8');
-    const view: CachedView = { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"` };
+    const built = build();
+    const body = Buffer.from(typeof built === 'string' ? built : built.body, 'utf8');
+    const headers = typeof built === 'string' ? {} : built.headers;
+    const view: CachedView = { body, headers, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"` };
     this.entries.set(key, { stamp, view });
     if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     return view;
@@ -79,6 +84,7 @@ function acceptsGzip(header: string | undefined): boolean {
 export function sendView(req: FastifyRequest, reply: FastifyReply, view: CachedView, contentType: string): FastifyReply {
   // no-cache (not no-store): clients may keep the body but must revalidate it, which the ETag makes cheap.
   reply.type(contentType).header('etag', view.etag).header('vary', 'accept-encoding').header('cache-control', 'no-cache');
+  for (const [name, value] of Object.entries(view.headers)) reply.header(name, value);
   if (noneMatch(req.headers['if-none-match'], view.etag)) return reply.status(304).send();
   if (acceptsGzip(req.headers['accept-encoding'])) {
     view.gzip ??= gzipSync(view.body, { level: 6 });

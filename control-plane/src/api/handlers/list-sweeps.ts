@@ -1,8 +1,9 @@
 /** `GET /api/v1/sweeps`: newest first, paged by cursor (stable while sweeps arrive) or offset, with a next link. */
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ControlPlaneError } from '../../errors.js';
 import type { SweepCursor, SweepStatus } from '../../store/store.js';
 import type { ApiContext } from '../api-route.js';
+import { sendView } from '../view-cache.js';
 
 export function encodeCursor(c: SweepCursor): string {
   return Buffer.from(JSON.stringify([c.createdAt, c.id])).toString('base64url');
@@ -20,24 +21,38 @@ export function decodeCursor(s: string): SweepCursor {
   });
 }
 
-export function listSweepsHandler(
-  query: { limit: number; offset: number; cursor?: string; status?: SweepStatus },
-  reply: FastifyReply,
-  ctx: ApiContext,
-) {
+export type ListSweepsQuery = { limit: number; offset: number; cursor?: string; status?: SweepStatus };
+
+/**
+ * Served from the view cache when it is enabled (kept until the store changes; ETag, 304, gzip): the dashboard's
+ * front page polls it every 5 s, and each page is a query, a count by status of its sweeps' trials and a stringify.
+ */
+export function listSweepsHandler(query: ListSweepsQuery, req: FastifyRequest, reply: FastifyReply, ctx: ApiContext) {
+  const link = (next: string | null): Record<string, string> => (next ? { link: `<${next}>; rel="next"` } : {});
+  if (!ctx.viewCache) {
+    const page = sweepListPage(query, ctx);
+    for (const [name, value] of Object.entries(link(page.next))) reply.header(name, value);
+    return page;
+  }
+  const key = `list:${query.limit}:${query.offset}:${query.cursor ?? ''}:${query.status ?? ''}`;
+  const view = ctx.viewCache.get(key, () => {
+    const page = sweepListPage(query, ctx);
+    return { body: JSON.stringify(page), headers: link(page.next) };
+  });
+  return sendView(req, reply, view, 'application/json; charset=utf-8');
+}
+
+function sweepListPage(query: ListSweepsQuery, ctx: ApiContext) {
   const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
   // One row more than asked says whether there is a next page.
   const page = ctx.cp.store.listSweepsPage({ limit: query.limit + 1, cursor, offset: query.offset, status: query.status });
   const hasMore = page.rows.length > query.limit;
   const rows = page.rows.slice(0, query.limit);
-  const total = page.total;
   const last = rows.at(-1);
-  const offset = cursor ? 0 : query.offset;
   const nextCursor = hasMore && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null;
   const next = nextCursor
     ? `/api/v1/sweeps?${new URLSearchParams({ limit: String(query.limit), cursor: nextCursor, ...(query.status ? { status: query.status } : {}) })}`
     : null;
-  if (next) reply.header('link', `<${next}>; rel="next"`);
   const counts = ctx.cp.store.trialStatusCounts(rows.map((r) => r.id));
   return {
     sweeps: rows.map(({ spec: _spec, summary, ...s }) => ({
@@ -47,8 +62,8 @@ export function listSweepsHandler(
       summary: listSummary(summary),
     })),
     limit: query.limit,
-    offset,
-    total,
+    offset: cursor ? 0 : query.offset,
+    total: page.total,
     nextCursor,
     next,
   };
