@@ -30,7 +30,7 @@ import { postSweepHandler, SPEC_CONTENT_TYPES } from './handlers/post-sweep.js';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
 import { resultsCsv } from './results-csv.js';
 import { RESULTS_INCLUDES, sweepDetail, sweepOr404, sweepResults, sweepTrials } from './sweep-views.js';
-import { sendView } from './view-cache.js';
+import { sendJsonView, sendView } from './view-cache.js';
 import { summarizeSweep } from '../recorder/summarize-sweep.js';
 
 const notFound = { 404: { description: 'no sweep has that id (CP_ERR_SWEEP_NOT_FOUND)' } };
@@ -81,10 +81,8 @@ export const API_ROUTES: ApiRoute[] = [
     handler: async ({ params, req, reply, ctx }) => {
       // Cached like results (a 1,000-trial sweep's detail is ~1.5 MB, built from every trial's stored result); the
       // live progress is not in the store, so its version is part of the stamp.
-      if (!ctx.viewCache) return sweepDetail(ctx.cp, params.id);
-      const build = () => JSON.stringify(sweepDetail(ctx.cp, params.id));
-      const view = ctx.viewCache.get(`detail:${params.id}`, build, String(ctx.cp.progress.version));
-      return sendView(req, reply, view, 'application/json; charset=utf-8');
+      const build = () => sweepDetail(ctx.cp, params.id);
+      return sendJsonView(req, reply, ctx.viewCache, `detail:${params.id}`, build, { alsoDependsOn: String(ctx.cp.progress.version) });
     },
   }),
   defineRoute({
@@ -128,9 +126,7 @@ export const API_ROUTES: ApiRoute[] = [
       }
       // `include=result,plan` and `plan,result` are one view: the list is normalised before it keys the cache.
       const include = RESULTS_INCLUDES.filter((part) => query.include?.split(',').includes(part));
-      if (!ctx.viewCache) return sweepResults(ctx.cp, params.id, include);
-      const view = ctx.viewCache.get(`json:${include.join(',')}:${params.id}`, () => JSON.stringify(sweepResults(ctx.cp, params.id, include)));
-      return sendView(req, reply, view, 'application/json; charset=utf-8');
+      return sendJsonView(req, reply, ctx.viewCache, `json:${include.join(',')}:${params.id}`, () => sweepResults(ctx.cp, params.id, include));
     },
   }),
   defineRoute({

@@ -92,3 +92,34 @@ export function sendView(req: FastifyRequest, reply: FastifyReply, view: CachedV
   }
   return reply.send(view.body);
 }
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * Answers with the JSON view `build` makes: from `cache` under `key` when there is a cache (ETag, 304, gzip), else
+ * built afresh and returned for Fastify to send. `headers` are derived from the value and sent either way (a list
+ * page's `Link`); `alsoDependsOn` is as for {@link ViewCache.get}.
+ */
+export function sendJsonView<T>(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  cache: ViewCache | undefined,
+  key: string,
+  build: () => T,
+  opts: { alsoDependsOn?: string; headers?: (value: T) => Record<string, string> } = {},
+): T | FastifyReply {
+  if (!cache) {
+    const value = build();
+    for (const [name, v] of Object.entries(opts.headers?.(value) ?? {})) reply.header(name, v);
+    return value;
+  }
+  const view = cache.get(
+    key,
+    () => {
+      const value = build();
+      return { body: JSON.stringify(value), headers: opts.headers?.(value) ?? {} };
+    },
+    opts.alsoDependsOn,
+  );
+  return sendView(req, reply, view, JSON_TYPE);
+}

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ControlPlaneError } from '../../errors.js';
 import type { SweepCursor, SweepStatus } from '../../store/store.js';
 import type { ApiContext } from '../api-route.js';
-import { sendView } from '../view-cache.js';
+import { sendJsonView } from '../view-cache.js';
 
 export function encodeCursor(c: SweepCursor): string {
   return Buffer.from(JSON.stringify([c.createdAt, c.id])).toString('base64url');
@@ -28,18 +28,10 @@ export type ListSweepsQuery = { limit: number; offset: number; cursor?: string; 
  * front page polls it every 5 s, and each page is a query, a count by status of its sweeps' trials and a stringify.
  */
 export function listSweepsHandler(query: ListSweepsQuery, req: FastifyRequest, reply: FastifyReply, ctx: ApiContext) {
-  const link = (next: string | null): Record<string, string> => (next ? { link: `<${next}>; rel="next"` } : {});
-  if (!ctx.viewCache) {
-    const page = sweepListPage(query, ctx);
-    for (const [name, value] of Object.entries(link(page.next))) reply.header(name, value);
-    return page;
-  }
   const key = `list:${query.limit}:${query.offset}:${query.cursor ?? ''}:${query.status ?? ''}`;
-  const view = ctx.viewCache.get(key, () => {
-    const page = sweepListPage(query, ctx);
-    return { body: JSON.stringify(page), headers: link(page.next) };
+  return sendJsonView(req, reply, ctx.viewCache, key, () => sweepListPage(query, ctx), {
+    headers: (page): Record<string, string> => (page.next ? { link: `<${page.next}>; rel="next"` } : {}),
   });
-  return sendView(req, reply, view, 'application/json; charset=utf-8');
 }
 
 function sweepListPage(query: ListSweepsQuery, ctx: ApiContext) {
