@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal, Optional, Union
 
 from peft.config import PeftConfig
 
 SHARE_MODES = ("slice", "gate", "kron")
-SCALING_MODES = ("alpha_over_r", "reference_fixed_2")
+SCALING_MODES = ("alpha_over_r", "rslora", "fixed", "reference_fixed_2")
 BIAS_MODES = ("none", "all", "bslora_only")
 
 
@@ -49,16 +50,19 @@ class BSLoraConfig(PeftConfig):
         default=1024, metadata={"help": "Side S of the shared S×S pairs in 'gate' mode (any positive size)."}
     )
     lora_alpha: float = field(default=16, metadata={"help": "Alpha numerator of the scaling (see `scaling`)."})
-    scaling: Literal["alpha_over_r", "reference_fixed_2"] = field(
+    scaling: Literal["alpha_over_r", "rslora", "fixed", "reference_fixed_2"] = field(
         default="alpha_over_r",
         metadata={
             "help": (
                 "'alpha_over_r': s = lora_alpha / (r_local + r_intra + r_inter), the LoRA rule applied to the total "
-                "rank (equals PEFT LoRA when r_intra = r_inter = 0). 'reference_fixed_2': s = 2 for all parts, as the "
-                "reference code hard-codes (lora_alpha is then ignored)."
+                "rank (equals PEFT LoRA when r_intra = r_inter = 0). 'rslora': s = lora_alpha / sqrt(total rank), "
+                "as PEFT's use_rslora. 'fixed': s = fixed_scale for every part (lora_alpha ignored). "
+                "'reference_fixed_2': s = 2 for all parts, as the reference code hard-codes (same as 'fixed' with "
+                "fixed_scale=2)."
             )
         },
     )
+    fixed_scale: float = field(default=2.0, metadata={"help": "The scale of every part when scaling='fixed'."})
     lora_dropout: float = field(default=0.0, metadata={"help": "Dropout on the adapter input (one mask, all parts)."})
     kron_shared_dropout: bool = field(
         default=True,
@@ -120,6 +124,17 @@ class BSLoraConfig(PeftConfig):
     def total_rank(self) -> int:
         return self.r_local + self.r_intra + self.r_inter
 
+    @property
+    def scale(self) -> float:
+        """The factor s every part's output is multiplied by (see ``scaling``)."""
+        if self.scaling == "reference_fixed_2":
+            return 2.0
+        if self.scaling == "fixed":
+            return float(self.fixed_scale)
+        if self.scaling == "rslora":
+            return self.lora_alpha / math.sqrt(self.total_rank)
+        return self.lora_alpha / self.total_rank
+
     def _validate(self) -> None:
         for name in ("r_local", "r_intra", "r_inter"):
             value = getattr(self, name)
@@ -144,8 +159,16 @@ class BSLoraConfig(PeftConfig):
         if self.scaling not in SCALING_MODES:
             raise ValueError(
                 f"BSLoraConfig.scaling must be one of {SCALING_MODES}, got {self.scaling!r}; use 'alpha_over_r' "
-                "(lora_alpha / total rank) or 'reference_fixed_2' (the reference code's constant 2)."
+                "(lora_alpha / total rank), 'rslora' (lora_alpha / sqrt(total rank)), 'fixed' (fixed_scale) or "
+                "'reference_fixed_2' (the reference code's constant 2)."
             )
+        if (
+            isinstance(self.fixed_scale, bool)
+            or not isinstance(self.fixed_scale, (int, float))
+            or not math.isfinite(self.fixed_scale)
+            or self.fixed_scale <= 0
+        ):
+            raise ValueError(f"BSLoraConfig.fixed_scale must be a positive number, got {self.fixed_scale!r}; e.g. 2.")
         if (
             isinstance(self.lora_dropout, bool)
             or not isinstance(self.lora_dropout, (int, float))

@@ -125,9 +125,7 @@ class BSLoraLayer(BaseTunerLayer):
             kron_shared_dropout=config.kron_shared_dropout,
         )
         self.bslora_spec[adapter_name] = spec
-        self.bslora_scaling[adapter_name] = (
-            2.0 if config.scaling == "reference_fixed_2" else config.lora_alpha / config.total_rank
-        )
+        self.bslora_scaling[adapter_name] = config.scale
         self.bslora_dropout[adapter_name] = nn.Dropout(config.lora_dropout) if config.lora_dropout > 0 else nn.Identity()
 
         weight = self.get_base_layer().weight

@@ -149,7 +149,7 @@ def test_sequence_classification_trains_and_evaluates(tmp_path):
 
 def test_epochs_set_the_step_count_and_warmup_is_honoured(base, tmp_path):
     from bslora_worker.data import load_train_examples
-    from bslora_worker.trials.train_trial import _lr_at
+    from bslora_worker.trials.lr_schedule import lr_schedule, warmup_steps_for
 
     n = len(load_train_examples("builtin:arith/train"))
     seen = []
@@ -157,5 +157,7 @@ def test_epochs_set_the_step_count_and_warmup_is_honoured(base, tmp_path):
     out = train_trial(trial, base, tmp_path, seen.append, threading.Event())
     assert out.steps == math.ceil(0.002 * n / 4) == len(seen)
     assert seen[-1].total_steps == out.steps
-    assert [round(_lr_at(s, 10, 1.0, warmup_steps=4), 3) for s in range(4)] == [0.25, 0.5, 0.75, 1.0]
-    assert _lr_at(0, 10, 1.0) == 1.0  # default warm-up: 10 % of 10 steps = one step
+    assert seen[0].learning_rate == 0.0 and seen[1].learning_rate > 0  # the Trainer's warm-up starts at 0
+    lr_at = lr_schedule("linear", peak=1.0, warmup_steps=4, total_steps=10)
+    assert [round(lr_at(s), 3) for s in range(5)] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert warmup_steps_for(0, 10) == 1 and warmup_steps_for(4, 10) == 4  # default warm-up: 10 % of the steps

@@ -81,25 +81,30 @@ def _limit(items: list, limit: int | None) -> list:
 
 
 def load_train_examples(
-    ref: str, *, allowed_roots: Sequence[str] | None = None, limit: int | None = None
+    ref: str, *, allowed_roots: Sequence[str] | None = None, limit: int | None = None, prompt_template: str = ""
 ) -> list[TrainExample]:
-    """Training examples (prompt, completion) from ``ref``; the first ``limit`` when given."""
+    """Training examples (prompt, completion) from ``ref``; the first ``limit`` when given. ``prompt_template``
+    (``formats.PROMPT_TEMPLATES``; "" = alpaca) frames instruction records; builtins and ``#mc`` files have their
+    own prompt."""
     ref = _check_ref(ref)
+    template = formats.check_prompt_template(prompt_template)
     if ref.startswith("builtin:"):
         _, split = builtin.parse_builtin(ref)
         return _limit(builtin.arith_examples(split or "train"), limit)
     path, style, records = _open_file(ref, allowed_roots)
     records = _limit(records, limit)
     if formats.is_commonsense(records):
-        return formats.commonsense_examples(path, records, style)
-    return formats.alpaca_examples(path, records)
+        return formats.commonsense_examples(path, records, style, template)
+    return formats.alpaca_examples(path, records, template)
 
 
 def load_eval_items(
-    ref: str, *, allowed_roots: Sequence[str] | None = None, limit: int | None = None
+    ref: str, *, allowed_roots: Sequence[str] | None = None, limit: int | None = None, prompt_template: str = ""
 ) -> list[ChoiceItem]:
-    """Multiple-choice items from ``ref``; the first ``limit`` when given (the per-task example limit)."""
+    """Multiple-choice items from ``ref``; the first ``limit`` when given (the per-task example limit).
+    ``prompt_template`` frames ``#llm-adapters`` records as in ``load_train_examples``."""
     ref = _check_ref(ref)
+    template = formats.check_prompt_template(prompt_template)
     if ref.startswith("builtin:"):
         _, split = builtin.parse_builtin(ref)
         return _limit(builtin.arith_items(split or "test"), limit)
@@ -109,7 +114,7 @@ def load_eval_items(
             f"data file {path} has no 'answer' field: Alpaca-style records have no options to score, so they can "
             f"train but not evaluate; evaluation needs LLM-Adapters commonsense records"
         )
-    return formats.commonsense_items(path, _limit(records, limit), style)
+    return formats.commonsense_items(path, _limit(records, limit), style, template)
 
 
 def load_class_items(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from peft import LoraConfig, PeftConfig, TaskType, VeraConfig
 
 from ..errors import InvalidArgument
+from .adapter_scaling import AdapterScaling, bslora_scaling_kwargs, lora_scaling_kwargs
 from .trial import Trial
 
 
@@ -15,15 +16,16 @@ def _task_type(trial: Trial) -> TaskType:
 def adapter_config(trial: Trial) -> PeftConfig | None:
     """Returns the PEFT config for the trial, or None for the untuned base model.
 
-    LoRA's alpha defaults to 2·r so that alpha/r = 2, the scale the BSLoRA reference uses for every part; the
-    comparison then differs only in the adapter's structure.
+    The scale comes from ``trial.scaling`` (see ``adapter_scaling``); by default every LoRA and BSLoRA adapter of a
+    sweep trains at the same fixed scale 2, whatever its rank, as the BSLoRA reference does.
     """
     if trial.method == "base":
         return None
+    scaling = AdapterScaling.parse(trial.scaling)
     if trial.method == "lora":
         return LoraConfig(
             r=trial.rank,
-            lora_alpha=trial.lora_alpha or 2 * trial.rank,
+            **lora_scaling_kwargs(scaling, trial.lora_alpha, trial.rank),
             lora_dropout=trial.lora_dropout,
             target_modules=list(trial.target_modules),
             task_type=_task_type(trial),
@@ -44,15 +46,15 @@ def adapter_config(trial: Trial) -> PeftConfig | None:
         r_inter=trial.r_inter,
         share_mode=trial.share_mode,
         lora_dropout=trial.lora_dropout,
+        kron_shared_dropout=trial.kron_shared_dropout,
         target_modules=list(trial.target_modules),
         task_type=_task_type(trial),
+        **bslora_scaling_kwargs(scaling, trial.lora_alpha),
     )
     if trial.kron_share_size:
         kwargs["kron_share_size"] = trial.kron_share_size
     if trial.gate_share_size:
         kwargs["gate_share_size"] = trial.gate_share_size
-    if trial.lora_alpha:
-        kwargs["lora_alpha"] = trial.lora_alpha
     try:
         return bslora.BSLoraConfig(**kwargs)
     except ValueError as err:  # the config names the field and the fix; it is the caller's argument that is wrong

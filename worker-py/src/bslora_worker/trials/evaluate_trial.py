@@ -87,7 +87,7 @@ def _score_task(trial: Trial, task: str, model, base: LoadedBase, allowed_roots,
             m = score_classification(model, base.tokenizer, items)
         on_progress(task, len(items), len(items))
         return TaskScore(task, float(m["acc"]), float(m["acc"]), int(m["n"]))
-    items = load_eval_items(task, allowed_roots=allowed_roots, limit=limit)
+    items = load_eval_items(task, allowed_roots=allowed_roots, limit=limit, prompt_template=trial.prompt_template)
     on_progress(task, 0, len(items))
     with torch.no_grad():
         m = score_multiple_choice(model, base.tokenizer, items)

@@ -35,6 +35,8 @@ from .adapter_config import adapter_config
 from .archive import pack_directory, sha256_hex
 from .batches import ClassStepBatches, StepBatches, tokenize_class_items, tokenize_examples
 from .checkpoints import CheckpointStore
+from .lr_schedule import lr_schedule, warmup_steps_for
+from .micro_batches import loss_targets, split_micro_batches
 from .parameter_counts import count_trial_parameters
 from .trial import Trial
 
@@ -75,16 +77,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _lr_at(step: int, total: int, peak: float, warmup_steps: int = 0) -> float:
-    """Linear warm-up (``warmup_steps``, default 10 % of the steps, at least one), then linear decay to 10 % of the
-    peak."""
-    warmup = warmup_steps or max(1, total // 10)
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    frac = (step - warmup) / max(1, total - warmup)
-    return peak * (1.0 - 0.9 * frac)
-
-
 def _peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
@@ -110,8 +102,10 @@ def train_trial(
         items = tokenize_class_items(class_items, base.tokenizer, trial.seq_len)
         batches = ClassStepBatches(items, trial.batch_size, trial.seed, base.tokenizer.pad_token_id)
     else:
-        examples = load_train_examples(trial.train_data, allowed_roots=allowed_roots)
-        items = tokenize_examples(examples, base.tokenizer, trial.seq_len)
+        examples = load_train_examples(
+            trial.train_data, allowed_roots=allowed_roots, prompt_template=trial.prompt_template
+        )
+        items = tokenize_examples(examples, base.tokenizer, trial.seq_len, train_on_inputs=trial.train_on_inputs)
         batches = StepBatches(items, trial.batch_size, trial.seed, base.tokenizer.pad_token_id)
 
     try:
@@ -147,25 +141,25 @@ def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, sta
     device = next(peft_model.parameters()).device
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
+    lr_at = lr_schedule(trial.lr_scheduler, peak=trial.learning_rate,
+                        warmup_steps=warmup_steps_for(trial.warmup_steps, trial.steps), total_steps=trial.steps)
     step_started = time.perf_counter()
     for step in range(start_step, trial.steps):
         if cancel.is_set():
             raise Cancelled(f"trial {trial.trial_key[:12]} cancelled at step {step}")
-        lr = _lr_at(step, trial.steps, trial.learning_rate, trial.warmup_steps)
+        lr = lr_at(step)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        batch = {k: v.to(device) for k, v in batches.batch(step).items()}
-        out = peft_model(**batch)
-        loss = out.loss
-        if not torch.isfinite(loss):
-            raise InvalidArgument(f"loss became {loss.item()} at step {step}: lower training.learning_rate")
-        loss.backward()
+        batch = batches.batch(step)
+        loss = _accumulate_gradients(peft_model, batch, trial.micro_batch_size, device)
+        if not math.isfinite(loss):
+            raise InvalidArgument(f"loss became {loss} at step {step}: lower training.learning_rate")
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        losses.append(float(loss.item()))
+        losses.append(loss)
 
         now = time.perf_counter()
-        tokens = int(batch["attention_mask"].sum())  # noqa: F841 - same for both task types
+        tokens = int(batch["attention_mask"].sum())
         elapsed = now - step_started
         step_started = now
         done = step + 1
@@ -193,6 +187,26 @@ def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, sta
         adapter_sha256=sha,
         resumed_from_step=start_step,
     )
+
+
+def _accumulate_gradients(peft_model, batch, micro_batch_size: int, device) -> float:
+    """Backward over the step's micro-batches, each loss weighted by its share of the loss targets, so the gradients
+    are those of the whole batch's mean loss; returns that loss."""
+    micro = split_micro_batches(batch, micro_batch_size)
+    targets = [loss_targets(mb) for mb in micro]
+    total = sum(targets)
+    if total == 0:
+        raise InvalidArgument("a training batch has no loss targets: every label is masked; raise training.seq_len")
+    step_loss = 0.0
+    for mb, n in zip(micro, targets):
+        if n == 0:  # nothing to learn in these rows; their mean loss would be NaN
+            continue
+        loss = peft_model(**{k: v.to(device) for k, v in mb.items()}).loss * (n / total)
+        if not torch.isfinite(loss):
+            return float(loss.item())
+        loss.backward()
+        step_loss += float(loss.item())
+    return step_loss
 
 
 def _save_adapter(peft_model) -> bytes:

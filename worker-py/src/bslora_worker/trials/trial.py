@@ -42,6 +42,18 @@ class Trial:
     warmup_steps: int = 0
     epochs: float = 0.0
     method_version: str = ""
+    # adapter.scaling as "fixed:<s>", "alpha_over_rank" or "rslora"; "" is the default (fixed:2)
+    scaling: str = ""
+    # dropout on BSLoRA's shared kron path too (False: the reference, dropout on the local path only)
+    kron_shared_dropout: bool = True
+    # training.lr_scheduler: linear | cosine | constant_with_warmup ("" = linear)
+    lr_scheduler: str = ""
+    # examples per forward pass; batch_size / micro_batch_size micro-batches per optimizer step (0 = batch_size)
+    micro_batch_size: int = 0
+    # False: the loss is on the completion only (the prompt's labels are masked)
+    train_on_inputs: bool = False
+    # how instruction records become prompts: alpaca | alpaca_short | none ("" = alpaca)
+    prompt_template: str = ""
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
