@@ -26,7 +26,7 @@ from typing import Callable
 import torch
 from peft import get_peft_model
 
-from ..data import load_class_items, load_train_examples
+from ..data import check_available, load_class_items, load_train_examples
 from ..errors import Cancelled, InvalidArgument
 from ..models import LoadedBase
 from ..devices import peak_memory_bytes
@@ -97,6 +97,9 @@ def train_trial(
         return TrainOutcome(counts, math.nan, math.nan, 0, time.perf_counter() - started, _peak_rss_bytes(),
                             library_versions(), "cpu", b"", "", 0)
 
+    for task in trial.eval_tasks:  # a data mirror that lacks an eval set fails the trial now, not after training
+        if not task.startswith("lm-eval:"):
+            check_available(task, "eval")
     if trial.task_type == "seq_cls":
         class_items = load_class_items(trial.train_data, split="train", allowed_roots=allowed_roots)
         items = tokenize_class_items(class_items, base.tokenizer, trial.seq_len)
