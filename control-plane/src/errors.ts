@@ -45,6 +45,8 @@ export const ERROR_CODES = {
   CP_ERR_HOOK_REQUEST: { exitCode: 2, httpStatus: 400, summary: 'the hook request cannot be used' },
   /** A worker named by address (`--worker host:port`) did not answer. */
   CP_ERR_WORKER_UNREACHABLE: { exitCode: 4, httpStatus: 503, summary: 'the worker does not answer' },
+  /** `--data-mirror` (or BSLORA_DATA_MIRROR) names no folder. */
+  CP_ERR_DATA_MIRROR: { exitCode: 2, httpStatus: 400, summary: 'the data mirror is not a folder' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -6,6 +6,7 @@ import { ControlPlaneError } from '../errors.js';
 import { connectionFromUrl } from '../queue/queues.js';
 import { checkEvictionPolicy, pingRedis } from '../redis/ensure-redis.js';
 import type { CliConfig } from './config.js';
+import { DATA_MIRROR_HELP, applyDataMirror } from './data-mirror-option.js';
 import type { CliIo } from './sweep-command.js';
 import { untilSignal } from './until-signal.js';
 import { join } from 'node:path';
@@ -19,8 +20,10 @@ export function makeAgentCommand(config: CliConfig, io: CliIo): Command {
     .option('--no-spawn', 'spawn no local workers (only --worker addresses)')
     .option('--prefix <prefix>', 'queue prefix shared with the control plane (default: BSLORA_PREFIX or bslora)')
     .option('--dry-run', 'spawn dry-run workers that answer Train/Evaluate at once without a model (benchmarks, tests)')
+    .option('--data-mirror <dir>', DATA_MIRROR_HELP)
     .addHelpText('after', '\nExample:\n  $ bslora agent --redis redis://queue.internal:6379 --devices cuda:0,cuda:1')
-    .action(async (opts: { redis?: string; devices: string; worker?: string[]; spawn: boolean; prefix?: string; dryRun?: boolean }) => {
+    .action(async (opts: { redis?: string; devices: string; worker?: string[]; spawn: boolean; prefix?: string; dryRun?: boolean; dataMirror?: string }) => {
+      applyDataMirror(opts.dataMirror);
       const redisUrl = opts.redis ?? config.redisUrl;
       if (!(await pingRedis(redisUrl))) {
         throw new ControlPlaneError('CP_ERR_REDIS_UNAVAILABLE', `no Redis answers at ${redisUrl}`);

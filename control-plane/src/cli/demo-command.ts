@@ -11,6 +11,7 @@ import { startLocalStack } from '../local-stack.js';
 import { loadSweepSpecFile } from '../sweep-specs/index.js';
 import { ApiClient } from './api-client.js';
 import type { CliConfig } from './config.js';
+import { DATA_MIRROR_HELP, applyDataMirror } from './data-mirror-option.js';
 import type { CliIo } from './sweep-command.js';
 import { resultTable } from './sweep-view.js';
 import { waitForSweep } from './wait-for-sweep.js';
@@ -24,8 +25,10 @@ export function makeDemoCommand(config: CliConfig, io: CliIo): Command {
     .argument('[spec]', 'sweep spec to run instead of the quick start', QUICKSTART_SPEC)
     .option('--json', 'print the finished sweep as JSON')
     .option('--fresh', 'train every trial again instead of reusing results of earlier demo runs')
+    .option('--data-mirror <dir>', DATA_MIRROR_HELP)
     .addHelpText('after', '\nExample:\n  $ bslora demo\n  $ bslora demo jobs/smollm2-commonsense.yaml')
-    .action(async (specPath: string, opts: { json?: boolean; fresh?: boolean }) => {
+    .action(async (specPath: string, opts: { json?: boolean; fresh?: boolean; dataMirror?: string }) => {
+      applyDataMirror(opts.dataMirror);
       const spec = await loadSweepSpecFile(specPath);
       // Results of earlier demo runs are reused by trial key, as for any sweep; --fresh starts from an empty store.
       const home = opts.fresh ? mkdtempSync(join(tmpdir(), 'bslora-demo-')) : join(config.homeDir, 'demo');

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { resolveDevices } from '../agent/discover-devices.js';
 import { startLocalStack } from '../local-stack.js';
 import type { CliConfig } from './config.js';
+import { DATA_MIRROR_HELP, applyDataMirror } from './data-mirror-option.js';
 import type { CliIo } from './sweep-command.js';
 import { untilSignal } from './until-signal.js';
 
@@ -10,8 +11,10 @@ export function makeUpCommand(config: CliConfig, io: CliIo): Command {
   return new Command('up')
     .description('run everything on this machine until Ctrl-C: Redis if needed, the control plane, workers, the API')
     .option('--devices <list>', 'comma-separated devices to start a worker for, or auto (every CUDA device, else the CPU)', 'auto')
+    .option('--data-mirror <dir>', DATA_MIRROR_HELP)
     .addHelpText('after', '\nExample:\n  $ bslora up &\n  $ bslora sweep submit jobs/quickstart.yaml --wait')
-    .action(async (opts: { devices: string }) => {
+    .action(async (opts: { devices: string; dataMirror?: string }) => {
+      applyDataMirror(opts.dataMirror);
       const stack = await startLocalStack({
         homeDir: config.homeDir,
         redisUrl: config.redisUrl,
