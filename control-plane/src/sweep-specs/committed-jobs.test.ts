@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 import { expandSweep } from './expand-sweep.js';
+import { classifyRef } from './resource-refs.js';
 import { loadSweepSpecFile } from './load-sweep-spec-file.js';
 import { SWEEP_SPEC_JSON_SCHEMA_PATH, buildSweepSpecJsonSchema } from './sweep-spec-json-schema.js';
 
@@ -35,6 +36,14 @@ describe('jobs/', () => {
     expect(trials.length).toBeGreaterThan(0);
     expect(new Set(trials.map((t) => t.trialKey)).size).toBe(trials.length);
     if (spec.budget?.max_trials !== undefined) expect(trials.length).toBeLessThanOrEqual(spec.budget.max_trials);
+  });
+
+  it.each(files.map((f) => [relative(REPO_ROOT, f), f]))('%s names only data a user gets by name (no local paths)', async (_name, file) => {
+    const spec = await loadSweepSpecFile(file);
+    for (const ref of [spec.base_model, spec.train_data, ...spec.eval_tasks]) {
+      expect(classifyRef(ref), `${ref} in ${file}`).not.toBe('local');
+      expect(ref.startsWith('lm-eval:') ? ref.slice('lm-eval:'.length) : ref).not.toMatch(/^(\/|\.\.?\/|~)/);
+    }
   });
 
   it.each(files.map((f) => [relative(REPO_ROOT, f), f]))('%s opens with a comment giving the command to run it', (_name, file) => {

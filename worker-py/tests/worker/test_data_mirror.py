@@ -125,3 +125,17 @@ def test_a_trial_whose_eval_set_is_missing_from_the_mirror_fails_before_training
         train_trial(trial, tiny, tmp_path / "run", steps.append, threading.Event())
     assert steps == []
     assert "llm-adapters:winogrande" in str(err.value) and str(tmp_path / "commonsense/winogrande/test.json") in str(err.value)
+
+
+def test_the_smollm2_spec_runs_on_the_mirror_unchanged(with_mirror):
+    """Every data ref of jobs/smollm2-commonsense.yaml (a CPU spec) is found in the test mirror and loads."""
+    import yaml
+
+    from conftest import REPO_ROOT
+
+    spec = yaml.safe_load((REPO_ROOT / "jobs" / "smollm2-commonsense.yaml").read_text())
+    check_available(spec["train_data"], "train")
+    assert load_train_examples(spec["train_data"], limit=2)
+    for task in spec["eval_tasks"]:
+        check_available(task, "eval")
+        assert load_eval_items(task, limit=2)
