@@ -15,6 +15,10 @@ Methods: the untuned base; LoRA r=--lora-rank (alpha 2r); BSLoRA slice / kron(--
 gate(--gate-share-size) with r_local = r_intra = r_inter = r for each r in --ranks and lora_alpha = 2 * 3r (so the
 scale alpha / total rank is 2, as LoRA's). All adapters target q, k, v, up, down.
 
+``--scaling MODE`` (fixed:<s>, alpha_over_rank, rslora; the sweep setting adapter.scaling) replaces those alphas:
+every adapter then gets the scale that MODE gives with the default alpha, as a sweep without lora_alpha would.
+``--bslora-ranks 2/4/16`` measures that one local/intra/inter triple instead of the r/r/r ones of --ranks.
+
 Each finished trial is printed at once (stderr) and appended as a JSON line to --out (when given); the markdown
 table goes to stdout at the end. ``--resume`` skips trials already in --out, so an interrupted run can continue.
 """
@@ -53,9 +57,10 @@ def suite_refs(suite: str) -> tuple[str, tuple[str, ...], int]:
 def method_specs(args) -> list[tuple[str, dict]]:
     """(label, Trial fields) for every method to measure, the base first."""
     specs: list[tuple[str, dict]] = [] if args.no_base else [("base", dict(method="base"))]
+    scale = dict(scaling=args.scaling) if args.scaling else None
     if "lora" in args.methods:
         r = args.lora_rank
-        specs.append((f"lora r={r}", dict(method="lora", rank=r, lora_alpha=2.0 * r)))
+        specs.append((f"lora r={r}{_tag(args)}", dict(method="lora", rank=r, **(scale or dict(lora_alpha=2.0 * r)))))
     for mode in ("slice", "kron", "gate"):
         if mode not in args.methods:
             continue
@@ -63,11 +68,21 @@ def method_specs(args) -> list[tuple[str, dict]]:
                  "gate": dict(gate_share_size=args.gate_share_size)}
         label_mode = {"slice": "slice", "kron": f"kron({args.kron_share_size})",
                       "gate": f"gate({args.gate_share_size})"}
+        if args.bslora_ranks:
+            local, intra, inter = (int(x) for x in args.bslora_ranks.split("/"))
+            specs.append((f"bslora {label_mode[mode]} {args.bslora_ranks}{_tag(args)}",
+                           dict(method="bslora", share_mode=mode, r_local=local, r_intra=intra, r_inter=inter,
+                                **(scale or dict(lora_alpha=2.0 * (local + intra + inter))), **extra.get(mode, {}))))
+            continue
         for r in args.ranks:
-            specs.append((f"bslora {label_mode[mode]} r={r}", dict(method="bslora", share_mode=mode, r_local=r,
-                                                                    r_intra=r, r_inter=r, lora_alpha=2.0 * 3 * r,
-                                                                    **extra.get(mode, {}))))
+            specs.append((f"bslora {label_mode[mode]} r={r}{_tag(args)}",
+                          dict(method="bslora", share_mode=mode, r_local=r, r_intra=r, r_inter=r,
+                               **(scale or dict(lora_alpha=2.0 * 3 * r)), **extra.get(mode, {}))))
     return specs
+
+
+def _tag(args) -> str:
+    return f" [{args.scaling}]" if args.scaling else ""
 
 
 def short_task(ref: str) -> str:
@@ -83,6 +98,8 @@ def main() -> None:
     ap.add_argument("--methods", default="lora,slice,kron,gate", help="comma list of lora, slice, kron, gate")
     ap.add_argument("--ranks", default="2,4,8", help="BSLoRA ranks r (r_local = r_intra = r_inter = r)")
     ap.add_argument("--lora-rank", type=int, default=8)
+    ap.add_argument("--scaling", default="", help="adapter.scaling for every adapter (default: alpha = 2 x rank)")
+    ap.add_argument("--bslora-ranks", default="", help="one local/intra/inter triple, e.g. 2/4/16 (replaces --ranks)")
     ap.add_argument("--kron-share-size", type=int, default=64)
     ap.add_argument("--gate-share-size", type=int, default=256)
     ap.add_argument("--seeds", default="0,1")
