@@ -9,7 +9,7 @@ fresh adapter, trains, saves and unloads; ``evaluate_trial`` loads the saved ada
 Suites:
   arith        train builtin:arith/train, evaluate the first --eval-limit items of builtin:arith/test
   commonsense  train ARC-Easy train (``#mc`` style), evaluate the first --eval-limit items of ARC-Easy test and of
-               BoolQ test (the commonsense files live in ../shared/data/commonsense relative to the repository root)
+               BoolQ test (``llm-adapters:`` sets: set BSLORA_DATA_MIRROR on a machine without internet)
 
 Methods: the untuned base; LoRA r=--lora-rank (alpha 2r); BSLoRA slice / kron(--kron-share-size) /
 gate(--gate-share-size) with r_local = r_intra = r_inter = r for each r in --ranks and lora_alpha = 2 * 3r (so the
@@ -36,7 +36,6 @@ from pathlib import Path
 import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-COMMONSENSE = (REPO_ROOT / ".." / "shared" / "data" / "commonsense").resolve()
 TARGETS = ("q_proj", "k_proj", "v_proj", "up_proj", "down_proj")
 
 
@@ -49,8 +48,7 @@ def suite_refs(suite: str) -> tuple[str, tuple[str, ...], int]:
     if suite == "arith":
         return "builtin:arith/train", ("builtin:arith/test",), 32
     if suite == "commonsense":
-        arc, boolq = COMMONSENSE / "ARC-Easy", COMMONSENSE / "boolq"
-        return f"{arc}/train.json#mc", (f"{arc}/test.json#mc", f"{boolq}/test.json#mc"), 128
+        return "llm-adapters:ARC-Easy#mc", ("llm-adapters:ARC-Easy#mc", "llm-adapters:boolq#mc"), 128
     raise SystemExit(f"unknown suite {suite!r}")
 
 
@@ -88,6 +86,8 @@ def _tag(args) -> str:
 def short_task(ref: str) -> str:
     if ref.startswith("builtin:"):
         return ref.split("/")[0].removeprefix("builtin:")
+    if ref.startswith("llm-adapters:"):
+        return ref.split("#")[0].removeprefix("llm-adapters:")
     return Path(ref.split("#")[0]).parent.name
 
 
