@@ -11,7 +11,7 @@ import torch
 from bslora_worker.errors import Cancelled, InvalidArgument
 from bslora_worker.models import load_base_model
 from bslora_worker.trials.train_trial import train_trial
-from bslora_worker.trials.trial import Trial
+from trial_messages import trial_view
 
 TARGETS = ("q_proj", "k_proj", "v_proj", "up_proj", "down_proj")
 
@@ -34,7 +34,7 @@ def make_trial(**overrides) -> Trial:
         rank=4,
     )
     fields.update(overrides)
-    return Trial(**fields)
+    return trial_view(**fields)
 
 
 @pytest.fixture(scope="module")
@@ -159,3 +159,21 @@ def test_epochs_set_the_step_count_and_warmup_is_honoured(base, tmp_path):
     assert seen[-1].total_steps == out.steps
     assert [round(_lr_at(s, 10, 1.0, warmup_steps=4), 3) for s in range(4)] == [0.25, 0.5, 0.75, 1.0]
     assert _lr_at(0, 10, 1.0) == 1.0  # default warm-up: 10 % of 10 steps = one step
+
+
+def test_warmup_steps_zero_means_no_warmup_the_first_step_runs_at_peak(base, tmp_path):
+    # Regression: 0 used to mean "unset" on the wire and the worker then warmed up over 10 % of the steps.
+    progress = []
+    train_trial(make_trial(steps=10, warmup_steps=0), base, tmp_path, progress.append, threading.Event())
+    assert progress[0].learning_rate == pytest.approx(3e-3)
+    warmed = []
+    train_trial(make_trial(steps=10, warmup_steps=4), base, tmp_path / "w", warmed.append, threading.Event())
+    assert [p.learning_rate for p in warmed[:4]] == pytest.approx([3e-3 * k / 4 for k in (1, 2, 3, 4)])
+
+
+def test_an_unset_warmup_takes_the_default_of_trial_defaults_json(base, tmp_path):
+    from bslora_worker.trials.contract_files import trial_defaults
+
+    trial = make_trial(steps=10)
+    assert not trial.msg.training.HasField("warmup_steps")
+    assert trial.warmup_steps == trial_defaults()["training"]["warmup_steps"] == 0
