@@ -128,6 +128,14 @@ class Trial:
             return self.settings.lora_dropout
         return trial_defaults()["adapter"]["lora_dropout"]
 
+    def adapter_setting(self, name: str):
+        """A field of the method's settings message, or its default (the method's own, else ``adapter``'s) from
+        trial-defaults.json when the message leaves it unset."""
+        if self.settings.HasField(name):
+            return getattr(self.settings, name)
+        defaults = trial_defaults()
+        return defaults.get(self.method, {}).get(name, defaults["adapter"].get(name))
+
     # -- training
     def training_setting(self, name: str):
         """A ``TrainingSettings`` field, or its default from trial-defaults.json when the message leaves it unset."""
