@@ -5,8 +5,9 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { TrialPlan } from '../sweep-specs/index.js';
+import type { Trial } from '../sweep-specs/index.js';
 import { MIGRATIONS } from './migrations.js';
+import { trialFromJson, trialToJson } from './trial-json.js';
 
 export type SweepStatus = 'queued' | 'running' | 'completed' | 'completed_with_failures' | 'cancelled';
 export type TrialStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
@@ -82,7 +83,7 @@ export interface TrialRow {
   status: TrialStatus;
   lastError: string | null;
   reused: boolean;
-  plan: TrialPlan;
+  plan: Trial;
   result: (TrialResult & { meanAcc: number | null; recordedAt: string }) | null;
 }
 
@@ -148,7 +149,7 @@ export class Store {
   }
 
   /** Records a sweep with its trials in one transaction: nothing partial is ever written. */
-  createSweep(sweep: { id: string; name: string; spec: unknown }, trials: TrialPlan[], reused: Set<string>): void {
+  createSweep(sweep: { id: string; name: string; spec: unknown }, trials: Trial[], reused: Set<string>): void {
     const t = now();
     this.db.transaction(() => {
       this.db
@@ -161,7 +162,7 @@ export class Store {
       );
       const link = this.db.prepare('INSERT INTO sweep_trials (sweep_id, trial_key, position, reused) VALUES (?, ?, ?, ?)');
       trials.forEach((plan, i) => {
-        insertTrial.run(plan.trialKey, plan.name, plan.method, JSON.stringify(plan), t);
+        insertTrial.run(plan.trialKey, plan.name, plan.method?.$case ?? '', trialToJson(plan), t);
         link.run(sweep.id, plan.trialKey, i, reused.has(plan.trialKey) ? 1 : 0);
       });
     })();
@@ -230,7 +231,7 @@ export class Store {
       status: r.status as TrialStatus,
       lastError: r.last_error as string | null,
       reused: r.reused === 1,
-      plan: JSON.parse(r.plan_json as string) as TrialPlan,
+      plan: trialFromJson(r.plan_json as string),
       result:
         r.counts_json === null
           ? null

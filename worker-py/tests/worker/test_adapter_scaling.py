@@ -17,25 +17,26 @@ from bslora_worker.models import load_base_model
 from bslora_worker.trials.adapter_config import adapter_config
 from bslora_worker.trials.adapter_scaling import AdapterScaling, effective_scale
 from bslora_worker.trials.trial import Trial
+from trial_messages import trial_view
 
 TARGETS = ("q_proj", "k_proj", "v_proj", "up_proj", "down_proj")
 # tiny-llama: hidden 64, k/v 32, MLP 128; kron share size 16 divides them all, as 256 divides a 7B Llama's
 SHARE_SIZES = {"kron": {"kron_share_size": 16}, "gate": {"gate_share_size": 32}, "slice": {}}
 
 
-def trial(method: str, **kw) -> Trial:
+def trial(method: str, **kw) -> "Trial":
     fields = dict(trial_key="k", name="t", method=method, base_model="builtin:tiny-llama", task_type="causal_lm",
                   train_data="builtin:arith", eval_tasks=("builtin:arith",), target_modules=TARGETS, steps=1,
                   learning_rate=1e-4, batch_size=1, seq_len=32, seed=0)
     fields.update(kw)
-    return Trial(**fields)
+    return trial_view(**fields)
 
 
-def lora(rank=8, **kw) -> Trial:
+def lora(rank=8, **kw) -> "Trial":
     return trial("lora", rank=rank, **kw)
 
 
-def bslora(mode="kron", ranks=(2, 4, 16), **kw) -> Trial:
+def bslora(mode="kron", ranks=(2, 4, 16), **kw) -> "Trial":
     local, intra, inter = ranks
     return trial("bslora", share_mode=mode, r_local=local, r_intra=intra, r_inter=inter,
                  **{**SHARE_SIZES[mode], **kw})
@@ -74,15 +75,16 @@ def test_lora_r8_and_bslora_2_4_16_train_at_the_same_scale_under_the_default(bas
         ("", "lora", 8, 2.0),
         ("", "bslora", 22, 2.0),
         ("fixed:0.5", "bslora", 22, 0.5),
-        ("alpha_over_rank", "lora", 8, 2.0),  # alpha unset: the reference's 16
+        ("alpha_over_rank", "lora", 8, 2.0),  # alpha unset: trial-defaults.json's (LoRA 2·r, BSLoRA 16)
         ("alpha_over_rank", "bslora", 22, 16 / 22),
         ("rslora", "lora", 8, 16 / math.sqrt(8)),
         ("rslora", "bslora", 22, 16 / math.sqrt(22)),
     ],
 )
 def test_each_mode_gives_its_scale_on_the_built_layers(base, text, method, rank, expected):
-    assert effective_scale(method, AdapterScaling.parse(text), 0.0, rank) == pytest.approx(expected)
     t = lora(rank, scaling=text) if method == "lora" else bslora("kron", (2, 4, 16), scaling=text)
+    assert t.scaling == AdapterScaling.parse(text)
+    assert effective_scale(method, t.scaling, t.lora_alpha, rank) == pytest.approx(expected)
     [scale] = built_scales(t, base)
     assert scale == pytest.approx(expected, rel=1e-12)
 

@@ -114,10 +114,10 @@ def test_an_unknown_set_lists_the_sets():
 
 def test_a_trial_whose_eval_set_is_missing_from_the_mirror_fails_before_training(monkeypatch, tmp_path, tiny):
     from bslora_worker.trials.train_trial import train_trial
-    from bslora_worker.trials.trial import Trial
+    from trial_messages import trial_view
 
     monkeypatch.setenv(MIRROR_ENV, str(tmp_path))
-    trial = Trial(trial_key="mirror", name="t", method="lora", base_model="builtin:tiny-llama", task_type="causal_lm",
+    trial = trial_view(trial_key="mirror", name="t", method="lora", base_model="builtin:tiny-llama", task_type="causal_lm",
                   train_data="builtin:arith", eval_tasks=("builtin:arith", "llm-adapters:winogrande"),
                   target_modules=("q_proj",), steps=3, learning_rate=1e-3, batch_size=2, seq_len=48, seed=0, rank=2)
     steps = []

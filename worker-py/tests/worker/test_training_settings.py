@@ -19,7 +19,7 @@ from bslora_worker.trials.batches import IGNORE_INDEX, StepBatches, tokenize_exa
 from bslora_worker.trials.lr_schedule import LR_SCHEDULERS, lr_schedule
 from bslora_worker.trials.micro_batches import loss_targets, split_micro_batches
 from bslora_worker.trials.train_trial import _accumulate_gradients, train_trial
-from bslora_worker.trials.trial import Trial
+from trial_messages import trial_view
 
 
 # ------------------------------------------------------------------------------------------------------- schedules
@@ -83,7 +83,13 @@ def test_accumulated_gradient_equals_the_whole_batch_gradient():
     from peft import LoraConfig, get_peft_model
 
     base = load_base_model("builtin:tiny-llama")
-    model = get_peft_model(base.model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    torch.manual_seed(0)
+    model = get_peft_model(base.model, LoraConfig(r=4, target_modules=["q_proj", "v_proj", "lm_head"],
+                                                  init_lora_weights=False))
+    with torch.no_grad():  # a large adapter makes the rows' losses differ, so the weighting shows in the numbers
+        for name, p in model.named_parameters():
+            if "lora_B" in name:
+                p.mul_(200.0)
     try:
         model.train()
         batch = _batch()
@@ -94,11 +100,13 @@ def test_accumulated_gradient_equals_the_whole_batch_gradient():
             losses[mbs] = _accumulate_gradients(model, batch, mbs, torch.device("cpu"))
             grads[mbs] = {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
         assert losses[2] == pytest.approx(losses[0], rel=1e-5)
-        for name, g in grads[0].items():
-            torch.testing.assert_close(grads[2][name], g, rtol=1e-4, atol=1e-7)
+        for name, g in grads[0].items():  # float rounding only: far below the percent-level error of a wrong weighting
+            torch.testing.assert_close(grads[2][name], g, rtol=1e-3, atol=1e-5 * float(g.abs().max()))
         # the naive average of micro-batch means differs (the rows have different numbers of label tokens)
         model.zero_grad(set_to_none=True)
-        naive = sum(float(model(**mb).loss.detach()) for mb in split_micro_batches(batch, 2)) / 4
+        means = [float(model(**mb).loss.detach()) for mb in split_micro_batches(batch, 2)]
+        assert max(means) - min(means) > 0.1  # the micro-batches' losses really differ
+        naive = sum(means) / 4
         assert abs(naive - losses[0]) > 1e-3
     finally:
         model.unload()
@@ -108,7 +116,7 @@ def test_a_micro_batched_trial_trains_like_the_whole_batch(tmp_path):
     base = load_base_model("builtin:tiny-llama")
 
     def run(mbs):
-        trial = Trial(trial_key=f"mbs{mbs}", name="t", method="lora", base_model="builtin:tiny-llama",
+        trial = trial_view(trial_key=f"mbs{mbs}", name="t", method="lora", base_model="builtin:tiny-llama",
                       task_type="causal_lm", train_data="builtin:arith", eval_tasks=("builtin:arith",),
                       target_modules=("q_proj", "v_proj"), steps=4, learning_rate=3e-3, batch_size=8, seq_len=48,
                       seed=0, rank=4, micro_batch_size=mbs)
@@ -117,7 +125,10 @@ def test_a_micro_batched_trial_trains_like_the_whole_batch(tmp_path):
         return losses
 
     whole, micro = run(0), run(2)
-    assert micro == pytest.approx(whole, rel=1e-4)
+    assert micro[0] == pytest.approx(whole[0], rel=1e-6)  # the same loss before any update
+    # Later steps agree to float rounding amplified by Adam, whose first updates are nearly sign(gradient): an entry
+    # near 0 whose rounding differs moves by a whole step. A wrongly weighted accumulation is off by 1e-3 at step 0.
+    assert micro == pytest.approx(whole, rel=1e-3)
 
 
 # -------------------------------------------------------------------------------------- prompt masking, templates

@@ -5,7 +5,7 @@ from __future__ import annotations
 from peft import LoraConfig, PeftConfig, TaskType, VeraConfig
 
 from ..errors import InvalidArgument
-from .adapter_scaling import AdapterScaling, bslora_scaling_kwargs, lora_scaling_kwargs
+from .adapter_scaling import bslora_scaling_kwargs, lora_scaling_kwargs
 from .trial import Trial
 
 
@@ -16,12 +16,14 @@ def _task_type(trial: Trial) -> TaskType:
 def adapter_config(trial: Trial) -> PeftConfig | None:
     """Returns the PEFT config for the trial, or None for the untuned base model.
 
-    The scale comes from ``trial.scaling`` (see ``adapter_scaling``); by default every LoRA and BSLoRA adapter of a
-    sweep trains at the same fixed scale 2, whatever its rank, as the BSLoRA reference does.
+    Every value comes from the trial (defaults applied from proto/trial-defaults.json). The scale comes from
+    ``trial.scaling`` (see ``adapter_scaling``): by default every LoRA and BSLoRA adapter of a sweep trains at the same
+    fixed scale 2, whatever its rank, as the BSLoRA reference does, so the comparison differs only in the adapter's
+    structure.
     """
     if trial.method == "base":
         return None
-    scaling = AdapterScaling.parse(trial.scaling)
+    scaling = trial.scaling
     if trial.method == "lora":
         return LoraConfig(
             r=trial.rank,
@@ -51,10 +53,8 @@ def adapter_config(trial: Trial) -> PeftConfig | None:
         task_type=_task_type(trial),
         **bslora_scaling_kwargs(scaling, trial.lora_alpha),
     )
-    if trial.kron_share_size:
-        kwargs["kron_share_size"] = trial.kron_share_size
-    if trial.gate_share_size:
-        kwargs["gate_share_size"] = trial.gate_share_size
+    if trial.share_size is not None:
+        kwargs[f"{trial.share_mode}_share_size"] = trial.share_size
     try:
         return bslora.BSLoraConfig(**kwargs)
     except ValueError as err:  # the config names the field and the fix; it is the caller's argument that is wrong

@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from ..errors import InvalidArgument
 
 SCALING_MODES = ("fixed", "alpha_over_rank", "rslora")
-# The reference's lora_alpha; used by alpha_over_rank and rslora when the spec sets no alpha.
-DEFAULT_ALPHA = 16.0
 DEFAULT_FIXED_SCALE = 2.0
 
 
@@ -58,22 +56,29 @@ class AdapterScaling:
             raise InvalidArgument(f"adapter.scaling {text!r}: only 'fixed' takes a value (fixed:<s>)")
         return cls(mode, 0.0)
 
+    @classmethod
+    def from_setting(cls, value) -> AdapterScaling:
+        """From the spec's (and trial-defaults.json's) form: ``{"fixed": s}``, ``"alpha_over_rank"`` or ``"rslora"``."""
+        if isinstance(value, dict) and set(value) == {"fixed"}:
+            return cls("fixed", float(value["fixed"]))
+        if isinstance(value, str) and value != "fixed":
+            return cls(value, 0.0)
+        raise InvalidArgument(f"adapter.scaling {value!r} is not {{fixed: <s>}}, alpha_over_rank or rslora")
+
     def __str__(self) -> str:
         return f"fixed:{self.value:g}" if self.mode == "fixed" else self.mode
 
 
 def effective_scale(method: str, scaling: AdapterScaling, alpha: float, rank: int) -> float | None:
-    """The factor s of ``method`` at ``rank`` (LoRA's r, BSLoRA's total rank); ``alpha`` 0 means DEFAULT_ALPHA.
-
-    None for methods without one (``vera``, ``base``)."""
+    """The factor s of ``method`` at ``rank`` (LoRA's r, BSLoRA's total rank) with scaling numerator ``alpha``
+    (the trial's, defaults applied). None for methods without one (``vera``, ``base``)."""
     if method not in ("lora", "bslora"):
         return None
     if rank <= 0:
         raise InvalidArgument(f"the rank of a {method} adapter must be positive, got {rank}")
     if scaling.mode == "fixed":
         return scaling.value
-    a = alpha or DEFAULT_ALPHA
-    return a / math.sqrt(rank) if scaling.mode == "rslora" else a / rank
+    return alpha / math.sqrt(rank) if scaling.mode == "rslora" else alpha / rank
 
 
 def lora_scaling_kwargs(scaling: AdapterScaling, alpha: float, rank: int) -> dict:
@@ -81,7 +86,7 @@ def lora_scaling_kwargs(scaling: AdapterScaling, alpha: float, rank: int) -> dic
     ``use_rslora``; a fixed s is written as α = s·r."""
     if scaling.mode == "fixed":
         return {"lora_alpha": scaling.value * rank, "use_rslora": False}
-    return {"lora_alpha": alpha or DEFAULT_ALPHA, "use_rslora": scaling.mode == "rslora"}
+    return {"lora_alpha": alpha, "use_rslora": scaling.mode == "rslora"}
 
 
 def bslora_scaling_kwargs(scaling: AdapterScaling, alpha: float) -> dict:
@@ -90,5 +95,5 @@ def bslora_scaling_kwargs(scaling: AdapterScaling, alpha: float) -> dict:
         return {"scaling": "fixed", "fixed_scale": scaling.value}
     return {
         "scaling": "rslora" if scaling.mode == "rslora" else "alpha_over_r",
-        "lora_alpha": alpha or DEFAULT_ALPHA,
+        "lora_alpha": alpha,
     }

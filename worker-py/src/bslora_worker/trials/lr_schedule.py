@@ -21,11 +21,6 @@ LR_SCHEDULERS = ("linear", "cosine", "constant_with_warmup")
 DEFAULT_LR_SCHEDULER = "linear"
 
 
-def warmup_steps_for(warmup_steps: int, total_steps: int) -> int:
-    """The warm-up length: ``warmup_steps`` when given, else 10 % of the steps (at least one)."""
-    return warmup_steps or max(1, total_steps // 10)
-
-
 def lr_schedule(name: str, *, peak: float, warmup_steps: int, total_steps: int) -> Callable[[int], float]:
     """``step -> learning rate`` of scheduler ``name`` ("" = linear) over ``total_steps`` steps."""
     from transformers import get_scheduler

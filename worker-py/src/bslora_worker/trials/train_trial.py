@@ -10,7 +10,6 @@ starts from bit-identical weights without reloading them.
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import math
 import os
@@ -35,7 +34,7 @@ from .adapter_config import adapter_config
 from .archive import pack_directory, sha256_hex
 from .batches import ClassStepBatches, StepBatches, tokenize_class_items, tokenize_examples
 from .checkpoints import CheckpointStore
-from .lr_schedule import lr_schedule, warmup_steps_for
+from .lr_schedule import lr_schedule
 from .micro_batches import loss_targets, split_micro_batches
 from .parameter_counts import count_trial_parameters
 from .trial import Trial
@@ -116,7 +115,7 @@ def train_trial(
     except ValueError as err:  # PEFT and BSLoRA shape checks name the module; pass the message through
         raise InvalidArgument(f"adapter does not fit {trial.base_model}: {err}") from err
     if trial.steps <= 0:  # derived from epochs: a whole number of batches covering the data `epochs` times
-        trial = dataclasses.replace(trial, steps=max(1, math.ceil(trial.epochs * len(items) / trial.batch_size)))
+        trial = trial.with_steps(max(1, math.ceil(trial.epochs * len(items) / trial.batch_size)))
     try:
         return _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, started)
     finally:
@@ -144,8 +143,8 @@ def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, sta
     device = next(peft_model.parameters()).device
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    lr_at = lr_schedule(trial.lr_scheduler, peak=trial.learning_rate,
-                        warmup_steps=warmup_steps_for(trial.warmup_steps, trial.steps), total_steps=trial.steps)
+    lr_at = lr_schedule(trial.lr_scheduler, peak=trial.learning_rate, warmup_steps=trial.warmup_steps,
+                        total_steps=trial.steps)
     step_started = time.perf_counter()
     for step in range(start_step, trial.steps):
         if cancel.is_set():
