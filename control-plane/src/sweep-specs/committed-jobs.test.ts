@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 
 import { expandSweep } from './expand-sweep.js';
 import { classifyRef } from './resource-refs.js';
+import { trialScale } from './training-settings.js';
+import { LrScheduler, PromptTemplate } from '../gen/bslora_api/worker/v1/worker_service.js';
 import { loadSweepSpecFile } from './load-sweep-spec-file.js';
 import { SWEEP_SPEC_JSON_SCHEMA_PATH, buildSweepSpecJsonSchema } from './sweep-spec-json-schema.js';
 import { trialCoordinates } from './trial-coordinates.js';
@@ -80,8 +82,29 @@ describe('jobs/', () => {
     ]);
     for (const t of bslora) expect(t.shareSize).toBe(t.shareMode === 'kron' ? 256 : 1024);
     expect(trials[0]!.baseModel).toBe('meta-llama/Llama-2-7b-hf');
-    expect(trials[0]!.training).toMatchObject({ length: { $case: 'steps', value: 800 }, learningRate: 1e-4, batchSize: 64, seqLen: 256, warmupSteps: 100 });
+    expect(trials[0]!.training).toMatchObject({
+      length: { $case: 'steps', value: 800 },
+      learningRate: 1e-4,
+      batchSize: 64,
+      microBatchSize: 4,
+      seqLen: 256,
+      warmupSteps: 100,
+      lrScheduler: LrScheduler.LR_SCHEDULER_LINEAR,
+      trainOnInputs: false,
+      promptTemplate: PromptTemplate.PROMPT_TEMPLATE_ALPACA,
+    });
     expect(trials[1]!.targetModules).toEqual(['q_proj', 'k_proj', 'v_proj', 'up_proj', 'down_proj']);
+    // scale 2 for every adapter (the reference's), dropout 0.05, no dropout on the kron shared path
+    const adapters = trials.filter((t) => t.method!.$case !== 'base');
+    expect(new Set(adapters.map(trialScale))).toEqual(new Set([2]));
+    for (const t of adapters) expect(t.method!.value).toMatchObject({ loraDropout: 0.05 });
+    for (const t of trials.filter((t) => t.method!.$case === 'bslora' && t.method!.value.share?.$case === 'kron')) {
+      expect(t.method!.value).toMatchObject({ share: { value: { sharedDropout: false } } });
+    }
+    expect(trials[0]!.trainData).toBe('yahma/alpaca-cleaned');
+    expect(trials[0]!.evalTasks.map((r) => r.replace('lm-eval:', '')).sort()).toEqual(
+      ['arc_challenge', 'arc_easy', 'boolq', 'hellaswag', 'openbookqa', 'piqa', 'social_iqa', 'winogrande'],
+    );
   });
 });
 

@@ -9,7 +9,7 @@ import { expandSweep } from './expand-sweep.js';
 import { parseSweepSpec } from './parse-sweep-spec.js';
 import { minimalSpec, toYaml } from './test-fixtures.js';
 import { trialKeyMaterial } from './trial-key.js';
-import { Trial } from '../gen/bslora_api/worker/v1/worker_service.js';
+import { LrScheduler, PromptTemplate, ScalingMode, Trial } from '../gen/bslora_api/worker/v1/worker_service.js';
 import { trialCoordinates } from './trial-coordinates.js';
 import { METHOD_VERSIONS } from './trial-defaults.js';
 
@@ -72,7 +72,7 @@ describe('expandSweep', () => {
   });
 
   it('fills each method\'s settings, defaults included, into the trial', () => {
-    const trials = expand(minimalSpec({ grid: GRID, adapter: { lora_alpha: 16 } }));
+    const trials = expand(minimalSpec({ grid: GRID, adapter: { lora_alpha: 16, scaling: 'alpha_over_rank' } }));
     const byName = new Map(trials.map((t) => [t.name, t]));
     expect(byName.get('base-s0')).toMatchObject({ method: { $case: 'base', value: {} }, targetModules: [], methodVersion: 'base-eval/1' });
     expect(byName.get('lora-r16-s1')).toMatchObject({
@@ -97,6 +97,10 @@ describe('expandSweep', () => {
       warmupSteps: 0,
       evalLimit: undefined,
       checkpointEvery: undefined,
+      lrScheduler: LrScheduler.LR_SCHEDULER_LINEAR,
+      microBatchSize: undefined,
+      trainOnInputs: false,
+      promptTemplate: PromptTemplate.PROMPT_TEMPLATE_ALPACA,
     });
   });
 
@@ -107,12 +111,22 @@ describe('expandSweep', () => {
       minimalSpec({
         grid: { ...grid, share_mode: 'slice' },
         task_type: 'causal_lm',
-        adapter: { lora_dropout: 0.05 },
-        training: { steps: 10, learning_rate: 0.001, batch_size: 4, seq_len: 32, warmup_steps: 0 },
+        adapter: { lora_dropout: 0.05, scaling: { fixed: 2 }, kron_shared_dropout: true },
+        training: {
+          steps: 10,
+          learning_rate: 0.001,
+          batch_size: 4,
+          seq_len: 32,
+          warmup_steps: 0,
+          lr_scheduler: 'linear',
+          train_on_inputs: false,
+          prompt_template: 'alpaca',
+        },
       }),
     );
     expect(explicit).toEqual(implicit);
-    expect(implicit[0]!.method).toEqual({ $case: 'lora', value: { rank: 8, loraAlpha: 16, loraDropout: 0.05 } });
+    const fixed2 = { mode: ScalingMode.SCALING_MODE_FIXED, fixed: 2 };
+    expect(implicit[0]!.method).toEqual({ $case: 'lora', value: { rank: 8, loraAlpha: 16, loraDropout: 0.05, scaling: fixed2 } });
     expect(implicit[1]!.method).toMatchObject({ $case: 'bslora', value: { loraAlpha: 16, loraDropout: 0.05 } });
   });
 

@@ -10,6 +10,7 @@
 import { z } from 'zod';
 
 import { checkSweepSpec } from './check-sweep-spec.js';
+import { lrSchedulerSchema, parseScaling, promptTemplateSchema, scalingSchema, type ScalingSetting } from './training-settings.js';
 import { checkBuiltin } from './builtin-resources.js';
 import { checkRefSyntax, classifyRef } from './resource-refs.js';
 import { SELECTOR_SYNTAX, parseExpectTarget, parseTrialSelector } from './expect-rules.js';
@@ -112,8 +113,26 @@ export const trainingSchema = z
     seeds: z.array(z.int().min(0)).min(1).optional().describe('several seeds'),
     eval_limit: z.int().min(1).optional().describe('evaluate at most this many examples per eval task'),
     checkpoint_every: z.int().min(1).optional().describe('save a resumable checkpoint every N steps'),
+    lr_scheduler: lrSchedulerSchema.optional(),
+    micro_batch_size: z
+      .int()
+      .min(1)
+      .optional()
+      .describe('examples per forward pass: each step accumulates gradients over batch_size / micro_batch_size of them (must divide batch_size); unset: batch_size'),
+    train_on_inputs: z
+      .boolean()
+      .optional()
+      .describe(`put the loss on the prompt's tokens too; default ${String(TRIAL_DEFAULTS.training.train_on_inputs)} (the completion only, as the reference)`),
+    prompt_template: promptTemplateSchema.optional(),
   })
   .superRefine((t, ctx) => {
+    if (t.micro_batch_size !== undefined && t.batch_size % t.micro_batch_size !== 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['micro_batch_size'],
+        message: `must divide batch_size (${t.batch_size}), got ${t.micro_batch_size}; e.g. batch_size 64 from micro_batch_size 4`,
+      });
+    }
     if ((t.steps === undefined) === (t.epochs === undefined)) {
       ctx.addIssue({
         code: 'custom',
@@ -123,21 +142,39 @@ export const trainingSchema = z
     }
   });
 
-export const adapterSchema = z.strictObject({
-  lora_alpha: z
-    .number()
-    .positive()
-    .optional()
-    .describe(
-      `scaling numerator for lora and bslora (scale = alpha / rank); unset: ${TRIAL_DEFAULTS.lora.lora_alpha_per_rank} × rank for lora, ${TRIAL_DEFAULTS.bslora.lora_alpha} for bslora`,
-    ),
-  lora_dropout: z
-    .number()
-    .min(0)
-    .lt(1)
-    .default(TRIAL_DEFAULTS.adapter.lora_dropout as number)
-    .describe('dropout on the adapter input'),
-});
+export const adapterSchema = z
+  .strictObject({
+    scaling: scalingSchema.optional(),
+    lora_alpha: z
+      .number()
+      .positive()
+      .optional()
+      .describe(
+        `scaling numerator of the alpha modes of scaling (alpha_over_rank: s = alpha / rank; rslora: alpha / sqrt(rank)); unset: ${TRIAL_DEFAULTS.lora.lora_alpha_per_rank} × rank for lora, ${TRIAL_DEFAULTS.bslora.lora_alpha} for bslora`,
+      ),
+    lora_dropout: z
+      .number()
+      .min(0)
+      .lt(1)
+      .default(TRIAL_DEFAULTS.adapter.lora_dropout as number)
+      .describe('dropout on the adapter input'),
+    kron_shared_dropout: z
+      .boolean()
+      .optional()
+      .describe(
+        `apply lora_dropout to BSLoRA's shared kron path too; default ${String(TRIAL_DEFAULTS.bslora.kron_shared_dropout)}; false is the reference's behaviour (dropout on the local path only)`,
+      ),
+  })
+  .superRefine((a, ctx) => {
+    const scaling = parseScaling((a.scaling ?? TRIAL_DEFAULTS.adapter.scaling) as ScalingSetting);
+    if (a.lora_alpha !== undefined && scaling.mode === 'fixed') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lora_alpha'],
+        message: `has no effect: the scale is fixed at ${scaling.value}${a.scaling === undefined ? ' (the default scaling)' : ''}; drop lora_alpha, or set scaling: alpha_over_rank (or rslora) for a scale of alpha / rank`,
+      });
+    }
+  });
 
 export const expectRuleSchema = z
   .strictObject({

@@ -15,7 +15,7 @@ export interface TrialDefaults {
   /** Defaults shared by the adapter methods' settings messages, by their proto (= spec) names. */
   adapter: Record<string, unknown>;
   lora: { lora_alpha_per_rank: number };
-  bslora: { lora_alpha: number };
+  bslora: { lora_alpha: number; kron_shared_dropout: boolean };
   grid: { share_mode: ShareModeName; vera_ranks: number; seeds: number[] };
 }
 

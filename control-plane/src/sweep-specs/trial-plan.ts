@@ -20,6 +20,7 @@ import { expandRankGrid, type RankExpansionFailure } from './rank-expansion.js';
 import type { SweepSpec } from './sweep-spec.js';
 import { METHOD_VERSIONS, TRIAL_DEFAULTS } from './trial-defaults.js';
 import { taskTypeOf, type MethodName, type ShareModeName } from './trial-enums.js';
+import { scalingMessage, trainingJson, type ScalingSetting } from './training-settings.js';
 
 /** The fields of an object that are set (spreading `{k: undefined}` would hide a default). */
 function setFields(obj: object | undefined): Record<string, unknown> {
@@ -136,8 +137,14 @@ export function seedsOf(spec: SweepSpec): number[] {
 export function enumerateTrials(spec: SweepSpec): Trial[] {
   const methods = [...new Set(asList(spec.grid.method) ?? [])];
   // The spec's training keys are the proto's field names, so a new training setting needs no code here.
-  const training = TrainingSettings.fromJSON({ ...TRIAL_DEFAULTS.training, ...setFields(spec.training) });
-  const adapter = { ...TRIAL_DEFAULTS.adapter, ...setFields(spec.adapter) };
+  const training = TrainingSettings.fromJSON(trainingJson({ ...TRIAL_DEFAULTS.training, ...setFields(spec.training) }));
+  // The scale rule and the kron dropout switch are written as the spec writes them; the messages take their proto form.
+  const { scaling, kron_shared_dropout: kronSharedDropout, ...adapter } = {
+    ...TRIAL_DEFAULTS.adapter,
+    kron_shared_dropout: TRIAL_DEFAULTS.bslora.kron_shared_dropout,
+    ...setFields(spec.adapter),
+  } as Record<string, unknown>;
+  const scalingJson = { scaling: scalingMessage(scaling as ScalingSetting) };
   const common = {
     trialKey: '',
     baseModel: spec.base_model,
@@ -170,7 +177,10 @@ export function enumerateTrials(spec: SweepSpec): Trial[] {
         push(trial(`base-s${seed}`, { $case: 'base', value: {} }, seed));
       } else if (method === 'lora') {
         for (const rank of asList(spec.grid.lora_ranks) ?? []) {
-          const value = LoraSettings.fromJSON({ lora_alpha: TRIAL_DEFAULTS.lora.lora_alpha_per_rank * rank, ...adapter, rank });
+          const value = {
+            ...LoraSettings.fromJSON({ lora_alpha: TRIAL_DEFAULTS.lora.lora_alpha_per_rank * rank, ...adapter, rank }),
+            ...scalingJson,
+          };
           push(trial(`lora-r${rank}-s${seed}`, { $case: 'lora', value }, seed));
         }
       } else if (method === 'vera') {
@@ -184,12 +194,12 @@ export function enumerateTrials(spec: SweepSpec): Trial[] {
               mode === 'kron' ? (block.kronSizes ?? []) : mode === 'gate' ? (block.gateSizes ?? []) : [null];
             for (const size of sizes) {
               for (const r of block.ranks) {
-                const value = BSLoraSettings.fromJSON({
-                  ...TRIAL_DEFAULTS.bslora,
-                  ...adapter,
-                  ranks: r,
-                  [mode]: size === null ? {} : { share_size: size },
-                });
+                const { kron_shared_dropout: _k, ...bsloraDefaults } = TRIAL_DEFAULTS.bslora;
+                const share = mode === 'kron' ? { share_size: size, shared_dropout: kronSharedDropout } : size === null ? {} : { share_size: size };
+                const value = {
+                  ...BSLoraSettings.fromJSON({ ...bsloraDefaults, ...adapter, ranks: r, [mode]: share }),
+                  ...scalingJson,
+                };
                 push(trial(`bslora-${mode}${size ?? ''}-${tripleId(r)}-s${seed}`, { $case: 'bslora', value }, seed));
               }
             }
