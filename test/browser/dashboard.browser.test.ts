@@ -284,7 +284,7 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
       const data = await pageData(page);
       expect(await tableKeys(page)).toEqual(data.trials.map((t) => t.trialKey));
       const headers = await page.$$eval('#trial-table thead th', (ths) => ths.map((th) => (th as HTMLElement).innerText.trim().toLowerCase()));
-      expect(headers).toEqual(expect.arrayContaining(['trial', 'trainable', 'mean acc', 'arith', 'status']));
+      expect(headers).toEqual(expect.arrayContaining(['trial', 'scale', 'trainable', 'mean acc', 'arith', 'status']));
 
       await page.click('#trial-table th[data-col="trainable"] button');
       expect(await tableKeys(page)).toEqual(sortedKeys(data.trials, (t) => t.trainable, 1));

@@ -5,6 +5,7 @@ import { expectVerdictsOf } from '../recorder/expect-verdicts.js';
 import { summarizeSweep } from '../recorder/summarize-sweep.js';
 import type { SweepRow, TrialRow } from '../store/store.js';
 import { Trial, trialCoordinates, type SweepSpec } from '../sweep-specs/index.js';
+import { trialScale } from '../sweep-specs/training-settings.js';
 
 export function sweepOr404(cp: ControlPlane, id: string): SweepRow {
   const sweep = cp.store.getSweep(id);
@@ -17,6 +18,8 @@ function trialView(cp: ControlPlane, t: TrialRow) {
     trialKey: t.trialKey,
     name: t.name,
     method: t.method,
+    // The adapter scale s (dW = s * B A) the worker applies; null for vera and base.
+    scale: trialScale(t.plan),
     status: t.status,
     reused: t.reused,
     lastError: t.lastError,
@@ -70,6 +73,7 @@ export function sweepResults(cp: ControlPlane, id: string, include: readonly Res
           shareMode: c.shareMode,
           kronShareSize: c.shareMode === 'kron' ? c.shareSize : null,
           gateShareSize: c.shareMode === 'gate' ? c.shareSize : null,
+          scale: trialScale(p),
           seed: c.seed,
         },
         counts: row.result?.counts ?? null,

@@ -8,6 +8,8 @@ export interface SweepDetail {
   trials: {
     name: string;
     method: string;
+    /** The adapter scale s the trial trains at (null for vera and base; absent from older control planes). */
+    scale?: number | null;
     status: string;
     reused: boolean;
     lastError: string | null;
@@ -21,6 +23,7 @@ export function resultTable(sweep: SweepDetail): string {
   const rows = sweep.trials.map((t) => [
     t.name,
     t.method,
+    t.scale === null || t.scale === undefined ? null : fmtScale(t.scale),
     t.status + (t.reused ? ' (reused)' : ''),
     fmtInt(t.result?.counts.total),
     lora && t.result ? fmtPct(t.result.counts.total / lora.result!.counts.total) : null,
@@ -28,9 +31,14 @@ export function resultTable(sweep: SweepDetail): string {
     fmtNum(t.result?.finalLoss),
     t.result?.meanAcc === null || t.result?.meanAcc === undefined ? null : fmtPct(t.result.meanAcc),
   ]);
-  const table = renderTable(['trial', 'method', 'status', 'trainable', 'of LoRA', 'first loss', 'final loss', 'mean acc'], rows);
+  const table = renderTable(['trial', 'method', 'scale', 'status', 'trainable', 'of LoRA', 'first loss', 'final loss', 'mean acc'], rows);
   const errors = sweep.trials.filter((t) => t.lastError && t.status !== 'completed').map((t) => `  ${t.name}: ${t.lastError}`);
   return errors.length ? `${table}\n\nfailed trials:\n${errors.join('\n')}` : table;
+}
+
+/** A scale as a short number: 2, 0.727, 3.54. */
+function fmtScale(s: number): string {
+  return String(Number(s.toPrecision(3)));
 }
 
 export function progressLine(sweep: SweepDetail): string {

@@ -81,6 +81,7 @@ export async function loadSweep(id) {
       trialKey: String(s.trialKey),
       name: String(s.name),
       method: String(s.method),
+      scale: s.config?.scale ?? null,
       // What changes while a trial runs (status, progress) comes from the detail endpoint.
       status: String(d.status ?? s.status),
       trainable: s.trainable ?? null,

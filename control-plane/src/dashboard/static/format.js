@@ -17,7 +17,7 @@
  * @typedef {{ phase?: string, step?: number, totalSteps?: number, loss?: number | null, etaSeconds?: number | null,
  *   task?: string }} TrialProgress
  * @typedef {{
- *   trialKey: string, name: string, method: string, status: string, trainable: number | null,
+ *   trialKey: string, name: string, method: string, scale: number | null, status: string, trainable: number | null,
  *   finalLoss: number | null, meanAcc: number | null, loraShare: number | null, accDelta: number | null,
  *   onFront: boolean, plan: TrialFacts | null, result: TrialResult | null, progress: TrialProgress | null,
  *   reused: boolean, lastError: string | null, group: string

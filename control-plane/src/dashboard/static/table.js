@@ -63,6 +63,14 @@ function columns(data) {
     },
     { id: 'share', label: 'share', title: 'share mode and share size', value: (t) => shareLabel(t.plan), cell: (t) => shareLabel(t.plan) },
     {
+      id: 'scale',
+      label: 'scale',
+      title: 'the adapter scale s (ΔW = s · B A) the trial trains at (adapter.scaling)',
+      numeric: true,
+      value: (t) => num(t.scale),
+      cell: (t) => (t.scale === null ? '' : String(Number(t.scale.toPrecision(3)))),
+    },
+    {
       id: 'trainable',
       label: 'trainable',
       title: 'trainable parameters',
