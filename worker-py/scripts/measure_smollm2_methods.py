@@ -79,6 +79,37 @@ def method_specs(args) -> list[tuple[str, dict]]:
     return specs
 
 
+def trial_message(fields: dict, **common):
+    """The proto Trial of one measured configuration (``fields`` as ``method_specs`` gives them)."""
+    from bslora_api.worker.v1 import worker_service_pb2 as pb
+    from bslora_worker.trials.contract_files import method_versions
+
+    fields = dict(fields)
+    method = fields.pop("method")
+    msg = pb.Trial(method_version=method_versions()[method], **common)
+    settings = getattr(msg, method)
+    settings.SetInParent()
+    if method == "lora":
+        settings.rank = fields.pop("rank")
+    elif method == "bslora":
+        settings.ranks.CopyFrom(pb.BSLoraRanks(local=fields.pop("r_local"), intra=fields.pop("r_intra"),
+                                               inter=fields.pop("r_inter")))
+        mode = fields.pop("share_mode")
+        getattr(settings, mode).SetInParent()
+        if mode != "slice":
+            getattr(settings, mode).share_size = fields.pop(f"{mode}_share_size")
+    if "lora_alpha" in fields:
+        settings.lora_alpha = fields.pop("lora_alpha")
+    if "scaling" in fields:
+        mode, _, value = fields.pop("scaling").partition(":")
+        settings.scaling.mode = pb.ScalingMode.Value(f"SCALING_MODE_{mode.upper()}")
+        if value:
+            settings.scaling.fixed = float(value)
+    if fields:
+        raise SystemExit(f"trial_message: unused settings {sorted(fields)}")
+    return msg
+
+
 def _tag(args) -> str:
     return f" [{args.scaling}]" if args.scaling else ""
 
@@ -106,6 +137,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--warmup-steps", type=int, default=4, help="linear warm-up steps (0: none)")
     ap.add_argument("--seq-len", type=int, default=0, help="0: the suite's default (arith 32, commonsense 128)")
     ap.add_argument("--eval-limit", type=int, default=200, help="first N test items of each eval task")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: leave the default)")
@@ -133,6 +165,7 @@ def main() -> None:
     from bslora_worker.models import load_base_model
     from bslora_worker.trials.evaluate_trial import evaluate_trial
     from bslora_worker.trials.train_trial import train_trial
+    from bslora_api.worker.v1 import worker_service_pb2 as pb
     from bslora_worker.trials.trial import Trial
 
     train_ref, eval_refs, seq_len = suite_refs(args.suite)
@@ -156,11 +189,13 @@ def main() -> None:
                 if (label, seed) in done:
                     rows.append(done[(label, seed)])
                     continue
-                trial = Trial(trial_key=f"{args.suite}-{label}-{seed}".replace(" ", "_"), name=label,
-                              base_model=args.model, task_type="causal_lm", train_data=train_ref, eval_tasks=eval_refs,
-                              target_modules=TARGETS, steps=args.steps, learning_rate=args.lr,
-                              batch_size=args.batch_size, seq_len=seq_len, seed=seed, eval_limit=args.eval_limit,
-                              **fields)
+                trial = Trial(trial_message(
+                    fields, trial_key=f"{args.suite}-{label}-{seed}".replace(" ", "_"), name=label,
+                    base_model=args.model, train_data=train_ref, eval_tasks=eval_refs, target_modules=TARGETS,
+                    training=pb.TrainingSettings(steps=args.steps, learning_rate=args.lr, batch_size=args.batch_size,
+                                                 seq_len=seq_len, eval_limit=args.eval_limit,
+                                                 warmup_steps=args.warmup_steps),
+                    seed=seed))
                 started = time.perf_counter()
                 out = train_trial(trial, base, run_dir, lambda p: None, threading.Event())
                 train_s = time.perf_counter() - started
