@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ControlPlaneError } from './errors.js';
 import { submitSweep, type SubmittedSweep } from './planner/submit-sweep.js';
 import { EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE, cancelledSweepKey, connectionFromUrl, type QueueContext } from './queue/queues.js';
+import { trialJobId } from './queue/job-ids.js';
 import { LiveProgress } from './recorder/live-progress.js';
 import { reconcileSweeps, type ReconcileReport } from './recorder/reconcile-sweeps.js';
 import { startResultRecorder, type ResultRecorder } from './recorder/result-recorder.js';
@@ -116,8 +117,8 @@ export class ControlPlane {
     // 3. Waiting jobs are removed; active ones end through the abort above (removal of a locked job is refused).
     const [trainQ, evalQ] = this.queues;
     for (const row of rows) {
-      for (const [q, kind] of [[trainQ, 'train'], [evalQ, 'eval']] as const) {
-        const job = await q.getJob(`${sweepId}.${kind}.${row.trialKey}`);
+      for (const [q, kind] of [[trainQ, TRAIN_QUEUE], [evalQ, EVAL_QUEUE]] as const) {
+        const job = await q.getJob(trialJobId(sweepId, kind, row.trialKey));
         if (job && !(await job.isActive())) await job.remove().catch(() => {});
       }
     }

@@ -44,6 +44,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { Agent } from '../../control-plane/src/agent/agent.js';
 import { ControlPlane } from '../../control-plane/src/control-plane.js';
+import { trialJobId } from '../../control-plane/src/queue/job-ids.js';
 import { EVAL_QUEUE, TRAIN_QUEUE } from '../../control-plane/src/queue/queues.js';
 import { Store } from '../../control-plane/src/store/store.js';
 import { expandSweep, parseSweepSpec } from '../../control-plane/src/sweep-specs/index.js';
@@ -349,10 +350,10 @@ async function main(): Promise<number> {
       // Read the jobs back from Redis.
       const keys = submitted.trials.map((t) => t.trialKey);
       const [trainQ, evalQ] = [TRAIN_QUEUE, EVAL_QUEUE].map((n) => new Queue(n, { connection: cp!.ctx.connection, prefix }));
-      const trainJobs = await loadJobs(trainQ, keys.map((k) => `${submitted.sweepId}.train.${k}`));
-      const evalJobs = await loadJobs(evalQ, keys.map((k) => `${submitted.sweepId}.eval.${k}`));
+      const trainJobs = await loadJobs(trainQ, keys.map((k) => trialJobId(submitted.sweepId, TRAIN_QUEUE, k)));
+      const evalJobs = await loadJobs(evalQ, keys.map((k) => trialJobId(submitted.sweepId, EVAL_QUEUE, k)));
       await Promise.all([trainQ.close(), evalQ.close()]);
-      const jobOf = (q: QueueName, key: string) => (q === 'train' ? trainJobs : evalJobs).get(`${submitted.sweepId}.${q}.${key}`);
+      const jobOf = (q: QueueName, key: string) => (q === 'train' ? trainJobs : evalJobs).get(trialJobId(submitted.sweepId, q, key));
 
       // Exactly once.
       const count = (q: QueueName) => {
@@ -399,7 +400,7 @@ async function main(): Promise<number> {
           const job = jobOf(c.queue, c.trialKey);
           const available =
             c.queue === 'train'
-              ? Math.max(availableAt.get(`${submitted.sweepId}.train.${c.trialKey}`) ?? NaN, args.overlap ? 0 : resumedAt)
+              ? Math.max(availableAt.get(trialJobId(submitted.sweepId, TRAIN_QUEUE, c.trialKey)) ?? NaN, args.overlap ? 0 : resumedAt)
               : jobOf('train', c.trialKey)?.finishedOn ?? NaN;
           const ready = Math.max(available, prevFinished);
           (available <= prevFinished ? overhead.backlog : overhead.idle).push(c.startedAt - ready);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlane } from '../../control-plane/src/control-plane.js';
+import { trialJobId } from '../../control-plane/src/queue/job-ids.js';
 import { TRAIN_QUEUE } from '../../control-plane/src/queue/queues.js';
 import { parseSweepSpec } from '../../control-plane/src/sweep-specs/index.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
@@ -118,7 +119,7 @@ describe('two agents on one Redis', () => {
     const trains = new Queue(TRAIN_QUEUE, { connection: cp.ctx.connection, prefix });
     try {
       for (const r of rows) {
-        const job = await trains.getJob(`${submitted.sweepId}.train.${r.trialKey}`);
+        const job = await trains.getJob(trialJobId(submitted.sweepId, TRAIN_QUEUE, r.trialKey));
         expect(job?.attemptsStarted).toBe(1);
         expect(job?.finishedOn).toBeGreaterThan(0);
       }

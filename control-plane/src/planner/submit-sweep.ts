@@ -14,6 +14,7 @@ import {
   TRIAL_JOB_OPTIONS,
   type QueueContext,
 } from '../queue/queues.js';
+import { sweepGateJobId, sweepJobId, trialJobId } from '../queue/job-ids.js';
 
 export interface SubmittedSweep {
   sweepId: string;
@@ -85,15 +86,14 @@ export async function addSweepFlow(
   const sweepJob = {
     name: 'sweep',
     queueName: SWEEP_QUEUE,
-    // The sweep id is unique, so a retained job with this id can never swallow a new sweep.
-    opts: { jobId: `sweep.${sweepId}`, removeOnComplete: { age: 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } },
+    opts: { jobId: sweepJobId(sweepId), removeOnComplete: { age: 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } },
     data: { sweepId },
   } satisfies FlowJob;
   if (trials.length <= partTrials) {
     await flows.add({ ...sweepJob, children: trials.map((plan) => trialFlow(sweepId, plan)) });
     return;
   }
-  const gateId = `${sweepId}.gate`;
+  const gateId = sweepGateJobId(sweepId);
   await flows.add({ ...sweepJob, children: [{ name: 'gate', queueName: SWEEP_GATE_QUEUE, data: { sweepId }, opts: { jobId: gateId } }] });
   const parent = { id: sweepJob.opts.jobId, queue: `${ctx.prefix}:${SWEEP_QUEUE}` };
   const parts: TrialPlan[][] = [];
@@ -140,13 +140,13 @@ export function trialFlow(sweepId: string, plan: TrialPlan): FlowJob {
     name: plan.name,
     queueName: EVAL_QUEUE,
     data: { sweepId, plan },
-    opts: { ...TRIAL_JOB_OPTIONS, jobId: `${sweepId}.eval.${plan.trialKey}`, ignoreDependencyOnFailure: true },
+    opts: { ...TRIAL_JOB_OPTIONS, jobId: trialJobId(sweepId, EVAL_QUEUE, plan.trialKey), ignoreDependencyOnFailure: true },
     children: [
       {
         name: plan.name,
         queueName: TRAIN_QUEUE,
         data: { sweepId, plan },
-        opts: { ...TRIAL_JOB_OPTIONS, jobId: `${sweepId}.train.${plan.trialKey}`, ignoreDependencyOnFailure: true },
+        opts: { ...TRIAL_JOB_OPTIONS, jobId: trialJobId(sweepId, TRAIN_QUEUE, plan.trialKey), ignoreDependencyOnFailure: true },
       },
     ],
   };
