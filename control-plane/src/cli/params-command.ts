@@ -15,6 +15,7 @@ import { grpcStatusName, isGrpcServiceError } from '../worker-process/grpc-error
 import { spawnWorker, type WorkerProcess } from '../worker-process/spawn-worker.js';
 import { toTrialSpec } from '../worker-process/trial-spec.js';
 import { WorkerClient } from '../worker-process/worker-client.js';
+import { pickLoraBaseline } from '../recorder/lora-baseline.js';
 import type { CliConfig } from './config.js';
 import { fmtInt, fmtPct, renderTable } from './render-table.js';
 import type { CliIo } from './sweep-command.js';
@@ -73,7 +74,7 @@ export async function countSweepParameters(specName: string, plans: TrialPlan[],
       trials.push({ name: plan.name, method: plan.method, counts: null, loraShare: null, error: `${grpcStatusName(err.code)}: ${err.details}` });
     }
   }
-  const lora = trials.filter((t) => t.method === 'lora' && t.counts).sort((a, b) => b.counts!.total - a.counts!.total)[0];
+  const lora = pickLoraBaseline(trials, (t) => t.counts?.total);
   for (const t of trials) if (lora && t.counts) t.loraShare = t.counts.total / lora.counts!.total;
   return { spec: specName, baseModel: plans[0]?.baseModel ?? '', baseTotal, loraBaseline: lora?.name ?? null, trials };
 }

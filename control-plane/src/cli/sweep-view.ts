@@ -1,4 +1,5 @@
 /** How a sweep and its results are shown: the result table and the one-line progress of a running sweep. */
+import { pickLoraBaseline } from '../recorder/lora-baseline.js';
 import { fmtInt, fmtNum, fmtPct, renderTable } from './render-table.js';
 
 export interface SweepDetail {
@@ -17,7 +18,7 @@ export interface SweepDetail {
 }
 
 export function resultTable(sweep: SweepDetail): string {
-  const lora = sweep.trials.filter((t) => t.method === 'lora' && t.result).sort((a, b) => b.result!.counts.total - a.result!.counts.total)[0];
+  const lora = pickLoraBaseline(sweep.trials, (t) => t.result?.counts.total);
   const rows = sweep.trials.map((t) => [
     t.name,
     t.method,

@@ -3,6 +3,7 @@
  * and each trial's share of the LoRA baseline's parameters with its accuracy delta.
  */
 import type { TrialRow } from '../store/store.js';
+import { pickLoraBaseline } from './lora-baseline.js';
 
 export interface TrialSummary {
   trialKey: string;
@@ -27,8 +28,7 @@ export interface SweepSummary {
 }
 
 export function summarizeSweep(rows: TrialRow[]): SweepSummary {
-  const loras = rows.filter((r) => r.method === 'lora' && r.result);
-  const baseline = loras.sort((a, b) => (b.result!.counts.total ?? 0) - (a.result!.counts.total ?? 0))[0];
+  const baseline = pickLoraBaseline(rows, (r) => (r.result ? (r.result.counts.total ?? 0) : null));
   const withAcc = rows.filter((r) => r.result && r.result.meanAcc !== null && r.method !== 'base');
   const front = paretoFront(withAcc.map((r) => ({ key: r.trialKey, params: r.result!.counts.total, acc: r.result!.meanAcc! })));
   const trials = rows.map((r): TrialSummary => {
