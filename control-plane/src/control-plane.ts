@@ -13,6 +13,7 @@ import { LiveProgress } from './recorder/live-progress.js';
 import { reconcileSweeps, type ReconcileReport } from './recorder/reconcile-sweeps.js';
 import { startResultRecorder, type ResultRecorder } from './recorder/result-recorder.js';
 import { checkEvictionPolicy } from './redis/ensure-redis.js';
+import { isUnfinished } from './store/statuses.js';
 import { Store } from './store/store.js';
 import { ArtifactStore } from './queue/artifacts.js';
 import type { SweepSpec } from './sweep-specs/index.js';
@@ -104,7 +105,7 @@ export class ControlPlane {
   async cancel(sweepId: string): Promise<void> {
     const sweep = this.store.getSweep(sweepId);
     if (!sweep) throw new ControlPlaneError('CP_ERR_SWEEP_NOT_FOUND', `no sweep has id '${sweepId}'`);
-    if (!['queued', 'running'].includes(sweep.status)) return;
+    if (!isUnfinished(sweep.status)) return;
     // 1. The store first: from here on every event about this sweep is too late to change it.
     this.store.setSweepStatus(sweepId, 'cancelled');
     const rows = this.store.trialsOfSweep(sweepId);

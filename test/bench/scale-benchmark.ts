@@ -46,6 +46,7 @@ import { Agent } from '../../control-plane/src/agent/agent.js';
 import { ControlPlane } from '../../control-plane/src/control-plane.js';
 import { trialJobId } from '../../control-plane/src/queue/job-ids.js';
 import { EVAL_QUEUE, TRAIN_QUEUE } from '../../control-plane/src/queue/queues.js';
+import { isUnfinished } from '../../control-plane/src/store/statuses.js';
 import { Store } from '../../control-plane/src/store/store.js';
 import { expandSweep, parseSweepSpec } from '../../control-plane/src/sweep-specs/index.js';
 import { WorkerClient } from '../../control-plane/src/worker-process/worker-client.js';
@@ -334,7 +335,7 @@ async function main(): Promise<number> {
       let status = '';
       for (;;) {
         status = cp.store.getSweep(submitted.sweepId)!.status;
-        if (!['queued', 'running'].includes(status)) break;
+        if (!isUnfinished(status)) break;
         if (Date.now() > deadline) throw new Error(`sweep still ${status} after ${args['timeout-s']} s`);
         if (Date.now() - lastLog > 10_000) {
           lastLog = Date.now();

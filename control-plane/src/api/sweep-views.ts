@@ -80,4 +80,3 @@ export function sweepResults(cp: ControlPlane, id: string, include: readonly Res
   };
 }
 
-export const FINAL_SWEEP_STATUSES: ReadonlySet<string> = new Set(['completed', 'completed_with_failures', 'cancelled']);

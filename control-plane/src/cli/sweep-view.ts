@@ -1,5 +1,6 @@
 /** How a sweep and its results are shown: the result table and the one-line progress of a running sweep. */
 import { pickLoraBaseline } from '../recorder/lora-baseline.js';
+import { isUnfinished } from '../store/statuses.js';
 import { fmtInt, fmtNum, fmtPct, renderTable } from './render-table.js';
 
 export interface SweepDetail {
@@ -35,7 +36,7 @@ export function resultTable(sweep: SweepDetail): string {
 }
 
 export function progressLine(sweep: SweepDetail): string {
-  const done = sweep.trials.filter((t) => ['completed', 'failed', 'cancelled'].includes(t.status)).length;
+  const done = sweep.trials.filter((t) => !isUnfinished(t.status)).length;
   const running = sweep.trials
     .filter((t) => t.status === 'running' && t.progress)
     .map((t) => `${t.name} ${t.progress!.phase ?? ''} ${t.progress!.step}/${t.progress!.totalSteps}${t.progress!.loss != null ? ` loss ${t.progress!.loss.toFixed(3)}` : ''}`);

@@ -9,6 +9,7 @@ import { Job, QueueEvents, Worker } from 'bullmq';
 import type { Store } from '../store/store.js';
 import { EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE, type EvalJobResult, type QueueContext, type SweepJobData } from '../queue/queues.js';
 import { parseTrialJobId } from '../queue/job-ids.js';
+import { isUnfinished } from '../store/statuses.js';
 import { summarizeSweep } from './summarize-sweep.js';
 import { expectVerdictsOf } from './expect-verdicts.js';
 import type { SweepSpec } from '../sweep-specs/index.js';
@@ -42,7 +43,7 @@ export function finishSweep(store: Store, sweepId: string): string | null {
   if (!sweep || sweep.status === 'cancelled') return null;
   const rows = store.trialsOfSweep(sweepId);
   // A repaired sweep has several flows; only the last one to finish closes the sweep.
-  if (rows.some((r) => r.status === 'queued' || r.status === 'running')) return null;
+  if (rows.some((r) => isUnfinished(r.status))) return null;
   const summary = { ...summarizeSweep(rows), ...expectVerdictsOf(sweep.spec as SweepSpec, rows) };
   const status = rows.every((r) => r.status === 'completed') ? 'completed' : 'completed_with_failures';
   store.setSweepStatus(sweepId, status, summary);

@@ -8,8 +8,9 @@ import { dirname } from 'node:path';
 import type { TrialPlan } from '../sweep-specs/index.js';
 import { MIGRATIONS } from './migrations.js';
 
-export type SweepStatus = 'queued' | 'running' | 'completed' | 'completed_with_failures' | 'cancelled';
-export type TrialStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+import { TRIAL_STATUSES, type SweepStatus, type TrialStatus } from './statuses.js';
+
+export type { SweepStatus, TrialStatus } from './statuses.js';
 
 /** A sweep's trials by status. */
 export type TrialStatusCounts = Record<TrialStatus, number> & { total: number };

@@ -14,6 +14,7 @@ import {
   shareLabel,
   taskLabel,
 } from './format.js';
+import { TRIAL_STATUSES } from './statuses.js';
 
 /** @typedef {import('./format.js').Trial} Trial */
 /** @typedef {import('./api.js').SweepData} SweepData */
@@ -23,7 +24,8 @@ import {
  *   cell: (t: Trial) => Node | string }} Column
  */
 
-const STATUS_ORDER = ['running', 'queued', 'completed', 'failed', 'cancelled'];
+/** Sort order of the status column: running trials first, then the others in their life's order. */
+const STATUS_ORDER = ['running', ...TRIAL_STATUSES.filter((s) => s !== 'running')];
 
 /** @param {SweepData} data @returns {Column[]} */
 function columns(data) {
