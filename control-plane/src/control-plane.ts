@@ -91,10 +91,8 @@ export class ControlPlane {
 
   /** Copies a finished trial's adapter into this control plane's artifacts/ (from the Redis mirror if needed). */
   private async collectAdapter(trialKey: string): Promise<void> {
-    const sha = this.store.db.prepare('SELECT adapter_sha256 AS sha FROM results WHERE trial_key = ?').get(trialKey) as
-      | { sha: string | null }
-      | undefined;
-    if (sha?.sha) await this.artifacts.fetch(sha.sha).catch(() => undefined);
+    const sha = this.store.adapterSha256Of(trialKey);
+    if (sha) await this.artifacts.fetch(sha).catch(() => undefined);
   }
 
   submit(spec: SweepSpec): Promise<SubmittedSweep> {

@@ -364,11 +364,7 @@ async function main(): Promise<number> {
       };
       const perKey = { train: count('train'), eval: count('eval') };
       const rows = cp.store.trialsOfSweep(submitted.sweepId);
-      const resultRows = (
-        cp.store.db
-          .prepare('SELECT COUNT(*) AS n FROM results r JOIN sweep_trials st ON st.trial_key = r.trial_key WHERE st.sweep_id = ?')
-          .get(submitted.sweepId) as { n: number }
-      ).n;
+      const resultRows = cp.store.resultCountOfSweep(submitted.sweepId);
       const check = (ok: boolean, what: string) => ok || failures.push(what);
       check(status === 'completed', `sweep ended '${status}'`);
       check(new Set(keys).size === nTrials, `${new Set(keys).size} distinct keys for ${nTrials} trials`);

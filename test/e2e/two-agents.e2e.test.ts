@@ -102,10 +102,7 @@ describe('two agents on one Redis', () => {
       expect(r.result).not.toBeNull();
     }
     // One row per trial in results, no more: the store's primary key and this count together.
-    const { n } = cp.store.db
-      .prepare('SELECT COUNT(*) AS n FROM results r JOIN sweep_trials st ON st.trial_key = r.trial_key WHERE st.sweep_id = ?')
-      .get(submitted.sweepId) as { n: number };
-    expect(n).toBe(TRIALS);
+    expect(cp.store.resultCountOfSweep(submitted.sweepId)).toBe(TRIALS);
 
     // Both agents trained trials.
     const byAddress = new Map<string, number>();
@@ -126,10 +123,7 @@ describe('two agents on one Redis', () => {
     } finally {
       await trains.close();
     }
-    const failedAttempts = cp.store.db
-      .prepare("SELECT COUNT(*) AS n FROM events WHERE sweep_id = ? AND kind = 'attempt-failed'")
-      .get(submitted.sweepId) as { n: number };
-    expect(failedAttempts.n).toBe(0);
+    expect(cp.store.eventCount(submitted.sweepId, 'attempt-failed')).toBe(0);
   }, 90_000);
 
   it('stops both agents cleanly on SIGTERM, leaving no worker process', async () => {
