@@ -355,6 +355,8 @@ async function main(): Promise<number> {
       seedSweep(cp, small, `sw-apiload-small-${String(i).padStart(3, '0')}`);
     }
     log(`seeded a ${n}-trial sweep and 100 small ones in ${fmt((performance.now() - t0) / 1000, 2)} s; prefix ${prefix}, home ${home}`);
+    const bigRows = (cp.store.getSweep(sweepId)!.summary as { trials: unknown[] }).trials;
+    log(`the ${n}-trial sweep's summary rows (which the sweep list leaves out): ${fmt(Buffer.byteLength(JSON.stringify(bigRows)) / 1024, 1)} KiB`);
     log(`autocannon (separate process): ${CONNECTIONS} connections, ${DURATION_S} s per endpoint`);
 
     const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };

@@ -48,11 +48,11 @@ export async function submitSweep(
 }
 
 /**
- * Trials per Redis transaction when a sweep is enqueued in parts. One `FlowProducer.add` is one MULTI/EXEC: for
- * 10,000 trials (20,001 jobs) it held this process's event loop for 1.4 s while building the jobs and stalled every
- * other client of Redis for 0.6 s while running them; in parts of 250 trials, two in flight, the same sweep is
- * queued a little faster (2.2 s → 1.7 s) and neither stalls for more than one part (≤ 0.2 s and ≤ 0.05 s).
- * Measured with test/bench/enqueue-benchmark.ts (docs/benchmarks.md, "Control-plane scale").
+ * Trials per Redis transaction when a sweep is enqueued in parts. One `FlowProducer.add` is one MULTI/EXEC, so a
+ * large sweep in one add holds this process's event loop while it builds the jobs and stalls every other client of
+ * Redis while they run; in parts, two in flight, neither stalls for longer than one part takes, and the sweep is
+ * queued no slower. The part size is small enough for short stalls and large enough that a small sweep stays one
+ * atomic add (test/bench/enqueue-benchmark.ts; docs/benchmarks.md, "Control-plane scale").
  */
 export const ENQUEUE_PART_TRIALS = 250;
 /** A queue that no worker consumes, holding each part-wise enqueued sweep's gate job (see addSweepFlow). */
