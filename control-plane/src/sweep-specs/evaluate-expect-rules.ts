@@ -1,5 +1,5 @@
 /**
- * The verdict of a sweep's `expect` rules on its results (DESIGN §4 step 5). Pure: the sweep job gathers results
+ * The verdict of a sweep's `expect` rules on its results (docs/sweep-spec.md, `expect`). Pure: the sweep job gathers results
  * from the store and calls this.
  */
 import { matchesSelector, parseExpectTarget, parseTrialSelector, type SelectableTrial, type TrialSelector } from './expect-rules.js';

@@ -1,5 +1,5 @@
 /**
- * Sweep specs: the YAML/JSON format of DESIGN §5, its validation, its expansion into trials, and trial keys.
+ * Sweep specs: the YAML/JSON format of docs/sweep-spec.md, its validation, its expansion into trials, and trial keys.
  *
  * @module
  * @example
