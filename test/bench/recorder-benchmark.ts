@@ -64,7 +64,10 @@ function timeIt(fn: () => void): number {
 const trials = plans(N);
 const results = trials.map((p) => result(p.trialKey));
 const rows: Record<string, number[]> = {};
-const note = (label: string, ms: number) => (rows[label] ??= []).push(ms);
+const note = (label: string, ms: number) => {
+  rows[label] ??= [];
+  rows[label].push(ms);
+};
 
 for (let r = 0; r < Number(args.repeat); r++) {
   for (const cached of [false, true]) {

@@ -374,7 +374,7 @@ async function main(): Promise<number> {
         const bad = keys.filter((k) => perKey[q].get(k) !== 1);
         check(bad.length === 0, `${bad.length} trials with ≠1 ${q} calls (e.g. ${bad[0]}: ${perKey[q].get(bad[0]) ?? 0})`);
         const jobs = keys.map((k) => jobOf(q, k));
-        const lost = jobs.filter((j) => !j || !j.finishedOn || j.failedReason).length;
+        const lost = jobs.filter((j) => !j?.finishedOn || j.failedReason).length;
         check(lost === 0, `${lost} ${q} jobs missing, unfinished or failed`);
         const retried = jobs.filter((j) => j && j.attemptsStarted !== 1).length;
         check(retried === 0, `${retried} ${q} jobs started more than once`);
@@ -441,7 +441,8 @@ async function main(): Promise<number> {
         endToEndS: e2eS,
         trialsPerSecond: nTrials / e2eS,
         steadyTrialsPerSecond: nTrials / ((lastEvalFinish - firstCall) / 1000),
-        // From the last eval job finishing to the store marking the sweep finished (the sweep job's work; ±20 ms poll).
+        // From the last eval job finishing to the store marking the sweep finished (the sweep job's work; ±20 ms
+        // poll).
         finishLagMs: doneAt - lastEvalFinish,
         cpuSeconds: { pythonWorkers: pyCpu, node: nodeCpu, redis: redisCpu },
         // The 1-minute load average before and after the run: other work on the machine skews every number.

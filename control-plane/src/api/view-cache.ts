@@ -32,7 +32,7 @@ export interface CachedView {
 export class ViewCache {
   private readonly entries = new Map<string, { stamp: string; view: CachedView }>();
 
-  /** @param maxEntries - views kept, least recently used evicted first (each holds whole bodies, as large as a sweep's views). */
+  /** @param maxEntries - views kept, least recently used evicted first (an entry holds whole response bodies). */
   constructor(
     private readonly store: Store,
     private readonly maxEntries = 32,

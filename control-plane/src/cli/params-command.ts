@@ -100,7 +100,7 @@ export function paramsTable(r: ParamsReport): string {
   return `${head}\n\n${table}\n${foot}${errors.length ? `\n\nrefused by the worker:\n${errors.join('\n')}` : ''}`;
 }
 
-export function makeParamsCommand(config: CliConfig, io: CliIo): Command {
+export function makeParamsCommand(_config: CliConfig, io: CliIo): Command {
   return new Command('params')
     .description("print every trial's trainable parameters (local, intra, inter, transform, total, share of LoRA) without training")
     .argument('<spec>', 'sweep spec file (YAML or JSON)')

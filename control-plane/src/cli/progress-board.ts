@@ -25,7 +25,7 @@ export function formatDuration(seconds: number | null): string {
 function trialFraction(t: SweepDetail['trials'][number]): number {
   if (!isUnfinished(t.status)) return 1;
   const p = t.progress;
-  if (!p || !p.totalSteps) return 0;
+  if (!p?.totalSteps) return 0;
   const f = (p.step ?? 0) / p.totalSteps;
   return p.phase === 'eval' ? 0.9 + 0.1 * f : 0.9 * f;
 }

@@ -3,7 +3,7 @@
  * record the sweep and its trials in the store, then add one BullMQ flow (sweep ← eval ← train per trial).
  * Nothing is queued or stored when validation fails.
  */
-import { FlowProducer, Queue, type FlowJob } from 'bullmq';
+import { type FlowProducer, Queue, type FlowJob } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { expandSweep, type SweepSpec, type TrialPlan } from '../sweep-specs/index.js';
 import type { Store } from '../store/store.js';

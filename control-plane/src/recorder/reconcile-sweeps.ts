@@ -9,7 +9,7 @@
  *   so a checkpoint left by the lost attempt is resumed);
  * - a sweep with nothing left to run is finished.
  */
-import { FlowProducer, Queue } from 'bullmq';
+import { type FlowProducer, Queue } from 'bullmq';
 import type { Store } from '../store/store.js';
 import { trialFlow } from '../planner/submit-sweep.js';
 import { EVAL_QUEUE, SWEEP_QUEUE, type EvalJobResult, type QueueContext } from '../queue/queues.js';

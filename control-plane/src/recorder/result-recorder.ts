@@ -5,7 +5,7 @@
  * sweep job, processed once every child is done, re-records all children values (the path that cannot miss, since
  * BullMQ events are fire-and-forget). A reconciler at start-up re-queues trials whose jobs vanished.
  */
-import { Job, QueueEvents, Worker } from 'bullmq';
+import { type Job, QueueEvents, Worker } from 'bullmq';
 import type { Store } from '../store/store.js';
 import { EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE, type EvalJobResult, type QueueContext, type SweepJobData } from '../queue/queues.js';
 import { parseTrialJobId } from '../queue/job-ids.js';

@@ -1,4 +1,4 @@
-/** The `events` table: an append-only log of what happened to a sweep and its trials (submits, failed attempts, ends). */
+/** The `events` table: an append-only log of what happened to a sweep and its trials (submits, failures, ends). */
 import { now, type SqlStatements } from './sql-statements.js';
 
 export class EventsTable {

@@ -1,4 +1,4 @@
-/** The `idempotency_keys` table: each `Idempotency-Key` of a submit, with the sweep it created and the response sent. */
+/** The `idempotency_keys` table: each submit's `Idempotency-Key`, with the sweep it created and the response sent. */
 import { now, type SqlStatements } from './sql-statements.js';
 
 /** A remembered `Idempotency-Key`. */

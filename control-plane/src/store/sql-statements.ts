@@ -20,7 +20,10 @@ export class SqlStatements {
   prepare(sql: string): Database.Statement {
     if (!this.cached) return this.db.prepare(sql);
     let stmt = this.cache.get(sql);
-    if (!stmt) this.cache.set(sql, (stmt = this.db.prepare(sql)));
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.cache.set(sql, stmt);
+    }
     return stmt;
   }
 

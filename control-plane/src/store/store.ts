@@ -124,7 +124,7 @@ export class Store {
     return this.sweeps.unfinished();
   }
 
-  /** Moves a queued or running sweep to `status` (a final status also stamps finished_at); final sweeps stay as they are. */
+  /** Moves a queued or running sweep to `status` (a final one stamps finished_at); final sweeps stay as they are. */
   setSweepStatus(id: string, status: SweepStatus, summary?: unknown): void {
     this.sweeps.setStatus(id, status, summary);
   }
@@ -146,7 +146,7 @@ export class Store {
     return this.sweepTrials.statusCounts(sweepIds);
   }
 
-  /** Moves a trial to `status`; a completed trial stays completed, and a cancelled one leaves only to complete or queue. */
+  /** Moves a trial to `status`; completed stays completed, and cancelled leaves only to complete or be queued. */
   setTrialStatus(trialKey: string, status: TrialStatus, lastError: string | null = null): void {
     this.trials.setStatus(trialKey, status, lastError);
   }

@@ -20,8 +20,8 @@ import { TRIAL_STATUSES } from './statuses.js';
 /** @typedef {import('./api.js').SweepData} SweepData */
 
 /**
- * @typedef {{ id: string, label: string, title?: string, numeric?: boolean, value: (t: Trial) => number | string | null,
- *   cell: (t: Trial) => Node | string }} Column
+ * @typedef {{ id: string, label: string, title?: string, numeric?: boolean,
+ *   value: (t: Trial) => number | string | null, cell: (t: Trial) => Node | string }} Column
  */
 
 /** Sort order of the status column: running trials first, then the others in their life's order. */
