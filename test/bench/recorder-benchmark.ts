@@ -20,7 +20,7 @@ import type { EvalJobResult } from '../../control-plane/src/queue/queues.js';
 import { recordEvalResult } from '../../control-plane/src/recorder/result-recorder.js';
 import { paretoFront } from '../../control-plane/src/recorder/summarize-sweep.js';
 import { Store, type TrialRow } from '../../control-plane/src/store/store.js';
-import type { TrialPlan } from '../../control-plane/src/sweep-specs/index.js';
+import type { Trial } from '../../control-plane/src/sweep-specs/index.js';
 import { benchPlans } from './bench-plans.js';
 
 const { values: args } = parseArgs({
@@ -28,7 +28,7 @@ const { values: args } = parseArgs({
 });
 const N = Number(args.trials);
 
-const plans = (n: number): TrialPlan[] => benchPlans(n, 'recorder-bench');
+const plans = (n: number): Trial[] => benchPlans(n, 'recorder-bench');
 
 /** A dry-run worker's result, as the eval job returns it. */
 function result(trialKey: string): EvalJobResult {
@@ -107,7 +107,7 @@ for (let r = 0; r < Number(args.repeat); r++) {
       (p, i): TrialRow => ({
         trialKey: p.trialKey,
         name: p.name,
-        method: p.method,
+        method: p.method?.$case ?? '',
         status: 'completed',
         lastError: null,
         reused: false,

@@ -137,7 +137,7 @@ export const trialListSchema = component(
   'TrialList',
   z.object({
     sweepId: z.string(),
-    trials: z.array(trialSchema.extend({ plan: z.record(z.string(), z.unknown()).describe('the trial plan (method, ranks, data, training)') })),
+    trials: z.array(trialSchema.extend({ plan: z.record(z.string(), z.unknown()).describe('the trial (proto Trial as JSON: method settings, data, training)') })),
   }),
 );
 
@@ -175,7 +175,7 @@ export const sweepResultsSchema = component(
           .describe('the grid coordinates that tell trials apart; the whole plan with ?include=plan'),
         counts: z.record(z.string(), z.number()).nullable().describe('trainable parameters: local, intra, inter, transform, total'),
         accuracy: z.record(z.string(), z.number()).nullable().describe('accuracy per eval task (0–1)'),
-        plan: z.record(z.string(), z.unknown()).optional().describe('with ?include=plan: the trial plan'),
+        plan: z.record(z.string(), z.unknown()).optional().describe('with ?include=plan: the trial (proto Trial as JSON)'),
         result: trialResultSchema.nullable().optional().describe('with ?include=result: the whole recorded result'),
       }),
     ),

@@ -9,11 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlPlaneError } from '../errors.js';
 import type { ParameterCounts } from '../gen/bslora_api/worker/v1/worker_service.js';
-import { expandSweep, loadSweepSpecFile, type TrialPlan } from '../sweep-specs/index.js';
+import { expandSweep, loadSweepSpecFile, type Trial } from '../sweep-specs/index.js';
 import { status } from '@grpc/grpc-js';
 import { grpcStatusName, isGrpcServiceError } from '../worker-process/grpc-errors.js';
 import { spawnWorker, type WorkerProcess } from '../worker-process/spawn-worker.js';
-import { toTrialSpec } from '../worker-process/trial-spec.js';
 import { WorkerClient } from '../worker-process/worker-client.js';
 import { pickLoraBaseline } from '../recorder/lora-baseline.js';
 import type { CliConfig } from './config.js';
@@ -41,19 +40,19 @@ export interface ParamsReport {
 }
 
 /** Counts every trial of a plan on one worker; seeds of one configuration are counted once. */
-export async function countSweepParameters(specName: string, plans: TrialPlan[], client: WorkerClient): Promise<ParamsReport> {
+export async function countSweepParameters(specName: string, plans: Trial[], client: WorkerClient): Promise<ParamsReport> {
   const byConfig = new Map<string, Promise<ParameterCounts>>();
   let baseTotal: number | null = null;
   const trials: TrialParams[] = [];
   for (const plan of plans) {
     const config = plan.name.replace(/-s\d+$/, '');
-    if (!byConfig.has(config)) byConfig.set(config, client.countParameters(toTrialSpec(plan), { timeoutMs: 300_000 }));
+    if (!byConfig.has(config)) byConfig.set(config, client.countParameters(plan, { timeoutMs: 300_000 }));
     try {
       const c = await byConfig.get(config)!;
       baseTotal ??= Number(c.baseTotal) || null;
       trials.push({
         name: plan.name,
-        method: plan.method,
+        method: plan.method?.$case ?? '',
         counts: {
           local: Number(c.local),
           intra: Number(c.intra),
@@ -71,7 +70,7 @@ export async function countSweepParameters(specName: string, plans: TrialPlan[],
       if ([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.CANCELLED].includes(err.code)) {
         throw new ControlPlaneError('CP_ERR_WORKER_UNREACHABLE', `worker at ${client.address} failed: ${grpcStatusName(err.code)} ${err.details}`, { cause: err });
       }
-      trials.push({ name: plan.name, method: plan.method, counts: null, loraShare: null, error: `${grpcStatusName(err.code)}: ${err.details}` });
+      trials.push({ name: plan.name, method: plan.method?.$case ?? '', counts: null, loraShare: null, error: `${grpcStatusName(err.code)}: ${err.details}` });
     }
   }
   const lora = pickLoraBaseline(trials, (t) => t.counts?.total);

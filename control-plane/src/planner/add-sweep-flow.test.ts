@@ -6,11 +6,11 @@ import { FlowProducer, Queue, Worker } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../../test/helpers/redis.js';
 import { connectionFromUrl, EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE } from '../queue/queues.js';
-import type { TrialPlan } from '../sweep-specs/index.js';
+import type { Trial } from '../sweep-specs/index.js';
 import { addSweepFlow, SWEEP_GATE_QUEUE } from './submit-sweep.js';
 
 const connection = connectionFromUrl(TEST_REDIS_URL);
-const plans = (n: number) => Array.from({ length: n }, (_, i) => ({ trialKey: `k${i}`, name: `t${i}` }) as unknown as TrialPlan);
+const plans = (n: number) => Array.from({ length: n }, (_, i) => ({ trialKey: `k${i}`, name: `t${i}` }) as unknown as Trial);
 
 describe('addSweepFlow', () => {
   const prefix = uniquePrefix('flow-parts');

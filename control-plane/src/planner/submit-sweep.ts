@@ -5,7 +5,7 @@
  */
 import { type FlowProducer, Queue, type FlowJob } from 'bullmq';
 import { randomUUID } from 'node:crypto';
-import { expandSweep, type SweepSpec, type TrialPlan } from '../sweep-specs/index.js';
+import { expandSweep, type SweepSpec, type Trial } from '../sweep-specs/index.js';
 import type { Store } from '../store/store.js';
 import {
   EVAL_QUEUE,
@@ -18,7 +18,7 @@ import { sweepGateJobId, sweepJobId, trialJobId } from '../queue/job-ids.js';
 
 export interface SubmittedSweep {
   sweepId: string;
-  trials: TrialPlan[];
+  trials: Trial[];
   /** Keys of trials whose finished results were reused (not queued). */
   reused: string[];
 }
@@ -80,7 +80,7 @@ export async function addSweepFlow(
   flows: FlowProducer,
   ctx: QueueContext,
   sweepId: string,
-  trials: TrialPlan[],
+  trials: Trial[],
   partTrials = ENQUEUE_PART_TRIALS,
 ): Promise<void> {
   const sweepJob = {
@@ -96,7 +96,7 @@ export async function addSweepFlow(
   const gateId = sweepGateJobId(sweepId);
   await flows.add({ ...sweepJob, children: [{ name: 'gate', queueName: SWEEP_GATE_QUEUE, data: { sweepId }, opts: { jobId: gateId } }] });
   const parent = { id: sweepJob.opts.jobId, queue: `${ctx.prefix}:${SWEEP_QUEUE}` };
-  const parts: TrialPlan[][] = [];
+  const parts: Trial[][] = [];
   for (let i = 0; i < trials.length; i += partTrials) parts.push(trials.slice(i, i + partTrials));
   // Two parts in flight: this process builds the next part while Redis runs the previous one.
   let next = 0;
@@ -135,7 +135,7 @@ export async function addSweepFlow(
 }
 
 /** One trial's part of a sweep flow: its eval job, parent of its train job. */
-export function trialFlow(sweepId: string, plan: TrialPlan): FlowJob {
+export function trialFlow(sweepId: string, plan: Trial): FlowJob {
   return {
     name: plan.name,
     queueName: EVAL_QUEUE,

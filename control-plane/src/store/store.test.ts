@@ -1,28 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { TrialPlan } from '../sweep-specs/index.js';
+import type { MethodName, Trial } from '../sweep-specs/index.js';
+import { trialFixture } from '../sweep-specs/test-fixtures.js';
 import { Store } from './store.js';
 
-function plan(key: string, method: TrialPlan['method'] = 'lora'): TrialPlan {
-  return {
-    trialKey: key,
-    name: `t-${key}`,
-    method,
-    ranks: null,
-    rank: 8,
-    shareMode: null,
-    kronShareSize: null,
-    gateShareSize: null,
-    loraAlpha: null,
-    loraDropout: 0,
-    baseModel: 'builtin:tiny-llama',
-    taskType: 'causal_lm',
-    trainData: 'builtin:arith',
-    evalTasks: ['builtin:arith'],
-    targetModules: ['q_proj'],
-    training: { steps: 1, learningRate: 0.001, batchSize: 1, seqLen: 8, evalLimit: null, checkpointEvery: null },
-    seed: 0,
-    methodVersion: 'v',
-  } as TrialPlan;
+function plan(key: string, method: MethodName = 'lora'): Trial {
+  return trialFixture({ key, name: `t-${key}`, method });
 }
 
 const result = (total: number) => ({

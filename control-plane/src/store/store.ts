@@ -5,7 +5,7 @@
  * ever written. Another database can replace SQLite behind this class.
  */
 import type Database from 'better-sqlite3';
-import type { TrialPlan } from '../sweep-specs/index.js';
+import type { Trial } from '../sweep-specs/index.js';
 import { EventsTable } from './events-table.js';
 import { IdempotencyKeysTable, type IdempotencyRecord } from './idempotency-keys-table.js';
 import { openDatabase } from './open-database.js';
@@ -84,7 +84,7 @@ export class Store {
   // Sweeps and their trials.
 
   /** Records a sweep with its trials in one transaction: nothing partial is ever written. */
-  createSweep(sweep: { id: string; name: string; spec: unknown }, trials: TrialPlan[], reused: Set<string>): void {
+  createSweep(sweep: { id: string; name: string; spec: unknown }, trials: Trial[], reused: Set<string>): void {
     const t = now();
     this.inTransaction(() => {
       this.sweeps.insert(sweep, t);

@@ -2,10 +2,11 @@
  * The `sweep_trials` table: which trials a sweep contains, in its order, and whether each was reused from an earlier
  * sweep. Reading a sweep's trials joins their `trials` row and `results` row through it.
  */
-import type { TrialPlan } from '../sweep-specs/index.js';
+import type { Trial } from '../sweep-specs/index.js';
 import type { TrialResult } from './results-table.js';
 import { parseOrNull, type SqlStatements } from './sql-statements.js';
 import { TRIAL_STATUSES, type TrialStatus } from './statuses.js';
+import { trialFromJson } from './trial-json.js';
 
 export interface TrialRow {
   trialKey: string;
@@ -14,7 +15,7 @@ export interface TrialRow {
   status: TrialStatus;
   lastError: string | null;
   reused: boolean;
-  plan: TrialPlan;
+  plan: Trial;
   result: (TrialResult & { meanAcc: number | null; recordedAt: string }) | null;
 }
 
@@ -88,7 +89,7 @@ function toTrialRow(r: Record<string, string | number | null>): TrialRow {
     status: r.status as TrialStatus,
     lastError: r.last_error as string | null,
     reused: r.reused === 1,
-    plan: JSON.parse(r.plan_json as string) as TrialPlan,
+    plan: trialFromJson(r.plan_json as string),
     result:
       r.counts_json === null
         ? null

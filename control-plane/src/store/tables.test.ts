@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { TrialPlan } from '../sweep-specs/index.js';
+import { trialFixture } from '../sweep-specs/test-fixtures.js';
 import { EventsTable } from './events-table.js';
 import { MIGRATIONS } from './migrations.js';
 import { openDatabase } from './open-database.js';
@@ -29,7 +29,7 @@ function tables() {
   };
 }
 
-const plan = (trialKey: string) => ({ trialKey, name: `t-${trialKey}`, method: 'lora' }) as TrialPlan;
+const plan = (key: string) => trialFixture({ key, name: `t-${key}`, method: 'lora' });
 const status = (sql: SqlStatements, key: string) =>
   sql.db.prepare('SELECT status, last_error AS lastError FROM trials WHERE trial_key = ?').get(key) as { status: string; lastError: string | null };
 

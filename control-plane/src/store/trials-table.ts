@@ -2,9 +2,10 @@
  * The `trials` table: one row per trial key, shared by every sweep that contains the trial, with its plan and its
  * status. The status rules that keep a finished trial finished live here.
  */
-import type { TrialPlan } from '../sweep-specs/index.js';
+import type { Trial } from '../sweep-specs/index.js';
 import { now, type SqlStatements } from './sql-statements.js';
 import type { TrialStatus } from './statuses.js';
+import { trialToJson } from './trial-json.js';
 
 export class TrialsTable {
   constructor(private readonly sql: SqlStatements) {}
@@ -13,14 +14,14 @@ export class TrialsTable {
    * Adds a trial as queued, or queues again a trial an earlier sweep left unfinished (failed, cancelled); a
    * completed trial stays completed, with its result, for reuse.
    */
-  queue(plan: TrialPlan, updatedAt: string): void {
+  queue(plan: Trial, updatedAt: string): void {
     this.sql
       .prepare(
         `INSERT INTO trials (trial_key, name, method, plan_json, status, updated_at) VALUES (?, ?, ?, ?, 'queued', ?)
          ON CONFLICT(trial_key) DO UPDATE SET status = CASE WHEN trials.status = 'completed' THEN 'completed' ELSE 'queued' END,
            last_error = CASE WHEN trials.status = 'completed' THEN trials.last_error ELSE NULL END, updated_at = excluded.updated_at`,
       )
-      .run(plan.trialKey, plan.name, plan.method, JSON.stringify(plan), updatedAt);
+      .run(plan.trialKey, plan.name, plan.method?.$case ?? '', trialToJson(plan), updatedAt);
   }
 
   setStatus(trialKey: string, status: TrialStatus, lastError: string | null = null): void {

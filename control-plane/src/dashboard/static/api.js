@@ -5,10 +5,10 @@
  * and following it live. (The detail already carries each trial's result, so the results document is not asked
  * for it a second time.)
  */
-import { groupOf, UNFINISHED } from './format.js';
+import { groupOf, trialFacts, UNFINISHED } from './format.js';
 
 /** @typedef {import('./format.js').Trial} Trial */
-/** @typedef {import('./format.js').TrialPlan} TrialPlan */
+/** @typedef {import('./format.js').TrialFacts} TrialFacts */
 /** @typedef {import('./format.js').TrialResult} TrialResult */
 
 export class ApiError extends Error {
@@ -80,8 +80,8 @@ export async function loadSweep(id) {
   /** @type {Trial[]} */
   const trials = (results.trials ?? []).map((/** @type {any} */ s) => {
     const d = live.get(s.trialKey) ?? {};
-    /** @type {TrialPlan | null} */
-    const plan = s.plan ?? null;
+    /** @type {TrialFacts | null} */
+    const plan = s.plan ? trialFacts(s.plan) : null;
     return {
       trialKey: String(s.trialKey),
       name: String(s.name),
