@@ -12,7 +12,6 @@
  * - the sweep summary's Pareto front over the store's rows: the pairwise check (before) against `paretoFront`
  *   (after), on dry-run results (all equal: the pairwise check's worst case) and on distinct ones.
  */
-import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,14 +64,16 @@ function timeIt(fn: () => void): number {
 const trials = plans(N);
 const results = trials.map((p) => result(p.trialKey));
 const rows: Record<string, number[]> = {};
-const note = (label: string, ms: number) => (rows[label] ??= []).push(ms);
+const note = (label: string, ms: number) => {
+  rows[label] ??= [];
+  rows[label].push(ms);
+};
 
 for (let r = 0; r < Number(args.repeat); r++) {
   for (const cached of [false, true]) {
     const dir = mkdtempSync(join(tmpdir(), 'bslora-recorder-bench-'));
-    const store = new Store(join(dir, 'bslora.db'));
-    // Before: the store's methods prepared their SQL on every call (the cache replaces db.prepare on the instance).
-    if (!cached) store.db.prepare = Database.prototype.prepare.bind(store.db) as typeof store.db.prepare;
+    // Before: the store prepared its SQL on every call.
+    const store = new Store(join(dir, 'bslora.db'), { cacheStatements: cached });
     const tag = cached ? 'after (statement cache)' : 'before';
     store.createSweep({ id: 'sw', name: 'bench', spec: {} }, trials, new Set());
     // The recorder's 'active' handler, for the train and the eval job of each trial: before, it also marked the

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ERROR_CODES } from '../errors.js';
+import { SWEEP_STATUSES, TRIAL_STATUSES } from '../store/statuses.js';
 import { NOTIFY_EVENTS, SHARE_MODES, sweepSpecObjectSchema } from '../sweep-specs/index.js';
 
 /** Components of the OpenAPI document: every schema registered here gets `#/components/schemas/<id>`. */
@@ -13,9 +14,6 @@ function component<T extends z.ZodType>(id: string, schema: T, description?: str
   apiRegistry.add(schema, { id, ...(description ? { description } : {}) });
   return schema;
 }
-
-export const SWEEP_STATUSES = ['queued', 'running', 'completed', 'completed_with_failures', 'cancelled'] as const;
-export const TRIAL_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 
 export const sweepSpecComponent = component('SweepSpec', sweepSpecObjectSchema, 'A sweep spec (docs/sweep-spec.md), as YAML or JSON.');
 

@@ -44,8 +44,8 @@ export type ResultsInclude = (typeof RESULTS_INCLUDES)[number];
 
 /**
  * The results document. Each trial row is the table line (summary, the grid coordinates that tell trials apart,
- * parameter counts by part, accuracy per task), not the whole record: a 1,000-trial sweep's document is ~0.6 MB
- * instead of ~2.2 MB with every plan and train report, which is what let GET results meet its load target
+ * parameter counts by part, accuracy per task), not the whole record: the plans and train reports are most of a
+ * record's bytes, and a document carrying them for every trial is served too slowly for the API's load target
  * (docs/benchmarks.md, "REST API load"). The full plan and result are one `?include=plan,result` away, and always in
  * GET /trials.
  */
@@ -85,4 +85,3 @@ export function sweepResults(cp: ControlPlane, id: string, include: readonly Res
   };
 }
 
-export const FINAL_SWEEP_STATUSES: ReadonlySet<string> = new Set(['completed', 'completed_with_failures', 'cancelled']);

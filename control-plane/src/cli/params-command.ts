@@ -14,6 +14,7 @@ import { status } from '@grpc/grpc-js';
 import { grpcStatusName, isGrpcServiceError } from '../worker-process/grpc-errors.js';
 import { spawnWorker, type WorkerProcess } from '../worker-process/spawn-worker.js';
 import { WorkerClient } from '../worker-process/worker-client.js';
+import { pickLoraBaseline } from '../recorder/lora-baseline.js';
 import type { CliConfig } from './config.js';
 import { fmtInt, fmtPct, renderTable } from './render-table.js';
 import type { CliIo } from './sweep-command.js';
@@ -72,7 +73,7 @@ export async function countSweepParameters(specName: string, plans: Trial[], cli
       trials.push({ name: plan.name, method: plan.method?.$case ?? '', counts: null, loraShare: null, error: `${grpcStatusName(err.code)}: ${err.details}` });
     }
   }
-  const lora = trials.filter((t) => t.method === 'lora' && t.counts).sort((a, b) => b.counts!.total - a.counts!.total)[0];
+  const lora = pickLoraBaseline(trials, (t) => t.counts?.total);
   for (const t of trials) if (lora && t.counts) t.loraShare = t.counts.total / lora.counts!.total;
   return { spec: specName, baseModel: plans[0]?.baseModel ?? '', baseTotal, loraBaseline: lora?.name ?? null, trials };
 }
@@ -98,7 +99,7 @@ export function paramsTable(r: ParamsReport): string {
   return `${head}\n\n${table}\n${foot}${errors.length ? `\n\nrefused by the worker:\n${errors.join('\n')}` : ''}`;
 }
 
-export function makeParamsCommand(config: CliConfig, io: CliIo): Command {
+export function makeParamsCommand(_config: CliConfig, io: CliIo): Command {
   return new Command('params')
     .description("print every trial's trainable parameters (local, intra, inter, transform, total, share of LoRA) without training")
     .argument('<spec>', 'sweep spec file (YAML or JSON)')

@@ -1,4 +1,6 @@
 /** How a sweep and its results are shown: the result table and the one-line progress of a running sweep. */
+import { pickLoraBaseline } from '../recorder/lora-baseline.js';
+import { isUnfinished } from '../store/statuses.js';
 import { fmtInt, fmtNum, fmtPct, renderTable } from './render-table.js';
 
 export interface SweepDetail {
@@ -19,7 +21,7 @@ export interface SweepDetail {
 }
 
 export function resultTable(sweep: SweepDetail): string {
-  const lora = sweep.trials.filter((t) => t.method === 'lora' && t.result).sort((a, b) => b.result!.counts.total - a.result!.counts.total)[0];
+  const lora = pickLoraBaseline(sweep.trials, (t) => t.result?.counts.total);
   const rows = sweep.trials.map((t) => [
     t.name,
     t.method,
@@ -42,7 +44,7 @@ function fmtScale(s: number): string {
 }
 
 export function progressLine(sweep: SweepDetail): string {
-  const done = sweep.trials.filter((t) => ['completed', 'failed', 'cancelled'].includes(t.status)).length;
+  const done = sweep.trials.filter((t) => !isUnfinished(t.status)).length;
   const running = sweep.trials
     .filter((t) => t.status === 'running' && t.progress)
     .map((t) => `${t.name} ${t.progress!.phase ?? ''} ${t.progress!.step}/${t.progress!.totalSteps}${t.progress!.loss != null ? ` loss ${t.progress!.loss.toFixed(3)}` : ''}`);

@@ -1,6 +1,6 @@
 /**
- * The verdict of a sweep's `expect` rules on its recorded results (DESIGN §4 step 5), as the sweep's summary keeps
- * it and as `bslora sweep submit --wait`, the REST API and webhooks report it.
+ * The verdict of a sweep's `expect` rules on its recorded results (docs/sweep-spec.md, `expect`), as the sweep's
+ * summary keeps it and as `bslora sweep submit --wait`, the REST API and webhooks report it.
  */
 import { evaluateExpectRules, trialCoordinates, type ExpectTrialResult, type ExpectVerdict, type SweepSpec } from '../sweep-specs/index.js';
 import type { TrialRow } from '../store/store.js';

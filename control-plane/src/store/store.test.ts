@@ -75,4 +75,16 @@ describe('Store', () => {
     expect(store.trialsOfSweep('s1').map((r) => r.trialKey)).toEqual(['k1']);
     expect(store.finishedTrialKeys(['k9']).size).toBe(0);
   });
+
+  it("answers a finished trial's adapter digest and a sweep's result and event counts (what code once read with SQL)", () => {
+    const store = new Store(':memory:');
+    store.createSweep({ id: 's1', name: 'n', spec: {} }, [plan('k1'), plan('k2')], new Set());
+    store.recordResult('k1', result(1));
+    store.addEvent('s1', 'k2', 'attempt-failed', { failedReason: 'x' });
+    expect(store.adapterSha256Of('k1')).toBe('f'.repeat(64));
+    expect(store.adapterSha256Of('k2')).toBeNull();
+    expect(store.resultCountOfSweep('s1')).toBe(1);
+    expect(store.eventCount('s1', 'attempt-failed')).toBe(1);
+    expect(store.eventCount('s1', 'sweep-finished')).toBe(0);
+  });
 });

@@ -1,6 +1,6 @@
 /**
- * Sweep specs: the YAML/JSON format of DESIGN §5, its validation, its expansion into trials (the proto `Trial`),
- * and trial keys.
+ * Sweep specs: the YAML/JSON format of docs/sweep-spec.md, its validation, its expansion into trials (the proto
+ * `Trial`), and trial keys.
  *
  * @module
  * @example

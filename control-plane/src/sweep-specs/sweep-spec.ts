@@ -1,5 +1,5 @@
 /**
- * The sweep spec (DESIGN §5): one zod schema, the `SweepSpec` type derived from it, and the JSON Schema in
+ * The sweep spec (docs/sweep-spec.md): one zod schema, the `SweepSpec` type derived from it, and the JSON Schema in
  * `jobs/sweep.schema.json` generated from it. Every object is strict: an unknown key is an error naming its path.
  *
  * Structure is checked field by field; rules that tie fields together (a `kron` mode needs `kron_share_size`, a

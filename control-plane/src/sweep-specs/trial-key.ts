@@ -81,7 +81,10 @@ export function canonicalJson(value: unknown): string {
   }
 }
 
-/** The identity of a reference: its string (and version) for builtin refs, its string for hub refs, its content hash for local paths. */
+/**
+ * The identity of a reference: its string (and version) for builtin refs, its string for hub refs, its content hash
+ * for local paths.
+ */
 export function refIdentity(ref: string, hashLocal: (absPath: string) => string = contentHashSync): RefIdentity {
   const kind = classifyRef(ref);
   if (kind === 'lm-eval' && lmEvalTaskFile(ref) !== null) {

@@ -1,5 +1,6 @@
 // @ts-check
 /** Labels, colours and number formats shared by the chart, the table and the tooltip. */
+import { UNFINISHED_STATUSES } from './statuses.js';
 
 /**
  * @typedef {{ local: number, intra: number, inter: number }} RankTriple
@@ -224,4 +225,4 @@ export function progressLabel(p) {
 }
 
 /** Sweeps and trials in these states can still change. */
-export const UNFINISHED = new Set(['queued', 'running']);
+export const UNFINISHED = /** @type {ReadonlySet<string>} */ (new Set(UNFINISHED_STATUSES));
