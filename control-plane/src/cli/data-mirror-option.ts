@@ -23,7 +23,10 @@ export function applyDataMirror(dir: string | undefined, env: NodeJS.ProcessEnv 
     isDir = false;
   }
   if (!isDir) {
-    throw new ControlPlaneError('CP_ERR_DATA_MIRROR', `data mirror ${chosen} is not a folder (resolved to ${abs}); pass --data-mirror <dir> pointing at the mirror`);
+    throw new ControlPlaneError(
+      'CP_ERR_DATA_MIRROR',
+      `data mirror ${chosen} is not a folder (resolved to ${abs}); pass --data-mirror <dir> pointing at the mirror`,
+    );
   }
   env[DATA_MIRROR_ENV] = abs;
   return abs;

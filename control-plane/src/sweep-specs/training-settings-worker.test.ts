@@ -26,7 +26,10 @@ interface WorkerView {
 async function workerViews(trials: Trial[]): Promise<WorkerView[]> {
   const input = trials.map((t) => Buffer.from(Trial.encode(t).finish()).toString('base64')).join('\n');
   const { stdout } = await execa(workerPython(), ['worker-py/scripts/describe_trials.py'], { cwd: REPO_ROOT, input });
-  return stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as WorkerView);
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as WorkerView);
 }
 
 const GRID = {
@@ -34,13 +37,29 @@ const GRID = {
   lora_ranks: [8],
   vera_ranks: [16],
   ranks: [{ local: 2, intra: 4, inter: 16 }],
-  paired: [{ share_mode: 'slice' }, { share_mode: 'kron', kron_share_size: 16 }, { share_mode: 'gate', gate_share_size: 32 }],
+  paired: [
+    { share_mode: 'slice' },
+    { share_mode: 'kron', kron_share_size: 16 },
+    { share_mode: 'gate', gate_share_size: 32 },
+  ],
 };
 
-const DEFAULT_SPEC = minimalSpec({ grid: GRID, target_modules: ['q_proj', 'k_proj', 'v_proj', 'up_proj', 'down_proj'] });
+const DEFAULT_SPEC = minimalSpec({
+  grid: GRID,
+  target_modules: ['q_proj', 'k_proj', 'v_proj', 'up_proj', 'down_proj'],
+});
 const REFERENCE_SPEC = minimalSpec({
   grid: GRID,
-  training: { steps: 10, learning_rate: 1e-4, batch_size: 8, micro_batch_size: 4, seq_len: 32, lr_scheduler: 'cosine', train_on_inputs: true, prompt_template: 'alpaca_short' },
+  training: {
+    steps: 10,
+    learning_rate: 1e-4,
+    batch_size: 8,
+    micro_batch_size: 4,
+    seq_len: 32,
+    lr_scheduler: 'cosine',
+    train_on_inputs: true,
+    prompt_template: 'alpaca_short',
+  },
   adapter: { scaling: 'alpha_over_rank', kron_shared_dropout: false },
 });
 
@@ -61,7 +80,13 @@ describe('the worker reads the planned settings as the planner means them', () =
       if (!t.name.startsWith('vera')) expect(mine[i]!.layer_scales).toEqual([trialScale(t)]);
     });
     expect(mine.find((v) => v.name.startsWith('bslora-kron'))!.kron_shared_dropout).toBe(true);
-    for (const v of mine) expect(v).toMatchObject({ lr_scheduler: 'linear', micro_batch_size: 0, train_on_inputs: false, prompt_template: 'alpaca' });
+    for (const v of mine)
+      expect(v).toMatchObject({
+        lr_scheduler: 'linear',
+        micro_batch_size: 0,
+        train_on_inputs: false,
+        prompt_template: 'alpaca',
+      });
   });
 
   it('carries the reference settings and the alpha modes through', () => {
@@ -77,6 +102,12 @@ describe('the worker reads the planned settings as the planner means them', () =
     });
     expect(trialScale(reference.find((t) => t.name.startsWith('bslora'))!)).toBeCloseTo(16 / 22, 12);
     expect(mine.find((v) => v.name.startsWith('bslora-kron'))!.kron_shared_dropout).toBe(false);
-    for (const v of mine) expect(v).toMatchObject({ lr_scheduler: 'cosine', micro_batch_size: 4, train_on_inputs: true, prompt_template: 'alpaca_short' });
+    for (const v of mine)
+      expect(v).toMatchObject({
+        lr_scheduler: 'cosine',
+        micro_batch_size: 4,
+        train_on_inputs: true,
+        prompt_template: 'alpaca_short',
+      });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import type { z } from 'zod';
 
 import { LrScheduler, ScalingMode, type Trial } from '../gen/bslora_api/worker/v1/worker_service.js';
 import { expandSweep } from './expand-sweep.js';
@@ -34,7 +34,11 @@ const SWEEP_GRID = {
   method: ['lora', 'bslora'],
   lora_ranks: [8],
   ranks: [{ local: 2, intra: 4, inter: 16 }],
-  paired: [{ share_mode: 'slice' }, { share_mode: 'kron', kron_share_size: 16 }, { share_mode: 'gate', gate_share_size: 32 }],
+  paired: [
+    { share_mode: 'slice' },
+    { share_mode: 'kron', kron_share_size: 16 },
+    { share_mode: 'gate', gate_share_size: 32 },
+  ],
 };
 
 describe('adapter.scaling', () => {
@@ -48,7 +52,9 @@ describe('adapter.scaling', () => {
   });
 
   it('refuses an unknown name or a bad scale, naming the valid values', () => {
-    expect(issues(scalingSchema, 'alpha_over_r')).toMatch(/unknown scaling "alpha_over_r"; use one of alpha_over_rank, rslora, or \{fixed: <scale>\}/);
+    expect(issues(scalingSchema, 'alpha_over_r')).toMatch(
+      /unknown scaling "alpha_over_r"; use one of alpha_over_rank, rslora, or \{fixed: <scale>\}/,
+    );
     expect(issues(scalingSchema, 'fixed')).toMatch(/unknown scaling "fixed"/);
     expect(issues(scalingSchema, { fixed: 0 })).toMatch(/fixed: must be a positive number/);
     expect(issues(scalingSchema, { fixed: 2, extra: 1 })).toMatch(/unknown scaling/);
@@ -59,9 +65,18 @@ describe('adapter.scaling', () => {
 
   it('trains LoRA r=8 and BSLoRA 2/4/16 of one sweep at the same scale under the default', () => {
     const trials = expand(minimalSpec({ grid: SWEEP_GRID }));
-    expect(trials.map((t) => t.name)).toEqual(['lora-r8-s0', 'bslora-slice-2/4/16-s0', 'bslora-kron16-2/4/16-s0', 'bslora-gate32-2/4/16-s0']);
+    expect(trials.map((t) => t.name)).toEqual([
+      'lora-r8-s0',
+      'bslora-slice-2/4/16-s0',
+      'bslora-kron16-2/4/16-s0',
+      'bslora-gate32-2/4/16-s0',
+    ]);
     expect(trials.map(trialScale)).toEqual([2, 2, 2, 2]);
-    for (const t of trials) expect((t.method!.value as { scaling: unknown }).scaling).toEqual({ mode: ScalingMode.SCALING_MODE_FIXED, fixed: 2 });
+    for (const t of trials)
+      expect((t.method!.value as { scaling: unknown }).scaling).toEqual({
+        mode: ScalingMode.SCALING_MODE_FIXED,
+        fixed: 2,
+      });
     // alpha_over_rank (the former rule) gives them different scales
     const old = expand(minimalSpec({ grid: SWEEP_GRID, adapter: { scaling: 'alpha_over_rank' } }));
     expect(old.map(trialScale)).toEqual([2, 16 / 22, 16 / 22, 16 / 22]);
@@ -86,15 +101,34 @@ describe('training.lr_scheduler, micro_batch_size, train_on_inputs, prompt_templ
   it('take the names the worker builds and refuse others with the list', () => {
     for (const name of ['linear', 'cosine', 'constant_with_warmup']) expect(lrSchedulerSchema.parse(name)).toBe(name);
     for (const name of ['alpaca', 'alpaca_short', 'none']) expect(promptTemplateSchema.parse(name)).toBe(name);
-    const bad = specIssues(minimalSpec({ training: { ...(minimalSpec().training as object), lr_scheduler: 'step', prompt_template: 'vicuna', micro_batch_size: 3 } }));
-    expect(bad).toContainEqual('training.lr_scheduler: unknown lr_scheduler "step"; use one of linear, cosine, constant_with_warmup');
-    expect(bad).toContainEqual('training.prompt_template: unknown prompt_template "vicuna"; use one of alpaca, alpaca_short, none');
-    expect(bad).toContainEqual('training.micro_batch_size: must divide batch_size (4), got 3; e.g. batch_size 64 from micro_batch_size 4');
+    const bad = specIssues(
+      minimalSpec({
+        training: {
+          ...(minimalSpec().training as object),
+          lr_scheduler: 'step',
+          prompt_template: 'vicuna',
+          micro_batch_size: 3,
+        },
+      }),
+    );
+    expect(bad).toContainEqual(
+      'training.lr_scheduler: unknown lr_scheduler "step"; use one of linear, cosine, constant_with_warmup',
+    );
+    expect(bad).toContainEqual(
+      'training.prompt_template: unknown prompt_template "vicuna"; use one of alpaca, alpaca_short, none',
+    );
+    expect(bad).toContainEqual(
+      'training.micro_batch_size: must divide batch_size (4), got 3; e.g. batch_size 64 from micro_batch_size 4',
+    );
   });
 
   it('fill the defaults into every trial', () => {
     const [lora] = expand(minimalSpec());
-    expect(lora!.training).toMatchObject({ lrScheduler: LrScheduler.LR_SCHEDULER_LINEAR, trainOnInputs: false, microBatchSize: undefined });
+    expect(lora!.training).toMatchObject({
+      lrScheduler: LrScheduler.LR_SCHEDULER_LINEAR,
+      trainOnInputs: false,
+      microBatchSize: undefined,
+    });
   });
 
   it('change the keys of the trials whose meaning they change, and only those', () => {
@@ -117,7 +151,11 @@ describe('training.lr_scheduler, micro_batch_size, train_on_inputs, prompt_templ
     expect(keys(expand(minimalSpec({ grid: SWEEP_GRID, adapter: { scaling: { fixed: 2 } } })))).toEqual(keys(base));
     // the kron dropout switch: the kron trial only
     const kron = expand(minimalSpec({ grid: SWEEP_GRID, adapter: { kron_shared_dropout: false } }));
-    expect(kron.filter((t, i) => t.trialKey !== base[i]!.trialKey).map((t) => t.name)).toEqual(['bslora-kron16-2/4/16-s0']);
-    expect(kron[2]!.method).toMatchObject({ value: { share: { $case: 'kron', value: { shareSize: 16, sharedDropout: false } } } });
+    expect(kron.filter((t, i) => t.trialKey !== base[i]!.trialKey).map((t) => t.name)).toEqual([
+      'bslora-kron16-2/4/16-s0',
+    ]);
+    expect(kron[2]!.method).toMatchObject({
+      value: { share: { $case: 'kron', value: { shareSize: 16, sharedDropout: false } } },
+    });
   });
 });

@@ -35,7 +35,13 @@ const SCALING_SYNTAX = `one of alpha_over_rank, rslora, or {fixed: <scale>} (e.g
 /** The problem with a scaling setting, or null when it is one. */
 function scalingProblem(value: unknown): { path: string[]; message: string } | null {
   if (value === 'alpha_over_rank' || value === 'rslora') return null;
-  if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 1 && 'fixed' in value) {
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    Object.keys(value).length === 1 &&
+    'fixed' in value
+  ) {
     const s = (value as { fixed: unknown }).fixed;
     return typeof s === 'number' && Number.isFinite(s) && s > 0
       ? null
@@ -44,7 +50,7 @@ function scalingProblem(value: unknown): { path: string[]; message: string } | n
   return { path: [], message: `unknown scaling ${JSON.stringify(value)}; use ${SCALING_SYNTAX}` };
 }
 
-/** `adapter.scaling` in a spec: `alpha_over_rank`, `rslora`, or `{fixed: <s>}`; anything else names the valid values. */
+/** `adapter.scaling` in a spec: `alpha_over_rank`, `rslora` or `{fixed: <s>}`; anything else names the valid ones. */
 export const scalingSchema = z
   .unknown()
   .superRefine((value, ctx) => {
@@ -52,7 +58,9 @@ export const scalingSchema = z
     if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
   })
   .transform((value) => value as ScalingSetting)
-  .describe(`the adapter scale s of lora and bslora: ${SCALING_SYNTAX}; default {fixed: 2}, the same for every method`);
+  .describe(
+    `the adapter scale s of lora and bslora: ${SCALING_SYNTAX}; default {fixed: 2}, the same for every method`,
+  );
 
 /** A scaling setting as the planner and the worker read it. */
 export function parseScaling(setting: ScalingSetting): AdapterScaling {
@@ -63,7 +71,10 @@ export function parseScaling(setting: ScalingSetting): AdapterScaling {
 export function scalingMessage(setting: ScalingSetting): AdapterScalingMessage {
   const s = parseScaling(setting);
   if (s.mode === 'fixed') return { mode: ScalingMode.SCALING_MODE_FIXED, fixed: s.value };
-  return { mode: s.mode === 'rslora' ? ScalingMode.SCALING_MODE_RSLORA : ScalingMode.SCALING_MODE_ALPHA_OVER_RANK, fixed: undefined };
+  return {
+    mode: s.mode === 'rslora' ? ScalingMode.SCALING_MODE_RSLORA : ScalingMode.SCALING_MODE_ALPHA_OVER_RANK,
+    fixed: undefined,
+  };
 }
 
 function namedSchema<T extends string>(names: readonly T[], what: string) {
@@ -85,22 +96,27 @@ export const promptTemplateSchema = namedSchema(PROMPT_TEMPLATES, 'prompt_templa
   `prompt of instruction records: ${PROMPT_TEMPLATES.join(', ')}; default alpaca (the Stanford Alpaca template, the reference's)`,
 );
 
-/** The spec's `training` object as proto JSON: enum settings by their proto names (`linear` → `LR_SCHEDULER_LINEAR`). */
+/** The spec's `training` object as proto JSON: enum settings by proto name (`linear` → `LR_SCHEDULER_LINEAR`). */
 export function trainingJson(training: Record<string, unknown>): Record<string, unknown> {
   const out = { ...training };
   if (typeof out.lr_scheduler === 'string') out.lr_scheduler = `LR_SCHEDULER_${out.lr_scheduler.toUpperCase()}`;
-  if (typeof out.prompt_template === 'string') out.prompt_template = `PROMPT_TEMPLATE_${out.prompt_template.toUpperCase()}`;
+  if (typeof out.prompt_template === 'string')
+    out.prompt_template = `PROMPT_TEMPLATE_${out.prompt_template.toUpperCase()}`;
   return out;
 }
 
 /** The spec name of a trial's schedule and prompt template (`LR_SCHEDULER_COSINE` → `cosine`); null when unset. */
 export function lrSchedulerName(value: LrSchedulerEnum): string | null {
   const key = LrSchedulerEnum[value] as string | undefined;
-  return key && value !== LrSchedulerEnum.LR_SCHEDULER_UNSPECIFIED ? key.slice('LR_SCHEDULER_'.length).toLowerCase() : null;
+  return key && value !== LrSchedulerEnum.LR_SCHEDULER_UNSPECIFIED
+    ? key.slice('LR_SCHEDULER_'.length).toLowerCase()
+    : null;
 }
 export function promptTemplateName(value: PromptTemplateEnum): string | null {
   const key = PromptTemplateEnum[value] as string | undefined;
-  return key && value !== PromptTemplateEnum.PROMPT_TEMPLATE_UNSPECIFIED ? key.slice('PROMPT_TEMPLATE_'.length).toLowerCase() : null;
+  return key && value !== PromptTemplateEnum.PROMPT_TEMPLATE_UNSPECIFIED
+    ? key.slice('PROMPT_TEMPLATE_'.length).toLowerCase()
+    : null;
 }
 
 /** The canonical text of a scale mode (`fixed:2`, `alpha_over_rank`, `rslora`). */
@@ -125,7 +141,10 @@ export function trialScale(trial: Trial): number | null {
   const settings = m.value;
   const sc = settings.scaling;
   if (!sc || settings.loraAlpha === undefined) return null;
-  const rank = m.$case === 'lora' ? m.value.rank : (m.value.ranks?.local ?? 0) + (m.value.ranks?.intra ?? 0) + (m.value.ranks?.inter ?? 0);
+  const rank =
+    m.$case === 'lora'
+      ? m.value.rank
+      : (m.value.ranks?.local ?? 0) + (m.value.ranks?.intra ?? 0) + (m.value.ranks?.inter ?? 0);
   const scaling: AdapterScaling | null =
     sc.mode === ScalingMode.SCALING_MODE_FIXED && sc.fixed !== undefined
       ? { mode: 'fixed', value: sc.fixed }

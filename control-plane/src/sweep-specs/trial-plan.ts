@@ -138,7 +138,7 @@ export function enumerateTrials(spec: SweepSpec): Trial[] {
   const methods = [...new Set(asList(spec.grid.method) ?? [])];
   // The spec's training keys are the proto's field names, so a new training setting needs no code here.
   const training = TrainingSettings.fromJSON(trainingJson({ ...TRIAL_DEFAULTS.training, ...setFields(spec.training) }));
-  // The scale rule and the kron dropout switch are written as the spec writes them; the messages take their proto form.
+  // The scale rule and the kron dropout switch are written as the spec writes them; the messages take proto form.
   const { scaling, kron_shared_dropout: kronSharedDropout, ...adapter } = {
     ...TRIAL_DEFAULTS.adapter,
     kron_shared_dropout: TRIAL_DEFAULTS.bslora.kron_shared_dropout,
