@@ -270,11 +270,11 @@ describe('REST API (inject)', () => {
         name: bslora.name,
         trainable: 108,
         meanAcc: 0.75,
-        config: { rank: null, ranks: { local: 2, intra: 2, inter: 4 }, shareMode: 'slice', seed: bslora.plan.seed },
+        config: { rank: null, ranks: { local: 2, intra: 2, inter: 4 }, shareMode: 'slice', scale: 2, seed: bslora.plan.seed },
         counts,
         accuracy: { 'builtin:arith': 0.75 },
       });
-      expect(slim.trials[0]).toMatchObject({ name: lora.name, config: { rank: trialCoordinates(lora.plan).rank, ranks: null, shareMode: null }, counts: null, accuracy: null });
+      expect(slim.trials[0]).toMatchObject({ name: lora.name, config: { rank: trialCoordinates(lora.plan).rank, ranks: null, shareMode: null, scale: 2 }, counts: null, accuracy: null });
       for (const t of slim.trials) expect(Object.keys(t)).not.toEqual(expect.arrayContaining(['plan']));
       for (const t of slim.trials) expect(Object.keys(t)).not.toEqual(expect.arrayContaining(['result']));
 
