@@ -139,3 +139,11 @@ def test_the_smollm2_spec_runs_on_the_mirror_unchanged(with_mirror):
     for task in spec["eval_tasks"]:
         check_available(task, "eval")
         assert load_eval_items(task, limit=2)
+
+
+def test_classification_items_take_the_split_asked_for(with_mirror):
+    from bslora_worker.data import load_class_items
+
+    train = load_class_items("llm-adapters:boolq", split="train")
+    test = load_class_items("llm-adapters:boolq", split="test")
+    assert (len(train), len(test)) == (9427, 3270)

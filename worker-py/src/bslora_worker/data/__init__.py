@@ -133,7 +133,7 @@ def load_class_items(
     if ref.startswith("builtin:"):
         _, ref_split = builtin.parse_builtin(ref)
         return _limit(builtin.arith_class_items(ref_split or split), limit)
-    path, _, records = _open_file(ref, allowed_roots)
+    path, _, records = _open_file(ref, allowed_roots, purpose="train" if split == "train" else "eval")
     if not formats.is_commonsense(records):
         raise InvalidArgument(f"data file {path} has no 'answer' field; classification needs true/false records")
     return formats.commonsense_class_items(path, _limit(records, limit))
