@@ -250,6 +250,11 @@ describe('REST API (inject)', () => {
       expect(csv.headers['content-type']).toMatch(/^text\/csv/);
       expect(csv.body.split('\n')[0]).toMatch(/^trial,method,status,trainable/);
       expect(csv.body.trim().split('\n')).toHaveLength(3);
+      const header = csv.body.split('\n')[0]!.split(',');
+      const scaleColumn = header.indexOf('scale');
+      expect(scaleColumn).toBeGreaterThan(0);
+      for (const row of csv.body.trim().split('\n').slice(1)) expect(row.split(',')[scaleColumn]).toBe('2');
+      expect(detail.trials.map((t) => t.scale)).toEqual([2, 2]);
     });
 
     it('gives each results row its table line (config, counts, accuracy per task), and whole plans and results only with ?include', async () => {
