@@ -125,7 +125,7 @@ def test_upload_adapter_round_trips_and_rejects_corruption(worker):
 @pytest.mark.parametrize(
     "overrides, code, words",
     [
-        ({"method": "dora"}, grpc.StatusCode.INVALID_ARGUMENT, "trial.method 'dora'"),
+        ({"method": None}, grpc.StatusCode.INVALID_ARGUMENT, "trial.method is not set"),
         ({"base_model": "builtin:no-such-model"}, grpc.StatusCode.INVALID_ARGUMENT, "no-such-model"),
         ({"train_data": "/nonexistent/train.json"}, grpc.StatusCode.INVALID_ARGUMENT, "/nonexistent/train.json"),
     ],
