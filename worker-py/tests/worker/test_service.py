@@ -23,7 +23,7 @@ TARGETS = ["q_proj", "k_proj", "v_proj", "up_proj", "down_proj"]
 
 def trial_spec(**overrides) -> pb.Trial:
     fields = dict(
-        trial_key="svc-" + overrides.get("method", "lora"),
+        trial_key=f"svc-{overrides.get('method', 'lora')}",
         name="svc",
         method="lora",
         rank=4,
