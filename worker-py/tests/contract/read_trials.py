@@ -17,7 +17,7 @@ import sys
 from bslora_api.worker.v1 import worker_service_pb2 as pb
 
 from bslora_worker.trials.adapter_config import adapter_config
-from bslora_worker.trials.contract_files import METHODS, SHARE_MODES, TASK_TYPES, method_versions, trial_defaults
+from bslora_worker.contract_files import METHODS, SHARE_MODES, TASK_TYPES, method_versions, trial_defaults
 from bslora_worker.trials.train_trial import _lr_at
 from bslora_worker.trials.trial import Trial, check_method_version
 

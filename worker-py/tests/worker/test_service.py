@@ -15,7 +15,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bslora_api.worker.v1 import worker_service_pb2 as pb
 from bslora_api.worker.v1 import worker_service_pb2_grpc as pb_grpc
-from bslora_worker.trials.contract_files import method_versions
+from bslora_worker.contract_files import method_versions
 from trial_messages import trial_message
 
 TARGETS = ["q_proj", "k_proj", "v_proj", "up_proj", "down_proj"]

@@ -180,7 +180,7 @@ def test_warmup_steps_zero_means_no_warmup_the_first_step_runs_at_peak(base, tmp
 
 
 def test_an_unset_warmup_takes_the_default_of_trial_defaults_json(base, tmp_path):
-    from bslora_worker.trials.contract_files import trial_defaults
+    from bslora_worker.contract_files import trial_defaults
 
     trial = make_trial(steps=10)
     assert not trial.msg.training.HasField("warmup_steps")

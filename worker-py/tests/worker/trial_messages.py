@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bslora_api.worker.v1 import worker_service_pb2 as pb
 
-from bslora_worker.trials.contract_files import method_versions
+from bslora_worker.contract_files import method_versions
 from bslora_worker.trials.trial import Trial
 
 _TRAINING = ("steps", "epochs", "learning_rate", "batch_size", "seq_len", "warmup_steps", "eval_limit",
