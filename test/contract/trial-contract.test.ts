@@ -51,6 +51,8 @@ interface Read {
   learning_rate: number;
   seed: number;
   first_step_lr: number;
+  /** Every `training.*` and `adapter.*` setting of the defaults file, as the worker reads it. */
+  settings: Record<string, unknown>;
   peft: Record<string, unknown> | null;
 }
 interface Report {
@@ -220,6 +222,9 @@ describe('the trial contract between the planner and the worker', () => {
       for (const r of [read.as_sent, read.unset]) {
         const where = `${trial.name} (${r === read.unset ? 'optional fields unset' : 'as planned'})`;
         expect(r.task_type, where).toBe(doc.task_type);
+        for (const [path, value] of Object.entries(doc)) {
+          if (path.startsWith('training.') || (path.startsWith('adapter.') && r.method !== 'base')) expect(r.settings[path], `${where} ${path}`).toEqual(value);
+        }
         expect(r.warmup_steps, where).toBe(doc['training.warmup_steps']);
         if (r.method === 'base') continue;
         expect(r.lora_dropout, where).toBe(doc['adapter.lora_dropout']);

@@ -66,6 +66,12 @@ def _read(msg: pb.Trial) -> dict:
         "learning_rate": trial.learning_rate,
         "seed": trial.seed,
         "first_step_lr": _lr_at(0, max(trial.steps, 100), trial.learning_rate, trial.warmup_steps),
+        # Every defaulted setting as the worker reads it, by its defaults-file path.
+        "settings": {
+            **{f"training.{n}": trial.training_setting(n) for n in trial_defaults()["training"]},
+            **({f"adapter.{n}": trial.adapter_setting(n) for n in trial_defaults()["adapter"]}
+               if trial.method != "base" else {}),
+        },
         "peft": _peft(adapter_config(trial)),
     }
 
