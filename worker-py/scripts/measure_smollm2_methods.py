@@ -116,7 +116,32 @@ def main() -> None:
     from bslora_worker.models import load_base_model
     from bslora_worker.trials.evaluate_trial import evaluate_trial
     from bslora_worker.trials.train_trial import train_trial
+    from bslora_api.worker.v1 import worker_service_pb2 as pb
+
+    from bslora_worker.contract_files import method_versions
     from bslora_worker.trials.trial import Trial
+
+    def make_trial(trial_key: str, name: str, seed: int, method: str, rank: int = 0, share_mode: str = "slice",
+                   r_local: int = 0, r_intra: int = 0, r_inter: int = 0, lora_alpha: float | None = None,
+                   kron_share_size: int = 0, gate_share_size: int = 0) -> Trial:
+        msg = pb.Trial(trial_key=trial_key, name=name, method_version=method_versions()[method], base_model=args.model,
+                       task_type=pb.TASK_TYPE_CAUSAL_LM, train_data=train_ref, eval_tasks=eval_refs,
+                       target_modules=TARGETS, seed=seed,
+                       # the schedule these measurements were made with: 10 % linear warm-up, then linear decay
+                       training=pb.TrainingSettings(steps=args.steps, learning_rate=args.lr, batch_size=args.batch_size,
+                                                    seq_len=seq_len, eval_limit=args.eval_limit,
+                                                    warmup_steps=max(1, args.steps // 10)))
+        settings = getattr(msg, method)
+        settings.SetInParent()
+        if method == "lora":
+            settings.rank, settings.lora_alpha = rank, lora_alpha
+        if method == "bslora":
+            settings.ranks.CopyFrom(pb.BSLoraRanks(local=r_local, intra=r_intra, inter=r_inter))
+            settings.lora_alpha = lora_alpha
+            getattr(settings, share_mode).SetInParent()
+            if share_mode != "slice":
+                getattr(settings, share_mode).share_size = kron_share_size or gate_share_size
+        return Trial(msg)
 
     train_ref, eval_refs, seq_len = suite_refs(args.suite)
     seq_len = args.seq_len or seq_len
@@ -139,11 +164,7 @@ def main() -> None:
                 if (label, seed) in done:
                     rows.append(done[(label, seed)])
                     continue
-                trial = Trial(trial_key=f"{args.suite}-{label}-{seed}".replace(" ", "_"), name=label,
-                              base_model=args.model, task_type="causal_lm", train_data=train_ref, eval_tasks=eval_refs,
-                              target_modules=TARGETS, steps=args.steps, learning_rate=args.lr,
-                              batch_size=args.batch_size, seq_len=seq_len, seed=seed, eval_limit=args.eval_limit,
-                              **fields)
+                trial = make_trial(f"{args.suite}-{label}-{seed}".replace(" ", "_"), label, seed, **fields)
                 started = time.perf_counter()
                 out = train_trial(trial, base, run_dir, lambda p: None, threading.Event())
                 train_s = time.perf_counter() - started

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bslora_api.worker.v1 import worker_service_pb2 as pb
 
 from ..errors import FailedPrecondition, InvalidArgument
-from .contract_files import METHODS, SHARE_MODES, TASK_TYPES, method_versions, trial_defaults
+from ..contract_files import METHODS, SHARE_MODES, TASK_TYPES, method_versions, trial_defaults
 
 
 class Trial:
