@@ -11,7 +11,7 @@ import { buildApp } from '../../control-plane/src/api/app.js';
 import type { ControlPlane } from '../../control-plane/src/control-plane.js';
 import { registerDashboardRoutes } from '../../control-plane/src/dashboard/routes.js';
 import { summarizeSweep } from '../../control-plane/src/recorder/summarize-sweep.js';
-import { Trial, type MethodName } from '../../control-plane/src/sweep-specs/index.js';
+import { Trial, type MethodName, type ShareModeName } from '../../control-plane/src/sweep-specs/index.js';
 
 export const CHROMIUM = process.env.BSLORA_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -57,7 +57,7 @@ export interface FakeTrial {
   method: MethodName;
   ranks?: { local: number; intra: number; inter: number };
   rank?: number;
-  shareMode?: 'slice' | 'gate' | 'kron';
+  shareMode?: ShareModeName;
   kronShareSize?: number;
   gateShareSize?: number;
   seed?: number;

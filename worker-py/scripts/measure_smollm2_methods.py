@@ -82,7 +82,7 @@ def method_specs(args) -> list[tuple[str, dict]]:
 def trial_message(fields: dict, **common):
     """The proto Trial of one measured configuration (``fields`` as ``method_specs`` gives them)."""
     from bslora_api.worker.v1 import worker_service_pb2 as pb
-    from bslora_worker.trials.contract_files import method_versions
+    from bslora_worker.contract_files import method_versions
 
     fields = dict(fields)
     method = fields.pop("method")

@@ -134,7 +134,7 @@ export function resolveLocalRef(ref: string, baseDir: string): string {
 }
 
 /**
- * Normalises a reference for a trial plan: local paths become absolute, `hub:` prefixes are dropped (unless the bare
+ * Normalises a reference for a trial: local paths become absolute, `hub:` prefixes are dropped (unless the bare
  * id would read as a local path), builtin references stay as they are. Normalising twice changes nothing.
  */
 export function normalizeRef(ref: string, baseDir: string): string {

@@ -77,7 +77,7 @@ export const pairedBlockSchema = z
 
 export const gridSchema = z
   .strictObject({
-    method: oneOrMany(z.enum(METHODS)).describe('methods to run: bslora, lora, vera, base'),
+    method: oneOrMany(z.enum(METHODS)).describe(`methods to run: ${METHODS.join(', ')}`),
     ...modeAxes,
     ...rankAxes,
     ratio_tolerance: z

@@ -42,7 +42,7 @@ class BSLoraConfig(PeftConfig):
     )
     share_mode: str = field(
         default="kron",
-        metadata={"help": "Shape transformation of the shared pairs: 'slice' (SS), 'gate' (GT) or 'kron' (KE)."},
+        metadata={"help": f"Shape transformation of the shared pairs, one of {SHARE_MODES} (SS, GT, KE in the paper)."},
     )
     kron_share_size: int = field(
         default=256,
@@ -149,8 +149,7 @@ class BSLoraConfig(PeftConfig):
             )
         if self.share_mode not in SHARE_MODES:
             raise ValueError(
-                f"BSLoraConfig.share_mode must be one of {SHARE_MODES}, got {self.share_mode!r}; "
-                "use 'slice', 'gate' or 'kron'."
+                f"BSLoraConfig.share_mode must be one of {SHARE_MODES}, got {self.share_mode!r}."
             )
         for name in ("kron_share_size", "gate_share_size"):
             value = getattr(self, name)

@@ -26,7 +26,7 @@ from .resident_models import ResidentModels
 from .trials.archive import sha256_hex
 from .trials.evaluate_trial import TaskScore, adapter_path, evaluate_trial
 from .trials.count_without_weights import count_without_weights
-from .trials.contract_files import method_versions
+from .contract_files import method_versions
 from .trials.trial import Trial, check_method_version
 from .trials.train_trial import StepProgress, TrainOutcome, train_trial
 from .devices import device_info

@@ -15,15 +15,15 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bslora_api.worker.v1 import worker_service_pb2 as pb
 from bslora_api.worker.v1 import worker_service_pb2_grpc as pb_grpc
-from bslora_worker.trials.contract_files import method_versions
+from bslora_worker.contract_files import method_versions
 from trial_messages import trial_message
 
 TARGETS = ["q_proj", "k_proj", "v_proj", "up_proj", "down_proj"]
 
 
-def trial_spec(**overrides) -> pb.Trial:
+def trial_msg(**overrides) -> pb.Trial:
     fields = dict(
-        trial_key="svc-" + overrides.get("method", "lora"),
+        trial_key=f"svc-{overrides.get('method', 'lora')}",
         name="svc",
         method="lora",
         rank=4,
@@ -51,9 +51,9 @@ def worker(tmp_path_factory):
     assert proc.wait(timeout=15) == 0  # SIGTERM is a clean, graceful stop
 
 
-def train(stub, spec, **kw):
+def train(stub, trial, **kw):
     progress, chunks, result = [], [], None
-    for event in stub.Train(pb.TrainRequest(trial=spec), **kw):
+    for event in stub.Train(pb.TrainRequest(trial=trial), **kw):
         kind = event.WhichOneof("event")
         if kind == "progress":
             progress.append(event.progress)
@@ -77,11 +77,11 @@ def test_health_is_serving_and_describe_reports_versions(worker):
 
 def test_a_trial_planned_for_another_method_version_is_refused_by_every_call_naming_both_versions(worker):
     # Regression: the worker used to run a trial whatever method version its key was computed with.
-    spec = trial_spec(trial_key="svc-old-version", method_version="peft-lora/0")
+    trial = trial_msg(trial_key="svc-old-version", method_version="peft-lora/0")
     calls = {
-        "Train": lambda: list(worker["stub"].Train(pb.TrainRequest(trial=spec), timeout=60)),
-        "Evaluate": lambda: list(worker["stub"].Evaluate(pb.EvaluateRequest(trial=spec), timeout=60)),
-        "CountParameters": lambda: worker["stub"].CountParameters(pb.CountParametersRequest(trial=spec), timeout=60),
+        "Train": lambda: list(worker["stub"].Train(pb.TrainRequest(trial=trial), timeout=60)),
+        "Evaluate": lambda: list(worker["stub"].Evaluate(pb.EvaluateRequest(trial=trial), timeout=60)),
+        "CountParameters": lambda: worker["stub"].CountParameters(pb.CountParametersRequest(trial=trial), timeout=60),
     }
     for name, call in calls.items():
         with pytest.raises(grpc.RpcError) as err:
@@ -91,8 +91,8 @@ def test_a_trial_planned_for_another_method_version_is_refused_by_every_call_nam
 
 
 def test_train_streams_every_step_then_the_adapter_then_the_result(worker):
-    spec = trial_spec(method="bslora", rank=0, ranks=pb.BSLoraRanks(local=2, intra=2, inter=4), share_mode="slice")
-    progress, chunks, result = train(worker["stub"], spec, timeout=120)
+    trial = trial_msg(method="bslora", rank=0, ranks=pb.BSLoraRanks(local=2, intra=2, inter=4), share_mode="slice")
+    progress, chunks, result = train(worker["stub"], trial, timeout=120)
     assert [p.step for p in progress] == list(range(1, 7))
     assert all(p.total_steps == 6 and p.loss > 0 for p in progress)
     data = b"".join(c.data for c in chunks)
@@ -104,15 +104,15 @@ def test_train_streams_every_step_then_the_adapter_then_the_result(worker):
     d = worker["stub"].Describe(pb.DescribeRequest(), timeout=10)
     assert result.adapter_sha256 in d.held_adapters
 
-    events = list(worker["stub"].Evaluate(pb.EvaluateRequest(trial=spec, adapter_sha256=result.adapter_sha256), timeout=120))
+    events = list(worker["stub"].Evaluate(pb.EvaluateRequest(trial=trial, adapter_sha256=result.adapter_sha256), timeout=120))
     final = events[-1].result
     assert final.tasks[0].task == "builtin:arith" and final.tasks[0].n == 20
     assert 0.0 <= final.tasks[0].acc <= 1.0
 
 
 def test_upload_adapter_round_trips_and_rejects_corruption(worker):
-    spec = trial_spec(trial_key="svc-upload", training=pb.TrainingSettings(steps=2, learning_rate=1e-3, batch_size=2, seq_len=64))
-    _, chunks, result = train(worker["stub"], spec, timeout=120)
+    trial = trial_msg(trial_key="svc-upload", training=pb.TrainingSettings(steps=2, learning_rate=1e-3, batch_size=2, seq_len=64))
+    _, chunks, result = train(worker["stub"], trial, timeout=120)
     data = b"".join(c.data for c in chunks)
     (worker["run_dir"] / "adapters" / f"{result.adapter_sha256}.tar").unlink()
     sent = worker["stub"].UploadAdapter(iter([pb.AdapterChunk(sha256=result.adapter_sha256, offset=0, data=data)]))
@@ -125,21 +125,21 @@ def test_upload_adapter_round_trips_and_rejects_corruption(worker):
 @pytest.mark.parametrize(
     "overrides, code, words",
     [
-        ({"method": "dora"}, grpc.StatusCode.INVALID_ARGUMENT, "trial.method 'dora'"),
+        ({"method": None}, grpc.StatusCode.INVALID_ARGUMENT, "trial.method is not set"),
         ({"base_model": "builtin:no-such-model"}, grpc.StatusCode.INVALID_ARGUMENT, "no-such-model"),
         ({"train_data": "/nonexistent/train.json"}, grpc.StatusCode.INVALID_ARGUMENT, "/nonexistent/train.json"),
     ],
 )
 def test_bad_requests_map_to_non_retryable_status(worker, overrides, code, words):
     with pytest.raises(grpc.RpcError) as err:
-        train(worker["stub"], trial_spec(**overrides), timeout=60)
+        train(worker["stub"], trial_msg(**overrides), timeout=60)
     assert err.value.code() == code
     assert words in err.value.details()
 
 
 def test_cancel_stops_training_and_health_answers_meanwhile(worker):
-    spec = trial_spec(trial_key="svc-cancel", training=pb.TrainingSettings(steps=5000, learning_rate=1e-3, batch_size=4, seq_len=48))
-    call = worker["stub"].Train(pb.TrainRequest(trial=spec), timeout=300)
+    trial = trial_msg(trial_key="svc-cancel", training=pb.TrainingSettings(steps=5000, learning_rate=1e-3, batch_size=4, seq_len=48))
+    call = worker["stub"].Train(pb.TrainRequest(trial=trial), timeout=300)
     first = next(call)
     assert first.progress.step == 1
     health = health_pb2_grpc.HealthStub(worker["channel"])
@@ -149,17 +149,17 @@ def test_cancel_stops_training_and_health_answers_meanwhile(worker):
     call.cancel()
     # The device lock is released once training stopped: the next call runs promptly.
     t0 = time.monotonic()
-    _, _, result = train(worker["stub"], trial_spec(trial_key="svc-after-cancel", training=pb.TrainingSettings(
+    _, _, result = train(worker["stub"], trial_msg(trial_key="svc-after-cancel", training=pb.TrainingSettings(
         steps=1, learning_rate=1e-3, batch_size=2, seq_len=64)), timeout=60)
     assert result.steps == 1
     assert time.monotonic() - t0 < 30
 
 
 def test_count_parameters_matches_what_training_allocates(worker):
-    spec = trial_spec(method="bslora", rank=0, ranks=pb.BSLoraRanks(local=2, intra=2, inter=4), share_mode="slice",
+    trial = trial_msg(method="bslora", rank=0, ranks=pb.BSLoraRanks(local=2, intra=2, inter=4), share_mode="slice",
                       trial_key="svc-count", training=pb.TrainingSettings(steps=1, learning_rate=1e-3, batch_size=2, seq_len=64))
-    counted = worker["stub"].CountParameters(pb.CountParametersRequest(trial=spec), timeout=60).counts
-    _, _, result = train(worker["stub"], spec, timeout=60)
+    counted = worker["stub"].CountParameters(pb.CountParametersRequest(trial=trial), timeout=60).counts
+    _, _, result = train(worker["stub"], trial, timeout=60)
     assert counted.total == result.counts.total
     assert (counted.local, counted.intra, counted.inter) == (result.counts.local, result.counts.intra, result.counts.inter)
 
@@ -170,11 +170,11 @@ def test_count_parameters_matches_what_training_allocates(worker):
 )
 def test_count_parameters_of_llama2_7b_needs_no_weights(worker, mode, extra, total):
     """The paper notes' closed forms (all seven modules, 2/4/16), from the config alone, within seconds."""
-    spec = trial_spec(method="bslora", rank=0, ranks=pb.BSLoraRanks(local=2, intra=4, inter=16), share_mode=mode,
+    trial = trial_msg(method="bslora", rank=0, ranks=pb.BSLoraRanks(local=2, intra=4, inter=16), share_mode=mode,
                       base_model="meta-llama/Llama-2-7b-hf",
                       target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], **extra)
     t0 = time.monotonic()
-    counts = worker["stub"].CountParameters(pb.CountParametersRequest(trial=spec), timeout=60).counts
+    counts = worker["stub"].CountParameters(pb.CountParametersRequest(trial=trial), timeout=60).counts
     assert counts.total == total
     assert counts.base_total == 6_738_415_616
     assert time.monotonic() - t0 < 15
@@ -182,25 +182,25 @@ def test_count_parameters_of_llama2_7b_needs_no_weights(worker, mode, extra, tot
 
 def test_count_parameters_of_lora_and_vera_match_training(worker):
     for method, rank in (("lora", 4), ("vera", 8)):
-        spec = trial_spec(method=method, rank=rank, trial_key=f"svc-count-{method}",
+        trial = trial_msg(method=method, rank=rank, trial_key=f"svc-count-{method}",
                           training=pb.TrainingSettings(steps=1, learning_rate=1e-3, batch_size=2, seq_len=64))
-        counted = worker["stub"].CountParameters(pb.CountParametersRequest(trial=spec), timeout=60).counts
-        _, _, result = train(worker["stub"], spec, timeout=60)
+        counted = worker["stub"].CountParameters(pb.CountParametersRequest(trial=trial), timeout=60).counts
+        _, _, result = train(worker["stub"], trial, timeout=60)
         assert counted.total == result.counts.total > 0, method
 
 
 def test_count_parameters_of_an_unknown_offline_hub_model_fails_precondition(worker):
-    spec = trial_spec(base_model="someone/unknown-model-xyz")
+    trial = trial_msg(base_model="someone/unknown-model-xyz")
     with pytest.raises(grpc.RpcError) as err:
-        worker["stub"].CountParameters(pb.CountParametersRequest(trial=spec), timeout=60)
+        worker["stub"].CountParameters(pb.CountParametersRequest(trial=trial), timeout=60)
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "someone/unknown-model-xyz" in err.value.details()
 
 
 def test_count_parameters_with_a_kron_size_that_does_not_divide_is_invalid_argument(worker):
-    spec = trial_spec(method="bslora", rank=0, ranks=pb.BSLoraRanks(local=1, intra=1, inter=1), share_mode="kron",
+    trial = trial_msg(method="bslora", rank=0, ranks=pb.BSLoraRanks(local=1, intra=1, inter=1), share_mode="kron",
                       kron_share_size=48)
     with pytest.raises(grpc.RpcError) as err:
-        worker["stub"].CountParameters(pb.CountParametersRequest(trial=spec), timeout=60)
+        worker["stub"].CountParameters(pb.CountParametersRequest(trial=trial), timeout=60)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "48" in err.value.details()

@@ -170,9 +170,10 @@ def test_epochs_set_the_step_count_and_warmup_is_honoured(base, tmp_path):
 
 
 def test_warmup_steps_zero_means_no_warmup_the_first_step_runs_at_peak(base, tmp_path):
-    # Regression: 0 used to mean "unset" on the wire and the worker then warmed up over 10 % of the steps.
+    # Regression: 0 used to mean "unset" on the wire and the worker then warmed up over 10 % of the steps (two of
+    # these 20, so the first step ran at half the peak).
     progress = []
-    train_trial(make_trial(steps=10, warmup_steps=0), base, tmp_path, progress.append, threading.Event())
+    train_trial(make_trial(steps=20, warmup_steps=0), base, tmp_path, progress.append, threading.Event())
     assert progress[0].learning_rate == pytest.approx(3e-3)
     warmed = []
     train_trial(make_trial(steps=10, warmup_steps=4), base, tmp_path / "w", warmed.append, threading.Event())
@@ -181,7 +182,7 @@ def test_warmup_steps_zero_means_no_warmup_the_first_step_runs_at_peak(base, tmp
 
 
 def test_an_unset_warmup_takes_the_default_of_trial_defaults_json(base, tmp_path):
-    from bslora_worker.trials.contract_files import trial_defaults
+    from bslora_worker.contract_files import trial_defaults
 
     trial = make_trial(steps=10)
     assert not trial.msg.training.HasField("warmup_steps")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bslora_api.worker.v1 import worker_service_pb2 as pb
 
-from bslora_worker.trials.contract_files import method_versions
+from bslora_worker.contract_files import method_versions
 from bslora_worker.trials.trial import Trial
 
 _TRAINING = ("steps", "epochs", "learning_rate", "batch_size", "seq_len", "warmup_steps", "eval_limit",
@@ -24,11 +24,12 @@ def scaling_message(text: str) -> pb.AdapterScaling:
 
 
 def trial_message(**flat) -> pb.Trial:
+    """``method=None`` leaves the method unset (an invalid trial)."""
     method = flat.pop("method", "lora")
     msg = pb.Trial(
         trial_key=flat.pop("trial_key", f"key-{method}"),
         name=flat.pop("name", "t"),
-        method_version=flat.pop("method_version", method_versions()[method]),
+        method_version=flat.pop("method_version", method_versions().get(method, "")),
         base_model=flat.pop("base_model", "builtin:tiny-llama"),
         train_data=flat.pop("train_data", "builtin:arith"),
         eval_tasks=list(flat.pop("eval_tasks", ("builtin:arith",))),
@@ -51,6 +52,8 @@ def trial_message(**flat) -> pb.Trial:
     r = (flat.pop("r_local", 0), flat.pop("r_intra", 0), flat.pop("r_inter", 0))
     mode = flat.pop("share_mode", "slice")
     sizes = {"kron": flat.pop("kron_share_size", 0), "gate": flat.pop("gate_share_size", 0)}
+    if method is None:
+        return msg
     settings = getattr(msg, method)
     settings.SetInParent()
     if method in ("lora", "vera"):

@@ -81,7 +81,7 @@ export async function loadSweep(id) {
   const trials = (results.trials ?? []).map((/** @type {any} */ s) => {
     const d = live.get(s.trialKey) ?? {};
     /** @type {TrialFacts | null} */
-    const plan = s.plan ? trialFacts(s.plan) : null;
+    const plan = s.plan ? trialFacts(s.plan, String(s.method), s.config) : null;
     return {
       trialKey: String(s.trialKey),
       name: String(s.name),

@@ -27,31 +27,28 @@ import { UNFINISHED_STATUSES } from './statuses.js';
 
 /** @typedef {{ label: string, color: string, symbol: string, size: number, order: number }} GroupStyle */
 
-const METHOD_CASES = ['bslora', 'lora', 'vera', 'base'];
-const SHARE_CASES = ['slice', 'gate', 'kron'];
-
 /**
- * What the views show of a trial, read from its proto JSON (GET …/results?include=plan): the method is the key of
- * its settings (`{"bslora": {...}}`), the share mode the key inside BSLoRA's settings; fields at their zero value
- * are left out of proto JSON.
+ * What the views show of a trial: its proto JSON (GET …/results?include=plan) read with the row's method and grid
+ * coordinates (`config`), which the server derives from the same trial. The method's settings are under the
+ * method's name (`{"lora": {"rank": 8, …}}`); proto JSON leaves out fields at their zero value.
  * @param {any} json
+ * @param {string} method
+ * @param {any} config
  * @returns {TrialFacts}
  */
-export function trialFacts(json) {
-  const method = METHOD_CASES.find((m) => json[m] !== undefined) ?? 'base';
+export function trialFacts(json, method, config) {
   const settings = json[method] ?? {};
-  const shareMode = method === 'bslora' ? (SHARE_CASES.find((m) => settings[m] !== undefined) ?? null) : null;
-  const ranks = settings.ranks ?? null;
+  const shareMode = config?.shareMode ?? null;
   const t = json.training ?? {};
   return {
     trialKey: String(json.trialKey ?? ''),
     name: String(json.name ?? ''),
     method,
-    ranks: ranks ? { local: ranks.local ?? 0, intra: ranks.intra ?? 0, inter: ranks.inter ?? 0 } : null,
-    rank: method === 'lora' || method === 'vera' ? (settings.rank ?? 0) : null,
+    ranks: config?.ranks ?? null,
+    rank: config?.rank ?? null,
     shareMode,
-    kronShareSize: shareMode === 'kron' ? (settings.kron.shareSize ?? null) : null,
-    gateShareSize: shareMode === 'gate' ? (settings.gate.shareSize ?? null) : null,
+    kronShareSize: config?.kronShareSize ?? null,
+    gateShareSize: config?.gateShareSize ?? null,
     loraAlpha: settings.loraAlpha ?? null,
     loraDropout: settings.loraDropout ?? 0,
     baseModel: String(json.baseModel ?? ''),

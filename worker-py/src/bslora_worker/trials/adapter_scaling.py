@@ -65,6 +65,10 @@ class AdapterScaling:
             return cls(value, 0.0)
         raise InvalidArgument(f"adapter.scaling {value!r} is not {{fixed: <s>}}, alpha_over_rank or rslora")
 
+    def as_setting(self):
+        """The spec's (and trial-defaults.json's) form: ``{"fixed": s}``, ``"alpha_over_rank"`` or ``"rslora"``."""
+        return {"fixed": self.value} if self.mode == "fixed" else self.mode
+
     def __str__(self) -> str:
         return f"fixed:{self.value:g}" if self.mode == "fixed" else self.mode
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from bslora_api.worker.v1 import worker_service_pb2 as pb
 
 from ..errors import FailedPrecondition, InvalidArgument
+from ..contract_files import METHODS, SHARE_MODES, TASK_TYPES, method_versions, trial_defaults
 from .adapter_scaling import AdapterScaling
-from .contract_files import METHODS, SHARE_MODES, TASK_TYPES, method_versions, trial_defaults
 
 
 def _enum_setting(enum, prefix: str, value: int, default: str, what: str) -> str:
@@ -161,7 +161,10 @@ class Trial:
 
     def adapter_setting(self, name: str):
         """A field of the method's settings message, or its default (the method's own, else ``adapter``'s) from
-        trial-defaults.json when the message leaves it unset."""
+        trial-defaults.json when the message leaves it unset. ``scaling`` reads in the spec's form."""
+        if name == "scaling":
+            scaling = self.scaling
+            return scaling.as_setting() if scaling is not None else None
         if self.settings.HasField(name):
             return getattr(self.settings, name)
         defaults = trial_defaults()
@@ -169,7 +172,10 @@ class Trial:
 
     # -- training
     def training_setting(self, name: str):
-        """A ``TrainingSettings`` field, or its default from trial-defaults.json when the message leaves it unset."""
+        """A ``TrainingSettings`` field, or its default from trial-defaults.json when the message leaves it unset.
+        Enum settings (``lr_scheduler``, ``prompt_template``) read as their spec names."""
+        if name in ("lr_scheduler", "prompt_template"):
+            return getattr(self, name)
         if self.msg.training.HasField(name):
             return getattr(self.msg.training, name)
         return trial_defaults()["training"].get(name)
