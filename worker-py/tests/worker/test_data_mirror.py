@@ -129,11 +129,12 @@ def test_a_trial_whose_eval_set_is_missing_from_the_mirror_fails_before_training
 
 def test_the_smollm2_spec_runs_on_the_mirror_unchanged(with_mirror):
     """Every data ref of jobs/smollm2-commonsense.yaml (a CPU spec) is found in the test mirror and loads."""
+    from pathlib import Path
+
     import yaml
 
-    from conftest import REPO_ROOT
-
-    spec = yaml.safe_load((REPO_ROOT / "jobs" / "smollm2-commonsense.yaml").read_text())
+    repo = Path(__file__).resolve().parents[3]
+    spec = yaml.safe_load((repo / "jobs" / "smollm2-commonsense.yaml").read_text())
     check_available(spec["train_data"], "train")
     assert load_train_examples(spec["train_data"], limit=2)
     for task in spec["eval_tasks"]:
