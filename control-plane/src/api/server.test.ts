@@ -132,7 +132,7 @@ describe('REST API on a listening server', () => {
 
       const table = cli();
       await table.run(['sweep', 'results', id]);
-      expect(table.cap.stdout()).toMatch(/^trial\s+method\s+status/);
+      expect(table.cap.stdout()).toMatch(/^trial\s+method\s+scale\s+status/);
 
       const csv = cli();
       await csv.run(['sweep', 'results', id, '--format', 'csv']);
