@@ -15,6 +15,7 @@ import { checkEvictionPolicy } from './redis/ensure-redis.js';
 import { Store } from './store/store.js';
 import { ArtifactStore } from './queue/artifacts.js';
 import type { SweepSpec } from './sweep-specs/index.js';
+import { hashLocalRefs } from './sweep-specs/hash-local-refs.js';
 import { cancelChannel } from './agent/trial-consumers.js';
 import { Redis } from 'ioredis';
 import { startWebhookDispatcher, type WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
@@ -95,7 +96,9 @@ export class ControlPlane {
     if (sha?.sha) await this.artifacts.fetch(sha.sha).catch(() => undefined);
   }
 
-  submit(spec: SweepSpec): Promise<SubmittedSweep> {
+  /** Hashes the spec's local files (streamed), then expands and queues it (planner/submit-sweep.ts). */
+  async submit(spec: SweepSpec): Promise<SubmittedSweep> {
+    await hashLocalRefs(spec);
     return submitSweep(spec, { store: this.store, flows: this.flows, ctx: this.ctx });
   }
 

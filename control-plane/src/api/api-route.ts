@@ -31,6 +31,8 @@ export interface ApiContext {
   httpMetrics: HttpMetrics;
   /** Directory relative spec paths resolve against when the request names none. */
   specBaseDir: string;
+  /** Folders local paths of submitted specs must lie under (data-roots.ts). */
+  dataRoots: string[];
   /** The repository's jobs/ folder (incoming hooks may only submit specs from it). */
   jobsDir: string;
   env: NodeJS.ProcessEnv;

@@ -10,9 +10,11 @@
  * await app.listen({ host: '127.0.0.1', port: 7433 });
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ControlPlane } from '../control-plane.js';
 import { registerDashboardRoutes } from '../dashboard/routes.js';
+import { serverDataRoots } from '../data-roots.js';
 import { ControlPlaneError, isControlPlaneError } from '../errors.js';
 import { ApiRedis } from './api-redis.js';
 import { parseInput, type ApiContext, type RouteAuth } from './api-route.js';
@@ -28,8 +30,13 @@ export const DEFAULT_JOBS_DIR = fileURLToPath(new URL('../../../jobs/', import.m
 export interface AppDeps {
   controlPlane: ControlPlane;
   token: string;
-  /** Directory that relative paths in submitted specs resolve against. @defaultValue process.cwd() */
+  /** Directory that relative paths in submitted specs resolve against. @defaultValue the first data root */
   specBaseDir?: string;
+  /**
+   * Folders local paths in submitted specs must lie under (symlinks resolved); `?base=` must lie under them too.
+   * @defaultValue serverDataRoots(): BSLORA_DATA_ROOTS, else `<home>/data`, plus `<home>/artifacts`
+   */
+  dataRoots?: string[];
   /** Largest accepted body, in bytes. @defaultValue env BSLORA_BODY_LIMIT, else 1 MiB */
   bodyLimit?: number;
   /** The folder incoming hooks may submit specs from. @defaultValue the repository's jobs/ */
@@ -47,11 +54,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({ bodyLimit: deps.bodyLimit ?? (Number(env.BSLORA_BODY_LIMIT) || 1024 * 1024), logger: false });
   const cp = deps.controlPlane;
   const redis = new ApiRedis(cp.ctx.connection);
+  const dataRoots = deps.dataRoots ?? serverDataRoots(dirname(cp.artifactsDir), env);
   const ctx: ApiContext = {
     cp,
     redis,
     httpMetrics: new HttpMetrics(),
-    specBaseDir: deps.specBaseDir ?? process.cwd(),
+    specBaseDir: deps.specBaseDir ?? dataRoots[0]!,
+    dataRoots,
     jobsDir: deps.jobsDir ?? DEFAULT_JOBS_DIR,
     env,
     sseHeartbeatMs: deps.sseHeartbeatMs ?? 15_000,

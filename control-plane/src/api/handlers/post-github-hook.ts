@@ -110,7 +110,7 @@ export async function postGithubHookHandler(query: { spec?: string }, req: Fasti
   const known = key ? ctx.cp.store.findIdempotencyKey(key, IDEMPOTENCY_TTL_MS) : undefined;
   if (known && known.bodySha256 === bodySha256) return reply.status(200).header('idempotent-replayed', 'true').send(known.response);
 
-  const submitted = await ctx.cp.submit(await loadSweepSpecFile(spec.path));
+  const submitted = await ctx.cp.submit(await loadSweepSpecFile(spec.path, { roots: ctx.dataRoots }));
   const source: SweepSource = { kind: 'github', event, deliveryId, repository: payload.repository?.full_name ?? null, ref, sha, spec: spec.name };
   ctx.cp.store.setSweepSource(submitted.sweepId, source);
   ctx.cp.store.addEvent(submitted.sweepId, null, 'sweep-source', source);
