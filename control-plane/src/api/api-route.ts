@@ -42,6 +42,9 @@ export interface ApiContext {
   idempotencyInflight: Map<string, Promise<unknown>>;
   /** SSE streams to end when the app closes. */
   openStreams: Set<() => void>;
+  /** Open SSE streams per client (token hash, or address without a token), for the per-client cap. */
+  streamsPerClient: Map<string, number>;
+  maxStreamsPerClient: number;
   /** Serialised read views (results, sweep, sweep list), kept until what they show changes; absent when disabled (AppDeps.cacheViews). */
   viewCache?: ViewCache;
 }

@@ -19,6 +19,7 @@ import { ControlPlaneError, isControlPlaneError } from '../errors.js';
 import { ApiRedis } from './api-redis.js';
 import { parseInput, type ApiContext, type RouteAuth } from './api-route.js';
 import { tokenMatches } from './auth-token.js';
+import { checkRead } from './read-auth.js';
 import { HttpMetrics } from './http-metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { API_ROUTES } from './routes.js';
@@ -43,6 +44,13 @@ export interface AppDeps {
   jobsDir?: string;
   /** Where hook secrets and settings are read (BSLORA_GITHUB_HOOK_*). @defaultValue process.env */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Reads (sweeps, results, deliveries, workers, event streams, dashboard pages) need the token too (read-auth.ts).
+   * @defaultValue false here; `bslora up` and `serve` turn it on when the API listens beyond loopback
+   */
+  readAuth?: boolean;
+  /** Most event streams one token (or one address, without a token) may hold open. @defaultValue BSLORA_MAX_STREAMS, else 16 */
+  maxStreamsPerClient?: number;
   /** Milliseconds between SSE heartbeat comments. @defaultValue 15000 */
   sseHeartbeatMs?: number;
   /** Serve GET results (JSON and CSV), GET sweep and the sweep list from a cache kept until what they show changes (view-cache.ts). @defaultValue true */
@@ -54,18 +62,21 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({ bodyLimit: deps.bodyLimit ?? (Number(env.BSLORA_BODY_LIMIT) || 1024 * 1024), logger: false });
   const cp = deps.controlPlane;
   const redis = new ApiRedis(cp.ctx.connection);
-  const dataRoots = deps.dataRoots ?? serverDataRoots(dirname(cp.artifactsDir), env);
+  // No artifacts folder (a stub control plane): no roots, so every local path is refused.
+  const dataRoots = deps.dataRoots ?? (cp.artifactsDir ? serverDataRoots(dirname(cp.artifactsDir), env) : []);
   const ctx: ApiContext = {
     cp,
     redis,
     httpMetrics: new HttpMetrics(),
-    specBaseDir: deps.specBaseDir ?? dataRoots[0]!,
+    specBaseDir: deps.specBaseDir ?? dataRoots[0] ?? process.cwd(),
     dataRoots,
     jobsDir: deps.jobsDir ?? DEFAULT_JOBS_DIR,
     env,
     sseHeartbeatMs: deps.sseHeartbeatMs ?? 15_000,
     idempotencyInflight: new Map(),
     openStreams: new Set(),
+    streamsPerClient: new Map(),
+    maxStreamsPerClient: deps.maxStreamsPerClient ?? (Number(env.BSLORA_MAX_STREAMS) > 0 ? Number(env.BSLORA_MAX_STREAMS) : 16),
     viewCache: deps.cacheViews === false ? undefined : new ViewCache(cp.store),
   };
   const openapi = buildOpenApiDocument(API_ROUTES);
@@ -77,7 +88,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   // Bearer auth on everything that changes state; incoming hooks authenticate by their signature instead.
   app.addHook('onRequest', async (req, reply) => {
-    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return;
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      if (deps.readAuth && checkRead(req, reply, deps.token)) return reply;
+      return;
+    }
+    if (req.method === 'OPTIONS') return;
     if ((req.routeOptions.config as { auth?: RouteAuth } | undefined)?.auth === 'hook-signature') return;
     if (!tokenMatches(req.headers.authorization, deps.token)) {
       return sendError(reply, new ControlPlaneError('CP_ERR_UNAUTHORIZED', 'send Authorization: Bearer <token> (see `bslora up` output or BSLORA_API_TOKEN)'));

@@ -3,7 +3,7 @@
  * is the embedded default; everything goes through this one module so that another database can replace it.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { TrialPlan } from '../sweep-specs/index.js';
 import { MIGRATIONS } from './migrations.js';
@@ -93,7 +93,12 @@ export class Store {
   readonly db: Database.Database;
 
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') {
+      // Owner only: the store holds every spec, result and error message (SQLite gives -wal/-shm the file's mode).
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      closeSync(openSync(path, 'a', 0o600));
+      chmodSync(path, 0o600);
+    }
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('foreign_keys = ON');
