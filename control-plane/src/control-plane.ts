@@ -19,6 +19,7 @@ import { hashLocalRefs } from './sweep-specs/hash-local-refs.js';
 import { cancelChannel } from './agent/trial-consumers.js';
 import { Redis } from 'ioredis';
 import { startWebhookDispatcher, type WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
+import { refusedUrl, webhookPolicyFrom, type WebhookPolicy } from './webhooks/destination-policy.js';
 
 export interface ControlPlaneOptions {
   redisUrl: string;
@@ -26,6 +27,8 @@ export interface ControlPlaneOptions {
   prefix?: string;
   /** Directory for the store (bslora.db) and artifacts/. */
   homeDir: string;
+  /** Where webhook secrets and the webhook destination policy are read. @defaultValue process.env */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface LiveEvent {
@@ -52,10 +55,13 @@ export class ControlPlane {
   private recorder?: ResultRecorder;
   private queues: Queue[] = [];
   private publisher: Redis;
+  /** Where `notify` webhooks may go (BSLORA_WEBHOOK_ALLOW_HOSTS, BSLORA_WEBHOOK_ALLOW_NETWORKS). */
+  readonly webhookPolicy: WebhookPolicy;
 
   private constructor(opts: ControlPlaneOptions) {
     this.ctx = { connection: connectionFromUrl(opts.redisUrl), prefix: opts.prefix ?? 'bslora' };
     this.store = new Store(join(opts.homeDir, 'bslora.db'));
+    this.webhookPolicy = webhookPolicyFrom(opts.env ?? process.env);
     this.artifactsDir = join(opts.homeDir, 'artifacts');
     this.flows = new FlowProducer({ connection: this.ctx.connection, prefix: this.ctx.prefix });
     this.publisher = new Redis({ ...(this.ctx.connection as object), maxRetriesPerRequest: 1 });
@@ -69,7 +75,7 @@ export class ControlPlane {
   static async start(opts: ControlPlaneOptions): Promise<ControlPlane> {
     await checkEvictionPolicy(opts.redisUrl);
     const cp = new ControlPlane(opts);
-    cp.webhooks = await startWebhookDispatcher(cp.ctx, cp.store);
+    cp.webhooks = await startWebhookDispatcher(cp.ctx, cp.store, { env: opts.env ?? process.env, policy: cp.webhookPolicy });
     cp.recorder = await startResultRecorder(cp.ctx, cp.store, {
       onSweepEnded: (id) => cp.webhooks!.sweepEnded(id).then(() => undefined),
       onChange: (sweepId, kind, payload) => {
@@ -98,6 +104,15 @@ export class ControlPlane {
 
   /** Hashes the spec's local files (streamed), then expands and queues it (planner/submit-sweep.ts). */
   async submit(spec: SweepSpec): Promise<SubmittedSweep> {
+    const refused = (spec.notify ?? []).flatMap((n, i) => {
+      const why = refusedUrl(n.url, this.webhookPolicy);
+      return why ? [{ path: `notify[${i}].url`, message: `${JSON.stringify(n.url)} ${why}` }] : [];
+    });
+    if (refused.length > 0) {
+      throw new ControlPlaneError('CP_ERR_SPEC_INVALID', `sweep spec ${spec.name} is invalid:\n${refused.map((r) => `  ${r.path}: ${r.message}`).join('\n')}`, {
+        issues: refused,
+      });
+    }
     await hashLocalRefs(spec);
     return submitSweep(spec, { store: this.store, flows: this.flows, ctx: this.ctx });
   }

@@ -13,6 +13,7 @@ import { checkSweepSpec } from './check-sweep-spec.js';
 import { checkBuiltin } from './builtin-resources.js';
 import { checkRefSyntax, classifyRef } from './resource-refs.js';
 import { SELECTOR_SYNTAX, parseExpectTarget, parseTrialSelector } from './expect-rules.js';
+import { MAX_NOTIFY_TARGETS, STRING_LENGTHS } from './spec-limits.js';
 
 /** Trial methods: BSLoRA, the baselines from PEFT, and `base` (the untuned model, evaluated only). */
 export const METHODS = ['bslora', 'lora', 'vera', 'base'] as const;
@@ -162,12 +163,17 @@ export const expectRuleSchema = z
   .describe('a check on the sweep result for CI');
 
 export const notifySchema = z.strictObject({
-  url: z.url({ protocol: /^https?$/ }).describe('webhook URL (POST, signed with HMAC-SHA256 when secret_env is set)'),
+  url: z
+    .url({ protocol: /^https?$/ })
+    .max(STRING_LENGTHS.url)
+    // As written, not as the URL parser repairs it: `http:///etc/passwd` has no host.
+    .regex(/^https?:\/\/[^/?#\s@]+(?:[/?#]|$)/i, 'must be http(s)://host[:port]/path, with a host and no user name or password')
+    .describe('webhook URL (POST, signed with HMAC-SHA256 when secret_env is set); its host must be on the server\'s allowlist (BSLORA_WEBHOOK_ALLOW_HOSTS)'),
   secret_env: z
     .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+    .regex(/^BSLORA_WEBHOOK_SECRET_[A-Z0-9_]{1,64}$/, 'must name a variable BSLORA_WEBHOOK_SECRET_<NAME> (upper-case letters, digits, _): a spec may sign only with secrets set aside for webhooks')
     .optional()
-    .describe('name of the environment variable (on the control plane) holding the signing secret'),
+    .describe('name of the environment variable on the control plane holding the signing secret: BSLORA_WEBHOOK_SECRET_<NAME>'),
   events: z.array(z.enum(NOTIFY_EVENTS)).min(1).optional().describe('sweep outcomes to send; default all'),
 });
 
@@ -202,7 +208,7 @@ export const sweepSpecObjectSchema = z.strictObject({
   adapter: adapterSchema.prefault({}),
   grid: gridSchema,
   expect: z.array(expectRuleSchema).optional(),
-  notify: z.array(notifySchema).optional(),
+  notify: z.array(notifySchema).max(MAX_NOTIFY_TARGETS).optional(),
   priority: z.int().min(1).max(1000).default(500).describe('1 (runs first) to 1000 (runs last)'),
   budget: budgetSchema.optional(),
   method_versions: methodVersionsSchema.optional(),
