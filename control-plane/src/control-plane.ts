@@ -31,6 +31,9 @@ export interface ControlPlaneOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** Unfinished (queued or running) sweeps one control plane takes at most (BSLORA_MAX_ACTIVE_SWEEPS overrides). */
+export const DEFAULT_MAX_ACTIVE_SWEEPS = 1000;
+
 export interface LiveEvent {
   sweepId: string;
   kind: string;
@@ -55,13 +58,16 @@ export class ControlPlane {
   private recorder?: ResultRecorder;
   private queues: Queue[] = [];
   private publisher: Redis;
+  /** Settings: webhook secrets and policy, BSLORA_MAX_ACTIVE_SWEEPS. */
+  private readonly env: NodeJS.ProcessEnv;
   /** Where `notify` webhooks may go (BSLORA_WEBHOOK_ALLOW_HOSTS, BSLORA_WEBHOOK_ALLOW_NETWORKS). */
   readonly webhookPolicy: WebhookPolicy;
 
   private constructor(opts: ControlPlaneOptions) {
     this.ctx = { connection: connectionFromUrl(opts.redisUrl), prefix: opts.prefix ?? 'bslora' };
     this.store = new Store(join(opts.homeDir, 'bslora.db'));
-    this.webhookPolicy = webhookPolicyFrom(opts.env ?? process.env);
+    this.env = opts.env ?? process.env;
+    this.webhookPolicy = webhookPolicyFrom(this.env);
     this.artifactsDir = join(opts.homeDir, 'artifacts');
     this.flows = new FlowProducer({ connection: this.ctx.connection, prefix: this.ctx.prefix });
     this.publisher = new Redis({ ...(this.ctx.connection as object), maxRetriesPerRequest: 1 });
@@ -112,6 +118,15 @@ export class ControlPlane {
       throw new ControlPlaneError('CP_ERR_SPEC_INVALID', `sweep spec ${spec.name} is invalid:\n${refused.map((r) => `  ${r.path}: ${r.message}`).join('\n')}`, {
         issues: refused,
       });
+    }
+    const env = this.env;
+    const maxActive = Number(env.BSLORA_MAX_ACTIVE_SWEEPS) > 0 ? Number(env.BSLORA_MAX_ACTIVE_SWEEPS) : DEFAULT_MAX_ACTIVE_SWEEPS;
+    const { active } = this.store.db.prepare("SELECT COUNT(*) AS active FROM sweeps WHERE status IN ('queued', 'running')").get() as { active: number };
+    if (active >= maxActive) {
+      throw new ControlPlaneError(
+        'CP_ERR_TOO_MANY_SWEEPS',
+        `this control plane already holds ${active} unfinished sweeps, its limit (BSLORA_MAX_ACTIVE_SWEEPS); wait for some to end or cancel some`,
+      );
     }
     await hashLocalRefs(spec);
     return submitSweep(spec, { store: this.store, flows: this.flows, ctx: this.ctx });

@@ -53,6 +53,8 @@ export const ERROR_CODES = {
   CP_ERR_TOKEN_INVALID: { exitCode: 2, httpStatus: 500, summary: 'the API token is empty or malformed' },
   /** A client holds more event streams than the server allows per token (or per address). */
   CP_ERR_TOO_MANY_STREAMS: { exitCode: 2, httpStatus: 429, summary: 'too many open event streams' },
+  /** The server already holds as many unfinished sweeps as it allows (BSLORA_MAX_ACTIVE_SWEEPS). */
+  CP_ERR_TOO_MANY_SWEEPS: { exitCode: 2, httpStatus: 429, summary: 'too many unfinished sweeps' },
   /** A worker named by address (`--worker host:port`) did not answer. */
   CP_ERR_WORKER_UNREACHABLE: { exitCode: 4, httpStatus: 503, summary: 'the worker does not answer' },
 } as const;
