@@ -74,3 +74,25 @@ def test_serve_defaults_to_no_roots(monkeypatch, tmp_path):
     assert seen["roots"] == ()
     main(["serve", "--run-dir", str(tmp_path), "--allowed-root", str(tmp_path)])
     assert seen["roots"] == (str(tmp_path),)
+
+
+def _trial(**kw):
+    from bslora_worker.trials.trial import Trial
+
+    base = dict(trial_key="k", name="t", method="lora", base_model="builtin:tiny-llama", task_type="causal_lm",
+                train_data="builtin:arith", eval_tasks=("builtin:arith",), target_modules=("q_proj", "v_proj"),
+                steps=1, learning_rate=1e-3, batch_size=1, seq_len=16, seed=0)
+    return Trial(**{**base, **kw})
+
+
+def test_ranks_are_checked_against_the_model_shapes_before_anything_is_allocated():
+    from bslora_worker.trials.count_without_weights import count_without_weights
+
+    # builtin:tiny-llama: hidden 64, v_proj 64 x 32 (grouped-query attention).
+    assert count_without_weights(_trial(rank=32))["local"] > 0
+    with pytest.raises(InvalidArgument, match=r"lora rank 1000000000 is larger than module .*v_proj of builtin:tiny-llama \(64 x 32\) allows; use at most 32"):
+        count_without_weights(_trial(rank=1_000_000_000))
+    with pytest.raises(InvalidArgument, match=r"bslora local rank 33 .* use at most 32"):
+        count_without_weights(_trial(method="bslora", r_local=33, r_intra=2, r_inter=2, share_mode="slice"))
+    # VeRA's rank is a shared projection's size, meant to exceed the modules: not refused.
+    assert count_without_weights(_trial(method="vera", rank=256))["local"] > 0
