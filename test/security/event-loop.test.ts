@@ -85,14 +85,19 @@ describe('hostile specs do not hold the event loop', () => {
     writeFileSync(medium, '');
     truncateSync(medium, 96 * 1024 ** 2);
     const watch = await submit(app, stringify(minimalSpec({ name: 'medium', train_data: medium })));
-    expect(watch.result.statusCode, watch.result.body).toBe(201);
-    expect(watch.maxHealthMs).toBeLessThan(STALL_LIMIT_MS);
-    expect(watch.maxStallMs).toBeLessThan(STALL_LIMIT_MS);
-    // Cancel it at once: the rest of the file checks that refused specs queue nothing.
-    const id = watch.result.json().id as string;
-    await app.inject({ method: 'POST', url: `/api/v1/sweeps/${id}/cancel`, headers: { authorization: `Bearer ${TOKEN}` } });
-    cp.store.deleteSweep(id);
-    await deleteKeysWithPrefix(prefix);
+    try {
+      expect(watch.result.statusCode, watch.result.body).toBe(201);
+      expect(watch.maxHealthMs).toBeLessThan(STALL_LIMIT_MS);
+      expect(watch.maxStallMs).toBeLessThan(STALL_LIMIT_MS);
+    } finally {
+      // Take it back at once: the rest of the file checks that refused specs queue nothing.
+      const id = watch.result.json().id as string | undefined;
+      if (id) {
+        await app.inject({ method: 'POST', url: `/api/v1/sweeps/${id}/cancel`, headers: { authorization: `Bearer ${TOKEN}` } });
+        cp.store.deleteSweep(id);
+      }
+      await deleteKeysWithPrefix(prefix);
+    }
   });
 
   it('a folder over the cap is refused from its listing, before any byte is read', async () => {
@@ -111,18 +116,29 @@ describe('hostile specs do not hold the event loop', () => {
     expect(JSON.stringify(error)).not.toContain('root:');
   });
 
-  it('a grid of 2,000 × 2,000 trials is refused by counting, before it is expanded', async () => {
-    const values = Array.from({ length: 2000 }, (_, i) => i + 1);
-    const spec = minimalSpec({ grid: { method: ['lora'], lora_ranks: values }, training: { steps: 10, learning_rate: 0.001, batch_size: 4, seq_len: 32, seeds: values.map((v) => v - 1) } });
-    const text = JSON.stringify(spec);
-    const watch = await submit(app, text);
-    expect(watch.result.statusCode, watch.result.body).toBe(400);
-    expect(watch.result.json().error.issues).toContainEqual({
+  it('a grid of 2,000 × 2,000 trials is refused by its list caps, and 1,000 × 1,000 by counting, before either is expanded', async () => {
+    const grid = (n: number) => {
+      const values = Array.from({ length: n }, (_, i) => i + 1);
+      return JSON.stringify(minimalSpec({ grid: { method: ['lora'], lora_ranks: values }, training: { steps: 10, learning_rate: 0.001, batch_size: 4, seq_len: 32, seeds: values.map((v) => v - 1) } }));
+    };
+    const big = await submit(app, grid(2000));
+    expect(big.result.statusCode, big.result.body).toBe(400);
+    expect(big.result.json().error.issues).toEqual(
+      expect.arrayContaining([
+        { path: 'grid.lora_ranks', message: 'must have at most 1000 items' },
+        { path: 'training.seeds', message: 'must have at most 1000 items' },
+      ]),
+    );
+    const counted = await submit(app, grid(1000));
+    expect(counted.result.statusCode, counted.result.body).toBe(400);
+    expect(counted.result.json().error.issues).toContainEqual({
       path: 'grid',
-      message: expect.stringMatching(/expands to up to 4000000 trials, more than this server's limit of 10000 \(BSLORA_MAX_SWEEP_TRIALS\)/),
+      message: expect.stringMatching(/expands to up to 1000000 trials, more than this server's limit of 10000 \(BSLORA_MAX_SWEEP_TRIALS\)/),
     });
-    expect(watch.maxHealthMs).toBeLessThan(STALL_LIMIT_MS);
-    expect(watch.maxStallMs).toBeLessThan(STALL_LIMIT_MS);
+    for (const watch of [big, counted]) {
+      expect(watch.maxHealthMs).toBeLessThan(STALL_LIMIT_MS);
+      expect(watch.maxStallMs).toBeLessThan(STALL_LIMIT_MS);
+    }
   });
 
   it('a spec of 40,000 keys (390 KB) is checked off the event loop and refused, its problems capped', async () => {

@@ -20,6 +20,7 @@ import { ApiRedis } from './api-redis.js';
 import { parseInput, type ApiContext, type RouteAuth } from './api-route.js';
 import { tokenMatches } from './auth-token.js';
 import { checkRead } from './read-auth.js';
+import { warmSpecThread } from '../sweep-specs/parse-off-thread.js';
 import { HttpMetrics } from './http-metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { API_ROUTES } from './routes.js';
@@ -80,6 +81,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     viewCache: deps.cacheViews === false ? undefined : new ViewCache(cp.store),
   };
   const openapi = buildOpenApiDocument(API_ROUTES);
+  // The spec-checking thread loads its modules while the server starts, not during the first submission.
+  warmSpecThread();
 
   app.setErrorHandler((err, _req, reply) => sendError(reply, isControlPlaneError(err) ? err : fromFastifyError(err as Error & { statusCode?: number })));
   app.setNotFoundHandler((req, reply) =>

@@ -113,6 +113,11 @@ export function parseSweepSpecOffThread(text: string, opts: ParseSweepSpecOption
   return thread.parse(text, opts, timeoutMs);
 }
 
+/** Starts the checking thread now (a server does at start, so that its first submission does not pay for it). */
+export function warmSpecThread(): void {
+  if (!thread || thread.dead) thread = new SpecThread();
+}
+
 /** Stops the checking thread (it is started again on the next parse). */
 export async function stopSpecThread(): Promise<void> {
   const t = thread;
