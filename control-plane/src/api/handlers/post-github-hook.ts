@@ -30,6 +30,8 @@ export function resolveHookSpec(name: string, jobsDir: string): { path: string; 
   const root = realpathSync(jobsDir);
   const candidate = resolve(root, name.replace(/^\.?\/?jobs\//, ''));
   if (!['.yaml', '.yml', '.json'].includes(extname(candidate).toLowerCase())) throw bad('is not a .yaml, .yml or .json file');
+  // Outside jobs/ before anything is probed: whether such a file exists is not said.
+  if (!candidate.startsWith(root + sep)) throw bad('is not a file under jobs/');
   if (!existsSync(candidate)) throw bad(`does not exist under ${root}`);
   const real = realpathSync(candidate);
   if (!real.startsWith(root + sep)) throw bad('is not a file under jobs/');
