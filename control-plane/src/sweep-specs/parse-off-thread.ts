@@ -38,8 +38,6 @@ class SpecThread {
 
   constructor() {
     this.worker = new Worker(ENTRY, { resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB } });
-    // The thread never keeps the process alive on its own.
-    this.worker.unref();
     this.worker.on('message', (msg: Reply) => {
       if ('ready' in msg) return;
       const p = this.pending.get(msg.id);
@@ -50,6 +48,8 @@ class SpecThread {
     });
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', () => this.fail(new Error('the spec-checking thread exited')));
+    // The idle thread never keeps the process alive (after the listeners: adding a 'message' listener refs it again).
+    this.worker.unref();
   }
 
   private settle(id: number): void {
