@@ -1,7 +1,7 @@
 /**
  * `parseSweepSpec` on a thread of its own, for the server: parsing YAML, validating and counting a spec cost time
- * in proportion to its size (a 390 KB spec of 40,000 keys takes about a second to parse), and none of that may hold
- * the event loop that answers `/healthz` and every other request. One long-lived thread checks specs one after the
+ * in proportion to its size, and none of that may hold the event loop that answers `/healthz` and every other
+ * request. One long-lived thread checks specs one after the
  * other; a spec that takes longer than the timeout, or more memory than the thread may use, is refused and the
  * thread replaced.
  */
