@@ -23,6 +23,8 @@ export interface LocalStackOptions {
   /** Start the HTTP API. @defaultValue true */
   api?: boolean;
   devices?: string[];
+  /** Folders the API and the workers accept local paths under. @defaultValue serverDataRoots(homeDir) */
+  dataRoots?: string[];
   /** Reads need the token too. @defaultValue on when `host` is not loopback (read-auth.ts) */
   readAuth?: boolean;
   log?: (line: string) => void;
@@ -56,14 +58,14 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
       ctx: controlPlane.ctx,
       homeDir: opts.homeDir,
       devices: opts.devices,
-      allowedRoots: serverDataRoots(opts.homeDir),
+      allowedRoots: opts.dataRoots ?? serverDataRoots(opts.homeDir),
       log: opts.log,
     });
     undo.push(() => agent.close());
     let apiUrl: string | null = null;
     if (opts.api ?? true) {
       const host = opts.host ?? '127.0.0.1';
-      const app: FastifyInstance = buildApp({ controlPlane, token, readAuth: opts.readAuth ?? defaultReadAuth(host) });
+      const app: FastifyInstance = buildApp({ controlPlane, token, readAuth: opts.readAuth ?? defaultReadAuth(host), dataRoots: opts.dataRoots });
       const address = await app.listen({ host, port: opts.port ?? 7433 });
       undo.push(() => app.close());
       apiUrl = address;
