@@ -34,6 +34,7 @@ describe('bounds', () => {
   beforeAll(async () => {
     cp = await ControlPlane.start({ redisUrl: TEST_REDIS_URL, prefix, homeDir: home, env: { BSLORA_MAX_ACTIVE_SWEEPS: '2' } });
     app = buildApp({ controlPlane: cp, token: TOKEN, env: {}, maxStreamsPerClient: 300 });
+    await app.ready(); // the spec-checking thread has loaded before anything is measured
   });
 
   afterAll(async () => {

@@ -37,6 +37,7 @@ describe('confinement of local paths', () => {
     symlinkSync(elsewhere, join(data, 'dirlink'));
     cp = await ControlPlane.start({ redisUrl: TEST_REDIS_URL, prefix, homeDir: home });
     app = buildApp({ controlPlane: cp, token: TOKEN, env: {} });
+    await app.ready(); // the spec-checking thread has loaded before anything is measured
   });
 
   afterAll(async () => {

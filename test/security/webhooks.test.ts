@@ -43,6 +43,7 @@ describe('webhooks', () => {
     };
     cp = await ControlPlane.start({ redisUrl: TEST_REDIS_URL, prefix, homeDir: home, env });
     app = buildApp({ controlPlane: cp, token: TOKEN, env: { BSLORA_GITHUB_HOOK_SECRET: SHARED_SECRET } });
+    await app.ready(); // the spec-checking thread has loaded before anything is measured
   });
 
   afterAll(async () => {

@@ -81,8 +81,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     viewCache: deps.cacheViews === false ? undefined : new ViewCache(cp.store),
   };
   const openapi = buildOpenApiDocument(API_ROUTES);
-  // The spec-checking thread loads its modules while the server starts, not during the first submission.
-  warmSpecThread();
+  // The spec-checking thread loads its modules while the server starts (ready() and listen() wait for it), not
+  // during the first submission.
+  const specThread = warmSpecThread();
+  app.addHook('onReady', async () => specThread);
 
   app.setErrorHandler((err, _req, reply) => sendError(reply, isControlPlaneError(err) ? err : fromFastifyError(err as Error & { statusCode?: number })));
   app.setNotFoundHandler((req, reply) =>

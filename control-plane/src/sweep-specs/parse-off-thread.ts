@@ -35,11 +35,15 @@ class SpecThread {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   dead = false;
+  /** Settles once the thread has loaded its modules (or has failed to). */
+  readonly ready: Promise<void>;
+  private markReady!: () => void;
 
   constructor() {
+    this.ready = new Promise<void>((resolve) => (this.markReady = resolve));
     this.worker = new Worker(ENTRY, { resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB } });
     this.worker.on('message', (msg: Reply) => {
-      if ('ready' in msg) return;
+      if ('ready' in msg) return this.markReady();
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.settle(msg.id);
@@ -61,6 +65,7 @@ class SpecThread {
 
   private fail(err: Error): void {
     this.dead = true;
+    this.markReady();
     const outOfMemory = (err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY';
     for (const [id, p] of [...this.pending]) {
       this.settle(id);
@@ -113,9 +118,13 @@ export function parseSweepSpecOffThread(text: string, opts: ParseSweepSpecOption
   return thread.parse(text, opts, timeoutMs);
 }
 
-/** Starts the checking thread now (a server does at start, so that its first submission does not pay for it). */
-export function warmSpecThread(): void {
+/**
+ * Starts the checking thread now, and resolves once it has loaded (a server waits for it before it listens, so that
+ * its first submission does not pay for the start).
+ */
+export function warmSpecThread(): Promise<void> {
   if (!thread || thread.dead) thread = new SpecThread();
+  return thread.ready;
 }
 
 /** Stops the checking thread (it is started again on the next parse). */
