@@ -37,7 +37,10 @@ describe('REST, SSE, webhooks and expect rules on a real sweep', () => {
 
   beforeAll(async () => {
     delete process.env.BSLORA_API_TOKEN;
-    process.env.BSLORA_E2E_WEBHOOK_SECRET = 'e2e-webhook-secret';
+    process.env.BSLORA_WEBHOOK_SECRET_E2E = 'e2e-webhook-secret';
+    // The receiver listens on the loopback, which webhooks may reach only when allowed explicitly.
+    process.env.BSLORA_WEBHOOK_ALLOW_HOSTS = '127.0.0.1';
+    process.env.BSLORA_WEBHOOK_ALLOW_NETWORKS = '127.0.0.0/8';
     receiver = await startWebhookReceiver([503]);
     writeFileSync(
       specPath,
@@ -45,7 +48,7 @@ describe('REST, SSE, webhooks and expect rules on a real sweep', () => {
         name: 'e2e-api',
         steps: 3,
         seed: 11,
-        notify: [{ url: receiver.url, secret_env: 'BSLORA_E2E_WEBHOOK_SECRET' }],
+        notify: [{ url: receiver.url, secret_env: 'BSLORA_WEBHOOK_SECRET_E2E' }],
         expect: [
           { name: 'bslora-has-a-result', best: 'bslora', at_least: 0 },
           { name: 'impossible', best: 'bslora', at_least: 101 },

@@ -59,7 +59,7 @@ describe('control plane and agent killed mid-sweep', () => {
   it('completes the sweep after a restart, resuming the interrupted trial, recording each result once', async () => {
     const first = await startUp(env);
     const specPath = writeTinySpec(home, 'crash', ['method: [lora]', 'lora_ranks: [2, 4]'], { steps: 10, checkpoint_every: 2 });
-    const res = await fetch(`${first.apiUrl}/api/v1/sweeps?base=${encodeURIComponent(home)}`, {
+    const res = await fetch(`${first.apiUrl}/api/v1/sweeps`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' },
       body: readFileSync(specPath, 'utf8'),

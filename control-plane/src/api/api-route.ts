@@ -31,6 +31,8 @@ export interface ApiContext {
   httpMetrics: HttpMetrics;
   /** Directory relative spec paths resolve against when the request names none. */
   specBaseDir: string;
+  /** Folders local paths of submitted specs must lie under (data-roots.ts). */
+  dataRoots: string[];
   /** The repository's jobs/ folder (incoming hooks may only submit specs from it). */
   jobsDir: string;
   env: NodeJS.ProcessEnv;
@@ -40,6 +42,9 @@ export interface ApiContext {
   idempotencyInflight: Map<string, Promise<unknown>>;
   /** SSE streams to end when the app closes. */
   openStreams: Set<() => void>;
+  /** Open SSE streams per client (token hash, or address without a token), for the per-client cap. */
+  streamsPerClient: Map<string, number>;
+  maxStreamsPerClient: number;
   /**
    * Serialised read views (results, sweep, sweep list), kept until what they show changes; absent when disabled
    * (AppDeps.cacheViews).

@@ -295,7 +295,11 @@ export const resultsQuerySchema = z.object({
 });
 
 export const submitQuerySchema = z.object({
-  base: z.string().optional().describe('folder that relative paths in the spec resolve against (on the control plane)'),
+  base: z
+    .string()
+    .max(4096)
+    .optional()
+    .describe('folder that relative paths in the spec resolve against (on the control plane); must lie under its data roots (default: the first data root)'),
 });
 
 export const githubHookQuerySchema = z.object({

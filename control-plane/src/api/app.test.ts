@@ -48,8 +48,9 @@ describe('REST API (inject)', () => {
     app.inject({ method: 'POST', url: '/api/v1/sweeps', payload: text, headers: { ...auth, ...yaml, ...headers } });
 
   beforeAll(async () => {
-    process.env.BSLORA_TEST_WEBHOOK_SECRET = 'receiver-secret';
-    cp = await ControlPlane.start({ redisUrl: TEST_REDIS_URL, prefix, homeDir: home });
+    // Webhooks to the local receiver need the loopback allowed explicitly (webhooks/destination-policy.ts).
+    const env = { BSLORA_WEBHOOK_SECRET_TEST: 'receiver-secret', BSLORA_WEBHOOK_ALLOW_HOSTS: '127.0.0.1', BSLORA_WEBHOOK_ALLOW_NETWORKS: '127.0.0.0/8' };
+    cp = await ControlPlane.start({ redisUrl: TEST_REDIS_URL, prefix, homeDir: home, env });
     app = buildApp({ controlPlane: cp, token: TOKEN, env: { BSLORA_GITHUB_HOOK_SECRET: HOOK_SECRET }, sseHeartbeatMs: 50 });
   });
 
@@ -371,7 +372,7 @@ describe('REST API (inject)', () => {
   it('cancels a sweep, streams its snapshot and end over SSE, and delivers a signed webhook, retried after a failure', async () => {
     const receiver = await startWebhookReceiver([500]);
     try {
-      const text = tinySpecYaml({ seed: seed++, notify: [{ url: receiver.url, secret_env: 'BSLORA_TEST_WEBHOOK_SECRET' }, { url: receiver.url, events: ['completed'] }] });
+      const text = tinySpecYaml({ seed: seed++, notify: [{ url: receiver.url, secret_env: 'BSLORA_WEBHOOK_SECRET_TEST' }, { url: receiver.url, events: ['completed'] }] });
       const id = (await submit(text)).json().id;
       const cancelled = await app.inject({ method: 'POST', url: `/api/v1/sweeps/${id}/cancel`, headers: auth });
       expect(cancelResponseSchema.parse(cancelled.json())).toEqual({ id, status: 'cancelled' });

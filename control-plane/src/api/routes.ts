@@ -191,15 +191,18 @@ export const API_ROUTES: ApiRoute[] = [
     description:
       'Authenticated by `X-Hub-Signature-256` (HMAC-SHA256 of the raw body with BSLORA_GITHUB_HOOK_SECRET), not by the bearer token. ' +
       'Submits the spec named by `?spec=` or BSLORA_GITHUB_HOOK_SPEC (a file under jobs/) and records the commit sha with the sweep. ' +
-      'Other events, unfinished or unsuccessful workflow runs and refs outside BSLORA_GITHUB_HOOK_REF are acknowledged with 202 and ignored.',
+      'Other events, unfinished or unsuccessful workflow runs and refs outside BSLORA_GITHUB_HOOK_REF are acknowledged with 202 and ignored. ' +
+      'Only application/json bodies are accepted (415 otherwise); the same body under a new X-GitHub-Delivery within 24 h is a replay (409 CP_ERR_HOOK_REPLAYED).',
     tag: 'hooks',
     auth: 'hook-signature',
     query: githubHookQuerySchema,
-    body: { contentTypes: ['application/json', 'application/x-www-form-urlencoded'], description: 'the GitHub event payload' },
+    body: { contentTypes: ['application/json'], description: 'the GitHub event payload (set the webhook content type to application/json)' },
     responses: {
       201: { description: 'a sweep was submitted', schema: githubHookResponseSchema },
       200: { description: 'a ping, or a redelivery of an event that already submitted a sweep', schema: githubHookResponseSchema },
       202: { description: 'acknowledged and ignored (reason says why)', schema: githubHookResponseSchema },
+      409: { description: 'a replayed body (CP_ERR_HOOK_REPLAYED)' },
+      415: { description: 'the body is not application/json (CP_ERR_API_MEDIA_TYPE)' },
       503: { description: 'no secret is configured (CP_ERR_HOOK_DISABLED)' },
     },
     handler: ({ query, req, reply, ctx }) => postGithubHookHandler(query, req, reply, ctx),

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
                          help="answer Train and Evaluate at once without a model (control-plane benchmarks)")
     serve_p.add_argument("--allowed-root", action="append", default=None, metavar="DIR",
                          help="local models and data must lie under DIR (repeatable; also BSLORA_ALLOWED_ROOTS, "
-                              "colon-separated; default: anywhere)")
+                              "colon-separated; default: none, so only builtin and hub references are accepted)")
     args = parser.parse_args(argv)
     roots = list(args.allowed_root or [])
     if os.environ.get("BSLORA_ALLOWED_ROOTS"):
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     from .server import serve
 
     asyncio.run(serve(args.listen, Path(args.run_dir), args.device, dry_run=args.dry_run,
-                      allowed_roots=tuple(roots) or None))
+                      allowed_roots=tuple(roots)))
 
 
 if __name__ == "__main__":

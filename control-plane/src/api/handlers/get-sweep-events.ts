@@ -12,10 +12,12 @@ import type { LiveEvent } from '../../control-plane.js';
 import type { ApiContext } from '../api-route.js';
 import { FINAL_SWEEP_STATUSES } from '../../store/statuses.js';
 import { sweepDetail, sweepOr404 } from '../sweep-views.js';
+import { holdStreamSlot } from '../stream-slots.js';
 
 export function getSweepEventsHandler(id: string, req: FastifyRequest, reply: FastifyReply, ctx: ApiContext): void {
   const { cp } = ctx;
   sweepOr404(cp, id); // a missing sweep is an ordinary JSON 404, before the stream starts
+  const release = holdStreamSlot(req, ctx); // 429 past the per-client cap, before the stream starts
 
   reply.hijack();
   const res = reply.raw;
@@ -40,6 +42,7 @@ export function getSweepEventsHandler(id: string, req: FastifyRequest, reply: Fa
     cp.live.off('event', onLive);
     clearInterval(heartbeat);
     ctx.openStreams.delete(endStream);
+    release();
     res.end();
   };
   const endIfFinished = (): boolean => {
@@ -79,6 +82,10 @@ export function getSweepEventsHandler(id: string, req: FastifyRequest, reply: Fa
   res.on('error', close);
 
   write('retry: 3000\n\n');
-  send('snapshot', sweepDetail(cp, id));
+  // The snapshot's JSON comes from the view cache: 200 streams opened on one sweep cost one snapshot, not 200.
+  const snapshot = ctx.viewCache
+    ? ctx.viewCache.get(`detail:${id}`, () => JSON.stringify(sweepDetail(cp, id)), String(cp.progress.version)).body.toString('utf8')
+    : JSON.stringify(sweepDetail(cp, id));
+  write(`id: ${++seq}\nevent: snapshot\ndata: ${snapshot}\n\n`);
   endIfFinished();
 }
