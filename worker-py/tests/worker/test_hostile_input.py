@@ -77,12 +77,12 @@ def test_serve_defaults_to_no_roots(monkeypatch, tmp_path):
 
 
 def _trial(**kw):
-    from bslora_worker.trials.trial import Trial
+    from trial_messages import trial_view
 
     base = dict(trial_key="k", name="t", method="lora", base_model="builtin:tiny-llama", task_type="causal_lm",
                 train_data="builtin:arith", eval_tasks=("builtin:arith",), target_modules=("q_proj", "v_proj"),
                 steps=1, learning_rate=1e-3, batch_size=1, seq_len=16, seed=0)
-    return Trial(**{**base, **kw})
+    return trial_view(**{**base, **kw})
 
 
 def test_ranks_are_checked_against_the_model_shapes_before_anything_is_allocated():
