@@ -34,6 +34,8 @@ export function makeDemoCommand(config: CliConfig, io: CliIo): Command {
         redisUrl: config.redisUrl,
         prefix: `bslora-demo-${process.pid}`,
         port: 0,
+        // The demo's queues are its own: nothing of them stays in the user's Redis, whether it ends or is stopped.
+        deleteKeysOnStop: true,
         log: (line) => (process.env.BSLORA_VERBOSE ? io.err.write(`${line}\n`) : undefined),
       });
       const stopOnSignal = () => void stack.stop().then(() => process.exit(130));
