@@ -2,6 +2,7 @@
  * The REST API through Fastify's inject() (no listening socket), on a real ControlPlane: a real Redis with a unique
  * queue prefix (deleted afterwards) and a temporary store. No workers run, so submitted sweeps stay queued.
  */
+import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -528,7 +529,7 @@ describe('REST API (inject)', () => {
 
 describe('REST API readiness without Redis', () => {
   it('answers /readyz 503 CP_ERR_NOT_READY naming Redis', async () => {
-    const stub = { ctx: { connection: { host: '127.0.0.1', port: 1, maxRetriesPerRequest: null }, prefix: 'x' }, store: { isHealthy: () => true } };
+    const stub = { ctx: { connection: { host: '127.0.0.1', port: 1, maxRetriesPerRequest: null }, prefix: 'x' }, store: { isHealthy: () => true }, live: new EventEmitter() };
     const app = buildApp({ controlPlane: stub as unknown as ControlPlane, token: TOKEN });
     try {
       const res = await app.inject('/readyz');

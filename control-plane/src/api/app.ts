@@ -21,6 +21,7 @@ import { HttpMetrics } from './http-metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { API_ROUTES } from './routes.js';
 import { fromFastifyError, sendError } from './send-error.js';
+import { SweepEventLog } from './sweep-event-log.js';
 import { ViewCache } from './view-cache.js';
 
 export const DEFAULT_JOBS_DIR = fileURLToPath(new URL('../../../jobs/', import.meta.url));
@@ -57,6 +58,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     sseHeartbeatMs: deps.sseHeartbeatMs ?? 15_000,
     idempotencyInflight: new Map(),
     openStreams: new Set(),
+    events: new SweepEventLog(cp),
     viewCache: deps.cacheViews === false ? undefined : new ViewCache(cp.store),
   };
   const openapi = buildOpenApiDocument(API_ROUTES);
@@ -86,7 +88,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addHook('preClose', async () => {
     for (const end of [...ctx.openStreams]) end();
   });
-  app.addHook('onClose', async () => redis.close());
+  app.addHook('onClose', async () => {
+    ctx.events.close();
+    await redis.close();
+  });
 
   app.register(async (api) => {
     // Bodies reach handlers as raw bytes: specs are parsed by the spec module (errors by path and line), and

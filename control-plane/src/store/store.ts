@@ -89,6 +89,38 @@ export interface TrialRow {
 const now = () => new Date().toISOString();
 const parseOrNull = <T>(s: string | null): T | null => (s === null ? null : (JSON.parse(s) as T));
 
+type RawTrialRow = Record<string, string | number | null>;
+
+const TRIAL_ROWS_SQL = `SELECT t.*, st.reused, r.counts_json, r.initial_loss, r.final_loss, r.train_json, r.metrics_json, r.mean_acc,
+         r.adapter_sha256, r.recorded_at
+       FROM sweep_trials st JOIN trials t ON t.trial_key = st.trial_key
+       LEFT JOIN results r ON r.trial_key = t.trial_key`;
+
+function toTrialRow(r: RawTrialRow): TrialRow {
+  return {
+    trialKey: r.trial_key as string,
+    name: r.name as string,
+    method: r.method as string,
+    status: r.status as TrialStatus,
+    lastError: r.last_error as string | null,
+    reused: r.reused === 1,
+    plan: JSON.parse(r.plan_json as string) as TrialPlan,
+    result:
+      r.counts_json === null
+        ? null
+        : {
+            counts: JSON.parse(r.counts_json as string),
+            initialLoss: r.initial_loss as number | null,
+            finalLoss: r.final_loss as number | null,
+            train: JSON.parse(r.train_json as string),
+            metrics: parseOrNull(r.metrics_json as string | null),
+            meanAcc: r.mean_acc as number | null,
+            adapterSha256: r.adapter_sha256 as string | null,
+            recordedAt: r.recorded_at as string,
+          },
+  };
+}
+
 export class Store {
   readonly db: Database.Database;
 
@@ -214,37 +246,24 @@ export class Store {
   }
 
   trialsOfSweep(sweepId: string): TrialRow[] {
+    return (this.db.prepare(`${TRIAL_ROWS_SQL} WHERE st.sweep_id = ? ORDER BY st.position`).all(sweepId) as RawTrialRow[]).map(toTrialRow);
+  }
+
+  /** One trial of a sweep (its row as trialsOfSweep gives it), or undefined when the sweep has no such trial. */
+  trialOfSweep(sweepId: string, trialKey: string): TrialRow | undefined {
+    const r = this.db.prepare(`${TRIAL_ROWS_SQL} WHERE st.sweep_id = ? AND st.trial_key = ?`).get(sweepId, trialKey) as RawTrialRow | undefined;
+    return r && toTrialRow(r);
+  }
+
+  /** Keys of the sweep's trials that are running now, in plan order. */
+  runningTrialKeys(sweepId: string): string[] {
     const rows = this.db
       .prepare(
-        `SELECT t.*, st.reused, r.counts_json, r.initial_loss, r.final_loss, r.train_json, r.metrics_json, r.mean_acc,
-                r.adapter_sha256, r.recorded_at
-         FROM sweep_trials st JOIN trials t ON t.trial_key = st.trial_key
-         LEFT JOIN results r ON r.trial_key = t.trial_key
-         WHERE st.sweep_id = ? ORDER BY st.position`,
+        `SELECT t.trial_key AS k FROM sweep_trials st JOIN trials t ON t.trial_key = st.trial_key
+         WHERE st.sweep_id = ? AND t.status = 'running' ORDER BY st.position`,
       )
-      .all(sweepId) as Record<string, string | number | null>[];
-    return rows.map((r) => ({
-      trialKey: r.trial_key as string,
-      name: r.name as string,
-      method: r.method as string,
-      status: r.status as TrialStatus,
-      lastError: r.last_error as string | null,
-      reused: r.reused === 1,
-      plan: JSON.parse(r.plan_json as string) as TrialPlan,
-      result:
-        r.counts_json === null
-          ? null
-          : {
-              counts: JSON.parse(r.counts_json as string),
-              initialLoss: r.initial_loss as number | null,
-              finalLoss: r.final_loss as number | null,
-              train: JSON.parse(r.train_json as string),
-              metrics: parseOrNull(r.metrics_json as string | null),
-              meanAcc: r.mean_acc as number | null,
-              adapterSha256: r.adapter_sha256 as string | null,
-              recordedAt: r.recorded_at as string,
-            },
-    }));
+      .all(sweepId) as { k: string }[];
+    return rows.map((r) => r.k);
   }
 
   /** Records a trial's result once; a second delivery of the same result is ignored (returns false). */

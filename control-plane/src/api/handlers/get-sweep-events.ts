@@ -1,20 +1,27 @@
 /**
- * `GET /api/v1/sweeps/:id/events`: a server-sent-events stream of one sweep's progress.
+ * `GET /api/v1/sweeps/:id/events`: a server-sent-events stream of one sweep's changes, as deltas (api/sweep-event-log.ts;
+ * the names are declared once in dashboard/static/live-events.js).
  *
- * First a `snapshot` event (the sweep as `GET /api/v1/sweeps/:id` returns it), then each live event of the control
- * plane under its own name (`trial-running`, `trial-progress`, `trial-finished`, `sweep-finished`), a `: heartbeat`
- * comment every few seconds so that proxies keep the connection open, and finally an `end` event with the final
- * status, after which the server closes the stream. A sweep that has already ended gets its snapshot and `end` at
- * once. A client that goes away is unsubscribed; closing the app ends every open stream.
+ * Every connection starts with a `snapshot`: the sweep's status, its trials by status, the latest progress of each
+ * running trial, and `resumed`. A client that names the last event it has (the `Last-Event-ID` header, which
+ * browsers send when they reconnect, or `?since=`, e.g. the `eventId` of GET …/results?format=columns) gets
+ * `resumed: true` and every state change after that event, in order, if the log still holds them all; otherwise
+ * `resumed: false`, and it must reload what it shows. Then the live events (`trial-running`, `trial-progress`,
+ * `trial-finished`, `sweep-finished`) as they happen, a `: heartbeat` comment every few seconds so that proxies
+ * keep the connection open, and finally `end` with the final status, after which the server closes the stream. A
+ * sweep that has already ended gets its snapshot, what it missed, and `end` at once. A client that goes away is
+ * unsubscribed; closing the app ends every open stream.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { LiveEvent } from '../../control-plane.js';
 import type { ApiContext } from '../api-route.js';
-import { FINAL_SWEEP_STATUSES, sweepDetail, sweepOr404 } from '../sweep-views.js';
+import type { LiveEventName, SweepEvent } from '../sweep-event-log.js';
+import { FINAL_SWEEP_STATUSES, sweepOr404 } from '../sweep-views.js';
 
-export function getSweepEventsHandler(id: string, req: FastifyRequest, reply: FastifyReply, ctx: ApiContext): void {
-  const { cp } = ctx;
+export function getSweepEventsHandler(id: string, since: string | undefined, req: FastifyRequest, reply: FastifyReply, ctx: ApiContext): void {
+  const { cp, events: log } = ctx;
   sweepOr404(cp, id); // a missing sweep is an ordinary JSON 404, before the stream starts
+  const lastEventId = req.headers['last-event-id'];
+  const resumeFrom = (Array.isArray(lastEventId) ? lastEventId[0] : lastEventId) || since;
 
   reply.hijack();
   const res = reply.raw;
@@ -26,17 +33,17 @@ export function getSweepEventsHandler(id: string, req: FastifyRequest, reply: Fa
     'x-content-type-options': 'nosniff',
   });
 
-  let seq = 0;
   let closed = false;
   const write = (chunk: string) => {
     if (!closed) res.write(chunk);
   };
-  const send = (event: string, data: unknown) => write(`id: ${++seq}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  const send = (name: LiveEventName, data: unknown, eventId?: string) =>
+    write(`${eventId ? `id: ${eventId}\n` : ''}event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
 
   const close = () => {
     if (closed) return;
     closed = true;
-    cp.live.off('event', onLive);
+    unsubscribe();
     clearInterval(heartbeat);
     ctx.openStreams.delete(endStream);
     res.end();
@@ -54,20 +61,15 @@ export function getSweepEventsHandler(id: string, req: FastifyRequest, reply: Fa
       close();
     }
   };
-  const onLive = (e: LiveEvent) => {
-    if (e.sweepId !== id || closed) return;
-    if (e.kind === 'sweep-finished') {
-      // The store has the final status and summary; the event itself may carry none.
-      const sweep = cp.store.getSweep(id);
-      send('sweep-finished', { ...(e.payload as object), status: sweep?.status ?? null });
-      endIfFinished();
-      return;
-    }
-    send(e.kind, e.payload);
+  const onEvent = (e: SweepEvent) => {
+    if (closed) return;
+    send(e.name, e.data, e.id);
+    if (e.name === 'sweep-finished') endIfFinished();
   };
 
-  // Subscribe before reading the snapshot, so nothing between the two is lost.
-  cp.live.on('event', onLive);
+  // Subscribe before reading the snapshot and the log, so that nothing between them is lost (all of it is
+  // synchronous, so nothing arrives in between either).
+  const unsubscribe = log.subscribe(id, onEvent);
   const heartbeat = setInterval(() => {
     write(': heartbeat\n\n');
     // Belt and braces: a sweep closed by a path that emits no live event (the start-up reconciler) still ends.
@@ -78,6 +80,22 @@ export function getSweepEventsHandler(id: string, req: FastifyRequest, reply: Fa
   res.on('error', close);
 
   write('retry: 3000\n\n');
-  send('snapshot', sweepDetail(cp, id));
+  const missed = resumeFrom ? log.since(id, resumeFrom) : null;
+  const sweep = cp.store.getSweep(id)!;
+  const running = cp.store.runningTrialKeys(id);
+  send(
+    'snapshot',
+    {
+      id,
+      status: sweep.status,
+      finishedAt: sweep.finishedAt,
+      trials: cp.store.trialStatusCounts([id]).get(id),
+      progress: Object.fromEntries(running.map((k) => [k, cp.progress.get(k) ?? null])),
+      resumed: missed !== null,
+    },
+    // An id says "everything up to here is in hand": so the snapshot has one unless older events are replayed after it.
+    missed?.length ? undefined : log.lastId(),
+  );
+  for (const e of missed ?? []) send(e.name, e.data, e.id);
   endIfFinished();
 }

@@ -26,11 +26,15 @@ import {
 
 /** @typedef {import('./format.js').Trial} Trial */
 /** @typedef {import('./api.js').SweepData} SweepData */
+/** @typedef {import('./format.js').TrialDetail} TrialDetail */
 
 /** ECharts measures text itself, so it needs real font names (the stylesheet's stack). */
 const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', 'Liberation Sans', 'Helvetica Neue', Arial, sans-serif";
 
 export const FRONT_SERIES_ID = 'pareto-front';
+/** Above this many points a series is drawn in large mode and the chart does not animate. */
+const LARGE = 2000;
+const MAX_LABELS = 40;
 export const BASE_SERIES_ID = 'base-reference';
 
 /**
@@ -69,7 +73,7 @@ function niceRange(values, pad) {
  * @param {SweepData} data
  * @param {{ tooltip: (trial: Trial) => HTMLElement }} [opts]
  */
-export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data) }) {
+export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data, null) }) {
   const plotted = data.trials.filter((t) => t.method !== 'base' && isPlotted(t));
   const byGroup = new Map();
   for (const t of plotted) {
@@ -86,6 +90,7 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data)
   const series = groups.map((group) => {
     const style = groupStyle(group);
     const isLora = group === 'lora';
+    const points = byGroup.get(group);
     /** @type {any} */
     const s = {
       id: `group:${group}`,
@@ -101,16 +106,20 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data)
         opacity: 0.92,
       },
       emphasis: { scale: 1.5, itemStyle: { borderColor: '#111827', borderWidth: 2 } },
-      data: byGroup.get(group).map((/** @type {Trial} */ t) => ({
+      // Thousands of points: ECharts' large mode draws them as one path, without per-point animation.
+      large: points.length > LARGE,
+      largeThreshold: LARGE,
+      data: points.map((/** @type {Trial} */ t) => ({
         value: [t.trainable, t.meanAcc],
         // Numbers only: chart labels are plain text, but keep trial strings out of them regardless.
         trialKey: t.trialKey,
-        rank: t.plan?.rank ?? null,
+        rank: t.config.rank,
       })),
     };
     if (isLora) {
       s.label = {
-        show: true,
+        // A label per point only while they can be read.
+        show: points.length <= MAX_LABELS,
         position: 'right',
         distance: 8,
         color: style.color,
@@ -118,7 +127,7 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data)
         formatter: (/** @type {any} */ p) => (p.data.rank !== null ? `LoRA r${Number(p.data.rank)}` : 'LoRA'),
       };
       if (baseline) {
-        const tag = baseline.plan?.rank !== null && baseline.plan?.rank !== undefined ? `LoRA r${Number(baseline.plan.rank)}` : 'LoRA';
+        const tag = baseline.config.rank !== null ? `LoRA r${Number(baseline.config.rank)}` : 'LoRA';
         s.markLine = {
           silent: true,
           symbol: 'none',
@@ -180,6 +189,7 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data)
   if (xMax <= xMin) xMax = xMin * 10;
 
   return {
+    animation: plotted.length <= LARGE,
     animationDuration: 300,
     animationDurationUpdate: 300,
     textStyle: { fontFamily: FONT },
@@ -211,7 +221,7 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data)
       extraCssText: 'box-shadow: 0 8px 24px rgba(15,23,42,.16); border-radius: 8px;',
       formatter: (/** @type {any} */ p) => {
         const key = p?.data?.trialKey;
-        const trial = key ? data.trials.find((t) => t.trialKey === key) : undefined;
+        const trial = key ? data.byKey.get(key) : undefined;
         return trial ? opts.tooltip(trial) : h('div', { class: 'tip' }, String(p?.seriesName ?? ''));
       },
     },
@@ -262,23 +272,28 @@ export function locatePoints(option) {
 }
 
 /**
- * The hover card: the trial's full configuration, its parameter breakdown and every task's accuracy.
+ * The hover card: the trial's configuration, its parameters and every task's accuracy. The plan's settings (learning
+ * rate, training, alpha, dropout, modules), the parameter breakdown and each task's acc_norm and n come from the
+ * trial's detail, loaded on demand: without it the card says that it is loading them.
  * @param {Trial} t
  * @param {SweepData} data
+ * @param {TrialDetail | null} detail
  */
-export function trialTooltip(t, data) {
+export function trialTooltip(t, data, detail) {
   const style = groupStyle(t.group);
-  const plan = t.plan;
-  const c = t.result?.counts ?? {};
+  const plan = detail?.plan ?? null;
+  const c = detail?.result?.counts ?? {};
   /** @type {[string, string][]} */
   const config = [['method', t.method]];
-  if (plan?.shareMode) config.push(['share mode', shareLabel(plan)]);
-  if (plan?.ranks) config.push(['ranks (local/intra/inter)', ranksLabel(plan)]);
-  else if (plan?.rank !== null && plan?.rank !== undefined) config.push(['rank', String(plan.rank)]);
+  if (t.config.shareMode) config.push(['share mode', shareLabel(t.config)]);
+  if (t.config.ranks) config.push(['ranks (local/intra/inter)', ranksLabel(t.config)]);
+  else if (t.config.rank !== null && t.config.rank !== undefined) config.push(['rank', String(t.config.rank)]);
   if (plan) {
     config.push(['learning rate', String(plan.training.learningRate)]);
     config.push(['training', `${trainingLabel(plan)} · batch ${plan.training.batchSize} · seq ${plan.training.seqLen}`]);
-    config.push(['seed', String(plan.seed)]);
+  }
+  config.push(['seed', String(t.config.seed)]);
+  if (plan) {
     if (plan.loraAlpha !== null && plan.loraAlpha !== undefined) config.push(['alpha', String(plan.loraAlpha)]);
     if (plan.method !== 'base') config.push(['dropout', String(plan.loraDropout)]);
     if (plan.targetModules.length) config.push(['modules', plan.targetModules.join(', ')]);
@@ -294,8 +309,10 @@ export function trialTooltip(t, data) {
   const acc = [['mean accuracy', fmtAcc(t.meanAcc)]];
   if (t.accDelta !== null && data.loraBaseline && t.name !== data.loraBaseline) acc.push([`vs ${data.loraBaseline}`, fmtDelta(t.accDelta)]);
   for (const task of data.tasks) {
-    const m = t.result?.metrics?.[task];
+    const m = detail?.result?.metrics?.[task];
+    const a = t.accuracy[task];
     if (m) acc.push([taskLabel(task), `${fmtAcc(m.acc)}  (norm ${fmtAcc(m.accNorm)}, n=${m.n})`]);
+    else if (a !== null && a !== undefined) acc.push([taskLabel(task), fmtAcc(a)]);
   }
   if (t.finalLoss !== null) acc.push(['final loss', fmtLoss(t.finalLoss)]);
 
@@ -306,9 +323,10 @@ export function trialTooltip(t, data) {
 
   return h(
     'div',
-    { class: 'tip', dataset: { trialKey: t.trialKey } },
+    { class: 'tip', dataset: detail ? { trialKey: t.trialKey } : { trialKey: t.trialKey, loading: 'true' } },
     h('div', { class: 'tip-head' }, h('span', { class: 'swatch', style: { background: style.color } }), h('strong', { class: 'tip-name' }, t.name)),
     h('div', { class: 'tip-sub' }, style.label, t.onFront ? h('span', { class: 'chip chip-front' }, 'Pareto front') : null),
     h('table', { class: 'tip-grid' }, h('tbody', null, rowsOf(config), section('parameters'), rowsOf(size), section('accuracy'), rowsOf(acc))),
+    detail ? null : h('div', { class: 'tip-loading muted' }, 'loading the plan…'),
   );
 }
