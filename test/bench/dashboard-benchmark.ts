@@ -273,9 +273,14 @@ async function main(): Promise<void> {
     log(`sweep ${sweepId}: ${submitted.trials.length} trials submitted in ${fmt(performance.now() - t0, 0)} ms; page open`);
     const deadline = Date.now() + Number(args['timeout-s']) * 1000;
     let lastReport = 0;
+    let busyWaits = 0;
     for (;;) {
       const status = cp.store.getSweep(sweepId)!.status;
-      const mode = await page.locator('#live').getAttribute('data-mode');
+      // A page whose main thread is busy (parsing or drawing a large document) answers late: count those waits.
+      const mode = await page
+        .locator('#live')
+        .getAttribute('data-mode', { timeout: 5_000 })
+        .catch(() => ((busyWaits += 1), 'busy'));
       if (!['queued', 'running'].includes(status) && mode === 'finished') break;
       if (Date.now() > deadline) throw new Error(`timed out: sweep ${status}, page mode ${mode}`);
       if (Date.now() - lastReport > 10_000) {
@@ -286,7 +291,7 @@ async function main(): Promise<void> {
     }
     const liveSeconds = (performance.now() - t0) / 1000;
     await quiet(traffic);
-    const live = { seconds: liveSeconds, bytes: traffic.bytes(), requests: traffic.requests(), events: traffic.events(), heapBytes: await heapUsed(cdp), longTasks: await longTasksOf(page) };
+    const live = { seconds: liveSeconds, busyWaits, bytes: traffic.bytes(), requests: traffic.requests(), events: traffic.events(), heapBytes: await heapUsed(cdp), longTasks: await longTasksOf(page) };
     await context.close();
 
     // The yardstick: the final results table.
@@ -327,7 +332,7 @@ async function main(): Promise<void> {
         runs: opens,
       },
     };
-    log(`watching live: ${fmt(liveSeconds, 1)} s; received ${mb(live.bytes.total)} in ${Object.values(live.requests).reduce((a, b) => a + b, 0)} requests`);
+    log(`watching live: ${fmt(liveSeconds, 1)} s (the page did not answer within 5 s ${busyWaits} times); received ${mb(live.bytes.total)} in ${Object.values(live.requests).reduce((a, b) => a + b, 0)} requests`);
     log(`  by kind: ${Object.entries(live.bytes).map(([k, v]) => `${k} ${mb(v)}`).join(', ')}`);
     log(`  SSE: ${live.events.messages} messages, ${mb(live.events.dataBytes)} of data; ${JSON.stringify(live.events.byName)}`);
     log(`  heap at the end ${mb(live.heapBytes)}; long tasks ${live.longTasks.count} (${fmt(live.longTasks.ms, 0)} ms)`);
