@@ -132,7 +132,10 @@ function kindOf(url: string, sweepId: string): Kind {
 }
 
 interface Traffic {
+  /** Bytes on the wire: headers and bodies as sent (gzipped where the server gzipped). */
   bytes(): Record<Kind | 'total', number>;
+  /** Body bytes after decoding (what the page had to parse). */
+  decoded(): Record<Kind | 'total', number>;
   requests(): Record<Kind, number>;
   /** Bytes of the SSE messages' data fields, and how many there were. */
   events(): { messages: number; dataBytes: number; byName: Record<string, number> };
@@ -140,19 +143,20 @@ interface Traffic {
 }
 
 async function countTraffic(cdp: CDPSession, sweepId: string): Promise<Traffic> {
-  const byRequest = new Map<string, { kind: Kind; bytes: number; done: boolean }>();
+  const byRequest = new Map<string, { kind: Kind; bytes: number; decoded: number; done: boolean }>();
   const requests: Partial<Record<Kind, number>> = {};
   const events = { messages: 0, dataBytes: 0, byName: {} as Record<string, number> };
   await cdp.send('Network.enable');
   cdp.on('Network.requestWillBeSent', (e) => {
     const kind = kindOf(e.request.url, sweepId);
-    byRequest.set(e.requestId, { kind, bytes: 0, done: false });
+    byRequest.set(e.requestId, { kind, bytes: 0, decoded: 0, done: false });
     requests[kind] = (requests[kind] ?? 0) + 1;
   });
   // Bytes as they arrive (an event stream never finishes while it is open), then the exact total when it does.
   cdp.on('Network.dataReceived', (e) => {
     const r = byRequest.get(e.requestId);
     if (r && !r.done) r.bytes += e.encodedDataLength;
+    if (r) r.decoded += e.dataLength;
   });
   cdp.on('Network.loadingFinished', (e) => {
     const r = byRequest.get(e.requestId);
@@ -173,6 +177,14 @@ async function countTraffic(cdp: CDPSession, sweepId: string): Promise<Traffic> 
       for (const r of byRequest.values()) {
         out[r.kind] = (out[r.kind] ?? 0) + r.bytes;
         out.total += r.bytes;
+      }
+      return out;
+    },
+    decoded() {
+      const out = { total: 0 } as Record<Kind | 'total', number>;
+      for (const r of byRequest.values()) {
+        out[r.kind] = (out[r.kind] ?? 0) + r.decoded;
+        out.total += r.decoded;
       }
       return out;
     },
@@ -291,7 +303,7 @@ async function main(): Promise<void> {
     }
     const liveSeconds = (performance.now() - t0) / 1000;
     await quiet(traffic);
-    const live = { seconds: liveSeconds, busyWaits, bytes: traffic.bytes(), requests: traffic.requests(), events: traffic.events(), heapBytes: await heapUsed(cdp), longTasks: await longTasksOf(page) };
+    const live = { seconds: liveSeconds, busyWaits, bytes: traffic.bytes(), decoded: traffic.decoded(), requests: traffic.requests(), events: traffic.events(), heapBytes: await heapUsed(cdp), longTasks: await longTasksOf(page) };
     await context.close();
 
     // The yardstick: the final results table.
@@ -301,7 +313,7 @@ async function main(): Promise<void> {
     const plotted = cp.store.trialsOfSweep(sweepId).filter((r) => r.method !== 'base' && r.result && (r.result.counts.total ?? 0) > 0).length;
 
     // 2. Open the finished sweep in a fresh context, `OPENS` times.
-    const opens: { firstChartMs: number; bytes: Record<string, number>; requests: Record<string, number>; heapBytes: number; longTasks: { count: number; ms: number } }[] = [];
+    const opens: { firstChartMs: number; bytes: Record<string, number>; decoded: Record<string, number>; requests: Record<string, number>; heapBytes: number; longTasks: { count: number; ms: number } }[] = [];
     for (let i = 0; i < OPENS; i++) {
       const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 } });
       const p = await ctx.newPage();
@@ -311,8 +323,8 @@ async function main(): Promise<void> {
       await p.goto(`${url}/sweeps/${sweepId}`);
       const firstChartMs = (await p.evaluate(firstChartInPage(plotted))) as number;
       await quiet(t);
-      opens.push({ firstChartMs, bytes: t.bytes(), requests: t.requests(), heapBytes: await heapUsed(c), longTasks: await longTasksOf(p) });
-      log(`  open ${i + 1}: first chart ${fmt(firstChartMs, 0)} ms, ${mb(t.bytes().total)}, heap ${mb(opens.at(-1)!.heapBytes)}`);
+      opens.push({ firstChartMs, bytes: t.bytes(), decoded: t.decoded(), requests: t.requests(), heapBytes: await heapUsed(c), longTasks: await longTasksOf(p) });
+      log(`  open ${i + 1}: first chart ${fmt(firstChartMs, 0)} ms, ${mb(t.bytes().total)} (${mb(t.decoded().total)} decoded), heap ${mb(opens.at(-1)!.heapBytes)}`);
       await ctx.close();
     }
 
@@ -327,6 +339,7 @@ async function main(): Promise<void> {
       open: {
         firstChartMs: median(opens.map((o) => o.firstChartMs)),
         bytes: median(opens.map((o) => o.bytes.total)),
+        decodedBytes: median(opens.map((o) => o.decoded.total)),
         heapBytes: median(opens.map((o) => o.heapBytes)),
         longTaskMs: median(opens.map((o) => o.longTasks.ms)),
         runs: opens,
@@ -334,6 +347,7 @@ async function main(): Promise<void> {
     };
     log(`watching live: ${fmt(liveSeconds, 1)} s (the page did not answer within 5 s ${busyWaits} times); received ${mb(live.bytes.total)} in ${Object.values(live.requests).reduce((a, b) => a + b, 0)} requests`);
     log(`  by kind: ${Object.entries(live.bytes).map(([k, v]) => `${k} ${mb(v)}`).join(', ')}`);
+    log(`  decoded: ${Object.entries(live.decoded).map(([k, v]) => `${k} ${mb(v)}`).join(', ')}`);
     log(`  SSE: ${live.events.messages} messages, ${mb(live.events.dataBytes)} of data; ${JSON.stringify(live.events.byName)}`);
     log(`  heap at the end ${mb(live.heapBytes)}; long tasks ${live.longTasks.count} (${fmt(live.longTasks.ms, 0)} ms)`);
     log(`final results table: JSON ${mb(table.json)} (${mb(table.jsonGzip)} gzipped), CSV ${mb(table.csv)} (${mb(table.csvGzip)} gzipped)`);

@@ -369,8 +369,10 @@ describe('REST API (inject)', () => {
       expect(resumed[2].data).toMatchObject({
         trialKey: bslora.trialKey,
         status: 'completed',
-        row: { name: bslora.name, trainable: 108, meanAcc: 0.5, accuracy: { 'builtin:arith': 0.5 }, config: { ranks: { local: 2, intra: 2, inter: 4 } } },
+        row: { status: 'completed', trainable: 108, finalLoss: 1, meanAcc: 0.5, lastError: null, reused: false, accuracy: { 'builtin:arith': 0.5 } },
       });
+      // What the client's table has already (identity, grid coordinates) is not sent again.
+      expect(Object.keys((resumed[2].data as { row: object }).row).sort()).toEqual(['accuracy', 'finalLoss', 'lastError', 'meanAcc', 'reused', 'status', 'trainable']);
       expect(resumed[3].data).toMatchObject({ trialKey: lora.trialKey, status: 'failed', row: { trainable: null, lastError: 'out of memory' } });
       expect(resumed[4].data).toMatchObject({ status: 'completed_with_failures', summary: { completed: 1, failed: 1, expectPassed: null } });
       expect(resumed[4].data).not.toHaveProperty('summary.trials');

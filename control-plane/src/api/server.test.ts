@@ -79,6 +79,8 @@ describe('REST API on a listening server', () => {
     const res = await fetch(`${base}/api/v1/sweeps/${id}/events`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    // fetch asks for gzip; the stream is gzipped, and still arrives event by event (each burst flushed).
+    expect(res.headers.get('content-encoding')).toBe('gzip');
     let cancelled = false;
     const read = await readSse(res, {
       onEvent: (e) => {

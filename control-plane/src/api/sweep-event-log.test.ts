@@ -54,7 +54,7 @@ describe('SweepEventLog', () => {
     emit('sw-a', 'sweep-finished', {});
     expect(seen.map((e) => e.name)).toEqual(['trial-running', 'trial-finished', 'sweep-finished']);
     expect(seen[0].data).toEqual({ trialKey: 'k1', status: 'running' });
-    expect(seen[1].data).toMatchObject({ trialKey: 'k1', status: 'completed', row: { name: 'trial-k1', trainable: 100, meanAcc: 0.5, accuracy: { t: 0.5 } } });
+    expect(seen[1].data).toMatchObject({ trialKey: 'k1', status: 'completed', row: { status: 'completed', trainable: 100, meanAcc: 0.5, accuracy: { t: 0.5 } } });
     expect(seen[2].data).toEqual({ status: 'completed', finishedAt: '2026-11-29T00:00:00Z', summary: { completed: 2, failed: 0, loraBaseline: null } });
     for (const e of seen) expect(LIVE_EVENT_NAMES).toContain(e.name);
   });

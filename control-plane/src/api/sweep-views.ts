@@ -88,22 +88,21 @@ function tableColumnsOf(row: TrialRow) {
 }
 
 /**
- * One trial's table row as a live event carries it when the trial finishes: what GET results shows for it, less
- * what depends on the other trials (share of the LoRA baseline, accuracy delta, front membership), which a client
- * that holds the table works out again; plus its error and whether it was reused.
+ * What a finished trial adds to its row of the results table, as the `trial-finished` event carries it: the fields
+ * that change when a trial finishes (its identity and grid coordinates are in the table the client holds already),
+ * less what depends on the other trials (share of the LoRA baseline, accuracy delta, front membership), which a
+ * client that holds the table works out again.
  */
 export function finishedTrialRow(row: TrialRow) {
+  const { accuracy } = tableColumnsOf(row);
   return {
-    trialKey: row.trialKey,
-    name: row.name,
-    method: row.method,
     status: row.status,
     trainable: row.result ? (row.result.counts.total ?? null) : null,
     finalLoss: row.result?.finalLoss ?? null,
     meanAcc: row.result?.meanAcc ?? null,
     lastError: row.lastError,
     reused: row.reused,
-    ...tableColumnsOf(row),
+    accuracy,
   };
 }
 

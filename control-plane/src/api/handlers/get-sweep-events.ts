@@ -13,9 +13,11 @@
  * unsubscribed; closing the app ends every open stream.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { createGzip } from 'node:zlib';
 import type { ApiContext } from '../api-route.js';
 import type { LiveEventName, SweepEvent } from '../sweep-event-log.js';
 import { FINAL_SWEEP_STATUSES, sweepOr404 } from '../sweep-views.js';
+import { acceptsGzip } from '../view-cache.js';
 
 export function getSweepEventsHandler(id: string, since: string | undefined, req: FastifyRequest, reply: FastifyReply, ctx: ApiContext): void {
   const { cp, events: log } = ctx;
@@ -25,17 +27,36 @@ export function getSweepEventsHandler(id: string, since: string | undefined, req
 
   reply.hijack();
   const res = reply.raw;
+  // Gzipped for clients that accept it (browsers do): the events of a large sweep are mostly JSON that repeats.
+  // What is written in one turn of the event loop is flushed together, so that each burst arrives at once.
+  const gzip = acceptsGzip(req.headers['accept-encoding']) ? createGzip({ level: 6 }) : null;
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
     'x-content-type-options': 'nosniff',
+    ...(gzip ? { 'content-encoding': 'gzip', vary: 'accept-encoding' } : {}),
   });
+  gzip?.pipe(res);
+  gzip?.on('error', () => close());
 
   let closed = false;
+  let flushing = false;
   const write = (chunk: string) => {
-    if (!closed) res.write(chunk);
+    if (closed) return;
+    if (!gzip) {
+      res.write(chunk);
+      return;
+    }
+    gzip.write(chunk);
+    if (!flushing) {
+      flushing = true;
+      setImmediate(() => {
+        flushing = false;
+        if (!closed) gzip.flush();
+      });
+    }
   };
   const send = (name: LiveEventName, data: unknown, eventId?: string) =>
     write(`${eventId ? `id: ${eventId}\n` : ''}event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
@@ -46,7 +67,8 @@ export function getSweepEventsHandler(id: string, since: string | undefined, req
     unsubscribe();
     clearInterval(heartbeat);
     ctx.openStreams.delete(endStream);
-    res.end();
+    if (gzip) gzip.end();
+    else res.end();
   };
   const endIfFinished = (): boolean => {
     const sweep = cp.store.getSweep(id);

@@ -38,10 +38,13 @@ const MAX_LABELS = 40;
 export const BASE_SERIES_ID = 'base-reference';
 
 /**
+ * SVG (crisp, and its points can be found in the DOM) up to LARGE trials; canvas above, where one path of thousands
+ * of symbols in an SVG attribute costs more than drawing them.
  * @param {HTMLElement} el
+ * @param {number} trials - how many trials the sweep has
  */
-export function createChart(el) {
-  const chart = echarts.init(el, null, { renderer: 'svg' });
+export function createChart(el, trials) {
+  const chart = echarts.init(el, null, { renderer: trials > LARGE ? 'canvas' : 'svg' });
   new ResizeObserver(() => chart.resize()).observe(el);
   return chart;
 }
@@ -86,6 +89,9 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data,
   const baseAcc = bases.length ? bases.reduce((s, t) => s + /** @type {number} */ (t.meanAcc), 0) / bases.length : null;
   const front = plotted.filter((t) => t.onFront).sort((a, b) => /** @type {number} */ (a.trainable) - /** @type {number} */ (b.trainable));
 
+  /** Trial keys by series id, for series whose points are plain [x, y] pairs (large mode). */
+  /** @type {Map<string, string[]>} */
+  const keysOf = new Map();
   /** @type {any[]} */
   const series = groups.map((group) => {
     const style = groupStyle(group);
@@ -109,13 +115,17 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data,
       // Thousands of points: ECharts' large mode draws them as one path, without per-point animation.
       large: points.length > LARGE,
       largeThreshold: LARGE,
-      data: points.map((/** @type {Trial} */ t) => ({
-        value: [t.trainable, t.meanAcc],
-        // Numbers only: chart labels are plain text, but keep trial strings out of them regardless.
-        trialKey: t.trialKey,
-        rank: t.config.rank,
-      })),
+      data:
+        points.length > LARGE
+          ? points.map((/** @type {Trial} */ t) => [t.trainable, t.meanAcc])
+          : points.map((/** @type {Trial} */ t) => ({
+              value: [t.trainable, t.meanAcc],
+              // Numbers only: chart labels are plain text, but keep trial strings out of them regardless.
+              trialKey: t.trialKey,
+              rank: t.config.rank,
+            })),
     };
+    if (points.length > LARGE) keysOf.set(s.id, points.map((/** @type {Trial} */ t) => t.trialKey));
     if (isLora) {
       s.label = {
         // A label per point only while they can be read.
@@ -189,6 +199,7 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data,
   if (xMax <= xMin) xMax = xMin * 10;
 
   return {
+    trialKeysOf: keysOf,
     animation: plotted.length <= LARGE,
     animationDuration: 300,
     animationDurationUpdate: 300,
@@ -220,7 +231,7 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data,
       padding: 0,
       extraCssText: 'box-shadow: 0 8px 24px rgba(15,23,42,.16); border-radius: 8px;',
       formatter: (/** @type {any} */ p) => {
-        const key = p?.data?.trialKey;
+        const key = p?.data?.trialKey ?? keysOf.get(p?.seriesId)?.[p?.dataIndex];
         const trial = key ? data.byKey.get(key) : undefined;
         return trial ? opts.tooltip(trial) : h('div', { class: 'tip' }, String(p?.seriesName ?? ''));
       },
@@ -266,7 +277,8 @@ export function locatePoints(option) {
   const out = new Map();
   for (const s of option.series) {
     if (s.type !== 'scatter') continue;
-    s.data.forEach((/** @type {any} */ d, /** @type {number} */ i) => out.set(d.trialKey, { seriesId: s.id, dataIndex: i }));
+    const keys = option.trialKeysOf?.get(s.id);
+    s.data.forEach((/** @type {any} */ d, /** @type {number} */ i) => out.set(keys ? keys[i] : d.trialKey, { seriesId: s.id, dataIndex: i }));
   }
   return out;
 }

@@ -58,13 +58,14 @@ function statCards(data) {
  * @param {HTMLElement} root
  * @param {string} id
  * @param {(mode: string) => void} setLive
+ * @param {Promise<SweepData>} [first] - the sweep's table, if its download has started already
  */
-export async function renderSweep(root, id, setLive) {
+export async function renderSweep(root, id, setLive, first) {
   const enc = encodeURIComponent(id);
   /** @type {SweepData} */
   let data;
   try {
-    data = await loadSweep(id);
+    data = await (first ?? loadSweep(id));
   } catch (err) {
     const e = /** @type {ApiError} */ (err);
     document.title = 'Sweep not found · BSLoRA';
@@ -121,7 +122,7 @@ export async function renderSweep(root, id, setLive) {
     ),
   );
 
-  const chart = createChart(chartEl);
+  const chart = createChart(chartEl, data.trials.length);
   /** @type {Map<string, { seriesId: string, dataIndex: number }>} */
   let located = new Map();
   let renders = 0;
@@ -208,8 +209,8 @@ export async function renderSweep(root, id, setLive) {
         ),
       );
     }
-    const option = chartOption(d, { tooltip });
-    located = locatePoints(option);
+    const { trialKeysOf, ...option } = chartOption(d, { tooltip });
+    located = locatePoints({ ...option, trialKeysOf });
     chart.setOption(option, { replaceMerge: ['series'] });
     const unplotted = d.trials.filter((t) => t.method !== 'base' && !isPlotted(t)).length;
     legendNote.textContent = [
