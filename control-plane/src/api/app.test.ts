@@ -376,6 +376,8 @@ describe('REST API (inject)', () => {
       expect(resumed[3].data).toMatchObject({ trialKey: lora.trialKey, status: 'failed', row: { trainable: null, lastError: 'out of memory' } });
       expect(resumed[4].data).toMatchObject({ status: 'completed_with_failures', summary: { completed: 1, failed: 1, expectPassed: null } });
       expect(resumed[4].data).not.toHaveProperty('summary.trials');
+      expect(resumed[5].data).toMatchObject({ status: 'completed_with_failures', summary: { completed: 1, failed: 1 } });
+      expect(resumed[5].data).not.toHaveProperty('summary.trials');
       // Last-Event-ID wins over ?since=; after the last event, nothing is replayed and the snapshot has the id.
       const afterFinished = await read(`?since=${eventId}`, { 'last-event-id': resumed[3].id! });
       expect(afterFinished.map((e) => e.event)).toEqual(['snapshot', 'sweep-finished', 'end']);

@@ -109,10 +109,15 @@ describe('SweepEventLog', () => {
     expect(seen).toHaveLength(3);
     // Progress is not kept for replay: a snapshot carries the latest instead.
     expect(log.since('sw-a', `${log.epoch}-0`)).toEqual([]);
-    emit('sw-a', 'trial-progress', { trialKey: 'k1', progress: { step: 6 } });
-    emit('sw-a', 'trial-finished', { trialKey: 'k1' });
+    // A report still waiting for its slot when the trial finishes is dropped.
+    emit('sw-a', 'trial-progress', { trialKey: 'k3', progress: { step: 1 } });
+    emit('sw-a', 'trial-progress', { trialKey: 'k3', progress: { step: 2 } });
+    emit('sw-a', 'trial-finished', { trialKey: 'k3' });
     await new Promise((r) => setTimeout(r, 150));
-    expect(seen.map((e) => e.name).slice(3)).toEqual(['trial-finished']);
+    expect(seen.slice(3).map((e) => [e.name, (e.data as { progress?: unknown }).progress ?? null])).toEqual([
+      ['trial-progress', { step: 1 }],
+      ['trial-finished', null],
+    ]);
   });
 
   it('stops following the control plane when closed', () => {

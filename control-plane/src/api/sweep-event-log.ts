@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ControlPlane, LiveEvent } from '../control-plane.js';
 import { LIVE_EVENT_NAMES } from '../dashboard/static/live-events.js';
-import { finishedTrialRow } from './sweep-views.js';
+import { finishedTrialRow, summaryTotals } from './sweep-views.js';
 
 export type LiveEventName = (typeof LIVE_EVENT_NAMES)[number];
 
@@ -163,15 +163,9 @@ export class SweepEventLog {
       }
       case 'sweep-finished': {
         const sweep = this.cp.store.getSweep(sweepId);
-        const summary = (sweep?.summary ?? null) as Record<string, unknown> | null;
         // The summary without its per-trial rows: the client has those already.
-        const { trials: _rows, ...totals } = summary ?? {};
-        this.emit(
-          sweepId,
-          'sweep-finished',
-          { status: sweep?.status ?? payload.status ?? null, finishedAt: sweep?.finishedAt ?? null, summary: summary ? totals : null },
-          true,
-        );
+        const data = { status: sweep?.status ?? payload.status ?? null, finishedAt: sweep?.finishedAt ?? null, summary: summaryTotals(sweep?.summary ?? null) };
+        this.emit(sweepId, 'sweep-finished', data, true);
         return;
       }
       default:

@@ -174,4 +174,14 @@ export function sweepResultColumns(cp: ControlPlane, id: string, eventId: string
   };
 }
 
+/**
+ * A finished sweep's stored summary without its per-trial rows: counts, baseline and expect verdicts, as the sweep
+ * list and the live events show it (a large sweep's rows are megabytes, and they are in GET results).
+ */
+export function summaryTotals(summary: unknown): unknown {
+  if (summary === null || typeof summary !== 'object') return summary ?? null;
+  const { trials: _trials, ...rest } = summary as Record<string, unknown>;
+  return rest;
+}
+
 export const FINAL_SWEEP_STATUSES: ReadonlySet<string> = new Set(['completed', 'completed_with_failures', 'cancelled']);

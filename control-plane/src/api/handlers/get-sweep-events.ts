@@ -16,7 +16,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createGzip } from 'node:zlib';
 import type { ApiContext } from '../api-route.js';
 import type { LiveEventName, SweepEvent } from '../sweep-event-log.js';
-import { FINAL_SWEEP_STATUSES, sweepOr404 } from '../sweep-views.js';
+import { FINAL_SWEEP_STATUSES, summaryTotals, sweepOr404 } from '../sweep-views.js';
 import { acceptsGzip } from '../view-cache.js';
 
 const FLUSH_MS = 100;
@@ -76,7 +76,7 @@ export function getSweepEventsHandler(id: string, since: string | undefined, req
   const endIfFinished = (): boolean => {
     const sweep = cp.store.getSweep(id);
     if (!sweep || !FINAL_SWEEP_STATUSES.has(sweep.status)) return false;
-    send('end', { status: sweep.status, summary: sweep.summary });
+    send('end', { status: sweep.status, summary: summaryTotals(sweep.summary) });
     close();
     return true;
   };
