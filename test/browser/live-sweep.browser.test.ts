@@ -172,4 +172,30 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('a 1,000-trial dr
     expect(errors()).toEqual([]);
     await page.close();
   }, 300_000);
+
+  it('shows a cancelled sweep as cancelled: trials that changed without an event of their own are loaded once more', async () => {
+    const train = new Queue(TRAIN_QUEUE, { connection: cp.ctx.connection, prefix: cp.ctx.prefix });
+    await train.pause();
+    const text = JSON.parse(spec());
+    text.name = 'cancel-me';
+    text.grid.seeds = [9001, 9002];
+    const { sweepId: id } = await cp.submit(parseSweepSpec(JSON.stringify(text), { format: 'json' }));
+    const page = await browser.newPage();
+    const errors = watchErrors(page);
+    const columns: string[] = [];
+    page.on('request', (r) => r.url().includes('format=columns') && columns.push(r.url()));
+    await page.goto(`${server.url}/sweeps/${id}`);
+    await expect.poll(() => page.locator('#live').getAttribute('data-mode'), { timeout: 30_000 }).toBe('sse');
+    await cp.cancel(id);
+    await train.resume();
+    await train.close();
+    await expect.poll(() => page.locator('#live').getAttribute('data-mode'), { timeout: 30_000 }).toBe('finished');
+    await expect.poll(() => page.evaluate(() => (window as any).bsloraDashboard.data().trials.map((t: any) => t.status).join(',')), { timeout: 10_000 }).toBe(
+      Array(10).fill('cancelled').join(','),
+    );
+    expect(await page.locator('#sweep-status').innerText()).toBe('cancelled');
+    expect(columns).toHaveLength(2);
+    expect(errors()).toEqual([]);
+    await page.close();
+  }, 60_000);
 });

@@ -266,6 +266,11 @@ export async function renderSweep(root, id, setLive, first) {
       onEvent: (name, payload) => {
         if (name === 'trial-finished' && typeof payload?.trialKey === 'string') forget(payload.trialKey);
         if (applyEvent(data, name, payload)) scheduleDraw();
+        // A sweep that ended with trials still queued or running on the page was cancelled: its trials' new status
+        // comes with no event of its own, so the table is loaded once more.
+        if (name === 'end' && !UNFINISHED.has(data.sweep.status) && data.trials.some((t) => UNFINISHED.has(t.status))) {
+          loadSweep(id).then(draw, () => {});
+        }
       },
       reload: async () => {
         const d = await loadSweep(id);
