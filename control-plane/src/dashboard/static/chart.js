@@ -97,6 +97,7 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data,
     const style = groupStyle(group);
     const isLora = group === 'lora';
     const points = byGroup.get(group);
+    const large = points.length > LARGE;
     /** @type {any} */
     const s = {
       id: `group:${group}`,
@@ -104,19 +105,21 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data,
       type: 'scatter',
       z: isLora ? 4 : 3,
       symbol: style.symbol,
-      symbolSize: style.size,
+      // In large mode every symbol is one sub-path of one shape: a white border per point would paint the dense
+      // parts white, so large series are drawn smaller and without it.
+      symbolSize: large ? Math.ceil(style.size / 2) : style.size,
       itemStyle: {
         color: style.color,
         borderColor: style.symbol === 'emptyCircle' ? style.color : '#ffffff',
-        borderWidth: style.symbol === 'emptyCircle' ? 2.5 : 1.2,
-        opacity: 0.92,
+        borderWidth: large ? 0 : style.symbol === 'emptyCircle' ? 2.5 : 1.2,
+        opacity: large ? 0.7 : 0.92,
       },
       emphasis: { scale: 1.5, itemStyle: { borderColor: '#111827', borderWidth: 2 } },
       // Thousands of points: ECharts' large mode draws them as one path, without per-point animation.
-      large: points.length > LARGE,
+      large,
       largeThreshold: LARGE,
       data:
-        points.length > LARGE
+        large
           ? points.map((/** @type {Trial} */ t) => [t.trainable, t.meanAcc])
           : points.map((/** @type {Trial} */ t) => ({
               value: [t.trainable, t.meanAcc],
@@ -125,7 +128,7 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data,
               rank: t.config.rank,
             })),
     };
-    if (points.length > LARGE) keysOf.set(s.id, points.map((/** @type {Trial} */ t) => t.trialKey));
+    if (large) keysOf.set(s.id, points.map((/** @type {Trial} */ t) => t.trialKey));
     if (isLora) {
       s.label = {
         // A label per point only while they can be read.
