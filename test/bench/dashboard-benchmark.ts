@@ -19,8 +19,9 @@
  *    sent, gzip where the server used it), by kind (documents, events, assets), and its JS heap at the end. The
  *    final results table (GET …/results, as JSON and gzipped, and as CSV) is the yardstick.
  * 2. **Open the finished sweep**, `--opens` times in a fresh browser context (empty cache): the time from navigation
- *    to the first frame with every trial's point in the chart, the bytes until the network is quiet, the long
- *    tasks (over 50 ms) on the main thread, and the JS heap after a garbage collection. Medians are reported.
+ *    to the first frame with every trial's point in the chart, the bytes until the network is quiet, the time from
+ *    moving the mouse onto a point to its hover card showing, the long tasks (over 50 ms) on the main thread, and
+ *    the JS heap after a garbage collection. Medians are reported.
  *
  * "First chart" is read from the chart instance, so it works for any version of the page that exposes
  * `window.bsloraDashboard.chart` (the page before issue 19 does too): the first animation frame in which its scatter
@@ -220,6 +221,31 @@ const firstChartInPage = (n: number) => `new Promise((resolve) => {
   tick();
 })`;
 
+/**
+ * How responsive the chart is: the ms from moving the mouse onto a point (the first point of the first scatter
+ * series) until the hover card shows, as the test driver sees it.
+ */
+async function hoverLatency(page: Page): Promise<number> {
+  const box = (await page.locator('#chart').boundingBox())!;
+  const at = (await page.evaluate(`(() => {
+    const c = window.bsloraDashboard.chart;
+    const s = c.getOption().series.find((x) => x.type === 'scatter' && x.data.length);
+    const d = s.data[0];
+    return c.convertToPixel({ seriesId: s.id }, Array.isArray(d) ? d : d.value);
+  })()`)) as [number, number];
+  await page.mouse.move(0, 0);
+  const t = performance.now();
+  await page.mouse.move(box.x + at[0], box.y + at[1]);
+  await page.waitForFunction(
+    `(() => { const el = document.querySelector('.chart-tooltip'); return !!el && getComputedStyle(el).display !== 'none' && el.innerText.includes('mean accuracy'); })()`,
+    undefined,
+    { polling: 'raf', timeout: 60_000 },
+  );
+  const ms = performance.now() - t;
+  await page.mouse.move(0, 0);
+  return ms;
+}
+
 async function quiet(traffic: Traffic, ms = 1000): Promise<void> {
   let last = JSON.stringify(traffic.bytes());
   let since = Date.now();
@@ -313,7 +339,7 @@ async function main(): Promise<void> {
     const plotted = cp.store.trialsOfSweep(sweepId).filter((r) => r.method !== 'base' && r.result && (r.result.counts.total ?? 0) > 0).length;
 
     // 2. Open the finished sweep in a fresh context, `OPENS` times.
-    const opens: { firstChartMs: number; bytes: Record<string, number>; decoded: Record<string, number>; requests: Record<string, number>; heapBytes: number; longTasks: { count: number; ms: number } }[] = [];
+    const opens: { firstChartMs: number; hoverMs: number; bytes: Record<string, number>; decoded: Record<string, number>; requests: Record<string, number>; heapBytes: number; longTasks: { count: number; ms: number } }[] = [];
     for (let i = 0; i < OPENS; i++) {
       const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 } });
       const p = await ctx.newPage();
@@ -323,8 +349,9 @@ async function main(): Promise<void> {
       await p.goto(`${url}/sweeps/${sweepId}`);
       const firstChartMs = (await p.evaluate(firstChartInPage(plotted))) as number;
       await quiet(t);
-      opens.push({ firstChartMs, bytes: t.bytes(), decoded: t.decoded(), requests: t.requests(), heapBytes: await heapUsed(c), longTasks: await longTasksOf(p) });
-      log(`  open ${i + 1}: first chart ${fmt(firstChartMs, 0)} ms, ${mb(t.bytes().total)} (${mb(t.decoded().total)} decoded), heap ${mb(opens.at(-1)!.heapBytes)}`);
+      const hoverMs = await hoverLatency(p);
+      opens.push({ firstChartMs, hoverMs, bytes: t.bytes(), decoded: t.decoded(), requests: t.requests(), heapBytes: await heapUsed(c), longTasks: await longTasksOf(p) });
+      log(`  open ${i + 1}: first chart ${fmt(firstChartMs, 0)} ms, hover card after ${fmt(hoverMs, 0)} ms, ${mb(t.bytes().total)} (${mb(t.decoded().total)} decoded), heap ${mb(opens.at(-1)!.heapBytes)}`);
       await ctx.close();
     }
 
@@ -338,6 +365,7 @@ async function main(): Promise<void> {
       table,
       open: {
         firstChartMs: median(opens.map((o) => o.firstChartMs)),
+        hoverMs: median(opens.map((o) => o.hoverMs)),
         bytes: median(opens.map((o) => o.bytes.total)),
         decodedBytes: median(opens.map((o) => o.decoded.total)),
         heapBytes: median(opens.map((o) => o.heapBytes)),
@@ -352,7 +380,7 @@ async function main(): Promise<void> {
     log(`  heap at the end ${mb(live.heapBytes)}; long tasks ${live.longTasks.count} (${fmt(live.longTasks.ms, 0)} ms)`);
     log(`final results table: JSON ${mb(table.json)} (${mb(table.jsonGzip)} gzipped), CSV ${mb(table.csv)} (${mb(table.csvGzip)} gzipped)`);
     log(`  live transfer / (2 × gzipped table + events) = ${fmt(live.bytes.total / report.live.targetBytes, 2)}; documents alone / gzipped table = ${fmt(report.live.documentsBytes / table.jsonGzip, 2)}`);
-    log(`open finished sweep (median of ${OPENS}): first chart ${fmt(report.open.firstChartMs, 0)} ms, ${mb(report.open.bytes)}, heap ${mb(report.open.heapBytes)}, long tasks ${fmt(report.open.longTaskMs, 0)} ms`);
+    log(`open finished sweep (median of ${OPENS}): first chart ${fmt(report.open.firstChartMs, 0)} ms, hover card ${fmt(report.open.hoverMs, 0)} ms, ${mb(report.open.bytes)}, heap ${mb(report.open.heapBytes)}, long tasks ${fmt(report.open.longTaskMs, 0)} ms`);
     if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2));
   } finally {
     await cleanup();
