@@ -251,14 +251,15 @@ export async function renderSweep(root, id, setLive, first) {
   /** @type {ReturnType<typeof setTimeout> | null} */
   let redraw = null;
   let lastDrawMs = 0;
+  const drawNow = () => {
+    if (redraw) clearTimeout(redraw);
+    redraw = null;
+    const t = performance.now();
+    draw(data);
+    lastDrawMs = performance.now() - t;
+  };
   const scheduleDraw = () => {
-    if (redraw) return;
-    redraw = setTimeout(() => {
-      redraw = null;
-      const t = performance.now();
-      draw(data);
-      lastDrawMs = performance.now() - t;
-    }, Math.max(100, 4 * lastDrawMs));
+    if (!redraw) redraw = setTimeout(drawNow, Math.max(100, 4 * lastDrawMs));
   };
 
   if (UNFINISHED.has(data.sweep.status)) {
@@ -266,6 +267,8 @@ export async function renderSweep(root, id, setLive, first) {
       onEvent: (name, payload) => {
         if (name === 'trial-finished' && typeof payload?.trialKey === 'string') forget(payload.trialKey);
         if (applyEvent(data, name, payload)) scheduleDraw();
+        // The last event: the final picture is drawn now, before the page says the sweep has finished.
+        if (name === 'end') drawNow();
         // A sweep that ended with trials still queued or running on the page was cancelled: its trials' new status
         // comes with no event of its own, so the table is loaded once more.
         if (name === 'end' && !UNFINISHED.has(data.sweep.status) && data.trials.some((t) => UNFINISHED.has(t.status))) {
