@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   CP_ERR_WORKER_REJECTED: { exitCode: 1, httpStatus: 422, summary: 'the worker rejected the request' },
   /** No sweep with that id. */
   CP_ERR_SWEEP_NOT_FOUND: { exitCode: 2, httpStatus: 404, summary: 'no sweep has that id' },
+  CP_ERR_TRIAL_NOT_FOUND: { exitCode: 2, httpStatus: 404, summary: 'the sweep has no trial with that key' },
   /** The control plane's API could not be reached by the CLI. */
   CP_ERR_API_UNREACHABLE: { exitCode: 3, httpStatus: 503, summary: 'the control plane API is not reachable' },
   /** A request to the API was refused (bad token, bad body). */

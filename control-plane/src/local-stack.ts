@@ -8,6 +8,7 @@ import { buildApp } from './api/app.js';
 import { loadOrCreateToken } from './api/auth-token.js';
 import { defaultReadAuth } from './api/read-auth.js';
 import { ControlPlane } from './control-plane.js';
+import { deletePrefixKeys } from './redis/delete-prefix-keys.js';
 import { ensureRedis, type RedisHandle } from './redis/ensure-redis.js';
 import { join } from 'node:path';
 import { serverDataRoots } from './data-roots.js';
@@ -28,6 +29,8 @@ export interface LocalStackOptions {
   /** Reads need the token too. @defaultValue on when `host` is not loopback (read-auth.ts) */
   readAuth?: boolean;
   log?: (line: string) => void;
+  /** On stop, delete every Redis key under `prefix` (after everything that writes them has closed). */
+  deleteKeysOnStop?: boolean;
 }
 
 export interface LocalStack {
@@ -42,16 +45,21 @@ export interface LocalStack {
 
 export async function startLocalStack(opts: LocalStackOptions): Promise<LocalStack> {
   const undo: (() => Promise<void>)[] = [];
-  const stop = async () => {
-    for (const fn of undo.reverse()) await fn().catch((err) => opts.log?.(`stop: ${(err as Error).message}`));
-    undo.length = 0;
-  };
+  // One shutdown, however many ask for it (a Ctrl-C handler and a command's `finally` may both call stop).
+  let stopping: Promise<void> | null = null;
+  const stop = () =>
+    (stopping ??= (async () => {
+      for (const fn of undo.reverse()) await fn().catch((err) => opts.log?.(`stop: ${(err as Error).message}`));
+      undo.length = 0;
+    })());
   try {
     // First: a bad token file stops the start before anything runs.
     const { token, created } = loadOrCreateToken(opts.homeDir);
     const redis = await ensureRedis(opts.redisUrl, join(opts.homeDir, 'redis'));
     undo.push(() => redis.stop());
     if (redis.started) opts.log?.(`started redis-server at ${opts.redisUrl} (pid ${redis.pid})`);
+    // Undone in reverse: this runs after the API, agent and control plane have closed, and before Redis stops.
+    if (opts.deleteKeysOnStop) undo.push(async () => void (await deletePrefixKeys(opts.redisUrl, opts.prefix ?? 'bslora')));
     const controlPlane = await ControlPlane.start({ redisUrl: opts.redisUrl, prefix: opts.prefix, homeDir: opts.homeDir });
     undo.push(() => controlPlane.close());
     const agent = await Agent.start({

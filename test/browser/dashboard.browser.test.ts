@@ -123,7 +123,7 @@ interface PageTrial {
   trainable: number | null;
   meanAcc: number | null;
   onFront: boolean;
-  result: { metrics: Record<string, { acc: number }> | null } | null;
+  accuracy: Record<string, number | null>;
 }
 const pageData = (page: Page) =>
   page.evaluate(() => {
@@ -147,6 +147,8 @@ async function hoverPoint(page: Page, trialKey: string, expectText: string): Pro
           const el = document.querySelector<HTMLElement>('.chart-tooltip');
           if (!el) return '';
           const style = getComputedStyle(el);
+          // The card is complete once the trial's plan (loaded on hover) is in it.
+          if (el.querySelector('[data-loading]')) return '';
           return style.display === 'none' || style.visibility === 'hidden' || style.opacity === '0' ? '' : el.innerText;
         });
         return text;
@@ -274,7 +276,7 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
       expect(text).toMatch(/training\s+30 steps · batch 8 · seq 64/);
       expect(text).toMatch(/seed\s+0/);
       expect(text).toMatch(new RegExp(`trainable\\s+${bs.trainable!.toLocaleString('en-US')}`));
-      const acc = bs.result!.metrics!['builtin:arith'].acc;
+      const acc = bs.accuracy['builtin:arith']!;
       expect(text).toMatch(new RegExp(`arith\\s+${(acc * 100).toFixed(1)}%`));
       expect(text).toMatch(/vs lora-r8-s0\s+[+−±]\d+\.\d pts/);
       await page.mouse.move(0, 0);

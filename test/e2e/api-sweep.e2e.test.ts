@@ -82,11 +82,14 @@ describe('REST, SSE, webhooks and expect rules on a real sweep', () => {
     expect(kinds.slice(-2)).toEqual(['sweep-finished', 'end']);
     expect(events.at(-1)!.data, JSON.stringify(stack.controlPlane.store.trialsOfSweep(sweepId).map((t) => t.lastError))).toMatchObject({ status: 'completed' });
 
-    // Every trial finished either before the stream opened (the snapshot says so) or while it was open.
-    const snapshot = events[0].data as { trials: { trialKey: string; status: string }[] };
-    const finishedLive = events.filter((e) => e.event === 'trial-finished').map((e: SseEvent) => (e.data as { trialKey: string }).trialKey);
-    const finishedBefore = snapshot.trials.filter((t) => t.status === 'completed').map((t) => t.trialKey);
-    expect(new Set([...finishedLive, ...finishedBefore])).toEqual(new Set(snapshot.trials.map((t) => t.trialKey)));
+    // Every trial finished either before the stream opened (the snapshot counts it) or while it was open (an event
+    // with its row), and none twice.
+    const snapshot = events[0].data as { trials: { total: number; completed: number }; resumed: boolean };
+    expect(snapshot.resumed).toBe(false);
+    const finishedLive = events.filter((e) => e.event === 'trial-finished').map((e: SseEvent) => e.data as { trialKey: string; row: { status: string } });
+    expect(new Set(finishedLive.map((e) => e.trialKey)).size).toBe(finishedLive.length);
+    expect(finishedLive.every((e) => e.row.status === 'completed')).toBe(true);
+    expect(snapshot.trials.completed + finishedLive.length).toBe(snapshot.trials.total);
     expect(kinds).toContain('trial-progress');
   }, 180_000);
 

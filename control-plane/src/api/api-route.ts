@@ -9,6 +9,7 @@ import type { ControlPlane } from '../control-plane.js';
 import { ControlPlaneError } from '../errors.js';
 import type { ApiRedis } from './api-redis.js';
 import type { HttpMetrics } from './http-metrics.js';
+import type { SweepEventLog } from './sweep-event-log.js';
 import type { ViewCache } from './view-cache.js';
 import { formatPath } from '../sweep-specs/index.js';
 
@@ -49,6 +50,9 @@ export interface ApiContext {
    * Serialised read views (results, sweep, sweep list), kept until what they show changes; absent when disabled
    * (AppDeps.cacheViews).
    */
+  /** Each sweep's live events as numbered deltas, with a bounded log for clients that reconnect. */
+  events: SweepEventLog;
+  /** Serialised read views (results, sweep, sweep list), kept until what they show changes; absent when disabled (AppDeps.cacheViews). */
   viewCache?: ViewCache;
 }
 

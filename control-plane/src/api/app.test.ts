@@ -2,6 +2,7 @@
  * The REST API through Fastify's inject() (no listening socket), on a real ControlPlane: a real Redis with a unique
  * queue prefix (deleted afterwards) and a temporary store. No workers run, so submitted sweeps stay queued.
  */
+import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,9 @@ import {
   errorResponseSchema,
   sweepDetailSchema,
   sweepListSchema,
+  sweepResultColumnsSchema,
   sweepResultsSchema,
+  trialDetailSchema,
   trialListSchema,
   webhookDeliveriesSchema,
   webhookPayloadSchema,
@@ -299,6 +302,99 @@ describe('REST API (inject)', () => {
       }
     });
 
+    it('serves the results table in columns (?format=columns): the JSON rows transposed, with the header and an event id', async () => {
+      const id = (await submit()).json().id;
+      const [lora, bslora] = cp.store.trialsOfSweep(id);
+      cp.store.recordResult(bslora.trialKey, {
+        counts: { local: 96, intra: 8, inter: 4, transform: 0, total: 108 },
+        initialLoss: 2.5,
+        finalLoss: 1.25,
+        train: {},
+        metrics: { 'builtin:arith': { acc: 0.75, accNorm: 0.7, n: 4 } },
+        adapterSha256: null,
+      });
+      cp.store.setTrialStatus(lora.trialKey, 'failed', 'out of memory');
+      const res = await app.inject(`/api/v1/sweeps/${id}/results?format=columns`);
+      expect(res.statusCode).toBe(200);
+      const cols = sweepResultColumnsSchema.parse(res.json());
+      const rows = sweepResultsSchema.parse((await app.inject(`/api/v1/sweeps/${id}/results`)).json());
+      expect(cols).toMatchObject({ sweepId: id, status: 'queued', loraBaseline: rows.loraBaseline, completed: 1, failed: 1, tasks: ['builtin:arith'] });
+      expect(cols.sweep).toMatchObject({ id, name: 'tiny', status: 'queued', finishedAt: null });
+      expect(cols.eventId).toMatch(/^[0-9a-f]+-\d+$/);
+      // Every column is the rows' field, in plan order.
+      for (const field of ['trialKey', 'name', 'method', 'status', 'trainable', 'finalLoss', 'meanAcc', 'loraShare', 'accDelta', 'onFront'] as const) {
+        expect(cols.trials[field], field).toEqual(rows.trials.map((t) => t[field]));
+      }
+      for (const field of ['rank', 'ranks', 'shareMode', 'kronShareSize', 'gateShareSize', 'seed'] as const) {
+        expect(cols.trials[field], field).toEqual(rows.trials.map((t) => t.config[field]));
+      }
+      expect(cols.trials.accuracy).toEqual({ 'builtin:arith': [null, 0.75] });
+      expect(cols.trials.lastError).toEqual(['out of memory', null]);
+      expect(cols.trials.reused).toEqual([false, false]);
+      // No plans: the columns are smaller than the rows.
+      expect(res.body.length).toBeLessThan(JSON.stringify(rows).length);
+    });
+
+    it('gets one trial with its plan (404 CP_ERR_TRIAL_NOT_FOUND for a key the sweep does not have)', async () => {
+      const id = (await submit()).json().id;
+      const [, bslora] = cp.store.trialsOfSweep(id);
+      const one = trialDetailSchema.parse((await app.inject(`/api/v1/sweeps/${id}/trials/${bslora.trialKey}`)).json());
+      expect(one).toMatchObject({ trialKey: bslora.trialKey, name: bslora.name, status: 'queued', result: null });
+      expect(one.plan).toEqual(bslora.plan);
+      const missing = await app.inject(`/api/v1/sweeps/${id}/trials/${'0'.repeat(64)}`);
+      expect(missing.statusCode).toBe(404);
+      expect(missing.json().error).toMatchObject({ code: 'CP_ERR_TRIAL_NOT_FOUND', message: expect.stringContaining('0'.repeat(64)) });
+      expect((await app.inject(`/api/v1/sweeps/${id}/trials/not-hex`)).statusCode).toBe(400);
+      expect((await app.inject(`/api/v1/sweeps/sw-nope/trials/${bslora.trialKey}`)).json().error.code).toBe('CP_ERR_SWEEP_NOT_FOUND');
+    });
+
+    it('streams deltas over SSE: resumes after ?since= or Last-Event-ID, and asks for a reload when it cannot', async () => {
+      const id = (await submit()).json().id;
+      const [lora, bslora] = cp.store.trialsOfSweep(id);
+      const { eventId } = (await app.inject(`/api/v1/sweeps/${id}/results?format=columns`)).json();
+      // Changes after the table was read: the train and eval jobs both report running (one event), a result.
+      for (let i = 0; i < 2; i++) cp.live.emit('event', { sweepId: id, kind: 'trial-running', payload: { trialKey: bslora.trialKey } });
+      cp.store.recordResult(bslora.trialKey, { counts: { total: 108 }, initialLoss: 2, finalLoss: 1, train: {}, metrics: { 'builtin:arith': { acc: 0.5, accNorm: 0.5, n: 4 } }, adapterSha256: null });
+      cp.live.emit('event', { sweepId: id, kind: 'trial-finished', payload: { trialKey: bslora.trialKey } });
+      cp.store.setTrialStatus(lora.trialKey, 'failed', 'out of memory');
+      cp.live.emit('event', { sweepId: id, kind: 'trial-finished', payload: { trialKey: lora.trialKey } });
+      expect(finishSweep(cp.store, id)).toBe('completed_with_failures'); // the stream ends: the sweep has finished
+      cp.live.emit('event', { sweepId: id, kind: 'sweep-finished', payload: {} });
+
+      const read = async (query: string, headers: Record<string, string> = {}) =>
+        parseSse((await app.inject({ url: `/api/v1/sweeps/${id}/events${query}`, headers })).body).events;
+      const resumed = await read(`?since=${eventId}`);
+      expect(resumed.map((e) => e.event)).toEqual(['snapshot', 'trial-running', 'trial-finished', 'trial-finished', 'sweep-finished', 'end']);
+      expect(resumed[0].data).toMatchObject({ id, status: 'completed_with_failures', resumed: true, trials: { total: 2, completed: 1, failed: 1 } });
+      expect(resumed[0].id).toBeNull(); // older events follow it
+      expect(resumed[1].data).toEqual({ trialKey: bslora.trialKey, status: 'running' });
+      expect(resumed[2].data).toMatchObject({
+        trialKey: bslora.trialKey,
+        status: 'completed',
+        row: { status: 'completed', trainable: 108, finalLoss: 1, meanAcc: 0.5, lastError: null, reused: false, accuracy: { 'builtin:arith': 0.5 } },
+      });
+      // What the client's table has already (identity, grid coordinates) is not sent again.
+      expect(Object.keys((resumed[2].data as { row: object }).row).sort()).toEqual(['accuracy', 'finalLoss', 'lastError', 'meanAcc', 'reused', 'status', 'trainable']);
+      expect(resumed[3].data).toMatchObject({ trialKey: lora.trialKey, status: 'failed', row: { trainable: null, lastError: 'out of memory' } });
+      expect(resumed[4].data).toMatchObject({ status: 'completed_with_failures', summary: { completed: 1, failed: 1, expectPassed: null } });
+      expect(resumed[4].data).not.toHaveProperty('summary.trials');
+      expect(resumed[5].data).toMatchObject({ status: 'completed_with_failures', summary: { completed: 1, failed: 1 } });
+      expect(resumed[5].data).not.toHaveProperty('summary.trials');
+      // Last-Event-ID wins over ?since=; after the last event, nothing is replayed and the snapshot has the id.
+      const afterFinished = await read(`?since=${eventId}`, { 'last-event-id': resumed[3].id! });
+      expect(afterFinished.map((e) => e.event)).toEqual(['snapshot', 'sweep-finished', 'end']);
+      const upToDate = await read('', { 'last-event-id': resumed[4].id! });
+      expect(upToDate.map((e) => e.event)).toEqual(['snapshot', 'end']);
+      expect(upToDate[0]).toMatchObject({ data: { resumed: true } });
+      expect(upToDate[0].id).toMatch(/^[0-9a-f]+-\d+$/);
+      // An id from another server process (or none): a snapshot that says to reload.
+      for (const [q, h] of [['?since=0badc0de-1', {}], ['', {}]] as const) {
+        const fresh = await read(q, h);
+        expect(fresh.map((e) => e.event)).toEqual(['snapshot', 'end']);
+        expect(fresh[0].data).toMatchObject({ resumed: false });
+      }
+    });
+
     it('serves results, sweep detail and sweep list from the view cache: same bodies as uncached, ETag/304, gzip, rebuilt on any change', async () => {
       const id = (await submit()).json().id;
       const uncached = buildApp({ controlPlane: cp, token: TOKEN, cacheViews: false });
@@ -530,7 +626,7 @@ describe('REST API (inject)', () => {
 
 describe('REST API readiness without Redis', () => {
   it('answers /readyz 503 CP_ERR_NOT_READY naming Redis', async () => {
-    const stub = { ctx: { connection: { host: '127.0.0.1', port: 1, maxRetriesPerRequest: null }, prefix: 'x' }, store: { isHealthy: () => true } };
+    const stub = { ctx: { connection: { host: '127.0.0.1', port: 1, maxRetriesPerRequest: null }, prefix: 'x' }, store: { isHealthy: () => true }, live: new EventEmitter() };
     const app = buildApp({ controlPlane: stub as unknown as ControlPlane, token: TOKEN });
     try {
       const res = await app.inject('/readyz');

@@ -25,6 +25,7 @@ import { HttpMetrics } from './http-metrics.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { API_ROUTES } from './routes.js';
 import { fromFastifyError, sendError } from './send-error.js';
+import { SweepEventLog } from './sweep-event-log.js';
 import { ViewCache } from './view-cache.js';
 
 export const DEFAULT_JOBS_DIR = fileURLToPath(new URL('../../../jobs/', import.meta.url));
@@ -81,6 +82,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     openStreams: new Set(),
     streamsPerClient: new Map(),
     maxStreamsPerClient: deps.maxStreamsPerClient ?? (Number(env.BSLORA_MAX_STREAMS) > 0 ? Number(env.BSLORA_MAX_STREAMS) : 16),
+    events: new SweepEventLog(cp),
     viewCache: deps.cacheViews === false ? undefined : new ViewCache(cp.store),
   };
   const openapi = buildOpenApiDocument(API_ROUTES);
@@ -118,7 +120,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addHook('preClose', async () => {
     for (const end of [...ctx.openStreams]) end();
   });
-  app.addHook('onClose', async () => redis.close());
+  app.addHook('onClose', async () => {
+    ctx.events.close();
+    await redis.close();
+  });
 
   app.register(async (api) => {
     // Bodies reach handlers as raw bytes: specs are parsed by the spec module (errors by path and line), and

@@ -38,6 +38,8 @@ export function makeDemoCommand(config: CliConfig, io: CliIo): Command {
         port: 0,
         // A private stack for the user who runs it: its workers may read exactly the files the spec names.
         dataRoots: [...serverDataRoots(home), ...localRefsOf(spec).map((r) => r.absPath)],
+        // The demo's queues are its own: nothing of them stays in the user's Redis, whether it ends or is stopped.
+        deleteKeysOnStop: true,
         log: (line) => (process.env.BSLORA_VERBOSE ? io.err.write(`${line}\n`) : undefined),
       });
       const stopOnSignal = () => void stack.stop().then(() => process.exit(130));
