@@ -340,7 +340,7 @@ describe('REST API (inject)', () => {
       const [, bslora] = cp.store.trialsOfSweep(id);
       const one = trialDetailSchema.parse((await app.inject(`/api/v1/sweeps/${id}/trials/${bslora.trialKey}`)).json());
       expect(one).toMatchObject({ trialKey: bslora.trialKey, name: bslora.name, status: 'queued', result: null });
-      expect(one.plan).toEqual(bslora.plan);
+      expect(one.plan).toEqual(Trial.toJSON(bslora.plan));
       const missing = await app.inject(`/api/v1/sweeps/${id}/trials/${'0'.repeat(64)}`);
       expect(missing.statusCode).toBe(404);
       expect(missing.json().error).toMatchObject({ code: 'CP_ERR_TRIAL_NOT_FOUND', message: expect.stringContaining('0'.repeat(64)) });
