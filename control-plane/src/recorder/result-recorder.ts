@@ -24,7 +24,7 @@ export function recordEvalResult(store: Store, sweepId: string, r: EvalJobResult
     store.setTrialStatus(r.trialKey, 'failed', r.error ?? 'training failed');
     return;
   }
-  store.recordResult(r.trialKey, {
+  const inserted = store.recordResult(r.trialKey, {
     counts: r.train.counts,
     initialLoss: r.train.initialLoss,
     finalLoss: r.train.finalLoss,
@@ -32,7 +32,14 @@ export function recordEvalResult(store: Store, sweepId: string, r: EvalJobResult
     metrics: r.metrics,
     adapterSha256: r.train.adapterSha256 || null,
   });
-  void sweepId;
+  // Every recording, counted where it happens: the results table keeps one row per trial whatever arrives, so only
+  // this log shows a trial recorded twice (a second finished training, a duplicate delivery).
+  store.addEvent(sweepId, r.trialKey, 'result-recorded', {
+    inserted,
+    adapterSha256: r.train.adapterSha256,
+    workerAddress: r.train.workerAddress,
+    resumedFromStep: r.train.resumedFromStep,
+  });
 }
 
 /** Closes a sweep in the store: its summary with the `expect` verdicts, and its final status (null: left as is). */
