@@ -1,8 +1,8 @@
 /**
  * Fault tolerance on real processes: a worker killed mid-training, a trial that always fails, a cancelled sweep,
- * and redis-server killed (kill -9) mid-sweep under the shipped redis.conf. Faults are injected into the worker through BSLORA_WORKER_FAULTS
- * (worker-py/src/bslora_worker/fault_injection.py): `slow:<name>` makes each step take 0.5 s so the test can act
- * mid-training; `unavailable:<name>` makes Train fail with UNAVAILABLE every time.
+ * and redis-server killed (kill -9) mid-sweep under the shipped redis.conf. Faults are injected into the worker
+ * through BSLORA_WORKER_FAULTS (worker-py/src/bslora_worker/fault_injection.py): `slow:<name>` makes each step take
+ * 0.5 s so the test can act mid-training; `unavailable:<name>` makes Train fail with UNAVAILABLE every time.
  */
 import { execa } from 'execa';
 import { mkdtempSync, rmSync } from 'node:fs';
