@@ -28,7 +28,7 @@ interface Up {
 
 async function startUp(env: Record<string, string>): Promise<Up> {
   // detached: its own process group, so the test can signal the group as a terminal's Ctrl-C does.
-  const child = execa('node', [BIN, 'up'], { env, reject: false, all: true, buffer: false, detached: true });
+  const child = execa('node', [BIN, 'up'], { env, reject: false, all: true, buffer: false, detached: true, forceKillAfterDelay: 30_000 });
   let output = '';
   child.all!.on('data', (d: Buffer) => (output += d.toString()));
   await waitFor(() => output.includes('bslora is up') || undefined, 120_000, `bslora up to start:\n${output}`);
@@ -53,7 +53,7 @@ describe('an agent stopped with Ctrl-C mid-training', () => {
   afterAll(async () => {
     for (const up of running) {
       if (up.child.exitCode === null) {
-        up.child.kill('SIGKILL');
+        process.kill(-up.child.pid!, 'SIGTERM');
         await up.child;
       }
     }
