@@ -189,8 +189,9 @@ describe('REST API (inject)', () => {
 
   describe('reads', () => {
     it('pages the sweep list with a next link and cursor until the end', async () => {
+      for (let i = 0; i < 5; i++) expect((await submit()).statusCode).toBe(201);
       const total = cp.store.listSweeps(500).length;
-      expect(total).toBeGreaterThanOrEqual(4);
+      expect(total).toBeGreaterThanOrEqual(5);
       const seen: string[] = [];
       let url: string | null = '/api/v1/sweeps?limit=2';
       let pages = 0;
@@ -232,9 +233,18 @@ describe('REST API (inject)', () => {
     });
 
     it('supports offset paging and a status filter, and refuses bad parameters with 400', async () => {
+      const done = (await submit()).json().id;
+      expect((await submit()).statusCode).toBe(201);
+      for (const t of cp.store.trialsOfSweep(done)) {
+        cp.store.recordResult(t.trialKey, { counts: { total: 10 }, initialLoss: 1, finalLoss: 0.5, train: {}, metrics: null, adapterSha256: null });
+      }
+      expect(finishSweep(cp.store, done)).toBe('completed');
       const byOffset = (await app.inject('/api/v1/sweeps?limit=1&offset=1')).json();
       expect(byOffset.sweeps[0].id).toBe(cp.store.listSweeps(500)[1].id);
-      expect((await app.inject('/api/v1/sweeps?status=completed')).json().total).toBe(0);
+      const completed = (await app.inject('/api/v1/sweeps?status=completed&limit=500')).json() as { total: number; sweeps: { id: string; status: string }[] };
+      expect(completed.total).toBe(cp.store.listSweeps(500).filter((x) => x.status === 'completed').length);
+      expect(completed.sweeps.map((x) => x.id)).toContain(done);
+      expect(completed.sweeps.every((x) => x.status === 'completed')).toBe(true);
       for (const q of ['limit=0', 'limit=abc', 'status=bogus', 'cursor=not-a-cursor']) {
         const res = await app.inject(`/api/v1/sweeps?${q}`);
         expect(res.statusCode, q).toBe(400);
@@ -503,7 +513,9 @@ describe('REST API (inject)', () => {
       ]);
       // Cancelling again changes nothing and sends nothing more.
       expect((await app.inject({ method: 'POST', url: `/api/v1/sweeps/${id}/cancel`, headers: auth })).json().status).toBe('cancelled');
-      await new Promise((r) => setTimeout(r, 300));
+      // Deliveries are queued before the cancel answers: with nothing waiting, delayed or running in the webhook
+      // queue, nothing more can be sent.
+      expect(await cp.webhooks!.counts()).toMatchObject({ waiting: 0, active: 0, delayed: 0 });
       expect(receiver.received).toHaveLength(2);
     } finally {
       await receiver.close();
@@ -605,22 +617,44 @@ describe('REST API (inject)', () => {
   });
 
   it('serves Prometheus metrics: queue depths, trials, durations, webhooks and requests', async () => {
-    let res = await app.inject('/metrics');
-    // Redis-backed families are left out when Redis is slow to answer (shared with other suites): retry a little.
-    for (let i = 0; i < 10 && !res.body.includes('bslora_redis_up 1'); i++) res = await app.inject('/metrics');
-    expect(res.statusCode).toBe(200);
-    expect(res.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
-    const lines = res.body.trim().split('\n');
-    for (const line of lines) expect(line, line).toMatch(/^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.e+]+)$/);
-    expect(res.body).toContain('bslora_redis_up 1');
-    expect(res.body).toMatch(/bslora_queue_jobs\{queue="train",state="waiting"\} [1-9]/);
-    expect(res.body).toMatch(/bslora_queue_jobs\{queue="webhook",state="completed"\} 1/);
-    expect(res.body).toMatch(/bslora_sweeps\{status="cancelled"\} 1/);
-    // One training recorded by the results-view test above (wallSeconds 1.5).
-    expect(res.body).toContain(`bslora_trial_train_duration_seconds_bucket{le="+Inf"} ${cp.store.trainWallSeconds().length}`);
-    expect(cp.store.trainWallSeconds()).toEqual([1.5]);
-    expect(res.body).toContain('bslora_webhook_delivery_attempts_total{outcome="failed"} 1');
-    expect(res.body).toMatch(/bslora_http_requests_total\{method="POST",route="\/api\/v1\/sweeps",status="201"\} \d+/);
+    // A control plane of its own, so the numbers are this test's: one queued sweep, one cancelled, one training
+    // recorded (1.5 s), one failed webhook attempt.
+    const own = { prefix: uniquePrefix('api-metrics'), home: mkdtempSync(join(tmpdir(), 'bslora-api-metrics-')) };
+    const ocp = await ControlPlane.start({ redisUrl: TEST_REDIS_URL, prefix: own.prefix, homeDir: own.home });
+    const oapp = buildApp({ controlPlane: ocp, token: TOKEN });
+    try {
+      const post = (text: string) => oapp.inject({ method: 'POST', url: '/api/v1/sweeps', payload: text, headers: { ...auth, ...yaml } });
+      const queued = (await post(tinySpecYaml({ seed: 1 }))).json().id;
+      const cancelled = (await post(tinySpecYaml({ seed: 2 }))).json().id;
+      expect((await oapp.inject({ method: 'POST', url: `/api/v1/sweeps/${cancelled}/cancel`, headers: auth })).statusCode).toBe(200);
+      const [trial] = ocp.store.trialsOfSweep(queued);
+      ocp.store.recordResult(trial.trialKey, { counts: { total: 10 }, initialLoss: 1, finalLoss: 0.5, train: { wallSeconds: 1.5 }, metrics: null, adapterSha256: null });
+      ocp.store.recordWebhookAttempt({ deliveryId: `${cancelled}.0`, sweepId: cancelled, url: 'http://127.0.0.1:1/', event: 'sweep.cancelled', attempt: 1, statusCode: 500, ok: false, error: 'HTTP 500', durationMs: 3 });
+
+      let res = await oapp.inject('/metrics');
+      // Redis-backed families are left out when Redis is slow to answer (shared with other suites): retry a little.
+      for (let i = 0; i < 10 && !res.body.includes('bslora_redis_up 1'); i++) res = await oapp.inject('/metrics');
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+      const lines = res.body.trim().split('\n');
+      for (const line of lines) expect(line, line).toMatch(/^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.e+]+)$/);
+      expect(res.body).toContain('bslora_redis_up 1');
+      expect(res.body).toMatch(/bslora_queue_jobs\{queue="train",state="waiting"\} 2/);
+      expect(res.body).toMatch(/bslora_sweeps\{status="cancelled"\} 1/);
+      expect(res.body).toMatch(/bslora_sweeps\{status="queued"\} 1/);
+      expect(ocp.store.trainWallSeconds()).toEqual([1.5]);
+      expect(res.body).toContain('bslora_trial_train_duration_seconds_bucket{le="1"} 0');
+      expect(res.body).toContain('bslora_trial_train_duration_seconds_bucket{le="5"} 1');
+      expect(res.body).toContain('bslora_trial_train_duration_seconds_bucket{le="+Inf"} 1');
+      expect(res.body).toContain('bslora_webhook_delivery_attempts_total{outcome="failed"} 1');
+      expect(res.body).toContain('bslora_webhook_delivery_attempts_total{outcome="ok"} 0');
+      expect(res.body).toMatch(/bslora_http_requests_total\{method="POST",route="\/api\/v1\/sweeps",status="201"\} 2/);
+    } finally {
+      await oapp.close();
+      await ocp.close();
+      await deleteKeysWithPrefix(own.prefix);
+      rmSync(own.home, { recursive: true, force: true });
+    }
   });
 });
 
