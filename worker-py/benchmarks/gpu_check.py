@@ -50,25 +50,30 @@ ACC_DIFF_MAX = 0.1
 
 
 def trial_for(method: str, args) -> Trial:
-    common = dict(
+    from bslora_api.worker.v1 import worker_service_pb2 as pb
+
+    from bslora_worker.contract_files import method_versions
+
+    msg = pb.Trial(
         trial_key=f"gpu-check-{method}",
         name=f"gpu-check-{method}",
+        method_version=method_versions()[method],
         base_model=args.model,
-        task_type="causal_lm",
+        task_type=pb.TASK_TYPE_CAUSAL_LM,
         train_data="builtin:arith",
-        eval_tasks=("builtin:arith",),
-        target_modules=TARGETS,
-        steps=args.steps,
-        learning_rate=1e-3,
-        batch_size=args.batch_size,
-        seq_len=64,
+        eval_tasks=["builtin:arith"],
+        target_modules=list(TARGETS),
+        training=pb.TrainingSettings(steps=args.steps, learning_rate=1e-3, batch_size=args.batch_size, seq_len=64,
+                                     eval_limit=args.eval_items),
         seed=0,
-        eval_limit=args.eval_items,
     )
     if method == "lora":
-        return Trial(method="lora", rank=8, lora_alpha=16.0, **common)
-    return Trial(method="bslora", r_local=2, r_intra=4, r_inter=8, share_mode="kron",
-                 kron_share_size=args.kron_share_size, **common)
+        msg.lora.rank = 8
+        msg.lora.lora_alpha = 16.0
+    else:
+        msg.bslora.ranks.CopyFrom(pb.BSLoraRanks(local=2, intra=4, inter=8))
+        msg.bslora.kron.share_size = args.kron_share_size
+    return Trial(msg)
 
 
 def timed_training(trial: Trial, base, run_dir: Path, device: str) -> dict:

@@ -17,6 +17,7 @@ import torch
 from bslora_worker.trials.evaluate_trial import evaluate_trial
 from bslora_worker.trials.train_trial import train_trial
 from bslora_worker.trials.trial import Trial
+from trial_messages import trial_view
 
 STEPS = 30
 BATCH_SIZE = 8
@@ -36,7 +37,7 @@ def one_thread():
 
 
 def _trial(method: str, **kw) -> Trial:
-    return Trial(
+    return trial_view(
         trial_key=f"smollm2-arith-{method}",
         name=f"smollm2-arith-{method}",
         method=method,
