@@ -17,9 +17,11 @@ import { isUnfinished } from './store/statuses.js';
 import { Store } from './store/store.js';
 import { ArtifactStore } from './queue/artifacts.js';
 import type { SweepSpec } from './sweep-specs/index.js';
+import { hashLocalRefs } from './sweep-specs/hash-local-refs.js';
 import { cancelChannel } from './agent/trial-consumers.js';
 import { Redis } from 'ioredis';
 import { startWebhookDispatcher, type WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
+import { refusedUrl, webhookPolicyFrom, type WebhookPolicy } from './webhooks/destination-policy.js';
 
 export interface ControlPlaneOptions {
   redisUrl: string;
@@ -27,7 +29,12 @@ export interface ControlPlaneOptions {
   prefix?: string;
   /** Directory for the store (bslora.db) and artifacts/. */
   homeDir: string;
+  /** Where webhook secrets and the webhook destination policy are read. @defaultValue process.env */
+  env?: NodeJS.ProcessEnv;
 }
+
+/** Unfinished (queued or running) sweeps one control plane takes at most (BSLORA_MAX_ACTIVE_SWEEPS overrides). */
+export const DEFAULT_MAX_ACTIVE_SWEEPS = 1000;
 
 export interface LiveEvent {
   sweepId: string;
@@ -53,10 +60,16 @@ export class ControlPlane {
   private recorder?: ResultRecorder;
   private queues: Queue[] = [];
   private publisher: Redis;
+  /** Settings: webhook secrets and policy, BSLORA_MAX_ACTIVE_SWEEPS. */
+  private readonly env: NodeJS.ProcessEnv;
+  /** Where `notify` webhooks may go (BSLORA_WEBHOOK_ALLOW_HOSTS, BSLORA_WEBHOOK_ALLOW_NETWORKS). */
+  readonly webhookPolicy: WebhookPolicy;
 
   private constructor(opts: ControlPlaneOptions) {
     this.ctx = { connection: connectionFromUrl(opts.redisUrl), prefix: opts.prefix ?? 'bslora' };
     this.store = new Store(join(opts.homeDir, 'bslora.db'));
+    this.env = opts.env ?? process.env;
+    this.webhookPolicy = webhookPolicyFrom(this.env);
     this.artifactsDir = join(opts.homeDir, 'artifacts');
     this.flows = new FlowProducer({ connection: this.ctx.connection, prefix: this.ctx.prefix });
     this.publisher = new Redis({ ...(this.ctx.connection as object), maxRetriesPerRequest: 1 });
@@ -70,7 +83,7 @@ export class ControlPlane {
   static async start(opts: ControlPlaneOptions): Promise<ControlPlane> {
     await checkEvictionPolicy(opts.redisUrl);
     const cp = new ControlPlane(opts);
-    cp.webhooks = await startWebhookDispatcher(cp.ctx, cp.store);
+    cp.webhooks = await startWebhookDispatcher(cp.ctx, cp.store, { env: opts.env ?? process.env, policy: cp.webhookPolicy });
     cp.recorder = await startResultRecorder(cp.ctx, cp.store, {
       onSweepEnded: (id) => cp.webhooks!.sweepEnded(id).then(() => undefined),
       onChange: (sweepId, kind, payload) => {
@@ -95,7 +108,27 @@ export class ControlPlane {
     if (sha) await this.artifacts.fetch(sha).catch(() => undefined);
   }
 
-  submit(spec: SweepSpec): Promise<SubmittedSweep> {
+  /** Hashes the spec's local files (streamed), then expands and queues it (planner/submit-sweep.ts). */
+  async submit(spec: SweepSpec): Promise<SubmittedSweep> {
+    const refused = (spec.notify ?? []).flatMap((n, i) => {
+      const why = refusedUrl(n.url, this.webhookPolicy);
+      return why ? [{ path: `notify[${i}].url`, message: `${JSON.stringify(n.url)} ${why}` }] : [];
+    });
+    if (refused.length > 0) {
+      throw new ControlPlaneError('CP_ERR_SPEC_INVALID', `sweep spec ${spec.name} is invalid:\n${refused.map((r) => `  ${r.path}: ${r.message}`).join('\n')}`, {
+        issues: refused,
+      });
+    }
+    const env = this.env;
+    const maxActive = Number(env.BSLORA_MAX_ACTIVE_SWEEPS) > 0 ? Number(env.BSLORA_MAX_ACTIVE_SWEEPS) : DEFAULT_MAX_ACTIVE_SWEEPS;
+    const { active } = this.store.db.prepare("SELECT COUNT(*) AS active FROM sweeps WHERE status IN ('queued', 'running')").get() as { active: number };
+    if (active >= maxActive) {
+      throw new ControlPlaneError(
+        'CP_ERR_TOO_MANY_SWEEPS',
+        `this control plane already holds ${active} unfinished sweeps, its limit (BSLORA_MAX_ACTIVE_SWEEPS); wait for some to end or cancel some`,
+      );
+    }
+    await hashLocalRefs(spec);
     return submitSweep(spec, { store: this.store, flows: this.flows, ctx: this.ctx });
   }
 

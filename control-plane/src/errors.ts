@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   CP_ERR_WORKER_REJECTED: { exitCode: 1, httpStatus: 422, summary: 'the worker rejected the request' },
   /** No sweep with that id. */
   CP_ERR_SWEEP_NOT_FOUND: { exitCode: 2, httpStatus: 404, summary: 'no sweep has that id' },
+  CP_ERR_TRIAL_NOT_FOUND: { exitCode: 2, httpStatus: 404, summary: 'the sweep has no trial with that key' },
   /** The control plane's API could not be reached by the CLI. */
   CP_ERR_API_UNREACHABLE: { exitCode: 3, httpStatus: 503, summary: 'the control plane API is not reachable' },
   /** A request to the API was refused (bad token, bad body). */
@@ -43,6 +44,18 @@ export const ERROR_CODES = {
   CP_ERR_HOOK_DISABLED: { exitCode: 2, httpStatus: 503, summary: 'the hook is not configured' },
   /** An incoming hook's payload or spec selection could not be used. */
   CP_ERR_HOOK_REQUEST: { exitCode: 2, httpStatus: 400, summary: 'the hook request cannot be used' },
+  /** A spec took longer, or more memory, to check than the server allows (it is refused, not queued). */
+  CP_ERR_SPEC_TOO_COSTLY: { exitCode: 2, httpStatus: 422, summary: 'the sweep spec is too costly to check' },
+  /** A path given in a request (`?base=`) lies outside the folders the control plane reads. */
+  CP_ERR_PATH_NOT_ALLOWED: { exitCode: 2, httpStatus: 400, summary: 'the path is outside the allowed roots' },
+  /** An incoming hook's body was already delivered (a replay under a new delivery id). */
+  CP_ERR_HOOK_REPLAYED: { exitCode: 2, httpStatus: 409, summary: 'the hook body was already delivered' },
+  /** The API token (file or BSLORA_API_TOKEN) is empty or malformed; the server does not start. */
+  CP_ERR_TOKEN_INVALID: { exitCode: 2, httpStatus: 500, summary: 'the API token is empty or malformed' },
+  /** A client holds more event streams than the server allows per token (or per address). */
+  CP_ERR_TOO_MANY_STREAMS: { exitCode: 2, httpStatus: 429, summary: 'too many open event streams' },
+  /** The server already holds as many unfinished sweeps as it allows (BSLORA_MAX_ACTIVE_SWEEPS). */
+  CP_ERR_TOO_MANY_SWEEPS: { exitCode: 2, httpStatus: 429, summary: 'too many unfinished sweeps' },
   /** A worker named by address (`--worker host:port`) did not answer. */
   CP_ERR_WORKER_UNREACHABLE: { exitCode: 4, httpStatus: 503, summary: 'the worker does not answer' },
   /** `--data-mirror` (or BSLORA_DATA_MIRROR) names no folder. */

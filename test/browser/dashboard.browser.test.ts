@@ -17,6 +17,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../control-plane/src/local-stack.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { waitForSweepEnd } from '../helpers/sweep-helpers.js';
 import {
   CHROMIUM,
   chromiumAvailable,
@@ -29,6 +30,7 @@ import {
   startDashboardServer,
   uniqueSweepId,
   watchErrors,
+  watchLiveTransport,
   type FakeSweep,
 } from './helpers.js';
 
@@ -123,7 +125,7 @@ interface PageTrial {
   trainable: number | null;
   meanAcc: number | null;
   onFront: boolean;
-  result: { metrics: Record<string, { acc: number }> | null } | null;
+  accuracy: Record<string, number | null>;
 }
 const pageData = (page: Page) =>
   page.evaluate(() => {
@@ -147,6 +149,8 @@ async function hoverPoint(page: Page, trialKey: string, expectText: string): Pro
           const el = document.querySelector<HTMLElement>('.chart-tooltip');
           if (!el) return '';
           const style = getComputedStyle(el);
+          // The card is complete once the trial's plan (loaded on hover) is in it.
+          if (el.querySelector('[data-loading]')) return '';
           return style.display === 'none' || style.visibility === 'hidden' || style.opacity === '0' ? '' : el.innerText;
         });
         return text;
@@ -202,12 +206,12 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
   };
 
   describe('the quick-start sweep, trained for real', () => {
-    let page: Page;
-    let errors: () => string[];
+    // The sweep is submitted once for this group; each test opens a page of its own, so any one of them runs
+    // alone (`-t`) and none depends on what another did to its page (a sort order, an open tooltip).
     let sweepId: string;
+    let trained: Promise<void>;
 
-    it('follows the sweep live while it trains, without reloading', async () => {
-      ({ page, errors } = await newPage());
+    beforeAll(async () => {
       const res = await fetch(`${server.url}/api/v1/sweeps`, {
         method: 'POST',
         headers: { 'content-type': 'application/yaml', authorization: `Bearer ${stack.token}` },
@@ -215,7 +219,23 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
       });
       expect(res.status).toBe(201);
       sweepId = ((await res.json()) as { id: string }).id;
+      trained = waitForSweepEnd(stack.controlPlane.store, sweepId, 300_000).then((s) => expect(s.status).toBe('completed'));
+      trained.catch(() => {});
+    }, 30_000);
 
+    /** A fresh page on the finished sweep, its chart settled. */
+    const finishedPage = async () => {
+      await trained;
+      const { page, errors } = await newPage();
+      await page.goto(`${server.url}/sweeps/${sweepId}`);
+      await page.waitForFunction(() => 'bsloraDashboard' in window);
+      await settledChart(page, 2);
+      return { page, errors };
+    };
+
+    it('follows the sweep live over SSE while it trains, without reloading', async () => {
+      const { page, errors } = await newPage();
+      const live = watchLiveTransport(page, sweepId);
       await page.goto(`${server.url}/sweeps/${sweepId}`);
       await page.waitForFunction(() => 'bsloraDashboard' in window);
       await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
@@ -223,7 +243,7 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
       expect(first.trials).toHaveLength(2);
       // Opened while training: neither trial has finished yet (the worker needs seconds per trial).
       expect(first.completed).toBeLessThan(2);
-      expect(await page.locator('#live').getAttribute('data-mode')).toMatch(/connecting|sse|polling/);
+      await expect.poll(() => page.locator('#live').getAttribute('data-mode'), { timeout: 10_000 }).toBe('sse');
 
       await expect.poll(async () => (await pageData(page)).status, { timeout: 300_000, interval: 500 }).toBe('completed');
       await settledChart(page, 2);
@@ -232,9 +252,13 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
       await expect.poll(() => page.locator('#live').getAttribute('data-mode')).toBe('finished');
       expect(await page.locator('#stat-trials .stat-value').innerText()).toBe('2 / 2');
       expect(await page.locator('#checks').isHidden()).toBe(true);
+      await live.expectSseOnly(page);
+      expect(errors()).toEqual([]);
+      await page.close();
     }, 360_000);
 
     it("draws every trial's point and the Pareto front in the SVG", async () => {
+      const { page, errors } = await finishedPage();
       const data = await pageData(page);
       const state = await readChart(page);
       expect(state.xAxis).toEqual({ type: 'log', name: 'trainable parameters (log)' });
@@ -261,9 +285,12 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
       expect(state.front).toEqual(expectedFront);
       expect(state.frontDrawn).toBe(true);
       expect(state.legend).toEqual(expect.arrayContaining(['LoRA (baseline)', 'BSLoRA slice', 'Pareto front']));
-    });
+      expect(errors()).toEqual([]);
+      await page.close();
+    }, 360_000);
 
     it('shows the full config and per-task accuracy when a point is hovered', async () => {
+      const { page, errors } = await finishedPage();
       const data = await pageData(page);
       const bs = data.trials.find((t) => t.method === 'bslora')!;
       const text = await hoverPoint(page, bs.trialKey, bs.name);
@@ -274,13 +301,15 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
       expect(text).toMatch(/training\s+30 steps · batch 8 · seq 64/);
       expect(text).toMatch(/seed\s+0/);
       expect(text).toMatch(new RegExp(`trainable\\s+${bs.trainable!.toLocaleString('en-US')}`));
-      const acc = bs.result!.metrics!['builtin:arith'].acc;
+      const acc = bs.accuracy['builtin:arith']!;
       expect(text).toMatch(new RegExp(`arith\\s+${(acc * 100).toFixed(1)}%`));
       expect(text).toMatch(/vs lora-r8-s0\s+[+−±]\d+\.\d pts/);
-      await page.mouse.move(0, 0);
-    });
+      expect(errors()).toEqual([]);
+      await page.close();
+    }, 360_000);
 
     it('has one table row per trial, sortable by clicking headers', async () => {
+      const { page, errors } = await finishedPage();
       const data = await pageData(page);
       expect(await tableKeys(page)).toEqual(data.trials.map((t) => t.trialKey));
       const headers = await page.$$eval('#trial-table thead th', (ths) => ths.map((th) => (th as HTMLElement).innerText.trim().toLowerCase()));
@@ -294,9 +323,12 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
       expect(await page.getAttribute('#trial-table th[data-col="trainable"]', 'aria-sort')).toBe('descending');
       await page.click('#trial-table th[data-col="meanAcc"] button');
       expect(await tableKeys(page)).toEqual(sortedKeys(data.trials, (t) => t.meanAcc, 1));
-    });
+      expect(errors()).toEqual([]);
+      await page.close();
+    }, 360_000);
 
     it('downloads the results as CSV with a header', async () => {
+      const { page, errors } = await finishedPage();
       const [download] = await Promise.all([page.waitForEvent('download'), page.click('#csv-link')]);
       expect(download.suggestedFilename()).toMatch(/\.csv$/);
       const csv = readFileSync((await download.path())!, 'utf8');
@@ -304,9 +336,12 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
       expect(lines[0]).toMatch(/^trial,method,status,trainable,/);
       expect(lines[0]).toContain('acc:builtin:arith');
       expect(lines).toHaveLength(3);
-    });
+      expect(errors()).toEqual([]);
+      await page.close();
+    }, 360_000);
 
     it('saves screenshots, without and with a tooltip open', async () => {
+      const { page, errors } = await finishedPage();
       await page.click('#trial-table th[data-col="trainable"] button');
       await page.mouse.move(0, 0);
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard-quickstart.png'), fullPage: true });
@@ -315,7 +350,7 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard-quickstart-tooltip.png') });
       expect(errors()).toEqual([]);
       await page.close();
-    });
+    }, 360_000);
   });
 
   it('shows every method and share mode in its own colour, the base model as a reference line, and failures', async () => {
@@ -367,7 +402,7 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
     await page.close();
   }, 60_000);
 
-  it('adds points as trials finish while the page is open (SSE or polling)', async () => {
+  it('adds points as trials finish while the page is open, over SSE', async () => {
     const id = uniqueSweepId('live');
     const sweep: FakeSweep = { ...manyMethodsSweep(id), name: 'live-updates' };
     sweep.trials = sweep.trials.slice(0, 5).map((t) => ({ ...t, status: 'queued' as const }));
@@ -378,6 +413,7 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
     cp.progress.set(plans[0].trialKey, { phase: 'train', step: 3, totalSteps: 10, loss: 1.234, etaSeconds: null });
 
     const { page, errors } = await newPage();
+    const live = watchLiveTransport(page, id);
     await page.goto(`${server.url}/sweeps/${id}`);
     await page.waitForFunction(() => 'bsloraDashboard' in window);
     await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
@@ -385,7 +421,8 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
     expect(empty.points).toHaveLength(0);
     expect(empty.title).toEqual({ show: true, text: 'No finished trials yet' });
     expect(await page.locator(`#trial-table tr[data-trial-key="${plans[0].trialKey}"] .progress-text`).innerText()).toBe('train 3/10 · loss 1.234');
-    expect(await page.locator('#live').getAttribute('data-mode')).toMatch(/connecting|sse|polling/);
+    // Updates must come over the event stream: the results below are recorded only once it is open.
+    await expect.poll(() => page.locator('#live').getAttribute('data-mode'), { timeout: 10_000 }).toBe('sse');
 
     for (let i = 0; i < plans.length; i++) {
       recordFakeResult(cp, id, plans[i], sweep.trials[i], sweep.tasks);
@@ -397,6 +434,7 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
     await expect.poll(() => page.locator('#live').getAttribute('data-mode'), { timeout: 10_000 }).toBe('finished');
     await settledChart(page, plans.length);
     expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+    await live.expectSseOnly(page);
     expect(errors()).toEqual([]);
     await page.close();
   }, 60_000);

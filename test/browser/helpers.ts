@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { buildApp } from '../../control-plane/src/api/app.js';
 import type { ControlPlane } from '../../control-plane/src/control-plane.js';
 import { registerDashboardRoutes } from '../../control-plane/src/dashboard/routes.js';
@@ -35,8 +36,8 @@ export async function startDashboardServer(controlPlane: ControlPlane, token: st
 }
 
 /**
- * Collects page errors and console errors. A missing SSE endpoint (the page then polls) shows up as a console error
- * about the event stream or a 404, which is expected and left out.
+ * Collects page errors and console errors. Errors of the event stream count too: a page whose live updates fail
+ * must not pass on the polling fallback.
  */
 export function watchErrors(page: Page, allow: RegExp[] = []): () => string[] {
   const errors: string[] = [];
@@ -45,11 +46,54 @@ export function watchErrors(page: Page, allow: RegExp[] = []): () => string[] {
     if (msg.type() !== 'error') return;
     const text = msg.text();
     const url = msg.location()?.url ?? '';
-    if (/EventSource|text\/event-stream/.test(text) || (/status of 404/.test(text) && /\/events$/.test(url))) return;
     if (allow.some((re) => re.test(text))) return;
     errors.push(`console: ${text} (${url})`);
   });
   return () => errors;
+}
+
+/** Runs in the page before its scripts: records every live mode the page shows and the mode at each fetch. */
+function recordLiveTransportInPage(): void {
+  const w = window as unknown as { __liveModes: string[]; __fetchModes: { url: string; mode: string }[] };
+  w.__liveModes = [];
+  w.__fetchModes = [];
+  new MutationObserver((records) => {
+    for (const r of records) if (r.target instanceof HTMLElement && r.target.id === 'live') w.__liveModes.push(r.target.dataset.mode ?? '');
+  }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-mode'] });
+  const realFetch = window.fetch.bind(window);
+  window.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    w.__fetchModes.push({ url, mode: document.getElementById('live')?.dataset.mode ?? '' });
+    return realFetch(input, init);
+  };
+}
+
+/**
+ * Watches how a sweep page gets its live updates. `expectSseOnly` fails when the page ever fell back to polling
+ * (or went offline), made a fetch while polling, or did not hold one event stream of this sweep open (200,
+ * text/event-stream) for its whole life.
+ */
+export function watchLiveTransport(page: Page, sweepId: string): { expectSseOnly(page: Page): Promise<void> } {
+  const streams: { status: number; type: string }[] = [];
+  const eventsPath = `/api/v1/sweeps/${encodeURIComponent(sweepId)}/events`;
+  page.on('response', (res) => {
+    if (new URL(res.url()).pathname === eventsPath) streams.push({ status: res.status(), type: res.headers()['content-type'] ?? '' });
+  });
+  void page.addInitScript(recordLiveTransportInPage);
+  return {
+    async expectSseOnly(p: Page) {
+      const { modes, fetches } = await p.evaluate(() => {
+        const w = window as unknown as { __liveModes: string[]; __fetchModes: { url: string; mode: string }[] };
+        return { modes: w.__liveModes, fetches: w.__fetchModes };
+      });
+      expect(modes, 'live modes the page showed').toContain('sse');
+      expect(modes.filter((m) => m === 'polling' || m === 'offline'), `live modes: ${modes.join(' → ')}`).toEqual([]);
+      expect(fetches.filter((f) => f.mode === 'polling' || f.mode === 'offline')).toEqual([]);
+      expect(streams).toHaveLength(1);
+      expect(streams[0].status).toBe(200);
+      expect(streams[0].type).toMatch(/^text\/event-stream/);
+    },
+  };
 }
 
 export interface FakeTrial {

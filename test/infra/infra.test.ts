@@ -3,7 +3,7 @@
  * verify, and every variable of the environment example is one the code reads (or the unit itself expands).
  */
 import { execa } from 'execa';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,5 +64,45 @@ describe('infra/', () => {
       expect(code.includes(name) || units.includes(`\${${name}}`), `${name} is neither read nor expanded`).toBe(true);
       expect(ops, `${name} is not documented in docs/operations.md`).toContain(`\`${name}\``);
     }
+  });
+});
+
+describe('infra/scripts/sum-junit.py', () => {
+  const PY = join(ROOT, '.venv/bin/python');
+  const SUM = join(ROOT, 'infra/scripts/sum-junit.py');
+  const report = (dir: string, cases: string) => {
+    const path = join(dir, `r${Math.random().toString(36).slice(2)}.xml`);
+    writeFileSync(path, `<?xml version="1.0"?><testsuites><testsuite name="s">${cases}</testsuite></testsuites>`);
+    return path;
+  };
+
+  it('fails on a skip that test/skip-allowlist.txt does not allow, naming it, and counts skips in the closing line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bslora-junit-'));
+    try {
+      const ok = report(dir, '<testcase classname="tests.a" name="t1"/><testcase classname="tests.a" name="t2"/>');
+      const clean = await execa(PY, [SUM, ok], { reject: false });
+      expect(clean.stdout.trim()).toBe('tests: 2 passed, 0 failed, 0 skipped (0 unexpected)');
+      expect(clean.exitCode).toBe(0);
+
+      const missingData = report(dir, '<testcase classname="tests.worker.test_x" name="t3"><skipped message="commonsense test data not found"/></testcase>');
+      const r = await execa(PY, [SUM, ok, missingData], { reject: false });
+      expect(r.stdout.trim()).toBe('tests: 2 passed, 0 failed, 1 skipped (1 unexpected)');
+      expect(r.stderr).toContain('tests.worker.test_x::t3: commonsense test data not found');
+      expect(r.exitCode).toBe(1);
+
+      // A skip on the allowlist (GPU tests on a machine without CUDA) is counted but does not fail the run.
+      const gpu = report(dir, '<testcase classname="worker-py.tests.worker.test_gpu" name="test_bf16"><skipped message="needs a CUDA device"/></testcase>');
+      const allowed = await execa(PY, [SUM, ok, gpu], { reject: false });
+      expect(allowed.stdout.trim()).toBe('tests: 2 passed, 0 failed, 1 skipped (0 unexpected)');
+      expect(allowed.exitCode).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('every allowlist entry gives its reason', () => {
+    const lines = readFileSync(join(ROOT, 'test/skip-allowlist.txt'), 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#'));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) expect(l).toMatch(/^\S+ # \S.{10,}/);
   });
 });

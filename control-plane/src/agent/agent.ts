@@ -23,6 +23,8 @@ export interface AgentOptions {
   devices?: string[];
   /** Addresses of already-running workers to drive instead of (or besides) spawned ones. */
   remoteWorkers?: string[];
+  /** Folders the spawned workers read local models and data from (data-roots.ts). @defaultValue none: builtin and hub references only */
+  allowedRoots?: readonly string[];
   /** Spawn dry-run workers (benchmarks). @defaultValue false */
   dryRun?: boolean;
   log?: (line: string) => void;
@@ -85,6 +87,7 @@ export class Agent {
       device: device.startsWith('cuda') ? 'cuda:0' : device,
       env,
       dryRun: this.opts.dryRun,
+      allowedRoots: this.opts.allowedRoots,
       onLog: (line) => this.opts.log?.(`worker-${index}: ${line}`),
     });
     const consumers = await startTrialConsumers(this.opts.ctx, worker.client, artifacts, {

@@ -9,6 +9,7 @@ import type { ControlPlane } from '../control-plane.js';
 import { ControlPlaneError } from '../errors.js';
 import type { ApiRedis } from './api-redis.js';
 import type { HttpMetrics } from './http-metrics.js';
+import type { SweepEventLog } from './sweep-event-log.js';
 import type { ViewCache } from './view-cache.js';
 import { formatPath } from '../sweep-specs/index.js';
 
@@ -31,6 +32,8 @@ export interface ApiContext {
   httpMetrics: HttpMetrics;
   /** Directory relative spec paths resolve against when the request names none. */
   specBaseDir: string;
+  /** Folders local paths of submitted specs must lie under (data-roots.ts). */
+  dataRoots: string[];
   /** The repository's jobs/ folder (incoming hooks may only submit specs from it). */
   jobsDir: string;
   env: NodeJS.ProcessEnv;
@@ -40,10 +43,16 @@ export interface ApiContext {
   idempotencyInflight: Map<string, Promise<unknown>>;
   /** SSE streams to end when the app closes. */
   openStreams: Set<() => void>;
+  /** Open SSE streams per client (token hash, or address without a token), for the per-client cap. */
+  streamsPerClient: Map<string, number>;
+  maxStreamsPerClient: number;
   /**
    * Serialised read views (results, sweep, sweep list), kept until what they show changes; absent when disabled
    * (AppDeps.cacheViews).
    */
+  /** Each sweep's live events as numbered deltas, with a bounded log for clients that reconnect. */
+  events: SweepEventLog;
+  /** Serialised read views (results, sweep, sweep list), kept until what they show changes; absent when disabled (AppDeps.cacheViews). */
   viewCache?: ViewCache;
 }
 

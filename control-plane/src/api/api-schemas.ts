@@ -185,6 +185,58 @@ export const sweepResultsSchema = component(
   "A sweep's results: the table, the Pareto front and the expect verdicts (CSV with ?format=csv).",
 );
 
+const nullableNumbers = z.array(z.number().nullable());
+
+export const sweepResultColumnsSchema = component(
+  'SweepResultColumns',
+  z.object({
+    sweepId: z.string(),
+    eventId: z.string().describe('the last live event this table includes: GET …/events?since=<eventId> follows on from it'),
+    sweep: z.object({
+      id: z.string(),
+      name: z.string(),
+      status: z.enum(SWEEP_STATUSES),
+      createdAt: z.string(),
+      finishedAt: z.string().nullable(),
+      description: z.string().nullable(),
+    }),
+    status: z.enum(SWEEP_STATUSES),
+    loraBaseline: z.string().nullable(),
+    completed: z.int(),
+    failed: z.int(),
+    expect: z.array(expectVerdictSchema),
+    expectPassed: z.boolean().nullable(),
+    tasks: z.array(z.string()).describe('eval tasks, in the spec\'s order'),
+    trials: z
+      .object({
+        trialKey: z.array(z.string()),
+        name: z.array(z.string()),
+        method: z.array(z.string()),
+        status: z.array(z.enum(TRIAL_STATUSES)),
+        trainable: nullableNumbers,
+        finalLoss: nullableNumbers,
+        meanAcc: nullableNumbers,
+        loraShare: nullableNumbers,
+        accDelta: nullableNumbers,
+        onFront: z.array(z.boolean()),
+        reused: z.array(z.boolean()),
+        lastError: z.array(z.string().nullable()),
+        rank: z.array(z.int().nullable()),
+        ranks: z.array(z.object({ local: z.int(), intra: z.int(), inter: z.int() }).nullable()),
+        shareMode: z.array(z.enum(SHARE_MODES).nullable()),
+        kronShareSize: z.array(z.int().nullable()),
+        gateShareSize: z.array(z.int().nullable()),
+        scale: nullableNumbers.describe('the adapter scale s (dW = s * B A) of each trial; null for vera and base'),
+        seed: z.array(z.int()),
+        accuracy: z.record(z.string(), nullableNumbers).describe('per eval task'),
+      })
+      .describe('one array per field; index i is the sweep\'s i-th trial in plan order'),
+  }),
+  "A sweep's results table in columns (GET results?format=columns): what the dashboard's first screen needs.",
+);
+
+export const trialDetailSchema = component('TrialDetail', trialSchema.extend({ plan: z.record(z.string(), z.unknown()) }), 'One trial with its plan.');
+
 export const submitResponseSchema = component(
   'SubmitResponse',
   z.object({ id: z.string(), trials: z.int(), reused: z.int().describe('trials whose finished results were reused') }),
@@ -288,7 +340,10 @@ export const listSweepsQuerySchema = z.object({
 });
 
 export const resultsQuerySchema = z.object({
-  format: z.enum(['json', 'csv']).default('json').describe('csv: one row per trial, RFC 4180'),
+  format: z
+    .enum(['json', 'csv', 'columns'])
+    .default('json')
+    .describe('csv: one row per trial, RFC 4180; columns: the table as one array per field (SweepResultColumns), with the eventId to follow live events from'),
   include: z
     .string()
     .regex(/^(plan|result)(,(plan|result))*$/, "a comma-separated list of 'plan' and 'result'")
@@ -296,8 +351,25 @@ export const resultsQuerySchema = z.object({
     .describe('JSON only: add each trial\'s whole plan and/or recorded result (train report, metrics) to its row'),
 });
 
+export const sweepEventsQuerySchema = z.object({
+  since: z
+    .string()
+    .max(64)
+    .optional()
+    .describe('resume after this event id (as Last-Event-ID does; the header wins): the eventId of ?format=columns, or an event\'s id'),
+});
+
+export const trialParamsSchema = z.object({
+  id: z.string().min(1).max(128),
+  trialKey: z.string().regex(/^[0-9a-f]{1,128}$/, 'a trial key: lower-case hex'),
+});
+
 export const submitQuerySchema = z.object({
-  base: z.string().optional().describe('folder that relative paths in the spec resolve against (on the control plane)'),
+  base: z
+    .string()
+    .max(4096)
+    .optional()
+    .describe('folder that relative paths in the spec resolve against (on the control plane); must lie under its data roots (default: the first data root)'),
 });
 
 export const githubHookQuerySchema = z.object({

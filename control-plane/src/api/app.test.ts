@@ -2,6 +2,7 @@
  * The REST API through Fastify's inject() (no listening socket), on a real ControlPlane: a real Redis with a unique
  * queue prefix (deleted afterwards) and a temporary store. No workers run, so submitted sweeps stay queued.
  */
+import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,9 @@ import {
   errorResponseSchema,
   sweepDetailSchema,
   sweepListSchema,
+  sweepResultColumnsSchema,
   sweepResultsSchema,
+  trialDetailSchema,
   trialListSchema,
   webhookDeliveriesSchema,
   webhookPayloadSchema,
@@ -48,8 +51,9 @@ describe('REST API (inject)', () => {
     app.inject({ method: 'POST', url: '/api/v1/sweeps', payload: text, headers: { ...auth, ...yaml, ...headers } });
 
   beforeAll(async () => {
-    process.env.BSLORA_TEST_WEBHOOK_SECRET = 'receiver-secret';
-    cp = await ControlPlane.start({ redisUrl: TEST_REDIS_URL, prefix, homeDir: home });
+    // Webhooks to the local receiver need the loopback allowed explicitly (webhooks/destination-policy.ts).
+    const env = { BSLORA_WEBHOOK_SECRET_TEST: 'receiver-secret', BSLORA_WEBHOOK_ALLOW_HOSTS: '127.0.0.1', BSLORA_WEBHOOK_ALLOW_NETWORKS: '127.0.0.0/8' };
+    cp = await ControlPlane.start({ redisUrl: TEST_REDIS_URL, prefix, homeDir: home, env });
     app = buildApp({ controlPlane: cp, token: TOKEN, env: { BSLORA_GITHUB_HOOK_SECRET: HOOK_SECRET }, sseHeartbeatMs: 50 });
   });
 
@@ -185,8 +189,9 @@ describe('REST API (inject)', () => {
 
   describe('reads', () => {
     it('pages the sweep list with a next link and cursor until the end', async () => {
+      for (let i = 0; i < 5; i++) expect((await submit()).statusCode).toBe(201);
       const total = cp.store.listSweeps(500).length;
-      expect(total).toBeGreaterThanOrEqual(4);
+      expect(total).toBeGreaterThanOrEqual(5);
       const seen: string[] = [];
       let url: string | null = '/api/v1/sweeps?limit=2';
       let pages = 0;
@@ -228,9 +233,18 @@ describe('REST API (inject)', () => {
     });
 
     it('supports offset paging and a status filter, and refuses bad parameters with 400', async () => {
+      const done = (await submit()).json().id;
+      expect((await submit()).statusCode).toBe(201);
+      for (const t of cp.store.trialsOfSweep(done)) {
+        cp.store.recordResult(t.trialKey, { counts: { total: 10 }, initialLoss: 1, finalLoss: 0.5, train: {}, metrics: null, adapterSha256: null });
+      }
+      expect(finishSweep(cp.store, done)).toBe('completed');
       const byOffset = (await app.inject('/api/v1/sweeps?limit=1&offset=1')).json();
       expect(byOffset.sweeps[0].id).toBe(cp.store.listSweeps(500)[1].id);
-      expect((await app.inject('/api/v1/sweeps?status=completed')).json().total).toBe(0);
+      const completed = (await app.inject('/api/v1/sweeps?status=completed&limit=500')).json() as { total: number; sweeps: { id: string; status: string }[] };
+      expect(completed.total).toBe(cp.store.listSweeps(500).filter((x) => x.status === 'completed').length);
+      expect(completed.sweeps.map((x) => x.id)).toContain(done);
+      expect(completed.sweeps.every((x) => x.status === 'completed')).toBe(true);
       for (const q of ['limit=0', 'limit=abc', 'status=bogus', 'cursor=not-a-cursor']) {
         const res = await app.inject(`/api/v1/sweeps?${q}`);
         expect(res.statusCode, q).toBe(400);
@@ -300,6 +314,99 @@ describe('REST API (inject)', () => {
         expect(bad.statusCode, q).toBe(400);
         expect(bad.json().error.code).toBe('CP_ERR_API_REQUEST');
         expect(bad.json().error.message).toMatch(/include/);
+      }
+    });
+
+    it('serves the results table in columns (?format=columns): the JSON rows transposed, with the header and an event id', async () => {
+      const id = (await submit()).json().id;
+      const [lora, bslora] = cp.store.trialsOfSweep(id);
+      cp.store.recordResult(bslora.trialKey, {
+        counts: { local: 96, intra: 8, inter: 4, transform: 0, total: 108 },
+        initialLoss: 2.5,
+        finalLoss: 1.25,
+        train: {},
+        metrics: { 'builtin:arith': { acc: 0.75, accNorm: 0.7, n: 4 } },
+        adapterSha256: null,
+      });
+      cp.store.setTrialStatus(lora.trialKey, 'failed', 'out of memory');
+      const res = await app.inject(`/api/v1/sweeps/${id}/results?format=columns`);
+      expect(res.statusCode).toBe(200);
+      const cols = sweepResultColumnsSchema.parse(res.json());
+      const rows = sweepResultsSchema.parse((await app.inject(`/api/v1/sweeps/${id}/results`)).json());
+      expect(cols).toMatchObject({ sweepId: id, status: 'queued', loraBaseline: rows.loraBaseline, completed: 1, failed: 1, tasks: ['builtin:arith'] });
+      expect(cols.sweep).toMatchObject({ id, name: 'tiny', status: 'queued', finishedAt: null });
+      expect(cols.eventId).toMatch(/^[0-9a-f]+-\d+$/);
+      // Every column is the rows' field, in plan order.
+      for (const field of ['trialKey', 'name', 'method', 'status', 'trainable', 'finalLoss', 'meanAcc', 'loraShare', 'accDelta', 'onFront'] as const) {
+        expect(cols.trials[field], field).toEqual(rows.trials.map((t) => t[field]));
+      }
+      for (const field of ['rank', 'ranks', 'shareMode', 'kronShareSize', 'gateShareSize', 'seed'] as const) {
+        expect(cols.trials[field], field).toEqual(rows.trials.map((t) => t.config[field]));
+      }
+      expect(cols.trials.accuracy).toEqual({ 'builtin:arith': [null, 0.75] });
+      expect(cols.trials.lastError).toEqual(['out of memory', null]);
+      expect(cols.trials.reused).toEqual([false, false]);
+      // No plans: the columns are smaller than the rows.
+      expect(res.body.length).toBeLessThan(JSON.stringify(rows).length);
+    });
+
+    it('gets one trial with its plan (404 CP_ERR_TRIAL_NOT_FOUND for a key the sweep does not have)', async () => {
+      const id = (await submit()).json().id;
+      const [, bslora] = cp.store.trialsOfSweep(id);
+      const one = trialDetailSchema.parse((await app.inject(`/api/v1/sweeps/${id}/trials/${bslora.trialKey}`)).json());
+      expect(one).toMatchObject({ trialKey: bslora.trialKey, name: bslora.name, status: 'queued', result: null });
+      expect(one.plan).toEqual(Trial.toJSON(bslora.plan));
+      const missing = await app.inject(`/api/v1/sweeps/${id}/trials/${'0'.repeat(64)}`);
+      expect(missing.statusCode).toBe(404);
+      expect(missing.json().error).toMatchObject({ code: 'CP_ERR_TRIAL_NOT_FOUND', message: expect.stringContaining('0'.repeat(64)) });
+      expect((await app.inject(`/api/v1/sweeps/${id}/trials/not-hex`)).statusCode).toBe(400);
+      expect((await app.inject(`/api/v1/sweeps/sw-nope/trials/${bslora.trialKey}`)).json().error.code).toBe('CP_ERR_SWEEP_NOT_FOUND');
+    });
+
+    it('streams deltas over SSE: resumes after ?since= or Last-Event-ID, and asks for a reload when it cannot', async () => {
+      const id = (await submit()).json().id;
+      const [lora, bslora] = cp.store.trialsOfSweep(id);
+      const { eventId } = (await app.inject(`/api/v1/sweeps/${id}/results?format=columns`)).json();
+      // Changes after the table was read: the train and eval jobs both report running (one event), a result.
+      for (let i = 0; i < 2; i++) cp.live.emit('event', { sweepId: id, kind: 'trial-running', payload: { trialKey: bslora.trialKey } });
+      cp.store.recordResult(bslora.trialKey, { counts: { total: 108 }, initialLoss: 2, finalLoss: 1, train: {}, metrics: { 'builtin:arith': { acc: 0.5, accNorm: 0.5, n: 4 } }, adapterSha256: null });
+      cp.live.emit('event', { sweepId: id, kind: 'trial-finished', payload: { trialKey: bslora.trialKey } });
+      cp.store.setTrialStatus(lora.trialKey, 'failed', 'out of memory');
+      cp.live.emit('event', { sweepId: id, kind: 'trial-finished', payload: { trialKey: lora.trialKey } });
+      expect(finishSweep(cp.store, id)).toBe('completed_with_failures'); // the stream ends: the sweep has finished
+      cp.live.emit('event', { sweepId: id, kind: 'sweep-finished', payload: {} });
+
+      const read = async (query: string, headers: Record<string, string> = {}) =>
+        parseSse((await app.inject({ url: `/api/v1/sweeps/${id}/events${query}`, headers })).body).events;
+      const resumed = await read(`?since=${eventId}`);
+      expect(resumed.map((e) => e.event)).toEqual(['snapshot', 'trial-running', 'trial-finished', 'trial-finished', 'sweep-finished', 'end']);
+      expect(resumed[0].data).toMatchObject({ id, status: 'completed_with_failures', resumed: true, trials: { total: 2, completed: 1, failed: 1 } });
+      expect(resumed[0].id).toBeNull(); // older events follow it
+      expect(resumed[1].data).toEqual({ trialKey: bslora.trialKey, status: 'running' });
+      expect(resumed[2].data).toMatchObject({
+        trialKey: bslora.trialKey,
+        status: 'completed',
+        row: { status: 'completed', trainable: 108, finalLoss: 1, meanAcc: 0.5, lastError: null, reused: false, accuracy: { 'builtin:arith': 0.5 } },
+      });
+      // What the client's table has already (identity, grid coordinates) is not sent again.
+      expect(Object.keys((resumed[2].data as { row: object }).row).sort()).toEqual(['accuracy', 'finalLoss', 'lastError', 'meanAcc', 'reused', 'status', 'trainable']);
+      expect(resumed[3].data).toMatchObject({ trialKey: lora.trialKey, status: 'failed', row: { trainable: null, lastError: 'out of memory' } });
+      expect(resumed[4].data).toMatchObject({ status: 'completed_with_failures', summary: { completed: 1, failed: 1, expectPassed: null } });
+      expect(resumed[4].data).not.toHaveProperty('summary.trials');
+      expect(resumed[5].data).toMatchObject({ status: 'completed_with_failures', summary: { completed: 1, failed: 1 } });
+      expect(resumed[5].data).not.toHaveProperty('summary.trials');
+      // Last-Event-ID wins over ?since=; after the last event, nothing is replayed and the snapshot has the id.
+      const afterFinished = await read(`?since=${eventId}`, { 'last-event-id': resumed[3].id! });
+      expect(afterFinished.map((e) => e.event)).toEqual(['snapshot', 'sweep-finished', 'end']);
+      const upToDate = await read('', { 'last-event-id': resumed[4].id! });
+      expect(upToDate.map((e) => e.event)).toEqual(['snapshot', 'end']);
+      expect(upToDate[0]).toMatchObject({ data: { resumed: true } });
+      expect(upToDate[0].id).toMatch(/^[0-9a-f]+-\d+$/);
+      // An id from another server process (or none): a snapshot that says to reload.
+      for (const [q, h] of [['?since=0badc0de-1', {}], ['', {}]] as const) {
+        const fresh = await read(q, h);
+        expect(fresh.map((e) => e.event)).toEqual(['snapshot', 'end']);
+        expect(fresh[0].data).toMatchObject({ resumed: false });
       }
     });
 
@@ -376,7 +483,7 @@ describe('REST API (inject)', () => {
   it('cancels a sweep, streams its snapshot and end over SSE, and delivers a signed webhook, retried after a failure', async () => {
     const receiver = await startWebhookReceiver([500]);
     try {
-      const text = tinySpecYaml({ seed: seed++, notify: [{ url: receiver.url, secret_env: 'BSLORA_TEST_WEBHOOK_SECRET' }, { url: receiver.url, events: ['completed'] }] });
+      const text = tinySpecYaml({ seed: seed++, notify: [{ url: receiver.url, secret_env: 'BSLORA_WEBHOOK_SECRET_TEST' }, { url: receiver.url, events: ['completed'] }] });
       const id = (await submit(text)).json().id;
       const cancelled = await app.inject({ method: 'POST', url: `/api/v1/sweeps/${id}/cancel`, headers: auth });
       expect(cancelResponseSchema.parse(cancelled.json())).toEqual({ id, status: 'cancelled' });
@@ -411,7 +518,9 @@ describe('REST API (inject)', () => {
       ]);
       // Cancelling again changes nothing and sends nothing more.
       expect((await app.inject({ method: 'POST', url: `/api/v1/sweeps/${id}/cancel`, headers: auth })).json().status).toBe('cancelled');
-      await new Promise((r) => setTimeout(r, 300));
+      // Deliveries are queued before the cancel answers: with nothing waiting, delayed or running in the webhook
+      // queue, nothing more can be sent.
+      expect(await cp.webhooks!.counts()).toMatchObject({ waiting: 0, active: 0, delayed: 0 });
       expect(receiver.received).toHaveLength(2);
     } finally {
       await receiver.close();
@@ -513,28 +622,50 @@ describe('REST API (inject)', () => {
   });
 
   it('serves Prometheus metrics: queue depths, trials, durations, webhooks and requests', async () => {
-    let res = await app.inject('/metrics');
-    // Redis-backed families are left out when Redis is slow to answer (shared with other suites): retry a little.
-    for (let i = 0; i < 10 && !res.body.includes('bslora_redis_up 1'); i++) res = await app.inject('/metrics');
-    expect(res.statusCode).toBe(200);
-    expect(res.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
-    const lines = res.body.trim().split('\n');
-    for (const line of lines) expect(line, line).toMatch(/^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.e+]+)$/);
-    expect(res.body).toContain('bslora_redis_up 1');
-    expect(res.body).toMatch(/bslora_queue_jobs\{queue="train",state="waiting"\} [1-9]/);
-    expect(res.body).toMatch(/bslora_queue_jobs\{queue="webhook",state="completed"\} 1/);
-    expect(res.body).toMatch(/bslora_sweeps\{status="cancelled"\} 1/);
-    // One training recorded by the results-view test above (wallSeconds 1.5).
-    expect(res.body).toContain(`bslora_trial_train_duration_seconds_bucket{le="+Inf"} ${cp.store.trainWallSeconds().length}`);
-    expect(cp.store.trainWallSeconds()).toEqual([1.5]);
-    expect(res.body).toContain('bslora_webhook_delivery_attempts_total{outcome="failed"} 1');
-    expect(res.body).toMatch(/bslora_http_requests_total\{method="POST",route="\/api\/v1\/sweeps",status="201"\} \d+/);
+    // A control plane of its own, so the numbers are this test's: one queued sweep, one cancelled, one training
+    // recorded (1.5 s), one failed webhook attempt.
+    const own = { prefix: uniquePrefix('api-metrics'), home: mkdtempSync(join(tmpdir(), 'bslora-api-metrics-')) };
+    const ocp = await ControlPlane.start({ redisUrl: TEST_REDIS_URL, prefix: own.prefix, homeDir: own.home });
+    const oapp = buildApp({ controlPlane: ocp, token: TOKEN });
+    try {
+      const post = (text: string) => oapp.inject({ method: 'POST', url: '/api/v1/sweeps', payload: text, headers: { ...auth, ...yaml } });
+      const queued = (await post(tinySpecYaml({ seed: 1 }))).json().id;
+      const cancelled = (await post(tinySpecYaml({ seed: 2 }))).json().id;
+      expect((await oapp.inject({ method: 'POST', url: `/api/v1/sweeps/${cancelled}/cancel`, headers: auth })).statusCode).toBe(200);
+      const [trial] = ocp.store.trialsOfSweep(queued);
+      ocp.store.recordResult(trial.trialKey, { counts: { total: 10 }, initialLoss: 1, finalLoss: 0.5, train: { wallSeconds: 1.5 }, metrics: null, adapterSha256: null });
+      ocp.store.recordWebhookAttempt({ deliveryId: `${cancelled}.0`, sweepId: cancelled, url: 'http://127.0.0.1:1/', event: 'sweep.cancelled', attempt: 1, statusCode: 500, ok: false, error: 'HTTP 500', durationMs: 3 });
+
+      let res = await oapp.inject('/metrics');
+      // Redis-backed families are left out when Redis is slow to answer (shared with other suites): retry a little.
+      for (let i = 0; i < 10 && !res.body.includes('bslora_redis_up 1'); i++) res = await oapp.inject('/metrics');
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+      const lines = res.body.trim().split('\n');
+      for (const line of lines) expect(line, line).toMatch(/^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9.e+]+)$/);
+      expect(res.body).toContain('bslora_redis_up 1');
+      expect(res.body).toMatch(/bslora_queue_jobs\{queue="train",state="waiting"\} 2/);
+      expect(res.body).toMatch(/bslora_sweeps\{status="cancelled"\} 1/);
+      expect(res.body).toMatch(/bslora_sweeps\{status="queued"\} 1/);
+      expect(ocp.store.trainWallSeconds()).toEqual([1.5]);
+      expect(res.body).toContain('bslora_trial_train_duration_seconds_bucket{le="1"} 0');
+      expect(res.body).toContain('bslora_trial_train_duration_seconds_bucket{le="5"} 1');
+      expect(res.body).toContain('bslora_trial_train_duration_seconds_bucket{le="+Inf"} 1');
+      expect(res.body).toContain('bslora_webhook_delivery_attempts_total{outcome="failed"} 1');
+      expect(res.body).toContain('bslora_webhook_delivery_attempts_total{outcome="ok"} 0');
+      expect(res.body).toMatch(/bslora_http_requests_total\{method="POST",route="\/api\/v1\/sweeps",status="201"\} 2/);
+    } finally {
+      await oapp.close();
+      await ocp.close();
+      await deleteKeysWithPrefix(own.prefix);
+      rmSync(own.home, { recursive: true, force: true });
+    }
   });
 });
 
 describe('REST API readiness without Redis', () => {
   it('answers /readyz 503 CP_ERR_NOT_READY naming Redis', async () => {
-    const stub = { ctx: { connection: { host: '127.0.0.1', port: 1, maxRetriesPerRequest: null }, prefix: 'x' }, store: { isHealthy: () => true } };
+    const stub = { ctx: { connection: { host: '127.0.0.1', port: 1, maxRetriesPerRequest: null }, prefix: 'x' }, store: { isHealthy: () => true }, live: new EventEmitter() };
     const app = buildApp({ controlPlane: stub as unknown as ControlPlane, token: TOKEN });
     try {
       const res = await app.inject('/readyz');

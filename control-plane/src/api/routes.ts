@@ -15,8 +15,12 @@ import {
   sweepIdParamsSchema,
   sweepListSchema,
   sweepResultsSchema,
+  sweepEventsQuerySchema,
+  sweepResultColumnsSchema,
   sweepSpecComponent,
+  trialDetailSchema,
   trialListSchema,
+  trialParamsSchema,
   webhookDeliveriesSchema,
   workerListSchema,
 } from './api-schemas.js';
@@ -29,7 +33,7 @@ import { postGithubHookHandler } from './handlers/post-github-hook.js';
 import { postSweepHandler, SPEC_CONTENT_TYPES } from './handlers/post-sweep.js';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
 import { resultsCsv } from './results-csv.js';
-import { RESULTS_INCLUDES, sweepDetail, sweepOr404, sweepResults, sweepTrials } from './sweep-views.js';
+import { RESULTS_INCLUDES, sweepDetail, sweepOr404, sweepResultColumns, sweepResults, sweepTrial, sweepTrials } from './sweep-views.js';
 import { sendJsonView, sendView } from './view-cache.js';
 import { summarizeSweep } from '../recorder/summarize-sweep.js';
 
@@ -98,6 +102,18 @@ export const API_ROUTES: ApiRoute[] = [
   }),
   defineRoute({
     method: 'GET',
+    url: '/api/v1/sweeps/:id/trials/:trialKey',
+    operationId: 'getTrial',
+    summary: 'Get one trial of a sweep with its plan, status, progress and result',
+    description: 'What the dashboard loads when a point or row is hovered: the plan and the per-task metrics are not in the columns view.',
+    tag: 'sweeps',
+    auth: 'none',
+    params: trialParamsSchema,
+    responses: { 200: { description: 'the trial', schema: trialDetailSchema }, 404: { description: 'no such sweep (CP_ERR_SWEEP_NOT_FOUND) or trial in it (CP_ERR_TRIAL_NOT_FOUND)' } },
+    handler: async ({ params, ctx }) => sweepTrial(ctx.cp, params.id, params.trialKey),
+  }),
+  defineRoute({
+    method: 'GET',
     url: '/api/v1/sweeps/:id/results',
     operationId: 'getResults',
     summary: "Get a sweep's results: table, Pareto front, share of the LoRA baseline, expect verdicts",
@@ -107,7 +123,9 @@ export const API_ROUTES: ApiRoute[] = [
     query: resultsQuerySchema,
     responses: {
       200: {
-        description: 'results as JSON (one table row per trial; whole plans and results with ?include=plan,result), or CSV with ?format=csv (contentType text/csv)',
+        description:
+          'results as JSON (one table row per trial; whole plans and results with ?include=plan,result), CSV with ?format=csv (contentType text/csv), ' +
+          'or the table in columns with ?format=columns (schema SweepResultColumns)',
         schema: sweepResultsSchema,
       },
       ...notFound,
@@ -124,6 +142,11 @@ export const API_ROUTES: ApiRoute[] = [
         const type = 'text/csv; charset=utf-8';
         return ctx.viewCache ? sendView(req, reply, ctx.viewCache.get(`csv:${params.id}`, csv), type) : reply.type(type).send(csv());
       }
+      if (query.format === 'columns') {
+        // The event id is read when the view is built: a cached copy names an older id, and every event after it
+        // that changed the table also changed the store (and so rebuilt the view), so following on from it is exact.
+        return sendJsonView(req, reply, ctx.viewCache, `columns:${params.id}`, () => sweepResultColumns(ctx.cp, params.id, ctx.events.lastId()));
+      }
       // `include=result,plan` and `plan,result` are one view: the list is normalised before it keys the cache.
       const include = RESULTS_INCLUDES.filter((part) => query.include?.split(',').includes(part));
       return sendJsonView(req, reply, ctx.viewCache, `json:${include.join(',')}:${params.id}`, () => sweepResults(ctx.cp, params.id, include));
@@ -135,14 +158,18 @@ export const API_ROUTES: ApiRoute[] = [
     operationId: 'streamSweepEvents',
     summary: "Follow a sweep's progress as server-sent events",
     description:
-      'Events: `snapshot` (the sweep, as getSweep returns it), then `trial-running`, `trial-progress`, `trial-finished` and ' +
-      '`sweep-finished` as they happen, `: heartbeat` comments, and a final `end` ({status, summary}) after which the server closes ' +
-      'the stream. A sweep that has already ended gets `snapshot` and `end` at once.',
+      'Deltas. First `snapshot` ({id, status, finishedAt, trials by status, progress of each running trial, resumed}); with ' +
+      '`Last-Event-ID` or `?since=` naming an event the server still holds, `resumed` is true and every state change after it ' +
+      'follows, else the client must reload. Then `trial-running` ({trialKey, status}), `trial-progress` ({trialKey, progress}, at ' +
+      'most every 0.5 s per trial), `trial-finished` ({trialKey, status, row}: the trial\'s table row) and `sweep-finished` ' +
+      '({status, finishedAt, summary}) as they happen, each with an id; `: heartbeat` comments; and a final `end` ({status, summary}) ' +
+      'after which the server closes the stream. A sweep that has already ended gets `snapshot` and `end` at once.',
     tag: 'sweeps',
     auth: 'none',
     params: sweepIdParamsSchema,
+    query: sweepEventsQuerySchema,
     responses: { 200: { description: 'an event stream', contentType: 'text/event-stream' }, ...notFound },
-    handler: async ({ params, req, reply, ctx }) => getSweepEventsHandler(params.id, req, reply, ctx),
+    handler: async ({ params, query, req, reply, ctx }) => getSweepEventsHandler(params.id, query.since, req, reply, ctx),
   }),
   defineRoute({
     method: 'POST',
@@ -191,15 +218,18 @@ export const API_ROUTES: ApiRoute[] = [
     description:
       'Authenticated by `X-Hub-Signature-256` (HMAC-SHA256 of the raw body with BSLORA_GITHUB_HOOK_SECRET), not by the bearer token. ' +
       'Submits the spec named by `?spec=` or BSLORA_GITHUB_HOOK_SPEC (a file under jobs/) and records the commit sha with the sweep. ' +
-      'Other events, unfinished or unsuccessful workflow runs and refs outside BSLORA_GITHUB_HOOK_REF are acknowledged with 202 and ignored.',
+      'Other events, unfinished or unsuccessful workflow runs and refs outside BSLORA_GITHUB_HOOK_REF are acknowledged with 202 and ignored. ' +
+      'Only application/json bodies are accepted (415 otherwise); the same body under a new X-GitHub-Delivery within 24 h is a replay (409 CP_ERR_HOOK_REPLAYED).',
     tag: 'hooks',
     auth: 'hook-signature',
     query: githubHookQuerySchema,
-    body: { contentTypes: ['application/json', 'application/x-www-form-urlencoded'], description: 'the GitHub event payload' },
+    body: { contentTypes: ['application/json'], description: 'the GitHub event payload (set the webhook content type to application/json)' },
     responses: {
       201: { description: 'a sweep was submitted', schema: githubHookResponseSchema },
       200: { description: 'a ping, or a redelivery of an event that already submitted a sweep', schema: githubHookResponseSchema },
       202: { description: 'acknowledged and ignored (reason says why)', schema: githubHookResponseSchema },
+      409: { description: 'a replayed body (CP_ERR_HOOK_REPLAYED)' },
+      415: { description: 'the body is not application/json (CP_ERR_API_MEDIA_TYPE)' },
       503: { description: 'no secret is configured (CP_ERR_HOOK_DISABLED)' },
     },
     handler: ({ query, req, reply, ctx }) => postGithubHookHandler(query, req, reply, ctx),

@@ -62,26 +62,131 @@ export function sweepResults(cp: ControlPlane, id: string, include: readonly Res
     ...expectVerdictsOf(sweep.spec as SweepSpec, rows),
     trials: summary.trials.map((s, i) => {
       const row = rows[i];
-      const p = row.plan;
-      const c = trialCoordinates(p);
-      const metrics = row.result?.metrics ?? null;
       return {
         ...s,
-        config: {
-          rank: c.rank,
-          ranks: c.ranks,
-          shareMode: c.shareMode,
-          kronShareSize: c.shareMode === 'kron' ? c.shareSize : null,
-          gateShareSize: c.shareMode === 'gate' ? c.shareSize : null,
-          scale: trialScale(p),
-          seed: c.seed,
-        },
-        counts: row.result?.counts ?? null,
-        accuracy: metrics ? Object.fromEntries(Object.entries(metrics).map(([task, m]) => [task, m.acc])) : null,
-        ...(withPlan ? { plan: Trial.toJSON(p) as Record<string, unknown> } : {}),
+        ...tableColumnsOf(row),
+        ...(withPlan ? { plan: Trial.toJSON(row.plan) as Record<string, unknown> } : {}),
         ...(withResult ? { result: row.result } : {}),
       };
     }),
   };
 }
 
+/** The parts of a trial's table row that depend on the trial alone: its grid coordinates, counts and accuracies. */
+function tableColumnsOf(row: TrialRow) {
+  const c = trialCoordinates(row.plan);
+  const metrics = row.result?.metrics ?? null;
+  return {
+    config: {
+      rank: c.rank,
+      ranks: c.ranks,
+      shareMode: c.shareMode,
+      kronShareSize: c.shareMode === 'kron' ? c.shareSize : null,
+      gateShareSize: c.shareMode === 'gate' ? c.shareSize : null,
+      scale: trialScale(row.plan),
+      seed: c.seed,
+    },
+    counts: row.result?.counts ?? null,
+    accuracy: metrics ? Object.fromEntries(Object.entries(metrics).map(([task, m]) => [task, m.acc])) : null,
+  };
+}
+
+/**
+ * What a finished trial adds to its row of the results table, as the `trial-finished` event carries it: the fields
+ * that change when a trial finishes (its identity and grid coordinates are in the table the client holds already),
+ * less what depends on the other trials (share of the LoRA baseline, accuracy delta, front membership), which a
+ * client that holds the table works out again.
+ */
+export function finishedTrialRow(row: TrialRow) {
+  const { accuracy } = tableColumnsOf(row);
+  return {
+    status: row.status,
+    trainable: row.result ? (row.result.counts.total ?? null) : null,
+    finalLoss: row.result?.finalLoss ?? null,
+    meanAcc: row.result?.meanAcc ?? null,
+    lastError: row.lastError,
+    reused: row.reused,
+    accuracy,
+  };
+}
+
+/** One trial of a sweep with its plan, status, live progress and whole result (what the dashboard loads on hover). */
+export function sweepTrial(cp: ControlPlane, id: string, trialKey: string) {
+  sweepOr404(cp, id);
+  const row = cp.store.trialOfSweep(id, trialKey);
+  if (!row) throw new ControlPlaneError('CP_ERR_TRIAL_NOT_FOUND', `sweep '${id}' has no trial with key '${trialKey}'`);
+  return { ...trialView(cp, row), plan: Trial.toJSON(row.plan) as Record<string, unknown> };
+}
+
+/**
+ * The results table in columns (`?format=columns`): one array per field, index i being the sweep's i-th trial in
+ * plan order, with the sweep's header, its summary and expect verdicts, and `eventId`, the id of the last live
+ * event the table includes (a client follows GET …/events?since=<eventId> from there). Field names are written
+ * once instead of once per trial, and there are no plans: what the dashboard's first screen needs, a fraction of
+ * the JSON rows' size.
+ */
+export function sweepResultColumns(cp: ControlPlane, id: string, eventId: string) {
+  const sweep = sweepOr404(cp, id);
+  const rows = cp.store.trialsOfSweep(id);
+  const summary = summarizeSweep(rows);
+  const spec = sweep.spec as SweepSpec & { description?: unknown };
+  // Eval tasks in the spec's order, then any other task a result reports.
+  const tasks: string[] = [];
+  for (const r of rows) for (const t of r.plan.evalTasks) if (!tasks.includes(t)) tasks.push(t);
+  const extra = new Set<string>();
+  for (const r of rows) for (const t of Object.keys(r.result?.metrics ?? {})) if (!tasks.includes(t)) extra.add(t);
+  tasks.push(...[...extra].sort());
+  const col = <T>(f: (s: (typeof summary.trials)[number], r: TrialRow) => T): T[] => summary.trials.map((s, i) => f(s, rows[i]));
+  const coords = rows.map((r) => trialCoordinates(r.plan));
+  const coord = <T>(f: (c: (typeof coords)[number]) => T): T[] => coords.map(f);
+  return {
+    sweepId: id,
+    eventId,
+    sweep: {
+      id: sweep.id,
+      name: sweep.name,
+      status: sweep.status,
+      createdAt: sweep.createdAt,
+      finishedAt: sweep.finishedAt,
+      description: typeof spec?.description === 'string' ? spec.description : null,
+    },
+    status: sweep.status,
+    loraBaseline: summary.loraBaseline,
+    completed: summary.completed,
+    failed: summary.failed,
+    ...expectVerdictsOf(sweep.spec as SweepSpec, rows),
+    tasks,
+    trials: {
+      trialKey: col((s) => s.trialKey),
+      name: col((s) => s.name),
+      method: col((s) => s.method),
+      status: col((s) => s.status),
+      trainable: col((s) => s.trainable),
+      finalLoss: col((s) => s.finalLoss),
+      meanAcc: col((s) => s.meanAcc),
+      loraShare: col((s) => s.loraShare),
+      accDelta: col((s) => s.accDelta),
+      onFront: col((s) => s.onFront),
+      reused: col((_, r) => r.reused),
+      lastError: col((_, r) => r.lastError),
+      rank: coord((c) => c.rank),
+      ranks: coord((c) => c.ranks),
+      shareMode: coord((c) => c.shareMode),
+      kronShareSize: coord((c) => (c.shareMode === 'kron' ? c.shareSize : null)),
+      gateShareSize: coord((c) => (c.shareMode === 'gate' ? c.shareSize : null)),
+      scale: col((_, r) => trialScale(r.plan)),
+      seed: coord((c) => c.seed),
+      accuracy: Object.fromEntries(tasks.map((t) => [t, col((_, r) => r.result?.metrics?.[t]?.acc ?? null)])),
+    },
+  };
+}
+
+/**
+ * A finished sweep's stored summary without its per-trial rows: counts, baseline and expect verdicts, as the sweep
+ * list and the live events show it (a large sweep's rows are megabytes, and they are in GET results).
+ */
+export function summaryTotals(summary: unknown): unknown {
+  if (summary === null || typeof summary !== 'object') return summary ?? null;
+  const { trials: _trials, ...rest } = summary as Record<string, unknown>;
+  return rest;
+}

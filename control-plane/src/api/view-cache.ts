@@ -70,7 +70,7 @@ function noneMatch(header: string | undefined, etag: string): boolean {
 }
 
 /** Whether Accept-Encoding allows gzip (listed, or `*`, without q=0). */
-function acceptsGzip(header: string | undefined): boolean {
+export function acceptsGzip(header: string | undefined): boolean {
   if (!header) return false;
   return header.split(',').some((part) => {
     const [coding, ...params] = part.trim().toLowerCase().split(';');

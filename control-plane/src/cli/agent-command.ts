@@ -10,6 +10,7 @@ import { DATA_MIRROR_HELP, applyDataMirror } from './data-mirror-option.js';
 import type { CliIo } from './sweep-command.js';
 import { untilSignal } from './until-signal.js';
 import { join } from 'node:path';
+import { serverDataRoots } from '../data-roots.js';
 
 export function makeAgentCommand(config: CliConfig, io: CliIo): Command {
   return new Command('agent')
@@ -36,6 +37,7 @@ export function makeAgentCommand(config: CliConfig, io: CliIo): Command {
         devices: opts.spawn ? await resolveDevices(opts.devices) : [],
         remoteWorkers: opts.worker ?? [],
         dryRun: opts.dryRun ?? false,
+        allowedRoots: serverDataRoots(config.homeDir),
         log: (line) => io.err.write(`${line}\n`),
       });
       io.out.write(`agent ${process.pid} consuming from ${redisUrl}: ${agent.workers.map((w) => `${w.device}@${w.address}${w.pid ? ` (pid ${w.pid})` : ''}`).join(', ')}\n`);

@@ -8,6 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalStack } from '../local-stack.js';
+import { serverDataRoots } from '../data-roots.js';
+import { localRefsOf } from '../sweep-specs/parse-sweep-spec.js';
 import { loadSweepSpecFile } from '../sweep-specs/index.js';
 import { ApiClient } from './api-client.js';
 import type { CliConfig } from './config.js';
@@ -37,6 +39,10 @@ export function makeDemoCommand(config: CliConfig, io: CliIo): Command {
         redisUrl: config.redisUrl,
         prefix: `bslora-demo-${process.pid}`,
         port: 0,
+        // A private stack for the user who runs it: its workers may read exactly the files the spec names.
+        dataRoots: [...serverDataRoots(home), ...localRefsOf(spec).map((r) => r.absPath)],
+        // The demo's queues are its own: nothing of them stays in the user's Redis, whether it ends or is stopped.
+        deleteKeysOnStop: true,
         log: (line) => (process.env.BSLORA_VERBOSE ? io.err.write(`${line}\n`) : undefined),
       });
       const stopOnSignal = () => void stack.stop().then(() => process.exit(130));

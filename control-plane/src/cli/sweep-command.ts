@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { loadSweepSpecFile } from '../sweep-specs/index.js';
 import { SWEEP_STATUSES } from '../store/statuses.js';
+import { usesRelativeLocalPaths } from '../sweep-specs/parse-sweep-spec.js';
 import { ApiClient } from './api-client.js';
 import type { CliConfig } from './config.js';
 import { renderTable } from './render-table.js';
@@ -31,17 +32,22 @@ export function makeSweepCommand(config: CliConfig, io: CliIo): Command {
     .option('--wait', 'follow progress until the sweep ends, print the result table and the expect verdicts; exit 1 when trials or expect rules failed')
     .option('--json', 'print JSON instead of text')
     .option('--idempotency-key <key>', 'send this Idempotency-Key: a retry with the same key and spec returns the same sweep')
+    .option('--root <dir...>', "also accept local paths under DIR (default: only the spec's folder; the server checks its own roots too)")
     .addHelpText('after', '\nExample:\n  $ bslora sweep submit jobs/quickstart.yaml --wait\n  $ bslora sweep submit jobs/quickstart.yaml --idempotency-key "ci-$GITHUB_RUN_ID" --wait --json')
-    .action(async (specPath: string, opts: { wait?: boolean; json?: boolean; idempotencyKey?: string }) => {
+    .action(async (specPath: string, opts: { wait?: boolean; json?: boolean; idempotencyKey?: string; root?: string[] }) => {
       const path = resolve(specPath);
-      // Validate locally first: every problem is named before anything reaches the queue.
-      await loadSweepSpecFile(path);
+      // Validate locally first: every problem is named before anything reaches the queue. Local paths must lie
+      // under the spec's folder (or a --root).
+      await loadSweepSpecFile(path, { roots: [dirname(path), ...(opts.root ?? []).map((r) => resolve(r))] });
       const text = await readFile(path, 'utf8');
+      const format = specPath.endsWith('.json') ? 'json' : 'yaml';
+      // The folder goes along only when the spec needs it; the server accepts it only under its own data roots.
+      const base = usesRelativeLocalPaths(text, format) ? `?base=${encodeURIComponent(dirname(path))}` : '';
       const client = api();
       const submitted = await client.request<{ id: string; trials: number; reused: number }>(
         'POST',
-        `/api/v1/sweeps?base=${encodeURIComponent(dirname(path))}`,
-        { text, contentType: specPath.endsWith('.json') ? 'application/json' : 'application/yaml' },
+        `/api/v1/sweeps${base}`,
+        { text, contentType: format === 'json' ? 'application/json' : 'application/yaml' },
         opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : undefined,
       );
       if (!opts.wait) {

@@ -12,8 +12,10 @@ export function makeUpCommand(config: CliConfig, io: CliIo): Command {
     .description('run everything on this machine until Ctrl-C: Redis if needed, the control plane, workers, the API')
     .option('--devices <list>', 'comma-separated devices to start a worker for, or auto (every CUDA device, else the CPU)', 'auto')
     .option('--data-mirror <dir>', DATA_MIRROR_HELP)
+    .option('--read-auth', 'require the API token for reads too (default: on when BSLORA_HOST is not loopback; BSLORA_READ_AUTH=0/1)')
+    .option('--no-read-auth', 'serve reads without a token')
     .addHelpText('after', '\nExample:\n  $ bslora up &\n  $ bslora sweep submit jobs/quickstart.yaml --wait')
-    .action(async (opts: { devices: string; dataMirror?: string }) => {
+    .action(async (opts: { devices: string; readAuth?: boolean; dataMirror?: string }) => {
       applyDataMirror(opts.dataMirror);
       const stack = await startLocalStack({
         homeDir: config.homeDir,
@@ -22,6 +24,7 @@ export function makeUpCommand(config: CliConfig, io: CliIo): Command {
         host: config.host,
         port: config.port,
         devices: await resolveDevices(opts.devices),
+        readAuth: opts.readAuth,
         log: (line) => io.err.write(`${line}\n`),
       });
       io.out.write(`bslora is up: API ${stack.apiUrl}, workers ${stack.agent.workers.map((w) => `${w.device}@${w.address} (pid ${w.pid})`).join(', ')}\n`);

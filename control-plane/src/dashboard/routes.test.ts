@@ -40,7 +40,7 @@ describe('dashboard routes', () => {
   it('serves every module the page imports, and ECharts from node_modules', async () => {
     const imported = new Set(['app.js']);
     for (const file of browserModules) {
-      for (const m of staticFile(file).matchAll(/from '\.\/([^']+)'/g)) imported.add(m[1]);
+      for (const m of staticFile(file).matchAll(/(?:from |import\()'\.\/([^']+)'/g)) imported.add(m[1]);
     }
     for (const link of staticFile('index.html').matchAll(/(?:href|src)="\/assets\/([^"]+)"/g)) imported.add(link[1]);
     expect(imported).toContain('echarts.esm.min.mjs');

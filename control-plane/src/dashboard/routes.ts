@@ -31,6 +31,8 @@ const ASSETS: Record<string, { file: string; type: string; immutable?: boolean }
   'chart.js': { file: join(STATIC_DIR, 'chart.js'), type: JS },
   'dom.js': { file: join(STATIC_DIR, 'dom.js'), type: JS },
   'format.js': { file: join(STATIC_DIR, 'format.js'), type: JS },
+  'live-events.js': { file: join(STATIC_DIR, 'live-events.js'), type: JS },
+  'sweep-summary.js': { file: join(STATIC_DIR, 'sweep-summary.js'), type: JS },
   'sweep-list.js': { file: join(STATIC_DIR, 'sweep-list.js'), type: JS },
   'sweep-view.js': { file: join(STATIC_DIR, 'sweep-view.js'), type: JS },
   'statuses.js': { file: join(STATIC_DIR, 'statuses.js'), type: JS },

@@ -52,15 +52,24 @@ describe('addSweepFlow', () => {
       return addBulk(parts);
     };
     await addSweepFlow(flows, ctx, 'sw-parts', plans(20), 3);
+    // Wait until nothing is left to run in any queue: from then on no second, wrong sweep run can appear.
+    const queues = [TRAIN_QUEUE, EVAL_QUEUE, SWEEP_QUEUE, SWEEP_GATE_QUEUE].map((name) => new Queue(name, { connection, prefix }));
+    closers.push(...queues.map((q) => () => q.close()));
+    const pending = async () => {
+      let n = 0;
+      for (const q of queues) {
+        const c = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'paused');
+        n += Object.values(c).reduce((a, b) => a + b, 0);
+      }
+      return n;
+    };
     const deadline = Date.now() + 15_000;
-    while (sweepRuns.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 300)); // a second, wrong run would show up here
+    while ((sweepRuns.length === 0 || (await pending()) > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(await pending()).toBe(0);
 
     expect(sweepRuns).toEqual([{ children: 20 }]);
     expect(new Set(finished).size).toBe(20);
-    const gates = new Queue(SWEEP_GATE_QUEUE, { connection, prefix });
-    closers.push(() => gates.close());
-    expect(await gates.getJob('sw-parts.gate')).toBeUndefined();
+    expect(await queues[3].getJob('sw-parts.gate')).toBeUndefined();
   });
 
   it('adds a small sweep in one transaction, without a gate', async () => {

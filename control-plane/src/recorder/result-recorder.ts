@@ -26,15 +26,27 @@ export function recordEvalResult(store: Store, sweepId: string, r: EvalJobResult
     store.setTrialStatus(r.trialKey, 'failed', r.error ?? 'training failed');
     return;
   }
-  store.recordResult(r.trialKey, {
-    counts: r.train.counts,
-    initialLoss: r.train.initialLoss,
-    finalLoss: r.train.finalLoss,
-    train: r.train as unknown as Record<string, unknown>,
+  // One commit for the row and its log entry (better-sqlite3 nests this as a savepoint inside a caller's transaction).
+  store.inTransaction(() => recordAndLog(store, sweepId, r, r.train!));
+}
+
+function recordAndLog(store: Store, sweepId: string, r: EvalJobResult, train: NonNullable<EvalJobResult['train']>): void {
+  const inserted = store.recordResult(r.trialKey, {
+    counts: train.counts,
+    initialLoss: train.initialLoss,
+    finalLoss: train.finalLoss,
+    train: train as unknown as Record<string, unknown>,
     metrics: r.metrics,
-    adapterSha256: r.train.adapterSha256 || null,
+    adapterSha256: train.adapterSha256 || null,
   });
-  void sweepId;
+  // Every recording, counted where it happens: the results table keeps one row per trial whatever arrives, so only
+  // this log shows a trial recorded twice (a second finished training, a duplicate delivery).
+  store.addEvent(sweepId, r.trialKey, 'result-recorded', {
+    inserted,
+    adapterSha256: train.adapterSha256,
+    workerAddress: train.workerAddress,
+    resumedFromStep: train.resumedFromStep,
+  });
 }
 
 /** Closes a sweep in the store: its summary with the `expect` verdicts, and its final status (null: left as is). */

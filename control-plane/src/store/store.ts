@@ -137,6 +137,16 @@ export class Store {
     return this.sweepTrials.trialsOfSweep(sweepId);
   }
 
+  /** One trial of a sweep (its row as trialsOfSweep gives it), or undefined when the sweep has no such trial. */
+  trialOfSweep(sweepId: string, trialKey: string): TrialRow | undefined {
+    return this.sweepTrials.trialOfSweep(sweepId, trialKey);
+  }
+
+  /** Keys of the sweep's trials that are running now, in plan order. */
+  runningTrialKeys(sweepId: string): string[] {
+    return this.sweepTrials.runningTrialKeys(sweepId);
+  }
+
   sweepsOfTrial(trialKey: string): string[] {
     return this.sweepTrials.sweepsOfTrial(trialKey);
   }

@@ -40,16 +40,25 @@ export class SweepTrialsTable {
 
   /** A sweep's trials in its order, each with its status and its result if recorded. */
   trialsOfSweep(sweepId: string): TrialRow[] {
+    const rows = this.sql.prepare(`${TRIAL_ROWS_SQL} WHERE st.sweep_id = ? ORDER BY st.position`).all(sweepId) as RawTrialRow[];
+    return rows.map(toTrialRow);
+  }
+
+  /** One trial of a sweep (its row as trialsOfSweep gives it), or undefined when the sweep has no such trial. */
+  trialOfSweep(sweepId: string, trialKey: string): TrialRow | undefined {
+    const r = this.sql.prepare(`${TRIAL_ROWS_SQL} WHERE st.sweep_id = ? AND st.trial_key = ?`).get(sweepId, trialKey) as RawTrialRow | undefined;
+    return r && toTrialRow(r);
+  }
+
+  /** Keys of the sweep's trials that are running now, in plan order. */
+  runningTrialKeys(sweepId: string): string[] {
     const rows = this.sql
       .prepare(
-        `SELECT t.*, st.reused, r.counts_json, r.initial_loss, r.final_loss, r.train_json, r.metrics_json, r.mean_acc,
-                r.adapter_sha256, r.recorded_at
-         FROM sweep_trials st JOIN trials t ON t.trial_key = st.trial_key
-         LEFT JOIN results r ON r.trial_key = t.trial_key
-         WHERE st.sweep_id = ? ORDER BY st.position`,
+        `SELECT t.trial_key AS k FROM sweep_trials st JOIN trials t ON t.trial_key = st.trial_key
+         WHERE st.sweep_id = ? AND t.status = 'running' ORDER BY st.position`,
       )
-      .all(sweepId) as Record<string, string | number | null>[];
-    return rows.map(toTrialRow);
+      .all(sweepId) as { k: string }[];
+    return rows.map((r) => r.k);
   }
 
   /** How many results a sweep's trials have recorded (one row per trial key at most). */
@@ -81,7 +90,14 @@ export class SweepTrialsTable {
   }
 }
 
-function toTrialRow(r: Record<string, string | number | null>): TrialRow {
+type RawTrialRow = Record<string, string | number | null>;
+
+const TRIAL_ROWS_SQL = `SELECT t.*, st.reused, r.counts_json, r.initial_loss, r.final_loss, r.train_json, r.metrics_json, r.mean_acc,
+         r.adapter_sha256, r.recorded_at
+       FROM sweep_trials st JOIN trials t ON t.trial_key = st.trial_key
+       LEFT JOIN results r ON r.trial_key = t.trial_key`;
+
+function toTrialRow(r: RawTrialRow): TrialRow {
   return {
     trialKey: r.trial_key as string,
     name: r.name as string,

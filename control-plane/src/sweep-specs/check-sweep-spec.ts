@@ -3,6 +3,8 @@
  * of the field to change.
  */
 import { matchesSelector, parseExpectTarget, parseTrialSelector, type TrialSelector } from './expect-rules.js';
+import { trialCountUpperBound } from './count-trials.js';
+import { maxSweepTrials } from './spec-limits.js';
 import type { SweepSpec } from './sweep-spec.js';
 import { trialCoordinates } from './trial-coordinates.js';
 import { asList, axisPath, bsloraBlocks, enumerateTrials } from './trial-plan.js';
@@ -64,6 +66,13 @@ export function checkSweepSpec(spec: SweepSpec): SpecCheckIssue[] {
   };
   const grid = spec.grid;
   const methods = asList(grid.method) ?? [];
+
+  // Count before expanding anything: a grid of thousands × thousands is refused without being built.
+  const bound = trialCountUpperBound(spec);
+  if (bound > maxSweepTrials()) {
+    add(['grid'], `expands to up to ${bound} trials, more than this server's limit of ${maxSweepTrials()} (BSLORA_MAX_SWEEP_TRIALS); split the sweep or remove axis values`);
+    return issues;
+  }
 
   for (const i of duplicates(methods)) add(axisPath(['grid'], 'method', grid.method, i), `duplicate method "${methods[i]}"`);
   for (const i of duplicates(spec.target_modules)) add(['target_modules', i], `duplicate module "${spec.target_modules[i]}"`);

@@ -67,3 +67,12 @@ export function buildWebhookPayload(
     links: { sweep: base, results: `${base}/results` },
   };
 }
+
+/**
+ * The payload as the exact body sent: JSON in which `&` and `=` are written as `\u0026` and `\u003d` (the same
+ * JSON value), so that no part of a body, however its strings were chosen, decodes as a form field
+ * (`&payload=...&`) when someone posts it somewhere that reads forms.
+ */
+export function serializeWebhookPayload(payload: WebhookPayload): string {
+  return JSON.stringify(payload).replace(/[&=]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
+}

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ControlPlaneError } from '../../errors.js';
 import type { SweepCursor, SweepStatus } from '../../store/store.js';
 import type { ApiContext } from '../api-route.js';
+import { summaryTotals } from '../sweep-views.js';
 import { sendJsonView } from '../view-cache.js';
 
 export function encodeCursor(c: SweepCursor): string {
@@ -51,7 +52,7 @@ function sweepListPage(query: ListSweepsQuery, ctx: ApiContext) {
       ...s,
       source: s.source ?? null,
       trials: counts.get(s.id)!,
-      summary: listSummary(summary),
+      summary: summaryTotals(summary),
     })),
     limit: query.limit,
     offset: cursor ? 0 : query.offset,
@@ -59,15 +60,4 @@ function sweepListPage(query: ListSweepsQuery, ctx: ApiContext) {
     nextCursor,
     next,
   };
-}
-
-/**
- * A finished sweep's summary as a list shows it: counts, baseline and expect verdicts, without the per-trial rows
- * (they grow with the sweep's trials, and the dashboard's front page lists 200 sweeps every 5 s). Those rows are in
- * GET /api/v1/sweeps/:id/results.
- */
-function listSummary(summary: unknown): unknown {
-  if (summary === null || typeof summary !== 'object') return summary ?? null;
-  const { trials: _trials, ...rest } = summary as Record<string, unknown>;
-  return rest;
 }

@@ -17,12 +17,18 @@ import { UNFINISHED_STATUSES } from './statuses.js';
  *   metrics: Record<string, TaskMetric> | null, meanAcc: number | null }} TrialResult
  * @typedef {{ phase?: string, step?: number, totalSteps?: number, loss?: number | null, etaSeconds?: number | null,
  *   task?: string }} TrialProgress
+ * @typedef {{ rank: number | null, ranks: RankTriple | null, shareMode: string | null, kronShareSize: number | null,
+ *   gateShareSize: number | null, seed: number }} TrialConfig
+ * @typedef {{ plan: TrialFacts | null, result: TrialResult | null }} TrialDetail
  * @typedef {{
  *   trialKey: string, name: string, method: string, scale: number | null, status: string, trainable: number | null,
  *   finalLoss: number | null, meanAcc: number | null, loraShare: number | null, accDelta: number | null,
- *   onFront: boolean, plan: TrialFacts | null, result: TrialResult | null, progress: TrialProgress | null,
+ *   onFront: boolean, config: TrialConfig, accuracy: Record<string, number | null>, progress: TrialProgress | null,
  *   reused: boolean, lastError: string | null, group: string
  * }} Trial
+ *
+ * A trial as the page holds it: its row of the results table (GET …/results?format=columns, then live events).
+ * Its plan and whole result (`TrialDetail`) are loaded when it is hovered.
  */
 
 /** @typedef {{ label: string, color: string, symbol: string, size: number, order: number }} GroupStyle */
@@ -84,7 +90,7 @@ export const FRONT_COLOR = '#dc2626';
 /**
  * Method and transformation of a trial: `lora`, `bslora-slice`, `bslora-gate`, `bslora-kron`, `vera`, `base`.
  * @param {string} method
- * @param {TrialFacts | null} plan
+ * @param {{ shareMode: string | null } | null} plan - the plan, or the trial's config
  */
 export function groupOf(method, plan) {
   if (method === 'bslora') return `bslora-${plan?.shareMode ?? 'slice'}`;
@@ -186,7 +192,7 @@ export function taskLabel(task) {
   return stem || last;
 }
 
-/** Ranks as written in trial names: `2/2/4` (local/intra/inter) or `r8`. @param {TrialFacts | null} plan */
+/** Ranks as written in trial names: `2/2/4` (local/intra/inter) or `r8`. @param {{ rank: number | null, ranks: RankTriple | null } | null} plan */
 export function ranksLabel(plan) {
   if (!plan) return '—';
   if (plan.ranks) return `${plan.ranks.local}/${plan.ranks.intra}/${plan.ranks.inter}`;
@@ -194,7 +200,10 @@ export function ranksLabel(plan) {
   return '—';
 }
 
-/** `slice`, `gate 1024`, `kron 16`, or `—`. @param {TrialFacts | null} plan */
+/**
+ * `slice`, `gate 1024`, `kron 16`, or `—`.
+ * @param {{ shareMode: string | null, kronShareSize: number | null, gateShareSize: number | null } | null} plan
+ */
 export function shareLabel(plan) {
   if (!plan?.shareMode) return '—';
   if (plan.shareMode === 'kron') return `kron ${plan.kronShareSize ?? '?'}`;

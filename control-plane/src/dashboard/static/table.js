@@ -1,5 +1,8 @@
 // @ts-check
-/** The per-trial table: one row per trial, a column per eval task, sortable by clicking any header. */
+/**
+ * The per-trial table: one row per trial, a column per eval task, sortable by clicking any header, in pages of
+ * PAGE_SIZE rows (the DOM holds one page, however large the sweep).
+ */
 import { h, replace } from './dom.js';
 import {
   fmtAcc,
@@ -26,6 +29,7 @@ import { TRIAL_STATUSES } from './statuses.js';
 
 /** Sort order of the status column: running trials first, then the others in their life's order. */
 const STATUS_ORDER = ['running', ...TRIAL_STATUSES.filter((s) => s !== 'running')];
+export const PAGE_SIZE = 100;
 
 /** @param {SweepData} data @returns {Column[]} */
 function columns(data) {
@@ -59,11 +63,11 @@ function columns(data) {
       id: 'ranks',
       label: 'ranks',
       title: 'BSLoRA local/intra/inter ranks, or the LoRA / VeRA rank',
-      value: (t) => (t.plan?.ranks ? t.plan.ranks.local + t.plan.ranks.intra + t.plan.ranks.inter : t.plan?.rank ?? null),
-      cell: (t) => ranksLabel(t.plan),
+      value: (t) => (t.config.ranks ? t.config.ranks.local + t.config.ranks.intra + t.config.ranks.inter : t.config.rank ?? null),
+      cell: (t) => ranksLabel(t.config),
       numeric: true,
     },
-    { id: 'share', label: 'share', title: 'share mode and share size', value: (t) => shareLabel(t.plan), cell: (t) => shareLabel(t.plan) },
+    { id: 'share', label: 'share', title: 'share mode and share size', value: (t) => shareLabel(t.config), cell: (t) => shareLabel(t.config) },
     {
       id: 'scale',
       label: 'scale',
@@ -107,11 +111,8 @@ function columns(data) {
       label: taskLabel(task),
       title: `accuracy on ${task}`,
       numeric: true,
-      value: (t) => num(t.result?.metrics?.[task]?.acc ?? null),
-      cell: (t) => {
-        const m = t.result?.metrics?.[task];
-        return m ? h('span', { title: `acc_norm ${fmtAcc(m.accNorm)}, n=${m.n}` }, fmtAcc(m.acc)) : '—';
-      },
+      value: (t) => num(t.accuracy[task] ?? null),
+      cell: (t) => fmtAcc(t.accuracy[task] ?? null),
     }),
   );
   cols.push(
@@ -144,6 +145,12 @@ export function createTrialTable(hooks = {}) {
   const thead = h('thead');
   const tbody = h('tbody');
   table.append(thead, tbody);
+  let page = 0;
+  const pageInfo = h('span', { class: 'pager-info', id: 'table-page' });
+  const prev = h('button', { type: 'button', class: 'btn btn-quiet', id: 'table-prev', onclick: () => turn(-1) }, '‹ previous');
+  const next = h('button', { type: 'button', class: 'btn btn-quiet', id: 'table-next', onclick: () => turn(1) }, 'next ›');
+  const pager = h('div', { class: 'pager', id: 'table-pager' }, prev, pageInfo, next);
+  const el = h('div', { class: 'trial-table' }, h('div', { class: 'table-wrap' }, table), pager);
   /** @type {{ col: string | null, dir: 1 | -1 }} */
   const sort = { col: null, dir: 1 };
   /** @type {SweepData | null} */
@@ -196,9 +203,17 @@ export function createTrialTable(hooks = {}) {
       });
     }
     const baseline = current.loraBaseline;
+    const pages = Math.max(1, Math.ceil(rows.length / PAGE_SIZE));
+    page = Math.min(page, pages - 1);
+    const first = page * PAGE_SIZE;
+    const shown = rows.slice(first, first + PAGE_SIZE);
+    pager.hidden = pages === 1;
+    pageInfo.textContent = `rows ${fmtInt(first + 1)}–${fmtInt(first + shown.length)} of ${fmtInt(rows.length)}`;
+    /** @type {HTMLButtonElement} */ (prev).disabled = page === 0;
+    /** @type {HTMLButtonElement} */ (next).disabled = page >= pages - 1;
     replace(
       tbody,
-      rows.map((t) =>
+      shown.map((t) =>
         h(
           'tr',
           {
@@ -214,6 +229,12 @@ export function createTrialTable(hooks = {}) {
     if (rows.length === 0) replace(tbody, h('tr', null, h('td', { colspan: cols.length, class: 'muted' }, 'This sweep has no trials.')));
   };
 
+  /** @param {number} step */
+  const turn = (step) => {
+    page = Math.max(0, page + step);
+    renderBody();
+  };
+
   /** @param {string} id */
   const setSort = (id) => {
     if (sort.col === id) sort.dir = sort.dir === 1 ? -1 : 1;
@@ -221,12 +242,13 @@ export function createTrialTable(hooks = {}) {
       sort.col = id;
       sort.dir = 1;
     }
+    page = 0;
     renderHeader();
     renderBody();
   };
 
   return {
-    el: table,
+    el,
     /** @param {SweepData} data */
     update(data) {
       current = data;

@@ -147,8 +147,8 @@ def _field(path: Path, rec: Record, name: str, *, required: bool = True) -> str:
     value: Any = rec.data.get(name)
     if value is None:
         if required:
-            keys = ", ".join(sorted(rec.data)) or "none"
-            raise InvalidArgument(f"data file {path}, {rec.where}: missing field {name!r} (fields present: {keys})")
+            # The record's other field names are its content: never quoted back (they reach the submitter).
+            raise InvalidArgument(f"data file {path}, {rec.where}: missing field {name!r}")
         return ""
     if not isinstance(value, str):
         raise InvalidArgument(
@@ -220,14 +220,14 @@ def parse_commonsense(path: Path, rec: Record) -> Parsed:
         if not question:
             raise InvalidArgument(f"{where}: no question text before the answer format")
         if fmt_labels is not None and sorted(fmt_labels) != ["false", "true"]:
-            raise InvalidArgument(f"{where}: answer {answer!r} but the answer format is {fmt.group('fmt')!r}")
+            raise InvalidArgument(f"{where}: a true/false answer, but the answer format names other labels")
         # Harness BoolQ order: ["no", "yes"]; labels in the same order.
         return Parsed(question, ["no", "yes"], ["false", "true"], int(answer == "true"), "boolean")
 
     m = _ANSWER_RE.match(answer)
     if not m:
         raise InvalidArgument(
-            f"{where}: cannot parse answer {answer!r}; expected true/false or answerN/optionN/solutionN/endingN"
+            f"{where}: the answer is not one of true/false or answerN/optionN/solutionN/endingN"
         )
     kind, gold = m.group(1), int(m.group(2)) - 1
     markers = list(re.finditer(rf"(?<![A-Za-z0-9]){kind}(\d+)\s*:", question_full, re.IGNORECASE))
@@ -240,7 +240,7 @@ def parse_commonsense(path: Path, rec: Record) -> Parsed:
             run.append(mk)
     if len(run) < 2:
         raise InvalidArgument(
-            f"{where}: answer {answer!r} but the instruction does not list options "
+            f"{where}: answer {kind}{gold + 1} but the instruction does not list options "
             f"'{kind.capitalize()}1: ... {kind.capitalize()}2: ...'"
         )
     options = []
@@ -254,12 +254,12 @@ def parse_commonsense(path: Path, rec: Record) -> Parsed:
         expected = [f"{kind}{i + 1}" for i in range(len(options))]
         if fmt_labels != expected:
             raise InvalidArgument(
-                f"{where}: the instruction lists {len(options)} options but the answer format says "
-                f"{fmt.group('fmt')!r}"
+                f"{where}: the instruction lists {len(options)} options but the answer format names "
+                f"{len(fmt_labels)}"
             )
     if not 0 <= gold < len(options):
         raise InvalidArgument(
-            f"{where}: answer {answer!r} names an option that is not listed ({len(options)} options)"
+            f"{where}: answer {kind}{gold + 1} names an option that is not listed ({len(options)} options)"
         )
     question = " ".join(_PREFIX_RE.sub("", question_full[: run[0].start()]).split())
     if not question:

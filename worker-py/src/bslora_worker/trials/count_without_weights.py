@@ -14,6 +14,7 @@ from transformers import AutoModelForCausalLM, AutoModelForSequenceClassificatio
 from ..errors import FailedPrecondition, InvalidArgument
 from ..models.known_configs import KNOWN_MODELS, known_config
 from ..models.loading import load_base_config
+from .rank_fit import check_ranks_fit
 from .trial import Trial
 
 
@@ -41,6 +42,7 @@ def count_without_weights(trial: Trial, allowed_roots=None) -> dict[str, int]:
     zero = {"local": 0, "intra": 0, "inter": 0, "transform": 0, "head": 0, "total": 0, "base_total": base_total}
     if trial.method == "base":
         return zero
+    check_ranks_fit(model, trial)
     import bslora
 
     if trial.method == "lora":

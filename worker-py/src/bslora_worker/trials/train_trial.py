@@ -31,6 +31,7 @@ from ..models import LoadedBase
 from ..devices import peak_memory_bytes
 from ..versions import library_versions
 from .adapter_config import adapter_config
+from .rank_fit import check_ranks_fit
 from .archive import pack_directory, sha256_hex
 from .batches import ClassStepBatches, StepBatches, tokenize_class_items, tokenize_examples
 from .checkpoints import CheckpointStore
@@ -110,6 +111,7 @@ def train_trial(
         items = tokenize_examples(examples, base.tokenizer, trial.seq_len, train_on_inputs=trial.train_on_inputs)
         batches = StepBatches(items, trial.batch_size, trial.seed, base.tokenizer.pad_token_id)
 
+    check_ranks_fit(base.model, trial)
     try:
         peft_model = get_peft_model(base.model, config)
     except ValueError as err:  # PEFT and BSLoRA shape checks name the module; pass the message through
