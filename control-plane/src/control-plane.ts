@@ -7,6 +7,9 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { ControlPlaneError } from './errors.js';
 import { submitSweep, type SubmittedSweep } from './planner/submit-sweep.js';
+import { hasPeftEntries, validatePeftEntries } from './planner/validate-peft-entries.js';
+import { readWorkerHeartbeats } from './agent/worker-heartbeat.js';
+import { WorkerClient } from './worker-process/worker-client.js';
 import { EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE, cancelledSweepKey, connectionFromUrl, type QueueContext } from './queue/queues.js';
 import { trialJobId } from './queue/job-ids.js';
 import { LiveProgress } from './recorder/live-progress.js';
@@ -95,8 +98,31 @@ export class ControlPlane {
     if (sha) await this.artifacts.fetch(sha).catch(() => undefined);
   }
 
-  submit(spec: SweepSpec): Promise<SubmittedSweep> {
-    return submitSweep(spec, { store: this.store, flows: this.flows, ctx: this.ctx });
+  async submit(spec: SweepSpec): Promise<SubmittedSweep> {
+    const peft = hasPeftEntries(spec) ? await this.validatePeft(spec) : undefined;
+    return submitSweep(spec, { store: this.store, flows: this.flows, ctx: this.ctx }, { peft });
+  }
+
+  /** Validates the spec's `grid.peft` entries with a serving worker's PEFT (see validate-peft-entries.ts). */
+  private async validatePeft(spec: SweepSpec) {
+    const worker = (await readWorkerHeartbeats(this.publisher, this.ctx.prefix)).find((w) => w.status === 'serving');
+    if (!worker) {
+      throw new ControlPlaneError(
+        'CP_ERR_NO_VALIDATING_WORKER',
+        `sweep spec ${spec.name} has grid.peft entries, which a worker's PEFT validates at submit, but no worker is serving: start an agent (bslora agent, or bslora up) and submit again`,
+      );
+    }
+    const client = new WorkerClient(worker.address);
+    try {
+      return await validatePeftEntries(spec, (trial) => client.validateAdapter(trial));
+    } catch (err) {
+      if (err instanceof ControlPlaneError) throw err;
+      throw new ControlPlaneError('CP_ERR_WORKER_UNREACHABLE', `worker ${worker.id} at ${worker.address} did not validate grid.peft: ${(err as Error).message}`, {
+        cause: err,
+      });
+    } finally {
+      client.close();
+    }
   }
 
   /** Removes the sweep's waiting jobs, aborts its running calls on every agent, and marks it cancelled. */

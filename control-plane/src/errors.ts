@@ -45,6 +45,8 @@ export const ERROR_CODES = {
   CP_ERR_HOOK_REQUEST: { exitCode: 2, httpStatus: 400, summary: 'the hook request cannot be used' },
   /** A worker named by address (`--worker host:port`) did not answer. */
   CP_ERR_WORKER_UNREACHABLE: { exitCode: 4, httpStatus: 503, summary: 'the worker does not answer' },
+  /** A spec with `grid.peft` entries was submitted while no worker was serving to validate them. */
+  CP_ERR_NO_VALIDATING_WORKER: { exitCode: 4, httpStatus: 503, summary: 'no worker can validate the PEFT entries' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
