@@ -170,6 +170,7 @@ export const sweepResultsSchema = component(
             shareMode: z.enum(SHARE_MODES).nullable(),
             kronShareSize: z.int().nullable(),
             gateShareSize: z.int().nullable(),
+            peftName: z.string().nullable().describe('name of the grid.peft entry of a peft trial'),
             seed: z.int(),
           })
           .describe('the grid coordinates that tell trials apart; the whole plan with ?include=plan'),

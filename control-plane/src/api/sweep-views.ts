@@ -70,6 +70,7 @@ export function sweepResults(cp: ControlPlane, id: string, include: readonly Res
           shareMode: c.shareMode,
           kronShareSize: c.shareMode === 'kron' ? c.shareSize : null,
           gateShareSize: c.shareMode === 'gate' ? c.shareSize : null,
+          peftName: c.peftName,
           seed: c.seed,
         },
         counts: row.result?.counts ?? null,

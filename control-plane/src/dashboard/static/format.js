@@ -6,7 +6,7 @@ import { UNFINISHED_STATUSES } from './statuses.js';
  * @typedef {{ local: number, intra: number, inter: number }} RankTriple
  * @typedef {{
  *   trialKey: string, name: string, method: string, ranks: RankTriple | null, rank: number | null,
- *   shareMode: string | null, kronShareSize: number | null, gateShareSize: number | null,
+ *   shareMode: string | null, kronShareSize: number | null, gateShareSize: number | null, peftName: string | null,
  *   loraAlpha: number | null, loraDropout: number, baseModel: string, trainData: string,
  *   evalTasks: string[], targetModules: string[], seed: number, methodVersion: string,
  *   training: { steps: number, epochs: number | null, learningRate: number, batchSize: number, seqLen: number,
@@ -49,6 +49,7 @@ export function trialFacts(json, method, config) {
     shareMode,
     kronShareSize: config?.kronShareSize ?? null,
     gateShareSize: config?.gateShareSize ?? null,
+    peftName: config?.peftName ?? null,
     loraAlpha: settings.loraAlpha ?? null,
     loraDropout: settings.loraDropout ?? 0,
     baseModel: String(json.baseModel ?? ''),
@@ -82,12 +83,14 @@ const EXTRA_COLORS = ['#0891b2', '#db2777', '#65a30d', '#7c3aed', '#b45309'];
 export const FRONT_COLOR = '#dc2626';
 
 /**
- * Method and transformation of a trial: `lora`, `bslora-slice`, `bslora-gate`, `bslora-kron`, `vera`, `base`.
+ * Method and transformation of a trial: `lora`, `bslora-slice`, `bslora-gate`, `bslora-kron`, `vera`, `base`, or
+ * `peft:<entry name>` (each `grid.peft` entry is its own group, with the next spare colour).
  * @param {string} method
  * @param {TrialFacts | null} plan
  */
 export function groupOf(method, plan) {
   if (method === 'bslora') return `bslora-${plan?.shareMode ?? 'slice'}`;
+  if (method === 'peft' && plan?.peftName) return `peft:${plan.peftName}`;
   return method;
 }
 
