@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeProgram } from '../../control-plane/src/cli/program.js';
 import { isControlPlaneError } from '../../control-plane/src/errors.js';
 import { startLocalStack, type LocalStack } from '../../control-plane/src/local-stack.js';
+import { ControlPlane } from '../../control-plane/src/control-plane.js';
+import { loadSweepSpecFile } from '../../control-plane/src/sweep-specs/index.js';
 import { captureIo } from '../helpers/capture-io.js';
 import { countKeysWithPrefix, deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
@@ -110,4 +112,24 @@ describe('PEFT baselines end to end', () => {
     expect(stack.controlPlane.store.listSweeps()).toHaveLength(before);
     expect(await countKeysWithPrefix(prefix)).toBe(keysBefore);
   }, 60_000);
+});
+
+describe('PEFT baselines without a worker', () => {
+  it('refuses the spec, saying an agent must run, and stores nothing', async () => {
+    const prefix = uniquePrefix('e2e-peft-none');
+    const home = mkdtempSync(join(tmpdir(), 'bslora-e2e-peft-none-'));
+    const cp = await ControlPlane.start({ redisUrl: TEST_REDIS_URL, prefix, homeDir: home });
+    try {
+      const spec = await loadSweepSpecFile(writeSpec(home, 'peft-none', [ENTRIES[0]!]));
+      const err = await cp.submit(spec).catch((e) => e);
+      expect(isControlPlaneError(err)).toBe(true);
+      expect(err.code).toBe('CP_ERR_NO_VALIDATING_WORKER');
+      expect(err.message).toMatch(/no worker is serving: start an agent/);
+      expect(cp.store.listSweeps()).toHaveLength(0);
+    } finally {
+      await cp.close();
+      await deleteKeysWithPrefix(prefix);
+      rmSync(home, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
