@@ -89,3 +89,19 @@ def test_a_trial_validated_by_another_peft_is_refused():
         check_peft_version(peft_trial({"peft_type": "LOKR"}, peft_version="0.0.1"))
     with pytest.raises(FailedPrecondition, match="not validated"):
         check_peft_version(peft_trial({"peft_type": "LOKR"}))
+
+
+def test_an_adapter_peft_cannot_save_fails_its_trial_without_retry_and_io_errors_stay_retryable():
+    from bslora_worker.trials.train_trial import _save_adapter
+
+    class Unsavable:
+        def __init__(self, err):
+            self.err = err
+
+        def save_pretrained(self, _directory):
+            raise self.err
+
+    with pytest.raises(FailedPrecondition, match="PEFT cannot save this adapter: NotImplementedError: no saving"):
+        _save_adapter(Unsavable(NotImplementedError("no saving")))
+    with pytest.raises(OSError):
+        _save_adapter(Unsavable(OSError("disk full")))
