@@ -51,7 +51,10 @@ describe('PEFT baselines end to end', () => {
 
   const cli = () => {
     const cap = captureIo();
-    const program = makeProgram({ homeDir: home, redisUrl: TEST_REDIS_URL, prefix, apiUrl: stack.apiUrl!, host: '127.0.0.1', port: 0 }, cap.io);
+    const program = makeProgram(
+      { homeDir: home, redisUrl: TEST_REDIS_URL, prefix, apiUrl: stack.apiUrl!, host: '127.0.0.1', port: 0 },
+      cap.io,
+    );
     program.exitOverride();
     return { program, cap };
   };
@@ -74,7 +77,12 @@ describe('PEFT baselines end to end', () => {
     const [sweep] = stack.controlPlane.store.listSweeps();
     expect(sweep!.status).toBe('completed');
     const trials = stack.controlPlane.store.trialsOfSweep(sweep!.id);
-    expect(trials.map((t) => t.name).sort()).toEqual(['lora-r4-s0', 'peft-fourierft-s0', 'peft-lokr-r8-s0', 'peft-vblora-s0']);
+    expect(trials.map((t) => t.name).sort()).toEqual([
+      'lora-r4-s0',
+      'peft-fourierft-s0',
+      'peft-lokr-r8-s0',
+      'peft-vblora-s0',
+    ]);
     const versions = new Set<string>();
     for (const t of trials.filter((x) => x.method === 'peft')) {
       expect(t.status).toBe('completed');
@@ -92,13 +100,21 @@ describe('PEFT baselines end to end', () => {
     }
     expect([...versions]).toEqual(['0.21.2']); // worker-py/pyproject.toml pins it
     const lokr = trials.find((t) => t.name === 'peft-lokr-r8-s0')!;
-    expect(JSON.parse((lokr.plan.method as { value: { configJson: string } }).value.configJson)).toMatchObject({ r: 8, alpha: 16, peft_type: 'LOKR' });
+    expect(JSON.parse((lokr.plan.method as { value: { configJson: string } }).value.configJson)).toMatchObject({
+      r: 8,
+      alpha: 16,
+      peft_type: 'LOKR',
+    });
     expect(cap.stdout()).toContain('peft-vblora');
     expect(cap.stdout()).toMatch(/peft:lokr-r8/);
   }, 300_000);
 
   it("refuses an invalid entry at submit with PEFT's message and the entry's path, queueing nothing", async () => {
-    const spec = writeSpec(home, 'peft-bad', [ENTRIES[0]!, '{name: lokr-bad, peft: {peft_type: LOKR, r: -1}}', '{name: nope, peft: {peft_type: NOPE}}']);
+    const spec = writeSpec(home, 'peft-bad', [
+      ENTRIES[0]!,
+      '{name: lokr-bad, peft: {peft_type: LOKR, r: -1}}',
+      '{name: nope, peft: {peft_type: NOPE}}',
+    ]);
     const before = stack.controlPlane.store.listSweeps().length;
     const keysBefore = await countKeysWithPrefix(prefix);
     const { program } = cli();
@@ -106,8 +122,14 @@ describe('PEFT baselines end to end', () => {
     expect(isControlPlaneError(err)).toBe(true);
     expect(err.code).toBe('CP_ERR_SPEC_INVALID');
     expect(err.issues).toEqual([
-      { path: 'grid.peft[1].peft', message: expect.stringContaining('`r` should be a positive integer value but the value passed is -1') },
-      { path: 'grid.peft[2].peft', message: expect.stringMatching(/'NOPE' is not a method of PEFT 0\.21\.2: use one of .*LOKR/) },
+      {
+        path: 'grid.peft[1].peft',
+        message: expect.stringContaining('`r` should be a positive integer value but the value passed is -1'),
+      },
+      {
+        path: 'grid.peft[2].peft',
+        message: expect.stringMatching(/'NOPE' is not a method of PEFT 0\.21\.2: use one of .*LOKR/),
+      },
     ]);
     expect(stack.controlPlane.store.listSweeps()).toHaveLength(before);
     expect(await countKeysWithPrefix(prefix)).toBe(keysBefore);

@@ -1,7 +1,8 @@
 /**
  * Submits a sweep: validate completely (the caller has validated `grid.peft` entries with a worker, see
- * validate-peft-entries.ts, and passes their canonical configs as `opts.peft`), expand into trials, reuse every trial whose key already has a result,
- * record the sweep and its trials in the store, then add one BullMQ flow (sweep ← eval ← train per trial).
+ * validate-peft-entries.ts, and passes their canonical configs as `opts.peft`), expand into trials, reuse every
+ * trial whose key already has a result, record the sweep and its trials in the store, then add one BullMQ flow
+ * (sweep ← eval ← train per trial).
  * Nothing is queued or stored when validation fails.
  */
 import { type FlowProducer, Queue, type FlowJob } from 'bullmq';

@@ -24,7 +24,15 @@ const PEFT_GRID = {
   ],
 };
 const spec = (grid: Record<string, unknown> = PEFT_GRID, extra: Record<string, unknown> = {}) =>
-  parseSweepSpec(toYaml(minimalSpec({ grid, training: { steps: 2, learning_rate: 0.001, batch_size: 2, seq_len: 16, seeds: [0, 1] }, ...extra })));
+  parseSweepSpec(
+    toYaml(
+      minimalSpec({
+        grid,
+        training: { steps: 2, learning_rate: 0.001, batch_size: 2, seq_len: 16, seeds: [0, 1] },
+        ...extra,
+      }),
+    ),
+  );
 
 function grpcError(code: number, details: string): Error {
   return Object.assign(new Error(details), { code, details, metadata: new Metadata() });
@@ -33,15 +41,26 @@ function grpcError(code: number, details: string): Error {
 describe('grid.peft in the plan', () => {
   it('runs each entry once per seed, named peft-<name>-s<seed>, with the written config and no PEFT version yet', () => {
     const trials = expandSweep(spec()).filter((t) => t.method?.$case === 'peft');
-    expect(trials.map((t) => t.name)).toEqual(['peft-lokr-r8-s0', 'peft-fourierft-s0', 'peft-lokr-r8-s1', 'peft-fourierft-s1']);
+    expect(trials.map((t) => t.name)).toEqual([
+      'peft-lokr-r8-s0',
+      'peft-fourierft-s0',
+      'peft-lokr-r8-s1',
+      'peft-fourierft-s1',
+    ]);
     const first = trials[0]!;
     expect(first.methodVersion).toBe(METHOD_VERSIONS.peft);
     expect(first.method).toEqual({
       $case: 'peft',
-      value: { name: 'lokr-r8', configJson: '{"alpha":16,"peft_type":"LOKR","r":8,"target_modules":["q_proj","v_proj"]}', peftVersion: '' },
+      value: {
+        name: 'lokr-r8',
+        configJson: '{"alpha":16,"peft_type":"LOKR","r":8,"target_modules":["q_proj","v_proj"]}',
+        peftVersion: '',
+      },
     });
     // An entry's own target_modules win over the spec's.
-    expect(JSON.parse((trials[1]!.method as { value: { configJson: string } }).value.configJson).target_modules).toEqual(['q_proj']);
+    expect(
+      JSON.parse((trials[1]!.method as { value: { configJson: string } }).value.configJson).target_modules,
+    ).toEqual(['q_proj']);
     expect(trialCoordinates(first)).toMatchObject({ method: 'peft', peftName: 'lokr-r8', rank: null });
   });
 
@@ -54,9 +73,13 @@ describe('grid.peft in the plan', () => {
       expandSweep(s, m).find((t) => t.name === 'peft-lokr-r8-s0')!.trialKey;
     const base = key(canonical);
     expect(key(new Map())).not.toBe(base);
-    expect(key(new Map([...canonical, ['lokr-r8', { ...canonical.get('lokr-r8')!, peftVersion: '0.22.0' }]]))).not.toBe(base);
+    expect(
+      key(new Map([...canonical, ['lokr-r8', { ...canonical.get('lokr-r8')!, peftVersion: '0.22.0' }]])),
+    ).not.toBe(base);
     const renamed = spec({ ...PEFT_GRID, peft: [{ ...PEFT_GRID.peft[0]!, name: 'other' }] });
-    const renamedKey = expandSweep(renamed, new Map([['other', canonical.get('lokr-r8')!]])).find((t) => t.name === 'peft-other-s0')!.trialKey;
+    const renamedKey = expandSweep(renamed, new Map([['other', canonical.get('lokr-r8')!]])).find(
+      (t) => t.name === 'peft-other-s0',
+    )!.trialKey;
     expect(renamedKey).toBe(base);
   });
 
@@ -69,8 +92,12 @@ describe('grid.peft in the plan', () => {
     expect(paths({ method: ['peft'], peft: [PEFT_GRID.peft[0], PEFT_GRID.peft[0]] })).toEqual([
       'grid.peft[1].name: duplicate peft entry name "lokr-r8"',
     ]);
-    expect(paths({ method: ['peft'], peft: [{ name: 'x', peft: { r: 8 } }] })[0]).toMatch(/^grid\.peft\[0\]\.peft\.peft_type: /);
-    expect(paths({ method: ['peft'], peft: [{ name: 'Bad Name', peft: { peft_type: 'LOKR' } }] })[0]).toMatch(/^grid\.peft\[0\]\.name: /);
+    expect(paths({ method: ['peft'], peft: [{ name: 'x', peft: { r: 8 } }] })[0]).toMatch(
+      /^grid\.peft\[0\]\.peft\.peft_type: /,
+    );
+    expect(paths({ method: ['peft'], peft: [{ name: 'Bad Name', peft: { peft_type: 'LOKR' } }] })[0]).toMatch(
+      /^grid\.peft\[0\]\.name: /,
+    );
   });
 
   it('accepts peft selectors in expect rules, and refuses one that names no entry', () => {
@@ -82,11 +109,14 @@ describe('grid.peft in the plan', () => {
 });
 
 describe('validatePeftEntries', () => {
-  it('sends each entry once with the spec\'s settings and returns what the worker canonicalised', async () => {
+  it("sends each entry once with the spec's settings and returns what the worker canonicalised", async () => {
     const sent: Trial[] = [];
     const out = await validatePeftEntries(spec(), async (trial) => {
       sent.push(trial);
-      return CountParametersResponse.fromPartial({ canonicalConfigJson: `{"n":"${trial.name}"}`, peftVersion: '0.21.2' });
+      return CountParametersResponse.fromPartial({
+        canonicalConfigJson: `{"n":"${trial.name}"}`,
+        peftVersion: '0.21.2',
+      });
     });
     expect(sent.map((t) => t.name)).toEqual(['peft-lokr-r8-s0', 'peft-fourierft-s0']);
     expect(sent[0]!.baseModel).toBe('builtin:tiny-llama');
@@ -100,12 +130,20 @@ describe('validatePeftEntries', () => {
     expect(err).toBeInstanceOf(ControlPlaneError);
     expect((err as ControlPlaneError).code).toBe('CP_ERR_SPEC_INVALID');
     expect((err as ControlPlaneError).issues).toEqual([
-      { path: 'grid.peft[0].peft', message: 'PEFT refuses entry "lokr-r8": peft-lokr-r8-s0: `r` should be a positive integer value' },
-      { path: 'grid.peft[1].peft', message: 'PEFT refuses entry "fourierft": peft-fourierft-s0: `r` should be a positive integer value' },
+      {
+        path: 'grid.peft[0].peft',
+        message: 'PEFT refuses entry "lokr-r8": peft-lokr-r8-s0: `r` should be a positive integer value',
+      },
+      {
+        path: 'grid.peft[1].peft',
+        message: 'PEFT refuses entry "fourierft": peft-fourierft-s0: `r` should be a positive integer value',
+      },
     ]);
   });
 
-  it('passes a transient worker failure on (it is not the spec\'s fault)', async () => {
-    await expect(validatePeftEntries(spec(), async () => Promise.reject(grpcError(status.UNAVAILABLE, 'gone')))).rejects.toThrow('gone');
+  it("passes a transient worker failure on (it is not the spec's fault)", async () => {
+    await expect(
+      validatePeftEntries(spec(), async () => Promise.reject(grpcError(status.UNAVAILABLE, 'gone'))),
+    ).rejects.toThrow('gone');
   });
 });

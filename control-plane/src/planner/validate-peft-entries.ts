@@ -24,7 +24,10 @@ export function hasPeftEntries(spec: SweepSpec): boolean {
  *
  * @throws ControlPlaneError `CP_ERR_SPEC_INVALID` naming each entry PEFT refused, with PEFT's message.
  */
-export async function validatePeftEntries(spec: SweepSpec, validate: AdapterValidator): Promise<Map<string, PeftCanonical>> {
+export async function validatePeftEntries(
+  spec: SweepSpec,
+  validate: AdapterValidator,
+): Promise<Map<string, PeftCanonical>> {
   const out = new Map<string, PeftCanonical>();
   const issues: SpecIssue[] = [];
   const trials = enumerateTrials(spec).filter((t) => t.method?.$case === 'peft');
@@ -38,13 +41,20 @@ export async function validatePeftEntries(spec: SweepSpec, validate: AdapterVali
     } catch (err) {
       if (!isPermanentGrpcError(err)) throw err;
       const detail = isGrpcServiceError(err) ? err.details : String(err);
-      issues.push({ path: formatPath(['grid', 'peft', i, 'peft']), message: `PEFT refuses entry "${entry.name}": ${detail}` });
+      issues.push({
+        path: formatPath(['grid', 'peft', i, 'peft']),
+        message: `PEFT refuses entry "${entry.name}": ${detail}`,
+      });
     }
   }
   if (issues.length > 0) {
-    throw new ControlPlaneError('CP_ERR_SPEC_INVALID', `sweep spec ${spec.name}: ${issues.length} grid.peft entries are invalid`, {
-      issues,
-    });
+    throw new ControlPlaneError(
+      'CP_ERR_SPEC_INVALID',
+      `sweep spec ${spec.name}: ${issues.length} grid.peft entries are invalid`,
+      {
+        issues,
+      },
+    );
   }
   return out;
 }
