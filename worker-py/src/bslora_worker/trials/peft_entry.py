@@ -48,9 +48,8 @@ def peft_entry_config(trial: Trial) -> PeftConfig:
     peft_type = fields.pop("peft_type").upper()
     cls = PEFT_TYPE_TO_CONFIG_MAPPING.get(peft_type)
     if cls is None:
-        raise InvalidArgument(
-            f"peft_type {peft_type!r} is not a method of PEFT {installed_peft_version()}: use one of {', '.join(_types())}"
-        )
+        known = ", ".join(_types())
+        raise InvalidArgument(f"peft_type {peft_type!r} is not a method of PEFT {installed_peft_version()}: use one of {known}")
     fields.setdefault("target_modules", list(trial.target_modules))
     fields.setdefault("task_type", TaskType.CAUSAL_LM if trial.task_type == "causal_lm" else TaskType.SEQ_CLS)
     try:
