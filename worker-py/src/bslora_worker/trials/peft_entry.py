@@ -49,7 +49,8 @@ def peft_entry_config(trial: Trial) -> PeftConfig:
     cls = PEFT_TYPE_TO_CONFIG_MAPPING.get(peft_type)
     if cls is None:
         known = ", ".join(_types())
-        raise InvalidArgument(f"peft_type {peft_type!r} is not a method of PEFT {installed_peft_version()}: use one of {known}")
+        peft = f"PEFT {installed_peft_version()}"
+        raise InvalidArgument(f"peft_type {peft_type!r} is not a method of {peft}: use one of {known}")
     fields.setdefault("target_modules", list(trial.target_modules))
     fields.setdefault("task_type", TaskType.CAUSAL_LM if trial.task_type == "causal_lm" else TaskType.SEQ_CLS)
     try:
