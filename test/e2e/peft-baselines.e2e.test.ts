@@ -109,6 +109,19 @@ describe('PEFT baselines end to end', () => {
     expect(cap.stdout()).toMatch(/peft:lokr-r8/);
   }, 300_000);
 
+  it('reuses every peft trial when the spec is submitted again with a default written out and an entry renamed', async () => {
+    // Writing a default out (rank_dropout: 0.0) or renaming the entry leaves the canonical config and the key.
+    const entries = [
+      '{name: lokr-8, peft: {peft_type: LOKR, r: 8, alpha: 16, rank_dropout: 0.0}}',
+      ENTRIES[1]!,
+      ENTRIES[2]!,
+    ];
+    const spec = writeSpec(home, 'peft-again', entries);
+    const { program, cap } = cli();
+    await program.parseAsync(['sweep', 'submit', spec, '--wait'], { from: 'user' });
+    expect(cap.stdout()).toContain('4 trials (4 reused)');
+  }, 60_000);
+
   it("refuses an invalid entry at submit with PEFT's message and the entry's path, queueing nothing", async () => {
     const spec = writeSpec(home, 'peft-bad', [
       ENTRIES[0]!,
