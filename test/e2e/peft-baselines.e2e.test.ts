@@ -105,7 +105,8 @@ describe('PEFT baselines end to end', () => {
       alpha: 16,
       peft_type: 'LOKR',
     });
-    expect(cap.stdout()).toContain('peft-vblora');
+    // The result table names each entry as its selector does.
+    expect(cap.stdout()).toMatch(/peft-vblora-s0\s+peft:vblora\s+completed/);
     expect(cap.stdout()).toMatch(/peft:lokr-r8/);
   }, 300_000);
 

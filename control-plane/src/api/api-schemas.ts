@@ -110,6 +110,7 @@ export const trialSchema = component(
     trialKey: z.string(),
     name: z.string(),
     method: z.string(),
+    peftName: z.string().nullable().describe('name of the grid.peft entry of a peft trial'),
     status: z.enum(TRIAL_STATUSES),
     reused: z.boolean(),
     lastError: z.string().nullable(),

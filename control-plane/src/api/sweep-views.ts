@@ -17,6 +17,7 @@ function trialView(cp: ControlPlane, t: TrialRow) {
     trialKey: t.trialKey,
     name: t.name,
     method: t.method,
+    peftName: t.plan.method?.$case === 'peft' ? t.plan.method.value.name : null,
     status: t.status,
     reused: t.reused,
     lastError: t.lastError,
