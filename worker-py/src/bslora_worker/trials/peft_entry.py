@@ -4,8 +4,8 @@ The installed PEFT builds the config, so an invalid entry is refused with PEFT's
 every default filled in, as JSON with sorted keys, is the canonical config that enters the trial key, together with
 PEFT's version (a new PEFT may change a default or a method's init, so its results are not reused across versions).
 
-The worker never merges an adapter: evaluation runs the unmerged ``PeftModel``, so methods that cannot be merged
-(VB-LoRA with ``save_only_topk_weights``, and others) train and evaluate like any other. Adapters are saved with
+The worker never merges an adapter: evaluation runs the unmerged ``PeftModel``, so methods whose layers cannot be
+merged train and evaluate like any other. Adapters are saved with
 ``save_pretrained``; a method whose save or reload fails fails its trial with that message.
 """
 
