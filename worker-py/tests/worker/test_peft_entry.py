@@ -105,3 +105,12 @@ def test_an_adapter_peft_cannot_save_fails_its_trial_without_retry_and_io_errors
         _save_adapter(Unsavable(NotImplementedError("no saving")))
     with pytest.raises(OSError):
         _save_adapter(Unsavable(OSError("disk full")))
+
+
+@pytest.mark.parametrize("fields", [
+    {"peft_type": "PREFIX_TUNING", "num_virtual_tokens": 4},
+    {"peft_type": "ADALORA", "total_step": 10},
+])
+def test_methods_that_need_their_own_training_loop_are_refused(fields):
+    with pytest.raises(InvalidArgument, match=f"peft_type {fields['peft_type']} needs its own training loop"):
+        peft_entry_config(peft_trial(fields))

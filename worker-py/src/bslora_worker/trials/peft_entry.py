@@ -14,11 +14,15 @@ from __future__ import annotations
 import json
 from importlib.metadata import version
 
-from peft import PeftConfig, TaskType
+from peft import PeftConfig, PromptLearningConfig, TaskType
 from peft.mapping import PEFT_TYPE_TO_CONFIG_MAPPING
 
 from ..errors import FailedPrecondition, InvalidArgument
 from .trial import Trial
+
+# Adapter methods whose training needs a call per step that the worker's loop does not make (AdaLoRA's rank
+# allocator ``update_and_allocate``).
+_NEEDS_OWN_LOOP = ("ADALORA",)
 
 # Fields of ``to_dict()`` that describe where an adapter came from or how it is loaded, not what trains.
 _NOT_CANONICAL = ("base_model_name_or_path", "revision", "inference_mode", "peft_version", "auto_mapping")
@@ -51,14 +55,17 @@ def peft_entry_config(trial: Trial) -> PeftConfig:
         known = ", ".join(_types())
         peft = f"PEFT {installed_peft_version()}"
         raise InvalidArgument(f"peft_type {peft_type!r} is not a method of {peft}: use one of {known}")
+    # The training loop is the one of adapter methods: it neither feeds virtual tokens nor calls a rank allocator.
+    if issubclass(cls, PromptLearningConfig) or peft_type in _NEEDS_OWN_LOOP:
+        raise InvalidArgument(f"peft_type {peft_type} needs its own training loop, which the worker does not run: use "
+                              "an adapter method on target_modules (LOKR, LOHA, FOURIERFT, VBLORA, IA3, ...)")
     fields.setdefault("target_modules", list(trial.target_modules))
     fields.setdefault("task_type", TaskType.CAUSAL_LM if trial.task_type == "causal_lm" else TaskType.SEQ_CLS)
     try:
-        return cls(**fields)
-    except TypeError as err:  # an unknown keyword: PEFT names it
+        config = cls(**fields)
+    except (TypeError, ValueError) as err:  # an unknown keyword or a bad value: PEFT names it
         raise InvalidArgument(f"{cls.__name__}: {err}") from err
-    except ValueError as err:
-        raise InvalidArgument(f"{cls.__name__}: {err}") from err
+    return config
 
 
 def canonical_config_json(config: PeftConfig) -> str:
