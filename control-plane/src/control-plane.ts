@@ -7,6 +7,9 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { ControlPlaneError } from './errors.js';
 import { submitSweep, type SubmittedSweep } from './planner/submit-sweep.js';
+import { hasPeftEntries, validatePeftEntries } from './planner/validate-peft-entries.js';
+import { readWorkerHeartbeats } from './agent/worker-heartbeat.js';
+import { WorkerClient } from './worker-process/worker-client.js';
 import { EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE, cancelledSweepKey, connectionFromUrl, type QueueContext } from './queue/queues.js';
 import { trialJobId } from './queue/job-ids.js';
 import { LiveProgress } from './recorder/live-progress.js';
@@ -108,7 +111,7 @@ export class ControlPlane {
     if (sha) await this.artifacts.fetch(sha).catch(() => undefined);
   }
 
-  /** Hashes the spec's local files (streamed), then expands and queues it (planner/submit-sweep.ts). */
+  /** Hashes the spec's local files (streamed), validates its PEFT entries, then expands and queues it (planner/submit-sweep.ts). */
   async submit(spec: SweepSpec): Promise<SubmittedSweep> {
     const refused = (spec.notify ?? []).flatMap((n, i) => {
       const why = refusedUrl(n.url, this.webhookPolicy);
@@ -121,7 +124,7 @@ export class ControlPlane {
     }
     const env = this.env;
     const maxActive = Number(env.BSLORA_MAX_ACTIVE_SWEEPS) > 0 ? Number(env.BSLORA_MAX_ACTIVE_SWEEPS) : DEFAULT_MAX_ACTIVE_SWEEPS;
-    const { active } = this.store.db.prepare("SELECT COUNT(*) AS active FROM sweeps WHERE status IN ('queued', 'running')").get() as { active: number };
+    const active = this.store.unfinishedSweepCount();
     if (active >= maxActive) {
       throw new ControlPlaneError(
         'CP_ERR_TOO_MANY_SWEEPS',
@@ -129,7 +132,30 @@ export class ControlPlane {
       );
     }
     await hashLocalRefs(spec);
-    return submitSweep(spec, { store: this.store, flows: this.flows, ctx: this.ctx });
+    const peft = hasPeftEntries(spec) ? await this.validatePeft(spec) : undefined;
+    return submitSweep(spec, { store: this.store, flows: this.flows, ctx: this.ctx }, { peft });
+  }
+
+  /** Validates the spec's `grid.peft` entries with a serving worker's PEFT (see validate-peft-entries.ts). */
+  private async validatePeft(spec: SweepSpec) {
+    const worker = (await readWorkerHeartbeats(this.publisher, this.ctx.prefix)).find((w) => w.status === 'serving');
+    if (!worker) {
+      throw new ControlPlaneError(
+        'CP_ERR_NO_VALIDATING_WORKER',
+        `sweep spec ${spec.name} has grid.peft entries, which a worker's PEFT validates at submit, but no worker is serving: start an agent (bslora agent, or bslora up) and submit again`,
+      );
+    }
+    const client = new WorkerClient(worker.address);
+    try {
+      return await validatePeftEntries(spec, (trial) => client.validateAdapter(trial));
+    } catch (err) {
+      if (err instanceof ControlPlaneError) throw err;
+      throw new ControlPlaneError('CP_ERR_WORKER_UNREACHABLE', `worker ${worker.id} at ${worker.address} did not validate grid.peft: ${(err as Error).message}`, {
+        cause: err,
+      });
+    } finally {
+      client.close();
+    }
   }
 
   /** Removes the sweep's waiting jobs, aborts its running calls on every agent, and marks it cancelled. */

@@ -60,6 +60,8 @@ export const ERROR_CODES = {
   CP_ERR_WORKER_UNREACHABLE: { exitCode: 4, httpStatus: 503, summary: 'the worker does not answer' },
   /** `--data-mirror` (or BSLORA_DATA_MIRROR) names no folder. */
   CP_ERR_DATA_MIRROR: { exitCode: 2, httpStatus: 400, summary: 'the data mirror is not a folder' },
+  /** A spec with `grid.peft` entries was submitted while no worker was serving to validate them. */
+  CP_ERR_NO_VALIDATING_WORKER: { exitCode: 4, httpStatus: 503, summary: 'no worker can validate the PEFT entries' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -122,6 +122,20 @@ async function plannedTrials(): Promise<{ source: string; trial: Trial }[]> {
     grid: { method: ['base', 'lora', 'vera', 'bslora'], lora_ranks: [8], ranks: [{ local: 2, intra: 2, inter: 4 }] },
   };
   for (const trial of expandSweep(parseSweepSpec(JSON.stringify(minimal), { format: 'json' }))) out.push({ source: 'defaults', trial });
+  // A PEFT baseline of each kind the docs name, as planned before a worker validated it.
+  const peft = {
+    ...minimal,
+    name: 'contract-peft',
+    grid: {
+      method: ['peft'],
+      peft: [
+        { name: 'lokr-r8', peft: { peft_type: 'LOKR', r: 8, alpha: 16 } },
+        { name: 'fourierft', peft: { peft_type: 'FOURIERFT', n_frequency: 64, target_modules: ['q_proj'] } },
+        { name: 'vblora', peft: { peft_type: 'VBLORA', r: 4, num_vectors: 16, vector_length: 8 } },
+      ],
+    },
+  };
+  for (const trial of expandSweep(parseSweepSpec(JSON.stringify(peft), { format: 'json' }))) out.push({ source: 'peft', trial });
   const zero = { ...minimal, name: 'contract-zero', training: { ...minimal.training, warmup_steps: 0 }, task_type: 'seq_cls' };
   for (const trial of expandSweep(parseSweepSpec(JSON.stringify(zero), { format: 'json' }))) out.push({ source: 'warmup-0', trial });
   return out;
@@ -187,11 +201,20 @@ describe('the trial contract between the planner and the worker', () => {
         return;
       }
       expect(peft!.task_type, where).toBe(read.task_type.toUpperCase());
-      expect(peft!.target_modules, where).toEqual([...new Set(trial.targetModules)].sort());
+      // A peft entry may name its own modules; the planner writes them (or the spec's) into its config.
+      const modules = m.$case === 'peft' ? (JSON.parse(m.value.configJson) as { target_modules: string[] }).target_modules : trial.targetModules;
+      expect(peft!.target_modules, where).toEqual([...new Set(modules)].sort());
       if (m.$case === 'lora') {
         expect(peft, where).toMatchObject({ type: 'LoraConfig', r: c.rank, lora_alpha: settings.loraAlpha, lora_dropout: settings.loraDropout });
       } else if (m.$case === 'vera') {
         expect(peft, where).toMatchObject({ type: 'VeraConfig', r: c.rank, vera_dropout: settings.loraDropout });
+      } else if (m.$case === 'peft') {
+        // The worker builds the written config: every written field arrives, and its canonical form keeps them.
+        const written = JSON.parse(m.value.configJson) as Record<string, unknown>;
+        expect(peft!.peft_type, where).toBe(written.peft_type);
+        const { target_modules: modules, ...rest } = written as { target_modules: string[] };
+        // PEFT keeps target modules as a set: the canonical config lists them sorted.
+        expect(JSON.parse(peft!.canonical as string), where).toMatchObject({ ...rest, target_modules: [...modules].sort() });
       } else {
         const r = c.ranks!;
         expect(peft, where).toMatchObject({
@@ -235,6 +258,14 @@ describe('the trial contract between the planner and the worker', () => {
         if (r.method === 'vera') expect(r.rank, where).toBe(doc['grid.vera_ranks']);
       }
     }
+  });
+
+  it('a peft trial arrives as its entry: name, config and (until validated) no PEFT version', () => {
+    const peft = planned.map((p, i) => ({ ...p, read: report.trials[i]! })).filter((p) => p.source === 'peft');
+    expect(peft.map((p) => p.trial.name)).toEqual(['peft-lokr-r8-s0', 'peft-fourierft-s0', 'peft-vblora-s0']);
+    expect(peft.map((p) => p.read.as_sent.peft!.type)).toEqual(['LoKrConfig', 'FourierFTConfig', 'VBLoRAConfig']);
+    expect(peft[1]!.read.as_sent.peft!.target_modules).toEqual(['q_proj']);
+    expect(peft[0]!.read.as_sent.peft).toMatchObject({ r: 8, target_modules: ['q_proj', 'v_proj'] });
   });
 
   it('warmup_steps: 0 means no warm-up: the first step runs at the peak learning rate', () => {

@@ -111,6 +111,7 @@ export const trialSchema = component(
     name: z.string(),
     method: z.string(),
     scale: z.number().nullable().describe('the adapter scale s (dW = s * B A) the trial trains at; null for vera and base'),
+    peftName: z.string().nullable().describe('name of the grid.peft entry of a peft trial'),
     status: z.enum(TRIAL_STATUSES),
     reused: z.boolean(),
     lastError: z.string().nullable(),
@@ -172,6 +173,7 @@ export const sweepResultsSchema = component(
             kronShareSize: z.int().nullable(),
             gateShareSize: z.int().nullable(),
             scale: z.number().nullable().describe('the adapter scale s (dW = s * B A); null for vera and base'),
+            peftName: z.string().nullable().describe('name of the grid.peft entry of a peft trial'),
             seed: z.int(),
           })
           .describe('the grid coordinates that tell trials apart; the whole plan with ?include=plan'),

@@ -20,6 +20,7 @@ function trialView(cp: ControlPlane, t: TrialRow) {
     method: t.method,
     // The adapter scale s (dW = s * B A) the worker applies; null for vera and base.
     scale: trialScale(t.plan),
+    peftName: t.plan.method?.$case === 'peft' ? t.plan.method.value.name : null,
     status: t.status,
     reused: t.reused,
     lastError: t.lastError,
@@ -83,6 +84,7 @@ function tableColumnsOf(row: TrialRow) {
       shareMode: c.shareMode,
       kronShareSize: c.shareMode === 'kron' ? c.shareSize : null,
       gateShareSize: c.shareMode === 'gate' ? c.shareSize : null,
+      peftName: c.peftName,
       scale: trialScale(row.plan),
       seed: c.seed,
     },
@@ -174,6 +176,7 @@ export function sweepResultColumns(cp: ControlPlane, id: string, eventId: string
       shareMode: coord((c) => c.shareMode),
       kronShareSize: coord((c) => (c.shareMode === 'kron' ? c.shareSize : null)),
       gateShareSize: coord((c) => (c.shareMode === 'gate' ? c.shareSize : null)),
+      peftName: coord((c) => c.peftName),
       scale: col((_, r) => trialScale(r.plan)),
       seed: coord((c) => c.seed),
       accuracy: Object.fromEntries(tasks.map((t) => [t, col((_, r) => r.result?.metrics?.[t]?.acc ?? null)])),

@@ -15,6 +15,8 @@ export interface SweepDetail {
     status: string;
     reused: boolean;
     lastError: string | null;
+    /** A peft trial's `grid.peft` entry, shown as its method (`peft:lokr-r8`). */
+    peftName?: string | null;
     progress: { phase?: string; step?: number; totalSteps?: number; loss?: number | null } | null;
     result: { counts: Record<string, number>; finalLoss: number | null; initialLoss: number | null; meanAcc: number | null } | null;
   }[];
@@ -24,7 +26,7 @@ export function resultTable(sweep: SweepDetail): string {
   const lora = pickLoraBaseline(sweep.trials, (t) => t.result?.counts.total);
   const rows = sweep.trials.map((t) => [
     t.name,
-    t.method,
+    t.method === 'peft' && t.peftName ? `peft:${t.peftName}` : t.method,
     t.scale === null || t.scale === undefined ? null : fmtScale(t.scale),
     t.status + (t.reused ? ' (reused)' : ''),
     fmtInt(t.result?.counts.total),

@@ -1,11 +1,14 @@
 /**
- * Submits a sweep: validate completely, expand into trials, reuse every trial whose key already has a result,
- * record the sweep and its trials in the store, then add one BullMQ flow (sweep ← eval ← train per trial).
+ * Submits a sweep: validate completely (the caller has validated `grid.peft` entries with a worker, see
+ * validate-peft-entries.ts, and passes their canonical configs as `opts.peft`), expand into trials, reuse every
+ * trial whose key already has a result, record the sweep and its trials in the store, then add one BullMQ flow
+ * (sweep ← eval ← train per trial).
  * Nothing is queued or stored when validation fails.
  */
 import { type FlowProducer, Queue, type FlowJob } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { expandSweep, type SweepSpec, type Trial } from '../sweep-specs/index.js';
+import type { PeftCanonical } from '../sweep-specs/trial-plan.js';
 import type { Store } from '../store/store.js';
 import {
   EVAL_QUEUE,
@@ -26,9 +29,9 @@ export interface SubmittedSweep {
 export async function submitSweep(
   spec: SweepSpec,
   deps: { store: Store; flows: FlowProducer; ctx: QueueContext },
-  opts: { sweepId?: string } = {},
+  opts: { sweepId?: string; peft?: ReadonlyMap<string, PeftCanonical> } = {},
 ): Promise<SubmittedSweep> {
-  const trials = expandSweep(spec);
+  const trials = expandSweep(spec, opts.peft);
   const sweepId = opts.sweepId ?? `sw-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}-${randomUUID().slice(0, 8)}`;
   const reused = deps.store.finishedTrialKeys(trials.map((t) => t.trialKey));
   deps.store.createSweep({ id: sweepId, name: spec.name, spec }, trials, reused);

@@ -120,6 +120,11 @@ export class Store {
     return this.sweeps.listPage(opts);
   }
 
+  /** How many sweeps are not finished (queued or running): the server caps them. */
+  unfinishedSweepCount(): number {
+    return this.sweeps.unfinishedCount();
+  }
+
   unfinishedSweeps(): SweepRow[] {
     return this.sweeps.unfinished();
   }

@@ -83,6 +83,11 @@ export class SweepsTable {
   }
 
   /** The sweeps still queued or running (the start-up reconciler's work list). */
+  /** How many sweeps are not finished (queued or running). */
+  unfinishedCount(): number {
+    return (this.sql.prepare(`SELECT COUNT(*) AS n FROM sweeps WHERE status IN ${UNFINISHED_SQL}`).get() as { n: number }).n;
+  }
+
   unfinished(): SweepRow[] {
     return (this.sql.prepare(`SELECT * FROM sweeps WHERE status IN ${UNFINISHED_SQL}`).all() as Row[]).map(toSweep);
   }

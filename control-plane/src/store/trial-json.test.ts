@@ -20,7 +20,7 @@ describe('stored trials', () => {
 
   it('written before the proto contract (key format 2) still read, with their coordinates and settings', () => {
     const [lora, bslora] = FORMAT_2_ROWS.map(trialFromJson);
-    expect(trialCoordinates(lora!)).toEqual({ method: 'lora', rank: 8, ranks: null, shareMode: null, shareSize: null, seed: 0 });
+    expect(trialCoordinates(lora!)).toEqual({ method: 'lora', rank: 8, ranks: null, shareMode: null, shareSize: null, peftName: null, seed: 0 });
     expect(lora!.method).toEqual({ $case: 'lora', value: { rank: 8, loraDropout: 0.05 } });
     expect(lora!.training).toMatchObject({ length: { $case: 'steps', value: 30 }, learningRate: 0.003, warmupSteps: 0, evalLimit: 200 });
     expect(trialCoordinates(bslora!)).toMatchObject({ method: 'bslora', ranks: { local: 2, intra: 2, inter: 4 }, shareMode: 'slice' });

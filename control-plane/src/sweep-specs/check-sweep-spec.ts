@@ -37,7 +37,7 @@ function duplicates<T>(values: readonly T[]): number[] {
 }
 
 function describeSelector(s: TrialSelector): string {
-  return [s.method, s.rank !== null ? `rank ${s.rank}` : '', s.shareMode ?? '', s.ranks ? `${s.ranks.local}/${s.ranks.intra}/${s.ranks.inter}` : '']
+  return [s.method, s.peftName ?? '', s.rank !== null ? `rank ${s.rank}` : '', s.shareMode ?? '', s.ranks ? `${s.ranks.local}/${s.ranks.intra}/${s.ranks.inter}` : '']
     .filter(Boolean)
     .join(' ');
 }
@@ -164,6 +164,10 @@ export function checkSweepSpec(spec: SweepSpec): SpecCheckIssue[] {
   // Baseline ranks.
   if (methods.includes('lora') && grid.lora_ranks === undefined) add(['grid', 'lora_ranks'], 'required when method includes lora');
   if (!methods.includes('lora') && grid.lora_ranks !== undefined) add(['grid', 'lora_ranks'], 'applies only to method lora, which grid.method does not include');
+  if (methods.includes('peft') && grid.peft === undefined) add(['grid', 'peft'], 'required when method includes peft');
+  if (!methods.includes('peft') && grid.peft !== undefined) add(['grid', 'peft'], 'applies only to method peft, which grid.method does not include');
+  const peftNames = (grid.peft ?? []).map((e) => e.name);
+  for (const i of duplicates(peftNames)) add(['grid', 'peft', i, 'name'], `duplicate peft entry name "${peftNames[i]}"`);
   if (!methods.includes('vera') && grid.vera_ranks !== undefined) add(['grid', 'vera_ranks'], 'applies only to method vera, which grid.method does not include');
   for (const key of ['lora_ranks', 'vera_ranks'] as const) {
     const list = asList(grid[key]) ?? [];

@@ -7,13 +7,14 @@ import type { SweepSpec } from './sweep-spec.js';
 type Rule = NonNullable<SweepSpec['expect']>[number];
 
 function result(name: string, params: number, acc: number | null, extra: Partial<ExpectTrialResult> = {}): ExpectTrialResult {
-  const m = /^(bslora|lora|vera|base)-(?:(slice|gate|kron)\d*-(\d+)\/(\d+)\/(\d+)|r(\d+))?/.exec(name)!;
+  const m = /^(bslora|lora|vera|base|peft)-(?:(slice|gate|kron)\d*-(\d+)\/(\d+)\/(\d+)|r(\d+))?/.exec(name)!;
   return {
     name,
     method: m[1] as ExpectTrialResult['method'],
     shareMode: (m[2] as ExpectTrialResult['shareMode']) ?? null,
     ranks: m[3] ? { local: Number(m[3]), intra: Number(m[4]), inter: Number(m[5]) } : null,
-    rank: m[6] ? Number(m[6]) : null,
+    rank: m[1] !== 'peft' && m[6] ? Number(m[6]) : null,
+    peftName: m[1] === 'peft' ? name.slice('peft-'.length).replace(/-s\d+$/, '') : null,
     trainableParams: params,
     metrics: { mean_acc: acc },
     ...extra,
@@ -27,6 +28,8 @@ const RESULTS = [
   result('bslora-kron256-2/4/16-s0', 300, 0.705),
   result('bslora-kron256-2/4/16-s1', 300, 0.709),
   result('bslora-slice-2/4/16-s0', 600, 0.75),
+  result('peft-lokr-r8-s0', 400, 0.69),
+  result('peft-fourier.ft_1-s0', 100, 0.6),
 ];
 
 const rule = (r: Partial<Rule>): Rule => ({ best: 'bslora', metric: 'mean_acc', at_least: 'lora:r8 - 0.5', ...r }) as Rule;
@@ -35,15 +38,30 @@ describe('parseExpectTarget and parseTrialSelector', () => {
   it('parses targets and selectors', () => {
     expect(parseExpectTarget('lora:r8 - 0.5')).toEqual({
       kind: 'relative',
-      selector: { method: 'lora', rank: 8, shareMode: null, ranks: null },
+      selector: { method: 'lora', rank: 8, shareMode: null, ranks: null, peftName: null },
       offset: -0.5,
     });
     expect(parseExpectTarget('base+5')).toMatchObject({ kind: 'relative', offset: 5 });
     expect(parseExpectTarget(70)).toEqual({ kind: 'value', value: 70 });
     expect(parseExpectTarget('70.5')).toEqual({ kind: 'value', value: 70.5 });
     expect(parseExpectTarget('lora r8')).toBeNull();
-    expect(parseTrialSelector('bslora:kron:2/4/16')).toEqual({ method: 'bslora', rank: null, shareMode: 'kron', ranks: { local: 2, intra: 4, inter: 16 } });
+    expect(parseTrialSelector('bslora:kron:2/4/16')).toEqual({
+      method: 'bslora',
+      rank: null,
+      shareMode: 'kron',
+      ranks: { local: 2, intra: 4, inter: 16 },
+      peftName: null,
+    });
     expect(parseTrialSelector('qlora')).toBeNull();
+  });
+
+  it('parses peft selectors, whose names may hold "-", "." and "_"', () => {
+    expect(parseTrialSelector('peft')).toMatchObject({ method: 'peft', peftName: null });
+    expect(parseTrialSelector('peft:lokr-r8')).toMatchObject({ method: 'peft', peftName: 'lokr-r8' });
+    expect(parseTrialSelector('peft:LoKr')).toBeNull();
+    expect(parseExpectTarget('peft:lokr-r8 - 0.5')).toMatchObject({ kind: 'relative', selector: { peftName: 'lokr-r8' }, offset: -0.5 });
+    expect(parseExpectTarget('peft:fourier.ft_1')).toMatchObject({ kind: 'relative', selector: { peftName: 'fourier.ft_1' }, offset: 0 });
+    expect(parseExpectTarget('lora:r8-0.5')).toMatchObject({ kind: 'relative', offset: -0.5 });
   });
 });
 
@@ -70,6 +88,14 @@ describe('evaluateExpectRules', () => {
     expect(evaluateExpectRules([rule({ at_least: 74 })], RESULTS)[0]!.passed).toBe(true);
     const points = RESULTS.map((r) => ({ ...r, metrics: { mean_acc: r.metrics.mean_acc! * 100 } }));
     expect(evaluateExpectRules([rule({ at_least: 76 })], points, { metricScale: 'points' })[0]!.passed).toBe(false);
+  });
+
+  it('judges against a peft entry by its name', () => {
+    const [v] = evaluateExpectRules([rule({ at_least: 'peft:lokr-r8 + 1' })], RESULTS);
+    // best bslora 75.0 >= lokr 69.0 + 1; fourier.ft_1 (60.0) is not the reference.
+    expect(v).toMatchObject({ passed: true, target: 70 });
+    const [w] = evaluateExpectRules([rule({ best: 'peft', at_least: 'lora:r8' })], RESULTS);
+    expect(w).toMatchObject({ passed: false, best: { config: 'peft-lokr-r8' } });
   });
 
   it('fails, saying so, when the reference has no result', () => {

@@ -99,6 +99,21 @@ export const pairedBlockSchema = z
     'BSLoRA settings expanded together; keys not set here are taken from the grid, and a block that sets any rank key replaces all four',
   );
 
+/** One baseline of any PEFT method: a name and the PEFT config's fields (`peft_type` and its keyword arguments). */
+export const peftEntrySchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{0,39}$/, "must be 1-40 lower-case letters, digits, '.', '_' or '-'")
+      .describe('the entry\'s name in trial names, tables and selectors (peft:<name>)'),
+    peft: z
+      .looseObject({
+        peft_type: z.string().regex(/^[A-Za-z0-9_]+$/, 'must be a PEFT method name such as LOKR').describe('PEFT method, e.g. LOKR'),
+      })
+      .describe("the config's fields, as PEFT's config class takes them; target_modules and task_type default to the spec's"),
+  })
+  .describe('a baseline of any PEFT method, validated by a worker at submit');
+
 export const gridSchema = z
   .strictObject({
     method: oneOrMany(z.enum(METHODS)).describe(`methods to run: ${METHODS.join(', ')}`),
@@ -119,6 +134,7 @@ export const gridSchema = z
     lora_ranks: oneOrMany(intIn({ min: 1, max: R.rank.max })).optional().describe('ranks of the LoRA baseline'),
     vera_ranks: oneOrMany(intIn({ min: 1, max: R.rank.max })).optional().describe(`ranks of the VeRA baseline; default ${TRIAL_DEFAULTS.grid.vera_ranks}`),
     seeds: z.array(intIn(R.seed)).min(1).max(MAX_LIST_ITEMS).optional().describe('seeds; every configuration runs once per seed'),
+    peft: z.array(peftEntrySchema).min(1).max(MAX_LIST_ITEMS).optional().describe('baselines of any PEFT method (method peft)'),
   })
   .describe('the axes the sweep expands over');
 

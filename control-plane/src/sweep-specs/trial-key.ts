@@ -11,7 +11,8 @@
  *   (ranks, share mode and its size, alpha, dropout, …) and the training settings (steps or epochs, learning rate,
  *   batch size, warm-up steps, …) as their proto JSON, so a setting added to either message enters the key without
  *   a change here. Defaults are filled in by the planner, so leaving a setting out and writing its default give one
- *   key.
+ *   key. A `peft` trial's settings are its config as the worker's PEFT canonicalised it (every default filled in)
+ *   and that PEFT's version; its entry name is left out.
  *
  * Identity of a reference: `builtin:` references by their string and the builtin's version
  * (proto/builtin-resources.json), hub references by their string; local files and folders by the sha256 of
@@ -123,6 +124,9 @@ function methodSettingsJson(method: NonNullable<Trial['method']>): unknown {
       return VeraSettings.toJSON(method.value);
     case 'base':
       return {};
+    case 'peft':
+      // The canonical config and PEFT's version; the entry's name is a label, not a setting.
+      return { config: JSON.parse(method.value.configJson) as unknown, peftVersion: method.value.peftVersion };
   }
 }
 

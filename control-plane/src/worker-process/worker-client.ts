@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { credentials, Metadata, type ClientReadableStream } from '@grpc/grpc-js';
 import {
   WorkerServiceClient,
+  type CountParametersResponse,
   type DescribeResponse,
   type EvaluateEvent,
   type EvaluateProgress,
@@ -92,6 +93,18 @@ export class WorkerClient {
         new Metadata(),
         { deadline: deadline(opts.timeoutMs ?? 60_000) },
         (err, res) => (err ? reject(err) : resolve(res.counts!)),
+      ),
+    );
+  }
+
+  /**
+   * Counts a trial's parameters and, for a `peft` trial, validates its config with the worker's PEFT: the response
+   * holds the canonical config and PEFT's version (an invalid config rejects with INVALID_ARGUMENT).
+   */
+  validateAdapter(trial: Trial, opts: CallOptions = {}): Promise<CountParametersResponse> {
+    return new Promise((resolve, reject) =>
+      this.client.countParameters({ trial }, new Metadata(), { deadline: deadline(opts.timeoutMs ?? 60_000) }, (err, res) =>
+        err ? reject(err) : resolve(res),
       ),
     );
   }

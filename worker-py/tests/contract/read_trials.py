@@ -17,6 +17,7 @@ import sys
 from bslora_api.worker.v1 import worker_service_pb2 as pb
 
 from bslora_worker.trials.adapter_config import adapter_config
+from bslora_worker.trials.peft_entry import canonical_config_json
 from bslora_worker.contract_files import METHODS, SHARE_MODES, TASK_TYPES, method_versions, trial_defaults
 from bslora_worker.trials.lr_schedule import lr_schedule
 from bslora_worker.trials.trial import Trial, check_method_version
@@ -43,6 +44,8 @@ def _peft(config) -> dict | None:
     out["type"] = type(config).__name__
     out["task_type"] = str(config.task_type.value if hasattr(config.task_type, "value") else config.task_type)
     out["target_modules"] = sorted(config.target_modules or [])
+    out["peft_type"] = str(config.peft_type.value if hasattr(config.peft_type, "value") else config.peft_type)
+    out["canonical"] = canonical_config_json(config)
     return out
 
 
@@ -71,7 +74,7 @@ def _read(msg: pb.Trial) -> dict:
         "settings": {
             **{f"training.{n}": trial.training_setting(n) for n in trial_defaults()["training"]},
             **({f"adapter.{n}": trial.adapter_setting(n) for n in trial_defaults()["adapter"]}
-               if trial.method != "base" else {}),
+               if trial.method not in ("base", "peft") else {}),
         },
         "peft": _peft(adapter_config(trial)),
     }

@@ -211,3 +211,34 @@ def test_count_parameters_with_a_kron_size_that_does_not_divide_is_invalid_argum
         worker["stub"].CountParameters(pb.CountParametersRequest(trial=trial), timeout=60)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "48" in err.value.details()
+
+
+def _peft_msg(fields: dict, peft_version: str = "", key: str = "svc-peft") -> pb.Trial:
+    trial = trial_msg(method="peft", rank=0, trial_key=key,
+                      training=pb.TrainingSettings(steps=2, learning_rate=1e-3, batch_size=2, seq_len=64))
+    trial.peft.name = "entry"
+    trial.peft.config_json = json.dumps(fields)
+    trial.peft.peft_version = peft_version
+    return trial
+
+
+def test_count_parameters_validates_a_peft_entry_and_its_canonical_config_trains_to_that_count(worker):
+    res = worker["stub"].CountParameters(
+        pb.CountParametersRequest(trial=_peft_msg({"peft_type": "LOHA", "r": 4, "alpha": 8})), timeout=60)
+    config = json.loads(res.canonical_config_json)
+    assert config["peft_type"] == "LOHA" and config["r"] == 4 and sorted(config["target_modules"]) == sorted(TARGETS)
+    assert res.peft_version == "0.21.2" and res.counts.total > 0
+    # The planner sends the canonical config back with the version: it trains, to the counted size.
+    trial = _peft_msg(config, res.peft_version, key="svc-peft-canonical")
+    _, _, result = train(worker["stub"], trial, timeout=60)
+    assert result.counts.total == res.counts.total
+
+
+def test_a_peft_trial_not_validated_by_this_peft_is_refused_and_a_bad_entry_is_invalid_argument(worker):
+    with pytest.raises(grpc.RpcError) as err:
+        list(worker["stub"].Train(pb.TrainRequest(trial=_peft_msg({"peft_type": "LOHA"}, "0.1.0")), timeout=60))
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "0.1.0" in err.value.details()
+    with pytest.raises(grpc.RpcError) as err:
+        worker["stub"].CountParameters(pb.CountParametersRequest(trial=_peft_msg({"peft_type": "LOHA", "rr": 4})),
+                                       timeout=60)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "rr" in err.value.details()

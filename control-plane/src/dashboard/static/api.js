@@ -92,6 +92,7 @@ export function fromColumns(doc) {
       shareMode: c.shareMode?.[i] ?? null,
       kronShareSize: c.kronShareSize?.[i] ?? null,
       gateShareSize: c.gateShareSize?.[i] ?? null,
+      peftName: c.peftName?.[i] ?? null,
       seed: Number(c.seed?.[i] ?? 0),
     };
     /** @type {Record<string, number | null>} */

@@ -6,7 +6,7 @@ import { UNFINISHED_STATUSES } from './statuses.js';
  * @typedef {{ local: number, intra: number, inter: number }} RankTriple
  * @typedef {{
  *   trialKey: string, name: string, method: string, ranks: RankTriple | null, rank: number | null,
- *   shareMode: string | null, kronShareSize: number | null, gateShareSize: number | null,
+ *   shareMode: string | null, kronShareSize: number | null, gateShareSize: number | null, peftName: string | null,
  *   loraAlpha: number | null, loraDropout: number, baseModel: string, trainData: string,
  *   evalTasks: string[], targetModules: string[], seed: number, methodVersion: string,
  *   training: { steps: number, epochs: number | null, learningRate: number, batchSize: number, seqLen: number,
@@ -18,7 +18,7 @@ import { UNFINISHED_STATUSES } from './statuses.js';
  * @typedef {{ phase?: string, step?: number, totalSteps?: number, loss?: number | null, etaSeconds?: number | null,
  *   task?: string }} TrialProgress
  * @typedef {{ rank: number | null, ranks: RankTriple | null, shareMode: string | null, kronShareSize: number | null,
- *   gateShareSize: number | null, seed: number }} TrialConfig
+ *   gateShareSize: number | null, peftName?: string | null, seed: number }} TrialConfig
  * @typedef {{ plan: TrialFacts | null, result: TrialResult | null }} TrialDetail
  * @typedef {{
  *   trialKey: string, name: string, method: string, scale: number | null, status: string, trainable: number | null,
@@ -55,6 +55,7 @@ export function trialFacts(json, method, config) {
     shareMode,
     kronShareSize: config?.kronShareSize ?? null,
     gateShareSize: config?.gateShareSize ?? null,
+    peftName: config?.peftName ?? null,
     loraAlpha: settings.loraAlpha ?? null,
     loraDropout: settings.loraDropout ?? 0,
     baseModel: String(json.baseModel ?? ''),
@@ -88,12 +89,14 @@ const EXTRA_COLORS = ['#0891b2', '#db2777', '#65a30d', '#7c3aed', '#b45309'];
 export const FRONT_COLOR = '#dc2626';
 
 /**
- * Method and transformation of a trial: `lora`, `bslora-slice`, `bslora-gate`, `bslora-kron`, `vera`, `base`.
+ * Method and transformation of a trial: `lora`, `bslora-slice`, `bslora-gate`, `bslora-kron`, `vera`, `base`, or
+ * `peft:<entry name>` (each `grid.peft` entry is its own group, with the next spare colour).
  * @param {string} method
- * @param {{ shareMode: string | null } | null} plan - the plan, or the trial's config
+ * @param {{ shareMode: string | null, peftName?: string | null } | null} plan - the plan, or the trial's config
  */
 export function groupOf(method, plan) {
   if (method === 'bslora') return `bslora-${plan?.shareMode ?? 'slice'}`;
+  if (method === 'peft' && plan?.peftName) return `peft:${plan.peftName}`;
   return method;
 }
 

@@ -23,6 +23,10 @@ def adapter_config(trial: Trial) -> PeftConfig | None:
     """
     if trial.method == "base":
         return None
+    if trial.method == "peft":
+        from .peft_entry import peft_entry_config
+
+        return peft_entry_config(trial)
     scaling = trial.scaling
     if trial.method == "lora":
         return LoraConfig(

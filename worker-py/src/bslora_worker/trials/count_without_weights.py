@@ -43,6 +43,8 @@ def count_without_weights(trial: Trial, allowed_roots=None) -> dict[str, int]:
     if trial.method == "base":
         return zero
     check_ranks_fit(model, trial)
+    if trial.method == "peft":
+        return {**zero, **_count_peft(model, trial)}
     import bslora
 
     if trial.method == "lora":
@@ -63,3 +65,20 @@ def count_without_weights(trial: Trial, allowed_roots=None) -> dict[str, int]:
     except ValueError as err:  # shape checks name the module, its shape and the valid sizes
         raise InvalidArgument(f"adapter does not fit {trial.base_model}: {err}") from err
     return {**zero, **{k: int(parts[k]) for k in ("local", "intra", "inter", "transform", "total")}}
+
+
+def _count_peft(model: torch.nn.Module, trial: Trial) -> dict[str, int]:
+    """Wraps the meta model with the entry's config and counts what would train (all of it reported as local)."""
+    from peft import get_peft_model
+
+    from .peft_entry import peft_entry_config
+
+    config = peft_entry_config(trial)
+    try:
+        with torch.device("meta"):
+            wrapped = get_peft_model(model, config)
+    except (ValueError, TypeError, KeyError, NotImplementedError) as err:  # PEFT names the module or the setting
+        raise InvalidArgument(f"{type(config).__name__} does not fit {trial.base_model}: {err}") from err
+    total = sum(p.numel() for p in wrapped.parameters() if p.requires_grad)
+    head = sum(p.numel() for n, p in wrapped.named_parameters() if p.requires_grad and "modules_to_save" in n)
+    return {"local": total - head, "head": head, "total": total}

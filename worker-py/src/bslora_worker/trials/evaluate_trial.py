@@ -56,7 +56,13 @@ def evaluate_trial(
             import bslora  # noqa: F401 - registers the BSLoRA method before PEFT reads the adapter config
             from peft import PeftModel
 
-            peft_model = PeftModel.from_pretrained(model, tmp)
+            try:
+                peft_model = PeftModel.from_pretrained(model, tmp)
+            except (ValueError, TypeError, NotImplementedError, KeyError, AttributeError) as err:
+                # The method's adapter cannot be loaded back: retrying cannot help.
+                raise FailedPrecondition(
+                    f"PEFT cannot load adapter {adapter_sha256[:12]}: {type(err).__name__}: {err}"
+                ) from err
             model = peft_model
         try:
             model.eval()

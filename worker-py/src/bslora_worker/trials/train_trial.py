@@ -26,7 +26,7 @@ import torch
 from peft import get_peft_model
 
 from ..data import check_available, load_class_items, load_train_examples
-from ..errors import Cancelled, InvalidArgument
+from ..errors import Cancelled, FailedPrecondition, InvalidArgument
 from ..models import LoadedBase
 from ..devices import peak_memory_bytes
 from ..versions import library_versions
@@ -211,11 +211,16 @@ def _accumulate_gradients(peft_model, batch, micro_batch_size: int, device) -> f
         loss.backward()
         step_loss += float(loss.item())
     return step_loss
+# What PEFT raises for a method whose adapter it cannot save; I/O errors (OSError) stay retryable.
+SAVE_REFUSALS = (ValueError, TypeError, NotImplementedError, KeyError, AttributeError)
 
 
 def _save_adapter(peft_model) -> bytes:
     with tempfile.TemporaryDirectory(prefix="bslora-adapter-") as tmp:
-        peft_model.save_pretrained(tmp)
+        try:
+            peft_model.save_pretrained(tmp)
+        except SAVE_REFUSALS as err:  # the method cannot be saved: retrying cannot help
+            raise FailedPrecondition(f"PEFT cannot save this adapter: {type(err).__name__}: {err}") from err
         # README.md carries a timestamp-free card, but strip it anyway: the archive must be a pure function of weights.
         readme = Path(tmp) / "README.md"
         if readme.exists():

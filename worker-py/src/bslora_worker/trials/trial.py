@@ -51,7 +51,7 @@ class Trial:
 
     @property
     def method(self) -> str:
-        """``bslora``, ``lora``, ``vera`` or ``base`` (the case of the ``method`` oneof); ``""`` when unset."""
+        """``bslora``, ``lora``, ``vera``, ``base`` or ``peft`` (the case of the ``method`` oneof); ``""`` when unset."""
         return self.msg.WhichOneof("method") or ""
 
     @property
@@ -133,7 +133,7 @@ class Trial:
 
     @property
     def lora_dropout(self) -> float:
-        if self.method == "base":
+        if self.method in ("base", "peft"):  # a peft trial's dropout, if any, is in its config
             return 0.0
         if self.settings.HasField("lora_dropout"):
             return self.settings.lora_dropout
@@ -255,6 +255,8 @@ class Trial:
                 raise InvalidArgument(f"trial.bslora.{self.share_mode}.share_size must be positive, got {self.share_size}")
             if self.r_local + self.r_intra + self.r_inter <= 0:
                 raise InvalidArgument("trial.bslora.ranks are all 0: give BSLoRA at least one positive rank")
+        if self.method == "peft" and not (self.msg.peft.name and self.msg.peft.config_json):
+            raise InvalidArgument("trial.peft needs a name and a config_json (the PEFT config's fields as JSON)")
         if self.method in ("lora", "vera") and self.rank <= 0:
             raise InvalidArgument(f"trial.{self.method}.rank must be positive, got {self.rank}")
         if self.method in ("lora", "bslora"):

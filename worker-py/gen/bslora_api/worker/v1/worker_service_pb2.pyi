@@ -14,6 +14,7 @@ class Method(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     METHOD_LORA: _ClassVar[Method]
     METHOD_VERA: _ClassVar[Method]
     METHOD_BASE: _ClassVar[Method]
+    METHOD_PEFT: _ClassVar[Method]
 
 class ShareMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -53,6 +54,7 @@ METHOD_BSLORA: Method
 METHOD_LORA: Method
 METHOD_VERA: Method
 METHOD_BASE: Method
+METHOD_PEFT: Method
 SHARE_MODE_UNSPECIFIED: ShareMode
 SHARE_MODE_SLICE: ShareMode
 SHARE_MODE_GATE: ShareMode
@@ -200,6 +202,16 @@ class BaseSettings(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class PeftSettings(_message.Message):
+    __slots__ = ("name", "config_json", "peft_version")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_JSON_FIELD_NUMBER: _ClassVar[int]
+    PEFT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    config_json: str
+    peft_version: str
+    def __init__(self, name: _Optional[str] = ..., config_json: _Optional[str] = ..., peft_version: _Optional[str] = ...) -> None: ...
+
 class TrainingSettings(_message.Message):
     __slots__ = ("steps", "epochs", "learning_rate", "batch_size", "seq_len", "warmup_steps", "eval_limit", "checkpoint_every", "lr_scheduler", "micro_batch_size", "train_on_inputs", "prompt_template")
     STEPS_FIELD_NUMBER: _ClassVar[int]
@@ -229,13 +241,14 @@ class TrainingSettings(_message.Message):
     def __init__(self, steps: _Optional[int] = ..., epochs: _Optional[float] = ..., learning_rate: _Optional[float] = ..., batch_size: _Optional[int] = ..., seq_len: _Optional[int] = ..., warmup_steps: _Optional[int] = ..., eval_limit: _Optional[int] = ..., checkpoint_every: _Optional[int] = ..., lr_scheduler: _Optional[_Union[LrScheduler, str]] = ..., micro_batch_size: _Optional[int] = ..., train_on_inputs: _Optional[bool] = ..., prompt_template: _Optional[_Union[PromptTemplate, str]] = ...) -> None: ...
 
 class Trial(_message.Message):
-    __slots__ = ("trial_key", "name", "bslora", "lora", "vera", "base", "method_version", "base_model", "task_type", "train_data", "eval_tasks", "target_modules", "training", "seed")
+    __slots__ = ("trial_key", "name", "bslora", "lora", "vera", "base", "peft", "method_version", "base_model", "task_type", "train_data", "eval_tasks", "target_modules", "training", "seed")
     TRIAL_KEY_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     BSLORA_FIELD_NUMBER: _ClassVar[int]
     LORA_FIELD_NUMBER: _ClassVar[int]
     VERA_FIELD_NUMBER: _ClassVar[int]
     BASE_FIELD_NUMBER: _ClassVar[int]
+    PEFT_FIELD_NUMBER: _ClassVar[int]
     METHOD_VERSION_FIELD_NUMBER: _ClassVar[int]
     BASE_MODEL_FIELD_NUMBER: _ClassVar[int]
     TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -250,6 +263,7 @@ class Trial(_message.Message):
     lora: LoraSettings
     vera: VeraSettings
     base: BaseSettings
+    peft: PeftSettings
     method_version: str
     base_model: str
     task_type: TaskType
@@ -258,7 +272,7 @@ class Trial(_message.Message):
     target_modules: _containers.RepeatedScalarFieldContainer[str]
     training: TrainingSettings
     seed: int
-    def __init__(self, trial_key: _Optional[str] = ..., name: _Optional[str] = ..., bslora: _Optional[_Union[BSLoraSettings, _Mapping]] = ..., lora: _Optional[_Union[LoraSettings, _Mapping]] = ..., vera: _Optional[_Union[VeraSettings, _Mapping]] = ..., base: _Optional[_Union[BaseSettings, _Mapping]] = ..., method_version: _Optional[str] = ..., base_model: _Optional[str] = ..., task_type: _Optional[_Union[TaskType, str]] = ..., train_data: _Optional[str] = ..., eval_tasks: _Optional[_Iterable[str]] = ..., target_modules: _Optional[_Iterable[str]] = ..., training: _Optional[_Union[TrainingSettings, _Mapping]] = ..., seed: _Optional[int] = ...) -> None: ...
+    def __init__(self, trial_key: _Optional[str] = ..., name: _Optional[str] = ..., bslora: _Optional[_Union[BSLoraSettings, _Mapping]] = ..., lora: _Optional[_Union[LoraSettings, _Mapping]] = ..., vera: _Optional[_Union[VeraSettings, _Mapping]] = ..., base: _Optional[_Union[BaseSettings, _Mapping]] = ..., peft: _Optional[_Union[PeftSettings, _Mapping]] = ..., method_version: _Optional[str] = ..., base_model: _Optional[str] = ..., task_type: _Optional[_Union[TaskType, str]] = ..., train_data: _Optional[str] = ..., eval_tasks: _Optional[_Iterable[str]] = ..., target_modules: _Optional[_Iterable[str]] = ..., training: _Optional[_Union[TrainingSettings, _Mapping]] = ..., seed: _Optional[int] = ...) -> None: ...
 
 class CountParametersRequest(_message.Message):
     __slots__ = ("trial",)
@@ -285,10 +299,14 @@ class ParameterCounts(_message.Message):
     def __init__(self, local: _Optional[int] = ..., intra: _Optional[int] = ..., inter: _Optional[int] = ..., transform: _Optional[int] = ..., total: _Optional[int] = ..., base_total: _Optional[int] = ..., head: _Optional[int] = ...) -> None: ...
 
 class CountParametersResponse(_message.Message):
-    __slots__ = ("counts",)
+    __slots__ = ("counts", "canonical_config_json", "peft_version")
     COUNTS_FIELD_NUMBER: _ClassVar[int]
+    CANONICAL_CONFIG_JSON_FIELD_NUMBER: _ClassVar[int]
+    PEFT_VERSION_FIELD_NUMBER: _ClassVar[int]
     counts: ParameterCounts
-    def __init__(self, counts: _Optional[_Union[ParameterCounts, _Mapping]] = ...) -> None: ...
+    canonical_config_json: str
+    peft_version: str
+    def __init__(self, counts: _Optional[_Union[ParameterCounts, _Mapping]] = ..., canonical_config_json: _Optional[str] = ..., peft_version: _Optional[str] = ...) -> None: ...
 
 class TrainRequest(_message.Message):
     __slots__ = ("trial",)

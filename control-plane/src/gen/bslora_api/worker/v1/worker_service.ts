@@ -48,6 +48,8 @@ export enum Method {
   METHOD_VERA = 3,
   /** METHOD_BASE - The untuned base model, evaluated only. */
   METHOD_BASE = 4,
+  /** METHOD_PEFT - Any PEFT method, named by its PEFT config (a baseline; see PeftSettings). */
+  METHOD_PEFT = 5,
   UNRECOGNIZED = -1,
 }
 
@@ -68,6 +70,9 @@ export function methodFromJSON(object: any): Method {
     case 4:
     case "METHOD_BASE":
       return Method.METHOD_BASE;
+    case 5:
+    case "METHOD_PEFT":
+      return Method.METHOD_PEFT;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -87,6 +92,8 @@ export function methodToJSON(object: Method): string {
       return "METHOD_VERA";
     case Method.METHOD_BASE:
       return "METHOD_BASE";
+    case Method.METHOD_PEFT:
+      return "METHOD_PEFT";
     case Method.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -481,6 +488,25 @@ export interface BaseSettings {
 }
 
 /**
+ * PeftSettings are the settings of a trial of any PEFT method: a PEFT config by its fields (`peft_type` and the
+ * config class's keyword arguments), validated and made canonical by the worker's installed PEFT.
+ */
+export interface PeftSettings {
+  /** The grid entry's name (`lokr-r8`), unique within a sweep. */
+  name: string;
+  /**
+   * The config as JSON with sorted keys: as written in the spec until a worker canonicalised it, then PEFT's
+   * `to_dict()` with every default filled in (what enters the trial key).
+   */
+  configJson: string;
+  /**
+   * The PEFT version that canonicalised the config; a worker with another version refuses the trial with
+   * FAILED_PRECONDITION ("" before validation: only CountParameters accepts that).
+   */
+  peftVersion: string;
+}
+
+/**
  * TrainingSettings are the optimisation settings of a trial. Unset optional fields take proto/trial-defaults.json;
  * their names are the sweep spec's `training` keys.
  */
@@ -549,6 +575,9 @@ export interface Trial {
     | //
     /** The base model, untuned. */
     { $case: "base"; value: BaseSettings }
+    | //
+    /** Any PEFT method. */
+    { $case: "peft"; value: PeftSettings }
     | undefined;
   /**
    * Version of the method's implementation the trial was planned for (proto/method-versions.json); a worker with
@@ -600,7 +629,13 @@ export interface ParameterCounts {
 /** CountParametersResponse carries the counts. */
 export interface CountParametersResponse {
   /** The breakdown. */
-  counts: ParameterCounts | undefined;
+  counts:
+    | ParameterCounts
+    | undefined;
+  /** For a peft trial: its config as the installed PEFT canonicalised it (PeftSettings.config_json); "" otherwise. */
+  canonicalConfigJson: string;
+  /** For a peft trial: the installed PEFT's version; "" otherwise. */
+  peftVersion: string;
 }
 
 /** TrainRequest starts training one trial. */
@@ -2191,6 +2226,115 @@ export const BaseSettings: MessageFns<BaseSettings> = {
   },
 };
 
+function createBasePeftSettings(): PeftSettings {
+  return { name: "", configJson: "", peftVersion: "" };
+}
+
+export const PeftSettings: MessageFns<PeftSettings> = {
+  encode(message: PeftSettings, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.configJson !== "") {
+      writer.uint32(18).string(message.configJson);
+    }
+    if (message.peftVersion !== "") {
+      writer.uint32(26).string(message.peftVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PeftSettings {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePeftSettings();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.configJson = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.peftVersion = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PeftSettings {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      configJson: isSet(object.configJson)
+        ? globalThis.String(object.configJson)
+        : isSet(object.config_json)
+        ? globalThis.String(object.config_json)
+        : "",
+      peftVersion: isSet(object.peftVersion)
+        ? globalThis.String(object.peftVersion)
+        : isSet(object.peft_version)
+        ? globalThis.String(object.peft_version)
+        : "",
+    };
+  },
+
+  toJSON(message: PeftSettings): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.configJson !== "") {
+      obj.configJson = message.configJson;
+    }
+    if (message.peftVersion !== "") {
+      obj.peftVersion = message.peftVersion;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PeftSettings>, I>>(base?: I): PeftSettings {
+    return PeftSettings.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PeftSettings>, I>>(object: I): PeftSettings {
+    const message = createBasePeftSettings();
+    message.name = object.name ?? "";
+    message.configJson = object.configJson ?? "";
+    message.peftVersion = object.peftVersion ?? "";
+    return message;
+  },
+};
+
 function createBaseTrainingSettings(): TrainingSettings {
   return {
     length: undefined,
@@ -2541,6 +2685,9 @@ export const Trial: MessageFns<Trial> = {
       case "base":
         BaseSettings.encode(message.method.value, writer.uint32(50).fork()).join();
         break;
+      case "peft":
+        PeftSettings.encode(message.method.value, writer.uint32(122).fork()).join();
+        break;
     }
     if (message.methodVersion !== "") {
       writer.uint32(58).string(message.methodVersion);
@@ -2628,6 +2775,14 @@ export const Trial: MessageFns<Trial> = {
             }
 
             message.method = { $case: "base", value: BaseSettings.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.method = { $case: "peft", value: PeftSettings.decode(reader, reader.uint32()) };
             continue;
           }
           case 7: {
@@ -2722,6 +2877,8 @@ export const Trial: MessageFns<Trial> = {
         ? { $case: "vera", value: VeraSettings.fromJSON(object.vera) }
         : isSet(object.base)
         ? { $case: "base", value: BaseSettings.fromJSON(object.base) }
+        : isSet(object.peft)
+        ? { $case: "peft", value: PeftSettings.fromJSON(object.peft) }
         : undefined,
       methodVersion: isSet(object.methodVersion)
         ? globalThis.String(object.methodVersion)
@@ -2774,6 +2931,8 @@ export const Trial: MessageFns<Trial> = {
       obj.vera = VeraSettings.toJSON(message.method.value);
     } else if (message.method?.$case === "base") {
       obj.base = BaseSettings.toJSON(message.method.value);
+    } else if (message.method?.$case === "peft") {
+      obj.peft = PeftSettings.toJSON(message.method.value);
     }
     if (message.methodVersion !== "") {
       obj.methodVersion = message.methodVersion;
@@ -2831,6 +2990,12 @@ export const Trial: MessageFns<Trial> = {
       case "base": {
         if (object.method?.value !== undefined && object.method?.value !== null) {
           message.method = { $case: "base", value: BaseSettings.fromPartial(object.method.value) };
+        }
+        break;
+      }
+      case "peft": {
+        if (object.method?.value !== undefined && object.method?.value !== null) {
+          message.method = { $case: "peft", value: PeftSettings.fromPartial(object.method.value) };
         }
         break;
       }
@@ -3086,13 +3251,19 @@ export const ParameterCounts: MessageFns<ParameterCounts> = {
 };
 
 function createBaseCountParametersResponse(): CountParametersResponse {
-  return { counts: undefined };
+  return { counts: undefined, canonicalConfigJson: "", peftVersion: "" };
 }
 
 export const CountParametersResponse: MessageFns<CountParametersResponse> = {
   encode(message: CountParametersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.counts !== undefined) {
       ParameterCounts.encode(message.counts, writer.uint32(10).fork()).join();
+    }
+    if (message.canonicalConfigJson !== "") {
+      writer.uint32(18).string(message.canonicalConfigJson);
+    }
+    if (message.peftVersion !== "") {
+      writer.uint32(26).string(message.peftVersion);
     }
     return writer;
   },
@@ -3118,6 +3289,22 @@ export const CountParametersResponse: MessageFns<CountParametersResponse> = {
             message.counts = ParameterCounts.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.canonicalConfigJson = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.peftVersion = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3131,13 +3318,31 @@ export const CountParametersResponse: MessageFns<CountParametersResponse> = {
   },
 
   fromJSON(object: any): CountParametersResponse {
-    return { counts: isSet(object.counts) ? ParameterCounts.fromJSON(object.counts) : undefined };
+    return {
+      counts: isSet(object.counts) ? ParameterCounts.fromJSON(object.counts) : undefined,
+      canonicalConfigJson: isSet(object.canonicalConfigJson)
+        ? globalThis.String(object.canonicalConfigJson)
+        : isSet(object.canonical_config_json)
+        ? globalThis.String(object.canonical_config_json)
+        : "",
+      peftVersion: isSet(object.peftVersion)
+        ? globalThis.String(object.peftVersion)
+        : isSet(object.peft_version)
+        ? globalThis.String(object.peft_version)
+        : "",
+    };
   },
 
   toJSON(message: CountParametersResponse): unknown {
     const obj: any = {};
     if (message.counts !== undefined) {
       obj.counts = ParameterCounts.toJSON(message.counts);
+    }
+    if (message.canonicalConfigJson !== "") {
+      obj.canonicalConfigJson = message.canonicalConfigJson;
+    }
+    if (message.peftVersion !== "") {
+      obj.peftVersion = message.peftVersion;
     }
     return obj;
   },
@@ -3150,6 +3355,8 @@ export const CountParametersResponse: MessageFns<CountParametersResponse> = {
     message.counts = (object.counts !== undefined && object.counts !== null)
       ? ParameterCounts.fromPartial(object.counts)
       : undefined;
+    message.canonicalConfigJson = object.canonicalConfigJson ?? "";
+    message.peftVersion = object.peftVersion ?? "";
     return message;
   },
 };
@@ -4674,7 +4881,11 @@ export const WorkerServiceService = {
     responseSerialize: (value: DescribeResponse): Buffer => Buffer.from(DescribeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DescribeResponse => DescribeResponse.decode(value),
   },
-  /** CountParameters counts a trial's adapter parameters without training (meta device, no weights). */
+  /**
+   * CountParameters counts a trial's adapter parameters without training (meta device, no weights). For a peft
+   * trial it also validates the config with the installed PEFT (INVALID_ARGUMENT with PEFT's message) and returns
+   * the canonical config.
+   */
   countParameters: {
     path: "/bslora_api.worker.v1.WorkerService/CountParameters" as const,
     requestStream: false as const,
@@ -4722,7 +4933,11 @@ export const WorkerServiceService = {
 export interface WorkerServiceServer extends UntypedServiceImplementation {
   /** Describe reports the worker's devices, memory, library versions and capacity. */
   describe: handleUnaryCall<DescribeRequest, DescribeResponse>;
-  /** CountParameters counts a trial's adapter parameters without training (meta device, no weights). */
+  /**
+   * CountParameters counts a trial's adapter parameters without training (meta device, no weights). For a peft
+   * trial it also validates the config with the installed PEFT (INVALID_ARGUMENT with PEFT's message) and returns
+   * the canonical config.
+   */
   countParameters: handleUnaryCall<CountParametersRequest, CountParametersResponse>;
   /** Train fine-tunes one trial: progress events, then the adapter in chunks, then the result (always last). */
   train: handleServerStreamingCall<TrainRequest, TrainEvent>;
@@ -4749,7 +4964,11 @@ export interface WorkerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DescribeResponse) => void,
   ): ClientUnaryCall;
-  /** CountParameters counts a trial's adapter parameters without training (meta device, no weights). */
+  /**
+   * CountParameters counts a trial's adapter parameters without training (meta device, no weights). For a peft
+   * trial it also validates the config with the installed PEFT (INVALID_ARGUMENT with PEFT's message) and returns
+   * the canonical config.
+   */
   countParameters(
     request: CountParametersRequest,
     callback: (error: ServiceError | null, response: CountParametersResponse) => void,
