@@ -112,6 +112,8 @@ def train_trial(
         items = tokenize_examples(examples, base.tokenizer, trial.seq_len)
         batches = StepBatches(items, trial.batch_size, trial.seed, base.tokenizer.pad_token_id)
 
+    if trial.method == "bslora":  # the adapter names its base, so a server can refuse it on any other
+        config.base_model_identity = base.identity
     try:
         peft_model = get_peft_model(base.model, config)
     except ValueError as err:  # PEFT and BSLoRA shape checks name the module; pass the message through
