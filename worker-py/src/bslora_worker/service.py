@@ -26,6 +26,7 @@ from .resident_models import ResidentModels
 from .trials.archive import sha256_hex
 from .trials.evaluate_trial import TaskScore, adapter_path, evaluate_trial
 from .trials.count_without_weights import count_without_weights
+from .trials.serving_footprint import ZERO
 from .trials.contract_files import method_versions
 from .trials.trial import Trial, check_method_version
 from .trials.train_trial import StepProgress, TrainOutcome, train_trial
@@ -85,7 +86,7 @@ class _ThreadCall:
 
 def _dry_run_outcome(trial: Trial, on_progress) -> TrainOutcome:
     on_progress(StepProgress(1, 1, 0.0, trial.learning_rate, 0.0, 0.0))
-    zero = {"local": 0, "intra": 0, "inter": 0, "transform": 0, "total": 0, "base_total": 0}
+    zero = {"local": 0, "intra": 0, "inter": 0, "transform": 0, "total": 0, "base_total": 0, "footprint": dict(ZERO)}
     return TrainOutcome(zero, 0.0, 0.0, 1, 0.0, 0, library_versions(), "dry-run", b"", "", 0)
 
 

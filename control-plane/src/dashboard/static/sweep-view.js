@@ -3,10 +3,11 @@
  * One sweep: its header and CSV export, summary cards, the parameter/accuracy chart, and the trial table, kept live.
  */
 import { ApiError, followSweep, loadSweep } from './api.js';
-import { chartOption, createChart, isPlotted, locatePoints } from './chart.js';
+import { chartOption, createChart, isPlotted, locatePoints, trialTooltip } from './chart.js';
 import { h, replace } from './dom.js';
 import { fmtAcc, fmtCount, fmtShare, fmtTime, groupStyle, UNFINISHED } from './format.js';
 import { createTrialTable } from './table.js';
+import { withXMeasure, X_MEASURES, xMeasureLabel } from './x-measure.js';
 
 /** @typedef {import('./api.js').SweepData} SweepData */
 /** @typedef {import('./format.js').Trial} Trial */
@@ -83,6 +84,16 @@ export async function renderSweep(root, id, setLive) {
   const checks = h('section', { class: 'card checks', id: 'checks' });
   const chartEl = h('div', { id: 'chart', class: 'chart', role: 'img', 'aria-label': 'trainable parameters against mean accuracy' });
   const legendNote = h('p', { class: 'hint' });
+  // What the x axis plots: trainable parameters or a serving footprint measure (x-measure.js)
+  let xKey = 'trainable';
+  const chartTitle = h('h2', { id: 'chart-title' });
+  const xSelect = /** @type {HTMLSelectElement} */ (
+    h('select', { id: 'x-measure' }, X_MEASURES.map((m) => h('option', { value: m.key }, m.label)))
+  );
+  xSelect.addEventListener('change', () => {
+    xKey = xSelect.value;
+    draw(data);
+  });
   const failures = h('div', { id: 'failures', class: 'failures' });
   const table = createTrialTable({ onHover: (key) => highlight(key) });
   // The server names the file (Content-Disposition); `download` keeps the browser on this page.
@@ -103,7 +114,7 @@ export async function renderSweep(root, id, setLive) {
     h(
       'section',
       { class: 'card' },
-      h('div', { class: 'card-head' }, h('h2', null, 'Trainable parameters vs mean accuracy'), legendNote),
+      h('div', { class: 'card-head' }, chartTitle, h('label', { class: 'hint' }, 'x axis ', xSelect), legendNote),
       chartEl,
     ),
     h(
@@ -173,7 +184,13 @@ export async function renderSweep(root, id, setLive) {
         ),
       );
     }
-    const option = chartOption(d);
+    const xName = xMeasureLabel(xKey);
+    chartTitle.textContent = `${xName[0].toUpperCase()}${xName.slice(1)} vs mean accuracy`;
+    chartEl.setAttribute('aria-label', `${xName} against mean accuracy`);
+    const option = chartOption(withXMeasure(d, xKey), {
+      tooltip: (t) => trialTooltip(d.trials.find((o) => o.trialKey === t.trialKey) ?? t, d),
+      xName,
+    });
     located = locatePoints(option);
     chart.setOption(option, { replaceMerge: ['series'] });
     const unplotted = d.trials.filter((t) => t.method !== 'base' && !isPlotted(t)).length;

@@ -35,6 +35,7 @@ from .archive import pack_directory, sha256_hex
 from .batches import ClassStepBatches, StepBatches, tokenize_class_items, tokenize_examples
 from .checkpoints import CheckpointStore
 from .parameter_counts import count_trial_parameters
+from .serving_footprint import ZERO, safetensors_bytes_in_archive, trial_footprint
 from .trial import Trial
 
 
@@ -50,7 +51,7 @@ class StepProgress:
 
 @dataclass(frozen=True)
 class TrainOutcome:
-    counts: dict[str, int]
+    counts: dict  # part counts, plus "footprint": the serving footprint (ParameterCounts.footprint)
     initial_loss: float
     final_loss: float
     steps: int
@@ -99,7 +100,7 @@ def train_trial(
     seed_everything(trial.seed)
     config = adapter_config(trial)
     if config is None:  # the untuned base model: nothing to train
-        counts = count_trial_parameters(trial, base.model, None)
+        counts = {**count_trial_parameters(trial, base.model, None), "footprint": dict(ZERO)}
         return TrainOutcome(counts, math.nan, math.nan, 0, time.perf_counter() - started, _peak_rss_bytes(),
                             library_versions(), "cpu", b"", "", 0)
 
@@ -176,6 +177,8 @@ def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, sta
 
     adapter = _save_adapter(peft_model)
     sha = sha256_hex(adapter)
+    footprint = trial_footprint(trial, peft_model, counts, peft_model.peft_config["default"])
+    counts = {**counts, "footprint": {**footprint, "adapter_file_bytes": safetensors_bytes_in_archive(adapter)}}
     (run_dir / "adapters").mkdir(parents=True, exist_ok=True)
     (run_dir / "adapters" / f"{sha}.tar").write_bytes(adapter)
     checkpoints.clear()
