@@ -125,7 +125,7 @@ def mixed_tokens_per_s(run, rows: int, seq: int, rounds: int) -> float:
 
 
 def measured_part(ns: list[int], rows: int, seq: int, rounds: int, threads: int, kron_size: int,
-                  timed_ns: set[int]) -> None:
+                  timed_ns: set[int], only: str = "") -> None:
     from bslora_worker.models import load_base_model
     from bslora_worker.serving import AdapterPool
 
@@ -138,6 +138,7 @@ def measured_part(ns: list[int], rows: int, seq: int, rounds: int, threads: int,
     methods = [("LoRA r=8", peft.LoraConfig(r=8, lora_alpha=16, target_modules=TARGETS, init_lora_weights=False))]
     methods += [(f"BSLoRA {m} 2/4/16", bslora_config(m, s, (2, 4, 16), init_weights=False))
                 for m, s in (("slice", 0), ("gate", 1024), ("kron", kron_size))]
+    methods = [(label, config) for label, config in methods if only in label]
     ids = torch.randint(0, base.config.vocab_size, (rows, seq), generator=torch.Generator().manual_seed(0))
     work = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     for label, config in methods:
@@ -186,11 +187,16 @@ def measured_part(ns: list[int], rows: int, seq: int, rounds: int, threads: int,
     for label, n, resident, rss, load_s, tps, tps_base, _ in results:
         print(f"| {label} | {n:,} | {resident / MIB:.1f} | {resident / n / MIB:.2f} | {rss / MIB:.1f} | {load_s * 1000:.0f} "
               f"| {tps:.0f} | {tps_base:.0f} | {tps / tps_base:.2f} |")
-    lora = {n: tps for label, n, _, _, _, tps, _, _ in results if label.startswith("LoRA")}
-    print("\nmixed-batch tokens/s relative to PEFT LoRA's mixed batch at the same N:")
-    for label, n, _, _, _, tps, _, _ in results:
+    lora = {n: (tps, tps_base) for label, n, _, _, _, tps, tps_base, _ in results if label.startswith("LoRA")}
+    if not lora:
+        return
+    print("\nmixed-batch tokens/s relative to PEFT LoRA's mixed batch at the same N: raw, and each divided by the base "
+          "model's tokens/s measured interleaved with it (which cancels the machine's load drifting between methods):")
+    for label, n, _, _, _, tps, tps_base, _ in results:
         if not label.startswith("LoRA") and n in timed_ns:
-            print(f"  {label} N={n}: {tps / lora[n]:.2f}")
+            raw = tps / lora[n][0]
+            normalized = (tps / tps_base) / (lora[n][0] / lora[n][1])
+            print(f"  {label} N={n}: raw {raw:.2f}, base-normalized {normalized:.2f}")
 
 
 def base_run_wrapped(pool, ids):
@@ -209,7 +215,8 @@ def main(argv=None) -> None:
     ap.add_argument("--seq", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--timed-ns", default="", help="time the mixed batch only at these N (default: every N)")
+    ap.add_argument("--timed-ns", default="", help="time the mixed batch only at these N (default: every N; 0: never)")
+    ap.add_argument("--only", default="", help="measure only the methods whose label contains this (e.g. kron)")
     ap.add_argument("--kron-share-size", type=int, default=64,
                     help="SmolLM2's dimensions (576, 192, 1536) are not multiples of the paper's 256")
     args = ap.parse_args(argv)
@@ -217,7 +224,7 @@ def main(argv=None) -> None:
         shapes_part(args.hbm_gib)
     else:
         measured_part([int(n) for n in args.ns.split(",")], args.rows, args.seq, args.rounds, args.threads,
-                      args.kron_share_size, {int(n) for n in (args.timed_ns or args.ns).split(",")})
+                      args.kron_share_size, {int(n) for n in (args.timed_ns or args.ns).split(",")}, args.only)
 
 
 if __name__ == "__main__":
