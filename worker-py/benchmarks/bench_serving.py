@@ -16,7 +16,11 @@ load time as N different adapters; what the rows compute does not change the tim
 process, and the timing rounds interleave the base model and the pools so that machine noise hits them alike.
 
     .venv/bin/python worker-py/benchmarks/bench_serving.py --part shapes
-    nice -n 10 .venv/bin/python worker-py/benchmarks/bench_serving.py --part measured --ns 1,10,100 --rows 32 --seq 16
+    nice -n 10 .venv/bin/python worker-py/benchmarks/bench_serving.py --part measured --ns 1,10,32 --timed-ns 32 \
+        --rows 32 --seq 8 --rounds 3 --threads 1
+    nice -n 10 .venv/bin/python worker-py/benchmarks/bench_serving.py --part measured --only kron --ns 32 --timed-ns 0
+
+(the second: one method in a fresh process, for its RSS growth; see docs/benchmarks.md for why N stops at 32)
 """
 
 from __future__ import annotations
