@@ -8,8 +8,9 @@ Two parts:
 * ``--part measured`` (SmolLM2-135M, builtin): for LoRA r=8 and BSLoRA 2/4/16 in each mode, N adapters loaded into an
   ``AdapterPool`` from a saved directory (N = the --ns list): resident bytes (the pool's count and the process's RSS
   growth), the time to load one adapter, and tokens/s of a mixed batch of --rows rows drawn at random from the N
-  adapters, distinct once N >= rows (one forward over rows × seq tokens, best of --rounds), against the base model alone (the same wrapped
-  model under ``disable_adapter()``). The LoRA rows are PEFT LoRA's own mixed batch (``adapter_names=``).
+  adapters, distinct once N >= rows (one forward over rows × seq tokens, best of --rounds), against the base model
+  alone (the same wrapped model under ``disable_adapter()``). The LoRA rows are PEFT LoRA's own mixed batch
+  (``adapter_names=``).
 
 Each method's N adapters are N loads of one saved directory under N names (identical bytes, so the same memory and
 load time as N different adapters; what the rows compute does not change the time). The methods are measured in one
@@ -92,7 +93,8 @@ def shapes_part(hbm_gb: float) -> None:
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for label, fp in rows:
         params = fp["resident_bytes_fp32"] // 4
-        print(f"| {label} | {params:,} | {fp['resident_bytes_fp32'] / MIB:.2f} | {fp['resident_bytes_bf16'] / MIB:.2f} "
+        print(f"| {label} | {params:,} | {fp['resident_bytes_fp32'] / MIB:.2f} "
+              f"| {fp['resident_bytes_bf16'] / MIB:.2f} "
               f"| {fp['merged_resident_bytes_bf16'] / MIB:.2f} | {fp['adapter_file_bytes'] / MIB:.2f} "
               f"| {fp['adapters_per_gib']:.1f} | {int(room // fp['resident_bytes_fp32']):,} "
               f"| {int(room // fp['resident_bytes_bf16']):,} | {int(room // fp['merged_resident_bytes_bf16']):,} |")
@@ -175,9 +177,10 @@ def measured_part(ns: list[int], rows: int, seq: int, rounds: int, threads: int,
                 with pool.peft_model.disable_adapter():
                     tps_base = max(tps_base, mixed_tokens_per_s(base_run_wrapped(pool, ids), rows, seq, 1))
                 tps_mixed = max(tps_mixed, mixed_tokens_per_s(lambda: pool.forward(ids, names), rows, seq, 1))
-            results.append((label, n, pool.resident_bytes(), rss_bytes() - rss0, load_s, tps_mixed, tps_base, file_bytes))
-            print(f"{label:>20} N={n:>5}: pool {pool.resident_bytes() / MIB:8.1f} MiB, RSS +{(rss_bytes() - rss0) / MIB:8.1f}"
-                  f" MiB, load {load_s * 1000:7.1f} ms/adapter, mixed {tps_mixed:7.1f} tok/s, base {tps_base:7.1f} tok/s",
+            grown = rss_bytes() - rss0
+            results.append((label, n, pool.resident_bytes(), grown, load_s, tps_mixed, tps_base, file_bytes))
+            print(f"{label:>20} N={n:>5}: pool {pool.resident_bytes() / MIB:8.1f} MiB, RSS +{grown / MIB:8.1f} MiB, "
+                  f"load {load_s * 1000:7.1f} ms/adapter, mixed {tps_mixed:7.1f} tok/s, base {tps_base:7.1f} tok/s",
                   flush=True)
         for name in list(pool.names):
             pool.unload(name)
@@ -189,13 +192,15 @@ def measured_part(ns: list[int], rows: int, seq: int, rounds: int, threads: int,
           "| base alone tok/s | mixed / base |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for label, n, resident, rss, load_s, tps, tps_base, _ in results:
-        print(f"| {label} | {n:,} | {resident / MIB:.1f} | {resident / n / MIB:.2f} | {rss / MIB:.1f} | {load_s * 1000:.0f} "
+        print(f"| {label} | {n:,} | {resident / MIB:.1f} | {resident / n / MIB:.2f} | {rss / MIB:.1f} "
+              f"| {load_s * 1000:.0f} "
               f"| {tps:.0f} | {tps_base:.0f} | {tps / tps_base:.2f} |")
     lora = {n: (tps, tps_base) for label, n, _, _, _, tps, tps_base, _ in results if label.startswith("LoRA")}
     if not lora:
         return
-    print("\nmixed-batch tokens/s relative to PEFT LoRA's mixed batch at the same N: raw, and each divided by the base "
-          "model's tokens/s measured interleaved with it (which cancels the machine's load drifting between methods):")
+    print("\nmixed-batch tokens/s relative to PEFT LoRA's mixed batch at the same N: raw, and each divided by the "
+          "base model's tokens/s measured interleaved with it (which cancels the machine's load drifting between "
+          "methods):")
     for label, n, _, _, _, tps, tps_base, _ in results:
         if not label.startswith("LoRA") and n in timed_ns:
             raw = tps / lora[n][0]

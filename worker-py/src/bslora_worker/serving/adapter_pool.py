@@ -133,7 +133,9 @@ class AdapterPool:
                 self.peft_model.load_adapter(directory, adapter_name=name, autocast_adapter_dtype=False)
         except torch.OutOfMemoryError as err:
             self._discard(name)
-            raise ResourceExhausted(f"adapter {name!r}: the device ran out of memory while loading it ({err})") from err
+            raise ResourceExhausted(
+                f"adapter {name!r}: the device ran out of memory while loading it ({err}); unload an adapter"
+            ) from err
         self.method = str(config.get("peft_type", "")).upper()
         self._bytes[name] = self._hold(name)
         return self._bytes[name]
