@@ -24,6 +24,7 @@ import {
   FAKE_TASKS,
   finishFakeSweep,
   launchChromium,
+  fakeFootprint,
   manyMethodsSweep,
   recordFakeResult,
   seedSweep,
@@ -398,6 +399,46 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
     expect(text).toMatch(/of lora-r16-s0\s+19%/);
     await page.mouse.move(0, 0);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-all-methods.png'), fullPage: true });
+    expect(errors()).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('plots accuracy against a serving footprint measure chosen in the x-axis selector', async () => {
+    const id = uniqueSweepId('footprint');
+    const spec = manyMethodsSweep(id);
+    seedSweep(stack.controlPlane, spec);
+    const { page, errors } = await newPage();
+    await page.goto(`${server.url}/sweeps/${id}`);
+    await page.waitForFunction(() => 'bsloraDashboard' in window);
+    const plotted = spec.trials.filter((t) => t.method !== 'base' && (t.status ?? 'completed') === 'completed');
+    const before = await settledChart(page, plotted.length);
+    expect(before.xAxis.name).toBe('trainable parameters (log)');
+    const data = await pageData(page);
+    const fake = (key: string) => plotted.find((t) => t.name === data.trials.find((d) => d.trialKey === key)!.name)!;
+    for (const p of before.points) expect(p.value[0]).toBe(fake(p.trialKey).total);
+
+    await page.selectOption('#x-measure', 'mergedResidentBytesBf16');
+    await page.waitForFunction(() => document.getElementById('chart-title')?.textContent?.startsWith('Merged'));
+    const merged = await settledChart(page, plotted.length);
+    expect(merged.xAxis.name).toBe('merged into LoRA, bytes (bf16) (log)');
+    expect(await page.locator('#chart-title').innerText()).toBe('Merged into LoRA, bytes (bf16) vs mean accuracy');
+    expect(merged.points.length).toBe(plotted.length);
+    for (const p of merged.points) {
+      const t = fake(p.trialKey);
+      expect(p.value, t.name).toEqual([fakeFootprint(t).mergedResidentBytesBf16, before.points.find((b) => b.trialKey === p.trialKey)!.value[1]]);
+      expect(p.drawn, t.name).toBe(true);
+    }
+    // Each point moved along x only; a BSLoRA point lies 3× further right here than by its parameter count.
+    const slice = data.trials.find((t) => t.name === 'bslora-slice-2/2/4-s0')!;
+    expect(merged.points.find((p) => p.trialKey === slice.trialKey)!.value[0]).toBe(6 * fake(slice.trialKey).total);
+
+    await page.selectOption('#x-measure', 'adaptersPerGib');
+    await page.waitForFunction(() => document.getElementById('chart-title')?.textContent?.startsWith('Adapters'));
+    const perGib = await settledChart(page, plotted.length);
+    for (const p of perGib.points) expect(p.value[0]).toBeCloseTo(2 ** 30 / (2 * fake(p.trialKey).total));
+    // The tooltip still reports the trial's own parameter count.
+    const text = await hoverPoint(page, slice.trialKey, slice.name);
+    expect(text).toContain(slice.name);
     expect(errors()).toEqual([]);
     await page.close();
   }, 60_000);

@@ -149,7 +149,25 @@ export function fakePlan(t: FakeTrial, tasks: string[]): Trial {
   });
 }
 
+/** A serving footprint as the worker records it (flat in counts): bf16 = 2 bytes a parameter; BSLoRA merged into
+ * per-module LoRA holds 3× its factored size here, LoRA the same. */
+export function fakeFootprint(t: FakeTrial): Record<string, number> {
+  const merged = t.method === 'bslora' ? 3 : 1;
+  return {
+    adapterFileBytes: 4 * t.total + 4096,
+    residentBytesBf16: 2 * t.total,
+    residentBytesFp32: 4 * t.total,
+    mergedResidentBytesBf16: 2 * merged * t.total,
+    mergedResidentBytesFp32: 4 * merged * t.total,
+    adaptersPerGib: 2 ** 30 / (2 * t.total),
+  };
+}
+
 function counts(t: FakeTrial): Record<string, number> {
+  return { ...partCounts(t), ...fakeFootprint(t) };
+}
+
+function partCounts(t: FakeTrial): Record<string, number> {
   if (t.method !== 'bslora' || !t.ranks) return { local: t.total, intra: 0, inter: 0, transform: 0, total: t.total };
   const sum = t.ranks.local + t.ranks.intra + t.ranks.inter;
   const local = Math.round((t.total * t.ranks.local) / sum);

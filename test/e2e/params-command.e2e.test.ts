@@ -79,6 +79,18 @@ describe('bslora params', () => {
     expect(byName['lora-r4-s0'].counts!.total * 2).toBe(lora8.total);
     // Seeds do not change shapes.
     expect(byName['bslora-kron4-2/2/4-s1'].counts).toEqual(byName['bslora-kron4-2/2/4-s0'].counts);
+    // The serving footprint, from shapes: resident bytes = parameters × dtype size; LoRA merged = factored;
+    // BSLoRA expanded to per-module LoRA (rank 2+2+4 here) holds more than factored.
+    for (const t of report.trials) {
+      const f = t.footprint!;
+      expect(f.residentBytesBf16, t.name).toBe(2 * t.counts!.total);
+      expect(f.residentBytesFp32, t.name).toBe(4 * t.counts!.total);
+      expect(f.adapterFileBytes, t.name).toBeGreaterThan(f.residentBytesFp32);
+      expect(f.adaptersPerGib, t.name).toBeCloseTo(2 ** 30 / f.residentBytesBf16);
+    }
+    expect(byName['lora-r8-s0'].footprint!.mergedResidentBytesBf16).toBe(byName['lora-r8-s0'].footprint!.residentBytesBf16);
+    expect(slice.footprint!.mergedResidentBytesBf16).toBe(byName['lora-r8-s0'].footprint!.residentBytesBf16);
+    expect(slice.footprint!.residentBytesBf16).toBeLessThan(slice.footprint!.mergedResidentBytesBf16);
   });
 
   it('lists trials the worker refuses with the reason, and exits 2', async () => {
@@ -96,6 +108,7 @@ describe('bslora params', () => {
     const out = cap.stdout();
     expect(out).toMatch(/^params-e2e: 8 trials on builtin:tiny-llama \([\d,]+ base parameters\)/);
     expect(out).toMatch(/trial\s+method\s+local\s+intra\s+inter\s+transform\s+total\s+of LoRA/);
-    expect(out).toMatch(/lora-r8-s0\s+lora\s+[\d,]+\s+0\s+0\s+0\s+[\d,]+\s+100\.0%/);
+    expect(out).toMatch(/lora-r8-s0\s+lora\s+[\d,]+\s+0\s+0\s+0\s+[\d,]+\s+100\.0%\s+[\d,]+\s+[\d,]+\s+[\d,]+\s+[\d.,]+/);
+    expect(out).toMatch(/of LoRA\s+file bytes\s+bf16 bytes\s+merged bf16\s+per GiB/);
   }, 120_000);
 });

@@ -93,7 +93,7 @@ const metricSchema = z.object({ acc: z.number(), accNorm: z.number(), n: z.int()
 export const trialResultSchema = component(
   'TrialResult',
   z.object({
-    counts: z.record(z.string(), z.number()).describe('trainable parameters: local, intra, inter, transform, total'),
+    counts: z.record(z.string(), z.number()).describe('trainable parameters (local, intra, inter, transform, total) and the serving footprint (adapterFileBytes, residentBytesBf16, residentBytesFp32, mergedResidentBytesBf16, mergedResidentBytesFp32, adaptersPerGib)'),
     initialLoss: z.number().nullable(),
     finalLoss: z.number().nullable(),
     train: z.record(z.string(), z.unknown()).describe('the worker report: steps, wall time, device, versions'),
@@ -177,7 +177,7 @@ export const sweepResultsSchema = component(
             seed: z.int(),
           })
           .describe('the grid coordinates that tell trials apart; the whole plan with ?include=plan'),
-        counts: z.record(z.string(), z.number()).nullable().describe('trainable parameters: local, intra, inter, transform, total'),
+        counts: z.record(z.string(), z.number()).nullable().describe('trainable parameters (local, intra, inter, transform, total) and the serving footprint (adapterFileBytes, residentBytesBf16, residentBytesFp32, mergedResidentBytesBf16, mergedResidentBytesFp32, adaptersPerGib)'),
         accuracy: z.record(z.string(), z.number()).nullable().describe('accuracy per eval task (0–1)'),
         plan: z.record(z.string(), z.unknown()).optional().describe('with ?include=plan: the trial (proto Trial as JSON)'),
         result: trialResultSchema.nullable().optional().describe('with ?include=result: the whole recorded result'),

@@ -2,6 +2,7 @@
 import type { ControlPlane } from '../control-plane.js';
 import { ControlPlaneError } from '../errors.js';
 import { expectVerdictsOf } from '../recorder/expect-verdicts.js';
+import { FOOTPRINT_FIELDS } from '../recorder/serving-footprint.js';
 import { summarizeSweep } from '../recorder/summarize-sweep.js';
 import type { SweepRow, TrialRow } from '../store/store.js';
 import { Trial, trialCoordinates, type SweepSpec } from '../sweep-specs/index.js';
@@ -109,7 +110,17 @@ export function finishedTrialRow(row: TrialRow) {
     lastError: row.lastError,
     reused: row.reused,
     accuracy,
+    footprint: footprintOf(row),
   };
+}
+
+/** The serving footprint a trial's result records (flat in its counts), or null before it has one. */
+function footprintOf(row: TrialRow): Record<string, number> | null {
+  const counts = row.result?.counts;
+  if (!counts) return null;
+  const out: Record<string, number> = {};
+  for (const f of FOOTPRINT_FIELDS) if (typeof counts[f.key] === 'number') out[f.key] = counts[f.key];
+  return Object.keys(out).length > 0 ? out : null;
 }
 
 /** One trial of a sweep with its plan, status, live progress and whole result (what the dashboard loads on hover). */
@@ -180,6 +191,7 @@ export function sweepResultColumns(cp: ControlPlane, id: string, eventId: string
       scale: col((_, r) => trialScale(r.plan)),
       seed: coord((c) => c.seed),
       accuracy: Object.fromEntries(tasks.map((t) => [t, col((_, r) => r.result?.metrics?.[t]?.acc ?? null)])),
+      footprint: Object.fromEntries(FOOTPRINT_FIELDS.map((f) => [f.key, col((_, r) => r.result?.counts?.[f.key] ?? null)])),
     },
   };
 }

@@ -37,6 +37,7 @@ const ASSETS: Record<string, { file: string; type: string; immutable?: boolean }
   'sweep-view.js': { file: join(STATIC_DIR, 'sweep-view.js'), type: JS },
   'statuses.js': { file: join(STATIC_DIR, 'statuses.js'), type: JS },
   'table.js': { file: join(STATIC_DIR, 'table.js'), type: JS },
+  'x-measure.js': { file: join(STATIC_DIR, 'x-measure.js'), type: JS },
   'dashboard.css': { file: join(STATIC_DIR, 'dashboard.css'), type: 'text/css; charset=utf-8' },
   'favicon.svg': { file: join(STATIC_DIR, 'favicon.svg'), type: 'image/svg+xml' },
   // The ES-module build of ECharts (self-contained, no imports).

@@ -110,6 +110,24 @@ class BSLoraConfig(PeftConfig):
     modules_to_save: Optional[list[str]] = field(
         default=None, metadata={"help": "Extra modules to train fully and save (e.g. a classifier head)."}
     )
+    base_model_identity: Optional[str] = field(
+        default=None,
+        metadata={
+            "help": (
+                "The base model this adapter belongs to, recorded at creation (the worker writes its model identity; "
+                "otherwise the model's name and shape fingerprint). Servers refuse the adapter on any other base."
+            )
+        },
+    )
+    method_version: Optional[str] = field(
+        default=None,
+        metadata={
+            "help": (
+                "Version of the BSLoRA implementation that created the adapter (proto/method-versions.json), "
+                "filled in on creation. Servers refuse adapters of another version: their forward may differ."
+            )
+        },
+    )
 
     def __post_init__(self):
         super().__post_init__()
@@ -120,6 +138,10 @@ class BSLoraConfig(PeftConfig):
         self.exclude_modules = (
             set(self.exclude_modules) if isinstance(self.exclude_modules, list) else self.exclude_modules
         )
+        if self.method_version is None:
+            from .provenance import current_method_version  # noqa: PLC0415
+
+            self.method_version = current_method_version()
         self._validate()
 
     @property

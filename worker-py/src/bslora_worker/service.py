@@ -28,6 +28,7 @@ from .trials.evaluate_trial import TaskScore, adapter_path, evaluate_trial
 from .trials.count_without_weights import count_without_weights
 from .contract_files import method_versions
 from .trials.peft_entry import canonical_config_json, check_peft_version, installed_peft_version, peft_entry_config
+from .trials.serving_footprint import ZERO
 from .trials.trial import Trial, check_method_version
 from .trials.train_trial import StepProgress, TrainOutcome, train_trial
 from .devices import device_info
@@ -88,7 +89,7 @@ class _ThreadCall:
 
 def _dry_run_outcome(trial: Trial, on_progress) -> TrainOutcome:
     on_progress(StepProgress(1, 1, 0.0, trial.learning_rate, 0.0, 0.0))
-    zero = {"local": 0, "intra": 0, "inter": 0, "transform": 0, "total": 0, "base_total": 0}
+    zero = {"local": 0, "intra": 0, "inter": 0, "transform": 0, "total": 0, "base_total": 0, "footprint": dict(ZERO)}
     return TrainOutcome(zero, 0.0, 0.0, 1, 0.0, 0, library_versions(), "dry-run", b"", "", 0)
 
 

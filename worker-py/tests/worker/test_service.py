@@ -169,6 +169,9 @@ def test_count_parameters_matches_what_training_allocates(worker):
     _, _, result = train(worker["stub"], trial, timeout=60)
     assert counted.total == result.counts.total
     assert (counted.local, counted.intra, counted.inter) == (result.counts.local, result.counts.intra, result.counts.inter)
+    # the serving footprint counted without weights equals the trained adapter's, its file size measured
+    assert counted.footprint == result.counts.footprint and result.counts.footprint.adapter_file_bytes > 0
+    assert counted.footprint.resident_bytes_fp32 == 4 * counted.total
 
 
 @pytest.mark.parametrize(
@@ -183,6 +186,9 @@ def test_count_parameters_of_llama2_7b_needs_no_weights(worker, mode, extra, tot
     t0 = time.monotonic()
     counts = worker["stub"].CountParameters(pb.CountParametersRequest(trial=trial), timeout=60).counts
     assert counts.total == total
+    assert counts.footprint.resident_bytes_bf16 == 2 * total and counts.footprint.resident_bytes_fp32 == 4 * total
+    assert counts.footprint.adapter_file_bytes > 4 * total
+    assert counts.footprint.adapters_per_gib == pytest.approx(2**30 / (2 * total))
     assert counts.base_total == 6_738_415_616
     assert time.monotonic() - t0 < 15
 
@@ -194,6 +200,9 @@ def test_count_parameters_of_lora_and_vera_match_training(worker):
         counted = worker["stub"].CountParameters(pb.CountParametersRequest(trial=trial), timeout=60).counts
         _, _, result = train(worker["stub"], trial, timeout=60)
         assert counted.total == result.counts.total > 0, method
+        assert counted.footprint.resident_bytes_bf16 == result.counts.footprint.resident_bytes_bf16 > 0, method
+        if method == "lora":  # VeRA's file size is known only once trained
+            assert counted.footprint.adapter_file_bytes == result.counts.footprint.adapter_file_bytes, method
 
 
 def test_count_parameters_of_an_unknown_offline_hub_model_fails_precondition(worker):

@@ -98,6 +98,9 @@ export function fromColumns(doc) {
     /** @type {Record<string, number | null>} */
     const accuracy = {};
     for (const task of tasks) accuracy[task] = c.accuracy?.[task]?.[i] ?? null;
+    /** @type {Record<string, number | null>} */
+    const footprint = {};
+    for (const [key, values] of Object.entries(c.footprint ?? {})) footprint[key] = /** @type {any[]} */ (values)[i] ?? null;
     const method = String(c.method[i]);
     trials[i] = {
       trialKey: String(c.trialKey[i]),
@@ -113,6 +116,7 @@ export function fromColumns(doc) {
       onFront: Boolean(c.onFront?.[i]),
       config,
       accuracy,
+      footprint,
       progress: null,
       reused: Boolean(c.reused?.[i]),
       lastError: c.lastError?.[i] ?? null,
@@ -210,6 +214,7 @@ export function applyEvent(data, name, payload) {
         accuracy[task] = typeof acc === 'number' ? acc : null;
       }
       trial.accuracy = accuracy;
+      trial.footprint = row.footprint ?? {};
       return true;
     }
     case 'sweep-finished':

@@ -74,7 +74,7 @@ function niceRange(values, pad) {
 /**
  * The chart's option for one sweep. Series ids are stable so live updates merge into the drawn chart.
  * @param {SweepData} data
- * @param {{ tooltip: (trial: Trial) => HTMLElement }} [opts]
+ * @param {{ tooltip: (trial: Trial) => HTMLElement, xName?: string }} [opts] xName: the x axis's measure
  */
 export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data, null) }) {
   const plotted = data.trials.filter((t) => t.method !== 'base' && isPlotted(t));
@@ -244,7 +244,7 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data,
       logBase: 10,
       min: xMin,
       max: xMax,
-      name: 'trainable parameters (log)',
+      name: `${opts.xName ?? 'trainable parameters'} (log)`,
       nameLocation: 'middle',
       nameGap: 34,
       nameTextStyle: { color: '#334155', fontSize: 13, fontWeight: 600 },

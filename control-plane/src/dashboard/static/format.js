@@ -23,7 +23,8 @@ import { UNFINISHED_STATUSES } from './statuses.js';
  * @typedef {{
  *   trialKey: string, name: string, method: string, scale: number | null, status: string, trainable: number | null,
  *   finalLoss: number | null, meanAcc: number | null, loraShare: number | null, accDelta: number | null,
- *   onFront: boolean, config: TrialConfig, accuracy: Record<string, number | null>, progress: TrialProgress | null,
+ *   onFront: boolean, config: TrialConfig, accuracy: Record<string, number | null>,
+ *   footprint: Record<string, number | null>, progress: TrialProgress | null,
  *   reused: boolean, lastError: string | null, group: string
  * }} Trial
  *

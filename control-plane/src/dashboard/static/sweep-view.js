@@ -6,6 +6,7 @@ import { h, replace } from './dom.js';
 import { fmtAcc, fmtCount, fmtShare, fmtTime, groupStyle, UNFINISHED } from './format.js';
 import { summarizeTrials } from './sweep-summary.js';
 import { createTrialTable } from './table.js';
+import { withXMeasure, X_MEASURES, xMeasureLabel } from './x-measure.js';
 
 /** @typedef {import('./api.js').SweepData} SweepData */
 /** @typedef {import('./format.js').Trial} Trial */
@@ -90,6 +91,16 @@ export async function renderSweep(root, id, setLive, first) {
   const checks = h('section', { class: 'card checks', id: 'checks' });
   const chartEl = h('div', { id: 'chart', class: 'chart', role: 'img', 'aria-label': 'trainable parameters against mean accuracy' });
   const legendNote = h('p', { class: 'hint' });
+  // What the x axis plots: trainable parameters or a serving footprint measure (x-measure.js)
+  let xKey = 'trainable';
+  const chartTitle = h('h2', { id: 'chart-title' });
+  const xSelect = /** @type {HTMLSelectElement} */ (
+    h('select', { id: 'x-measure' }, X_MEASURES.map((m) => h('option', { value: m.key }, m.label)))
+  );
+  xSelect.addEventListener('change', () => {
+    xKey = xSelect.value;
+    draw(data);
+  });
   const failures = h('div', { id: 'failures', class: 'failures' });
   const table = createTrialTable({ onHover: (key) => highlight(key) });
   // The server names the file (Content-Disposition); `download` keeps the browser on this page.
@@ -110,7 +121,7 @@ export async function renderSweep(root, id, setLive, first) {
     h(
       'section',
       { class: 'card' },
-      h('div', { class: 'card-head' }, h('h2', null, 'Trainable parameters vs mean accuracy'), legendNote),
+      h('div', { class: 'card-head' }, chartTitle, h('label', { class: 'hint' }, 'x axis ', xSelect), legendNote),
       chartEl,
     ),
     h(
@@ -209,7 +220,10 @@ export async function renderSweep(root, id, setLive, first) {
         ),
       );
     }
-    const { trialKeysOf, ...option } = chartOption(d, { tooltip });
+    const xName = xMeasureLabel(xKey);
+    chartTitle.textContent = `${xName[0].toUpperCase()}${xName.slice(1)} vs mean accuracy`;
+    chartEl.setAttribute('aria-label', `${xName} against mean accuracy`);
+    const { trialKeysOf, ...option } = chartOption(withXMeasure(d, xKey), { tooltip, xName });
     located = locatePoints({ ...option, trialKeysOf });
     chart.setOption(option, { replaceMerge: ['series'] });
     const unplotted = d.trials.filter((t) => t.method !== 'base' && !isPlotted(t)).length;

@@ -38,6 +38,7 @@ from .checkpoints import CheckpointStore
 from .lr_schedule import lr_schedule
 from .micro_batches import loss_targets, split_micro_batches
 from .parameter_counts import count_trial_parameters
+from .serving_footprint import ZERO, safetensors_bytes_in_archive, trial_footprint
 from .trial import Trial
 
 
@@ -53,7 +54,7 @@ class StepProgress:
 
 @dataclass(frozen=True)
 class TrainOutcome:
-    counts: dict[str, int]
+    counts: dict  # part counts, plus "footprint": the serving footprint (ParameterCounts.footprint)
     initial_loss: float
     final_loss: float
     steps: int
@@ -93,7 +94,7 @@ def train_trial(
     seed_everything(trial.seed)
     config = adapter_config(trial)
     if config is None:  # the untuned base model: nothing to train
-        counts = count_trial_parameters(trial, base.model, None)
+        counts = {**count_trial_parameters(trial, base.model, None), "footprint": dict(ZERO)}
         return TrainOutcome(counts, math.nan, math.nan, 0, time.perf_counter() - started, _peak_rss_bytes(),
                             library_versions(), "cpu", b"", "", 0)
 
@@ -112,6 +113,8 @@ def train_trial(
         batches = StepBatches(items, trial.batch_size, trial.seed, base.tokenizer.pad_token_id)
 
     check_ranks_fit(base.model, trial)
+    if trial.method == "bslora":  # the adapter names its base, so a server can refuse it on any other
+        config.base_model_identity = base.identity
     try:
         peft_model = get_peft_model(base.model, config)
     except ValueError as err:  # PEFT and BSLoRA shape checks name the module; pass the message through
@@ -174,6 +177,8 @@ def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, sta
 
     adapter = _save_adapter(peft_model)
     sha = sha256_hex(adapter)
+    footprint = trial_footprint(trial, peft_model, counts, peft_model.peft_config["default"])
+    counts = {**counts, "footprint": {**footprint, "adapter_file_bytes": safetensors_bytes_in_archive(adapter)}}
     (run_dir / "adapters").mkdir(parents=True, exist_ok=True)
     (run_dir / "adapters" / f"{sha}.tar").write_bytes(adapter)
     checkpoints.clear()

@@ -281,7 +281,7 @@ class CountParametersRequest(_message.Message):
     def __init__(self, trial: _Optional[_Union[Trial, _Mapping]] = ...) -> None: ...
 
 class ParameterCounts(_message.Message):
-    __slots__ = ("local", "intra", "inter", "transform", "total", "base_total", "head")
+    __slots__ = ("local", "intra", "inter", "transform", "total", "base_total", "head", "footprint")
     LOCAL_FIELD_NUMBER: _ClassVar[int]
     INTRA_FIELD_NUMBER: _ClassVar[int]
     INTER_FIELD_NUMBER: _ClassVar[int]
@@ -289,6 +289,7 @@ class ParameterCounts(_message.Message):
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     BASE_TOTAL_FIELD_NUMBER: _ClassVar[int]
     HEAD_FIELD_NUMBER: _ClassVar[int]
+    FOOTPRINT_FIELD_NUMBER: _ClassVar[int]
     local: int
     intra: int
     inter: int
@@ -296,7 +297,24 @@ class ParameterCounts(_message.Message):
     total: int
     base_total: int
     head: int
-    def __init__(self, local: _Optional[int] = ..., intra: _Optional[int] = ..., inter: _Optional[int] = ..., transform: _Optional[int] = ..., total: _Optional[int] = ..., base_total: _Optional[int] = ..., head: _Optional[int] = ...) -> None: ...
+    footprint: ServingFootprint
+    def __init__(self, local: _Optional[int] = ..., intra: _Optional[int] = ..., inter: _Optional[int] = ..., transform: _Optional[int] = ..., total: _Optional[int] = ..., base_total: _Optional[int] = ..., head: _Optional[int] = ..., footprint: _Optional[_Union[ServingFootprint, _Mapping]] = ...) -> None: ...
+
+class ServingFootprint(_message.Message):
+    __slots__ = ("adapter_file_bytes", "resident_bytes_bf16", "resident_bytes_fp32", "merged_resident_bytes_bf16", "merged_resident_bytes_fp32", "adapters_per_gib")
+    ADAPTER_FILE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    RESIDENT_BYTES_BF16_FIELD_NUMBER: _ClassVar[int]
+    RESIDENT_BYTES_FP32_FIELD_NUMBER: _ClassVar[int]
+    MERGED_RESIDENT_BYTES_BF16_FIELD_NUMBER: _ClassVar[int]
+    MERGED_RESIDENT_BYTES_FP32_FIELD_NUMBER: _ClassVar[int]
+    ADAPTERS_PER_GIB_FIELD_NUMBER: _ClassVar[int]
+    adapter_file_bytes: int
+    resident_bytes_bf16: int
+    resident_bytes_fp32: int
+    merged_resident_bytes_bf16: int
+    merged_resident_bytes_fp32: int
+    adapters_per_gib: float
+    def __init__(self, adapter_file_bytes: _Optional[int] = ..., resident_bytes_bf16: _Optional[int] = ..., resident_bytes_fp32: _Optional[int] = ..., merged_resident_bytes_bf16: _Optional[int] = ..., merged_resident_bytes_fp32: _Optional[int] = ..., adapters_per_gib: _Optional[float] = ...) -> None: ...
 
 class CountParametersResponse(_message.Message):
     __slots__ = ("counts", "canonical_config_json", "peft_version")

@@ -624,6 +624,25 @@ export interface ParameterCounts {
   baseTotal: number;
   /** Trained copies of modules_to_save (a classification head), included in total. */
   head: number;
+  /** What the adapter costs to serve (computed from shapes; the file size is measured for a trained adapter). */
+  footprint: ServingFootprint | undefined;
+}
+
+/**
+ * ServingFootprint: the bytes an adapter takes on disk and when resident, factored as trained and expanded to
+ * per-module LoRA (what a LoRA-only server would hold). Zero for the untuned base model.
+ */
+export interface ServingFootprint {
+  /** Bytes of adapter_model.safetensors (fp32 tensors, header included). */
+  adapterFileBytes: number;
+  /** Resident bytes of the factored adapter (shared tensors once), bf16 and fp32. */
+  residentBytesBf16: number;
+  residentBytesFp32: number;
+  /** Resident bytes once expanded to one LoRA pair per adapted module, bf16 and fp32. */
+  mergedResidentBytesBf16: number;
+  mergedResidentBytesFp32: number;
+  /** Factored bf16 adapters per GiB (2^30 / resident_bytes_bf16). */
+  adaptersPerGib: number;
 }
 
 /** CountParametersResponse carries the counts. */
@@ -3082,7 +3101,7 @@ export const CountParametersRequest: MessageFns<CountParametersRequest> = {
 };
 
 function createBaseParameterCounts(): ParameterCounts {
-  return { local: 0, intra: 0, inter: 0, transform: 0, total: 0, baseTotal: 0, head: 0 };
+  return { local: 0, intra: 0, inter: 0, transform: 0, total: 0, baseTotal: 0, head: 0, footprint: undefined };
 }
 
 export const ParameterCounts: MessageFns<ParameterCounts> = {
@@ -3107,6 +3126,9 @@ export const ParameterCounts: MessageFns<ParameterCounts> = {
     }
     if (message.head !== 0) {
       writer.uint32(56).uint64(message.head);
+    }
+    if (message.footprint !== undefined) {
+      ServingFootprint.encode(message.footprint, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -3180,6 +3202,14 @@ export const ParameterCounts: MessageFns<ParameterCounts> = {
             message.head = longToNumber(reader.uint64());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.footprint = ServingFootprint.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3205,6 +3235,7 @@ export const ParameterCounts: MessageFns<ParameterCounts> = {
         ? globalThis.Number(object.base_total)
         : 0,
       head: isSet(object.head) ? globalThis.Number(object.head) : 0,
+      footprint: isSet(object.footprint) ? ServingFootprint.fromJSON(object.footprint) : undefined,
     };
   },
 
@@ -3231,6 +3262,9 @@ export const ParameterCounts: MessageFns<ParameterCounts> = {
     if (message.head !== 0) {
       obj.head = Math.round(message.head);
     }
+    if (message.footprint !== undefined) {
+      obj.footprint = ServingFootprint.toJSON(message.footprint);
+    }
     return obj;
   },
 
@@ -3246,6 +3280,189 @@ export const ParameterCounts: MessageFns<ParameterCounts> = {
     message.total = object.total ?? 0;
     message.baseTotal = object.baseTotal ?? 0;
     message.head = object.head ?? 0;
+    message.footprint = (object.footprint !== undefined && object.footprint !== null)
+      ? ServingFootprint.fromPartial(object.footprint)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseServingFootprint(): ServingFootprint {
+  return {
+    adapterFileBytes: 0,
+    residentBytesBf16: 0,
+    residentBytesFp32: 0,
+    mergedResidentBytesBf16: 0,
+    mergedResidentBytesFp32: 0,
+    adaptersPerGib: 0,
+  };
+}
+
+export const ServingFootprint: MessageFns<ServingFootprint> = {
+  encode(message: ServingFootprint, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.adapterFileBytes !== 0) {
+      writer.uint32(8).uint64(message.adapterFileBytes);
+    }
+    if (message.residentBytesBf16 !== 0) {
+      writer.uint32(16).uint64(message.residentBytesBf16);
+    }
+    if (message.residentBytesFp32 !== 0) {
+      writer.uint32(24).uint64(message.residentBytesFp32);
+    }
+    if (message.mergedResidentBytesBf16 !== 0) {
+      writer.uint32(32).uint64(message.mergedResidentBytesBf16);
+    }
+    if (message.mergedResidentBytesFp32 !== 0) {
+      writer.uint32(40).uint64(message.mergedResidentBytesFp32);
+    }
+    if (message.adaptersPerGib !== 0) {
+      writer.uint32(49).double(message.adaptersPerGib);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ServingFootprint {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseServingFootprint();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.adapterFileBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.residentBytesBf16 = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.residentBytesFp32 = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.mergedResidentBytesBf16 = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.mergedResidentBytesFp32 = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.adaptersPerGib = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ServingFootprint {
+    return {
+      adapterFileBytes: isSet(object.adapterFileBytes)
+        ? globalThis.Number(object.adapterFileBytes)
+        : isSet(object.adapter_file_bytes)
+        ? globalThis.Number(object.adapter_file_bytes)
+        : 0,
+      residentBytesBf16: isSet(object.residentBytesBf16)
+        ? globalThis.Number(object.residentBytesBf16)
+        : isSet(object.resident_bytes_bf16)
+        ? globalThis.Number(object.resident_bytes_bf16)
+        : 0,
+      residentBytesFp32: isSet(object.residentBytesFp32)
+        ? globalThis.Number(object.residentBytesFp32)
+        : isSet(object.resident_bytes_fp32)
+        ? globalThis.Number(object.resident_bytes_fp32)
+        : 0,
+      mergedResidentBytesBf16: isSet(object.mergedResidentBytesBf16)
+        ? globalThis.Number(object.mergedResidentBytesBf16)
+        : isSet(object.merged_resident_bytes_bf16)
+        ? globalThis.Number(object.merged_resident_bytes_bf16)
+        : 0,
+      mergedResidentBytesFp32: isSet(object.mergedResidentBytesFp32)
+        ? globalThis.Number(object.mergedResidentBytesFp32)
+        : isSet(object.merged_resident_bytes_fp32)
+        ? globalThis.Number(object.merged_resident_bytes_fp32)
+        : 0,
+      adaptersPerGib: isSet(object.adaptersPerGib)
+        ? globalThis.Number(object.adaptersPerGib)
+        : isSet(object.adapters_per_gib)
+        ? globalThis.Number(object.adapters_per_gib)
+        : 0,
+    };
+  },
+
+  toJSON(message: ServingFootprint): unknown {
+    const obj: any = {};
+    if (message.adapterFileBytes !== 0) {
+      obj.adapterFileBytes = Math.round(message.adapterFileBytes);
+    }
+    if (message.residentBytesBf16 !== 0) {
+      obj.residentBytesBf16 = Math.round(message.residentBytesBf16);
+    }
+    if (message.residentBytesFp32 !== 0) {
+      obj.residentBytesFp32 = Math.round(message.residentBytesFp32);
+    }
+    if (message.mergedResidentBytesBf16 !== 0) {
+      obj.mergedResidentBytesBf16 = Math.round(message.mergedResidentBytesBf16);
+    }
+    if (message.mergedResidentBytesFp32 !== 0) {
+      obj.mergedResidentBytesFp32 = Math.round(message.mergedResidentBytesFp32);
+    }
+    if (message.adaptersPerGib !== 0) {
+      obj.adaptersPerGib = floatToJson(message.adaptersPerGib);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ServingFootprint>, I>>(base?: I): ServingFootprint {
+    return ServingFootprint.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ServingFootprint>, I>>(object: I): ServingFootprint {
+    const message = createBaseServingFootprint();
+    message.adapterFileBytes = object.adapterFileBytes ?? 0;
+    message.residentBytesBf16 = object.residentBytesBf16 ?? 0;
+    message.residentBytesFp32 = object.residentBytesFp32 ?? 0;
+    message.mergedResidentBytesBf16 = object.mergedResidentBytesBf16 ?? 0;
+    message.mergedResidentBytesFp32 = object.mergedResidentBytesFp32 ?? 0;
+    message.adaptersPerGib = object.adaptersPerGib ?? 0;
     return message;
   },
 };
