@@ -10,6 +10,7 @@ import type { Store } from '../store/store.js';
 import { EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE, type EvalJobResult, type QueueContext, type SweepJobData } from '../queue/queues.js';
 import { summarizeSweep } from './summarize-sweep.js';
 import { expectVerdictsOf } from './expect-verdicts.js';
+import { itemsOfRows, recordItemCorrectness, type TaskItems } from '../store/item-correctness.js';
 import type { SweepSpec } from '../sweep-specs/index.js';
 
 export interface RecorderHooks {
@@ -24,15 +25,30 @@ export function recordEvalResult(store: Store, sweepId: string, r: EvalJobResult
     store.setTrialStatus(r.trialKey, 'failed', r.error ?? 'training failed');
     return;
   }
-  store.recordResult(r.trialKey, {
-    counts: r.train.counts,
-    initialLoss: r.train.initialLoss,
-    finalLoss: r.train.finalLoss,
-    train: r.train as unknown as Record<string, unknown>,
-    metrics: r.metrics,
-    adapterSha256: r.train.adapterSha256 || null,
+  const train = r.train;
+  store.inTransaction(() => {
+    store.recordResult(r.trialKey, {
+      counts: train.counts,
+      initialLoss: train.initialLoss,
+      finalLoss: train.finalLoss,
+      train: train as unknown as Record<string, unknown>,
+      metrics: r.metrics,
+      adapterSha256: train.adapterSha256 || null,
+    });
+    recordItemCorrectness(store.db, r.trialKey, itemsOfResult(r));
   });
   void sweepId;
+}
+
+/** The item bits of an eval result, by task (tasks whose bit count does not match their item count are left out). */
+function itemsOfResult(r: EvalJobResult): Record<string, TaskItems> {
+  const out: Record<string, TaskItems> = {};
+  for (const [task, b64] of Object.entries(r.itemCorrect ?? {})) {
+    const n = r.metrics?.[task]?.n;
+    const bits = new Uint8Array(Buffer.from(b64, 'base64'));
+    if (n !== undefined && n > 0 && bits.length === Math.ceil(n / 8)) out[task] = { n, bits };
+  }
+  return out;
 }
 
 /** Closes a sweep in the store: its summary with the `expect` verdicts, and its final status (null: left as is). */
@@ -42,7 +58,7 @@ export function finishSweep(store: Store, sweepId: string): string | null {
   const rows = store.trialsOfSweep(sweepId);
   // A repaired sweep has several flows; only the last one to finish closes the sweep.
   if (rows.some((r) => r.status === 'queued' || r.status === 'running')) return null;
-  const summary = { ...summarizeSweep(rows), ...expectVerdictsOf(sweep.spec as SweepSpec, rows) };
+  const summary = { ...summarizeSweep(rows), ...expectVerdictsOf(sweep.spec as SweepSpec, rows, itemsOfRows(store.db, rows)) };
   const status = rows.every((r) => r.status === 'completed') ? 'completed' : 'completed_with_failures';
   store.setSweepStatus(sweepId, status, summary);
   store.addEvent(sweepId, null, 'sweep-finished', { status, expectPassed: summary.expectPassed });
