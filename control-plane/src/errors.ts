@@ -45,6 +45,8 @@ export const ERROR_CODES = {
   CP_ERR_HOOK_REQUEST: { exitCode: 2, httpStatus: 400, summary: 'the hook request cannot be used' },
   /** A worker named by address (`--worker host:port`) did not answer. */
   CP_ERR_WORKER_UNREACHABLE: { exitCode: 4, httpStatus: 503, summary: 'the worker does not answer' },
+  /** Sweeps asked to be compared differ in base model, eval tasks or eval limit. */
+  CP_ERR_SWEEPS_INCOMPARABLE: { exitCode: 2, httpStatus: 422, summary: 'the sweeps cannot be compared' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -29,7 +29,9 @@ import { postGithubHookHandler } from './handlers/post-github-hook.js';
 import { postSweepHandler, SPEC_CONTENT_TYPES } from './handlers/post-sweep.js';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
 import { resultsCsv } from './results-csv.js';
-import { RESULTS_INCLUDES, sweepDetail, sweepOr404, sweepResults, sweepTrials } from './sweep-views.js';
+import { configurationResults } from '../stats/configuration-results.js';
+import { itemsOfRows } from '../store/item-correctness.js';
+import { RESULTS_INCLUDES, referenceOr400, sweepDetail, sweepOr404, sweepResults, sweepTrials } from './sweep-views.js';
 import { sendJsonView, sendView } from './view-cache.js';
 import { summarizeSweep } from '../recorder/summarize-sweep.js';
 
@@ -118,15 +120,20 @@ export const API_ROUTES: ApiRoute[] = [
         const csv = () => {
           sweepOr404(ctx.cp, params.id);
           const rows = ctx.cp.store.trialsOfSweep(params.id);
-          return resultsCsv(rows, summarizeSweep(rows));
+          const configurations = configurationResults(rows, itemsOfRows(ctx.cp.store.db, rows), { reference: referenceOr400(rows, query.reference) });
+          return resultsCsv(rows, summarizeSweep(rows), configurations);
         };
         reply.header('content-disposition', `attachment; filename="${params.id.replace(/[^A-Za-z0-9._-]/g, '_')}.csv"`);
         const type = 'text/csv; charset=utf-8';
-        return ctx.viewCache ? sendView(req, reply, ctx.viewCache.get(`csv:${params.id}`, csv), type) : reply.type(type).send(csv());
+        const ref = query.reference === undefined ? '' : `:ref=${query.reference}`;
+        return ctx.viewCache ? sendView(req, reply, ctx.viewCache.get(`csv:${params.id}${ref}`, csv), type) : reply.type(type).send(csv());
       }
       // `include=result,plan` and `plan,result` are one view: the list is normalised before it keys the cache.
       const include = RESULTS_INCLUDES.filter((part) => query.include?.split(',').includes(part));
-      return sendJsonView(req, reply, ctx.viewCache, `json:${include.join(',')}:${params.id}`, () => sweepResults(ctx.cp, params.id, include));
+      const ref = query.reference === undefined ? '' : `:ref=${query.reference}`;
+      return sendJsonView(req, reply, ctx.viewCache, `json:${include.join(',')}:${params.id}${ref}`, () =>
+        sweepResults(ctx.cp, params.id, include, query.reference),
+      );
     },
   }),
   defineRoute({

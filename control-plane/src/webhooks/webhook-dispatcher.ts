@@ -13,6 +13,7 @@ import type { QueueContext } from '../queue/queues.js';
 import type { Store } from '../store/store.js';
 import type { SweepSpec } from '../sweep-specs/index.js';
 import { buildWebhookPayload, sweepOutcome } from './webhook-payload.js';
+import { itemsOfRows } from '../store/item-correctness.js';
 import { signWebhookPayload } from './webhook-signature.js';
 
 export const WEBHOOK_QUEUE = 'webhook';
@@ -133,7 +134,7 @@ export async function startWebhookDispatcher(ctx: QueueContext, store: Store, op
       for (const [index, target] of notify.entries()) {
         if (target.events && !target.events.includes(outcome)) continue;
         const deliveryId = `${sweepId}.${index}`;
-        const payload = buildWebhookPayload(sweep, rows, outcome, deliveryId, opts.publicUrl ?? env.BSLORA_PUBLIC_URL ?? '');
+        const payload = buildWebhookPayload(sweep, rows, outcome, deliveryId, opts.publicUrl ?? env.BSLORA_PUBLIC_URL ?? '', itemsOfRows(store.db, rows));
         await queue.add(
           'deliver',
           { deliveryId, sweepId, url: target.url, event: payload.event, secretEnv: target.secret_env ?? null, body: JSON.stringify(payload) },
