@@ -32,6 +32,8 @@ import type { TrainJobResult } from '../queue/queues.js';
 import { itemsOfRows } from '../store/item-correctness.js';
 import { buildWebhookPayload } from '../webhooks/webhook-payload.js';
 import { packItemBits } from './item-bits.js';
+import { makeProgram } from '../cli/program.js';
+import { captureIo } from '../../../test/helpers/capture-io.js';
 
 const TOKEN = 'test-token-0123456789';
 const TASK = 'builtin:arith';
@@ -177,6 +179,22 @@ describe('a sweep with three seeds per configuration', () => {
     const bad = await app.inject(`/api/v1/sweeps/${sweepId}/results?reference=lora-r99`);
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.message).toMatch(/reference 'lora-r99' is not a configuration of this sweep; use one of: .*lora-r8/);
+  });
+
+  it('prints configuration rows as mean ± half-width (n) in `bslora sweep results`', async () => {
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const cap = captureIo();
+    const program = makeProgram({ homeDir: home, redisUrl: TEST_REDIS_URL, prefix, apiUrl: url, host: '127.0.0.1', port: 0 }, cap.io);
+    program.exitOverride();
+    await program.parseAsync(['sweep', 'results', sweepId], { from: 'user' });
+    const out = cap.stdout();
+    expect(out).toContain('mean acc ± 95% CI (n)');
+    expect(out).toContain('vs lora-r8 [95% CI]');
+    const line = (name: string) => out.split('\n').find((l) => l.startsWith(`${name} `))!;
+    // 85.0 ± 5.0: the t half-width 0.0496827… in points; +15.0 [+8.0, +21.7]: the paired bootstrap.
+    expect(line('bslora-slice-4/2/2')).toMatch(/3\/3\s+4,096\s+85\.0 ± 5\.0 \(3\)\s+\+15\.0 \[\+8\.0, \+21\.7\]\s+yes$/);
+    expect(line('bslora-slice-2/2/4')).toMatch(/72\.0 ± 7\.5 \(3\)\s+\+2\.0 \[-7\.7, \+11\.7\]\s+yes$/);
+    expect(line('lora-r8')).toMatch(/70\.0 ± 5\.0 \(3\)\s+\(reference\)/);
   });
 
   it('puts configuration rows with intervals in the CSV and the webhook payload', async () => {
