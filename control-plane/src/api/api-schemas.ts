@@ -213,6 +213,28 @@ export const configurationResultsSchema = component(
   'Configuration-level results (docs/statistics.md): one row per configuration (a trial without its seed).',
 );
 
+export const comparisonResponseSchema = component(
+  'Comparison',
+  z.object({
+    sweeps: z.array(z.object({ id: z.string(), name: z.string(), status: z.enum(SWEEP_STATUSES), trials: z.int() })),
+    baseModel: z.string(),
+    evalTasks: z.array(z.string()),
+    evalLimit: z.int().nullable(),
+    trials: z.int().describe('trials in all, each once (a trial several sweeps share counts once)'),
+    configurations: configurationResultsSchema,
+  }),
+  'Several sweeps with the same base model, eval tasks and eval limit combined into configuration-level results.',
+);
+
+export const comparisonQuerySchema = z.object({
+  sweeps: z
+    .string()
+    .min(1)
+    .max(4000)
+    .describe('comma-separated sweep ids (at most 50)'),
+  reference: z.string().max(300).optional().describe('configuration that paired differences are taken against; default: the largest LoRA'),
+});
+
 export const sweepResultsSchema = component(
   'SweepResults',
   z.object({

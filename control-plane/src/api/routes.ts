@@ -15,6 +15,8 @@ import {
   sweepIdParamsSchema,
   sweepListSchema,
   sweepResultsSchema,
+  comparisonQuerySchema,
+  comparisonResponseSchema,
   sweepSpecComponent,
   trialListSchema,
   webhookDeliveriesSchema,
@@ -31,6 +33,7 @@ import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
 import { resultsCsv } from './results-csv.js';
 import { configurationResults } from '../stats/configuration-results.js';
 import { itemsOfRows } from '../store/item-correctness.js';
+import { compareSweeps } from '../stats/compare-sweeps.js';
 import { RESULTS_INCLUDES, referenceOr400, sweepDetail, sweepOr404, sweepResults, sweepTrials } from './sweep-views.js';
 import { sendJsonView, sendView } from './view-cache.js';
 import { summarizeSweep } from '../recorder/summarize-sweep.js';
@@ -134,6 +137,28 @@ export const API_ROUTES: ApiRoute[] = [
       return sendJsonView(req, reply, ctx.viewCache, `json:${include.join(',')}:${params.id}${ref}`, () =>
         sweepResults(ctx.cp, params.id, include, query.reference),
       );
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/v1/comparisons',
+    operationId: 'compareSweeps',
+    summary: 'Compare sweeps: their trials combined into configuration-level results',
+    description:
+      'Sweeps must share base model, eval tasks and eval limit; otherwise 422 CP_ERR_SWEEPS_INCOMPARABLE names the first ' +
+      'difference. A trial that several sweeps share counts once; seeds of one configuration in several sweeps pool into one row.',
+    tag: 'sweeps',
+    auth: 'none',
+    query: comparisonQuerySchema,
+    responses: {
+      200: { description: 'the comparison', schema: comparisonResponseSchema },
+      ...notFound,
+      422: { description: 'the sweeps differ in base model, eval tasks or eval limit (CP_ERR_SWEEPS_INCOMPARABLE)' },
+    },
+    handler: async ({ query, req, reply, ctx }) => {
+      const ids = query.sweeps.split(',');
+      const key = `comparison:${ids.join(',')}:${query.reference ?? ''}`;
+      return sendJsonView(req, reply, ctx.viewCache, key, () => compareSweeps(ctx.cp.store, ids, query.reference));
     },
   }),
   defineRoute({

@@ -72,10 +72,14 @@ export interface ConfigurationOptions {
   replicates?: number;
 }
 
-/** The configuration key of a plan: everything but the seed (and the key and name, which derive from it). */
+/**
+ * The configuration key of a plan: everything but the seed (and the key and name, which derive from it, and the
+ * checkpoint interval, which does not change results).
+ */
 export function configurationKey(plan: TrialPlan): string {
   const { trialKey: _k, name: _n, seed: _s, ...rest } = plan;
-  return createHash('sha256').update(canonicalJson(rest)).digest('hex').slice(0, 16);
+  const training = { ...rest.training, checkpointEvery: undefined };
+  return createHash('sha256').update(canonicalJson({ ...rest, training })).digest('hex').slice(0, 16);
 }
 
 /** The trial name without its seed suffix. */
@@ -100,6 +104,11 @@ function groupByConfiguration(rows: readonly TrialRow[]): Group[] {
     if (r.result && r.result.metrics) g.done.push(r);
   }
   for (const g of groups.values()) g.done.sort((a, b) => a.plan.seed - b.plan.seed);
+  // Sweeps compared together may hold different configurations under one name (another learning rate, say): those
+  // names get their key's first digits.
+  const byName = new Map<string, number>();
+  for (const g of groups.values()) byName.set(g.name, (byName.get(g.name) ?? 0) + 1);
+  for (const g of groups.values()) if (byName.get(g.name)! > 1) g.name = `${g.name}#${g.key.slice(0, 6)}`;
   return [...groups.values()];
 }
 

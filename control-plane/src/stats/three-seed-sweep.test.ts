@@ -27,11 +27,10 @@ import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../../tes
 import { buildApp } from '../api/app.js';
 import { sweepResultsSchema, webhookPayloadSchema } from '../api/api-schemas.js';
 import { ControlPlane } from '../control-plane.js';
-import { finishSweep, recordEvalResult } from '../recorder/result-recorder.js';
-import type { TrainJobResult } from '../queue/queues.js';
+import { finishSweep } from '../recorder/result-recorder.js';
+import { recordItemResults, type ItemTruth } from '../../../test/helpers/item-results.js';
 import { itemsOfRows } from '../store/item-correctness.js';
 import { buildWebhookPayload } from '../webhooks/webhook-payload.js';
-import { packItemBits } from './item-bits.js';
 import { makeProgram } from '../cli/program.js';
 import { captureIo } from '../../../test/helpers/capture-io.js';
 
@@ -55,7 +54,7 @@ expect:
   - {name: real-at-95, best: "bslora:slice:4/2/2", at_least: "lora:r8 + 5", confidence: 0.95}
 `;
 
-const correct: Record<string, (i: number, s: number) => boolean> = {
+const correct: ItemTruth = {
   'lora-r8': (i, s) => (i * 37 + s * 11) % 100 < 68 + 2 * s,
   'bslora-slice-4/2/2': (i, s) => (i * 37 + s * 11) % 100 < 83 + 2 * s,
   'bslora-slice-2/2/4': (i, s) => (i * 53 + s * 29 + 7) % 100 < 69 + 3 * s,
@@ -80,20 +79,7 @@ describe('a sweep with three seeds per configuration', () => {
     });
     expect(res.statusCode).toBe(201);
     sweepId = res.json().id;
-    for (const t of cp.store.trialsOfSweep(sweepId)) {
-      const config = t.name.replace(/-s\d$/, '');
-      const flags = Array.from({ length: 100 }, (_, i) => correct[config]!(i, t.plan.seed));
-      const acc = flags.filter(Boolean).length / 100;
-      const total = params[config]!;
-      const train = { trialKey: t.trialKey, counts: { local: total, intra: 0, inter: 0, transform: 0, total }, initialLoss: 2, finalLoss: 1, adapterSha256: 'a'.repeat(64) };
-      recordEvalResult(cp.store, sweepId, {
-        trialKey: t.trialKey,
-        train: train as unknown as TrainJobResult,
-        metrics: { [TASK]: { acc, accNorm: acc, n: 100 } },
-        error: null,
-        itemCorrect: { [TASK]: Buffer.from(packItemBits(flags)).toString('base64') },
-      });
-    }
+    recordItemResults(cp, sweepId, { task: TASK, items: 100, correct, params });
     expect(finishSweep(cp.store, sweepId)).toBe('completed');
   });
 
