@@ -3,6 +3,7 @@
 import { h, replace } from './dom.js';
 import { renderSweepList } from './sweep-list.js';
 import { renderSweep } from './sweep-view.js';
+import { renderComparison } from './comparison-page.js';
 
 const LIVE_TEXT = /** @type {Record<string, string>} */ ({
   idle: '',
@@ -24,6 +25,9 @@ const root = /** @type {HTMLElement} */ (document.getElementById('app'));
 const match = /^\/sweeps\/([^/]+)\/?$/.exec(location.pathname);
 if (match) {
   void renderSweep(root, decodeURIComponent(match[1]), setLive);
+} else if (location.pathname === '/compare') {
+  const ids = new URLSearchParams(location.search).get('sweeps');
+  void renderComparison(root, ids ? ids.split(',').filter(Boolean) : []);
 } else if (location.pathname === '/' || location.pathname === '') {
   void renderSweepList(root, setLive);
 } else {

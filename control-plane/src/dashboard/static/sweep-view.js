@@ -5,6 +5,7 @@ import { chartOption, createChart, isPlotted, locatePoints } from './chart.js';
 import { h, replace } from './dom.js';
 import { fmtAcc, fmtCount, fmtShare, fmtTime, groupStyle, UNFINISHED } from './format.js';
 import { createTrialTable } from './table.js';
+import { mountSweepConfigurations } from './sweep-configurations.js';
 
 /** @typedef {import('./api.js').SweepData} SweepData */
 /** @typedef {import('./format.js').Trial} Trial */
@@ -197,6 +198,7 @@ export async function renderSweep(root, id, setLive) {
   };
 
   draw(data);
+  const configurations = mountSweepConfigurations(root, id);
 
   // For tests and debugging in the console: the chart instance and the data on screen.
   /** @type {any} */ (window).bsloraDashboard = {
@@ -211,7 +213,9 @@ export async function renderSweep(root, id, setLive) {
       refresh: async () => {
         const d = await loadSweep(id);
         draw(d);
-        return !UNFINISHED.has(d.sweep.status);
+        const done = !UNFINISHED.has(d.sweep.status);
+        if (done) void configurations.refresh();
+        return done;
       },
       onMode: setLive,
     });
