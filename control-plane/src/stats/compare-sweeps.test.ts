@@ -51,7 +51,7 @@ describe('comparisons across sweeps', () => {
     const res = await app.inject({ method: 'POST', url: '/api/v1/sweeps', payload: text, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' } });
     expect(res.statusCode, res.body).toBe(201);
     ids[name] = res.json().id;
-    recordItemResults(cp, ids[name]!, { task, items: 100, correct, params });
+    recordItemResults(cp, ids[name]!, { tasks: [task], items: 100, correct, params });
     finishSweep(cp.store, ids[name]!);
   };
 

@@ -79,7 +79,7 @@ describe('a sweep with three seeds per configuration', () => {
     });
     expect(res.statusCode).toBe(201);
     sweepId = res.json().id;
-    recordItemResults(cp, sweepId, { task: TASK, items: 100, correct, params });
+    recordItemResults(cp, sweepId, { tasks: [TASK], items: 100, correct, params });
     expect(finishSweep(cp.store, sweepId)).toBe('completed');
   });
 

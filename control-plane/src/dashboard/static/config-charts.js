@@ -124,9 +124,10 @@ export function paramsOption(r) {
     name: 'front, within noise',
     type: 'scatter',
     z: 5,
-    symbol: 'emptyCircle',
-    symbolSize: 20,
-    itemStyle: { color: FRONT_COLOR, borderColor: FRONT_COLOR, borderWidth: 2, borderType: 'dashed' },
+    symbol: 'circle',
+    symbolSize: 22,
+    // A ring around the point (transparent inside, so the point stays visible).
+    itemStyle: { color: 'rgba(0, 0, 0, 0)', borderColor: FRONT_COLOR, borderWidth: 2, borderType: 'dashed' },
     data: front.filter((c) => c.frontNoise?.withinNoise).map((c) => ({ value: [c.trainable, /** @type {MeanInterval} */ (c.mean).mean], configKey: c.configKey })),
   });
   return {

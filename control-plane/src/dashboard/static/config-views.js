@@ -27,24 +27,29 @@ import { fmtCount } from './format.js';
 /** @typedef {import('./config-charts.js').Configuration} Configuration */
 
 /**
- * Starts a download of `href` as `name` (data: URLs only: nothing leaves the page).
- * @param {string} href
+ * Starts a download of `blob` as `name` (built in the page; nothing is fetched).
+ * @param {Blob} blob
  * @param {string} name
  */
-function download(href, name) {
-  const a = h('a', { href, download: name, hidden: true });
+function download(blob, name) {
+  const href = URL.createObjectURL(blob);
+  const a = h('a', { href, download: name });
   document.body.appendChild(a);
   a.click();
   a.remove();
+  setTimeout(() => URL.revokeObjectURL(href), 60_000);
 }
+
+/** @param {string} text @param {string} type */
+const textBlob = (text, type) => new Blob([text], { type });
 
 /** @param {string} text */
 const dataUrl = (text, type = 'text/plain') => `data:${type};charset=utf-8,${encodeURIComponent(text)}`;
 
 /**
- * The chart as a PNG data URL: its SVG drawn onto a canvas at twice the size.
+ * The chart as a PNG: its SVG drawn onto a canvas at twice the size.
  * @param {any} chart
- * @returns {Promise<string>}
+ * @returns {Promise<Blob>}
  */
 export function chartPng(chart) {
   const svg = chart.renderToSVGString();
@@ -58,7 +63,7 @@ export function chartPng(chart) {
       ctx.fillStyle = '#ffffff';
       ctx.fillRect(0, 0, canvas.width, canvas.height);
       ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
-      resolve(canvas.toDataURL('image/png'));
+      canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('the chart could not be drawn as a PNG'))), 'image/png');
     };
     img.onerror = () => reject(new Error('the chart could not be drawn as an image'));
     img.src = dataUrl(svg, 'image/svg+xml');
@@ -76,9 +81,9 @@ function chartCard(o) {
   const exports = h(
     'div',
     { class: 'actions' },
-    h('button', { type: 'button', class: 'btn btn-quiet', dataset: { export: 'svg' }, onclick: () => download(dataUrl(chart.renderToSVGString(), 'image/svg+xml'), `${o.file}.svg`) }, 'SVG'),
-    h('button', { type: 'button', class: 'btn btn-quiet', dataset: { export: 'png' }, onclick: () => chartPng(chart).then((u) => download(u, `${o.file}.png`)) }, 'PNG'),
-    h('button', { type: 'button', class: 'btn btn-quiet', dataset: { export: 'csv' }, onclick: () => download(dataUrl(o.csv(), 'text/csv'), `${o.file}.csv`) }, 'CSV'),
+    h('button', { type: 'button', class: 'btn btn-quiet', dataset: { export: 'svg' }, onclick: () => download(textBlob(chart.renderToSVGString(), 'image/svg+xml'), `${o.file}.svg`) }, 'SVG'),
+    h('button', { type: 'button', class: 'btn btn-quiet', dataset: { export: 'png' }, onclick: () => chartPng(chart).then((b) => download(b, `${o.file}.png`)) }, 'PNG'),
+    h('button', { type: 'button', class: 'btn btn-quiet', dataset: { export: 'csv' }, onclick: () => download(textBlob(o.csv(), 'text/csv'), `${o.file}.csv`) }, 'CSV'),
   );
   const card = h(
     'section',
