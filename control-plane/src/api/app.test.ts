@@ -248,7 +248,9 @@ describe('REST API (inject)', () => {
       const csv = await app.inject(`/api/v1/sweeps/${id}/results?format=csv`);
       expect(csv.headers['content-type']).toMatch(/^text\/csv/);
       expect(csv.body.split('\n')[0]).toMatch(/^trial,method,status,trainable/);
-      expect(csv.body.trim().split('\n')).toHaveLength(3);
+      // The header, a row per trial, then a row per configuration (here one seed each).
+      const kinds = csv.body.trim().split('\n').slice(1).map((l) => l.split(',')[csv.body.split('\n')[0].split(',').indexOf('kind')]);
+      expect(kinds).toEqual(['trial', 'trial', 'configuration', 'configuration']);
     });
 
     it('gives each results row its table line (config, counts, accuracy per task), and whole plans and results only with ?include', async () => {
