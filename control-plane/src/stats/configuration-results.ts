@@ -129,7 +129,35 @@ function seedItems(g: Group, items: ReadonlyMap<string, ReadonlyMap<string, Task
  * The paired difference `a − b` per task and over tasks (the tasks both were scored on). Null with a reason when
  * a task lacks per-item results or the two were scored on different items.
  */
+/**
+ * Comparisons already computed, by the two sides' trial keys and the options. A trial's results and item bits never
+ * change once recorded, so neither does a comparison of the same trials; a bootstrap costs tens of milliseconds, and
+ * the results view, the CSV, the webhook payload and comparisons all ask for the same ones.
+ */
+const memo = new Map<string, Comparison>();
+const MEMO_ENTRIES = 20_000;
+
 function compareGroups(
+  a: Group,
+  b: Group,
+  items: ReadonlyMap<string, ReadonlyMap<string, TaskItems>>,
+  opts: { confidence: number; replicates?: number },
+): Comparison {
+  const key = `${a.done.map((t) => t.trialKey).join(',')}|${b.done.map((t) => t.trialKey).join(',')}|${opts.confidence}|${opts.replicates ?? ''}`;
+  const hit = memo.get(key);
+  if (hit) {
+    // Least recently used first out: a hit moves to the back.
+    memo.delete(key);
+    memo.set(key, hit);
+    return { ...hit, versus: b.name };
+  }
+  const fresh = compareGroupsUncached(a, b, items, opts);
+  memo.set(key, fresh);
+  if (memo.size > MEMO_ENTRIES) memo.delete(memo.keys().next().value!);
+  return fresh;
+}
+
+function compareGroupsUncached(
   a: Group,
   b: Group,
   items: ReadonlyMap<string, ReadonlyMap<string, TaskItems>>,
@@ -158,7 +186,8 @@ function compareGroups(
     perTask[task] = pairedBootstrap([{ candidate: ca, reference: cb }], opts);
     pairs.push({ candidate: ca, reference: cb });
   }
-  const whole = reason === null ? pairedBootstrap(pairs, opts) : null;
+  // With one task the mean over tasks is that task's difference: the same draws, so the same interval.
+  const whole = reason === null ? (pairs.length === 1 ? perTask[common[0]!]! : pairedBootstrap(pairs, opts)) : null;
   return { versus: b.name, mean: whole, tasks: perTask, reason };
 }
 

@@ -38,21 +38,23 @@ export interface BootstrapOptions {
 export const DEFAULT_REPLICATES = 2000;
 export const DEFAULT_BOOTSTRAP_SEED = 12;
 
-const accuracy = (rows: SeedItems, seedIdx: readonly number[], itemIdx: readonly number[]): number => {
-  let correct = 0;
-  for (const s of seedIdx) {
-    const row = rows[s]!;
-    for (const i of itemIdx) correct += row[i]!;
-  }
-  return correct / (seedIdx.length * itemIdx.length);
-};
-
 const fullMean = (rows: SeedItems): number => {
   let correct = 0;
   let n = 0;
   for (const row of rows) for (const v of row) (correct += v), n++;
   return correct / n;
 };
+
+/** A task's seeds laid out item-major (`[item * seeds + seed]`), so one drawn item reads one contiguous run. */
+function itemMajor(rows: SeedItems): Uint8Array {
+  const seeds = rows.length;
+  const n = rows[0]!.length;
+  const out = new Uint8Array(n * seeds);
+  rows.forEach((row, s) => {
+    for (let i = 0; i < n; i++) out[i * seeds + s] = row[i]!;
+  });
+  return out;
+}
 
 /**
  * The paired difference candidate − reference over `tasks` (each `[candidate seeds, reference seeds]`), with its
@@ -75,24 +77,46 @@ export function pairedBootstrap(
   }
   // The generator carries `normalized()` (uniform on [0, 1) with 53-bit resolution, as its README documents); the
   // package's typings leave it off the factory's return type.
+  // The generator carries `normalized()` (uniform on [0, 1) with 53-bit resolution, as its README documents); the
+  // package's typings leave it off the factory's return type.
   const rng = mt19937.factory({ seed: options.seed ?? DEFAULT_BOOTSTRAP_SEED }) as unknown as { normalized(): number };
   const random = () => rng.normalized();
-  const indices = tasks.map((t) => ({
-    items: Array.from({ length: t.candidate[0]!.length }, (_, i) => i),
-    cand: Array.from({ length: t.candidate.length }, (_, i) => i),
-    ref: Array.from({ length: t.reference.length }, (_, i) => i),
-  }));
+  const prepared = tasks.map((t) => {
+    const n = t.candidate[0]!.length;
+    return {
+      n,
+      a: itemMajor(t.candidate),
+      b: itemMajor(t.reference),
+      sa: t.candidate.length,
+      sb: t.reference.length,
+      sumA: new Float64Array(t.candidate.length),
+      sumB: new Float64Array(t.reference.length),
+      items: Array.from({ length: n }, (_, i) => i),
+      seedsA: Array.from({ length: t.candidate.length }, (_, i) => i),
+      seedsB: Array.from({ length: t.reference.length }, (_, i) => i),
+    };
+  });
   const diffs = new Float64Array(replicates);
-  for (let b = 0; b < replicates; b++) {
+  for (let r = 0; r < replicates; r++) {
     let sum = 0;
-    tasks.forEach((t, k) => {
-      const ix = indices[k]!;
-      const items = sampleWithReplacement(ix.items, ix.items.length, random);
-      const cand = sampleWithReplacement(ix.cand, ix.cand.length, random);
-      const ref = sampleWithReplacement(ix.ref, ix.ref.length, random);
-      sum += accuracy(t.candidate, cand, items) - accuracy(t.reference, ref, items);
-    });
-    diffs[b] = sum / tasks.length;
+    for (const p of prepared) {
+      // Draws in a fixed order: the items (shared by both sides), the candidate's seeds, the reference's seeds.
+      const items = sampleWithReplacement(p.items, p.n, random);
+      p.sumA.fill(0);
+      p.sumB.fill(0);
+      for (const i of items) {
+        const oa = i * p.sa;
+        const ob = i * p.sb;
+        for (let s = 0; s < p.sa; s++) p.sumA[s]! += p.a[oa + s]!;
+        for (let s = 0; s < p.sb; s++) p.sumB[s]! += p.b[ob + s]!;
+      }
+      let accA = 0;
+      for (const s of sampleWithReplacement(p.seedsA, p.sa, random)) accA += p.sumA[s]!;
+      let accB = 0;
+      for (const s of sampleWithReplacement(p.seedsB, p.sb, random)) accB += p.sumB[s]!;
+      sum += accA / (p.sa * p.n) - accB / (p.sb * p.n);
+    }
+    diffs[r] = sum / prepared.length;
   }
   const sorted = Array.from(diffs).sort((a, b) => a - b);
   const alpha = (1 - confidence) / 2;
