@@ -155,6 +155,17 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('configuration vi
     expect(row('lora-r8')[4]).toBe('reference');
     expect(row('bslora-slice-4/2/2')[3]).toMatch(/^9\d\.\d ± \d+\.\d \(3\)$/);
     expect(row('bslora-slice-4/2/2')[4]).toMatch(/^\+2\d\.\d \[\+\d+\.\d, \+\d+\.\d\]$/);
+    // The hover card names the configuration (as text) with its seeds and intervals.
+    const at = s.points.find((p) => p.name === 'bslora-slice-2/2/4')!;
+    await page.locator('#view-params-chart').scrollIntoViewIfNeeded();
+    const box = (await page.locator('#view-params-chart').boundingBox())!;
+    await page.mouse.move(0, 0);
+    await page.mouse.move(box.x + at.x, box.y + at.y, { steps: 4 });
+    await page.waitForSelector('#view-params .tip');
+    const tip = await page.textContent('#view-params .tip');
+    expect(tip).toContain('bslora-slice-2/2/4');
+    expect(tip).toContain('seeds 0, 1, 2');
+    expect(tip).toContain('front: within noise of bslora-gate64-2/2/4');
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.locator('#view-params').screenshot({ path: join(ARTIFACTS, 'configuration-params.png') });
   });

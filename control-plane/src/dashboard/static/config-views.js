@@ -175,7 +175,7 @@ export function renderConfigurationViews(root, r, o) {
   /** @param {string} m */
   function drawHeat(m) {
     mode = m;
-    heat.chart.setOption(heatOption(r, m), { notMerge: true });
+    heat.chart.setOption({ ...heatOption(r, m), tooltip }, { notMerge: true });
   }
 
   const withMean = r.configurations.filter(isPlottedConfig);
@@ -225,8 +225,26 @@ export function renderConfigurationViews(root, r, o) {
     heat.card,
     tasks.card,
   );
-  params.chart.setOption(paramsOption(r));
-  ratio.chart.setOption(ratioOption(r));
+  // Hover cards built as DOM nodes (names stay text): the configuration, its seeds and intervals.
+  const byKey = new Map(r.configurations.map((c) => [c.configKey, c]));
+  const tooltip = {
+    trigger: 'item',
+    formatter: (/** @type {any} */ p) => {
+      const c = byKey.get(p?.data?.configKey);
+      if (!c) return '';
+      return h(
+        'div',
+        { class: 'tip' },
+        h('strong', null, c.name),
+        h('div', null, `${fmtCount(c.trainable)} params · seeds ${c.seeds.join(', ')}`),
+        h('div', null, `mean acc ${fmtInterval(c.mean)}`),
+        c.vsReference ? h('div', null, `vs ${c.vsReference.versus} ${fmtDifference(c.vsReference.mean)}`) : null,
+        c.frontNoise ? h('div', null, `front: ${c.frontNoise.withinNoise ? 'within noise of' : 'beyond noise of'} ${c.frontNoise.versus}`) : null,
+      );
+    },
+  };
+  params.chart.setOption({ ...paramsOption(r), tooltip });
+  ratio.chart.setOption({ ...ratioOption(r), tooltip });
   drawHeat(mode);
   drawTasks();
   // For tests and the console.
