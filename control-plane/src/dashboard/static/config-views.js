@@ -101,7 +101,7 @@ function configTable(r) {
   const pct = `${Math.round(r.confidence * 100)} %`;
   return h(
     'table',
-    { class: 'configs', id: 'config-table' },
+    { class: 'sweeps configs', id: 'config-table' },
     h(
       'thead',
       null,
