@@ -3,7 +3,9 @@
  * lines that worker-py/scripts/measure_smollm2_methods.py writes, through the control plane's own statistics
  * (control-plane/src/stats/configuration-results.ts), as a Markdown table for docs/.
  *
- *   npx tsx infra/scripts/configuration-table.ts [--reference "lora r=8"] runs.jsonl [more.jsonl …]
+ *   npx tsx infra/scripts/configuration-table.ts [--reference "lora r=8"] [--with-items] runs.jsonl [more.jsonl …]
+ *
+ * --with-items keeps only the runs that carry per-item results, so that every configuration can be paired.
  *
  * A line may also be a row of a docs table's run recorded by hand as {"method", "seed", "trainable", "scores":
  * {"arith": {"acc", "n"}}}. Rows without `item_correct` have no paired difference (the table says why).
@@ -24,11 +26,15 @@ interface RunLine {
 const args = process.argv.slice(2);
 const refAt = args.indexOf('--reference');
 const reference = refAt >= 0 ? args.splice(refAt, 2)[1] : 'lora r=8';
+const withItemsAt = args.indexOf('--with-items');
+const withItemsOnly = withItemsAt >= 0;
+if (withItemsOnly) args.splice(withItemsAt, 1);
 const runs = new Map<string, RunLine>();
 for (const file of args) {
   for (const line of readFileSync(file, 'utf8').split('\n').filter((l) => l.trim())) {
     const r = JSON.parse(line) as RunLine;
     if (r.method === 'base') continue;
+    if (withItemsOnly && !Object.values(r.scores).every((t) => t.item_correct)) continue;
     // A later line for the same run (a rerun with item bits) replaces an earlier one.
     runs.set(`${r.method}|${r.seed}`, r);
   }
