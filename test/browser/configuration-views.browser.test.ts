@@ -156,7 +156,7 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('configuration vi
     expect(row('bslora-slice-4/2/2')[3]).toMatch(/^9\d\.\d ± \d+\.\d \(3\)$/);
     expect(row('bslora-slice-4/2/2')[4]).toMatch(/^\+2\d\.\d \[\+\d+\.\d, \+\d+\.\d\]$/);
     // The hover card names the configuration (as text) with its seeds and intervals.
-    const at = s.points.find((p) => p.name === 'bslora-slice-2/2/4')!;
+    const at = s.points.find((p: { name: string }) => p.name === 'bslora-slice-2/2/4')!;
     await page.locator('#view-params-chart').scrollIntoViewIfNeeded();
     const box = (await page.locator('#view-params-chart').boundingBox())!;
     await page.mouse.move(0, 0);

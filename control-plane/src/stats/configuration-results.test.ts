@@ -72,3 +72,20 @@ describe('configurationResults', () => {
     expect(formatDifference(null)).toBe('-');
   });
 });
+
+describe('remembered comparisons', () => {
+  it('computes a comparison again once the item bits are there (an incomplete one is not kept)', () => {
+    const a = plan('lora', { memo: 1 }, 0);
+    const b = plan('bslora', { memo: 1, rank: null, ranks: { local: 1, intra: 1, inter: 1 }, shareMode: 'slice' }, 0);
+    const rows = [row(a, 'lora-r8-s0', 100, [0.5]), row(b, 'bslora-slice-1/1/1-s0', 50, [1])];
+    expect(configurationResults(rows, new Map()).configurations[1]!.vsReference!.reason).toBe('no per-item results for t0');
+    const items = new Map<string, Map<string, TaskItems>>([
+      [a.trialKey, new Map([['t0', { n: 10, bits: packItemBits([1, 1, 1, 1, 1, 0, 0, 0, 0, 0]) }]])],
+      [b.trialKey, new Map([['t0', { n: 10, bits: packItemBits(new Array(10).fill(1)) }]])],
+    ]);
+    const done = configurationResults(rows, items).configurations[1]!.vsReference!;
+    expect(done.reason).toBeNull();
+    expect(done.mean!.mean).toBeCloseTo(0.5, 12);
+    expect(configurationResults(rows, items).configurations[1]!.vsReference!.mean).toEqual(done.mean);
+  });
+});

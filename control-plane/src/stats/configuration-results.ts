@@ -130,9 +130,9 @@ function seedItems(g: Group, items: ReadonlyMap<string, ReadonlyMap<string, Task
  * a task lacks per-item results or the two were scored on different items.
  */
 /**
- * Comparisons already computed, by the two sides' trial keys and the options. A trial's results and item bits never
- * change once recorded, so neither does a comparison of the same trials; a bootstrap costs tens of milliseconds, and
- * the results view, the CSV, the webhook payload and comparisons all ask for the same ones.
+ * Complete comparisons already computed, by the two sides' trial keys and the options. A trial's results and item
+ * bits never change once recorded, so neither does a complete comparison of the same trials; a bootstrap costs tens
+ * of milliseconds, and the results view, the CSV, the webhook payload and comparisons all ask for the same ones.
  */
 const memo = new Map<string, Comparison>();
 const MEMO_ENTRIES = 20_000;
@@ -152,6 +152,9 @@ function compareGroups(
     return { ...hit, versus: b.name };
   }
   const fresh = compareGroupsUncached(a, b, items, opts);
+  // Only complete comparisons are kept: one that lacked item bits (a caller that passed none, or results recorded
+  // before the bits existed) must be computed again when they are there.
+  if (fresh.reason !== null) return fresh;
   memo.set(key, fresh);
   if (memo.size > MEMO_ENTRIES) memo.delete(memo.keys().next().value!);
   return fresh;
