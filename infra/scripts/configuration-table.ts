@@ -5,7 +5,9 @@
  *
  *   npx tsx infra/scripts/configuration-table.ts [--reference "lora r=8"] [--with-items] runs.jsonl [more.jsonl …]
  *
- * --with-items keeps only the runs that carry per-item results, so that every configuration can be paired.
+ * --with-items keeps only the runs that carry per-item results, and of those only the configurations with the same
+ * seeds as the reference: a side with one seed has no seed-to-seed spread to resample, and pairing it with a
+ * several-seed reference would show item noise alone.
  *
  * A line may also be a row of a docs table's run recorded by hand as {"method", "seed", "trainable", "scores":
  * {"arith": {"acc", "n"}}}. Rows without `item_correct` have no paired difference (the table says why).
@@ -38,6 +40,12 @@ for (const file of args) {
     // A later line for the same run (a rerun with item bits) replaces an earlier one.
     runs.set(`${r.method}|${r.seed}`, r);
   }
+}
+
+if (withItemsOnly) {
+  const seedsOf = (label: string) => [...runs.values()].filter((r) => r.method === label).map((r) => r.seed).sort().join(',');
+  const refSeeds = seedsOf(reference!);
+  for (const [key, r] of runs) if (seedsOf(r.method) !== refSeeds) runs.delete(key);
 }
 
 const items = new Map<string, Map<string, TaskItems>>();
