@@ -62,6 +62,8 @@ export const ERROR_CODES = {
   CP_ERR_DATA_MIRROR: { exitCode: 2, httpStatus: 400, summary: 'the data mirror is not a folder' },
   /** A spec with `grid.peft` entries was submitted while no worker was serving to validate them. */
   CP_ERR_NO_VALIDATING_WORKER: { exitCode: 4, httpStatus: 503, summary: 'no worker can validate the PEFT entries' },
+  /** Sweeps asked to be compared differ in base model, eval tasks or eval limit. */
+  CP_ERR_SWEEPS_INCOMPARABLE: { exitCode: 2, httpStatus: 422, summary: 'the sweeps cannot be compared' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

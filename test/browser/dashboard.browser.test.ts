@@ -336,7 +336,8 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
       const lines = csv.trim().split('\n');
       expect(lines[0]).toMatch(/^trial,method,status,trainable,/);
       expect(lines[0]).toContain('acc:builtin:arith');
-      expect(lines).toHaveLength(3);
+      // A row per trial, then a row per configuration (each trial here is its configuration's only seed).
+      expect(lines).toHaveLength(5);
       expect(errors()).toEqual([]);
       await page.close();
     }, 360_000);

@@ -13,6 +13,8 @@ import { startLocalStack, type LocalStack } from '../../control-plane/src/local-
 import { captureIo } from '../helpers/capture-io.js';
 import { isAlive } from '../helpers/sweep-helpers.js';
 import { countKeysWithPrefix, deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { itemCorrectnessOf } from '../../control-plane/src/store/item-correctness.js';
+import { unpackItemBits } from '../../control-plane/src/stats/item-bits.js';
 
 const QUICKSTART = fileURLToPath(new URL('../../jobs/quickstart.yaml', import.meta.url));
 
@@ -66,6 +68,11 @@ describe('quick-start sweep end to end', () => {
       expect(t.result!.finalLoss!).toBeLessThan(t.result!.initialLoss!);
       expect(t.result!.adapterSha256).toMatch(/^[0-9a-f]{64}$/);
       expect(t.result!.metrics!['builtin:arith'].n).toBeGreaterThan(0);
+      // The worker's per-item bits travel through gRPC and BullMQ into the store, one bit per scored item.
+      const m = t.result!.metrics!['builtin:arith'];
+      const items = itemCorrectnessOf(stack.controlPlane.store.db, [t.trialKey]).get(t.trialKey)!.get('builtin:arith')!;
+      expect(items.n).toBe(m.n);
+      expect(unpackItemBits(items.bits, items.n).reduce((a, b) => a + b, 0)).toBe(Math.round(m.acc * m.n));
     }
     // At the spec's ranks (LoRA r=8 vs BSLoRA slice 2/2/4) sharing must cost fewer parameters.
     expect(bs.result!.counts.total).toBeLessThan(lora.result!.counts.total);

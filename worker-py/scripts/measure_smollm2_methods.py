@@ -204,7 +204,8 @@ def main() -> None:
                 row = dict(suite=args.suite, method=label, seed=seed, trainable=out.counts["total"],
                            counts={k: out.counts[k] for k in ("local", "intra", "inter", "transform")},
                            initial_loss=out.initial_loss, final_loss=out.final_loss,
-                           scores={short_task(s.task): dict(acc=s.acc, acc_norm=s.acc_norm, n=s.n) for s in scores},
+                           scores={short_task(s.task): dict(acc=s.acc, acc_norm=s.acc_norm, n=s.n,
+                                                            item_correct=s.item_correct.hex()) for s in scores},
                            train_s=round(train_s, 1), eval_s=round(eval_s, 1), steps=out.steps,
                            batch_size=args.batch_size, lr=args.lr, seq_len=seq_len,
                            torch_threads=torch.get_num_threads())

@@ -143,6 +143,98 @@ export const trialListSchema = component(
   }),
 );
 
+const meanIntervalSchema = component(
+  'MeanInterval',
+  z.object({
+    n: z.int().describe('seeds'),
+    mean: z.number(),
+    sd: z.number().nullable().describe('sample standard deviation; null for one seed'),
+    lo: z.number().nullable(),
+    hi: z.number().nullable(),
+    halfWidth: z.number().nullable(),
+    confidence: z.number(),
+  }),
+  'Accuracy (0–1) over seeds: mean, standard deviation and the two-sided t interval (null bounds for one seed).',
+);
+
+const pairedDifferenceSchema = component(
+  'PairedDifference',
+  z.object({
+    mean: z.number().describe('candidate − reference, accuracy 0–1, mean over tasks'),
+    lo: z.number(),
+    hi: z.number(),
+    confidence: z.number(),
+    items: z.int(),
+    seeds: z.object({ candidate: z.int(), reference: z.int() }),
+    replicates: z.int(),
+  }),
+  'A paired difference on the same eval items with its percentile bootstrap interval over items and seeds.',
+);
+
+const comparisonSchema = z.object({
+  versus: z.string(),
+  mean: pairedDifferenceSchema.nullable(),
+  tasks: z.record(z.string(), pairedDifferenceSchema.nullable()),
+  reason: z.string().nullable().describe('why mean is null'),
+});
+
+export const configurationResultsSchema = component(
+  'ConfigurationResults',
+  z.object({
+    confidence: z.number(),
+    reference: z.string().nullable().describe('the configuration paired differences are taken against'),
+    configurations: z.array(
+      z.object({
+        configKey: z.string().describe('sha256 prefix of the trial plan without its seed'),
+        name: z.string().describe('trial name without -s<seed>'),
+        method: z.string(),
+        rank: z.int().nullable(),
+        ranks: z.object({ local: z.int(), intra: z.int(), inter: z.int() }).nullable(),
+        shareMode: z.enum(SHARE_MODES).nullable(),
+        kronShareSize: z.int().nullable(),
+        gateShareSize: z.int().nullable(),
+        sharingRatio: z.number().nullable().describe('ρ = (intra + inter) / (local + intra + inter)'),
+        intraFraction: z.number().nullable().describe('φ = intra / (intra + inter)'),
+        trainable: z.number().nullable(),
+        seeds: z.array(z.int()),
+        trialKeys: z.array(z.string()),
+        planned: z.int(),
+        tasks: z.record(z.string(), meanIntervalSchema),
+        mean: meanIntervalSchema.nullable().describe('per seed the mean over tasks, then over seeds'),
+        vsReference: comparisonSchema.nullable(),
+        onFront: z.boolean().describe('on the Pareto front of configuration means'),
+        frontNoise: z
+          .object({ versus: z.string(), diff: pairedDifferenceSchema.nullable(), withinNoise: z.boolean() })
+          .nullable()
+          .describe('for a front point: its difference to the best cheaper configuration, and whether that is within the noise'),
+      }),
+    ),
+  }),
+  'Configuration-level results (docs/statistics.md): one row per configuration (a trial without its seed).',
+);
+
+export const comparisonResponseSchema = component(
+  'Comparison',
+  z.object({
+    sweeps: z.array(z.object({ id: z.string(), name: z.string(), status: z.enum(SWEEP_STATUSES), trials: z.int() })),
+    baseModel: z.string(),
+    evalTasks: z.array(z.string()),
+    evalLimit: z.int().nullable(),
+    trials: z.int().describe('trials in all, each once (a trial several sweeps share counts once)'),
+    configurations: configurationResultsSchema,
+  }),
+  'Several sweeps with the same base model, eval tasks and eval limit combined into configuration-level results.',
+);
+
+export const comparisonQuerySchema = z.object({
+  sweeps: z
+    .string()
+    .min(1)
+    .max(4000)
+    .describe('comma-separated sweep ids (at most 50)'),
+  reference: z.string().max(300).optional().describe('configuration that paired differences are taken against; default: the largest LoRA'),
+});
+
 export const sweepResultsSchema = component(
   'SweepResults',
   z.object({
@@ -153,6 +245,7 @@ export const sweepResultsSchema = component(
     failed: z.int(),
     expect: z.array(expectVerdictSchema),
     expectPassed: z.boolean().nullable().describe('null when the spec has no expect rules'),
+    configurations: configurationResultsSchema,
     trials: z.array(
       z.object({
         trialKey: z.string(),
@@ -304,6 +397,20 @@ export const webhookPayloadSchema = component(
       front: z.array(z.string()),
       expectPassed: z.boolean().nullable(),
       expect: z.array(z.object({ name: z.string(), passed: z.boolean(), message: z.string() })),
+      reference: z.string().nullable().describe('the configuration paired differences are taken against'),
+      configurations: z
+        .array(
+          z.object({
+            name: z.string(),
+            seeds: z.int(),
+            trainable: z.number().nullable(),
+            mean: z.number().nullable(),
+            lo: z.number().nullable(),
+            hi: z.number().nullable(),
+            diff: z.object({ mean: z.number(), lo: z.number(), hi: z.number() }).nullable(),
+          }),
+        )
+        .describe('per configuration: seed-mean accuracy (0–1) with its 95 % t interval, and the paired difference to reference with its bootstrap interval'),
     }),
     links: z.object({ sweep: z.string(), results: z.string() }),
   }),
@@ -351,6 +458,11 @@ export const resultsQuerySchema = z.object({
     .regex(/^(plan|result)(,(plan|result))*$/, "a comma-separated list of 'plan' and 'result'")
     .optional()
     .describe('JSON only: add each trial\'s whole plan and/or recorded result (train report, metrics) to its row'),
+  reference: z
+    .string()
+    .max(300)
+    .optional()
+    .describe('configuration name (trial name without -s<seed>) that paired differences are taken against; default: the largest LoRA'),
 });
 
 export const sweepEventsQuerySchema = z.object({

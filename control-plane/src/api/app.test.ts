@@ -263,11 +263,13 @@ describe('REST API (inject)', () => {
       const csv = await app.inject(`/api/v1/sweeps/${id}/results?format=csv`);
       expect(csv.headers['content-type']).toMatch(/^text\/csv/);
       expect(csv.body.split('\n')[0]).toMatch(/^trial,method,status,trainable/);
-      expect(csv.body.trim().split('\n')).toHaveLength(3);
+      // The header, a row per trial, then a row per configuration (here one seed each).
       const header = csv.body.split('\n')[0]!.split(',');
+      const rows = csv.body.trim().split('\n').slice(1).map((l) => l.split(','));
+      expect(rows.map((r) => r[header.indexOf('kind')])).toEqual(['trial', 'trial', 'configuration', 'configuration']);
       const scaleColumn = header.indexOf('scale');
       expect(scaleColumn).toBeGreaterThan(0);
-      for (const row of csv.body.trim().split('\n').slice(1)) expect(row.split(',')[scaleColumn]).toBe('2');
+      for (const row of rows.slice(0, 2)) expect(row[scaleColumn]).toBe('2');
       expect(detail.trials.map((t) => t.scale)).toEqual([2, 2]);
     });
 

@@ -17,6 +17,8 @@ import {
   sweepResultsSchema,
   sweepEventsQuerySchema,
   sweepResultColumnsSchema,
+  comparisonQuerySchema,
+  comparisonResponseSchema,
   sweepSpecComponent,
   trialDetailSchema,
   trialListSchema,
@@ -33,7 +35,10 @@ import { postGithubHookHandler } from './handlers/post-github-hook.js';
 import { postSweepHandler, SPEC_CONTENT_TYPES } from './handlers/post-sweep.js';
 import { PROMETHEUS_CONTENT_TYPE } from './prometheus-text.js';
 import { resultsCsv } from './results-csv.js';
-import { RESULTS_INCLUDES, sweepDetail, sweepOr404, sweepResultColumns, sweepResults, sweepTrial, sweepTrials } from './sweep-views.js';
+import { configurationResults } from '../stats/configuration-results.js';
+import { itemsOfRows } from '../store/item-correctness.js';
+import { compareSweeps } from '../stats/compare-sweeps.js';
+import { RESULTS_INCLUDES, referenceOr400, sweepDetail, sweepOr404, sweepResultColumns, sweepResults, sweepTrial, sweepTrials } from './sweep-views.js';
 import { sendJsonView, sendView } from './view-cache.js';
 import { summarizeSweep } from '../recorder/summarize-sweep.js';
 
@@ -136,11 +141,13 @@ export const API_ROUTES: ApiRoute[] = [
         const csv = () => {
           sweepOr404(ctx.cp, params.id);
           const rows = ctx.cp.store.trialsOfSweep(params.id);
-          return resultsCsv(rows, summarizeSweep(rows));
+          const configurations = configurationResults(rows, itemsOfRows(ctx.cp.store.db, rows), { reference: referenceOr400(rows, query.reference) });
+          return resultsCsv(rows, summarizeSweep(rows), configurations);
         };
         reply.header('content-disposition', `attachment; filename="${params.id.replace(/[^A-Za-z0-9._-]/g, '_')}.csv"`);
         const type = 'text/csv; charset=utf-8';
-        return ctx.viewCache ? sendView(req, reply, ctx.viewCache.get(`csv:${params.id}`, csv), type) : reply.type(type).send(csv());
+        const ref = query.reference === undefined ? '' : `:ref=${query.reference}`;
+        return ctx.viewCache ? sendView(req, reply, ctx.viewCache.get(`csv:${params.id}${ref}`, csv), type) : reply.type(type).send(csv());
       }
       if (query.format === 'columns') {
         // The event id is read when the view is built: a cached copy names an older id, and every event after it
@@ -149,7 +156,32 @@ export const API_ROUTES: ApiRoute[] = [
       }
       // `include=result,plan` and `plan,result` are one view: the list is normalised before it keys the cache.
       const include = RESULTS_INCLUDES.filter((part) => query.include?.split(',').includes(part));
-      return sendJsonView(req, reply, ctx.viewCache, `json:${include.join(',')}:${params.id}`, () => sweepResults(ctx.cp, params.id, include));
+      const ref = query.reference === undefined ? '' : `:ref=${query.reference}`;
+      return sendJsonView(req, reply, ctx.viewCache, `json:${include.join(',')}:${params.id}${ref}`, () =>
+        sweepResults(ctx.cp, params.id, include, query.reference),
+      );
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/v1/comparisons',
+    operationId: 'compareSweeps',
+    summary: 'Compare sweeps: their trials combined into configuration-level results',
+    description:
+      'Sweeps must share base model, eval tasks and eval limit; otherwise 422 CP_ERR_SWEEPS_INCOMPARABLE names the first ' +
+      'difference. A trial that several sweeps share counts once; seeds of one configuration in several sweeps pool into one row.',
+    tag: 'sweeps',
+    auth: 'none',
+    query: comparisonQuerySchema,
+    responses: {
+      200: { description: 'the comparison', schema: comparisonResponseSchema },
+      ...notFound,
+      422: { description: 'the sweeps differ in base model, eval tasks or eval limit (CP_ERR_SWEEPS_INCOMPARABLE)' },
+    },
+    handler: async ({ query, req, reply, ctx }) => {
+      const ids = query.sweeps.split(',');
+      const key = `comparison:${ids.join(',')}:${query.reference ?? ''}`;
+      return sendJsonView(req, reply, ctx.viewCache, key, () => compareSweeps(ctx.cp.store, ids, query.reference));
     },
   }),
   defineRoute({

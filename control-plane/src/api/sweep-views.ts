@@ -7,6 +7,8 @@ import { summarizeSweep } from '../recorder/summarize-sweep.js';
 import type { SweepRow, TrialRow } from '../store/store.js';
 import { Trial, trialCoordinates, type SweepSpec } from '../sweep-specs/index.js';
 import { trialScale } from '../sweep-specs/training-settings.js';
+import { itemsOfRows } from '../store/item-correctness.js';
+import { configurationResults } from '../stats/configuration-results.js';
 
 export function sweepOr404(cp: ControlPlane, id: string): SweepRow {
   const sweep = cp.store.getSweep(id);
@@ -51,17 +53,19 @@ export type ResultsInclude = (typeof RESULTS_INCLUDES)[number];
  * (docs/benchmarks.md, "REST API load"). The full plan and result are one `?include=plan,result` away, and always in
  * GET /trials.
  */
-export function sweepResults(cp: ControlPlane, id: string, include: readonly ResultsInclude[] = []) {
+export function sweepResults(cp: ControlPlane, id: string, include: readonly ResultsInclude[] = [], reference?: string) {
   const sweep = sweepOr404(cp, id);
   const rows = cp.store.trialsOfSweep(id);
   const summary = summarizeSweep(rows);
+  const items = itemsOfRows(cp.store.db, rows);
   const withPlan = include.includes('plan');
   const withResult = include.includes('result');
   return {
     sweepId: id,
     status: sweep.status,
     ...summary,
-    ...expectVerdictsOf(sweep.spec as SweepSpec, rows),
+    ...expectVerdictsOf(sweep.spec as SweepSpec, rows, items),
+    configurations: configurationResults(rows, items, { reference: referenceOr400(rows, reference) }),
     trials: summary.trials.map((s, i) => {
       const row = rows[i];
       return {
@@ -204,4 +208,17 @@ export function summaryTotals(summary: unknown): unknown {
   if (summary === null || typeof summary !== 'object') return summary ?? null;
   const { trials: _trials, ...rest } = summary as Record<string, unknown>;
   return rest;
+}
+
+/** A chosen reference configuration, checked against the trials' configuration names. */
+export function referenceOr400(rows: readonly TrialRow[], reference: string | undefined): string | undefined {
+  if (reference === undefined) return undefined;
+  const names = [...new Set(rows.map((r) => r.name.replace(/-s\d+$/, '')))];
+  if (!names.includes(reference)) {
+    throw new ControlPlaneError(
+      'CP_ERR_API_REQUEST',
+      `reference '${reference}' is not a configuration of this sweep; use one of: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', …' : ''}`,
+    );
+  }
+  return reference;
 }

@@ -12,6 +12,8 @@ import { resultTable, type SweepDetail } from './sweep-view.js';
 import { waitForSweep } from './wait-for-sweep.js';
 import { loadOrCreateToken } from '../api/auth-token.js';
 import { expectLines, sweepOutcomeError, type ExpectSummary } from './expect-view.js';
+import { configurationTable } from './configuration-view.js';
+import type { ConfigurationResults } from '../stats/configuration-results.js';
 
 export interface CliIo {
   out: { write(s: string): void; isTTY?: boolean };
@@ -109,8 +111,9 @@ export function makeSweepCommand(config: CliConfig, io: CliIo): Command {
         io.out.write(`${JSON.stringify(await client.request('GET', `/api/v1/sweeps/${encodeURIComponent(id)}/results${include}`))}\n`);
       } else {
         const s = await client.request<SweepDetail>('GET', `/api/v1/sweeps/${encodeURIComponent(id)}`);
+        const r = await client.request<{ configurations: ConfigurationResults }>('GET', `/api/v1/sweeps/${encodeURIComponent(id)}/results`);
         const verdicts = expectLines(summaryOf(s));
-        io.out.write(`${resultTable(s)}\n${verdicts ? `\n${verdicts}\n` : ''}`);
+        io.out.write(`${resultTable(s)}\n\n${configurationTable(r.configurations)}\n${verdicts ? `\n${verdicts}\n` : ''}`);
       }
     });
 

@@ -38,6 +38,10 @@ const ASSETS: Record<string, { file: string; type: string; immutable?: boolean }
   'statuses.js': { file: join(STATIC_DIR, 'statuses.js'), type: JS },
   'table.js': { file: join(STATIC_DIR, 'table.js'), type: JS },
   'x-measure.js': { file: join(STATIC_DIR, 'x-measure.js'), type: JS },
+  'config-charts.js': { file: join(STATIC_DIR, 'config-charts.js'), type: JS },
+  'config-views.js': { file: join(STATIC_DIR, 'config-views.js'), type: JS },
+  'sweep-configurations.js': { file: join(STATIC_DIR, 'sweep-configurations.js'), type: JS },
+  'comparison-page.js': { file: join(STATIC_DIR, 'comparison-page.js'), type: JS },
   'dashboard.css': { file: join(STATIC_DIR, 'dashboard.css'), type: 'text/css; charset=utf-8' },
   'favicon.svg': { file: join(STATIC_DIR, 'favicon.svg'), type: 'image/svg+xml' },
   // The ES-module build of ECharts (self-contained, no imports).
@@ -109,6 +113,7 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDep
   const HTML = 'text/html; charset=utf-8';
 
   app.get('/', (req, reply) => send(req, reply, INDEX, HTML));
+  app.get('/compare', (req, reply) => send(req, reply, INDEX, HTML));
   app.get('/sweeps/:id', (req, reply) => {
     const { id } = req.params as { id: string };
     // The shell is served either way; the page explains a missing sweep, and the status tells clients.

@@ -46,8 +46,12 @@ export async function processEval(
           .catch(() => {}),
     });
     const metrics: EvalJobResult['metrics'] = {};
-    for (const t of result.tasks) metrics[t.task] = { acc: t.acc, accNorm: t.accNorm, n: t.n };
-    return { trialKey, train, metrics, error: null };
+    const itemCorrect: Record<string, string> = {};
+    for (const t of result.tasks) {
+      metrics[t.task] = { acc: t.acc, accNorm: t.accNorm, n: t.n };
+      if (t.itemCorrect.length > 0) itemCorrect[t.task] = Buffer.from(t.itemCorrect).toString('base64');
+    }
+    return { trialKey, train, metrics, error: null, itemCorrect };
   } catch (err) {
     if (signal?.aborted) throw await abortOutcome(job, token, signal);
     if (isPermanentGrpcError(err)) {

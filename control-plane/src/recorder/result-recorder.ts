@@ -12,6 +12,7 @@ import { parseTrialJobId } from '../queue/job-ids.js';
 import { isUnfinished } from '../store/statuses.js';
 import { summarizeSweep } from './summarize-sweep.js';
 import { expectVerdictsOf } from './expect-verdicts.js';
+import { itemsOfRows, recordItemCorrectness, type TaskItems } from '../store/item-correctness.js';
 import type { SweepSpec } from '../sweep-specs/index.js';
 
 export interface RecorderHooks {
@@ -47,6 +48,18 @@ function recordAndLog(store: Store, sweepId: string, r: EvalJobResult, train: No
     workerAddress: train.workerAddress,
     resumedFromStep: train.resumedFromStep,
   });
+  recordItemCorrectness(store.db, r.trialKey, itemsOfResult(r));
+}
+
+/** The item bits of an eval result, by task (tasks whose bit count does not match their item count are left out). */
+function itemsOfResult(r: EvalJobResult): Record<string, TaskItems> {
+  const out: Record<string, TaskItems> = {};
+  for (const [task, b64] of Object.entries(r.itemCorrect ?? {})) {
+    const n = r.metrics?.[task]?.n;
+    const bits = new Uint8Array(Buffer.from(b64, 'base64'));
+    if (n !== undefined && n > 0 && bits.length === Math.ceil(n / 8)) out[task] = { n, bits };
+  }
+  return out;
 }
 
 /** Closes a sweep in the store: its summary with the `expect` verdicts, and its final status (null: left as is). */
@@ -56,7 +69,7 @@ export function finishSweep(store: Store, sweepId: string): string | null {
   const rows = store.trialsOfSweep(sweepId);
   // A repaired sweep has several flows; only the last one to finish closes the sweep.
   if (rows.some((r) => isUnfinished(r.status))) return null;
-  const summary = { ...summarizeSweep(rows), ...expectVerdictsOf(sweep.spec as SweepSpec, rows) };
+  const summary = { ...summarizeSweep(rows), ...expectVerdictsOf(sweep.spec as SweepSpec, rows, itemsOfRows(store.db, rows)) };
   const status = rows.every((r) => r.status === 'completed') ? 'completed' : 'completed_with_failures';
   store.setSweepStatus(sweepId, status, summary);
   store.addEvent(sweepId, null, 'sweep-finished', { status, expectPassed: summary.expectPassed });

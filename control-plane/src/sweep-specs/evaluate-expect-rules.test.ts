@@ -103,3 +103,44 @@ describe('evaluateExpectRules', () => {
     expect(v).toMatchObject({ passed: false, message: 'no result for the reference lora:r8 - 0.5' });
   });
 });
+
+describe('rules with confidence', () => {
+  // Intervals as fractions; the judge turns them into points.
+  const intervals = {
+    mean: (config: string) =>
+      config === 'bslora-kron256-2/4/16' ? { mean: 0.707, lo: 0.682, hi: 0.732 } : { error: '1 seed, an interval needs at least 2' },
+    difference: (candidate: string, reference: string) =>
+      reference !== 'lora-r8'
+        ? { error: 'unexpected reference' }
+        : candidate === 'bslora-kron256-2/4/16'
+          ? { mean: -0.003, lo: -0.004, hi: -0.002 }
+          : { mean: 0.04, lo: -0.01, hi: 0.09 },
+  };
+
+  it('holds a relative target only when the lower bound of the paired difference meets the offset', () => {
+    const [v] = evaluateExpectRules([rule({ at_least: 'lora:r8 - 0.5', confidence: 0.95 })], RESULTS, { intervals });
+    // kron: reference 71.00 + lower bound -0.40 = 70.60 ≥ 70.50, the best lower bound (slice reaches 70.00).
+    expect(v).toMatchObject({ passed: true, best: { config: 'bslora-kron256-2/4/16' } });
+    expect(v!.message).toContain('paired difference to lora-r8 -0.30 [-0.40, -0.20] at 95.00%');
+    expect(v!.message).toContain('lower bound -0.40 >= -0.50');
+    const [strict] = evaluateExpectRules([rule({ at_least: 'lora:r8 + 0', confidence: 0.95 })], RESULTS, { intervals });
+    expect(strict!.passed).toBe(false);
+    expect(strict!.message).toContain('not beyond the noise');
+    // Without confidence the same rule passes on the seed means (slice 75.00 ≥ 71.00).
+    expect(evaluateExpectRules([rule({ at_least: 'lora:r8 + 0' })], RESULTS)[0]!.passed).toBe(true);
+  });
+
+  it('judges a number by the lower bound of the t interval, and says why a configuration has none', () => {
+    const [v] = evaluateExpectRules([rule({ best: 'bslora:kron', at_least: 68, confidence: 0.95 })], RESULTS, { intervals });
+    expect(v).toMatchObject({ passed: true });
+    expect(v!.message).toContain('lower bound 68.20 >= target 68.00');
+    const [none] = evaluateExpectRules([rule({ best: 'bslora:slice', at_least: 68, confidence: 0.95 })], RESULTS, { intervals });
+    expect(none).toMatchObject({ passed: false });
+    expect(none!.message).toContain('bslora-slice-2/4/16: 1 seed, an interval needs at least 2');
+  });
+
+  it('fails, saying so, when no intervals are given', () => {
+    const [v] = evaluateExpectRules([rule({ confidence: 0.9 })], RESULTS);
+    expect(v).toMatchObject({ passed: false, message: 'no intervals are available to judge at 90.00% confidence' });
+  });
+});

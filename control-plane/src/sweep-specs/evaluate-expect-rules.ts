@@ -23,6 +23,22 @@ export interface EvaluateExpectOptions {
    * @defaultValue `'fraction'`
    */
   metricScale?: 'fraction' | 'points';
+  /**
+   * Intervals for rules with `confidence`. Without it, such a rule fails saying that no intervals are available.
+   * Values are in the results' metric scale, like the metrics.
+   */
+  intervals?: ConfidenceIntervals;
+}
+
+/** An interval of a configuration's accuracy, or of a difference between two, at some confidence. */
+export type Interval = { mean: number; lo: number; hi: number } | { error: string };
+
+/** What rules with `confidence` need, by configuration name (the trial name without `-s<seed>`). */
+export interface ConfidenceIntervals {
+  /** The t interval over seeds of a configuration's mean accuracy. */
+  mean(config: string, confidence: number): Interval;
+  /** The paired difference `candidate − reference` on the same eval items, with its bootstrap interval. */
+  difference(candidate: string, reference: string, confidence: number): Interval;
 }
 
 /** The outcome of one rule. */
@@ -134,6 +150,10 @@ export function evaluateExpectRules(
     const candidates = configs.filter(
       (c) => matchesSelector(c.sample, bestSelector) && (budget === null || (c.params !== null && c.params <= budget)),
     );
+    if (rule.confidence !== undefined) {
+      const ref = target.kind === 'relative' ? bestOf(configs, target.selector) : null;
+      return judgeWithConfidence(rule.confidence, candidates, target, ref, targetValue, refParams, budgetText, rule.best, options.intervals, scale, verdict);
+    }
     const best = bestOf(candidates, bestSelector);
     if (!best) return verdict(false, `no ${rule.best} configuration${budgetText} has a result`, null, targetValue);
     const share = refParams !== null && best.params !== null ? best.params / refParams : null;
@@ -147,3 +167,60 @@ export function evaluateExpectRules(
     );
   });
 }
+
+/**
+ * A rule with `confidence`: each candidate's lower bound (of its paired difference to the target's reference, or of
+ * its t interval for a number) must reach the target; the candidate with the highest lower bound is reported.
+ */
+function judgeWithConfidence(
+  confidence: number,
+  candidates: readonly ConfigResult[],
+  target: NonNullable<ReturnType<typeof parseExpectTarget>>,
+  ref: ConfigResult | null,
+  targetValue: number,
+  refParams: number | null,
+  budgetText: string,
+  bestText: string,
+  intervals: ConfidenceIntervals | undefined,
+  scale: number,
+  verdict: (passed: boolean, message: string, best?: ExpectVerdict['best'], target?: number | null) => ExpectVerdict,
+): ExpectVerdict {
+  const pct = `${fmt(confidence * 100)}%`;
+  if (!intervals) return verdict(false, `no intervals are available to judge at ${pct} confidence`, null, targetValue);
+  const withValue = candidates.filter((c) => c.value !== null);
+  if (withValue.length === 0) return verdict(false, `no ${bestText} configuration${budgetText} has a result`, null, targetValue);
+  // The lower bound each candidate reaches, on the target's scale: the reference's mean plus the difference's
+  // lower bound (relative targets), or the candidate's own lower bound (numbers).
+  let best: { c: ConfigResult; lo: number; text: string } | null = null;
+  const errors: string[] = [];
+  for (const c of withValue) {
+    const iv = target.kind === 'relative' ? intervals.difference(c.config, ref!.config, confidence) : intervals.mean(c.config, confidence);
+    if ('error' in iv) {
+      errors.push(`${c.config}: ${iv.error}`);
+      continue;
+    }
+    const [mean, lo, hi] = [iv.mean * scale, iv.lo * scale, iv.hi * scale];
+    const bound = target.kind === 'relative' ? ref!.value! + lo : lo;
+    const text =
+      target.kind === 'relative'
+        ? `paired difference to ${ref!.config} ${signed(mean)} [${signed(lo)}, ${signed(hi)}] at ${pct}`
+        : `${fmt(mean)} [${fmt(lo)}, ${fmt(hi)}] at ${pct}`;
+    if (!best || bound > best.lo) best = { c, lo: bound, text };
+  }
+  if (!best) return verdict(false, `no interval at ${pct} confidence: ${errors.join('; ')}`, null, targetValue);
+  const passed = best.lo >= targetValue - 1e-9;
+  const share = refParams !== null && best.c.params !== null ? best.c.params / refParams : null;
+  const shareText = share !== null ? `, ${fmt(share * 100)}% of the reference's parameters` : '';
+  const need =
+    target.kind === 'relative'
+      ? `lower bound ${signed(best.lo - ref!.value!)} ${passed ? '>=' : '<'} ${signed(target.offset)}`
+      : `lower bound ${fmt(best.lo)} ${passed ? '>=' : '<'} target ${fmt(targetValue)}`;
+  return verdict(
+    passed,
+    `best ${bestText}${budgetText}: ${best.c.config} (${best.text}${shareText}): ${need}${passed ? '' : ' (not beyond the noise)'}`,
+    { config: best.c.config, value: best.c.value!, paramShare: share },
+    targetValue,
+  );
+}
+
+const signed = (x: number): string => `${x >= 0 ? '+' : ''}${fmt(x)}`;

@@ -277,6 +277,20 @@ describe('parseSweepSpec cross-field rules', () => {
       { path: 'expect[3].max_param_share', message: expect.stringContaining('needs param_reference') },
     ]);
   });
+
+  it('takes a confidence in (0, 1) on mean_acc rules only', () => {
+    const ok = parse(minimalSpec({ expect: [{ best: 'bslora', at_least: 'lora:r8', confidence: 0.95 }] }));
+    expect(ok.expect![0]!.confidence).toBe(0.95);
+    const issues = issuesOf(() =>
+      parse(minimalSpec({ expect: [{ best: 'bslora', at_least: 'lora:r8', confidence: 95 }, { best: 'bslora', at_least: 70, metric: 'mean_acc_norm', confidence: 0.9 }] })),
+    );
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        { path: 'expect[0].confidence', message: expect.stringContaining('95') },
+        { path: 'expect[1].confidence', message: expect.stringContaining('confidence works with metric mean_acc only') },
+      ]),
+    );
+  });
 });
 
 describe('parseSweepSpec local references', () => {

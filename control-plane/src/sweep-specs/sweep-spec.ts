@@ -236,6 +236,19 @@ export const expectRuleSchema = z
       .refine((s) => parseTrialSelector(s) !== null, { message: `must be a selector: ${SELECTOR_SYNTAX}` })
       .optional()
       .describe('selector for the parameter budget; default: the selector in at_least'),
+    confidence: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .optional()
+      .describe(
+        'hold only when the lower bound of the interval at this confidence meets the target: the paired difference to the ' +
+          'target selector (a bootstrap over items and seeds), or the t interval over seeds for a number; mean_acc only',
+      ),
+  })
+  .refine((r) => r.confidence === undefined || r.metric === 'mean_acc', {
+    message: 'confidence works with metric mean_acc only (items are scored correct or not by acc)',
+    path: ['confidence'],
   })
   .describe('a check on the sweep result for CI');
 

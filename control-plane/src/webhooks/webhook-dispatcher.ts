@@ -12,6 +12,7 @@ import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { QueueContext } from '../queue/queues.js';
 import type { Store } from '../store/store.js';
 import type { SweepSpec } from '../sweep-specs/index.js';
+import { itemsOfRows } from '../store/item-correctness.js';
 import { webhookPolicyFrom, type WebhookPolicy } from './destination-policy.js';
 import { RefusedDestinationError, postWebhook } from './post-webhook.js';
 import { buildWebhookPayload, serializeWebhookPayload, sweepOutcome } from './webhook-payload.js';
@@ -149,7 +150,7 @@ export async function startWebhookDispatcher(ctx: QueueContext, store: Store, op
       for (const [index, target] of notify.entries()) {
         if (target.events && !target.events.includes(outcome)) continue;
         const deliveryId = `${sweepId}.${index}`;
-        const payload = buildWebhookPayload(sweep, rows, outcome, deliveryId, opts.publicUrl ?? env.BSLORA_PUBLIC_URL ?? '');
+        const payload = buildWebhookPayload(sweep, rows, outcome, deliveryId, opts.publicUrl ?? env.BSLORA_PUBLIC_URL ?? '', itemsOfRows(store.db, rows));
         await queue.add(
           'deliver',
           { deliveryId, sweepId, url: target.url, event: payload.event, secretEnv: target.secret_env ?? null, body: serializeWebhookPayload(payload) },

@@ -237,6 +237,7 @@ class WorkerService(pb_grpc.WorkerServiceServicer):
                 call.cancel.set()
         yield pb.EvaluateEvent(result=pb.EvaluateResult(
             trial_key=request.trial.trial_key,
-            tasks=[pb.TaskMetrics(task=s.task, acc=s.acc, acc_norm=s.acc_norm, n=s.n) for s in scores],
+            tasks=[pb.TaskMetrics(task=s.task, acc=s.acc, acc_norm=s.acc_norm, n=s.n, item_correct=s.item_correct)
+                   for s in scores],
             wall_seconds=wall,
         ))

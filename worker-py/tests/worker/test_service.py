@@ -108,6 +108,10 @@ def test_train_streams_every_step_then_the_adapter_then_the_result(worker):
     final = events[-1].result
     assert final.tasks[0].task == "builtin:arith" and final.tasks[0].n == 20
     assert 0.0 <= final.tasks[0].acc <= 1.0
+    # One bit per item, and the set bits are the items counted correct.
+    bits = final.tasks[0].item_correct
+    assert len(bits) == 3 and sum(bin(b).count("1") for b in bits) == round(final.tasks[0].acc * 20)
+    assert bits[2] >> 4 == 0
 
 
 def test_upload_adapter_round_trips_and_rejects_corruption(worker):

@@ -28,6 +28,9 @@ if (match) {
   const first = loadSweep(id);
   first.catch(() => {}); // handled where it is awaited
   void import('./sweep-view.js').then(({ renderSweep }) => renderSweep(root, id, setLive, first));
+} else if (location.pathname === '/compare') {
+  const ids = new URLSearchParams(location.search).get('sweeps');
+  void import('./comparison-page.js').then(({ renderComparison }) => renderComparison(root, ids ? ids.split(',').filter(Boolean) : []));
 } else if (location.pathname === '/' || location.pathname === '') {
   void renderSweepList(root, setLive);
 } else {

@@ -29,7 +29,7 @@ export async function renderSweepList(root, setLive) {
     h(
       'section',
       { class: 'card' },
-      h('div', { class: 'card-head' }, h('h1', null, 'Sweeps'), count),
+      h('div', { class: 'card-head' }, h('h1', null, 'Sweeps'), count, h('a', { class: 'btn btn-quiet', id: 'compare-link', href: '/compare' }, 'Compare sweeps')),
       body,
     ),
   );

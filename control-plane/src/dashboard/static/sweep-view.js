@@ -7,6 +7,7 @@ import { fmtAcc, fmtCount, fmtShare, fmtTime, groupStyle, UNFINISHED } from './f
 import { summarizeTrials } from './sweep-summary.js';
 import { createTrialTable } from './table.js';
 import { withXMeasure, X_MEASURES, xMeasureLabel } from './x-measure.js';
+import { mountSweepConfigurations } from './sweep-configurations.js';
 
 /** @typedef {import('./api.js').SweepData} SweepData */
 /** @typedef {import('./format.js').Trial} Trial */
@@ -251,6 +252,7 @@ export async function renderSweep(root, id, setLive, first) {
   };
 
   draw(data);
+  const configurations = mountSweepConfigurations(root, id);
 
   // For tests and debugging in the console: the chart instance and the data on screen.
   /** @type {any} */ (window).bsloraDashboard = {
@@ -282,7 +284,10 @@ export async function renderSweep(root, id, setLive, first) {
         if (name === 'trial-finished' && typeof payload?.trialKey === 'string') forget(payload.trialKey);
         if (applyEvent(data, name, payload)) scheduleDraw();
         // The last event: the final picture is drawn now, before the page says the sweep has finished.
-        if (name === 'end') drawNow();
+        if (name === 'end') {
+          drawNow();
+          void configurations.refresh();
+        }
         // A sweep that ended with trials still queued or running on the page was cancelled: its trials' new status
         // comes with no event of its own, so the table is loaded once more.
         if (name === 'end' && !UNFINISHED.has(data.sweep.status) && data.trials.some((t) => UNFINISHED.has(t.status))) {
@@ -294,6 +299,7 @@ export async function renderSweep(root, id, setLive, first) {
         details.clear();
         loaded.clear();
         draw(d);
+        if (!UNFINISHED.has(d.sweep.status)) void configurations.refresh();
         return d;
       },
       onMode: setLive,

@@ -29,6 +29,15 @@ class TaskScore:
     acc: float
     acc_norm: float
     n: int
+    # Per-item correctness packed one bit per item, least significant bit first (EvaluateResult's item_correct);
+    # empty when the scorer reports no items.
+    item_correct: bytes = b""
+
+
+def pack_item_bits(correct) -> bytes:
+    """Item i's flag as bit i % 8 of byte i // 8 (``numpy.packbits(..., bitorder="little")``)."""
+    flags = [bool(c) for c in correct]
+    return bytes(sum(1 << k for k, c in enumerate(flags[i : i + 8]) if c) for i in range(0, len(flags), 8))
 
 
 def adapter_path(run_dir: Path, sha256: str) -> Path:
@@ -92,10 +101,10 @@ def _score_task(trial: Trial, task: str, model, base: LoadedBase, allowed_roots,
         with torch.no_grad():
             m = score_classification(model, base.tokenizer, items)
         on_progress(task, len(items), len(items))
-        return TaskScore(task, float(m["acc"]), float(m["acc"]), int(m["n"]))
+        return TaskScore(task, float(m["acc"]), float(m["acc"]), int(m["n"]), pack_item_bits(m["correct"]))
     items = load_eval_items(task, allowed_roots=allowed_roots, limit=limit, prompt_template=trial.prompt_template)
     on_progress(task, 0, len(items))
     with torch.no_grad():
         m = score_multiple_choice(model, base.tokenizer, items)
     on_progress(task, len(items), len(items))
-    return TaskScore(task, float(m["acc"]), float(m["acc_norm"]), int(m["n"]))
+    return TaskScore(task, float(m["acc"]), float(m["acc_norm"]), int(m["n"]), pack_item_bits(m["correct"]))

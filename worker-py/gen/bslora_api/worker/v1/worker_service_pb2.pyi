@@ -424,16 +424,18 @@ class EvaluateRequest(_message.Message):
     def __init__(self, trial: _Optional[_Union[Trial, _Mapping]] = ..., adapter_sha256: _Optional[str] = ...) -> None: ...
 
 class TaskMetrics(_message.Message):
-    __slots__ = ("task", "acc", "acc_norm", "n")
+    __slots__ = ("task", "acc", "acc_norm", "n", "item_correct")
     TASK_FIELD_NUMBER: _ClassVar[int]
     ACC_FIELD_NUMBER: _ClassVar[int]
     ACC_NORM_FIELD_NUMBER: _ClassVar[int]
     N_FIELD_NUMBER: _ClassVar[int]
+    ITEM_CORRECT_FIELD_NUMBER: _ClassVar[int]
     task: str
     acc: float
     acc_norm: float
     n: int
-    def __init__(self, task: _Optional[str] = ..., acc: _Optional[float] = ..., acc_norm: _Optional[float] = ..., n: _Optional[int] = ...) -> None: ...
+    item_correct: bytes
+    def __init__(self, task: _Optional[str] = ..., acc: _Optional[float] = ..., acc_norm: _Optional[float] = ..., n: _Optional[int] = ..., item_correct: _Optional[bytes] = ...) -> None: ...
 
 class EvaluateProgress(_message.Message):
     __slots__ = ("task", "done", "total")

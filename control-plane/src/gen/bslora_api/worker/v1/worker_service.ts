@@ -772,6 +772,13 @@ export interface TaskMetrics {
   accNorm: number;
   /** Items scored. */
   n: number;
+  /**
+   * Which items were scored correct (by acc), one bit per item in the task's fixed item order (the data file's order,
+   * cut to the eval limit), least significant bit first: item i is bit i % 8 of byte i / 8. Holds ceil(n / 8) bytes;
+   * empty when the scorer does not report items (lm-eval tasks). Trials scored on the same task are paired item by
+   * item through it (configuration-level statistics, docs/statistics.md).
+   */
+  itemCorrect: Buffer;
 }
 
 /** EvaluateProgress is sent as items are scored. */
@@ -4654,7 +4661,7 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
 };
 
 function createBaseTaskMetrics(): TaskMetrics {
-  return { task: "", acc: 0, accNorm: 0, n: 0 };
+  return { task: "", acc: 0, accNorm: 0, n: 0, itemCorrect: Buffer.alloc(0) };
 }
 
 export const TaskMetrics: MessageFns<TaskMetrics> = {
@@ -4670,6 +4677,9 @@ export const TaskMetrics: MessageFns<TaskMetrics> = {
     }
     if (message.n !== 0) {
       writer.uint32(32).uint32(message.n);
+    }
+    if (message.itemCorrect.length !== 0) {
+      writer.uint32(42).bytes(message.itemCorrect);
     }
     return writer;
   },
@@ -4719,6 +4729,14 @@ export const TaskMetrics: MessageFns<TaskMetrics> = {
             message.n = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.itemCorrect = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4741,6 +4759,11 @@ export const TaskMetrics: MessageFns<TaskMetrics> = {
         ? globalThis.Number(object.acc_norm)
         : 0,
       n: isSet(object.n) ? globalThis.Number(object.n) : 0,
+      itemCorrect: isSet(object.itemCorrect)
+        ? Buffer.from(bytesFromBase64(object.itemCorrect))
+        : isSet(object.item_correct)
+        ? Buffer.from(bytesFromBase64(object.item_correct))
+        : Buffer.alloc(0),
     };
   },
 
@@ -4758,6 +4781,9 @@ export const TaskMetrics: MessageFns<TaskMetrics> = {
     if (message.n !== 0) {
       obj.n = Math.round(message.n);
     }
+    if (message.itemCorrect.length !== 0) {
+      obj.itemCorrect = base64FromBytes(message.itemCorrect);
+    }
     return obj;
   },
 
@@ -4770,6 +4796,7 @@ export const TaskMetrics: MessageFns<TaskMetrics> = {
     message.acc = object.acc ?? 0;
     message.accNorm = object.accNorm ?? 0;
     message.n = object.n ?? 0;
+    message.itemCorrect = object.itemCorrect ?? Buffer.alloc(0);
     return message;
   },
 };
