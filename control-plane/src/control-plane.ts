@@ -10,7 +10,14 @@ import { submitSweep, type SubmittedSweep } from './planner/submit-sweep.js';
 import { hasPeftEntries, validatePeftEntries } from './planner/validate-peft-entries.js';
 import { readWorkerHeartbeats } from './agent/worker-heartbeat.js';
 import { WorkerClient } from './worker-process/worker-client.js';
-import { EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE, cancelledSweepKey, connectionFromUrl, type QueueContext } from './queue/queues.js';
+import {
+  EVAL_QUEUE,
+  SWEEP_QUEUE,
+  TRAIN_QUEUE,
+  cancelledSweepKey,
+  connectionFromUrl,
+  type QueueContext,
+} from './queue/queues.js';
 import { trialJobId } from './queue/job-ids.js';
 import { LiveProgress } from './recorder/live-progress.js';
 import { reconcileSweeps, type ReconcileReport } from './recorder/reconcile-sweeps.js';
@@ -86,7 +93,10 @@ export class ControlPlane {
   static async start(opts: ControlPlaneOptions): Promise<ControlPlane> {
     await checkEvictionPolicy(opts.redisUrl);
     const cp = new ControlPlane(opts);
-    cp.webhooks = await startWebhookDispatcher(cp.ctx, cp.store, { env: opts.env ?? process.env, policy: cp.webhookPolicy });
+    cp.webhooks = await startWebhookDispatcher(cp.ctx, cp.store, {
+      env: opts.env ?? process.env,
+      policy: cp.webhookPolicy,
+    });
     cp.recorder = await startResultRecorder(cp.ctx, cp.store, {
       onSweepEnded: (id) => cp.webhooks!.sweepEnded(id).then(() => undefined),
       onChange: (sweepId, kind, payload) => {
@@ -98,7 +108,9 @@ export class ControlPlane {
         cp.live.emit('event', { sweepId, kind, payload } satisfies LiveEvent);
       },
     });
-    cp.queues = [TRAIN_QUEUE, EVAL_QUEUE, SWEEP_QUEUE].map((name) => new Queue(name, { connection: cp.ctx.connection, prefix: cp.ctx.prefix }));
+    cp.queues = [TRAIN_QUEUE, EVAL_QUEUE, SWEEP_QUEUE].map(
+      (name) => new Queue(name, { connection: cp.ctx.connection, prefix: cp.ctx.prefix }),
+    );
     for (const q of cp.queues) q.on('error', () => {});
     cp.reconciled = await reconcileSweeps(cp.store, cp.ctx, cp.flows);
     for (const id of cp.reconciled.finished) await cp.webhooks.sweepEnded(id);
@@ -111,19 +123,27 @@ export class ControlPlane {
     if (sha) await this.artifacts.fetch(sha).catch(() => undefined);
   }
 
-  /** Hashes the spec's local files (streamed), validates its PEFT entries, then expands and queues it (planner/submit-sweep.ts). */
+  /**
+   * Hashes the spec's local files (streamed), validates its PEFT entries, then expands and queues it
+   * (planner/submit-sweep.ts).
+   */
   async submit(spec: SweepSpec): Promise<SubmittedSweep> {
     const refused = (spec.notify ?? []).flatMap((n, i) => {
       const why = refusedUrl(n.url, this.webhookPolicy);
       return why ? [{ path: `notify[${i}].url`, message: `${JSON.stringify(n.url)} ${why}` }] : [];
     });
     if (refused.length > 0) {
-      throw new ControlPlaneError('CP_ERR_SPEC_INVALID', `sweep spec ${spec.name} is invalid:\n${refused.map((r) => `  ${r.path}: ${r.message}`).join('\n')}`, {
-        issues: refused,
-      });
+      throw new ControlPlaneError(
+        'CP_ERR_SPEC_INVALID',
+        `sweep spec ${spec.name} is invalid:\n${refused.map((r) => `  ${r.path}: ${r.message}`).join('\n')}`,
+        {
+          issues: refused,
+        },
+      );
     }
     const env = this.env;
-    const maxActive = Number(env.BSLORA_MAX_ACTIVE_SWEEPS) > 0 ? Number(env.BSLORA_MAX_ACTIVE_SWEEPS) : DEFAULT_MAX_ACTIVE_SWEEPS;
+    const maxActive =
+      Number(env.BSLORA_MAX_ACTIVE_SWEEPS) > 0 ? Number(env.BSLORA_MAX_ACTIVE_SWEEPS) : DEFAULT_MAX_ACTIVE_SWEEPS;
     const active = this.store.unfinishedSweepCount();
     if (active >= maxActive) {
       throw new ControlPlaneError(
@@ -150,9 +170,13 @@ export class ControlPlane {
       return await validatePeftEntries(spec, (trial) => client.validateAdapter(trial));
     } catch (err) {
       if (err instanceof ControlPlaneError) throw err;
-      throw new ControlPlaneError('CP_ERR_WORKER_UNREACHABLE', `worker ${worker.id} at ${worker.address} did not validate grid.peft: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new ControlPlaneError(
+        'CP_ERR_WORKER_UNREACHABLE',
+        `worker ${worker.id} at ${worker.address} did not validate grid.peft: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     } finally {
       client.close();
     }
@@ -167,7 +191,8 @@ export class ControlPlane {
     this.store.setSweepStatus(sweepId, 'cancelled');
     const rows = this.store.trialsOfSweep(sweepId);
     for (const row of rows) {
-      if (row.status !== 'completed') this.store.setTrialStatus(row.trialKey, 'cancelled', `sweep ${sweepId} cancelled`);
+      if (row.status !== 'completed')
+        this.store.setTrialStatus(row.trialKey, 'cancelled', `sweep ${sweepId} cancelled`);
     }
     // 2. Every consumer refuses the sweep's jobs from now on, and aborts the one it runs (any host).
     await this.publisher.set(cancelledSweepKey(this.ctx.prefix, sweepId), '1', 'EX', 7 * 24 * 3600);
@@ -175,7 +200,10 @@ export class ControlPlane {
     // 3. Waiting jobs are removed; active ones end through the abort above (removal of a locked job is refused).
     const [trainQ, evalQ] = this.queues;
     for (const row of rows) {
-      for (const [q, kind] of [[trainQ, TRAIN_QUEUE], [evalQ, EVAL_QUEUE]] as const) {
+      for (const [q, kind] of [
+        [trainQ, TRAIN_QUEUE],
+        [evalQ, EVAL_QUEUE],
+      ] as const) {
         const job = await q.getJob(trialJobId(sweepId, kind, row.trialKey));
         if (job && !(await job.isActive())) await job.remove().catch(() => {});
       }
@@ -187,7 +215,8 @@ export class ControlPlane {
 
   async queueCounts(): Promise<Record<string, Record<string, number>>> {
     const out: Record<string, Record<string, number>> = {};
-    for (const q of this.queues) out[q.name] = await q.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'waiting-children');
+    for (const q of this.queues)
+      out[q.name] = await q.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'waiting-children');
     return out;
   }
 

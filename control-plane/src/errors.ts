@@ -11,7 +11,11 @@ export const ERROR_CODES = {
   CP_ERR_SPEC_UNREADABLE: { exitCode: 2, httpStatus: 400, summary: 'the sweep spec file could not be read' },
   /** Redis did not answer, or answered with an unsafe configuration. */
   CP_ERR_REDIS_UNAVAILABLE: { exitCode: 3, httpStatus: 503, summary: 'Redis is not reachable' },
-  CP_ERR_REDIS_EVICTION_POLICY: { exitCode: 3, httpStatus: 503, summary: "Redis maxmemory-policy is not 'noeviction'" },
+  CP_ERR_REDIS_EVICTION_POLICY: {
+    exitCode: 3,
+    httpStatus: 503,
+    summary: "Redis maxmemory-policy is not 'noeviction'",
+  },
   /** A worker process failed to start or to become healthy. */
   CP_ERR_WORKER_START: { exitCode: 4, httpStatus: 503, summary: 'a worker process did not start' },
   /** A worker answered a call with an error that retrying cannot fix. */
@@ -31,7 +35,11 @@ export const ERROR_CODES = {
   /** A sweep finished, but its spec's `expect` rules did not all pass. */
   CP_ERR_EXPECT_FAILED: { exitCode: 1, httpStatus: 200, summary: "the sweep's expect rules failed" },
   /** An `Idempotency-Key` was sent again with a different body. */
-  CP_ERR_IDEMPOTENCY_KEY_REUSED: { exitCode: 2, httpStatus: 409, summary: 'the idempotency key was used with another body' },
+  CP_ERR_IDEMPOTENCY_KEY_REUSED: {
+    exitCode: 2,
+    httpStatus: 409,
+    summary: 'the idempotency key was used with another body',
+  },
   /** No API route matches the method and path. */
   CP_ERR_API_NOT_FOUND: { exitCode: 2, httpStatus: 404, summary: 'no such API route' },
   /** The request's Content-Type is not one the route accepts. */

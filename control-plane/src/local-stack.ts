@@ -59,8 +59,13 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     undo.push(() => redis.stop());
     if (redis.started) opts.log?.(`started redis-server at ${opts.redisUrl} (pid ${redis.pid})`);
     // Undone in reverse: this runs after the API, agent and control plane have closed, and before Redis stops.
-    if (opts.deleteKeysOnStop) undo.push(async () => void (await deletePrefixKeys(opts.redisUrl, opts.prefix ?? 'bslora')));
-    const controlPlane = await ControlPlane.start({ redisUrl: opts.redisUrl, prefix: opts.prefix, homeDir: opts.homeDir });
+    if (opts.deleteKeysOnStop)
+      undo.push(async () => void (await deletePrefixKeys(opts.redisUrl, opts.prefix ?? 'bslora')));
+    const controlPlane = await ControlPlane.start({
+      redisUrl: opts.redisUrl,
+      prefix: opts.prefix,
+      homeDir: opts.homeDir,
+    });
     undo.push(() => controlPlane.close());
     const agent = await Agent.start({
       ctx: controlPlane.ctx,
@@ -73,7 +78,12 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
     let apiUrl: string | null = null;
     if (opts.api ?? true) {
       const host = opts.host ?? '127.0.0.1';
-      const app: FastifyInstance = buildApp({ controlPlane, token, readAuth: opts.readAuth ?? defaultReadAuth(host), dataRoots: opts.dataRoots });
+      const app: FastifyInstance = buildApp({
+        controlPlane,
+        token,
+        readAuth: opts.readAuth ?? defaultReadAuth(host),
+        dataRoots: opts.dataRoots,
+      });
       const address = await app.listen({ host, port: opts.port ?? 7433 });
       undo.push(() => app.close());
       apiUrl = address;

@@ -15,7 +15,11 @@
 import { readFileSync } from 'node:fs';
 import type { TaskItems } from '../../control-plane/src/store/item-correctness.js';
 import type { TrialRow } from '../../control-plane/src/store/store.js';
-import { configurationResults, formatDifference, formatInterval } from '../../control-plane/src/stats/configuration-results.js';
+import {
+  configurationResults,
+  formatDifference,
+  formatInterval,
+} from '../../control-plane/src/stats/configuration-results.js';
 import type { TrialPlan } from '../../control-plane/src/sweep-specs/index.js';
 
 interface RunLine {
@@ -33,7 +37,9 @@ const withItemsOnly = withItemsAt >= 0;
 if (withItemsOnly) args.splice(withItemsAt, 1);
 const runs = new Map<string, RunLine>();
 for (const file of args) {
-  for (const line of readFileSync(file, 'utf8').split('\n').filter((l) => l.trim())) {
+  for (const line of readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())) {
     const r = JSON.parse(line) as RunLine;
     if (r.method === 'base') continue;
     if (withItemsOnly && !Object.values(r.scores).every((t) => t.item_correct)) continue;
@@ -43,7 +49,12 @@ for (const file of args) {
 }
 
 if (withItemsOnly) {
-  const seedsOf = (label: string) => [...runs.values()].filter((r) => r.method === label).map((r) => r.seed).sort().join(',');
+  const seedsOf = (label: string) =>
+    [...runs.values()]
+      .filter((r) => r.method === label)
+      .map((r) => r.seed)
+      .sort()
+      .join(',');
   const refSeeds = seedsOf(reference!);
   for (const [key, r] of runs) if (seedsOf(r.method) !== refSeeds) runs.delete(key);
 }
@@ -52,7 +63,8 @@ const items = new Map<string, Map<string, TaskItems>>();
 const rows: TrialRow[] = [...runs.values()].map((r) => {
   const key = `${r.method}|${r.seed}`;
   const bits = new Map<string, TaskItems>();
-  for (const [task, s] of Object.entries(r.scores)) if (s.item_correct) bits.set(task, { n: s.n, bits: new Uint8Array(Buffer.from(s.item_correct, 'hex')) });
+  for (const [task, s] of Object.entries(r.scores))
+    if (s.item_correct) bits.set(task, { n: s.n, bits: new Uint8Array(Buffer.from(s.item_correct, 'hex')) });
   if (bits.size) items.set(key, bits);
   const mode = /^bslora (slice|kron|gate)/.exec(r.method)?.[1] ?? null;
   const ranks = /r=(\d+)$/.exec(r.method);
@@ -67,7 +79,9 @@ const rows: TrialRow[] = [...runs.values()].map((r) => {
     label: r.method,
     seed: r.seed,
   } as unknown as TrialPlan;
-  const metrics = Object.fromEntries(Object.entries(r.scores).map(([t, s]) => [t, { acc: s.acc, accNorm: s.acc_norm ?? s.acc, n: s.n }]));
+  const metrics = Object.fromEntries(
+    Object.entries(r.scores).map(([t, s]) => [t, { acc: s.acc, accNorm: s.acc_norm ?? s.acc, n: s.n }]),
+  );
   const accs = Object.values(metrics).map((m) => m.acc);
   return {
     trialKey: key,
@@ -92,11 +106,22 @@ const rows: TrialRow[] = [...runs.values()].map((r) => {
 
 const res = configurationResults(rows, items, { reference });
 const fmtInt = (n: number | null) => (n === null ? '–' : Math.round(n).toLocaleString('en-US'));
-console.log(`| configuration | trainable params | seeds | mean acc ± 95 % CI (n) | vs ${res.reference} [95 % CI] | real? |`);
+console.log(
+  `| configuration | trainable params | seeds | mean acc ± 95 % CI (n) | vs ${res.reference} [95 % CI] | real? |`,
+);
 console.log('| --- | ---: | --- | ---: | ---: | --- |');
 for (const c of res.configurations) {
   const d = c.vsReference?.mean ?? null;
-  const real = c.name === res.reference ? 'reference' : d ? (d.lo > 0 ? 'yes, better' : d.hi < 0 ? 'yes, worse' : 'no (within noise)') : `– (${c.vsReference?.reason ?? 'no reference'})`;
+  const real =
+    c.name === res.reference
+      ? 'reference'
+      : d
+        ? d.lo > 0
+          ? 'yes, better'
+          : d.hi < 0
+            ? 'yes, worse'
+            : 'no (within noise)'
+        : `– (${c.vsReference?.reason ?? 'no reference'})`;
   console.log(
     `| ${c.name} | ${fmtInt(c.trainable)} | ${c.seeds.join(', ')} | ${formatInterval(c.mean)} | ${c.name === res.reference ? '–' : formatDifference(d)} | ${real} |`,
   );

@@ -15,7 +15,11 @@ import type { TaskItems } from '../../control-plane/src/store/item-correctness.j
 import type { TrialRow } from '../../control-plane/src/store/store.js';
 
 const { values: args } = parseArgs({
-  options: { configs: { type: 'string', default: '100' }, seeds: { type: 'string', default: '3' }, items: { type: 'string', default: '200' } },
+  options: {
+    configs: { type: 'string', default: '100' },
+    seeds: { type: 'string', default: '3' },
+    items: { type: 'string', default: '200' },
+  },
 });
 const [C, S, N] = [Number(args.configs), Number(args.seeds), Number(args.items)];
 
@@ -34,7 +38,16 @@ for (let c = 0; c < C; c++) {
       lastError: null,
       reused: false,
       plan: { method, config: c, seed: s, ranks: null, training: {} } as unknown as TrialRow['plan'],
-      result: { counts: { total: 1000 + c }, initialLoss: 1, finalLoss: 1, train: {}, metrics: { t: { acc: 0.7, accNorm: 0.7, n: N } }, meanAcc: 0.7 + c * 1e-4, adapterSha256: null, recordedAt: '' },
+      result: {
+        counts: { total: 1000 + c },
+        initialLoss: 1,
+        finalLoss: 1,
+        train: {},
+        metrics: { t: { acc: 0.7, accNorm: 0.7, n: N } },
+        meanAcc: 0.7 + c * 1e-4,
+        adapterSha256: null,
+        recordedAt: '',
+      },
     });
     items.set(key, new Map([['t', { n: N, bits: packItemBits(flags) }]]));
   }

@@ -79,14 +79,26 @@ const PER_RANK = 4096; // parameters per unit of rank on the tiny model's q_proj
 {
   const orig = Store.prototype.recordResult;
   Store.prototype.recordResult = function (this: Store, trialKey, result) {
-    const row = this.db.prepare('SELECT plan_json FROM trials WHERE trial_key = ?').get(trialKey) as { plan_json: string } | undefined;
+    const row = this.db.prepare('SELECT plan_json FROM trials WHERE trial_key = ?').get(trialKey) as
+      | { plan_json: string }
+      | undefined;
     if (!row) return orig.call(this, trialKey, result);
-    const plan = JSON.parse(row.plan_json) as { method: string; rank: number | null; ranks: { local: number; intra: number; inter: number } | null };
+    const plan = JSON.parse(row.plan_json) as {
+      method: string;
+      rank: number | null;
+      ranks: { local: number; intra: number; inter: number } | null;
+    };
     const isLora = plan.method === 'lora';
-    const rank = isLora ? (plan.rank ?? 8) : plan.ranks ? plan.ranks.local + plan.ranks.intra / 2 + plan.ranks.inter / 4 : 4;
+    const rank = isLora
+      ? (plan.rank ?? 8)
+      : plan.ranks
+        ? plan.ranks.local + plan.ranks.intra / 2 + plan.ranks.inter / 4
+        : 4;
     const total = Math.round(rank * PER_RANK * (isLora ? 2.5 : 1));
     const acc = 0.35 + (isLora ? 0.2 : 0.1 + rank / 40) + 0.15 * unit(trialKey, 'acc');
-    const metrics = Object.fromEntries(Object.keys(result.metrics ?? { 'builtin:arith': 0 }).map((task) => [task, { acc, accNorm: acc, n: 16 }]));
+    const metrics = Object.fromEntries(
+      Object.keys(result.metrics ?? { 'builtin:arith': 0 }).map((task) => [task, { acc, accNorm: acc, n: 16 }]),
+    );
     return orig.call(this, trialKey, {
       ...result,
       counts: { local: total, intra: 0, inter: 0, transform: 0, total, base_total: 1_000_000 },
@@ -285,15 +297,32 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
   try {
-    log(`${TRIALS} trials, ${WORKERS} dry-run workers, prefix ${prefix}; load average ${loadavg().map((l) => fmt(l, 2)).join(' ')}`);
+    log(
+      `${TRIALS} trials, ${WORKERS} dry-run workers, prefix ${prefix}; load average ${loadavg()
+        .map((l) => fmt(l, 2))
+        .join(' ')}`,
+    );
     cp = await ControlPlane.start({ redisUrl: args.redis!, prefix, homeDir: home });
-    agent = await Agent.start({ ctx: cp.ctx, homeDir: home, devices: Array.from({ length: WORKERS }, () => 'cpu'), dryRun: true });
+    agent = await Agent.start({
+      ctx: cp.ctx,
+      homeDir: home,
+      devices: Array.from({ length: WORKERS }, () => 'cpu'),
+      dryRun: true,
+    });
     app = buildApp({ controlPlane: cp, token: 'bench-token' });
     registerDashboardRoutes(app, { controlPlane: cp });
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     await new Promise((r) => setTimeout(r, 2000)); // the workers finish importing
 
@@ -308,7 +337,9 @@ async function main(): Promise<void> {
     const sweepId = submitted.sweepId;
     const traffic = await countTraffic(cdp, sweepId);
     await page.goto(`${url}/sweeps/${sweepId}`);
-    log(`sweep ${sweepId}: ${submitted.trials.length} trials submitted in ${fmt(performance.now() - t0, 0)} ms; page open`);
+    log(
+      `sweep ${sweepId}: ${submitted.trials.length} trials submitted in ${fmt(performance.now() - t0, 0)} ms; page open`,
+    );
     const deadline = Date.now() + Number(args['timeout-s']) * 1000;
     let lastReport = 0;
     let busyWaits = 0;
@@ -329,17 +360,43 @@ async function main(): Promise<void> {
     }
     const liveSeconds = (performance.now() - t0) / 1000;
     await quiet(traffic);
-    const live = { seconds: liveSeconds, busyWaits, bytes: traffic.bytes(), decoded: traffic.decoded(), requests: traffic.requests(), events: traffic.events(), heapBytes: await heapUsed(cdp), longTasks: await longTasksOf(page) };
+    const live = {
+      seconds: liveSeconds,
+      busyWaits,
+      bytes: traffic.bytes(),
+      decoded: traffic.decoded(),
+      requests: traffic.requests(),
+      events: traffic.events(),
+      heapBytes: await heapUsed(cdp),
+      longTasks: await longTasksOf(page),
+    };
     await context.close();
 
     // The yardstick: the final results table.
     const resultsBody = Buffer.from(await (await fetch(`${url}/api/v1/sweeps/${sweepId}/results`)).arrayBuffer());
-    const csvBody = Buffer.from(await (await fetch(`${url}/api/v1/sweeps/${sweepId}/results?format=csv`)).arrayBuffer());
-    const table = { json: resultsBody.length, jsonGzip: gzipSync(resultsBody, { level: 6 }).length, csv: csvBody.length, csvGzip: gzipSync(csvBody, { level: 6 }).length };
-    const plotted = cp.store.trialsOfSweep(sweepId).filter((r) => r.method !== 'base' && r.result && (r.result.counts.total ?? 0) > 0).length;
+    const csvBody = Buffer.from(
+      await (await fetch(`${url}/api/v1/sweeps/${sweepId}/results?format=csv`)).arrayBuffer(),
+    );
+    const table = {
+      json: resultsBody.length,
+      jsonGzip: gzipSync(resultsBody, { level: 6 }).length,
+      csv: csvBody.length,
+      csvGzip: gzipSync(csvBody, { level: 6 }).length,
+    };
+    const plotted = cp.store
+      .trialsOfSweep(sweepId)
+      .filter((r) => r.method !== 'base' && r.result && (r.result.counts.total ?? 0) > 0).length;
 
     // 2. Open the finished sweep in a fresh context, `OPENS` times.
-    const opens: { firstChartMs: number; hoverMs: number; bytes: Record<string, number>; decoded: Record<string, number>; requests: Record<string, number>; heapBytes: number; longTasks: { count: number; ms: number } }[] = [];
+    const opens: {
+      firstChartMs: number;
+      hoverMs: number;
+      bytes: Record<string, number>;
+      decoded: Record<string, number>;
+      requests: Record<string, number>;
+      heapBytes: number;
+      longTasks: { count: number; ms: number };
+    }[] = [];
     for (let i = 0; i < OPENS; i++) {
       const ctx = await browser.newContext({ viewport: { width: 1360, height: 900 } });
       const p = await ctx.newPage();
@@ -350,8 +407,18 @@ async function main(): Promise<void> {
       const firstChartMs = (await p.evaluate(firstChartInPage(plotted))) as number;
       await quiet(t);
       const hoverMs = await hoverLatency(p);
-      opens.push({ firstChartMs, hoverMs, bytes: t.bytes(), decoded: t.decoded(), requests: t.requests(), heapBytes: await heapUsed(c), longTasks: await longTasksOf(p) });
-      log(`  open ${i + 1}: first chart ${fmt(firstChartMs, 0)} ms, hover card after ${fmt(hoverMs, 0)} ms, ${mb(t.bytes().total)} (${mb(t.decoded().total)} decoded), heap ${mb(opens.at(-1)!.heapBytes)}`);
+      opens.push({
+        firstChartMs,
+        hoverMs,
+        bytes: t.bytes(),
+        decoded: t.decoded(),
+        requests: t.requests(),
+        heapBytes: await heapUsed(c),
+        longTasks: await longTasksOf(p),
+      });
+      log(
+        `  open ${i + 1}: first chart ${fmt(firstChartMs, 0)} ms, hover card after ${fmt(hoverMs, 0)} ms, ${mb(t.bytes().total)} (${mb(t.decoded().total)} decoded), heap ${mb(opens.at(-1)!.heapBytes)}`,
+      );
       await ctx.close();
     }
 
@@ -361,7 +428,12 @@ async function main(): Promise<void> {
       plotted,
       workers: WORKERS,
       loadAverage: loadavg(),
-      live: { ...live, documentsBytes: live.bytes.total - eventBytes, eventBytes, targetBytes: 2 * table.jsonGzip + eventBytes },
+      live: {
+        ...live,
+        documentsBytes: live.bytes.total - eventBytes,
+        eventBytes,
+        targetBytes: 2 * table.jsonGzip + eventBytes,
+      },
       table,
       open: {
         firstChartMs: median(opens.map((o) => o.firstChartMs)),
@@ -373,14 +445,34 @@ async function main(): Promise<void> {
         runs: opens,
       },
     };
-    log(`watching live: ${fmt(liveSeconds, 1)} s (the page did not answer within 5 s ${busyWaits} times); received ${mb(live.bytes.total)} in ${Object.values(live.requests).reduce((a, b) => a + b, 0)} requests`);
-    log(`  by kind: ${Object.entries(live.bytes).map(([k, v]) => `${k} ${mb(v)}`).join(', ')}`);
-    log(`  decoded: ${Object.entries(live.decoded).map(([k, v]) => `${k} ${mb(v)}`).join(', ')}`);
-    log(`  SSE: ${live.events.messages} messages, ${mb(live.events.dataBytes)} of data; ${JSON.stringify(live.events.byName)}`);
-    log(`  heap at the end ${mb(live.heapBytes)}; long tasks ${live.longTasks.count} (${fmt(live.longTasks.ms, 0)} ms)`);
-    log(`final results table: JSON ${mb(table.json)} (${mb(table.jsonGzip)} gzipped), CSV ${mb(table.csv)} (${mb(table.csvGzip)} gzipped)`);
-    log(`  live transfer / (2 × gzipped table + events) = ${fmt(live.bytes.total / report.live.targetBytes, 2)}; documents alone / gzipped table = ${fmt(report.live.documentsBytes / table.jsonGzip, 2)}`);
-    log(`open finished sweep (median of ${OPENS}): first chart ${fmt(report.open.firstChartMs, 0)} ms, hover card ${fmt(report.open.hoverMs, 0)} ms, ${mb(report.open.bytes)}, heap ${mb(report.open.heapBytes)}, long tasks ${fmt(report.open.longTaskMs, 0)} ms`);
+    log(
+      `watching live: ${fmt(liveSeconds, 1)} s (the page did not answer within 5 s ${busyWaits} times); received ${mb(live.bytes.total)} in ${Object.values(live.requests).reduce((a, b) => a + b, 0)} requests`,
+    );
+    log(
+      `  by kind: ${Object.entries(live.bytes)
+        .map(([k, v]) => `${k} ${mb(v)}`)
+        .join(', ')}`,
+    );
+    log(
+      `  decoded: ${Object.entries(live.decoded)
+        .map(([k, v]) => `${k} ${mb(v)}`)
+        .join(', ')}`,
+    );
+    log(
+      `  SSE: ${live.events.messages} messages, ${mb(live.events.dataBytes)} of data; ${JSON.stringify(live.events.byName)}`,
+    );
+    log(
+      `  heap at the end ${mb(live.heapBytes)}; long tasks ${live.longTasks.count} (${fmt(live.longTasks.ms, 0)} ms)`,
+    );
+    log(
+      `final results table: JSON ${mb(table.json)} (${mb(table.jsonGzip)} gzipped), CSV ${mb(table.csv)} (${mb(table.csvGzip)} gzipped)`,
+    );
+    log(
+      `  live transfer / (2 × gzipped table + events) = ${fmt(live.bytes.total / report.live.targetBytes, 2)}; documents alone / gzipped table = ${fmt(report.live.documentsBytes / table.jsonGzip, 2)}`,
+    );
+    log(
+      `open finished sweep (median of ${OPENS}): first chart ${fmt(report.open.firstChartMs, 0)} ms, hover card ${fmt(report.open.hoverMs, 0)} ms, ${mb(report.open.bytes)}, heap ${mb(report.open.heapBytes)}, long tasks ${fmt(report.open.longTaskMs, 0)} ms`,
+    );
     if (args.json) writeFileSync(args.json, JSON.stringify(report, null, 2));
   } finally {
     await cleanup();

@@ -21,7 +21,16 @@ import { ControlPlane } from '../../control-plane/src/control-plane.js';
 import { finishSweep } from '../../control-plane/src/recorder/result-recorder.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { recordItemResults, type ItemTruth } from '../helpers/item-results.js';
-import { CHROMIUM, chromiumAvailable, fakePlan, launchChromium, startDashboardServer, uniqueSweepId, watchErrors, type FakeTrial } from './helpers.js';
+import {
+  CHROMIUM,
+  chromiumAvailable,
+  fakePlan,
+  launchChromium,
+  startDashboardServer,
+  uniqueSweepId,
+  watchErrors,
+  type FakeTrial,
+} from './helpers.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const TASKS = ['builtin:arith', '/data/commonsense/boolq/test.json#llm-adapters'];
@@ -29,16 +38,50 @@ const ITEMS = 400;
 
 // Item i of seed s on task k is right when u < threshold + 2s. "Superset" configurations use the LoRA baseline's
 // u (right wherever it is right, and more), "independent" ones an unrelated permutation of the items.
-const superset = (thr: number) => (i: number, s: number, k: number) => (i * 37 + s * 11 + k * 5) % ITEMS < ((thr + 2 * s) * ITEMS) / 100;
-const independent = (thr: number, a: number) => (i: number, s: number, k: number) => (i * a + s * 29 + k * 13 + 7) % ITEMS < ((thr + 2 * s) * ITEMS) / 100;
+const superset = (thr: number) => (i: number, s: number, k: number) =>
+  (i * 37 + s * 11 + k * 5) % ITEMS < ((thr + 2 * s) * ITEMS) / 100;
+const independent = (thr: number, a: number) => (i: number, s: number, k: number) =>
+  (i * a + s * 29 + k * 13 + 7) % ITEMS < ((thr + 2 * s) * ITEMS) / 100;
 
 const CONFIGS: { trial: Omit<FakeTrial, 'name' | 'acc' | 'seed'>; name: string; correct: ItemTruth[string] }[] = [
   { name: 'lora-r8', trial: { method: 'lora', rank: 8, total: 8192 }, correct: superset(70) },
-  { name: 'bslora-slice-4/2/2', trial: { method: 'bslora', shareMode: 'slice', ranks: { local: 4, intra: 2, inter: 2 }, total: 4096 }, correct: superset(90) },
-  { name: 'bslora-slice-2/2/4', trial: { method: 'bslora', shareMode: 'slice', ranks: { local: 2, intra: 2, inter: 4 }, total: 3072 }, correct: independent(72, 53) },
-  { name: 'bslora-slice-2/4/2', trial: { method: 'bslora', shareMode: 'slice', ranks: { local: 2, intra: 4, inter: 2 }, total: 3100 }, correct: independent(69, 61) },
-  { name: 'bslora-gate64-4/2/2', trial: { method: 'bslora', shareMode: 'gate', gateShareSize: 64, ranks: { local: 4, intra: 2, inter: 2 }, total: 4200 }, correct: superset(78) },
-  { name: 'bslora-gate64-2/2/4', trial: { method: 'bslora', shareMode: 'gate', gateShareSize: 64, ranks: { local: 2, intra: 2, inter: 4 }, total: 3000 }, correct: independent(71, 73) },
+  {
+    name: 'bslora-slice-4/2/2',
+    trial: { method: 'bslora', shareMode: 'slice', ranks: { local: 4, intra: 2, inter: 2 }, total: 4096 },
+    correct: superset(90),
+  },
+  {
+    name: 'bslora-slice-2/2/4',
+    trial: { method: 'bslora', shareMode: 'slice', ranks: { local: 2, intra: 2, inter: 4 }, total: 3072 },
+    correct: independent(72, 53),
+  },
+  {
+    name: 'bslora-slice-2/4/2',
+    trial: { method: 'bslora', shareMode: 'slice', ranks: { local: 2, intra: 4, inter: 2 }, total: 3100 },
+    correct: independent(69, 61),
+  },
+  {
+    name: 'bslora-gate64-4/2/2',
+    trial: {
+      method: 'bslora',
+      shareMode: 'gate',
+      gateShareSize: 64,
+      ranks: { local: 4, intra: 2, inter: 2 },
+      total: 4200,
+    },
+    correct: superset(78),
+  },
+  {
+    name: 'bslora-gate64-2/2/4',
+    trial: {
+      method: 'bslora',
+      shareMode: 'gate',
+      gateShareSize: 64,
+      ranks: { local: 2, intra: 2, inter: 4 },
+      total: 3000,
+    },
+    correct: independent(71, 73),
+  },
 ];
 
 function seedThreeSeedSweep(cp: ControlPlane, id: string, name: string, evalLimit = 200): void {
@@ -61,13 +104,18 @@ function seedThreeSeedSweep(cp: ControlPlane, id: string, name: string, evalLimi
 /** What the page drew, read in the page (self-contained). */
 function readViewsInPage() {
   const v = (window as unknown as { bsloraConfigViews: any }).bsloraConfigViews;
-  const paths = (sel: string) => [...document.querySelectorAll(`${sel} svg path`)].map((p) => p.getAttribute('d') ?? '');
+  const paths = (sel: string) =>
+    [...document.querySelectorAll(`${sel} svg path`)].map((p) => p.getAttribute('d') ?? '');
   const lineAt = (ds: string[], x: number, y1: number, y2: number) =>
     ds.some((d) => {
       const m = /^M\s*([-\d.]+)\s+([-\d.]+)\s*L\s*([-\d.]+)\s+([-\d.]+)/.exec(d);
       if (!m) return false;
       const [a, b, c, e] = m.slice(1).map(Number);
-      return Math.abs(a - x) < 1 && Math.abs(c - x) < 1 && ((Math.abs(b - y1) < 1 && Math.abs(e - y2) < 1) || (Math.abs(b - y2) < 1 && Math.abs(e - y1) < 1));
+      return (
+        Math.abs(a - x) < 1 &&
+        Math.abs(c - x) < 1 &&
+        ((Math.abs(b - y1) < 1 && Math.abs(e - y2) < 1) || (Math.abs(b - y2) < 1 && Math.abs(e - y1) < 1))
+      );
     });
   const params = v.charts.params;
   const pOpt = params.getOption();
@@ -78,14 +126,25 @@ function readViewsInPage() {
       const [x, y] = params.convertToPixel({ xAxisIndex: 0, yAxisIndex: 0 }, [c.trainable, c.mean.mean]);
       const [, lo] = params.convertToPixel({ xAxisIndex: 0, yAxisIndex: 0 }, [c.trainable, c.mean.lo]);
       const [, hi] = params.convertToPixel({ xAxisIndex: 0, yAxisIndex: 0 }, [c.trainable, c.mean.hi]);
-      const inSeries = pOpt.series.some((s: any) => s.type === 'scatter' && s.id.startsWith('cfg:') && s.data.some((d: any) => d.configKey === c.configKey));
+      const inSeries = pOpt.series.some(
+        (s: any) =>
+          s.type === 'scatter' && s.id.startsWith('cfg:') && s.data.some((d: any) => d.configKey === c.configKey),
+      );
       return { name: c.name, inSeries, x, y, bar: lineAt(pPaths, x, lo, hi) };
     });
-  const noise = pOpt.series.find((s: any) => s.id === 'front-noise').data.map((d: any) => v.results.configurations.find((c: any) => c.configKey === d.configKey).name);
-  const front = pOpt.series.find((s: any) => s.id === 'config-front').data.map((d: any) => v.results.configurations.find((c: any) => c.configKey === d.configKey).name);
+  const noise = pOpt.series
+    .find((s: any) => s.id === 'front-noise')
+    .data.map((d: any) => v.results.configurations.find((c: any) => c.configKey === d.configKey).name);
+  const front = pOpt.series
+    .find((s: any) => s.id === 'config-front')
+    .data.map((d: any) => v.results.configurations.find((c: any) => c.configKey === d.configKey).name);
   const rOpt = v.charts.ratio.getOption();
-  const lines = rOpt.series.filter((s: any) => s.type === 'line').map((s: any) => ({ id: s.id, xs: s.data.map((d: any) => d.value[0]) }));
-  const bands = [...document.querySelectorAll('#view-ratio-chart svg path')].filter((p) => p.getAttribute('fill-opacity') === '0.18' || p.getAttribute('opacity') === '0.18').length;
+  const lines = rOpt.series
+    .filter((s: any) => s.type === 'line')
+    .map((s: any) => ({ id: s.id, xs: s.data.map((d: any) => d.value[0]) }));
+  const bands = [...document.querySelectorAll('#view-ratio-chart svg path')].filter(
+    (p) => p.getAttribute('fill-opacity') === '0.18' || p.getAttribute('opacity') === '0.18',
+  ).length;
   const heatTexts = [...document.querySelectorAll('#view-heat-chart svg text')].map((t) => t.textContent);
   const hOpt = v.charts.heat.getOption();
   return {
@@ -94,11 +153,19 @@ function readViewsInPage() {
     front,
     lines,
     bands,
-    heat: { mode: v.mode(), cells: hOpt.series[0].data.length, x: hOpt.xAxis[0].data, y: hOpt.yAxis[0].data, texts: heatTexts },
+    heat: {
+      mode: v.mode(),
+      cells: hOpt.series[0].data.length,
+      x: hOpt.xAxis[0].data,
+      y: hOpt.yAxis[0].data,
+      texts: heatTexts,
+    },
     chosen: v.chosen().map((c: any) => c.name),
     taskSeries: v.charts.tasks.getOption().series.map((s: any) => s.data.length),
     legend: [...document.querySelectorAll('#task-legend li')].map((l) => l.textContent),
-    table: [...document.querySelectorAll('#config-table tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
+    table: [...document.querySelectorAll('#config-table tbody tr')].map((tr) =>
+      [...tr.querySelectorAll('td')].map((td) => td.textContent),
+    ),
   };
 }
 
@@ -116,7 +183,8 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('configuration vi
   const limit = uniqueSweepId('other-limit');
 
   beforeAll(async () => {
-    if (!chromiumAvailable()) throw new Error(`no Chromium at ${CHROMIUM}: run infra/scripts/setup.sh as root, or set BSLORA_CHROMIUM`);
+    if (!chromiumAvailable())
+      throw new Error(`no Chromium at ${CHROMIUM}: run infra/scripts/setup.sh as root, or set BSLORA_CHROMIUM`);
     cp = await ControlPlane.start({ redisUrl: TEST_REDIS_URL, prefix, homeDir: home });
     seedThreeSeedSweep(cp, sweep, 'three seeds');
     seedThreeSeedSweep(cp, other, 'three more seeds');
@@ -201,17 +269,25 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('configuration vi
   it('exports every view as SVG, PNG and CSV', async () => {
     for (const view of ['view-params', 'view-ratio', 'view-heat', 'view-tasks']) {
       for (const kind of ['svg', 'png', 'csv']) {
-        const [download] = await Promise.all([page.waitForEvent('download'), page.click(`#${view} [data-export="${kind}"]`)]);
+        const [download] = await Promise.all([
+          page.waitForEvent('download'),
+          page.click(`#${view} [data-export="${kind}"]`),
+        ]);
         expect(download.suggestedFilename()).toMatch(new RegExp(`^${sweep}-[a-z-]+\\.${kind}$`));
         const body = readFileSync((await download.path())!);
         if (kind === 'svg') expect(body.toString('utf8')).toMatch(/^<svg[\s\S]*<\/svg>$/);
-        if (kind === 'png') expect(body.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+        if (kind === 'png')
+          expect(body.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
         if (kind === 'csv') expect(body.toString('utf8').split('\n').length).toBeGreaterThan(2);
       }
     }
     const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#view-params [data-export="csv"]')]);
-    const lines = readFileSync((await csv.path())!, 'utf8').trim().split('\n');
-    expect(lines[0]).toMatch(/^configuration,method,share_mode,trainable,seeds,mean_acc,sd,lo,hi,on_front,front_within_noise/);
+    const lines = readFileSync((await csv.path())!, 'utf8')
+      .trim()
+      .split('\n');
+    expect(lines[0]).toMatch(
+      /^configuration,method,share_mode,trainable,seeds,mean_acc,sd,lo,hi,on_front,front_within_noise/,
+    );
     expect(lines).toHaveLength(7);
     expect(errors()).toEqual([]);
   });
@@ -223,7 +299,9 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('configuration vi
     await page.check(`#compare-picks tr[data-sweep-id="${sweep}"] input`);
     await page.check(`#compare-picks tr[data-sweep-id="${other}"] input`);
     await page.click('#compare-button');
-    await page.waitForFunction(() => /2 sweeps, 36 trials/.test(document.getElementById('compare-status')?.textContent ?? ''));
+    await page.waitForFunction(() =>
+      /2 sweeps, 36 trials/.test(document.getElementById('compare-status')?.textContent ?? ''),
+    );
     expect(new URL(page.url()).searchParams.get('sweeps')!.split(',').sort()).toEqual([sweep, other].sort());
     const s = await page.evaluate(readViewsInPage);
     // The two sweeps' trials have distinct keys (fakePlan), so each configuration pools six seeds' runs.
@@ -233,7 +311,9 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('configuration vi
     await page.check(`#compare-picks tr[data-sweep-id="${limit}"] input`);
     await page.click('#compare-button');
     await page.waitForFunction(() => document.getElementById('compare-status')?.className === 'error');
-    expect(await page.textContent('#compare-status')).toContain('cannot be compared: different eval limit (200 vs 100)');
+    expect(await page.textContent('#compare-status')).toContain(
+      'cannot be compared: different eval limit (200 vs 100)',
+    );
     expect(await page.$('#config-table')).toBeNull();
     expect(errors().filter((e) => !/status of 422/.test(e))).toEqual([]);
   });

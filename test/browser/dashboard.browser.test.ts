@@ -41,7 +41,17 @@ const FRONT_COLOR = '#dc2626';
 
 /** What the page's chart shows: the option's points, whether each is drawn in the SVG, and the front line. */
 interface ChartState {
-  points: { trialKey: string; seriesId: string; seriesName: string; symbol: string; color: string; value: [number, number]; x: number; y: number; drawn: boolean }[];
+  points: {
+    trialKey: string;
+    seriesId: string;
+    seriesName: string;
+    symbol: string;
+    color: string;
+    value: [number, number];
+    x: number;
+    y: number;
+    drawn: boolean;
+  }[];
   front: string[];
   frontDrawn: boolean;
   legend: string[];
@@ -72,8 +82,20 @@ function readChartInPage(frontColor: string): ChartState {
     for (const item of s.data) {
       const [x, y] = chart.convertToPixel({ seriesId: s.id }, item.value);
       const color = s.itemStyle.color;
-      const drawn = symbols.some((p) => Math.abs(p.x - x) < 1.5 && Math.abs(p.y - y) < 1.5 && (p.fill === color || p.stroke === color));
-      points.push({ trialKey: item.trialKey, seriesId: s.id, seriesName: s.name, symbol: s.symbol, color, value: item.value, x, y, drawn });
+      const drawn = symbols.some(
+        (p) => Math.abs(p.x - x) < 1.5 && Math.abs(p.y - y) < 1.5 && (p.fill === color || p.stroke === color),
+      );
+      points.push({
+        trialKey: item.trialKey,
+        seriesId: s.id,
+        seriesName: s.name,
+        symbol: s.symbol,
+        color,
+        value: item.value,
+        x,
+        y,
+        drawn,
+      });
     }
   }
   const front = opt.series.find((s: any) => s.id === 'pareto-front');
@@ -130,7 +152,11 @@ interface PageTrial {
 }
 const pageData = (page: Page) =>
   page.evaluate(() => {
-    const d = (window as unknown as { bsloraDashboard: { data: () => { trials: unknown[]; completed: number; sweep: { status: string } } } }).bsloraDashboard.data();
+    const d = (
+      window as unknown as {
+        bsloraDashboard: { data: () => { trials: unknown[]; completed: number; sweep: { status: string } } };
+      }
+    ).bsloraDashboard.data();
     return { trials: d.trials as PageTrial[], completed: d.completed, status: d.sweep.status };
   });
 
@@ -152,7 +178,9 @@ async function hoverPoint(page: Page, trialKey: string, expectText: string): Pro
           const style = getComputedStyle(el);
           // The card is complete once the trial's plan (loaded on hover) is in it.
           if (el.querySelector('[data-loading]')) return '';
-          return style.display === 'none' || style.visibility === 'hidden' || style.opacity === '0' ? '' : el.innerText;
+          return style.display === 'none' || style.visibility === 'hidden' || style.opacity === '0'
+            ? ''
+            : el.innerText;
         });
         return text;
       },
@@ -162,7 +190,8 @@ async function hoverPoint(page: Page, trialKey: string, expectText: string): Pro
   return text;
 }
 
-const tableKeys = (page: Page) => page.$$eval('#trial-table tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.trialKey ?? ''));
+const tableKeys = (page: Page) =>
+  page.$$eval('#trial-table tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.trialKey ?? ''));
 
 /** The expected row order when sorting by a numeric value: missing values last in both directions. */
 function sortedKeys(trials: PageTrial[], value: (t: PageTrial) => number | null, dir: 1 | -1): string[] {
@@ -186,10 +215,15 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
 
   beforeAll(async () => {
     if (!chromiumAvailable()) {
-      throw new Error(`no Chromium at ${CHROMIUM}: run infra/scripts/setup.sh as root (or apt-get install chromium), set BSLORA_CHROMIUM, or BSLORA_SKIP_BROWSER_TESTS=1`);
+      throw new Error(
+        `no Chromium at ${CHROMIUM}: run infra/scripts/setup.sh as root (or apt-get install chromium), set BSLORA_CHROMIUM, or BSLORA_SKIP_BROWSER_TESTS=1`,
+      );
     }
     mkdirSync(ARTIFACTS, { recursive: true });
-    [stack, browser] = await Promise.all([startLocalStack({ homeDir: home, redisUrl: TEST_REDIS_URL, prefix, api: false }), launchChromium()]);
+    [stack, browser] = await Promise.all([
+      startLocalStack({ homeDir: home, redisUrl: TEST_REDIS_URL, prefix, api: false }),
+      launchChromium(),
+    ]);
     server = await startDashboardServer(stack.controlPlane, stack.token);
   }, 120_000);
 
@@ -220,7 +254,9 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
       });
       expect(res.status).toBe(201);
       sweepId = ((await res.json()) as { id: string }).id;
-      trained = waitForSweepEnd(stack.controlPlane.store, sweepId, 300_000).then((s) => expect(s.status).toBe('completed'));
+      trained = waitForSweepEnd(stack.controlPlane.store, sweepId, 300_000).then((s) =>
+        expect(s.status).toBe('completed'),
+      );
       trained.catch(() => {});
     }, 30_000);
 
@@ -246,7 +282,9 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
       expect(first.completed).toBeLessThan(2);
       await expect.poll(() => page.locator('#live').getAttribute('data-mode'), { timeout: 10_000 }).toBe('sse');
 
-      await expect.poll(async () => (await pageData(page)).status, { timeout: 300_000, interval: 500 }).toBe('completed');
+      await expect
+        .poll(async () => (await pageData(page)).status, { timeout: 300_000, interval: 500 })
+        .toBe('completed');
       await settledChart(page, 2);
       expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
       expect(await page.locator('#sweep-status').innerText()).toBe('completed');
@@ -280,8 +318,13 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
       // The baseline's reference lines: its accuracy and its size.
       expect(state.markLines['group:lora']).toEqual([lora.meanAcc, lora.trainable]);
       // The front is the API's, in order of parameters, and drawn through its points.
-      const api = (await (await fetch(`${server.url}/api/v1/sweeps/${sweepId}/results`)).json()) as { trials: { trialKey: string; onFront: boolean; trainable: number }[] };
-      const expectedFront = api.trials.filter((t) => t.onFront).sort((a, b) => a.trainable - b.trainable).map((t) => t.trialKey);
+      const api = (await (await fetch(`${server.url}/api/v1/sweeps/${sweepId}/results`)).json()) as {
+        trials: { trialKey: string; onFront: boolean; trainable: number }[];
+      };
+      const expectedFront = api.trials
+        .filter((t) => t.onFront)
+        .sort((a, b) => a.trainable - b.trainable)
+        .map((t) => t.trialKey);
       expect(expectedFront.length).toBeGreaterThan(0);
       expect(state.front).toEqual(expectedFront);
       expect(state.frontDrawn).toBe(true);
@@ -313,7 +356,9 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
       const { page, errors } = await finishedPage();
       const data = await pageData(page);
       expect(await tableKeys(page)).toEqual(data.trials.map((t) => t.trialKey));
-      const headers = await page.$$eval('#trial-table thead th', (ths) => ths.map((th) => (th as HTMLElement).innerText.trim().toLowerCase()));
+      const headers = await page.$$eval('#trial-table thead th', (ths) =>
+        ths.map((th) => (th as HTMLElement).innerText.trim().toLowerCase()),
+      );
       expect(headers).toEqual(expect.arrayContaining(['trial', 'scale', 'trainable', 'mean acc', 'arith', 'status']));
 
       await page.click('#trial-table th[data-col="trainable"] button');
@@ -366,24 +411,41 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
     const plotted = spec.trials.filter((t) => t.method !== 'base' && (t.status ?? 'completed') === 'completed');
     const state = await settledChart(page, plotted.length);
     const bySeries = new Map<string, { color: string; symbol: string; n: number }>();
-    for (const p of state.points) bySeries.set(p.seriesName, { color: p.color, symbol: p.symbol, n: (bySeries.get(p.seriesName)?.n ?? 0) + 1 });
+    for (const p of state.points)
+      bySeries.set(p.seriesName, { color: p.color, symbol: p.symbol, n: (bySeries.get(p.seriesName)?.n ?? 0) + 1 });
     expect([...bySeries.keys()]).toEqual(['LoRA (baseline)', 'BSLoRA slice', 'BSLoRA gate', 'BSLoRA kron', 'VeRA']);
     expect(new Set([...bySeries.values()].map((s) => s.color)).size).toBe(5);
     expect(bySeries.get('LoRA (baseline)')).toMatchObject({ symbol: 'diamond', n: 3 });
-    expect(state.legend).toEqual(['LoRA (baseline)', 'BSLoRA slice', 'BSLoRA gate', 'BSLoRA kron', 'VeRA', 'Pareto front', 'base model (untuned)']);
+    expect(state.legend).toEqual([
+      'LoRA (baseline)',
+      'BSLoRA slice',
+      'BSLoRA gate',
+      'BSLoRA kron',
+      'VeRA',
+      'Pareto front',
+      'base model (untuned)',
+    ]);
     // The largest LoRA is the baseline; the base model (no trainable parameters) is a line at its accuracy.
     expect(state.markLines['group:lora']).toEqual([0.64, 163_840]);
     expect(state.markLines['base-reference']).toEqual([0.4]);
     // Front: VeRA → kron 2/2/4 → slice 2/2/4 → slice 4/4/8 → LoRA r16.
     const data = await pageData(page);
     const name = (key: string) => data.trials.find((t) => t.trialKey === key)!.name;
-    expect(state.front.map(name)).toEqual(['vera-r256-s0', 'bslora-kron16-2/2/4-s0', 'bslora-slice-2/2/4-s0', 'bslora-slice-4/4/8-s0', 'lora-r16-s0']);
+    expect(state.front.map(name)).toEqual([
+      'vera-r256-s0',
+      'bslora-kron16-2/2/4-s0',
+      'bslora-slice-2/2/4-s0',
+      'bslora-slice-4/4/8-s0',
+      'lora-r16-s0',
+    ]);
     expect(state.frontDrawn).toBe(true);
 
     // Table: every trial, a column per task (short names, full names on hover), the failure explained.
     expect(await page.locator('#trial-table tbody tr').count()).toBe(spec.trials.length);
     expect(await page.locator('#trial-table th[data-col="task:1"]').innerText()).toMatch(/boolq/i);
-    expect(await page.getAttribute('#trial-table th[data-col="task:1"]', 'title')).toBe(`accuracy on ${FAKE_TASKS[1]}`);
+    expect(await page.getAttribute('#trial-table th[data-col="task:1"]', 'title')).toBe(
+      `accuracy on ${FAKE_TASKS[1]}`,
+    );
     expect(await page.locator('#failures').innerText()).toContain('bslora-kron16-4/4/8-s0: CUDA out of memory (fake)');
     expect(await page.locator('#sweep-status').innerText()).toBe('completed with failures');
     // The spec's expect rules, judged on the results.
@@ -426,7 +488,10 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
     expect(merged.points.length).toBe(plotted.length);
     for (const p of merged.points) {
       const t = fake(p.trialKey);
-      expect(p.value, t.name).toEqual([fakeFootprint(t).mergedResidentBytesBf16, before.points.find((b) => b.trialKey === p.trialKey)!.value[1]]);
+      expect(p.value, t.name).toEqual([
+        fakeFootprint(t).mergedResidentBytesBf16,
+        before.points.find((b) => b.trialKey === p.trialKey)!.value[1],
+      ]);
       expect(p.drawn, t.name).toBe(true);
     }
     // Each point moved along x only; a BSLoRA point lies 3× further right here than by its parameter count.
@@ -462,7 +527,9 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
     const empty = await readChart(page);
     expect(empty.points).toHaveLength(0);
     expect(empty.title).toEqual({ show: true, text: 'No finished trials yet' });
-    expect(await page.locator(`#trial-table tr[data-trial-key="${plans[0].trialKey}"] .progress-text`).innerText()).toBe('train 3/10 · loss 1.234');
+    expect(
+      await page.locator(`#trial-table tr[data-trial-key="${plans[0].trialKey}"] .progress-text`).innerText(),
+    ).toBe('train 3/10 · loss 1.234');
     // Updates must come over the event stream: the results below are recorded only once it is open.
     await expect.poll(() => page.locator('#live').getAttribute('data-mode'), { timeout: 10_000 }).toBe('sse');
 
@@ -494,7 +561,14 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
       tasks: [task],
       trials: [
         { name: trialName, method: 'lora', rank: 8, total: 81_920, acc: [0.6] },
-        { name: '"><script>window.__xss=5</script>{b}', method: 'bslora', shareMode: 'slice', ranks: { local: 2, intra: 2, inter: 4 }, total: 24_576, acc: [0.58] },
+        {
+          name: '"><script>window.__xss=5</script>{b}',
+          method: 'bslora',
+          shareMode: 'slice',
+          ranks: { local: 2, intra: 2, inter: 4 },
+          total: 24_576,
+          acc: [0.58],
+        },
       ],
     });
     const { page, errors } = await newPage();
@@ -519,7 +593,9 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
     expect(await page.locator('#crumb-name').innerText()).toBe(name);
     expect(await page.locator('#sweep-description').innerText()).toBe(description);
     expect(await page.title()).toBe(`${name} · BSLoRA`);
-    const rows = await page.$$eval('#trial-table tbody .trial-name', (els) => els.map((e) => (e as HTMLElement).innerText.trim()));
+    const rows = await page.$$eval('#trial-table tbody .trial-name', (els) =>
+      els.map((e) => (e as HTMLElement).innerText.trim()),
+    );
     expect(rows[0]).toContain(trialName);
     expect(rows[1]).toContain('"><script>window.__xss=5</script>{b}');
     expect(await page.locator('#trial-table th[data-col="task:0"] button').textContent()).toBe(task);

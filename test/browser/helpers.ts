@@ -23,12 +23,23 @@ export function chromiumAvailable(): boolean {
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }
 
 /** The REST API with the dashboard on 127.0.0.1 and a free port (registering twice is harmless). */
-export async function startDashboardServer(controlPlane: ControlPlane, token: string): Promise<{ app: FastifyInstance; url: string }> {
+export async function startDashboardServer(
+  controlPlane: ControlPlane,
+  token: string,
+): Promise<{ app: FastifyInstance; url: string }> {
   const app = buildApp({ controlPlane, token });
   registerDashboardRoutes(app, { controlPlane });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -58,7 +69,8 @@ function recordLiveTransportInPage(): void {
   w.__liveModes = [];
   w.__fetchModes = [];
   new MutationObserver((records) => {
-    for (const r of records) if (r.target instanceof HTMLElement && r.target.id === 'live') w.__liveModes.push(r.target.dataset.mode ?? '');
+    for (const r of records)
+      if (r.target instanceof HTMLElement && r.target.id === 'live') w.__liveModes.push(r.target.dataset.mode ?? '');
   }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-mode'] });
   const realFetch = window.fetch.bind(window);
   window.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
@@ -77,7 +89,8 @@ export function watchLiveTransport(page: Page, sweepId: string): { expectSseOnly
   const streams: { status: number; type: string }[] = [];
   const eventsPath = `/api/v1/sweeps/${encodeURIComponent(sweepId)}/events`;
   page.on('response', (res) => {
-    if (new URL(res.url()).pathname === eventsPath) streams.push({ status: res.status(), type: res.headers()['content-type'] ?? '' });
+    if (new URL(res.url()).pathname === eventsPath)
+      streams.push({ status: res.status(), type: res.headers()['content-type'] ?? '' });
   });
   void page.addInitScript(recordLiveTransportInPage);
   return {
@@ -87,7 +100,10 @@ export function watchLiveTransport(page: Page, sweepId: string): { expectSseOnly
         return { modes: w.__liveModes, fetches: w.__fetchModes };
       });
       expect(modes, 'live modes the page showed').toContain('sse');
-      expect(modes.filter((m) => m === 'polling' || m === 'offline'), `live modes: ${modes.join(' → ')}`).toEqual([]);
+      expect(
+        modes.filter((m) => m === 'polling' || m === 'offline'),
+        `live modes: ${modes.join(' → ')}`,
+      ).toEqual([]);
       expect(fetches.filter((f) => f.mode === 'polling' || f.mode === 'offline')).toEqual([]);
       expect(streams).toHaveLength(1);
       expect(streams[0].status).toBe(200);
@@ -128,7 +144,14 @@ export function fakePlan(t: FakeTrial, tasks: string[]): Trial {
   const mode = t.shareMode ?? 'slice';
   const method =
     t.method === 'bslora'
-      ? { bslora: { ranks: t.ranks, [mode]: mode === 'slice' ? {} : { shareSize: mode === 'kron' ? t.kronShareSize : t.gateShareSize }, loraAlpha: 16, ...dropout } }
+      ? {
+          bslora: {
+            ranks: t.ranks,
+            [mode]: mode === 'slice' ? {} : { shareSize: mode === 'kron' ? t.kronShareSize : t.gateShareSize },
+            loraAlpha: 16,
+            ...dropout,
+          },
+        }
       : t.method === 'lora'
         ? { lora: { rank: t.rank, loraAlpha: 16, ...dropout } }
         : t.method === 'vera'
@@ -183,7 +206,9 @@ export function recordFakeResult(cp: ControlPlane, sweepId: string, plan: Trial,
     initialLoss: 2.5,
     finalLoss: 1 + (1 - t.acc[0]) * 1.2,
     train: {},
-    metrics: Object.fromEntries(tasks.map((task, i) => [task, { acc: t.acc[i], accNorm: Math.min(1, t.acc[i] + 0.01), n: 200 }])),
+    metrics: Object.fromEntries(
+      tasks.map((task, i) => [task, { acc: t.acc[i], accNorm: Math.min(1, t.acc[i] + 0.01), n: 200 }]),
+    ),
     adapterSha256: null,
   });
   cp.live.emit('event', { sweepId, kind: 'trial-finished', payload: { trialKey: plan.trialKey } });
@@ -192,7 +217,15 @@ export function recordFakeResult(cp: ControlPlane, sweepId: string, plan: Trial,
 /** Writes a sweep with its trials into the store; trials whose status is 'completed' (the default) get results. */
 export function seedSweep(cp: ControlPlane, sweep: FakeSweep, opts: { finish?: boolean } = {}): Trial[] {
   const plans = sweep.trials.map((t) => fakePlan(t, sweep.tasks));
-  cp.store.createSweep({ id: sweep.id, name: sweep.name, spec: { name: sweep.name, description: sweep.description, expect: sweep.expect } }, plans, new Set());
+  cp.store.createSweep(
+    {
+      id: sweep.id,
+      name: sweep.name,
+      spec: { name: sweep.name, description: sweep.description, expect: sweep.expect },
+    },
+    plans,
+    new Set(),
+  );
   sweep.trials.forEach((t, i) => {
     const status = t.status ?? 'completed';
     if (status === 'completed') recordFakeResult(cp, sweep.id, plans[i], t, sweep.tasks);
@@ -224,20 +257,65 @@ export function manyMethodsSweep(id: string): FakeSweep {
     description: 'Every method and share mode on two tasks (synthetic results).',
     tasks: FAKE_TASKS,
     expect: [
-      { name: 'BSLoRA within 2 points of LoRA r16 at half its size', best: 'bslora', metric: 'mean_acc', at_least: 'lora:r16 - 2', max_param_share: 0.5 },
+      {
+        name: 'BSLoRA within 2 points of LoRA r16 at half its size',
+        best: 'bslora',
+        metric: 'mean_acc',
+        at_least: 'lora:r16 - 2',
+        max_param_share: 0.5,
+      },
       { name: 'VeRA matches LoRA r16', best: 'vera', metric: 'mean_acc', at_least: 'lora:r16' },
     ],
     trials: [
       { name: 'lora-r4-s0', method: 'lora', rank: 4, total: 40_960, acc: [0.52, 0.6] },
       { name: 'lora-r8-s0', method: 'lora', rank: 8, total: 81_920, acc: [0.58, 0.64] },
       { name: 'lora-r16-s0', method: 'lora', rank: 16, total: 163_840, acc: [0.61, 0.67] },
-      { name: 'bslora-slice-2/2/4-s0', method: 'bslora', shareMode: 'slice', ranks: { local: 2, intra: 2, inter: 4 }, total: 24_576, acc: [0.55, 0.61] },
-      { name: 'bslora-slice-4/4/8-s0', method: 'bslora', shareMode: 'slice', ranks: { local: 4, intra: 4, inter: 8 }, total: 49_152, acc: [0.6, 0.65] },
-      { name: 'bslora-gate64-2/4/8-s0', method: 'bslora', shareMode: 'gate', gateShareSize: 64, ranks: { local: 2, intra: 4, inter: 8 }, total: 30_720, acc: [0.54, 0.6] },
-      { name: 'bslora-kron16-2/2/4-s0', method: 'bslora', shareMode: 'kron', kronShareSize: 16, ranks: { local: 2, intra: 2, inter: 4 }, total: 18_432, acc: [0.53, 0.6] },
+      {
+        name: 'bslora-slice-2/2/4-s0',
+        method: 'bslora',
+        shareMode: 'slice',
+        ranks: { local: 2, intra: 2, inter: 4 },
+        total: 24_576,
+        acc: [0.55, 0.61],
+      },
+      {
+        name: 'bslora-slice-4/4/8-s0',
+        method: 'bslora',
+        shareMode: 'slice',
+        ranks: { local: 4, intra: 4, inter: 8 },
+        total: 49_152,
+        acc: [0.6, 0.65],
+      },
+      {
+        name: 'bslora-gate64-2/4/8-s0',
+        method: 'bslora',
+        shareMode: 'gate',
+        gateShareSize: 64,
+        ranks: { local: 2, intra: 4, inter: 8 },
+        total: 30_720,
+        acc: [0.54, 0.6],
+      },
+      {
+        name: 'bslora-kron16-2/2/4-s0',
+        method: 'bslora',
+        shareMode: 'kron',
+        kronShareSize: 16,
+        ranks: { local: 2, intra: 2, inter: 4 },
+        total: 18_432,
+        acc: [0.53, 0.6],
+      },
       { name: 'vera-r256-s0', method: 'vera', rank: 256, total: 6_144, acc: [0.45, 0.55] },
       { name: 'base-s0', method: 'base', total: 0, acc: [0.3, 0.5] },
-      { name: 'bslora-kron16-4/4/8-s0', method: 'bslora', shareMode: 'kron', kronShareSize: 16, ranks: { local: 4, intra: 4, inter: 8 }, total: 36_864, acc: [0, 0], status: 'failed' },
+      {
+        name: 'bslora-kron16-4/4/8-s0',
+        method: 'bslora',
+        shareMode: 'kron',
+        kronShareSize: 16,
+        ranks: { local: 4, intra: 4, inter: 8 },
+        total: 36_864,
+        acc: [0, 0],
+        status: 'failed',
+      },
     ],
   };
 }

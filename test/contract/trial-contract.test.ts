@@ -93,7 +93,9 @@ function documentedDefaults(): Record<string, unknown> {
   const doc = readFileSync(join(REPO, 'docs', 'sweep-spec.md'), 'utf8');
   const table = /<!-- trial-defaults:begin -->([\s\S]*?)<!-- trial-defaults:end -->/.exec(doc)![1]!;
   const rows = [...table.matchAll(/^\| `([^`]+)` \| `([^`]+)` \|$/gm)];
-  return Object.fromEntries(rows.map((r) => [r[1]!, JSON.parse(/^[\d[{]|^(true|false)$/.test(r[2]!) ? r[2]! : JSON.stringify(r[2]))]));
+  return Object.fromEntries(
+    rows.map((r) => [r[1]!, JSON.parse(/^[\d[{]|^(true|false)$/.test(r[2]!) ? r[2]! : JSON.stringify(r[2]))]),
+  );
 }
 
 /** Every trial of every spec, the first of each with its source. */
@@ -103,11 +105,17 @@ async function plannedTrials(): Promise<{ source: string; trial: Trial }[]> {
     for (const trial of expandSweep(await loadSweepSpecFile(file))) out.push({ source: relative(REPO, file), trial });
   }
   // Its budget and expect rules are about its own grid; a fragment brings its own.
-  const { budget: _b, expect: _e, ...quickstart } = parse(readFileSync(join(REPO, 'jobs', 'quickstart.yaml'), 'utf8')) as Record<string, unknown>;
+  const {
+    budget: _b,
+    expect: _e,
+    ...quickstart
+  } = parse(readFileSync(join(REPO, 'jobs', 'quickstart.yaml'), 'utf8')) as Record<string, unknown>;
   for (const { source, spec } of docSpecBlocks()) {
     // A fragment (a grid, expect rules, webhooks) is shown on top of the quick-start spec.
     const full = 'base_model' in spec ? spec : { ...quickstart, ...spec };
-    for (const trial of expandSweep(parseSweepSpec(JSON.stringify(full), { format: 'json', baseDir: join(REPO, 'docs') }))) {
+    for (const trial of expandSweep(
+      parseSweepSpec(JSON.stringify(full), { format: 'json', baseDir: join(REPO, 'docs') }),
+    )) {
       out.push({ source, trial });
     }
   }
@@ -121,7 +129,8 @@ async function plannedTrials(): Promise<{ source: string; trial: Trial }[]> {
     training: { steps: 200, learning_rate: 0.01, batch_size: 2, seq_len: 16 },
     grid: { method: ['base', 'lora', 'vera', 'bslora'], lora_ranks: [8], ranks: [{ local: 2, intra: 2, inter: 4 }] },
   };
-  for (const trial of expandSweep(parseSweepSpec(JSON.stringify(minimal), { format: 'json' }))) out.push({ source: 'defaults', trial });
+  for (const trial of expandSweep(parseSweepSpec(JSON.stringify(minimal), { format: 'json' })))
+    out.push({ source: 'defaults', trial });
   // A PEFT baseline of each kind the docs name, as planned before a worker validated it.
   const peft = {
     ...minimal,
@@ -135,9 +144,16 @@ async function plannedTrials(): Promise<{ source: string; trial: Trial }[]> {
       ],
     },
   };
-  for (const trial of expandSweep(parseSweepSpec(JSON.stringify(peft), { format: 'json' }))) out.push({ source: 'peft', trial });
-  const zero = { ...minimal, name: 'contract-zero', training: { ...minimal.training, warmup_steps: 0 }, task_type: 'seq_cls' };
-  for (const trial of expandSweep(parseSweepSpec(JSON.stringify(zero), { format: 'json' }))) out.push({ source: 'warmup-0', trial });
+  for (const trial of expandSweep(parseSweepSpec(JSON.stringify(peft), { format: 'json' })))
+    out.push({ source: 'peft', trial });
+  const zero = {
+    ...minimal,
+    name: 'contract-zero',
+    training: { ...minimal.training, warmup_steps: 0 },
+    task_type: 'seq_cls',
+  };
+  for (const trial of expandSweep(parseSweepSpec(JSON.stringify(zero), { format: 'json' })))
+    out.push({ source: 'warmup-0', trial });
   return out;
 }
 
@@ -150,7 +166,15 @@ describe('the trial contract between the planner and the worker', () => {
     planned = await plannedTrials();
     dir = mkdtempSync(join(tmpdir(), 'trial-contract-'));
     const input = join(dir, 'trials.json');
-    writeFileSync(input, JSON.stringify(planned.map(({ source, trial }) => ({ source, bytes: Buffer.from(Trial.encode(trial).finish()).toString('base64') }))));
+    writeFileSync(
+      input,
+      JSON.stringify(
+        planned.map(({ source, trial }) => ({
+          source,
+          bytes: Buffer.from(Trial.encode(trial).finish()).toString('base64'),
+        })),
+      ),
+    );
     const run = spawnSync(PYTHON, [READER, input], { cwd: REPO, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     expect(run.status, run.stderr).toBe(0);
     report = JSON.parse(run.stdout) as Report;
@@ -163,12 +187,20 @@ describe('the trial contract between the planner and the worker', () => {
     const sources = new Set(planned.map((p) => p.source.replace(/:\d+$/, '')));
     for (const f of filesUnder(join(REPO, 'jobs'), '.yaml')) expect(sources).toContain(relative(REPO, f));
     expect(docSpecBlocks().length).toBeGreaterThanOrEqual(4);
-    for (const b of docSpecBlocks()) expect(planned.some((p) => p.source === b.source), b.source).toBe(true);
+    for (const b of docSpecBlocks())
+      expect(
+        planned.some((p) => p.source === b.source),
+        b.source,
+      ).toBe(true);
     expect(report.trials).toHaveLength(planned.length);
   });
 
   it('both sides know the same methods, share modes and task types, and the oneofs use the enum names', () => {
-    expect(report.enums).toEqual({ methods: [...METHODS], share_modes: [...SHARE_MODES], task_types: [...TASK_TYPES] });
+    expect(report.enums).toEqual({
+      methods: [...METHODS],
+      share_modes: [...SHARE_MODES],
+      task_types: [...TASK_TYPES],
+    });
     expect([...report.oneofs.method].sort()).toEqual([...METHODS].sort());
     expect([...report.oneofs.share].sort()).toEqual([...SHARE_MODES].sort());
     for (const m of METHODS) expect(Trial.fromJSON({ [m]: {} }).method?.$case).toBe(m);
@@ -202,10 +234,18 @@ describe('the trial contract between the planner and the worker', () => {
       }
       expect(peft!.task_type, where).toBe(read.task_type.toUpperCase());
       // A peft entry may name its own modules; the planner writes them (or the spec's) into its config.
-      const modules = m.$case === 'peft' ? (JSON.parse(m.value.configJson) as { target_modules: string[] }).target_modules : trial.targetModules;
+      const modules =
+        m.$case === 'peft'
+          ? (JSON.parse(m.value.configJson) as { target_modules: string[] }).target_modules
+          : trial.targetModules;
       expect(peft!.target_modules, where).toEqual([...new Set(modules)].sort());
       if (m.$case === 'lora') {
-        expect(peft, where).toMatchObject({ type: 'LoraConfig', r: c.rank, lora_alpha: settings.loraAlpha, lora_dropout: settings.loraDropout });
+        expect(peft, where).toMatchObject({
+          type: 'LoraConfig',
+          r: c.rank,
+          lora_alpha: settings.loraAlpha,
+          lora_dropout: settings.loraDropout,
+        });
       } else if (m.$case === 'vera') {
         expect(peft, where).toMatchObject({ type: 'VeraConfig', r: c.rank, vera_dropout: settings.loraDropout });
       } else if (m.$case === 'peft') {
@@ -214,7 +254,10 @@ describe('the trial contract between the planner and the worker', () => {
         expect(peft!.peft_type, where).toBe(written.peft_type);
         const { target_modules: modules, ...rest } = written as { target_modules: string[] };
         // PEFT keeps target modules as a set: the canonical config lists them sorted.
-        expect(JSON.parse(peft!.canonical as string), where).toMatchObject({ ...rest, target_modules: [...modules].sort() });
+        expect(JSON.parse(peft!.canonical as string), where).toMatchObject({
+          ...rest,
+          target_modules: [...modules].sort(),
+        });
       } else {
         const r = c.ranks!;
         expect(peft, where).toMatchObject({
@@ -235,25 +278,39 @@ describe('the trial contract between the planner and the worker', () => {
     const doc = documentedDefaults();
     expect(Object.keys(doc).sort()).toEqual(
       Object.entries(TRIAL_DEFAULTS)
-        .flatMap(([k, v]) => (typeof v === 'object' && !Array.isArray(v) ? Object.keys(v).map((f) => `${k}.${f}`) : [k]))
+        .flatMap(([k, v]) =>
+          typeof v === 'object' && !Array.isArray(v) ? Object.keys(v).map((f) => `${k}.${f}`) : [k],
+        )
         .sort(),
     );
     const defaults = planned.map((p, i) => ({ ...p, read: report.trials[i]! })).filter((p) => p.source === 'defaults');
-    expect(defaults.map((d) => d.trial.name)).toEqual(['base-s0', 'lora-r8-s0', `vera-r${String(doc['grid.vera_ranks'])}-s0`, `bslora-${String(doc['grid.share_mode'])}-2/2/4-s0`]);
-    expect((doc['grid.seeds'] as number[]).map((s) => `-s${s}`)).toEqual([...new Set(defaults.map((d) => d.trial.name.replace(/^.*(-s\d+)$/, '$1')))]);
+    expect(defaults.map((d) => d.trial.name)).toEqual([
+      'base-s0',
+      'lora-r8-s0',
+      `vera-r${String(doc['grid.vera_ranks'])}-s0`,
+      `bslora-${String(doc['grid.share_mode'])}-2/2/4-s0`,
+    ]);
+    expect((doc['grid.seeds'] as number[]).map((s) => `-s${s}`)).toEqual([
+      ...new Set(defaults.map((d) => d.trial.name.replace(/^.*(-s\d+)$/, '$1'))),
+    ]);
     for (const { trial, read } of defaults) {
       for (const r of [read.as_sent, read.unset]) {
         const where = `${trial.name} (${r === read.unset ? 'optional fields unset' : 'as planned'})`;
         expect(r.task_type, where).toBe(doc.task_type);
         for (const [path, value] of Object.entries(doc)) {
           // VeRA has no scale (its learned vectors take that part): adapter.scaling does not reach it.
-          const applies = path.startsWith('training.') || (path.startsWith('adapter.') && r.method !== 'base' && !(path === 'adapter.scaling' && r.method === 'vera'));
+          const applies =
+            path.startsWith('training.') ||
+            (path.startsWith('adapter.') &&
+              r.method !== 'base' &&
+              !(path === 'adapter.scaling' && r.method === 'vera'));
           if (applies) expect(r.settings[path], `${where} ${path}`).toEqual(value);
         }
         expect(r.warmup_steps, where).toBe(doc['training.warmup_steps']);
         if (r.method === 'base') continue;
         expect(r.lora_dropout, where).toBe(doc['adapter.lora_dropout']);
-        if (r.method === 'lora') expect(r.peft!.lora_alpha, where).toBe((doc['lora.lora_alpha_per_rank'] as number) * r.rank);
+        if (r.method === 'lora')
+          expect(r.peft!.lora_alpha, where).toBe((doc['lora.lora_alpha_per_rank'] as number) * r.rank);
         if (r.method === 'bslora') expect(r.peft!.lora_alpha, where).toBe(doc['bslora.lora_alpha']);
         if (r.method === 'vera') expect(r.rank, where).toBe(doc['grid.vera_ranks']);
       }
@@ -269,7 +326,9 @@ describe('the trial contract between the planner and the worker', () => {
   });
 
   it('warmup_steps: 0 means no warm-up: the first step runs at the peak learning rate', () => {
-    const zero = planned.map((p, i) => ({ ...p, read: report.trials[i]! })).filter((p) => p.source === 'warmup-0' && p.trial.method?.$case !== 'base');
+    const zero = planned
+      .map((p, i) => ({ ...p, read: report.trials[i]! }))
+      .filter((p) => p.source === 'warmup-0' && p.trial.method?.$case !== 'base');
     expect(zero.length).toBe(3);
     for (const { trial, read } of zero) {
       expect(trial.training!.warmupSteps).toBe(0);

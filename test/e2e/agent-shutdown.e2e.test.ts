@@ -28,7 +28,14 @@ interface Up {
 
 async function startUp(env: Record<string, string>): Promise<Up> {
   // detached: its own process group, so the test can signal the group as a terminal's Ctrl-C does.
-  const child = execa('node', [BIN, 'up'], { env, reject: false, all: true, buffer: false, detached: true, forceKillAfterDelay: 30_000 });
+  const child = execa('node', [BIN, 'up'], {
+    env,
+    reject: false,
+    all: true,
+    buffer: false,
+    detached: true,
+    forceKillAfterDelay: 30_000,
+  });
   let output = '';
   child.all!.on('data', (d: Buffer) => (output += d.toString()));
   await waitFor(() => output.includes('bslora is up') || undefined, 120_000, `bslora up to start:\n${output}`);
@@ -64,7 +71,10 @@ describe('an agent stopped with Ctrl-C mid-training', () => {
   it('requeues the job without spending an attempt, then resumes it from its checkpoint and records it once', async () => {
     const first = await startUp(env);
     running.push(first);
-    const specPath = writeTinySpec(home, 'sigint', ['method: [lora]', 'lora_ranks: [4]'], { steps: 14, checkpoint_every: 2 });
+    const specPath = writeTinySpec(home, 'sigint', ['method: [lora]', 'lora_ranks: [4]'], {
+      steps: 14,
+      checkpoint_every: 2,
+    });
     const res = await fetch(`${first.apiUrl}/api/v1/sweeps?base=${encodeURIComponent(home)}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' },
@@ -72,12 +82,21 @@ describe('an agent stopped with Ctrl-C mid-training', () => {
     });
     expect(res.status).toBe(201);
     const { id } = (await res.json()) as { id: string };
-    type Detail = { status: string; trials: { trialKey: string; progress: { phase?: string; step?: number } | null }[] };
+    type Detail = {
+      status: string;
+      trials: { trialKey: string; progress: { phase?: string; step?: number } | null }[];
+    };
     const get = async (api: string) => (await (await fetch(`${api}/api/v1/sweeps/${id}`)).json()) as Detail;
-    const trialKey = await waitFor(async () => {
-      const t = (await get(first.apiUrl)).trials.find((x) => x.progress?.phase === 'train' && (x.progress.step ?? 0) >= 5);
-      return t?.trialKey;
-    }, 90_000, 'training past step 5');
+    const trialKey = await waitFor(
+      async () => {
+        const t = (await get(first.apiUrl)).trials.find(
+          (x) => x.progress?.phase === 'train' && (x.progress.step ?? 0) >= 5,
+        );
+        return t?.trialKey;
+      },
+      90_000,
+      'training past step 5',
+    );
 
     // Ctrl-C: SIGINT to the whole process group (node and its worker), as a terminal sends it.
     process.kill(-first.child.pid!, 'SIGINT');
@@ -98,10 +117,14 @@ describe('an agent stopped with Ctrl-C mid-training', () => {
 
     const second = await startUp(env);
     running.push(second);
-    const done = await waitFor(async () => {
-      const d = await get(second.apiUrl);
-      return ['completed', 'completed_with_failures', 'cancelled'].includes(d.status) ? d : undefined;
-    }, 150_000, 'the sweep to finish after the restart');
+    const done = await waitFor(
+      async () => {
+        const d = await get(second.apiUrl);
+        return ['completed', 'completed_with_failures', 'cancelled'].includes(d.status) ? d : undefined;
+      },
+      150_000,
+      'the sweep to finish after the restart',
+    );
     expect(done.status).toBe('completed');
 
     const trainsAfter = new Queue(TRAIN_QUEUE, { connection: connectionFromUrl(TEST_REDIS_URL), prefix });
@@ -115,13 +138,19 @@ describe('an agent stopped with Ctrl-C mid-training', () => {
 
     const db = new Database(join(home, 'bslora.db'), { readonly: true });
     try {
-      const row = db.prepare('SELECT train_json FROM results WHERE trial_key = ?').get(trialKey) as { train_json: string };
+      const row = db.prepare('SELECT train_json FROM results WHERE trial_key = ?').get(trialKey) as {
+        train_json: string;
+      };
       const train = JSON.parse(row.train_json) as { resumedFromStep: number; steps: number };
       expect(train.resumedFromStep).toBeGreaterThanOrEqual(4);
       expect(train.steps).toBe(14);
-      const events = db.prepare('SELECT kind, payload_json FROM events WHERE sweep_id = ? AND trial_key = ?').all(id, trialKey) as { kind: string; payload_json: string }[];
+      const events = db
+        .prepare('SELECT kind, payload_json FROM events WHERE sweep_id = ? AND trial_key = ?')
+        .all(id, trialKey) as { kind: string; payload_json: string }[];
       expect(events.filter((e) => e.kind === 'attempt-failed')).toEqual([]);
-      const recorded = events.filter((e) => e.kind === 'result-recorded').map((e) => JSON.parse(e.payload_json) as { inserted: boolean });
+      const recorded = events
+        .filter((e) => e.kind === 'result-recorded')
+        .map((e) => JSON.parse(e.payload_json) as { inserted: boolean });
       expect(recorded.filter((r) => r.inserted)).toHaveLength(1);
       expect(recorded).toHaveLength(1);
     } finally {

@@ -34,7 +34,11 @@ describe('REST, SSE, webhooks and expect rules on a real sweep', () => {
       const res = await fetch(`${stack.apiUrl}/api/v1/sweeps`, {
         method: 'POST',
         body: readFileSync(specPath, 'utf8'),
-        headers: { authorization: `Bearer ${stack.token}`, 'content-type': 'application/yaml', 'idempotency-key': 'e2e-api-1' },
+        headers: {
+          authorization: `Bearer ${stack.token}`,
+          'content-type': 'application/yaml',
+          'idempotency-key': 'e2e-api-1',
+        },
       });
       expect(res.status).toBe(201);
       return ((await res.json()) as { id: string }).id;
@@ -47,7 +51,10 @@ describe('REST, SSE, webhooks and expect rules on a real sweep', () => {
 
   const cli = () => {
     const cap = captureIo();
-    const program = makeProgram({ homeDir: home, redisUrl: TEST_REDIS_URL, prefix, apiUrl: stack.apiUrl!, host: '127.0.0.1', port: 0 }, cap.io);
+    const program = makeProgram(
+      { homeDir: home, redisUrl: TEST_REDIS_URL, prefix, apiUrl: stack.apiUrl!, host: '127.0.0.1', port: 0 },
+      cap.io,
+    );
     return { run: (args: string[]) => program.parseAsync(args, { from: 'user' }), cap };
   };
   const get = async (path: string) => (await fetch(`${stack.apiUrl}${path}`)).json();
@@ -91,13 +98,18 @@ describe('REST, SSE, webhooks and expect rules on a real sweep', () => {
     const kinds = events.map((e) => e.event);
     expect(kinds[0]).toBe('snapshot');
     expect(kinds.slice(-2)).toEqual(['sweep-finished', 'end']);
-    expect(events.at(-1)!.data, JSON.stringify(stack.controlPlane.store.trialsOfSweep(sweepId).map((t) => t.lastError))).toMatchObject({ status: 'completed' });
+    expect(
+      events.at(-1)!.data,
+      JSON.stringify(stack.controlPlane.store.trialsOfSweep(sweepId).map((t) => t.lastError)),
+    ).toMatchObject({ status: 'completed' });
 
     // Every trial finished either before the stream opened (the snapshot counts it) or while it was open (an event
     // with its row), and none twice.
     const snapshot = events[0].data as { trials: { total: number; completed: number }; resumed: boolean };
     expect(snapshot.resumed).toBe(false);
-    const finishedLive = events.filter((e) => e.event === 'trial-finished').map((e: SseEvent) => e.data as { trialKey: string; row: { status: string } });
+    const finishedLive = events
+      .filter((e) => e.event === 'trial-finished')
+      .map((e: SseEvent) => e.data as { trialKey: string; row: { status: string } });
     expect(new Set(finishedLive.map((e) => e.trialKey)).size).toBe(finishedLive.length);
     expect(finishedLive.every((e) => e.row.status === 'completed')).toBe(true);
     expect(snapshot.trials.completed + finishedLive.length).toBe(snapshot.trials.total);
@@ -121,10 +133,16 @@ describe('REST, SSE, webhooks and expect rules on a real sweep', () => {
     const hooks = await receiver.waitFor(2);
     expect(hooks.slice(0, 2).map((h) => h.status)).toEqual([503, 200]);
     for (const h of hooks.slice(0, 2)) {
-      expect(verifyWebhookSignature('e2e-webhook-secret', h.body, h.headers['x-bslora-signature'] as string)).toBe(true);
+      expect(verifyWebhookSignature('e2e-webhook-secret', h.body, h.headers['x-bslora-signature'] as string)).toBe(
+        true,
+      );
     }
     const payload = JSON.parse(hooks[1].body);
-    expect(payload).toMatchObject({ event: 'sweep.completed', sweep: { id: sweepId, status: 'completed' }, summary: { completed: 2, expectPassed: false } });
+    expect(payload).toMatchObject({
+      event: 'sweep.completed',
+      sweep: { id: sweepId, status: 'completed' },
+      summary: { completed: 2, expectPassed: false },
+    });
     const { deliveries } = await get(`/api/v1/sweeps/${sweepId}/webhook-deliveries`);
     expect(deliveries.map((d: { attempt: number; ok: boolean }) => [d.attempt, d.ok])).toEqual([
       [1, false],
@@ -146,12 +164,21 @@ describe('REST, SSE, webhooks and expect rules on a real sweep', () => {
   it('lists the worker from its agent heartbeat, in `bslora workers` and in /metrics', async () => {
     const sweepId = await firstSweepEnded();
     // The first delivery attempt (answered 503) is logged before the retry: wait for it, not for the retry.
-    await waitFor(() => stack.controlPlane.store.webhookDeliveries(sweepId).length >= 1 || undefined, 30_000, 'the first webhook attempt');
+    await waitFor(
+      () => stack.controlPlane.store.webhookDeliveries(sweepId).length >= 1 || undefined,
+      30_000,
+      'the first webhook attempt',
+    );
     const { run, cap } = cli();
     await run(['workers', '--json']);
     const workers = JSON.parse(cap.stdout());
     expect(workers).toHaveLength(1);
-    expect(workers[0]).toMatchObject({ status: 'serving', device: 'cpu', address: stack.agent.workers[0].address, pid: stack.agent.workers[0].pid });
+    expect(workers[0]).toMatchObject({
+      status: 'serving',
+      device: 'cpu',
+      address: stack.agent.workers[0].address,
+      pid: stack.agent.workers[0].pid,
+    });
     expect(workers[0].versions.torch).toBeTruthy();
     expect(workers[0].devices[0].name).toBe('cpu');
 
@@ -168,7 +195,17 @@ describe('REST, SSE, webhooks and expect rules on a real sweep', () => {
     await firstSweepEnded(); // so its trials are reused
     const doc = readFileSync(new URL('../../docs/ci.md', import.meta.url), 'utf8');
     const block = doc.split('<!-- ci-recipe:start')[1].split('```yaml\n')[1].split('```\n')[0];
-    const job = (parseYaml(block) as { jobs: Record<string, { env: Record<string, string>; steps: { id?: string; name?: string; env?: Record<string, string>; run?: string }[] }> }).jobs.sweep;
+    const job = (
+      parseYaml(block) as {
+        jobs: Record<
+          string,
+          {
+            env: Record<string, string>;
+            steps: { id?: string; name?: string; env?: Record<string, string>; run?: string }[];
+          }
+        >;
+      }
+    ).jobs.sweep;
     const outputs: Record<string, Record<string, string>> = {};
     // The expressions the recipe uses, as GitHub would fill them in.
     const expand = (v: string) =>
@@ -186,11 +223,34 @@ describe('REST, SSE, webhooks and expect rules on a real sweep', () => {
     for (const step of job.steps.filter((st) => st.run)) {
       const outFile = join(home, `gh-output-${results.length}`);
       writeFileSync(outFile, '');
-      const env = { PATH: process.env.PATH!, HOME: process.env.HOME ?? home, ...jobEnv, ...Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, expand(String(v))])), GITHUB_OUTPUT: outFile };
+      const env = {
+        PATH: process.env.PATH!,
+        HOME: process.env.HOME ?? home,
+        ...jobEnv,
+        ...Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, expand(String(v))])),
+        GITHUB_OUTPUT: outFile,
+      };
       // Asynchronously: the control plane answering these requests runs in this very process.
-      const r = await execa('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', expand(step.run!)], { env, extendEnv: false, cwd: home, reject: false, timeout: 60_000 });
-      results.push({ name: step.name ?? '', status: r.exitCode ?? null, stdout: String(r.stdout), stderr: String(r.stderr) });
-      if (step.id) outputs[step.id] = Object.fromEntries(readFileSync(outFile, 'utf8').split('\n').filter(Boolean).map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]));
+      const r = await execa('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', expand(step.run!)], {
+        env,
+        extendEnv: false,
+        cwd: home,
+        reject: false,
+        timeout: 60_000,
+      });
+      results.push({
+        name: step.name ?? '',
+        status: r.exitCode ?? null,
+        stdout: String(r.stdout),
+        stderr: String(r.stderr),
+      });
+      if (step.id)
+        outputs[step.id] = Object.fromEntries(
+          readFileSync(outFile, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]),
+        );
       if (r.exitCode !== 0) break;
     }
     expect(results.map((r) => [r.name, r.status])).toEqual([

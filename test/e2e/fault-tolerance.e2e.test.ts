@@ -63,7 +63,12 @@ async function startPrivateRedis(): Promise<PrivateRedis> {
   const args = [REDIS_CONF, '--port', String(port), '--dir', dir];
   let server = execa('redis-server', args, { reject: false });
   const cli = (...a: string[]) => execa('redis-cli', ['-p', String(port), ...a], { reject: false });
-  const ready = () => waitFor(async () => ((await cli('ping')).stdout === 'PONG' ? true : undefined), 10_000, 'the private redis-server');
+  const ready = () =>
+    waitFor(
+      async () => ((await cli('ping')).stdout === 'PONG' ? true : undefined),
+      10_000,
+      'the private redis-server',
+    );
   extraCleanup.push(async () => {
     server.kill('SIGTERM');
     await server;
@@ -87,13 +92,15 @@ async function startPrivateRedis(): Promise<PrivateRedis> {
 
 function progressStep(s: Scenario, trialKey: string): number {
   const p = s.stack.controlPlane.progress.get(trialKey) as { phase?: string; step?: number } | undefined;
-  return p?.phase === 'train' ? p.step ?? 0 : 0;
+  return p?.phase === 'train' ? (p.step ?? 0) : 0;
 }
 
 describe('fault tolerance', () => {
   it('(a) a worker killed mid-training is restarted and the trial resumes from its checkpoint', async () => {
     const s = await startScenario('slow:lora');
-    const spec = await loadSweepSpecFile(writeTinySpec(s.home, 'kill-worker', ['method: [lora]', 'lora_ranks: [4]'], { steps: 14, checkpoint_every: 2 }));
+    const spec = await loadSweepSpecFile(
+      writeTinySpec(s.home, 'kill-worker', ['method: [lora]', 'lora_ranks: [4]'], { steps: 14, checkpoint_every: 2 }),
+    );
     const { sweepId, trials } = await s.stack.controlPlane.submit(spec);
     const key = trials[0].trialKey;
     await waitFor(() => progressStep(s, key) >= 5, 60_000, 'training to pass step 5');
@@ -112,7 +119,12 @@ describe('fault tolerance', () => {
   it('(d) a trial that always fails ends failed with its last error after every attempt; the others complete', async () => {
     const s = await startScenario('unavailable:bslora');
     const spec = await loadSweepSpecFile(
-      writeTinySpec(s.home, 'always-fails', ['method: [lora, bslora]', 'lora_ranks: [4]', 'share_mode: slice', 'ranks: [{local: 1, intra: 1, inter: 2}]'], { steps: 3 }),
+      writeTinySpec(
+        s.home,
+        'always-fails',
+        ['method: [lora, bslora]', 'lora_ranks: [4]', 'share_mode: slice', 'ranks: [{local: 1, intra: 1, inter: 2}]'],
+        { steps: 3 },
+      ),
     );
     const { sweepId } = await s.stack.controlPlane.submit(spec);
     const sweep = await waitForSweepEnd(s.stack.controlPlane.store, sweepId, 120_000);
@@ -134,7 +146,9 @@ describe('fault tolerance', () => {
 
   it('cancelling a sweep stops its running training within seconds and marks its trials cancelled', async () => {
     const s = await startScenario('slow:lora');
-    const spec = await loadSweepSpecFile(writeTinySpec(s.home, 'cancel-me', ['method: [lora]', 'lora_ranks: [2, 4]'], { steps: 400 }));
+    const spec = await loadSweepSpecFile(
+      writeTinySpec(s.home, 'cancel-me', ['method: [lora]', 'lora_ranks: [2, 4]'], { steps: 400 }),
+    );
     const { sweepId, trials } = await s.stack.controlPlane.submit(spec);
     await waitFor(() => trials.some((t) => progressStep(s, t.trialKey) >= 2), 60_000, 'training to start');
     const t0 = Date.now();
@@ -143,19 +157,32 @@ describe('fault tolerance', () => {
     expect(sweep.status).toBe('cancelled');
     expect(s.stack.controlPlane.store.trialsOfSweep(sweepId).every((r) => r.status === 'cancelled')).toBe(true);
     // The worker is free again promptly: its running call was aborted, not left to finish 400 slow steps.
-    await waitFor(async () => {
-      const counts = await s.stack.controlPlane.queueCounts();
-      return counts.train.active === 0 ? true : undefined;
-    }, 15_000, 'the running train job to stop');
+    await waitFor(
+      async () => {
+        const counts = await s.stack.controlPlane.queueCounts();
+        return counts.train.active === 0 ? true : undefined;
+      },
+      15_000,
+      'the running train job to stop',
+    );
     expect(Date.now() - t0).toBeLessThan(15_000);
     // The worker runs one trial at a time: had the cancelled training gone on (400 steps of 0.5 s), this next
     // trial would wait for it. It completes, and the cancelled ones never got a result.
-    const next = await loadSweepSpecFile(writeTinySpec(s.home, 'after-cancel', ['method: [bslora]', 'share_mode: slice', 'ranks: [{local: 1, intra: 1, inter: 2}]'], { steps: 2 }));
+    const next = await loadSweepSpecFile(
+      writeTinySpec(
+        s.home,
+        'after-cancel',
+        ['method: [bslora]', 'share_mode: slice', 'ranks: [{local: 1, intra: 1, inter: 2}]'],
+        { steps: 2 },
+      ),
+    );
     const after = await s.stack.controlPlane.submit(next);
     expect((await waitForSweepEnd(s.stack.controlPlane.store, after.sweepId, 60_000)).status).toBe('completed');
     const inFlight = await s.stack.controlPlane.queueCounts();
     expect(inFlight.train.active + inFlight.train.waiting).toBe(0);
-    expect(s.stack.controlPlane.store.trialsOfSweep(sweepId).every((r) => r.status === 'cancelled' && r.result === null)).toBe(true);
+    expect(
+      s.stack.controlPlane.store.trialsOfSweep(sweepId).every((r) => r.status === 'cancelled' && r.result === null),
+    ).toBe(true);
   }, 120_000);
 
   it('(c) redis-server killed with kill -9 mid-sweep (shipped redis.conf): the running call goes on, the sweep completes, each result recorded once', async () => {
@@ -165,9 +192,18 @@ describe('fault tolerance', () => {
 
     const s = await startScenario('slow:lora', redis.url);
     const workerPid = s.stack.agent.workers[0].pid!;
-    const spec = await loadSweepSpecFile(writeTinySpec(s.home, 'redis-kill', ['method: [lora]', 'lora_ranks: [2, 4]'], { steps: 10, checkpoint_every: 2 }));
+    const spec = await loadSweepSpecFile(
+      writeTinySpec(s.home, 'redis-kill', ['method: [lora]', 'lora_ranks: [2, 4]'], {
+        steps: 10,
+        checkpoint_every: 2,
+      }),
+    );
     const { sweepId, trials } = await s.stack.controlPlane.submit(spec);
-    const running = await waitFor(() => trials.find((t) => progressStep(s, t.trialKey) >= 3), 60_000, 'training to pass step 3');
+    const running = await waitFor(
+      () => trials.find((t) => progressStep(s, t.trialKey) >= 3),
+      60_000,
+      'training to pass step 3',
+    );
 
     await redis.kill9();
     await redis.restart();
@@ -194,7 +230,12 @@ describe('fault tolerance', () => {
 
   it('kill -9 of redis-server under the shipped redis.conf loses no acknowledged write (everysec: the loss window is a machine crash)', async () => {
     const redis = await startPrivateRedis();
-    const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+    const client = new Redis(redis.url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    });
     client.on('error', () => {});
     await client.connect();
     // Acknowledged writes, numbered, as fast as one client sends them; kill -9 the server in the middle of the stream.
@@ -220,7 +261,9 @@ describe('fault tolerance', () => {
     const persisted = Number((await redis.cli('get', 'loss-window:last')).stdout);
     // The write in flight at the kill may have been applied without its reply arriving: persisted can be acked + 1.
     const lostWrites = Math.max(0, acked - persisted);
-    console.log(`redis kill -9 under everysec: ${acked} acknowledged, ${persisted} after restart, ${lostWrites} lost; restart took ${Date.now() - restartedAt} ms, last ack ${restartedAt - ackedAt} ms before`);
+    console.log(
+      `redis kill -9 under everysec: ${acked} acknowledged, ${persisted} after restart, ${lostWrites} lost; restart took ${Date.now() - restartedAt} ms, last ack ${restartedAt - ackedAt} ms before`,
+    );
     // Redis appends to the AOF (write(2)) before it replies; only the fsync is once a second. A killed process
     // leaves its written data to the kernel, so a kill -9 loses nothing that was acknowledged.
     expect(acked).toBeGreaterThanOrEqual(5_000);

@@ -13,7 +13,14 @@ import { Method } from '../../control-plane/src/gen/bslora_api/worker/v1/worker_
 import { processTrain } from '../../control-plane/src/queue/process-train.js';
 import type { ArtifactStore } from '../../control-plane/src/queue/artifacts.js';
 import type { TrainJobData, TrainJobResult } from '../../control-plane/src/queue/queues.js';
-import { METHOD_VERSIONS, METHODS, expandSweep, loadSweepSpecFile, methodEnum, type Trial } from '../../control-plane/src/sweep-specs/index.js';
+import {
+  METHOD_VERSIONS,
+  METHODS,
+  expandSweep,
+  loadSweepSpecFile,
+  methodEnum,
+  type Trial,
+} from '../../control-plane/src/sweep-specs/index.js';
 import { isGrpcServiceError, isPermanentGrpcError } from '../../control-plane/src/worker-process/grpc-errors.js';
 import { spawnWorker, type WorkerProcess } from '../../control-plane/src/worker-process/spawn-worker.js';
 
@@ -34,7 +41,9 @@ describe('method versions between the control plane and a worker', () => {
 
   it('the worker reports the method versions the planner puts into trial keys', async () => {
     const d = await worker.client.describe();
-    expect(new Map(d.methodVersions.map((v) => [v.method, v.version]))).toEqual(new Map(METHODS.map((m) => [methodEnum(m), METHOD_VERSIONS[m]])));
+    expect(new Map(d.methodVersions.map((v) => [v.method, v.version]))).toEqual(
+      new Map(METHODS.map((m) => [methodEnum(m), METHOD_VERSIONS[m]])),
+    );
     expect(d.methodVersions.map((v) => v.method)).not.toContain(Method.METHOD_UNSPECIFIED);
   });
 
@@ -62,13 +71,22 @@ describe('method versions between the control plane and a worker', () => {
     }
   });
 
-  it("the train job fails without retry, naming the trial and both versions", async () => {
-    const job = { data: { sweepId: 'sw-x', plan: { ...lora, methodVersion: 'peft-lora/0' } }, updateProgress: async () => {} };
-    const err = await processTrain(job as unknown as Job<TrainJobData, TrainJobResult>, worker.client, {} as ArtifactStore).then(
+  it('the train job fails without retry, naming the trial and both versions', async () => {
+    const job = {
+      data: { sweepId: 'sw-x', plan: { ...lora, methodVersion: 'peft-lora/0' } },
+      updateProgress: async () => {},
+    };
+    const err = await processTrain(
+      job as unknown as Job<TrainJobData, TrainJobResult>,
+      worker.client,
+      {} as ArtifactStore,
+    ).then(
       () => null,
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(UnrecoverableError);
-    expect((err as Error).message).toMatch(new RegExp(`worker refused trial ${lora.name}: .*FAILED_PRECONDITION.*peft-lora/0.*${METHOD_VERSIONS.lora}`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`worker refused trial ${lora.name}: .*FAILED_PRECONDITION.*peft-lora/0.*${METHOD_VERSIONS.lora}`),
+    );
   });
 });

@@ -26,7 +26,10 @@ describe('quick-start sweep end to end', () => {
 
   const cli = () => {
     const cap = captureIo();
-    const program = makeProgram({ homeDir: home, redisUrl: TEST_REDIS_URL, prefix, apiUrl: stack.apiUrl!, host: '127.0.0.1', port: 0 }, cap.io);
+    const program = makeProgram(
+      { homeDir: home, redisUrl: TEST_REDIS_URL, prefix, apiUrl: stack.apiUrl!, host: '127.0.0.1', port: 0 },
+      cap.io,
+    );
     program.exitOverride();
     return { program, cap };
   };
@@ -70,7 +73,9 @@ describe('quick-start sweep end to end', () => {
       expect(t.result!.metrics!['builtin:arith'].n).toBeGreaterThan(0);
       // The worker's per-item bits travel through gRPC and BullMQ into the store, one bit per scored item.
       const m = t.result!.metrics!['builtin:arith'];
-      const items = itemCorrectnessOf(stack.controlPlane.store.db, [t.trialKey]).get(t.trialKey)!.get('builtin:arith')!;
+      const items = itemCorrectnessOf(stack.controlPlane.store.db, [t.trialKey])
+        .get(t.trialKey)!
+        .get('builtin:arith')!;
       expect(items.n).toBe(m.n);
       expect(unpackItemBits(items.bits, items.n).reduce((a, b) => a + b, 0)).toBe(Math.round(m.acc * m.n));
     }

@@ -48,11 +48,20 @@ describe('confinement of local paths', () => {
   });
 
   const submit = (spec: Record<string, unknown>, query = '') =>
-    app.inject({ method: 'POST', url: `/api/v1/sweeps${query}`, payload: stringify(spec), headers: { ...auth, 'content-type': 'application/yaml' } });
+    app.inject({
+      method: 'POST',
+      url: `/api/v1/sweeps${query}`,
+      payload: stringify(spec),
+      headers: { ...auth, 'content-type': 'application/yaml' },
+    });
 
   it('defaults the REST roots to <home>/data and <home>/artifacts (BSLORA_DATA_ROOTS replaces the first)', () => {
     expect(serverDataRoots(home, {})).toEqual([data, join(home, 'artifacts')]);
-    expect(serverDataRoots(home, { BSLORA_DATA_ROOTS: '/srv/a:/srv/b' })).toEqual(['/srv/a', '/srv/b', join(home, 'artifacts')]);
+    expect(serverDataRoots(home, { BSLORA_DATA_ROOTS: '/srv/a:/srv/b' })).toEqual([
+      '/srv/a',
+      '/srv/b',
+      join(home, 'artifacts'),
+    ]);
   });
 
   it('accepts a file under the data root, relative to it by default', async () => {
@@ -62,12 +71,20 @@ describe('confinement of local paths', () => {
   });
 
   it('refuses ?base= outside the roots (the /etc/shadow reproduction) with 400 CP_ERR_PATH_NOT_ALLOWED', async () => {
-    const res = await submit(minimalSpec({ train_data: '../../../../etc/shadow.json' }), `?base=${encodeURIComponent(elsewhere)}`);
+    const res = await submit(
+      minimalSpec({ train_data: '../../../../etc/shadow.json' }),
+      `?base=${encodeURIComponent(elsewhere)}`,
+    );
     expect(res.statusCode).toBe(400);
-    expect(res.json().error).toMatchObject({ code: 'CP_ERR_PATH_NOT_ALLOWED', message: expect.stringContaining(`?base=${elsewhere} is outside the folders`) });
+    expect(res.json().error).toMatchObject({
+      code: 'CP_ERR_PATH_NOT_ALLOWED',
+      message: expect.stringContaining(`?base=${elsewhere} is outside the folders`),
+    });
     const dotdot = await submit(minimalSpec({ train_data: '../../../../etc/shadow' }));
     expect(dotdot.statusCode).toBe(400);
-    expect(dotdot.json().error.issues).toEqual([{ path: 'train_data', message: expect.stringContaining('is outside the folders this control plane reads') }]);
+    expect(dotdot.json().error.issues).toEqual([
+      { path: 'train_data', message: expect.stringContaining('is outside the folders this control plane reads') },
+    ]);
   });
 
   it('refuses /etc/passwd, /root, symlinks out of the root and linked folders, all with the same words', async () => {
@@ -75,21 +92,26 @@ describe('confinement of local paths', () => {
       const res = await submit(minimalSpec({ train_data: ref }));
       expect(res.statusCode, ref).toBe(400);
       const [issue] = res.json().error.issues;
-      expect(issue.message).toBe(`local path "${ref}" is outside the folders this control plane reads (${data}, ${join(home, 'artifacts')}); move it under one of them, or add a root (\`--root\` for the CLI, BSLORA_DATA_ROOTS for the server)`);
+      expect(issue.message).toBe(
+        `local path "${ref}" is outside the folders this control plane reads (${data}, ${join(home, 'artifacts')}); move it under one of them, or add a root (\`--root\` for the CLI, BSLORA_DATA_ROOTS for the server)`,
+      );
       expect(res.body).not.toContain('topsecret');
       expect(res.body).not.toContain(elsewhere + '/secret');
     }
   });
 
   it('does not reveal whether a path outside the roots exists', async () => {
-    const message = async (ref: string) => (await submit(minimalSpec({ train_data: ref }))).json().error.issues[0].message.replace(ref, '<ref>');
+    const message = async (ref: string) =>
+      (await submit(minimalSpec({ train_data: ref }))).json().error.issues[0].message.replace(ref, '<ref>');
     expect(await message(join(elsewhere, 'secret.json'))).toBe(await message(join(elsewhere, 'no-such-file.json')));
     expect(await message('/etc/passwd')).toBe(await message('/etc/no-such-file'));
   });
 
   it('refuses lm-eval:/etc/passwd (not a task .yaml) and lm-eval task files outside the roots, without walking /etc', async () => {
     const notYaml = await submit(minimalSpec({ eval_tasks: ['lm-eval:/etc/passwd'] }));
-    expect(notYaml.json().error.issues).toEqual([{ path: 'eval_tasks[0]', message: '"lm-eval:/etc/passwd": a local lm-eval task is a .yaml or .yml file' }]);
+    expect(notYaml.json().error.issues).toEqual([
+      { path: 'eval_tasks[0]', message: '"lm-eval:/etc/passwd": a local lm-eval task is a .yaml or .yml file' },
+    ]);
     const outside = await submit(minimalSpec({ eval_tasks: ['lm-eval:/etc/task.yaml'] }));
     expect(outside.json().error.issues[0].message).toContain('is outside the folders');
   });
@@ -103,7 +125,12 @@ describe('confinement of local paths', () => {
   it('a worker started with roots refuses a local path outside them, without its resolved target or contents', async () => {
     const worker = await spawnWorker({ runDir: join(home, 'worker'), allowedRoots: [data] });
     try {
-      const plan = expandSweep(parseSweepSpec(stringify(minimalSpec({ base_model: join(data, 'dirlink'), grid: { method: ['lora'], lora_ranks: [4] } })), { baseDir: data }))[0]!;
+      const plan = expandSweep(
+        parseSweepSpec(
+          stringify(minimalSpec({ base_model: join(data, 'dirlink'), grid: { method: ['lora'], lora_ranks: [4] } })),
+          { baseDir: data },
+        ),
+      )[0]!;
       const err = await worker.client.countParameters(plan, { timeoutMs: 60_000 }).catch((e: Error) => e);
       expect(err).toBeInstanceOf(Error);
       expect((err as Error).message).toContain(`is outside the worker's allowed roots: ${data}`);
@@ -133,19 +160,32 @@ describe('read auth', () => {
   });
 
   it('refuses reads of sweeps, deliveries, workers and event streams without the token (401), and serves them with it', async () => {
-    for (const url of ['/api/v1/sweeps', '/api/v1/sweeps/x', '/api/v1/sweeps/x/results', '/api/v1/sweeps/x/webhook-deliveries', '/api/v1/sweeps/x/events', '/api/v1/workers', '/sweeps/x']) {
+    for (const url of [
+      '/api/v1/sweeps',
+      '/api/v1/sweeps/x',
+      '/api/v1/sweeps/x/results',
+      '/api/v1/sweeps/x/webhook-deliveries',
+      '/api/v1/sweeps/x/events',
+      '/api/v1/workers',
+      '/sweeps/x',
+    ]) {
       const res = await app.inject(url);
       expect(res.statusCode, url).toBe(401);
       expect(res.json().error.code).toBe('CP_ERR_UNAUTHORIZED');
     }
     expect((await app.inject({ url: '/api/v1/sweeps', headers: auth })).statusCode).toBe(200);
     // The scheme is case-insensitive (RFC 7235).
-    expect((await app.inject({ url: '/api/v1/sweeps', headers: { authorization: `bearer ${TOKEN}` } })).statusCode).toBe(200);
-    expect((await app.inject({ url: '/api/v1/sweeps', headers: { authorization: `BEARER ${TOKEN}` } })).statusCode).toBe(200);
+    expect(
+      (await app.inject({ url: '/api/v1/sweeps', headers: { authorization: `bearer ${TOKEN}` } })).statusCode,
+    ).toBe(200);
+    expect(
+      (await app.inject({ url: '/api/v1/sweeps', headers: { authorization: `BEARER ${TOKEN}` } })).statusCode,
+    ).toBe(200);
   });
 
   it('keeps /healthz, /readyz, /metrics, the OpenAPI document and the dashboard shell open', async () => {
-    for (const url of ['/healthz', '/readyz', '/metrics', '/api/v1/openapi.json', '/']) expect((await app.inject(url)).statusCode, url).toBe(200);
+    for (const url of ['/healthz', '/readyz', '/metrics', '/api/v1/openapi.json', '/'])
+      expect((await app.inject(url)).statusCode, url).toBe(200);
   });
 
   it('lets the dashboard in with ?token= once (HttpOnly cookie), for reads only', async () => {
@@ -157,7 +197,12 @@ describe('read auth', () => {
     expect(cookie).toMatch(/^bslora_token=.+; HttpOnly; SameSite=Strict; Path=\/$/);
     const jar = { cookie: cookie.split(';')[0]! };
     expect((await app.inject({ url: '/api/v1/sweeps', headers: jar })).statusCode).toBe(200);
-    const write = await app.inject({ method: 'POST', url: '/api/v1/sweeps', headers: { ...jar, 'content-type': 'application/yaml' }, payload: stringify(minimalSpec()) });
+    const write = await app.inject({
+      method: 'POST',
+      url: '/api/v1/sweeps',
+      headers: { ...jar, 'content-type': 'application/yaml' },
+      payload: stringify(minimalSpec()),
+    });
     expect(write.statusCode).toBe(401);
   });
 });

@@ -52,7 +52,12 @@ describe('hostile specs do not hold the event loop', () => {
 
   const submit = (target: FastifyInstance, body: string, type = 'application/yaml') =>
     watchEventLoop(target, () =>
-      target.inject({ method: 'POST', url: '/api/v1/sweeps', payload: body, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': type } }),
+      target.inject({
+        method: 'POST',
+        url: '/api/v1/sweeps',
+        payload: body,
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': type },
+      }),
     );
 
   const expectRefused = async (target: FastifyInstance, body: string, status: number, message: RegExp) => {
@@ -66,21 +71,41 @@ describe('hostile specs do not hold the event loop', () => {
   };
 
   it('train_data: /dev/zero is refused as outside the roots, and as a character device where /dev is a root', async () => {
-    await expectRefused(app, stringify(minimalSpec({ train_data: '/dev/zero' })), 400, /train_data: local path "\/dev\/zero" is outside the folders/);
-    await expectRefused(devApp, stringify(minimalSpec({ train_data: '/dev/zero' })), 400, /train_data: local path "\/dev\/zero" is a character device; give a regular file or a folder/);
+    await expectRefused(
+      app,
+      stringify(minimalSpec({ train_data: '/dev/zero' })),
+      400,
+      /train_data: local path "\/dev\/zero" is outside the folders/,
+    );
+    await expectRefused(
+      devApp,
+      stringify(minimalSpec({ train_data: '/dev/zero' })),
+      400,
+      /train_data: local path "\/dev\/zero" is a character device; give a regular file or a folder/,
+    );
   });
 
   it('a FIFO is refused by name without being opened', async () => {
     const fifo = join(data, 'pipe.json');
     execFileSync('mkfifo', [fifo]);
-    await expectRefused(app, stringify(minimalSpec({ train_data: fifo })), 400, /local path ".*pipe\.json" is a FIFO \(named pipe\)/);
+    await expectRefused(
+      app,
+      stringify(minimalSpec({ train_data: fifo })),
+      400,
+      /local path ".*pipe\.json" is a FIFO \(named pipe\)/,
+    );
   });
 
   it('a sparse file over the hash cap is refused by its size; one under it is hashed while /healthz answers', async () => {
     const big = join(data, 'big.json');
     writeFileSync(big, '');
     truncateSync(big, 1024 ** 3);
-    await expectRefused(app, stringify(minimalSpec({ train_data: big })), 400, /big\.json holds 1073741824 bytes, more than the 268435456 bytes a local reference may hash to \(BSLORA_HASH_MAX_BYTES\)/);
+    await expectRefused(
+      app,
+      stringify(minimalSpec({ train_data: big })),
+      400,
+      /big\.json holds 1073741824 bytes, more than the 268435456 bytes a local reference may hash to \(BSLORA_HASH_MAX_BYTES\)/,
+    );
 
     const medium = join(data, 'medium.json');
     writeFileSync(medium, '');
@@ -94,7 +119,11 @@ describe('hostile specs do not hold the event loop', () => {
       // Take it back at once: the rest of the file checks that refused specs queue nothing.
       const id = watch.result.json().id as string | undefined;
       if (id) {
-        await app.inject({ method: 'POST', url: `/api/v1/sweeps/${id}/cancel`, headers: { authorization: `Bearer ${TOKEN}` } });
+        await app.inject({
+          method: 'POST',
+          url: `/api/v1/sweeps/${id}/cancel`,
+          headers: { authorization: `Bearer ${TOKEN}` },
+        });
         cp.store.deleteSweep(id);
       }
       await deleteKeysWithPrefix(prefix);
@@ -108,19 +137,34 @@ describe('hostile specs do not hold the event loop', () => {
       writeFileSync(join(folder, name), '');
       truncateSync(join(folder, name), 100 * 1024 ** 2);
     }
-    await expectRefused(app, stringify(minimalSpec({ base_model: folder })), 400, /model holds 314572800 bytes, more than the 268435456 bytes/);
+    await expectRefused(
+      app,
+      stringify(minimalSpec({ base_model: folder })),
+      400,
+      /model holds 314572800 bytes, more than the 268435456 bytes/,
+    );
   });
 
   it('a symlink inside the data root that points outside it is refused as outside', async () => {
     symlinkSync('/etc/passwd', join(data, 'passwd.json'));
-    const error = await expectRefused(app, stringify(minimalSpec({ train_data: join(data, 'passwd.json') })), 400, /passwd\.json" is outside the folders/);
+    const error = await expectRefused(
+      app,
+      stringify(minimalSpec({ train_data: join(data, 'passwd.json') })),
+      400,
+      /passwd\.json" is outside the folders/,
+    );
     expect(JSON.stringify(error)).not.toContain('root:');
   });
 
   it('a grid of 2,000 × 2,000 trials is refused by its list caps, and 1,000 × 1,000 by counting, before either is expanded', async () => {
     const grid = (n: number) => {
       const values = Array.from({ length: n }, (_, i) => i + 1);
-      return JSON.stringify(minimalSpec({ grid: { method: ['lora'], lora_ranks: values }, training: { steps: 10, learning_rate: 0.001, batch_size: 4, seq_len: 32, seeds: values.map((v) => v - 1) } }));
+      return JSON.stringify(
+        minimalSpec({
+          grid: { method: ['lora'], lora_ranks: values },
+          training: { steps: 10, learning_rate: 0.001, batch_size: 4, seq_len: 32, seeds: values.map((v) => v - 1) },
+        }),
+      );
     };
     const big = await submit(app, grid(2000));
     expect(big.result.statusCode, big.result.body).toBe(400);
@@ -134,7 +178,9 @@ describe('hostile specs do not hold the event loop', () => {
     expect(counted.result.statusCode, counted.result.body).toBe(400);
     expect(counted.result.json().error.issues).toContainEqual({
       path: 'grid',
-      message: expect.stringMatching(/expands to up to 1000000 trials, more than this server's limit of 10000 \(BSLORA_MAX_SWEEP_TRIALS\)/),
+      message: expect.stringMatching(
+        /expands to up to 1000000 trials, more than this server's limit of 10000 \(BSLORA_MAX_SWEEP_TRIALS\)/,
+      ),
     });
     for (const watch of [big, counted]) {
       expect(watch.maxHealthMs).toBeLessThan(STALL_LIMIT_MS);
@@ -152,13 +198,22 @@ describe('hostile specs do not hold the event loop', () => {
   });
 
   it('a duplicate key is still found, with its line', async () => {
-    await expectRefused(app, `${stringify(minimalSpec())}name: again\n`, 400, /map keys must be unique; "name" appears again at line \d+/);
+    await expectRefused(
+      app,
+      `${stringify(minimalSpec())}name: again\n`,
+      400,
+      /map keys must be unique; "name" appears again at line \d+/,
+    );
   });
 
   it('queued nothing and stored nothing for the refused specs', async () => {
     expect(cp.store.listSweeps()).toHaveLength(0);
     const counts = await cp.queueCounts();
-    for (const [queue, states] of Object.entries(counts)) expect(Object.values(states).every((n) => n === 0), queue).toBe(true);
+    for (const [queue, states] of Object.entries(counts))
+      expect(
+        Object.values(states).every((n) => n === 0),
+        queue,
+      ).toBe(true);
   });
 
   it('the CLI path (loadSweepSpecFile) refuses a spec naming /dev/zero at once instead of reading it forever', async () => {
@@ -166,9 +221,18 @@ describe('hostile specs do not hold the event loop', () => {
     try {
       const path = join(dir, 'sweep.yaml');
       writeFileSync(path, stringify(minimalSpec({ train_data: '/dev/zero' })));
-      await expect(loadSweepSpecFile(path, { roots: [dir] })).rejects.toMatchObject({ code: 'CP_ERR_SPEC_INVALID', message: expect.stringMatching(/outside the folders/) });
-      await expect(loadSweepSpecFile(path)).rejects.toMatchObject({ code: 'CP_ERR_SPEC_INVALID', message: expect.stringMatching(/is a character device/) });
-      await expect(loadSweepSpecFile('/dev/zero')).rejects.toMatchObject({ code: 'CP_ERR_SPEC_UNREADABLE', message: expect.stringMatching(/a character device/) });
+      await expect(loadSweepSpecFile(path, { roots: [dir] })).rejects.toMatchObject({
+        code: 'CP_ERR_SPEC_INVALID',
+        message: expect.stringMatching(/outside the folders/),
+      });
+      await expect(loadSweepSpecFile(path)).rejects.toMatchObject({
+        code: 'CP_ERR_SPEC_INVALID',
+        message: expect.stringMatching(/is a character device/),
+      });
+      await expect(loadSweepSpecFile('/dev/zero')).rejects.toMatchObject({
+        code: 'CP_ERR_SPEC_UNREADABLE',
+        message: expect.stringMatching(/a character device/),
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -92,7 +92,11 @@ const FIELDS = [
   ['constructor'],
 ] as const;
 
-function setIn(target: Record<string, unknown>, path: readonly (string | number)[], value: unknown): Record<string, unknown> {
+function setIn(
+  target: Record<string, unknown>,
+  path: readonly (string | number)[],
+  value: unknown,
+): Record<string, unknown> {
   const copy = structuredClone(target) as Record<string, unknown>;
   let node: Record<string | number, unknown> = copy;
   for (const seg of path.slice(0, -1)) {
@@ -109,13 +113,19 @@ const specText = fc.oneof(
     .tuple(fc.array(fc.tuple(fc.constantFrom(...FIELDS), hostileValue), { minLength: 1, maxLength: 4 }), fc.boolean())
     .map(([edits, asJson]) => {
       const spec = edits.reduce((s, [path, value]) => setIn(s, path, value), minimalSpec());
-      return { text: asJson ? JSON.stringify(spec) : stringify(spec), format: asJson ? ('json' as const) : ('yaml' as const) };
+      return {
+        text: asJson ? JSON.stringify(spec) : stringify(spec),
+        format: asJson ? ('json' as const) : ('yaml' as const),
+      };
     }),
   fc.string({ maxLength: 2000 }).map((text) => ({ text, format: 'yaml' as const })),
   fc.string({ maxLength: 2000 }).map((text) => ({ text, format: 'json' as const })),
   fc.constantFrom(
     { text: 'a: &a [*a]\n', format: 'yaml' as const },
-    { text: 'a: &x [1,1,1,1]\nb: &y [*x,*x,*x,*x]\nc: &z [*y,*y,*y,*y]\nd: [*z,*z,*z,*z,*z]\n', format: 'yaml' as const },
+    {
+      text: 'a: &x [1,1,1,1]\nb: &y [*x,*x,*x,*x]\nc: &z [*y,*y,*y,*y]\nd: [*z,*z,*z,*z,*z]\n',
+      format: 'yaml' as const,
+    },
     { text: '{"__proto__": {"polluted": true}}', format: 'json' as const },
     { text: `${'['.repeat(5000)}${']'.repeat(5000)}`, format: 'json' as const },
   ),
@@ -157,10 +167,25 @@ describe('fuzz: REST API', () => {
     await app.ready(); // the spec-checking thread has loaded before anything is measured
     // Warm up outside the measured window: the first request of each kind compiles its code and starts the
     // spec-checking thread, once per process, whatever the input.
-    const accepted = await app.inject({ method: 'POST', url: '/api/v1/sweeps', payload: stringify(minimalSpec({ name: 'warm-up' })), headers: { 'content-type': 'application/yaml', authorization: `Bearer ${TOKEN}` } });
-    await app.inject({ method: 'POST', url: `/api/v1/sweeps/${accepted.json().id}/cancel`, headers: { authorization: `Bearer ${TOKEN}` } });
-    for (const url of ['/api/v1/sweeps', `/api/v1/sweeps/${accepted.json().id}/results`, '/sweeps/x', '/metrics']) await app.inject(url);
-    await app.inject({ method: 'POST', url: '/api/v1/hooks/github', payload: '{}', headers: { 'content-type': 'application/json' } });
+    const accepted = await app.inject({
+      method: 'POST',
+      url: '/api/v1/sweeps',
+      payload: stringify(minimalSpec({ name: 'warm-up' })),
+      headers: { 'content-type': 'application/yaml', authorization: `Bearer ${TOKEN}` },
+    });
+    await app.inject({
+      method: 'POST',
+      url: `/api/v1/sweeps/${accepted.json().id}/cancel`,
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    for (const url of ['/api/v1/sweeps', `/api/v1/sweeps/${accepted.json().id}/results`, '/sweeps/x', '/metrics'])
+      await app.inject(url);
+    await app.inject({
+      method: 'POST',
+      url: '/api/v1/hooks/github',
+      payload: '{}',
+      headers: { 'content-type': 'application/json' },
+    });
   });
 
   afterAll(async () => {
@@ -175,52 +200,123 @@ describe('fuzz: REST API', () => {
     return Object.values(counts).reduce((sum, states) => sum + Object.values(states).reduce((a, b) => a + b, 0), 0);
   };
 
-  const contentType = fc.constantFrom('application/yaml', 'application/json', 'text/plain', 'application/x-www-form-urlencoded', 'text/html', '', 'application/yaml; charset=utf-8');
-  const authHeader = fc.constantFrom(`Bearer ${TOKEN}`, `bearer ${TOKEN}`, 'Bearer wrong', TOKEN, '', `Basic ${TOKEN}`);
+  const contentType = fc.constantFrom(
+    'application/yaml',
+    'application/json',
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'text/html',
+    '',
+    'application/yaml; charset=utf-8',
+  );
+  const authHeader = fc.constantFrom(
+    `Bearer ${TOKEN}`,
+    `bearer ${TOKEN}`,
+    'Bearer wrong',
+    TOKEN,
+    '',
+    `Basic ${TOKEN}`,
+  );
   const junk = fc.string({ maxLength: 200 });
 
   const request = fc.oneof(
-    { weight: 5, arbitrary: fc.record({ kind: fc.constant('submit' as const), spec: specText, type: contentType, auth: authHeader, base: fc.option(fc.constantFrom('/etc', '/', '..', home, join(home, 'data'), '%00'), { nil: undefined }) }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('get' as const), path: fc.constantFrom('/api/v1/sweeps', '/api/v1/sweeps/', '/api/v1/sweeps/x/results', '/api/v1/sweeps/../../etc/passwd', '/api/v1/workers', '/metrics', '/sweeps/x'), query: junk }) },
+    {
+      weight: 5,
+      arbitrary: fc.record({
+        kind: fc.constant('submit' as const),
+        spec: specText,
+        type: contentType,
+        auth: authHeader,
+        base: fc.option(fc.constantFrom('/etc', '/', '..', home, join(home, 'data'), '%00'), { nil: undefined }),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('get' as const),
+        path: fc.constantFrom(
+          '/api/v1/sweeps',
+          '/api/v1/sweeps/',
+          '/api/v1/sweeps/x/results',
+          '/api/v1/sweeps/../../etc/passwd',
+          '/api/v1/workers',
+          '/metrics',
+          '/sweeps/x',
+        ),
+        query: junk,
+      }),
+    },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('cancel' as const), id: junk, auth: authHeader }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('hook' as const), body: junk, signed: fc.boolean(), type: contentType, event: fc.constantFrom('push', 'ping', 'workflow_run', '', 'x'), spec: junk }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('hook' as const),
+        body: junk,
+        signed: fc.boolean(),
+        type: contentType,
+        event: fc.constantFrom('push', 'ping', 'workflow_run', '', 'x'),
+        spec: junk,
+      }),
+    },
   );
 
-
-  it.each(SEEDS)('answers every request below 500, never holds the event loop over 100 ms, and queues nothing for a refused spec (seed %i)', async (seed) => {
-    const watch = await watchEventLoop(app, () =>
-      fc.assert(
-        fc.asyncProperty(request, async (r) => {
-          let res;
-          if (r.kind === 'submit') {
-            const sweepsBefore = cp.store.listSweeps(1000).length;
-            const queuedBefore = await queued();
-            const url = `/api/v1/sweeps${r.base !== undefined ? `?base=${encodeURIComponent(r.base)}` : ''}`;
-            res = await app.inject({ method: 'POST', url, payload: r.spec.text, headers: { 'content-type': r.type, authorization: r.auth } });
-            if (res.statusCode >= 400) {
-              expect(cp.store.listSweeps(1000).length).toBe(sweepsBefore);
-              expect(await queued()).toBe(queuedBefore);
+  it.each(SEEDS)(
+    'answers every request below 500, never holds the event loop over 100 ms, and queues nothing for a refused spec (seed %i)',
+    async (seed) => {
+      const watch = await watchEventLoop(app, () =>
+        fc.assert(
+          fc.asyncProperty(request, async (r) => {
+            let res;
+            if (r.kind === 'submit') {
+              const sweepsBefore = cp.store.listSweeps(1000).length;
+              const queuedBefore = await queued();
+              const url = `/api/v1/sweeps${r.base !== undefined ? `?base=${encodeURIComponent(r.base)}` : ''}`;
+              res = await app.inject({
+                method: 'POST',
+                url,
+                payload: r.spec.text,
+                headers: { 'content-type': r.type, authorization: r.auth },
+              });
+              if (res.statusCode >= 400) {
+                expect(cp.store.listSweeps(1000).length).toBe(sweepsBefore);
+                expect(await queued()).toBe(queuedBefore);
+              } else {
+                // Accepted: cancel at once so that the next refused spec is judged against a quiet queue.
+                await app.inject({
+                  method: 'POST',
+                  url: `/api/v1/sweeps/${res.json().id}/cancel`,
+                  headers: { authorization: `Bearer ${TOKEN}` },
+                });
+              }
+            } else if (r.kind === 'get') {
+              res = await app.inject(`${r.path}?${encodeURIComponent(r.query)}`);
+            } else if (r.kind === 'cancel') {
+              res = await app.inject({
+                method: 'POST',
+                url: `/api/v1/sweeps/${encodeURIComponent(r.id)}/cancel`,
+                headers: { authorization: r.auth },
+              });
             } else {
-              // Accepted: cancel at once so that the next refused spec is judged against a quiet queue.
-              await app.inject({ method: 'POST', url: `/api/v1/sweeps/${res.json().id}/cancel`, headers: { authorization: `Bearer ${TOKEN}` } });
+              const headers: Record<string, string> = { 'content-type': r.type, 'x-github-event': r.event };
+              if (r.signed) headers['x-hub-signature-256'] = signGithubPayload(HOOK_SECRET, r.body);
+              res = await app.inject({
+                method: 'POST',
+                url: `/api/v1/hooks/github?spec=${encodeURIComponent(r.spec)}`,
+                payload: r.body,
+                headers,
+              });
             }
-          } else if (r.kind === 'get') {
-            res = await app.inject(`${r.path}?${encodeURIComponent(r.query)}`);
-          } else if (r.kind === 'cancel') {
-            res = await app.inject({ method: 'POST', url: `/api/v1/sweeps/${encodeURIComponent(r.id)}/cancel`, headers: { authorization: r.auth } });
-          } else {
-            const headers: Record<string, string> = { 'content-type': r.type, 'x-github-event': r.event };
-            if (r.signed) headers['x-hub-signature-256'] = signGithubPayload(HOOK_SECRET, r.body);
-            res = await app.inject({ method: 'POST', url: `/api/v1/hooks/github?spec=${encodeURIComponent(r.spec)}`, payload: r.body, headers });
-          }
-          expect(res.statusCode, `${r.kind}: ${res.body.slice(0, 300)}`).toBeLessThan(500);
-          // Every JSON error carries a registered code (the dashboard's own 404 page is HTML).
-          if (res.statusCode >= 400 && String(res.headers['content-type']).includes('json')) expect(res.json().error.code).toMatch(/^CP_ERR_/);
-        }),
-        { seed, numRuns: 60 },
-      ),
-    );
-    expect(watch.maxStallMs).toBeLessThan(100);
-    expect(watch.maxHealthMs).toBeLessThan(100);
-  }, 120_000);
+            expect(res.statusCode, `${r.kind}: ${res.body.slice(0, 300)}`).toBeLessThan(500);
+            // Every JSON error carries a registered code (the dashboard's own 404 page is HTML).
+            if (res.statusCode >= 400 && String(res.headers['content-type']).includes('json'))
+              expect(res.json().error.code).toMatch(/^CP_ERR_/);
+          }),
+          { seed, numRuns: 60 },
+        ),
+      );
+      expect(watch.maxStallMs).toBeLessThan(100);
+      expect(watch.maxHealthMs).toBeLessThan(100);
+    },
+    120_000,
+  );
 });

@@ -52,7 +52,10 @@ export interface ApiContext {
    */
   /** Each sweep's live events as numbered deltas, with a bounded log for clients that reconnect. */
   events: SweepEventLog;
-  /** Serialised read views (results, sweep, sweep list), kept until what they show changes; absent when disabled (AppDeps.cacheViews). */
+  /**
+   * Serialised read views (results, sweep, sweep list), kept until what they show changes; absent when disabled
+   * (AppDeps.cacheViews).
+   */
   viewCache?: ViewCache;
 }
 
@@ -83,15 +86,25 @@ export interface ApiRoute<P extends z.ZodType = z.ZodType, Q extends z.ZodType =
 
 /** Declares a route with its input types inferred from its schemas. */
 // biome-ignore lint/complexity/noBannedTypes: `{}` is zod's shape of an object without keys (no params or query).
-export function defineRoute<P extends z.ZodType = z.ZodObject<{}>, Q extends z.ZodType = z.ZodObject<{}>>(route: ApiRoute<P, Q>): ApiRoute {
+export function defineRoute<P extends z.ZodType = z.ZodObject<{}>, Q extends z.ZodType = z.ZodObject<{}>>(
+  route: ApiRoute<P, Q>,
+): ApiRoute {
   return route as unknown as ApiRoute;
 }
 
 /** Parses a request part with its schema; problems become CP_ERR_API_REQUEST naming each parameter. */
-export function parseInput<T extends z.ZodType>(schema: T | undefined, value: unknown, where: 'path' | 'query'): z.output<T> {
+export function parseInput<T extends z.ZodType>(
+  schema: T | undefined,
+  value: unknown,
+  where: 'path' | 'query',
+): z.output<T> {
   if (!schema) return {} as z.output<T>;
   const r = schema.safeParse(value ?? {});
   if (r.success) return r.data;
   const issues = r.error.issues.map((i) => ({ path: `${where}.${formatPath(i.path)}`, message: i.message }));
-  throw new ControlPlaneError('CP_ERR_API_REQUEST', `invalid ${where} parameters: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+  throw new ControlPlaneError(
+    'CP_ERR_API_REQUEST',
+    `invalid ${where} parameters: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+    { issues },
+  );
 }

@@ -51,7 +51,10 @@ export interface AppDeps {
    * @defaultValue false here; `bslora up` and `serve` turn it on when the API listens beyond loopback
    */
   readAuth?: boolean;
-  /** Most event streams one token (or one address, without a token) may hold open. @defaultValue BSLORA_MAX_STREAMS, else 16 */
+  /**
+   * Most event streams one token (or one address, without a token) may hold open. @defaultValue BSLORA_MAX_STREAMS,
+   * else 16
+   */
   maxStreamsPerClient?: number;
   /** Milliseconds between SSE heartbeat comments. @defaultValue 15000 */
   sseHeartbeatMs?: number;
@@ -81,7 +84,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     idempotencyInflight: new Map(),
     openStreams: new Set(),
     streamsPerClient: new Map(),
-    maxStreamsPerClient: deps.maxStreamsPerClient ?? (Number(env.BSLORA_MAX_STREAMS) > 0 ? Number(env.BSLORA_MAX_STREAMS) : 16),
+    maxStreamsPerClient:
+      deps.maxStreamsPerClient ?? (Number(env.BSLORA_MAX_STREAMS) > 0 ? Number(env.BSLORA_MAX_STREAMS) : 16),
     events: new SweepEventLog(cp),
     viewCache: deps.cacheViews === false ? undefined : new ViewCache(cp.store),
   };
@@ -91,9 +95,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const specThread = warmSpecThread();
   app.addHook('onReady', async () => specThread);
 
-  app.setErrorHandler((err, _req, reply) => sendError(reply, isControlPlaneError(err) ? err : fromFastifyError(err as Error & { statusCode?: number })));
+  app.setErrorHandler((err, _req, reply) =>
+    sendError(reply, isControlPlaneError(err) ? err : fromFastifyError(err as Error & { statusCode?: number })),
+  );
   app.setNotFoundHandler((req, reply) =>
-    sendError(reply, new ControlPlaneError('CP_ERR_API_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}; GET /api/v1/openapi.json lists every route`)),
+    sendError(
+      reply,
+      new ControlPlaneError(
+        'CP_ERR_API_NOT_FOUND',
+        `no route ${req.method} ${req.url.split('?')[0]}; GET /api/v1/openapi.json lists every route`,
+      ),
+    ),
   );
 
   // Bearer auth on everything that changes state; incoming hooks authenticate by their signature instead.
@@ -105,16 +117,28 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     if (req.method === 'OPTIONS') return;
     if ((req.routeOptions.config as { auth?: RouteAuth } | undefined)?.auth === 'hook-signature') return;
     if (!tokenMatches(req.headers.authorization, deps.token)) {
-      return sendError(reply, new ControlPlaneError('CP_ERR_UNAUTHORIZED', 'send Authorization: Bearer <token> (see `bslora up` output or BSLORA_API_TOKEN)'));
+      return sendError(
+        reply,
+        new ControlPlaneError(
+          'CP_ERR_UNAUTHORIZED',
+          'send Authorization: Bearer <token> (see `bslora up` output or BSLORA_API_TOKEN)',
+        ),
+      );
     }
   });
   app.addHook('onSend', async (req, reply, payload) => {
     if (!reply.hasHeader('x-content-type-options')) reply.header('x-content-type-options', 'nosniff');
-    if (!reply.hasHeader('cache-control') && !req.url.startsWith('/assets/')) reply.header('cache-control', 'no-store');
+    if (!reply.hasHeader('cache-control') && !req.url.startsWith('/assets/'))
+      reply.header('cache-control', 'no-store');
     return payload;
   });
   app.addHook('onResponse', async (req, reply) => {
-    ctx.httpMetrics.observe(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    ctx.httpMetrics.observe(
+      req.method,
+      req.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
   });
   // Open event streams would keep the server from closing: end them first.
   app.addHook('preClose', async () => {

@@ -11,14 +11,25 @@ import { ControlPlaneError } from '../errors.js';
 
 function checked(token: string, where: string): string {
   if (token.length === 0) {
-    throw new ControlPlaneError('CP_ERR_TOKEN_INVALID', `the API token in ${where} is empty; delete the file to have one generated, or put a token in it`);
+    throw new ControlPlaneError(
+      'CP_ERR_TOKEN_INVALID',
+      `the API token in ${where} is empty; delete the file to have one generated, or put a token in it`,
+    );
   }
-  if (/\s/.test(token)) throw new ControlPlaneError('CP_ERR_TOKEN_INVALID', `the API token in ${where} contains whitespace; use one line of printable characters`);
+  if (/\s/.test(token))
+    throw new ControlPlaneError(
+      'CP_ERR_TOKEN_INVALID',
+      `the API token in ${where} contains whitespace; use one line of printable characters`,
+    );
   return token;
 }
 
-export function loadOrCreateToken(homeDir: string, env: NodeJS.ProcessEnv = process.env): { token: string; created: boolean } {
-  if (env.BSLORA_API_TOKEN !== undefined) return { token: checked(env.BSLORA_API_TOKEN.trim(), 'BSLORA_API_TOKEN'), created: false };
+export function loadOrCreateToken(
+  homeDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { token: string; created: boolean } {
+  if (env.BSLORA_API_TOKEN !== undefined)
+    return { token: checked(env.BSLORA_API_TOKEN.trim(), 'BSLORA_API_TOKEN'), created: false };
   const path = join(homeDir, 'api-token');
   if (existsSync(path)) return { token: checked(readFileSync(path, 'utf8').trim(), path), created: false };
   mkdirSync(homeDir, { recursive: true, mode: 0o700 });

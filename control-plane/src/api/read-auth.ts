@@ -51,7 +51,10 @@ export function checkRead(req: FastifyRequest, reply: FastifyReply, token: strin
   const isPage = url.pathname === '/' || url.pathname.startsWith('/sweeps/');
   if (isPage && given !== null) {
     if (!secretEquals(given, token)) {
-      sendError(reply, new ControlPlaneError('CP_ERR_UNAUTHORIZED', 'the ?token= given to the dashboard is not the API token'));
+      sendError(
+        reply,
+        new ControlPlaneError('CP_ERR_UNAUTHORIZED', 'the ?token= given to the dashboard is not the API token'),
+      );
       return true;
     }
     url.searchParams.delete('token');
@@ -61,7 +64,8 @@ export function checkRead(req: FastifyRequest, reply: FastifyReply, token: strin
     return true;
   }
   if (!isProtectedRead(url.pathname)) return false;
-  if (secretEquals(bearerToken(req.headers.authorization), token) || secretEquals(cookieToken(req), token)) return false;
+  if (secretEquals(bearerToken(req.headers.authorization), token) || secretEquals(cookieToken(req), token))
+    return false;
   sendError(
     reply,
     new ControlPlaneError(

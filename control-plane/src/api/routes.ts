@@ -16,7 +16,6 @@ import {
   sweepListSchema,
   sweepResultsSchema,
   sweepEventsQuerySchema,
-  sweepResultColumnsSchema,
   comparisonQuerySchema,
   comparisonResponseSchema,
   sweepSpecComponent,
@@ -38,7 +37,16 @@ import { resultsCsv } from './results-csv.js';
 import { configurationResults } from '../stats/configuration-results.js';
 import { itemsOfRows } from '../store/item-correctness.js';
 import { compareSweeps } from '../stats/compare-sweeps.js';
-import { RESULTS_INCLUDES, referenceOr400, sweepDetail, sweepOr404, sweepResultColumns, sweepResults, sweepTrial, sweepTrials } from './sweep-views.js';
+import {
+  RESULTS_INCLUDES,
+  referenceOr400,
+  sweepDetail,
+  sweepOr404,
+  sweepResultColumns,
+  sweepResults,
+  sweepTrial,
+  sweepTrials,
+} from './sweep-views.js';
 import { sendJsonView, sendView } from './view-cache.js';
 import { summarizeSweep } from '../recorder/summarize-sweep.js';
 
@@ -57,10 +65,18 @@ export const API_ROUTES: ApiRoute[] = [
     tag: 'sweeps',
     auth: 'bearer',
     query: submitQuerySchema,
-    body: { contentTypes: Object.keys(SPEC_CONTENT_TYPES), schema: sweepSpecComponent, description: 'the sweep spec, YAML or JSON' },
+    body: {
+      contentTypes: Object.keys(SPEC_CONTENT_TYPES),
+      schema: sweepSpecComponent,
+      description: 'the sweep spec, YAML or JSON',
+    },
     responses: {
       201: { description: 'queued', schema: submitResponseSchema },
-      200: { description: 'a replay of an earlier request with the same Idempotency-Key and body', schema: submitResponseSchema, headers: { 'Idempotent-Replayed': 'true' } },
+      200: {
+        description: 'a replay of an earlier request with the same Idempotency-Key and body',
+        schema: submitResponseSchema,
+        headers: { 'Idempotent-Replayed': 'true' },
+      },
       409: { description: 'the Idempotency-Key was used with another body (CP_ERR_IDEMPOTENCY_KEY_REUSED)' },
       415: { description: 'the Content-Type is not YAML or JSON (CP_ERR_API_MEDIA_TYPE)' },
     },
@@ -75,7 +91,9 @@ export const API_ROUTES: ApiRoute[] = [
     tag: 'sweeps',
     auth: 'none',
     query: listSweepsQuerySchema,
-    responses: { 200: { description: 'one page', schema: sweepListSchema, headers: { Link: '<next page>; rel="next"' } } },
+    responses: {
+      200: { description: 'one page', schema: sweepListSchema, headers: { Link: '<next page>; rel="next"' } },
+    },
     handler: async ({ query, req, reply, ctx }) => listSweepsHandler(query, req, reply, ctx),
   }),
   defineRoute({
@@ -91,7 +109,9 @@ export const API_ROUTES: ApiRoute[] = [
       // Cached like results (the detail is built from every trial's stored result, so it grows with the sweep); the
       // live progress is not in the store, so its version is part of the stamp.
       const build = () => sweepDetail(ctx.cp, params.id);
-      return sendJsonView(req, reply, ctx.viewCache, `detail:${params.id}`, build, { alsoDependsOn: String(ctx.cp.progress.version) });
+      return sendJsonView(req, reply, ctx.viewCache, `detail:${params.id}`, build, {
+        alsoDependsOn: String(ctx.cp.progress.version),
+      });
     },
   }),
   defineRoute({
@@ -110,11 +130,15 @@ export const API_ROUTES: ApiRoute[] = [
     url: '/api/v1/sweeps/:id/trials/:trialKey',
     operationId: 'getTrial',
     summary: 'Get one trial of a sweep with its plan, status, progress and result',
-    description: 'What the dashboard loads when a point or row is hovered: the plan and the per-task metrics are not in the columns view.',
+    description:
+      'What the dashboard loads when a point or row is hovered: the plan and the per-task metrics are not in the columns view.',
     tag: 'sweeps',
     auth: 'none',
     params: trialParamsSchema,
-    responses: { 200: { description: 'the trial', schema: trialDetailSchema }, 404: { description: 'no such sweep (CP_ERR_SWEEP_NOT_FOUND) or trial in it (CP_ERR_TRIAL_NOT_FOUND)' } },
+    responses: {
+      200: { description: 'the trial', schema: trialDetailSchema },
+      404: { description: 'no such sweep (CP_ERR_SWEEP_NOT_FOUND) or trial in it (CP_ERR_TRIAL_NOT_FOUND)' },
+    },
     handler: async ({ params, ctx }) => sweepTrial(ctx.cp, params.id, params.trialKey),
   }),
   defineRoute({
@@ -141,18 +165,27 @@ export const API_ROUTES: ApiRoute[] = [
         const csv = () => {
           sweepOr404(ctx.cp, params.id);
           const rows = ctx.cp.store.trialsOfSweep(params.id);
-          const configurations = configurationResults(rows, itemsOfRows(ctx.cp.store.db, rows), { reference: referenceOr400(rows, query.reference) });
+          const configurations = configurationResults(rows, itemsOfRows(ctx.cp.store.db, rows), {
+            reference: referenceOr400(rows, query.reference),
+          });
           return resultsCsv(rows, summarizeSweep(rows), configurations);
         };
-        reply.header('content-disposition', `attachment; filename="${params.id.replace(/[^A-Za-z0-9._-]/g, '_')}.csv"`);
+        reply.header(
+          'content-disposition',
+          `attachment; filename="${params.id.replace(/[^A-Za-z0-9._-]/g, '_')}.csv"`,
+        );
         const type = 'text/csv; charset=utf-8';
         const ref = query.reference === undefined ? '' : `:ref=${query.reference}`;
-        return ctx.viewCache ? sendView(req, reply, ctx.viewCache.get(`csv:${params.id}${ref}`, csv), type) : reply.type(type).send(csv());
+        return ctx.viewCache
+          ? sendView(req, reply, ctx.viewCache.get(`csv:${params.id}${ref}`, csv), type)
+          : reply.type(type).send(csv());
       }
       if (query.format === 'columns') {
         // The event id is read when the view is built: a cached copy names an older id, and every event after it
         // that changed the table also changed the store (and so rebuilt the view), so following on from it is exact.
-        return sendJsonView(req, reply, ctx.viewCache, `columns:${params.id}`, () => sweepResultColumns(ctx.cp, params.id, ctx.events.lastId()));
+        return sendJsonView(req, reply, ctx.viewCache, `columns:${params.id}`, () =>
+          sweepResultColumns(ctx.cp, params.id, ctx.events.lastId()),
+        );
       }
       // `include=result,plan` and `plan,result` are one view: the list is normalised before it keys the cache.
       const include = RESULTS_INCLUDES.filter((part) => query.include?.split(',').includes(part));
@@ -193,7 +226,7 @@ export const API_ROUTES: ApiRoute[] = [
       'Deltas. First `snapshot` ({id, status, finishedAt, trials by status, progress of each running trial, resumed}); with ' +
       '`Last-Event-ID` or `?since=` naming an event the server still holds, `resumed` is true and every state change after it ' +
       'follows, else the client must reload. Then `trial-running` ({trialKey, status}), `trial-progress` ({trialKey, progress}, at ' +
-      'most every 0.5 s per trial), `trial-finished` ({trialKey, status, row}: the trial\'s table row) and `sweep-finished` ' +
+      "most every 0.5 s per trial), `trial-finished` ({trialKey, status, row}: the trial's table row) and `sweep-finished` " +
       '({status, finishedAt, summary}) as they happen, each with an id; `: heartbeat` comments; and a final `end` ({status, summary}) ' +
       'after which the server closes the stream. A sweep that has already ended gets `snapshot` and `end` at once.',
     tag: 'sweeps',
@@ -201,7 +234,8 @@ export const API_ROUTES: ApiRoute[] = [
     params: sweepIdParamsSchema,
     query: sweepEventsQuerySchema,
     responses: { 200: { description: 'an event stream', contentType: 'text/event-stream' }, ...notFound },
-    handler: async ({ params, query, req, reply, ctx }) => getSweepEventsHandler(params.id, query.since, req, reply, ctx),
+    handler: async ({ params, query, req, reply, ctx }) =>
+      getSweepEventsHandler(params.id, query.since, req, reply, ctx),
   }),
   defineRoute({
     method: 'POST',
@@ -229,7 +263,10 @@ export const API_ROUTES: ApiRoute[] = [
     responses: { 200: { description: 'attempts, oldest first', schema: webhookDeliveriesSchema }, ...notFound },
     handler: async ({ params, ctx }) => {
       sweepOr404(ctx.cp, params.id);
-      return { sweepId: params.id, deliveries: ctx.cp.store.webhookDeliveries(params.id).map(({ sweepId: _s, ...d }) => d) };
+      return {
+        sweepId: params.id,
+        deliveries: ctx.cp.store.webhookDeliveries(params.id).map(({ sweepId: _s, ...d }) => d),
+      };
     },
   }),
   defineRoute({
@@ -239,7 +276,10 @@ export const API_ROUTES: ApiRoute[] = [
     summary: 'List workers with a live heartbeat from their agent',
     tag: 'workers',
     auth: 'none',
-    responses: { 200: { description: 'the workers', schema: workerListSchema }, 503: { description: 'Redis does not answer' } },
+    responses: {
+      200: { description: 'the workers', schema: workerListSchema },
+      503: { description: 'Redis does not answer' },
+    },
     handler: async ({ ctx }) => getWorkersHandler(ctx),
   }),
   defineRoute({
@@ -255,10 +295,16 @@ export const API_ROUTES: ApiRoute[] = [
     tag: 'hooks',
     auth: 'hook-signature',
     query: githubHookQuerySchema,
-    body: { contentTypes: ['application/json'], description: 'the GitHub event payload (set the webhook content type to application/json)' },
+    body: {
+      contentTypes: ['application/json'],
+      description: 'the GitHub event payload (set the webhook content type to application/json)',
+    },
     responses: {
       201: { description: 'a sweep was submitted', schema: githubHookResponseSchema },
-      200: { description: 'a ping, or a redelivery of an event that already submitted a sweep', schema: githubHookResponseSchema },
+      200: {
+        description: 'a ping, or a redelivery of an event that already submitted a sweep',
+        schema: githubHookResponseSchema,
+      },
       202: { description: 'acknowledged and ignored (reason says why)', schema: githubHookResponseSchema },
       409: { description: 'a replayed body (CP_ERR_HOOK_REPLAYED)' },
       415: { description: 'the body is not application/json (CP_ERR_API_MEDIA_TYPE)' },
@@ -294,7 +340,10 @@ export const API_ROUTES: ApiRoute[] = [
     summary: 'Readiness: Redis answers and the store is open',
     tag: 'meta',
     auth: 'none',
-    responses: { 200: { description: 'ready', schema: readySchema }, 503: { description: 'not ready (CP_ERR_NOT_READY), with the failing check', schema: readySchema } },
+    responses: {
+      200: { description: 'ready', schema: readySchema },
+      503: { description: 'not ready (CP_ERR_NOT_READY), with the failing check', schema: readySchema },
+    },
     handler: async ({ reply, ctx }) => getReadyHandler(reply, ctx),
   }),
   defineRoute({

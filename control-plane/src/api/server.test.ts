@@ -28,11 +28,18 @@ describe('REST API on a listening server', () => {
   let seed = 200;
 
   const submit = (text = tinySpecYaml({ seed: seed++ }), headers: Record<string, string> = {}) =>
-    fetch(`${base}/api/v1/sweeps`, { method: 'POST', body: text, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/yaml', ...headers } });
+    fetch(`${base}/api/v1/sweeps`, {
+      method: 'POST',
+      body: text,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/yaml', ...headers },
+    });
 
   const cli = (apiUrl = base) => {
     const cap = captureIo();
-    const program = makeProgram({ homeDir: home, redisUrl: TEST_REDIS_URL, prefix, apiUrl, host: '127.0.0.1', port: 0 }, cap.io);
+    const program = makeProgram(
+      { homeDir: home, redisUrl: TEST_REDIS_URL, prefix, apiUrl, host: '127.0.0.1', port: 0 },
+      cap.io,
+    );
     return { run: (args: string[]) => program.parseAsync(args, { from: 'user' }), cap };
   };
 
@@ -56,7 +63,11 @@ describe('REST API on a listening server', () => {
   });
 
   it('refuses missing and wrong tokens and oversized bodies over real HTTP', async () => {
-    const none = await fetch(`${base}/api/v1/sweeps`, { method: 'POST', body: tinySpecYaml(), headers: { 'content-type': 'application/yaml' } });
+    const none = await fetch(`${base}/api/v1/sweeps`, {
+      method: 'POST',
+      body: tinySpecYaml(),
+      headers: { 'content-type': 'application/yaml' },
+    });
     expect(none.status).toBe(401);
     expect((await none.json()).error.code).toBe('CP_ERR_UNAUTHORIZED');
     const wrong = await submit(tinySpecYaml(), { authorization: 'Bearer nope' });
@@ -87,7 +98,14 @@ describe('REST API on a listening server', () => {
         // Once the snapshot is in, let a heartbeat pass, then cancel: the stream must report it and end.
         if (e.event === 'snapshot' && !cancelled) {
           cancelled = true;
-          setTimeout(() => void fetch(`${base}/api/v1/sweeps/${id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${token}` } }), 250);
+          setTimeout(
+            () =>
+              void fetch(`${base}/api/v1/sweeps/${id}/cancel`, {
+                method: 'POST',
+                headers: { authorization: `Bearer ${token}` },
+              }),
+            250,
+          );
         }
       },
     });
@@ -109,7 +127,8 @@ describe('REST API on a listening server', () => {
 
   it('unsubscribes a client that disconnects mid-stream', async () => {
     const { id } = await (await submit()).json();
-    const streams = async () => Number(/^bslora_sse_streams (\d+)$/m.exec(await (await fetch(`${base}/metrics`)).text())![1]);
+    const streams = async () =>
+      Number(/^bslora_sse_streams (\d+)$/m.exec(await (await fetch(`${base}/metrics`)).text())![1]);
     // The app follows the control plane's feed once (its event log); streams subscribe to that log, not to the feed.
     const listeners = cp.live.listenerCount('event');
     const abort = new AbortController();
@@ -155,7 +174,10 @@ describe('REST API on a listening server', () => {
 
       const full = cli();
       await full.run(['sweep', 'results', id, '--json', '--full']);
-      expect(JSON.parse(full.cap.stdout()).trials[0]).toMatchObject({ plan: { name: slim.trials[0].name }, result: null });
+      expect(JSON.parse(full.cap.stdout()).trials[0]).toMatchObject({
+        plan: { name: slim.trials[0].name },
+        result: null,
+      });
 
       const cancel = cli();
       await cancel.run(['sweep', 'cancel', id]);
@@ -179,17 +201,23 @@ describe('REST API on a listening server', () => {
 
       const bad = join(home, 'bad.yaml');
       writeFileSync(bad, tinySpecYaml().replace('steps: 3', 'steps: 0'));
-      const invalid = await cli().run(['sweep', 'submit', bad]).catch((e) => e);
+      const invalid = await cli()
+        .run(['sweep', 'submit', bad])
+        .catch((e) => e);
       expect(isControlPlaneError(invalid) && invalid.exitCode).toBe(2);
       expect(invalid.issues.map((i: { path: string }) => i.path)).toContain('training.steps');
 
-      const unreachable = await cli('http://127.0.0.1:1').run(['sweep', 'list']).catch((e) => e);
+      const unreachable = await cli('http://127.0.0.1:1')
+        .run(['sweep', 'list'])
+        .catch((e) => e);
       expect(isControlPlaneError(unreachable) && unreachable.code).toBe('CP_ERR_API_UNREACHABLE');
       expect(unreachable.exitCode).toBe(3);
 
       const spec = join(home, 'params.yaml');
       writeFileSync(spec, tinySpecYaml());
-      const silent = await cli().run(['params', spec, '--worker', '127.0.0.1:1', '--timeout', '0.5']).catch((e) => e);
+      const silent = await cli()
+        .run(['params', spec, '--worker', '127.0.0.1:1', '--timeout', '0.5'])
+        .catch((e) => e);
       expect(isControlPlaneError(silent) && silent.code).toBe('CP_ERR_WORKER_UNREACHABLE');
       expect(silent.exitCode).toBe(4);
     });

@@ -20,12 +20,26 @@ function fakeControlPlane(rows: Record<string, Partial<TrialRow>> = {}) {
     lastError: null,
     reused: false,
     plan: trialFixture({ key, method: 'bslora', ranks: { local: 2, intra: 2, inter: 4 }, shareMode: 'slice' }),
-    result: { counts: { total: 100 }, initialLoss: 2, finalLoss: 1, train: {}, metrics: { t: { acc: 0.5, accNorm: 0.5, n: 2 } }, adapterSha256: null, meanAcc: 0.5, recordedAt: '' },
+    result: {
+      counts: { total: 100 },
+      initialLoss: 2,
+      finalLoss: 1,
+      train: {},
+      metrics: { t: { acc: 0.5, accNorm: 0.5, n: 2 } },
+      adapterSha256: null,
+      meanAcc: 0.5,
+      recordedAt: '',
+    },
     ...rows[key],
   });
   const store = {
     trialOfSweep: (_sweepId: string, key: string) => row(key),
-    getSweep: (id: string) => ({ id, status: 'completed', finishedAt: '2026-11-29T00:00:00Z', summary: { completed: 2, failed: 0, loraBaseline: null, trials: [{}, {}] } }),
+    getSweep: (id: string) => ({
+      id,
+      status: 'completed',
+      finishedAt: '2026-11-29T00:00:00Z',
+      summary: { completed: 2, failed: 0, loraBaseline: null, trials: [{}, {}] },
+    }),
   };
   const cp = { live, store } as unknown as ControlPlane;
   const emit = (sweepId: string, kind: string, payload: unknown) => live.emit('event', { sweepId, kind, payload });
@@ -55,8 +69,16 @@ describe('SweepEventLog', () => {
     emit('sw-a', 'sweep-finished', {});
     expect(seen.map((e) => e.name)).toEqual(['trial-running', 'trial-finished', 'sweep-finished']);
     expect(seen[0].data).toEqual({ trialKey: 'k1', status: 'running' });
-    expect(seen[1].data).toMatchObject({ trialKey: 'k1', status: 'completed', row: { status: 'completed', trainable: 100, meanAcc: 0.5, accuracy: { t: 0.5 } } });
-    expect(seen[2].data).toEqual({ status: 'completed', finishedAt: '2026-11-29T00:00:00Z', summary: { completed: 2, failed: 0, loraBaseline: null } });
+    expect(seen[1].data).toMatchObject({
+      trialKey: 'k1',
+      status: 'completed',
+      row: { status: 'completed', trainable: 100, meanAcc: 0.5, accuracy: { t: 0.5 } },
+    });
+    expect(seen[2].data).toEqual({
+      status: 'completed',
+      finishedAt: '2026-11-29T00:00:00Z',
+      summary: { completed: 2, failed: 0, loraBaseline: null },
+    });
     for (const e of seen) expect(LIVE_EVENT_NAMES).toContain(e.name);
   });
 

@@ -15,7 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { ControlPlane, LiveEvent } from '../control-plane.js';
-import { LIVE_EVENT_NAMES } from '../dashboard/static/live-events.js';
+import type { LIVE_EVENT_NAMES } from '../dashboard/static/live-events.js';
 import { finishedTrialRow, summaryTotals } from './sweep-views.js';
 
 export type LiveEventName = (typeof LIVE_EVENT_NAMES)[number];
@@ -128,7 +128,8 @@ export class SweepEventLog {
     if (keep) {
       const log = this.logOf(sweepId);
       log.kept.push(event);
-      if (log.kept.length > this.maxPerSweep) log.droppedUpTo = log.kept.splice(0, log.kept.length - this.maxPerSweep).at(-1)!.seq;
+      if (log.kept.length > this.maxPerSweep)
+        log.droppedUpTo = log.kept.splice(0, log.kept.length - this.maxPerSweep).at(-1)!.seq;
     }
     for (const fn of this.listeners.get(sweepId) ?? []) fn(event);
   }
@@ -145,7 +146,8 @@ export class SweepEventLog {
         return;
       }
       case 'trial-progress': {
-        if (payload.trialKey) this.progress(sweepId, payload.trialKey, { trialKey: payload.trialKey, progress: payload.progress ?? null });
+        if (payload.trialKey)
+          this.progress(sweepId, payload.trialKey, { trialKey: payload.trialKey, progress: payload.progress ?? null });
         return;
       }
       case 'trial-finished': {
@@ -158,13 +160,23 @@ export class SweepEventLog {
         log.pendingProgress.delete(key);
         log.lastProgressAt.delete(key);
         const row = this.cp.store.trialOfSweep(sweepId, key);
-        if (row) this.emit(sweepId, 'trial-finished', { trialKey: key, status: row.status, row: finishedTrialRow(row) }, true);
+        if (row)
+          this.emit(
+            sweepId,
+            'trial-finished',
+            { trialKey: key, status: row.status, row: finishedTrialRow(row) },
+            true,
+          );
         return;
       }
       case 'sweep-finished': {
         const sweep = this.cp.store.getSweep(sweepId);
         // The summary without its per-trial rows: the client has those already.
-        const data = { status: sweep?.status ?? payload.status ?? null, finishedAt: sweep?.finishedAt ?? null, summary: summaryTotals(sweep?.summary ?? null) };
+        const data = {
+          status: sweep?.status ?? payload.status ?? null,
+          finishedAt: sweep?.finishedAt ?? null,
+          summary: summaryTotals(sweep?.summary ?? null),
+        };
         this.emit(sweepId, 'sweep-finished', data, true);
         return;
       }

@@ -39,7 +39,12 @@ export function sweepDetail(cp: ControlPlane, id: string) {
 
 export function sweepTrials(cp: ControlPlane, id: string) {
   sweepOr404(cp, id);
-  return { sweepId: id, trials: cp.store.trialsOfSweep(id).map((t) => ({ ...trialView(cp, t), plan: Trial.toJSON(t.plan) as Record<string, unknown> })) };
+  return {
+    sweepId: id,
+    trials: cp.store
+      .trialsOfSweep(id)
+      .map((t) => ({ ...trialView(cp, t), plan: Trial.toJSON(t.plan) as Record<string, unknown> })),
+  };
 }
 
 /** What GET results can add to each trial row on request (`?include=plan,result`). */
@@ -53,7 +58,12 @@ export type ResultsInclude = (typeof RESULTS_INCLUDES)[number];
  * (docs/benchmarks.md, "REST API load"). The full plan and result are one `?include=plan,result` away, and always in
  * GET /trials.
  */
-export function sweepResults(cp: ControlPlane, id: string, include: readonly ResultsInclude[] = [], reference?: string) {
+export function sweepResults(
+  cp: ControlPlane,
+  id: string,
+  include: readonly ResultsInclude[] = [],
+  reference?: string,
+) {
   const sweep = sweepOr404(cp, id);
   const rows = cp.store.trialsOfSweep(id);
   const summary = summarizeSweep(rows);
@@ -153,7 +163,8 @@ export function sweepResultColumns(cp: ControlPlane, id: string, eventId: string
   const extra = new Set<string>();
   for (const r of rows) for (const t of Object.keys(r.result?.metrics ?? {})) if (!tasks.includes(t)) extra.add(t);
   tasks.push(...[...extra].sort());
-  const col = <T>(f: (s: (typeof summary.trials)[number], r: TrialRow) => T): T[] => summary.trials.map((s, i) => f(s, rows[i]));
+  const col = <T>(f: (s: (typeof summary.trials)[number], r: TrialRow) => T): T[] =>
+    summary.trials.map((s, i) => f(s, rows[i]));
   const coords = rows.map((r) => trialCoordinates(r.plan));
   const coord = <T>(f: (c: (typeof coords)[number]) => T): T[] => coords.map(f);
   return {
@@ -195,7 +206,9 @@ export function sweepResultColumns(cp: ControlPlane, id: string, eventId: string
       scale: col((_, r) => trialScale(r.plan)),
       seed: coord((c) => c.seed),
       accuracy: Object.fromEntries(tasks.map((t) => [t, col((_, r) => r.result?.metrics?.[t]?.acc ?? null)])),
-      footprint: Object.fromEntries(FOOTPRINT_FIELDS.map((f) => [f.key, col((_, r) => r.result?.counts?.[f.key] ?? null)])),
+      footprint: Object.fromEntries(
+        FOOTPRINT_FIELDS.map((f) => [f.key, col((_, r) => r.result?.counts?.[f.key] ?? null)]),
+      ),
     },
   };
 }

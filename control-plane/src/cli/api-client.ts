@@ -7,7 +7,12 @@ export class ApiClient {
     private readonly token: string | undefined,
   ) {}
 
-  async request<T>(method: string, path: string, body?: { text: string; contentType: string }, headers?: Record<string, string>): Promise<T> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: { text: string; contentType: string },
+    headers?: Record<string, string>,
+  ): Promise<T> {
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}${path}`, {
@@ -20,7 +25,11 @@ export class ApiClient {
         body: body?.text,
       });
     } catch (err) {
-      throw new ControlPlaneError('CP_ERR_API_UNREACHABLE', `no control plane answers at ${this.baseUrl}: start one with 'bslora up'`, { cause: err });
+      throw new ControlPlaneError(
+        'CP_ERR_API_UNREACHABLE',
+        `no control plane answers at ${this.baseUrl}: start one with 'bslora up'`,
+        { cause: err },
+      );
     }
     const text = await res.text();
     if (!res.ok) {
@@ -30,8 +39,12 @@ export class ApiClient {
       } catch {
         // not JSON: keep the raw text below
       }
-      const code = (parsed.error?.code && parsed.error.code in ERROR_CODES ? parsed.error.code : 'CP_ERR_API_REQUEST') as ErrorCode;
-      throw new ControlPlaneError(code, parsed.error?.message ?? `${res.status} ${text.slice(0, 200)}`, { issues: parsed.error?.issues });
+      const code = (
+        parsed.error?.code && parsed.error.code in ERROR_CODES ? parsed.error.code : 'CP_ERR_API_REQUEST'
+      ) as ErrorCode;
+      throw new ControlPlaneError(code, parsed.error?.message ?? `${res.status} ${text.slice(0, 200)}`, {
+        issues: parsed.error?.issues,
+      });
     }
     return (res.headers.get('content-type') ?? '').includes('json') ? (JSON.parse(text) as T) : (text as T);
   }

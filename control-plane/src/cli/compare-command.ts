@@ -1,4 +1,6 @@
-/** `bslora compare <sweep-id…>`: several sweeps combined into configuration-level results (GET /api/v1/comparisons). */
+/**
+ * `bslora compare <sweep-id…>`: several sweeps combined into configuration-level results (GET /api/v1/comparisons).
+ */
 import { Command, Option } from 'commander';
 import { loadOrCreateToken } from '../api/auth-token.js';
 import type { Comparison } from '../stats/compare-sweeps.js';
@@ -9,9 +11,14 @@ import type { CliIo } from './sweep-command.js';
 
 export function makeCompareCommand(config: CliConfig, io: CliIo): Command {
   return new Command('compare')
-    .description('combine sweeps with the same base model, eval tasks and eval limit into one table of configurations over seeds')
+    .description(
+      'combine sweeps with the same base model, eval tasks and eval limit into one table of configurations over seeds',
+    )
     .argument('<sweep-id...>', 'sweep ids')
-    .option('--reference <configuration>', 'configuration that differences are taken against (default: the largest LoRA)')
+    .option(
+      '--reference <configuration>',
+      'configuration that differences are taken against (default: the largest LoRA)',
+    )
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'))
     .option('--json', 'same as --format json')
     .addHelpText(

@@ -1,4 +1,7 @@
-/** The configuration-level table of `bslora sweep results` and `bslora compare`: `mean ± half-width (n)` per configuration. */
+/**
+ * The configuration-level table of `bslora sweep results` and `bslora compare`: `mean ± half-width (n)` per
+ * configuration.
+ */
 import type { ConfigurationResults } from '../stats/configuration-results.js';
 import { formatDifference, formatInterval } from '../stats/configuration-results.js';
 import { fmtInt, renderTable } from './render-table.js';

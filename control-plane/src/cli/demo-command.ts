@@ -50,10 +50,16 @@ export function makeDemoCommand(config: CliConfig, io: CliIo): Command {
       process.once('SIGTERM', stopOnSignal);
       try {
         const submitted = await stack.controlPlane.submit(spec);
-        io.out.write(`sweep ${submitted.sweepId} (${spec.name}): ${submitted.trials.length} trials, ${submitted.reused.length} reused\n`);
-        const done = await waitForSweep(new ApiClient(stack.apiUrl!, stack.token), submitted.sweepId, io.out, { quiet: opts.json });
+        io.out.write(
+          `sweep ${submitted.sweepId} (${spec.name}): ${submitted.trials.length} trials, ${submitted.reused.length} reused\n`,
+        );
+        const done = await waitForSweep(new ApiClient(stack.apiUrl!, stack.token), submitted.sweepId, io.out, {
+          quiet: opts.json,
+        });
         const verdicts = expectLines((done as { summary?: unknown }).summary as ExpectSummary | null);
-        io.out.write(opts.json ? `${JSON.stringify(done)}\n` : `\n${resultTable(done)}\n${verdicts ? `\n${verdicts}\n` : ''}`);
+        io.out.write(
+          opts.json ? `${JSON.stringify(done)}\n` : `\n${resultTable(done)}\n${verdicts ? `\n${verdicts}\n` : ''}`,
+        );
         // Same rule as `sweep submit --wait`: failed trials or failed expect rules make the exit code non-zero.
         const outcome = sweepOutcomeError(done);
         if (outcome) throw outcome;

@@ -43,7 +43,11 @@ export interface ParamsReport {
 }
 
 /** Counts every trial of a plan on one worker; seeds of one configuration are counted once. */
-export async function countSweepParameters(specName: string, plans: Trial[], client: WorkerClient): Promise<ParamsReport> {
+export async function countSweepParameters(
+  specName: string,
+  plans: Trial[],
+  client: WorkerClient,
+): Promise<ParamsReport> {
   const byConfig = new Map<string, Promise<ParameterCounts>>();
   let baseTotal: number | null = null;
   const trials: TrialParams[] = [];
@@ -72,9 +76,20 @@ export async function countSweepParameters(specName: string, plans: Trial[], cli
       if (!isGrpcServiceError(err)) throw err;
       // The worker went away; anything else is its answer about this trial (a shape it cannot adapt, say).
       if ([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.CANCELLED].includes(err.code)) {
-        throw new ControlPlaneError('CP_ERR_WORKER_UNREACHABLE', `worker at ${client.address} failed: ${grpcStatusName(err.code)} ${err.details}`, { cause: err });
+        throw new ControlPlaneError(
+          'CP_ERR_WORKER_UNREACHABLE',
+          `worker at ${client.address} failed: ${grpcStatusName(err.code)} ${err.details}`,
+          { cause: err },
+        );
       }
-      trials.push({ name: plan.name, method: plan.method?.$case ?? '', counts: null, footprint: null, loraShare: null, error: `${grpcStatusName(err.code)}: ${err.details}` });
+      trials.push({
+        name: plan.name,
+        method: plan.method?.$case ?? '',
+        counts: null,
+        footprint: null,
+        loraShare: null,
+        error: `${grpcStatusName(err.code)}: ${err.details}`,
+      });
     }
   }
   const lora = pickLoraBaseline(trials, (t) => t.counts?.total);
@@ -88,7 +103,8 @@ function footprintOf(c: ParameterCounts): Record<FootprintKey, number> | null {
   return Object.fromEntries(FOOTPRINT_FIELDS.map((f) => [f.key, flat[f.key]])) as Record<FootprintKey, number>;
 }
 
-const fmtPerGib = (v: number | undefined): string => (v === undefined ? '-' : v >= 100 ? String(Math.floor(v)) : v.toFixed(1));
+const fmtPerGib = (v: number | undefined): string =>
+  v === undefined ? '-' : v >= 100 ? String(Math.floor(v)) : v.toFixed(1);
 
 export function paramsTable(r: ParamsReport): string {
   // A classification head (seq_cls) is trained by every method alike: shown only when there is one.
@@ -109,9 +125,28 @@ export function paramsTable(r: ParamsReport): string {
     fmtPerGib(t.footprint?.adaptersPerGib),
   ]);
   const head = `${r.spec}: ${r.trials.length} trials on ${r.baseModel}${r.baseTotal ? ` (${fmtInt(r.baseTotal)} base parameters)` : ''}`;
-  const table = renderTable(['trial', 'method', 'local', 'intra', 'inter', 'transform', ...(hasHead ? ['head'] : []), 'total', 'of LoRA', 'file bytes', 'bf16 bytes', 'merged bf16', 'per GiB'], rows);
+  const table = renderTable(
+    [
+      'trial',
+      'method',
+      'local',
+      'intra',
+      'inter',
+      'transform',
+      ...(hasHead ? ['head'] : []),
+      'total',
+      'of LoRA',
+      'file bytes',
+      'bf16 bytes',
+      'merged bf16',
+      'per GiB',
+    ],
+    rows,
+  );
   const foot =
-    (r.loraBaseline ? `\n"of LoRA": share of ${r.loraBaseline}'s trainable parameters` : '\n(no LoRA baseline in the spec: add lora_ranks to compare)') +
+    (r.loraBaseline
+      ? `\n"of LoRA": share of ${r.loraBaseline}'s trainable parameters`
+      : '\n(no LoRA baseline in the spec: add lora_ranks to compare)') +
     '\nserving: adapter file bytes; resident bytes in bf16, factored and merged into per-module LoRA; bf16 adapters per GiB';
   const errors = r.trials.filter((t) => t.error).map((t) => `  ${t.name}: ${t.error}`);
   return `${head}\n\n${table}\n${foot}${errors.length ? `\n\nrefused by the worker:\n${errors.join('\n')}` : ''}`;
@@ -119,7 +154,9 @@ export function paramsTable(r: ParamsReport): string {
 
 export function makeParamsCommand(_config: CliConfig, io: CliIo): Command {
   return new Command('params')
-    .description("print every trial's trainable parameters (local, intra, inter, transform, total, share of LoRA) without training")
+    .description(
+      "print every trial's trainable parameters (local, intra, inter, transform, total, share of LoRA) without training",
+    )
     .argument('<spec>', 'sweep spec file (YAML or JSON)')
     .option('--json', 'print JSON')
     .option('--worker <address>', 'ask the worker at host:port instead of starting one')
@@ -141,11 +178,19 @@ export function makeParamsCommand(_config: CliConfig, io: CliIo): Command {
           await client.waitForServing(Math.max(0.1, Number(opts.timeout) || 10) * 1_000);
         } catch (err) {
           client.close();
-          throw new ControlPlaneError('CP_ERR_WORKER_UNREACHABLE', `no worker answers at ${opts.worker}: ${(err as Error).message}`, { cause: err });
+          throw new ControlPlaneError(
+            'CP_ERR_WORKER_UNREACHABLE',
+            `no worker answers at ${opts.worker}: ${(err as Error).message}`,
+            { cause: err },
+          );
         }
       } else {
         runDir = mkdtempSync(join(tmpdir(), 'bslora-params-'));
-        worker = await spawnWorker({ runDir, device: opts.device, onLog: (line) => (process.env.BSLORA_VERBOSE ? io.err.write(`worker: ${line}\n`) : undefined) });
+        worker = await spawnWorker({
+          runDir,
+          device: opts.device,
+          onLog: (line) => (process.env.BSLORA_VERBOSE ? io.err.write(`worker: ${line}\n`) : undefined),
+        });
         client = worker.client;
       }
       try {
@@ -153,9 +198,13 @@ export function makeParamsCommand(_config: CliConfig, io: CliIo): Command {
         io.out.write(opts.json ? `${JSON.stringify(report)}\n` : `${paramsTable(report)}\n`);
         const refused = report.trials.filter((t) => t.error);
         if (refused.length) {
-          throw new ControlPlaneError('CP_ERR_SPEC_INVALID', `the worker refused ${refused.length} of ${report.trials.length} trials`, {
-            issues: refused.map((t) => ({ path: `trial ${t.name}`, message: t.error! })),
-          });
+          throw new ControlPlaneError(
+            'CP_ERR_SPEC_INVALID',
+            `the worker refused ${refused.length} of ${report.trials.length} trials`,
+            {
+              issues: refused.map((t) => ({ path: `trial ${t.name}`, message: t.error! })),
+            },
+          );
         }
       } finally {
         if (worker) await worker.stop();

@@ -18,7 +18,12 @@ export interface SweepDetail {
     /** A peft trial's `grid.peft` entry, shown as its method (`peft:lokr-r8`). */
     peftName?: string | null;
     progress: { phase?: string; step?: number; totalSteps?: number; loss?: number | null } | null;
-    result: { counts: Record<string, number>; finalLoss: number | null; initialLoss: number | null; meanAcc: number | null } | null;
+    result: {
+      counts: Record<string, number>;
+      finalLoss: number | null;
+      initialLoss: number | null;
+      meanAcc: number | null;
+    } | null;
   }[];
 }
 
@@ -35,8 +40,13 @@ export function resultTable(sweep: SweepDetail): string {
     fmtNum(t.result?.finalLoss),
     t.result?.meanAcc === null || t.result?.meanAcc === undefined ? null : fmtPct(t.result.meanAcc),
   ]);
-  const table = renderTable(['trial', 'method', 'scale', 'status', 'trainable', 'of LoRA', 'first loss', 'final loss', 'mean acc'], rows);
-  const errors = sweep.trials.filter((t) => t.lastError && t.status !== 'completed').map((t) => `  ${t.name}: ${t.lastError}`);
+  const table = renderTable(
+    ['trial', 'method', 'scale', 'status', 'trainable', 'of LoRA', 'first loss', 'final loss', 'mean acc'],
+    rows,
+  );
+  const errors = sweep.trials
+    .filter((t) => t.lastError && t.status !== 'completed')
+    .map((t) => `  ${t.name}: ${t.lastError}`);
   return errors.length ? `${table}\n\nfailed trials:\n${errors.join('\n')}` : table;
 }
 
@@ -49,6 +59,9 @@ export function progressLine(sweep: SweepDetail): string {
   const done = sweep.trials.filter((t) => !isUnfinished(t.status)).length;
   const running = sweep.trials
     .filter((t) => t.status === 'running' && t.progress)
-    .map((t) => `${t.name} ${t.progress!.phase ?? ''} ${t.progress!.step}/${t.progress!.totalSteps}${t.progress!.loss != null ? ` loss ${t.progress!.loss.toFixed(3)}` : ''}`);
+    .map(
+      (t) =>
+        `${t.name} ${t.progress!.phase ?? ''} ${t.progress!.step}/${t.progress!.totalSteps}${t.progress!.loss != null ? ` loss ${t.progress!.loss.toFixed(3)}` : ''}`,
+    );
   return `[${sweep.id}] ${sweep.status}: ${done}/${sweep.trials.length} trials done${running.length ? ` | ${running.join(', ')}` : ''}`;
 }

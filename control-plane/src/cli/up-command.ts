@@ -10,9 +10,16 @@ import { untilSignal } from './until-signal.js';
 export function makeUpCommand(config: CliConfig, io: CliIo): Command {
   return new Command('up')
     .description('run everything on this machine until Ctrl-C: Redis if needed, the control plane, workers, the API')
-    .option('--devices <list>', 'comma-separated devices to start a worker for, or auto (every CUDA device, else the CPU)', 'auto')
+    .option(
+      '--devices <list>',
+      'comma-separated devices to start a worker for, or auto (every CUDA device, else the CPU)',
+      'auto',
+    )
     .option('--data-mirror <dir>', DATA_MIRROR_HELP)
-    .option('--read-auth', 'require the API token for reads too (default: on when BSLORA_HOST is not loopback; BSLORA_READ_AUTH=0/1)')
+    .option(
+      '--read-auth',
+      'require the API token for reads too (default: on when BSLORA_HOST is not loopback; BSLORA_READ_AUTH=0/1)',
+    )
     .option('--no-read-auth', 'serve reads without a token')
     .addHelpText('after', '\nExample:\n  $ bslora up &\n  $ bslora sweep submit jobs/quickstart.yaml --wait')
     .action(async (opts: { devices: string; readAuth?: boolean; dataMirror?: string }) => {
@@ -27,8 +34,11 @@ export function makeUpCommand(config: CliConfig, io: CliIo): Command {
         readAuth: opts.readAuth,
         log: (line) => io.err.write(`${line}\n`),
       });
-      io.out.write(`bslora is up: API ${stack.apiUrl}, workers ${stack.agent.workers.map((w) => `${w.device}@${w.address} (pid ${w.pid})`).join(', ')}\n`);
-      if (stack.tokenCreated) io.out.write(`API token (shown once; also in ${config.homeDir}/api-token): ${stack.token}\n`);
+      io.out.write(
+        `bslora is up: API ${stack.apiUrl}, workers ${stack.agent.workers.map((w) => `${w.device}@${w.address} (pid ${w.pid})`).join(', ')}\n`,
+      );
+      if (stack.tokenCreated)
+        io.out.write(`API token (shown once; also in ${config.homeDir}/api-token): ${stack.token}\n`);
       await untilSignal();
       io.err.write('stopping…\n');
       await stack.stop();

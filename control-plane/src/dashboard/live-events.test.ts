@@ -23,7 +23,11 @@ describe('live event names', () => {
     expect(handler).toContain("import type { LiveEventName, SweepEvent } from '../sweep-event-log.js';");
     expect(log).toContain("import { LIVE_EVENT_NAMES } from '../dashboard/static/live-events.js'");
     // Every name written at a send: send('x', …) in the handler, this.emit(sweepId, 'x', …) in the log.
-    const sent = new Set([...handler.matchAll(/\bsend\(\s*'([a-z-]+)'/g), ...log.matchAll(/\bemit\(\s*sweepId,\s*'([a-z-]+)'/g)].map((m) => m[1]));
+    const sent = new Set(
+      [...handler.matchAll(/\bsend\(\s*'([a-z-]+)'/g), ...log.matchAll(/\bemit\(\s*sweepId,\s*'([a-z-]+)'/g)].map(
+        (m) => m[1],
+      ),
+    );
     expect([...sent].sort()).toEqual([...LIVE_EVENT_NAMES].sort());
   });
 
@@ -33,11 +37,17 @@ describe('live event names', () => {
     expect(api).toMatch(/for \(const name of LIVE_EVENT_NAMES\)\s*\{\s*es\.addEventListener\(name,/);
     for (const file of readdirSync(STATIC).filter((f) => f.endsWith('.js') && f !== 'live-events.js')) {
       const src = readFileSync(new URL(file, STATIC), 'utf8');
-      // An EventSource's own events are `open` and `error`; a listener for any other literal name would be a second list.
+      // An EventSource's own events are `open` and `error`; a listener for any other literal name would be a second
+      // list.
       const literal = [...src.matchAll(/\bes\.addEventListener\(\s*'([a-z-]+)'/g)].map((m) => m[1]);
-      expect(literal.filter((n) => n !== 'open' && n !== 'error'), file).toEqual([]);
+      expect(
+        literal.filter((n) => n !== 'open' && n !== 'error'),
+        file,
+      ).toEqual([]);
       // A name in a `case` is one the list has (applyEvent's switch).
-      for (const m of src.matchAll(/case '([a-z-]+)':/g)) if (/-/.test(m[1]) || m[1] === 'end' || m[1] === 'snapshot') expect(LIVE_EVENT_NAMES, `${file}: case '${m[1]}'`).toContain(m[1]);
+      for (const m of src.matchAll(/case '([a-z-]+)':/g))
+        if (/-/.test(m[1]) || m[1] === 'end' || m[1] === 'snapshot')
+          expect(LIVE_EVENT_NAMES, `${file}: case '${m[1]}'`).toContain(m[1]);
     }
   });
 });

@@ -92,7 +92,13 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDep
     return p;
   };
 
-  const send = async (req: FastifyRequest, reply: FastifyReply, file: string, type: string, opts: { status?: number; immutable?: boolean } = {}) => {
+  const send = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    file: string,
+    type: string,
+    opts: { status?: number; immutable?: boolean } = {},
+  ) => {
     const asset = await load(file);
     reply
       .header('content-type', type)
@@ -124,7 +130,9 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDep
     const { name } = req.params as { name: string };
     const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
     if (!asset) {
-      return reply.status(404).send({ error: { code: 'CP_ERR_API_NOT_FOUND', message: `no dashboard asset named '${name}'` } });
+      return reply
+        .status(404)
+        .send({ error: { code: 'CP_ERR_API_NOT_FOUND', message: `no dashboard asset named '${name}'` } });
     }
     return send(req, reply, asset.file, asset.type, { immutable: asset.immutable });
   });

@@ -10,7 +10,7 @@ import { summarizeTrials } from './static/sweep-summary.js';
 /** A deterministic pseudo-random sequence, so that a failure can be replayed. */
 function rng(seed: number) {
   let s = seed;
-  return () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  return () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 }
 
 function randomRows(n: number, seed: number): TrialRow[] {
@@ -33,7 +33,16 @@ function randomRows(n: number, seed: number): TrialRow[] {
       plan: {} as TrialRow['plan'],
       result:
         status === 'completed'
-          ? { counts: { total }, initialLoss: null, finalLoss: null, train: {}, metrics: null, adapterSha256: null, meanAcc, recordedAt: '' }
+          ? {
+              counts: { total },
+              initialLoss: null,
+              finalLoss: null,
+              train: {},
+              metrics: null,
+              adapterSha256: null,
+              meanAcc,
+              recordedAt: '',
+            }
           : null,
     } as TrialRow;
   });
@@ -53,7 +62,11 @@ describe('summarizeTrials (the page) against summarizeSweep (the server)', () =>
       // What the page holds of each trial: its table row, with the derived fields still to be worked out.
       const page = server.trials.map((t) => ({ ...t, loraShare: null, accDelta: null, onFront: false }));
       const totals = summarizeTrials(page);
-      expect(totals).toEqual({ loraBaseline: server.loraBaseline, completed: server.completed, failed: server.failed });
+      expect(totals).toEqual({
+        loraBaseline: server.loraBaseline,
+        completed: server.completed,
+        failed: server.failed,
+      });
       expect(page).toEqual(server.trials);
     });
   }

@@ -33,7 +33,9 @@ export async function processEval(
       if (!held.includes(train.adapterSha256)) {
         const adapter = await artifacts.fetch(train.adapterSha256);
         if (!adapter) {
-          throw new UnrecoverableError(`adapter ${train.adapterSha256} of trial ${job.data.plan.name} is in neither artifacts/ nor the Redis mirror (expired after 7 days?): rerun the trial`);
+          throw new UnrecoverableError(
+            `adapter ${train.adapterSha256} of trial ${job.data.plan.name} is in neither artifacts/ nor the Redis mirror (expired after 7 days?): rerun the trial`,
+          );
         }
         await client.uploadAdapter(adapter, channelSettings().adapterChunkBytes, { signal });
       }
@@ -42,7 +44,14 @@ export async function processEval(
       signal,
       onProgress: (p) =>
         void job
-          .updateProgress({ phase: 'eval', step: p.done, totalSteps: p.total, loss: null, etaSeconds: null, task: p.task })
+          .updateProgress({
+            phase: 'eval',
+            step: p.done,
+            totalSteps: p.total,
+            loss: null,
+            etaSeconds: null,
+            task: p.task,
+          })
           .catch(() => {}),
     });
     const metrics: EvalJobResult['metrics'] = {};

@@ -2,7 +2,13 @@
  * The verdict of a sweep's `expect` rules on its recorded results (docs/sweep-spec.md, `expect`), as the sweep's
  * summary keeps it and as `bslora sweep submit --wait`, the REST API and webhooks report it.
  */
-import { evaluateExpectRules, trialCoordinates, type ExpectTrialResult, type ExpectVerdict, type SweepSpec } from '../sweep-specs/index.js';
+import {
+  evaluateExpectRules,
+  trialCoordinates,
+  type ExpectTrialResult,
+  type ExpectVerdict,
+  type SweepSpec,
+} from '../sweep-specs/index.js';
 import type { TrialRow } from '../store/store.js';
 import type { TaskItems } from '../store/item-correctness.js';
 import { compareConfigurations, configurationName } from '../stats/configuration-results.js';
@@ -18,12 +24,18 @@ export interface ExpectOutcome {
 const mean = (xs: number[]): number | null => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
 
 /** Intervals over a set of trials for rules with `confidence` (accuracies as fractions). */
-export function intervalsOf(rows: readonly TrialRow[], items: ReadonlyMap<string, ReadonlyMap<string, TaskItems>>): ConfidenceIntervals {
+export function intervalsOf(
+  rows: readonly TrialRow[],
+  items: ReadonlyMap<string, ReadonlyMap<string, TaskItems>>,
+): ConfidenceIntervals {
   return {
     mean(config, confidence) {
-      const accs = rows.filter((r) => r.result?.meanAcc != null && configurationName(r.name) === config).map((r) => r.result!.meanAcc!);
+      const accs = rows
+        .filter((r) => r.result?.meanAcc != null && configurationName(r.name) === config)
+        .map((r) => r.result!.meanAcc!);
       const iv = meanInterval(accs, confidence);
-      if (!iv || iv.lo === null || iv.hi === null) return { error: `${accs.length} seed${accs.length === 1 ? '' : 's'}, an interval needs at least 2` };
+      if (!iv || iv.lo === null || iv.hi === null)
+        return { error: `${accs.length} seed${accs.length === 1 ? '' : 's'}, an interval needs at least 2` };
       return { mean: iv.mean, lo: iv.lo, hi: iv.hi };
     },
     difference(candidate, reference, confidence) {

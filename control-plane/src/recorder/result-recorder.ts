@@ -7,7 +7,14 @@
  */
 import { type Job, QueueEvents, Worker } from 'bullmq';
 import type { Store } from '../store/store.js';
-import { EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE, type EvalJobResult, type QueueContext, type SweepJobData } from '../queue/queues.js';
+import {
+  EVAL_QUEUE,
+  SWEEP_QUEUE,
+  TRAIN_QUEUE,
+  type EvalJobResult,
+  type QueueContext,
+  type SweepJobData,
+} from '../queue/queues.js';
 import { parseTrialJobId } from '../queue/job-ids.js';
 import { isUnfinished } from '../store/statuses.js';
 import { summarizeSweep } from './summarize-sweep.js';
@@ -31,7 +38,12 @@ export function recordEvalResult(store: Store, sweepId: string, r: EvalJobResult
   store.inTransaction(() => recordAndLog(store, sweepId, r, r.train!));
 }
 
-function recordAndLog(store: Store, sweepId: string, r: EvalJobResult, train: NonNullable<EvalJobResult['train']>): void {
+function recordAndLog(
+  store: Store,
+  sweepId: string,
+  r: EvalJobResult,
+  train: NonNullable<EvalJobResult['train']>,
+): void {
   const inserted = store.recordResult(r.trialKey, {
     counts: train.counts,
     initialLoss: train.initialLoss,
@@ -69,7 +81,10 @@ export function finishSweep(store: Store, sweepId: string): string | null {
   const rows = store.trialsOfSweep(sweepId);
   // A repaired sweep has several flows; only the last one to finish closes the sweep.
   if (rows.some((r) => isUnfinished(r.status))) return null;
-  const summary = { ...summarizeSweep(rows), ...expectVerdictsOf(sweep.spec as SweepSpec, rows, itemsOfRows(store.db, rows)) };
+  const summary = {
+    ...summarizeSweep(rows),
+    ...expectVerdictsOf(sweep.spec as SweepSpec, rows, itemsOfRows(store.db, rows)),
+  };
   const status = rows.every((r) => r.status === 'completed') ? 'completed' : 'completed_with_failures';
   store.setSweepStatus(sweepId, status, summary);
   store.addEvent(sweepId, null, 'sweep-finished', { status, expectPassed: summary.expectPassed });
@@ -80,7 +95,11 @@ export interface ResultRecorder {
   close(): Promise<void>;
 }
 
-export async function startResultRecorder(ctx: QueueContext, store: Store, hooks: RecorderHooks = {}): Promise<ResultRecorder> {
+export async function startResultRecorder(
+  ctx: QueueContext,
+  store: Store,
+  hooks: RecorderHooks = {},
+): Promise<ResultRecorder> {
   const base = { connection: ctx.connection, prefix: ctx.prefix };
   const evalEvents = new QueueEvents(EVAL_QUEUE, base);
   const trainEvents = new QueueEvents(TRAIN_QUEUE, base);

@@ -56,9 +56,25 @@ describe('resultsCsv', () => {
       lastError: null,
       reused: false,
       plan: {} as TrialRow['plan'],
-      result: { counts: flatCounts(COUNTS), initialLoss: 2, finalLoss: 1, train: {}, metrics: null, adapterSha256: null, meanAcc: 0.5, recordedAt: '' },
+      result: {
+        counts: flatCounts(COUNTS),
+        initialLoss: 2,
+        finalLoss: 1,
+        train: {},
+        metrics: null,
+        adapterSha256: null,
+        meanAcc: 0.5,
+        recordedAt: '',
+      },
     };
-    const pending: TrialRow = { ...withResult, trialKey: 'k2', name: 'lora-b', method: 'lora', status: 'queued', result: null };
+    const pending: TrialRow = {
+      ...withResult,
+      trialKey: 'k2',
+      name: 'lora-b',
+      method: 'lora',
+      status: 'queued',
+      result: null,
+    };
     const rows = [withResult, pending];
     const [header, first, second] = resultsCsv(rows, summarizeSweep(rows)).trim().split('\n');
     const columns = header.split(',');

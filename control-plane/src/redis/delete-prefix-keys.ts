@@ -6,7 +6,8 @@ import { Redis } from 'ioredis';
 
 /** Returns how many keys were deleted. SCAN in pages and UNLINK, so a large queue does not block Redis. */
 export async function deletePrefixKeys(redisUrl: string, prefix: string): Promise<number> {
-  if (!prefix || /[*?[\]\\]/.test(prefix)) throw new Error(`refusing to delete keys under the pattern-like prefix '${prefix}'`);
+  if (!prefix || /[*?[\]\\]/.test(prefix))
+    throw new Error(`refusing to delete keys under the pattern-like prefix '${prefix}'`);
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true });
   redis.on('error', () => {});
   let deleted = 0;

@@ -48,7 +48,12 @@ describe('comparisons across sweeps', () => {
   const ids: Record<string, string> = {};
 
   const submit = async (name: string, text: string, task = 'builtin:arith') => {
-    const res = await app.inject({ method: 'POST', url: '/api/v1/sweeps', payload: text, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/sweeps',
+      payload: text,
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' },
+    });
     expect(res.statusCode, res.body).toBe(201);
     ids[name] = res.json().id;
     recordItemResults(cp, ids[name]!, { tasks: [task], items: 100, correct, params });
@@ -81,7 +86,12 @@ describe('comparisons across sweeps', () => {
     expect(res.statusCode, res.body).toBe(200);
     const c = comparisonResponseSchema.parse(res.json());
     expect(c.sweeps.map((s) => s.id)).toEqual([ids.first, ids.second]);
-    expect(c).toMatchObject({ baseModel: 'builtin:tiny-llama', evalTasks: ['builtin:arith'], evalLimit: 100, trials: 6 });
+    expect(c).toMatchObject({
+      baseModel: 'builtin:tiny-llama',
+      evalTasks: ['builtin:arith'],
+      evalLimit: 100,
+      trials: 6,
+    });
     const bs = c.configurations.configurations.find((k) => k.name === 'bslora-slice-4/2/2')!;
     expect(bs.seeds).toEqual([0, 1, 2]);
     // The same numbers as the three-seed sweep of three-seed-sweep.test.ts (SciPy / NumPy reference values).
@@ -108,11 +118,17 @@ describe('comparisons across sweeps', () => {
   ])('refuses sweeps with a different %s, saying how they differ', async (name, reason) => {
     const res = await compare(`sweeps=${ids.first},${ids[name]}`);
     expect(res.statusCode).toBe(422);
-    expect(res.json().error).toEqual({ code: 'CP_ERR_SWEEPS_INCOMPARABLE', message: `sweeps ${ids.first} and ${ids[name]} cannot be compared: ${reason}` });
+    expect(res.json().error).toEqual({
+      code: 'CP_ERR_SWEEPS_INCOMPARABLE',
+      message: `sweeps ${ids.first} and ${ids[name]} cannot be compared: ${reason}`,
+    });
   });
 
   it('answers 404 for an unknown sweep and 400 for a reference that is not a configuration', async () => {
-    expect((await compare(`sweeps=${ids.first},sw-nope`)).json().error).toEqual({ code: 'CP_ERR_SWEEP_NOT_FOUND', message: "no sweep has id 'sw-nope'" });
+    expect((await compare(`sweeps=${ids.first},sw-nope`)).json().error).toEqual({
+      code: 'CP_ERR_SWEEP_NOT_FOUND',
+      message: "no sweep has id 'sw-nope'",
+    });
     const bad = await compare(`sweeps=${ids.first}&reference=lora-r99`);
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.message).toBe("reference 'lora-r99' is not a configuration of these sweeps");
@@ -121,16 +137,25 @@ describe('comparisons across sweeps', () => {
   it('prints the comparison with `bslora compare`, and refuses incomparable sweeps with exit code 2', async () => {
     const cli = () => {
       const cap = captureIo();
-      const program = makeProgram({ homeDir: home, redisUrl: TEST_REDIS_URL, prefix, apiUrl: url, host: '127.0.0.1', port: 0 }, cap.io);
+      const program = makeProgram(
+        { homeDir: home, redisUrl: TEST_REDIS_URL, prefix, apiUrl: url, host: '127.0.0.1', port: 0 },
+        cap.io,
+      );
       program.exitOverride();
       return { program, cap };
     };
     const ok = cli();
     await ok.program.parseAsync(['compare', ids.first!, ids.second!], { from: 'user' });
-    expect(ok.cap.stdout()).toContain(`2 sweeps (${ids.first}, ${ids.second}), 6 trials; base model builtin:tiny-llama`);
-    expect(ok.cap.stdout()).toMatch(/bslora-slice-4\/2\/2\s+bslora\s+3\/3\s+4,096\s+85\.0 ± 5\.0 \(3\)\s+\+15\.0 \[\+8\.0, \+21\.7\]/);
+    expect(ok.cap.stdout()).toContain(
+      `2 sweeps (${ids.first}, ${ids.second}), 6 trials; base model builtin:tiny-llama`,
+    );
+    expect(ok.cap.stdout()).toMatch(
+      /bslora-slice-4\/2\/2\s+bslora\s+3\/3\s+4,096\s+85\.0 ± 5\.0 \(3\)\s+\+15\.0 \[\+8\.0, \+21\.7\]/,
+    );
     const refused = cli();
-    const err = await refused.program.parseAsync(['compare', ids.first!, ids.limit!], { from: 'user' }).catch((e) => e);
+    const err = await refused.program
+      .parseAsync(['compare', ids.first!, ids.limit!], { from: 'user' })
+      .catch((e) => e);
     expect(err).toMatchObject({ code: 'CP_ERR_SWEEPS_INCOMPARABLE', exitCode: 2 });
     expect(err.message).toContain('different eval limit (100 vs 200)');
   });

@@ -32,9 +32,13 @@ function evalSetting(rows: readonly TrialRow[]) {
  */
 export function compareSweeps(store: Store, sweepIds: readonly string[], reference?: string): Comparison {
   const ids = [...new Set(sweepIds.map((s) => s.trim()).filter(Boolean))];
-  if (ids.length === 0) throw new ControlPlaneError('CP_ERR_API_REQUEST', 'name at least one sweep to compare, e.g. sweeps=sw-a,sw-b');
+  if (ids.length === 0)
+    throw new ControlPlaneError('CP_ERR_API_REQUEST', 'name at least one sweep to compare, e.g. sweeps=sw-a,sw-b');
   if (ids.length > MAX_COMPARED_SWEEPS) {
-    throw new ControlPlaneError('CP_ERR_API_REQUEST', `${ids.length} sweeps named; compare at most ${MAX_COMPARED_SWEEPS} at a time`);
+    throw new ControlPlaneError(
+      'CP_ERR_API_REQUEST',
+      `${ids.length} sweeps named; compare at most ${MAX_COMPARED_SWEEPS} at a time`,
+    );
   }
   const sweeps = ids.map((id) => {
     const sweep = store.getSweep(id);
@@ -49,7 +53,10 @@ export function compareSweeps(store: Store, sweepIds: readonly string[], referen
     const b = other.setting;
     const pair = `sweeps ${first.sweep.id} and ${other.sweep.id}`;
     const differ = (what: string, x: unknown, y: unknown) =>
-      new ControlPlaneError('CP_ERR_SWEEPS_INCOMPARABLE', `${pair} cannot be compared: different ${what} (${JSON.stringify(x)} vs ${JSON.stringify(y)})`);
+      new ControlPlaneError(
+        'CP_ERR_SWEEPS_INCOMPARABLE',
+        `${pair} cannot be compared: different ${what} (${JSON.stringify(x)} vs ${JSON.stringify(y)})`,
+      );
     if (a.baseModel !== b.baseModel) throw differ('base model', a.baseModel, b.baseModel);
     if (a.evalTasks.join('\n') !== b.evalTasks.join('\n')) throw differ('eval tasks', a.evalTasks, b.evalTasks);
     if (a.evalLimit !== b.evalLimit) throw differ('eval limit', a.evalLimit, b.evalLimit);
@@ -57,7 +64,10 @@ export function compareSweeps(store: Store, sweepIds: readonly string[], referen
   const seen = new Set<string>();
   const rows = sweeps.flatMap((s) => s.rows).filter((r) => !seen.has(r.trialKey) && seen.add(r.trialKey));
   if (reference !== undefined && !rows.some((r) => configurationName(r.name) === reference)) {
-    throw new ControlPlaneError('CP_ERR_API_REQUEST', `reference '${reference}' is not a configuration of these sweeps`);
+    throw new ControlPlaneError(
+      'CP_ERR_API_REQUEST',
+      `reference '${reference}' is not a configuration of these sweeps`,
+    );
   }
   return {
     sweeps: sweeps.map((s) => ({ id: s.sweep.id, name: s.sweep.name, status: s.sweep.status, trials: s.rows.length })),

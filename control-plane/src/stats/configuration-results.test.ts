@@ -1,14 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import type { TaskItems } from '../store/item-correctness.js';
 import type { TrialRow } from '../store/store.js';
-import { Trial } from '../sweep-specs/index.js';
+import type { Trial } from '../sweep-specs/index.js';
 import { trialFixture } from '../sweep-specs/test-fixtures.js';
 import { configurationKey, configurationResults, formatDifference, formatInterval } from './configuration-results.js';
 import { packItemBits } from './item-bits.js';
 
 /** A trial of `method` (rank 8, or the given BSLoRA ranks); `memo` tells otherwise equal configurations apart. */
-const plan = (method: 'lora' | 'bslora', extra: { memo?: number; ranks?: { local: number; intra: number; inter: number } } & Record<string, unknown> = {}, seed = 0): Trial => {
-  const t = trialFixture({ key: `${method}-${JSON.stringify(extra)}-${seed}`, name: `${method}-s${seed}`, method, ranks: extra.ranks, seed });
+const plan = (
+  method: 'lora' | 'bslora',
+  extra: { memo?: number; ranks?: { local: number; intra: number; inter: number } } & Record<string, unknown> = {},
+  seed = 0,
+): Trial => {
+  const t = trialFixture({
+    key: `${method}-${JSON.stringify(extra)}-${seed}`,
+    name: `${method}-s${seed}`,
+    method,
+    ranks: extra.ranks,
+    seed,
+  });
   return extra.memo === undefined ? t : { ...t, targetModules: [...t.targetModules, `memo${extra.memo}`] };
 };
 
@@ -22,7 +32,18 @@ function row(p: Trial, name: string, total: number, accs: number[] | null): Tria
     lastError: null,
     reused: false,
     plan: p,
-    result: accs ? { counts: { total }, initialLoss: 1, finalLoss: 1, train: {}, metrics, meanAcc: accs.reduce((a, b) => a + b) / accs.length, adapterSha256: null, recordedAt: '' } : null,
+    result: accs
+      ? {
+          counts: { total },
+          initialLoss: 1,
+          finalLoss: 1,
+          train: {},
+          metrics,
+          meanAcc: accs.reduce((a, b) => a + b) / accs.length,
+          adapterSha256: null,
+          recordedAt: '',
+        }
+      : null,
   };
 }
 
@@ -32,7 +53,9 @@ describe('configurationKey', () => {
     expect(configurationKey(plan('lora', {}, 1))).toBe(configurationKey(a));
     expect(configurationKey({ ...a, training: { ...a.training!, checkpointEvery: 5 } })).toBe(configurationKey(a));
     expect(configurationKey(trialFixture({ key: 'x', method: 'lora', rank: 16 }))).not.toBe(configurationKey(a));
-    expect(configurationKey({ ...a, training: { ...a.training!, length: { $case: 'steps', value: 4 } } })).not.toBe(configurationKey(a));
+    expect(configurationKey({ ...a, training: { ...a.training!, length: { $case: 'steps', value: 4 } } })).not.toBe(
+      configurationKey(a),
+    );
   });
 });
 
@@ -42,7 +65,12 @@ describe('configurationResults', () => {
       row(plan('lora', {}, 0), 'lora-r8-s0', 100, [0.5, 0.7]),
       row(plan('lora', {}, 1), 'lora-r8-s1', 100, [0.7, 0.9]),
       row(plan('lora', {}, 2), 'lora-r8-s2', 100, null),
-      row(plan('bslora', { rank: null, ranks: { local: 2, intra: 1, inter: 1 }, shareMode: 'slice' }, 0), 'bslora-slice-2/1/1-s0', 50, [0.6, 0.6]),
+      row(
+        plan('bslora', { rank: null, ranks: { local: 2, intra: 1, inter: 1 }, shareMode: 'slice' }, 0),
+        'bslora-slice-2/1/1-s0',
+        50,
+        [0.6, 0.6],
+      ),
     ];
     const r = configurationResults(rows, new Map());
     const lora = r.configurations.find((c) => c.name === 'lora-r8')!;
@@ -72,7 +100,17 @@ describe('configurationResults', () => {
   });
 
   it('formats a difference in points', () => {
-    expect(formatDifference({ mean: 0.015, lo: -0.008, hi: 0.039, confidence: 0.95, items: 1, seeds: { candidate: 1, reference: 1 }, replicates: 1 })).toBe('+1.5 [-0.8, +3.9]');
+    expect(
+      formatDifference({
+        mean: 0.015,
+        lo: -0.008,
+        hi: 0.039,
+        confidence: 0.95,
+        items: 1,
+        seeds: { candidate: 1, reference: 1 },
+        replicates: 1,
+      }),
+    ).toBe('+1.5 [-0.8, +3.9]');
     expect(formatDifference(null)).toBe('-');
   });
 });
@@ -82,7 +120,9 @@ describe('remembered comparisons', () => {
     const a = plan('lora', { memo: 1 }, 0);
     const b = plan('bslora', { memo: 1, rank: null, ranks: { local: 1, intra: 1, inter: 1 }, shareMode: 'slice' }, 0);
     const rows = [row(a, 'lora-r8-s0', 100, [0.5]), row(b, 'bslora-slice-1/1/1-s0', 50, [1])];
-    expect(configurationResults(rows, new Map()).configurations[1]!.vsReference!.reason).toBe('no per-item results for t0');
+    expect(configurationResults(rows, new Map()).configurations[1]!.vsReference!.reason).toBe(
+      'no per-item results for t0',
+    );
     const items = new Map<string, Map<string, TaskItems>>([
       [a.trialKey, new Map([['t0', { n: 10, bits: packItemBits([1, 1, 1, 1, 1, 0, 0, 0, 0, 0]) }]])],
       [b.trialKey, new Map([['t0', { n: 10, bits: packItemBits(new Array(10).fill(1)) }]])],

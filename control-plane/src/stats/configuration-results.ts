@@ -39,7 +39,10 @@ export interface ConfigurationRow {
   shareMode: string | null;
   kronShareSize: number | null;
   gateShareSize: number | null;
-  /** Sharing ratio ρ = (intra + inter) / (local + intra + inter) and intra fraction φ = intra / (intra + inter) (BSLoRA only). */
+  /**
+   * Sharing ratio ρ = (intra + inter) / (local + intra + inter) and intra fraction φ = intra / (intra + inter) (BSLoRA
+   * only).
+   */
   sharingRatio: number | null;
   intraFraction: number | null;
   trainable: number | null;
@@ -79,7 +82,10 @@ export interface ConfigurationOptions {
 export function configurationKey(plan: Trial): string {
   const { trialKey: _k, name: _n, seed: _s, ...rest } = Trial.toJSON(plan) as Record<string, unknown>;
   const training = { ...(rest.training as Record<string, unknown> | undefined), checkpointEvery: undefined };
-  return createHash('sha256').update(canonicalJson({ ...rest, training })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(canonicalJson({ ...rest, training }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** The trial name without its seed suffix. */
@@ -101,7 +107,18 @@ function groupByConfiguration(rows: readonly TrialRow[]): Group[] {
   for (const r of rows) {
     const key = configurationKey(r.plan);
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { key, name: configurationName(r.name), plan: r.plan, coords: trialCoordinates(r.plan), planned: 0, done: [] }));
+    if (!g)
+      groups.set(
+        key,
+        (g = {
+          key,
+          name: configurationName(r.name),
+          plan: r.plan,
+          coords: trialCoordinates(r.plan),
+          planned: 0,
+          done: [],
+        }),
+      );
     g.planned++;
     if (r.result && r.result.metrics) g.done.push(r);
   }
@@ -117,7 +134,11 @@ function groupByConfiguration(rows: readonly TrialRow[]): Group[] {
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** Per task, the 0/1 vectors of a group's seeds; null for a task where a seed has no bits. */
-function seedItems(g: Group, items: ReadonlyMap<string, ReadonlyMap<string, TaskItems>>, task: string): Uint8Array[] | null {
+function seedItems(
+  g: Group,
+  items: ReadonlyMap<string, ReadonlyMap<string, TaskItems>>,
+  task: string,
+): Uint8Array[] | null {
   const out: Uint8Array[] = [];
   for (const t of g.done) {
     const it = items.get(t.trialKey)?.get(task);
@@ -234,8 +255,10 @@ export function configurationResults(
   const accMean = (g: Group) => (g.done.length ? mean(g.done.map((t) => t.result!.meanAcc ?? 0)) : null);
 
   const reference = options.reference
-    ? groups.find((g) => g.name === options.reference || g.key === options.reference) ?? null
-    : groups.filter((g) => g.coords.method === 'lora' && g.done.length).sort((x, y) => (params(y) ?? 0) - (params(x) ?? 0))[0] ?? null;
+    ? (groups.find((g) => g.name === options.reference || g.key === options.reference) ?? null)
+    : (groups
+        .filter((g) => g.coords.method === 'lora' && g.done.length)
+        .sort((x, y) => (params(y) ?? 0) - (params(x) ?? 0))[0] ?? null);
 
   const candidates = groups.filter((g) => g.coords.method !== 'base' && g.done.length);
   const front = paretoFront(candidates.map((g) => ({ key: g.key, params: params(g)!, acc: accMean(g)! })));
@@ -255,8 +278,14 @@ export function configurationResults(
       const cheaper = candidates.filter((c) => params(c)! < p).sort((x, y) => accMean(y)! - accMean(x)!)[0];
       if (cheaper) {
         const diff = compareGroups(g, cheaper, items, boot).mean;
-        const a = meanInterval(g.done.map((t) => t.result!.meanAcc ?? 0), confidence);
-        const b = meanInterval(cheaper.done.map((t) => t.result!.meanAcc ?? 0), confidence);
+        const a = meanInterval(
+          g.done.map((t) => t.result!.meanAcc ?? 0),
+          confidence,
+        );
+        const b = meanInterval(
+          cheaper.done.map((t) => t.result!.meanAcc ?? 0),
+          confidence,
+        );
         // Without per-item results, fall back to whether the two seed intervals overlap (unknown spread: noise).
         const withinNoise = diff ? diff.lo <= 0 : a?.lo == null || b?.hi == null || a.lo <= b.hi;
         frontNoise = { versus: cheaper.name, diff, withinNoise };
@@ -277,8 +306,14 @@ export function configurationResults(
       trialKeys: g.done.map((t) => t.trialKey),
       planned: g.planned,
       tasks,
-      mean: meanInterval(g.done.map((t) => t.result!.meanAcc ?? 0), confidence),
-      vsReference: reference && reference !== g && reference.done.length && g.done.length ? compareGroups(g, reference, items, boot) : null,
+      mean: meanInterval(
+        g.done.map((t) => t.result!.meanAcc ?? 0),
+        confidence,
+      ),
+      vsReference:
+        reference && reference !== g && reference.done.length && g.done.length
+          ? compareGroups(g, reference, items, boot)
+          : null,
       onFront,
       frontNoise,
     };

@@ -126,7 +126,10 @@ export function pairedBootstrap(
     hi: quantileSorted(sorted, 1 - alpha),
     confidence,
     items: tasks.reduce((s, t) => s + t.candidate[0]!.length, 0),
-    seeds: { candidate: Math.min(...tasks.map((t) => t.candidate.length)), reference: Math.min(...tasks.map((t) => t.reference.length)) },
+    seeds: {
+      candidate: Math.min(...tasks.map((t) => t.candidate.length)),
+      reference: Math.min(...tasks.map((t) => t.reference.length)),
+    },
     replicates,
   };
 }

@@ -98,8 +98,12 @@ describe('pairedBootstrap', () => {
   });
 
   it('refuses vectors of different lengths, naming the task', () => {
-    expect(() => pairedBootstrap([{ candidate: [data(10, 0, 1, 1, 5)], reference: [data(11, 0, 1, 1, 5)] }])).toThrow(/task 0/);
-    expect(() => pairedBootstrap([{ candidate: [], reference: [data(11, 0, 1, 1, 5)] }])).toThrow(/task 0: a side has no seeds/);
+    expect(() => pairedBootstrap([{ candidate: [data(10, 0, 1, 1, 5)], reference: [data(11, 0, 1, 1, 5)] }])).toThrow(
+      /task 0/,
+    );
+    expect(() => pairedBootstrap([{ candidate: [], reference: [data(11, 0, 1, 1, 5)] }])).toThrow(
+      /task 0: a side has no seeds/,
+    );
   });
 });
 

@@ -90,8 +90,10 @@ describe('a sweep with three seeds per configuration', () => {
     rmSync(home, { recursive: true, force: true });
   });
 
-  const results = async (query = '') => sweepResultsSchema.parse((await app.inject(`/api/v1/sweeps/${sweepId}/results${query}`)).json());
-  const row = (r: Awaited<ReturnType<typeof results>>, name: string) => r.configurations.configurations.find((c) => c.name === name)!;
+  const results = async (query = '') =>
+    sweepResultsSchema.parse((await app.inject(`/api/v1/sweeps/${sweepId}/results${query}`)).json());
+  const row = (r: Awaited<ReturnType<typeof results>>, name: string) =>
+    r.configurations.configurations.find((c) => c.name === name)!;
 
   it('has one configuration row per configuration with n, mean, sd and the t interval over seeds (SciPy values)', async () => {
     const r = await results();
@@ -140,7 +142,10 @@ describe('a sweep with three seeds per configuration', () => {
     // 2/2/4 (3,072 params, 72.0) and 4/2/2 (4,096, 85.0) are on the front; LoRA (8,192, 70.0) is dominated.
     expect(row(r, 'lora-r8').onFront).toBe(false);
     expect(row(r, 'bslora-slice-2/2/4')).toMatchObject({ onFront: true, frontNoise: null });
-    expect(row(r, 'bslora-slice-4/2/2').frontNoise).toMatchObject({ versus: 'bslora-slice-2/2/4', withinNoise: false });
+    expect(row(r, 'bslora-slice-4/2/2').frontNoise).toMatchObject({
+      versus: 'bslora-slice-2/2/4',
+      withinNoise: false,
+    });
   });
 
   it('gates expect rules on confidence: fails on noise, passes on a real difference; without confidence it fires on noise', async () => {
@@ -164,13 +169,18 @@ describe('a sweep with three seeds per configuration', () => {
     expect(row(r, 'lora-r8').vsReference!.mean!.mean).toBeCloseTo(-0.02, 12);
     const bad = await app.inject(`/api/v1/sweeps/${sweepId}/results?reference=lora-r99`);
     expect(bad.statusCode).toBe(400);
-    expect(bad.json().error.message).toMatch(/reference 'lora-r99' is not a configuration of this sweep; use one of: .*lora-r8/);
+    expect(bad.json().error.message).toMatch(
+      /reference 'lora-r99' is not a configuration of this sweep; use one of: .*lora-r8/,
+    );
   });
 
   it('prints configuration rows as mean ± half-width (n) in `bslora sweep results`', async () => {
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     const cap = captureIo();
-    const program = makeProgram({ homeDir: home, redisUrl: TEST_REDIS_URL, prefix, apiUrl: url, host: '127.0.0.1', port: 0 }, cap.io);
+    const program = makeProgram(
+      { homeDir: home, redisUrl: TEST_REDIS_URL, prefix, apiUrl: url, host: '127.0.0.1', port: 0 },
+      cap.io,
+    );
     program.exitOverride();
     await program.parseAsync(['sweep', 'results', sweepId], { from: 'user' });
     const out = cap.stdout();
@@ -178,7 +188,9 @@ describe('a sweep with three seeds per configuration', () => {
     expect(out).toContain('vs lora-r8 [95% CI]');
     const line = (name: string) => out.split('\n').find((l) => l.startsWith(`${name} `))!;
     // 85.0 ± 5.0: the t half-width 0.0496827… in points; +15.0 [+8.0, +21.7]: the paired bootstrap.
-    expect(line('bslora-slice-4/2/2')).toMatch(/3\/3\s+4,096\s+85\.0 ± 5\.0 \(3\)\s+\+15\.0 \[\+8\.0, \+21\.7\]\s+yes$/);
+    expect(line('bslora-slice-4/2/2')).toMatch(
+      /3\/3\s+4,096\s+85\.0 ± 5\.0 \(3\)\s+\+15\.0 \[\+8\.0, \+21\.7\]\s+yes$/,
+    );
     expect(line('bslora-slice-2/2/4')).toMatch(/72\.0 ± 7\.5 \(3\)\s+\+2\.0 \[-7\.7, \+11\.7\]\s+yes$/);
     expect(line('lora-r8')).toMatch(/70\.0 ± 5\.0 \(3\)\s+\(reference\)/);
   });
@@ -196,7 +208,9 @@ describe('a sweep with three seeds per configuration', () => {
 
     const sweep = cp.store.getSweep(sweepId)!;
     const rows = cp.store.trialsOfSweep(sweepId);
-    const payload = webhookPayloadSchema.parse(buildWebhookPayload(sweep, rows, 'completed', 'd1', '', itemsOfRows(cp.store.db, rows)));
+    const payload = webhookPayloadSchema.parse(
+      buildWebhookPayload(sweep, rows, 'completed', 'd1', '', itemsOfRows(cp.store.db, rows)),
+    );
     expect(payload.summary.reference).toBe('lora-r8');
     const hook = payload.summary.configurations.find((c) => c.name === 'bslora-slice-4/2/2')!;
     expect(hook).toMatchObject({ seeds: 3, trainable: 4096 });

@@ -20,9 +20,18 @@ describe('item correctness', () => {
     store.createSweep({ id: 's', name: 'n', spec: {} }, [plan('k1')], new Set());
     const flags = [1, 0, 1, 1, 0, 1, 0, 0, 1, 1, 1];
     const b64 = Buffer.from(packItemBits(flags)).toString('base64');
-    const r = { trialKey: 'k1', train, metrics: { 'builtin:arith': { acc: 7 / 11, accNorm: 0.5, n: 11 } }, error: null, itemCorrect: { 'builtin:arith': b64 } };
+    const r = {
+      trialKey: 'k1',
+      train,
+      metrics: { 'builtin:arith': { acc: 7 / 11, accNorm: 0.5, n: 11 } },
+      error: null,
+      itemCorrect: { 'builtin:arith': b64 },
+    };
     recordEvalResult(store, 's', r);
-    recordEvalResult(store, 's', { ...r, itemCorrect: { 'builtin:arith': Buffer.from(packItemBits(flags.map(() => 0))).toString('base64') } });
+    recordEvalResult(store, 's', {
+      ...r,
+      itemCorrect: { 'builtin:arith': Buffer.from(packItemBits(flags.map(() => 0))).toString('base64') },
+    });
     const got = itemCorrectnessOf(store.db, ['k1', 'missing']);
     expect([...got.keys()]).toEqual(['k1']);
     const items = got.get('k1')!.get('builtin:arith')!;
@@ -35,9 +44,17 @@ describe('item correctness', () => {
     const store = new Store(':memory:');
     store.createSweep({ id: 's', name: 'n', spec: {} }, [plan('k1')], new Set());
     const wrong = Buffer.from([1, 2, 3]).toString('base64');
-    recordEvalResult(store, 's', { trialKey: 'k1', train, metrics: { t: { acc: 1, accNorm: 1, n: 8 } }, error: null, itemCorrect: { t: wrong } });
+    recordEvalResult(store, 's', {
+      trialKey: 'k1',
+      train,
+      metrics: { t: { acc: 1, accNorm: 1, n: 8 } },
+      error: null,
+      itemCorrect: { t: wrong },
+    });
     expect(itemCorrectnessOf(store.db, ['k1']).size).toBe(0);
     expect(store.trialsOfSweep('s')[0]!.result).not.toBeNull();
-    expect(() => recordItemCorrectness(store.db, 'k1', { t: { n: 8, bits: new Uint8Array(3) } })).toThrow(/3 bytes of item bits for 8 items/);
+    expect(() => recordItemCorrectness(store.db, 'k1', { t: { n: 8, bits: new Uint8Array(3) } })).toThrow(
+      /3 bytes of item bits for 8 items/,
+    );
   });
 });

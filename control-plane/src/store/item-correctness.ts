@@ -26,7 +26,11 @@ export interface TaskItems {
 }
 
 /** Records a trial's per-task bits; a second delivery of the same trial is ignored. */
-export function recordItemCorrectness(db: Database.Database, trialKey: string, tasks: Record<string, TaskItems>): void {
+export function recordItemCorrectness(
+  db: Database.Database,
+  trialKey: string,
+  tasks: Record<string, TaskItems>,
+): void {
   const insert = db.prepare('INSERT OR IGNORE INTO item_correctness (trial_key, task, n, bits) VALUES (?, ?, ?, ?)');
   for (const [task, t] of Object.entries(tasks)) {
     if (t.bits.length !== Math.ceil(t.n / 8)) {
@@ -37,7 +41,10 @@ export function recordItemCorrectness(db: Database.Database, trialKey: string, t
 }
 
 /** The recorded bits of `trialKeys`: trial key → task → items (trials without any are absent). */
-export function itemCorrectnessOf(db: Database.Database, trialKeys: readonly string[]): Map<string, Map<string, TaskItems>> {
+export function itemCorrectnessOf(
+  db: Database.Database,
+  trialKeys: readonly string[],
+): Map<string, Map<string, TaskItems>> {
   const out = new Map<string, Map<string, TaskItems>>();
   const select = db.prepare('SELECT task, n, bits FROM item_correctness WHERE trial_key = ?');
   for (const key of trialKeys) {
@@ -48,4 +55,8 @@ export function itemCorrectnessOf(db: Database.Database, trialKeys: readonly str
 }
 
 /** The recorded bits of a set of trials (a sweep's rows), as {@link itemCorrectnessOf} returns them. */
-export const itemsOfRows = (db: Database.Database, rows: readonly { trialKey: string }[]) => itemCorrectnessOf(db, rows.map((r) => r.trialKey));
+export const itemsOfRows = (db: Database.Database, rows: readonly { trialKey: string }[]) =>
+  itemCorrectnessOf(
+    db,
+    rows.map((r) => r.trialKey),
+  );

@@ -77,7 +77,9 @@ export class Store {
    * are cached against it (api/view-cache.ts); a write that is rolled back only costs a spurious rebuild.
    */
   changeStamp(): string {
-    const r = this.sql.prepare('SELECT total_changes() AS c, (SELECT data_version FROM pragma_data_version) AS v').get() as { c: number; v: number };
+    const r = this.sql
+      .prepare('SELECT total_changes() AS c, (SELECT data_version FROM pragma_data_version) AS v')
+      .get() as { c: number; v: number };
     return `${r.c}.${r.v}`;
   }
 
@@ -116,7 +118,10 @@ export class Store {
    * One page of sweeps, newest first: after `cursor` (keyset pagination, stable while new sweeps arrive) or at
    * `offset`, optionally only those with `status`; `total` counts every match.
    */
-  listSweepsPage(opts: { limit: number; cursor?: SweepCursor; offset?: number; status?: SweepStatus }): { rows: SweepRow[]; total: number } {
+  listSweepsPage(opts: { limit: number; cursor?: SweepCursor; offset?: number; status?: SweepStatus }): {
+    rows: SweepRow[];
+    total: number;
+  } {
     return this.sweeps.listPage(opts);
   }
 
@@ -228,7 +233,15 @@ export class Store {
   }
 
   /** Counts for `/metrics`: sweeps and trials by status, webhook attempts by outcome. */
-  statusCounts(): { sweeps: Record<string, number>; trials: Record<string, number>; webhookAttempts: { ok: number; failed: number } } {
-    return { sweeps: this.sweeps.countByStatus(), trials: this.trials.countByStatus(), webhookAttempts: this.webhookAttempts.outcomeCounts() };
+  statusCounts(): {
+    sweeps: Record<string, number>;
+    trials: Record<string, number>;
+    webhookAttempts: { ok: number; failed: number };
+  } {
+    return {
+      sweeps: this.sweeps.countByStatus(),
+      trials: this.trials.countByStatus(),
+      webhookAttempts: this.webhookAttempts.outcomeCounts(),
+    };
   }
 }

@@ -20,10 +20,27 @@ describe('stored trials', () => {
 
   it('written before the proto contract (key format 2) still read, with their coordinates and settings', () => {
     const [lora, bslora] = FORMAT_2_ROWS.map(trialFromJson);
-    expect(trialCoordinates(lora!)).toEqual({ method: 'lora', rank: 8, ranks: null, shareMode: null, shareSize: null, peftName: null, seed: 0 });
+    expect(trialCoordinates(lora!)).toEqual({
+      method: 'lora',
+      rank: 8,
+      ranks: null,
+      shareMode: null,
+      shareSize: null,
+      peftName: null,
+      seed: 0,
+    });
     expect(lora!.method).toEqual({ $case: 'lora', value: { rank: 8, loraDropout: 0.05 } });
-    expect(lora!.training).toMatchObject({ length: { $case: 'steps', value: 30 }, learningRate: 0.003, warmupSteps: 0, evalLimit: 200 });
-    expect(trialCoordinates(bslora!)).toMatchObject({ method: 'bslora', ranks: { local: 2, intra: 2, inter: 4 }, shareMode: 'slice' });
+    expect(lora!.training).toMatchObject({
+      length: { $case: 'steps', value: 30 },
+      learningRate: 0.003,
+      warmupSteps: 0,
+      evalLimit: 200,
+    });
+    expect(trialCoordinates(bslora!)).toMatchObject({
+      method: 'bslora',
+      ranks: { local: 2, intra: 2, inter: 4 },
+      shareMode: 'slice',
+    });
     expect(bslora!.methodVersion).toBe('bslora-method/1');
   });
 
@@ -32,7 +49,14 @@ describe('stored trials', () => {
     const old = FORMAT_2_ROWS.map(trialFromJson);
     store.createSweep({ id: 'sw-old', name: 'quickstart', spec: {} }, old, new Set());
     for (const t of old) {
-      store.recordResult(t.trialKey, { counts: { total: 1 }, initialLoss: 2, finalLoss: 1, train: {}, metrics: null, adapterSha256: null });
+      store.recordResult(t.trialKey, {
+        counts: { total: 1 },
+        initialLoss: 2,
+        finalLoss: 1,
+        train: {},
+        metrics: null,
+        adapterSha256: null,
+      });
     }
     expect(store.finishedTrialKeys(old.map((t) => t.trialKey)).size).toBe(2);
     const now = expandSweep(await loadSweepSpecFile('jobs/quickstart.yaml'));

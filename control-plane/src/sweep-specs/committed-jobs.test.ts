@@ -20,7 +20,8 @@ function specFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const full = join(dir, entry.name);
     if (entry.isDirectory()) return specFiles(full);
-    if (/\.ya?ml$/.test(entry.name) || (entry.name.endsWith('.json') && !entry.name.endsWith('.schema.json'))) return [full];
+    if (/\.ya?ml$/.test(entry.name) || (entry.name.endsWith('.json') && !entry.name.endsWith('.schema.json')))
+      return [full];
     return [];
   });
 }
@@ -30,7 +31,9 @@ describe('jobs/', () => {
 
   it('holds the quick start and the paper spec', () => {
     const names = files.map((f) => relative(JOBS_DIR, f));
-    expect(names).toEqual(expect.arrayContaining(['quickstart.yaml', 'smollm2-commonsense.yaml', 'paper/llama2-7b-commonsense.yaml']));
+    expect(names).toEqual(
+      expect.arrayContaining(['quickstart.yaml', 'smollm2-commonsense.yaml', 'paper/llama2-7b-commonsense.yaml']),
+    );
   });
 
   it.each(files.map((f) => [relative(REPO_ROOT, f), f]))('%s validates and expands', async (_name, file) => {
@@ -41,18 +44,27 @@ describe('jobs/', () => {
     if (spec.budget?.max_trials !== undefined) expect(trials.length).toBeLessThanOrEqual(spec.budget.max_trials);
   });
 
-  it.each(files.map((f) => [relative(REPO_ROOT, f), f]))('%s names only data a user gets by name (no local paths)', async (_name, file) => {
-    const spec = await loadSweepSpecFile(file);
-    for (const ref of [spec.base_model, spec.train_data, ...spec.eval_tasks]) {
-      expect(classifyRef(ref), `${ref} in ${file}`).not.toBe('local');
-      expect(ref.startsWith('lm-eval:') ? ref.slice('lm-eval:'.length) : ref).not.toMatch(/^(\/|\.\.?\/|~)/);
-    }
-  });
+  it.each(files.map((f) => [relative(REPO_ROOT, f), f]))(
+    '%s names only data a user gets by name (no local paths)',
+    async (_name, file) => {
+      const spec = await loadSweepSpecFile(file);
+      for (const ref of [spec.base_model, spec.train_data, ...spec.eval_tasks]) {
+        expect(classifyRef(ref), `${ref} in ${file}`).not.toBe('local');
+        expect(ref.startsWith('lm-eval:') ? ref.slice('lm-eval:'.length) : ref).not.toMatch(/^(\/|\.\.?\/|~)/);
+      }
+    },
+  );
 
-  it.each(files.map((f) => [relative(REPO_ROOT, f), f]))('%s opens with a comment giving the command to run it', (_name, file) => {
-    const header = readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('#')).join('\n');
-    expect(header).toMatch(/bslora (demo|sweep submit)/);
-  });
+  it.each(files.map((f) => [relative(REPO_ROOT, f), f]))(
+    '%s opens with a comment giving the command to run it',
+    (_name, file) => {
+      const header = readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('#'))
+        .join('\n');
+      expect(header).toMatch(/bslora (demo|sweep submit)/);
+    },
+  );
 
   it('quickstart is a BSLoRA trial and a LoRA baseline, small enough for a laptop CPU', async () => {
     const trials = expandSweep(await loadSweepSpecFile(join(JOBS_DIR, 'quickstart.yaml')));
@@ -102,9 +114,16 @@ describe('jobs/', () => {
       expect(t.method!.value).toMatchObject({ share: { value: { sharedDropout: false } } });
     }
     expect(trials[0]!.trainData).toBe('yahma/alpaca-cleaned');
-    expect(trials[0]!.evalTasks.map((r) => r.replace('lm-eval:', '')).sort()).toEqual(
-      ['arc_challenge', 'arc_easy', 'boolq', 'hellaswag', 'openbookqa', 'piqa', 'social_iqa', 'winogrande'],
-    );
+    expect(trials[0]!.evalTasks.map((r) => r.replace('lm-eval:', '')).sort()).toEqual([
+      'arc_challenge',
+      'arc_easy',
+      'boolq',
+      'hellaswag',
+      'openbookqa',
+      'piqa',
+      'social_iqa',
+      'winogrande',
+    ]);
   });
 });
 
@@ -114,7 +133,7 @@ describe(SWEEP_SPEC_JSON_SCHEMA_PATH, () => {
     expect(committed).toBe(buildSweepSpecJsonSchema());
   });
 
-  it('forbids unknown keys in every object but a PEFT config (whose keys the worker\'s PEFT checks at submit)', () => {
+  it("forbids unknown keys in every object but a PEFT config (whose keys the worker's PEFT checks at submit)", () => {
     const schema = JSON.parse(buildSweepSpecJsonSchema()) as Record<string, unknown>;
     const objects: Record<string, unknown>[] = [];
     const walk = (node: unknown): void => {

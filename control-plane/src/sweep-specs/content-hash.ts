@@ -48,7 +48,9 @@ function refuseSpecial(path: string, st: Stats): void {
 }
 
 function tooLarge(path: string, size: number, maxBytes: number): LocalFileError {
-  return new LocalFileError(`${path} holds ${size} bytes, more than the ${maxBytes} bytes a local reference may hash to (BSLORA_HASH_MAX_BYTES)`);
+  return new LocalFileError(
+    `${path} holds ${size} bytes, more than the ${maxBytes} bytes a local reference may hash to (BSLORA_HASH_MAX_BYTES)`,
+  );
 }
 
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
@@ -67,7 +69,10 @@ async function listFiles(root: string, maxFiles: number): Promise<{ path: string
       if (!st || st.isDirectory()) continue;
       refuseSpecial(full, st);
       out.push({ path: full, st });
-      if (out.length > maxFiles) throw new LocalFileError(`${root} holds more than ${maxFiles} files (BSLORA_HASH_MAX_FILES); point at a smaller folder`);
+      if (out.length > maxFiles)
+        throw new LocalFileError(
+          `${root} holds more than ${maxFiles} files (BSLORA_HASH_MAX_FILES); point at a smaller folder`,
+        );
     }
   };
   await walk(root);
@@ -92,7 +97,10 @@ function listFilesSync(root: string, maxFiles: number): { path: string; st: Stat
       if (st.isDirectory()) continue;
       refuseSpecial(full, st);
       out.push({ path: full, st });
-      if (out.length > maxFiles) throw new LocalFileError(`${root} holds more than ${maxFiles} files (BSLORA_HASH_MAX_FILES); point at a smaller folder`);
+      if (out.length > maxFiles)
+        throw new LocalFileError(
+          `${root} holds more than ${maxFiles} files (BSLORA_HASH_MAX_FILES); point at a smaller folder`,
+        );
     }
   };
   walk(root);

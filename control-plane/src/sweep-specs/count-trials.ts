@@ -11,7 +11,12 @@ function len(value: unknown): number {
   return Array.isArray(value) ? value.length : 1;
 }
 
-type Block = Partial<Record<'share_mode' | 'kron_share_size' | 'gate_share_size' | 'ranks' | 'total_rank' | 'sharing_ratio' | 'intra_fraction', unknown>>;
+type Block = Partial<
+  Record<
+    'share_mode' | 'kron_share_size' | 'gate_share_size' | 'ranks' | 'total_rank' | 'sharing_ratio' | 'intra_fraction',
+    unknown
+  >
+>;
 
 function rankCandidates(source: Block): number {
   return len(source.ranks) + len(source.total_rank) * len(source.sharing_ratio) * len(source.intra_fraction);
@@ -19,10 +24,17 @@ function rankCandidates(source: Block): number {
 
 function blockBound(grid: Block, block: Block | null): number {
   const pick = (key: keyof Block) => (block && block[key] !== undefined ? block[key] : grid[key]);
-  const modes = (Array.isArray(pick('share_mode')) ? pick('share_mode') : [pick('share_mode') ?? 'slice']) as unknown[];
+  const modes = (
+    Array.isArray(pick('share_mode')) ? pick('share_mode') : [pick('share_mode') ?? 'slice']
+  ) as unknown[];
   let settings = 0;
   for (const mode of new Set(modes)) {
-    settings += mode === 'kron' ? Math.max(1, len(pick('kron_share_size'))) : mode === 'gate' ? Math.max(1, len(pick('gate_share_size'))) : 1;
+    settings +=
+      mode === 'kron'
+        ? Math.max(1, len(pick('kron_share_size')))
+        : mode === 'gate'
+          ? Math.max(1, len(pick('gate_share_size')))
+          : 1;
   }
   const rankKeys = ['ranks', 'total_rank', 'sharing_ratio', 'intra_fraction'] as const;
   const source = block && rankKeys.some((k) => block[k] !== undefined) ? block : grid;
@@ -42,7 +54,9 @@ export function trialCountUpperBound(spec: Pick<SweepSpec, 'grid' | 'training'>)
   if (methods.has('lora')) perSeed += Math.max(1, len(grid.lora_ranks));
   if (methods.has('vera')) perSeed += Math.max(1, len(grid.vera_ranks));
   if (methods.has('bslora')) {
-    const blocks = grid.paired ? grid.paired.map((b) => blockBound(grid as Block, b as Block)) : [blockBound(grid as Block, null)];
+    const blocks = grid.paired
+      ? grid.paired.map((b) => blockBound(grid as Block, b as Block))
+      : [blockBound(grid as Block, null)];
     for (const b of blocks) perSeed += b;
   }
   return seeds * perSeed;

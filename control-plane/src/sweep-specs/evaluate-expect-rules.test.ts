@@ -6,7 +6,12 @@ import type { SweepSpec } from './sweep-spec.js';
 
 type Rule = NonNullable<SweepSpec['expect']>[number];
 
-function result(name: string, params: number, acc: number | null, extra: Partial<ExpectTrialResult> = {}): ExpectTrialResult {
+function result(
+  name: string,
+  params: number,
+  acc: number | null,
+  extra: Partial<ExpectTrialResult> = {},
+): ExpectTrialResult {
   const m = /^(bslora|lora|vera|base|peft)-(?:(slice|gate|kron)\d*-(\d+)\/(\d+)\/(\d+)|r(\d+))?/.exec(name)!;
   return {
     name,
@@ -32,7 +37,8 @@ const RESULTS = [
   result('peft-fourier.ft_1-s0', 100, 0.6),
 ];
 
-const rule = (r: Partial<Rule>): Rule => ({ best: 'bslora', metric: 'mean_acc', at_least: 'lora:r8 - 0.5', ...r }) as Rule;
+const rule = (r: Partial<Rule>): Rule =>
+  ({ best: 'bslora', metric: 'mean_acc', at_least: 'lora:r8 - 0.5', ...r }) as Rule;
 
 describe('parseExpectTarget and parseTrialSelector', () => {
   it('parses targets and selectors', () => {
@@ -59,8 +65,16 @@ describe('parseExpectTarget and parseTrialSelector', () => {
     expect(parseTrialSelector('peft')).toMatchObject({ method: 'peft', peftName: null });
     expect(parseTrialSelector('peft:lokr-r8')).toMatchObject({ method: 'peft', peftName: 'lokr-r8' });
     expect(parseTrialSelector('peft:LoKr')).toBeNull();
-    expect(parseExpectTarget('peft:lokr-r8 - 0.5')).toMatchObject({ kind: 'relative', selector: { peftName: 'lokr-r8' }, offset: -0.5 });
-    expect(parseExpectTarget('peft:fourier.ft_1')).toMatchObject({ kind: 'relative', selector: { peftName: 'fourier.ft_1' }, offset: 0 });
+    expect(parseExpectTarget('peft:lokr-r8 - 0.5')).toMatchObject({
+      kind: 'relative',
+      selector: { peftName: 'lokr-r8' },
+      offset: -0.5,
+    });
+    expect(parseExpectTarget('peft:fourier.ft_1')).toMatchObject({
+      kind: 'relative',
+      selector: { peftName: 'fourier.ft_1' },
+      offset: 0,
+    });
     expect(parseExpectTarget('lora:r8-0.5')).toMatchObject({ kind: 'relative', offset: -0.5 });
   });
 });
@@ -69,7 +83,11 @@ describe('evaluateExpectRules', () => {
   it('passes when the best BSLoRA within the parameter budget reaches LoRA r8 minus the offset', () => {
     const [v] = evaluateExpectRules([rule({ max_param_share: 0.5 })], RESULTS);
     // lora:r8 seed mean 71.0 → target 70.5; slice (60 % params) is excluded; kron mean 70.7.
-    expect(v).toMatchObject({ passed: true, target: 70.5, best: { config: 'bslora-kron256-2/4/16', paramShare: 0.3 } });
+    expect(v).toMatchObject({
+      passed: true,
+      target: 70.5,
+      best: { config: 'bslora-kron256-2/4/16', paramShare: 0.3 },
+    });
     expect(v!.best!.value).toBeCloseTo(70.7);
     expect(v!.message).toMatch(/bslora-kron256-2\/4\/16 .*>= target 70\.50 \(lora-r8 71\.00 - 0\.5\)/);
   });
@@ -99,7 +117,10 @@ describe('evaluateExpectRules', () => {
   });
 
   it('fails, saying so, when the reference has no result', () => {
-    const [v] = evaluateExpectRules([rule({})], RESULTS.filter((r) => r.method !== 'lora'));
+    const [v] = evaluateExpectRules(
+      [rule({})],
+      RESULTS.filter((r) => r.method !== 'lora'),
+    );
     expect(v).toMatchObject({ passed: false, message: 'no result for the reference lora:r8 - 0.5' });
   });
 });
@@ -108,7 +129,9 @@ describe('rules with confidence', () => {
   // Intervals as fractions; the judge turns them into points.
   const intervals = {
     mean: (config: string) =>
-      config === 'bslora-kron256-2/4/16' ? { mean: 0.707, lo: 0.682, hi: 0.732 } : { error: '1 seed, an interval needs at least 2' },
+      config === 'bslora-kron256-2/4/16'
+        ? { mean: 0.707, lo: 0.682, hi: 0.732 }
+        : { error: '1 seed, an interval needs at least 2' },
     difference: (candidate: string, reference: string) =>
       reference !== 'lora-r8'
         ? { error: 'unexpected reference' }
@@ -123,7 +146,9 @@ describe('rules with confidence', () => {
     expect(v).toMatchObject({ passed: true, best: { config: 'bslora-kron256-2/4/16' } });
     expect(v!.message).toContain('paired difference to lora-r8 -0.30 [-0.40, -0.20] at 95.00%');
     expect(v!.message).toContain('lower bound -0.40 >= -0.50');
-    const [strict] = evaluateExpectRules([rule({ at_least: 'lora:r8 + 0', confidence: 0.95 })], RESULTS, { intervals });
+    const [strict] = evaluateExpectRules([rule({ at_least: 'lora:r8 + 0', confidence: 0.95 })], RESULTS, {
+      intervals,
+    });
     expect(strict!.passed).toBe(false);
     expect(strict!.message).toContain('not beyond the noise');
     // Without confidence the same rule passes on the seed means (slice 75.00 ≥ 71.00).
@@ -131,10 +156,14 @@ describe('rules with confidence', () => {
   });
 
   it('judges a number by the lower bound of the t interval, and says why a configuration has none', () => {
-    const [v] = evaluateExpectRules([rule({ best: 'bslora:kron', at_least: 68, confidence: 0.95 })], RESULTS, { intervals });
+    const [v] = evaluateExpectRules([rule({ best: 'bslora:kron', at_least: 68, confidence: 0.95 })], RESULTS, {
+      intervals,
+    });
     expect(v).toMatchObject({ passed: true });
     expect(v!.message).toContain('lower bound 68.20 >= target 68.00');
-    const [none] = evaluateExpectRules([rule({ best: 'bslora:slice', at_least: 68, confidence: 0.95 })], RESULTS, { intervals });
+    const [none] = evaluateExpectRules([rule({ best: 'bslora:slice', at_least: 68, confidence: 0.95 })], RESULTS, {
+      intervals,
+    });
     expect(none).toMatchObject({ passed: false });
     expect(none!.message).toContain('bslora-slice-2/4/16: 1 seed, an interval needs at least 2');
   });

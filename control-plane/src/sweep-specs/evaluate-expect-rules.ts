@@ -2,7 +2,13 @@
  * The verdict of a sweep's `expect` rules on its results (docs/sweep-spec.md, `expect`). Pure: the sweep job
  * gathers results from the store and calls this.
  */
-import { matchesSelector, parseExpectTarget, parseTrialSelector, type SelectableTrial, type TrialSelector } from './expect-rules.js';
+import {
+  matchesSelector,
+  parseExpectTarget,
+  parseTrialSelector,
+  type SelectableTrial,
+  type TrialSelector,
+} from './expect-rules.js';
 import type { SweepSpec } from './sweep-spec.js';
 
 /** One finished trial as the rules see it. */
@@ -66,7 +72,11 @@ function mean(xs: number[]): number | null {
   return xs.length > 0 ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
 }
 
-function groupConfigs(results: readonly ExpectTrialResult[], metric: 'mean_acc' | 'mean_acc_norm', scale: number): ConfigResult[] {
+function groupConfigs(
+  results: readonly ExpectTrialResult[],
+  metric: 'mean_acc' | 'mean_acc_norm',
+  scale: number,
+): ConfigResult[] {
   const groups = new Map<string, ExpectTrialResult[]>();
   for (const r of results) {
     const config = r.name.replace(/-s\d+$/, '');
@@ -75,7 +85,12 @@ function groupConfigs(results: readonly ExpectTrialResult[], metric: 'mean_acc' 
   return [...groups].map(([config, rs]) => ({
     config,
     sample: rs[0]!,
-    value: mean(rs.map((r) => r.metrics[metric]).filter((v): v is number => typeof v === 'number').map((v) => v * scale)),
+    value: mean(
+      rs
+        .map((r) => r.metrics[metric])
+        .filter((v): v is number => typeof v === 'number')
+        .map((v) => v * scale),
+    ),
     params: mean(rs.map((r) => r.trainableParams).filter((v): v is number => typeof v === 'number')),
   }));
 }
@@ -109,7 +124,12 @@ export function evaluateExpectRules(
   const scale = (options.metricScale ?? 'fraction') === 'fraction' ? 100 : 1;
   return (rules ?? []).map((rule, index) => {
     const name = rule.name ?? `${rule.best} ${rule.metric} >= ${rule.at_least}`;
-    const verdict = (passed: boolean, message: string, best: ExpectVerdict['best'] = null, target: number | null = null): ExpectVerdict => ({
+    const verdict = (
+      passed: boolean,
+      message: string,
+      best: ExpectVerdict['best'] = null,
+      target: number | null = null,
+    ): ExpectVerdict => ({
       index,
       name,
       passed,
@@ -139,9 +159,14 @@ export function evaluateExpectRules(
     let budgetText = '';
     let refParams: number | null = null;
     if (rule.max_param_share !== undefined) {
-      const paramSelector = rule.param_reference ? parseTrialSelector(rule.param_reference) : target.kind === 'relative' ? target.selector : null;
+      const paramSelector = rule.param_reference
+        ? parseTrialSelector(rule.param_reference)
+        : target.kind === 'relative'
+          ? target.selector
+          : null;
       const paramRef = paramSelector ? bestOf(configs, paramSelector) : null;
-      if (!paramRef || paramRef.params === null) return verdict(false, 'no parameter count for the parameter reference', null, targetValue);
+      if (!paramRef || paramRef.params === null)
+        return verdict(false, 'no parameter count for the parameter reference', null, targetValue);
       refParams = paramRef.params;
       budget = rule.max_param_share * paramRef.params;
       budgetText = ` with at most ${fmt(rule.max_param_share * 100)}% of ${paramRef.config}'s ${paramRef.params} parameters`;
@@ -152,7 +177,19 @@ export function evaluateExpectRules(
     );
     if (rule.confidence !== undefined) {
       const ref = target.kind === 'relative' ? bestOf(configs, target.selector) : null;
-      return judgeWithConfidence(rule.confidence, candidates, target, ref, targetValue, refParams, budgetText, rule.best, options.intervals, scale, verdict);
+      return judgeWithConfidence(
+        rule.confidence,
+        candidates,
+        target,
+        ref,
+        targetValue,
+        refParams,
+        budgetText,
+        rule.best,
+        options.intervals,
+        scale,
+        verdict,
+      );
     }
     const best = bestOf(candidates, bestSelector);
     if (!best) return verdict(false, `no ${rule.best} configuration${budgetText} has a result`, null, targetValue);
@@ -188,13 +225,17 @@ function judgeWithConfidence(
   const pct = `${fmt(confidence * 100)}%`;
   if (!intervals) return verdict(false, `no intervals are available to judge at ${pct} confidence`, null, targetValue);
   const withValue = candidates.filter((c) => c.value !== null);
-  if (withValue.length === 0) return verdict(false, `no ${bestText} configuration${budgetText} has a result`, null, targetValue);
+  if (withValue.length === 0)
+    return verdict(false, `no ${bestText} configuration${budgetText} has a result`, null, targetValue);
   // The lower bound each candidate reaches, on the target's scale: the reference's mean plus the difference's
   // lower bound (relative targets), or the candidate's own lower bound (numbers).
   let best: { c: ConfigResult; lo: number; text: string } | null = null;
   const errors: string[] = [];
   for (const c of withValue) {
-    const iv = target.kind === 'relative' ? intervals.difference(c.config, ref!.config, confidence) : intervals.mean(c.config, confidence);
+    const iv =
+      target.kind === 'relative'
+        ? intervals.difference(c.config, ref!.config, confidence)
+        : intervals.mean(c.config, confidence);
     if ('error' in iv) {
       errors.push(`${c.config}: ${iv.error}`);
       continue;

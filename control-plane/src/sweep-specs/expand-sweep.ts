@@ -34,7 +34,9 @@ export function expandSweep(spec: SweepSpec, peft?: ReadonlyMap<string, PeftCano
     }
   }
   if (issues.length > 0) {
-    throw new ControlPlaneError('CP_ERR_SPEC_INVALID', `sweep spec ${spec.name} refers to unreadable files`, { issues });
+    throw new ControlPlaneError('CP_ERR_SPEC_INVALID', `sweep spec ${spec.name} refers to unreadable files`, {
+      issues,
+    });
   }
   const identify = (ref: string): RefIdentity => identities.get(ref) ?? refIdentity(ref);
   return enumerateTrials(spec, peft).map((trial) => ({ ...trial, trialKey: computeTrialKey(trial, identify) }));

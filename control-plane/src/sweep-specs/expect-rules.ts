@@ -32,7 +32,9 @@ export interface TrialSelector {
 }
 
 /** A parsed `at_least` target: a fixed number, or a selector's best value plus an offset. */
-export type ExpectTarget = { kind: 'value'; value: number } | { kind: 'relative'; selector: TrialSelector; offset: number };
+export type ExpectTarget =
+  | { kind: 'value'; value: number }
+  | { kind: 'relative'; selector: TrialSelector; offset: number };
 
 const SELECTOR_PATTERN = new RegExp(
   `^(?:(base)|(lora|vera)(?::r(\\d+))?|(bslora)(?::(${SHARE_MODES.join('|')})(?::(\\d+)/(\\d+)/(\\d+))?)?)$`,
@@ -90,7 +92,12 @@ export function matchesSelector(trial: SelectableTrial, selector: TrialSelector)
   if (selector.peftName !== null && trial.peftName !== selector.peftName) return false;
   if (selector.ranks !== null) {
     const r = trial.ranks;
-    if (!r || r.local !== selector.ranks.local || r.intra !== selector.ranks.intra || r.inter !== selector.ranks.inter) {
+    if (
+      !r ||
+      r.local !== selector.ranks.local ||
+      r.intra !== selector.ranks.intra ||
+      r.inter !== selector.ranks.inter
+    ) {
       return false;
     }
   }

@@ -24,8 +24,12 @@ export async function hashLocalRefs(spec: SweepSpec, sourceName = `sweep spec ${
     }
   }
   if (failed.length > 0) {
-    throw new ControlPlaneError('CP_ERR_SPEC_INVALID', `${sourceName} is invalid:\n${failed.map((f) => `  ${f.path}: ${f.message}`).join('\n')}`, {
-      issues: failed,
-    });
+    throw new ControlPlaneError(
+      'CP_ERR_SPEC_INVALID',
+      `${sourceName} is invalid:\n${failed.map((f) => `  ${f.path}: ${f.message}`).join('\n')}`,
+      {
+        issues: failed,
+      },
+    );
   }
 }

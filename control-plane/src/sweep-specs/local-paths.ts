@@ -57,7 +57,8 @@ function realPathAsFarAsExists(path: string): { real: string; exists: boolean } 
 export type LocalPathCheck = { ok: true; realPath: string; kind: 'file' | 'folder' } | { ok: false; message: string };
 
 /** How a refusal for a path outside the roots tells the user to fix it. */
-export const OUTSIDE_ROOTS_HINT = 'move it under one of them, or add a root (`--root` for the CLI, BSLORA_DATA_ROOTS for the server)';
+export const OUTSIDE_ROOTS_HINT =
+  'move it under one of them, or add a root (`--root` for the CLI, BSLORA_DATA_ROOTS for the server)';
 
 /**
  * Checks one local path of a spec: under `roots` (when given) once symlinks are resolved, existing, and a regular
@@ -75,7 +76,10 @@ export function checkLocalPath(ref: string, absPath: string, roots: readonly str
   try {
     resolved = realPathAsFarAsExists(absPath);
   } catch (err) {
-    return { ok: false, message: `local path "${ref}" cannot be resolved (${(err as NodeJS.ErrnoException).code ?? 'error'}); give a readable file or folder` };
+    return {
+      ok: false,
+      message: `local path "${ref}" cannot be resolved (${(err as NodeJS.ErrnoException).code ?? 'error'}); give a readable file or folder`,
+    };
   }
   if (allowed && !allowed.some((root) => isUnder(resolved.real, root))) return outside();
   // Said only for paths inside the roots: outside them, existence is never revealed.
@@ -84,7 +88,10 @@ export function checkLocalPath(ref: string, absPath: string, roots: readonly str
   try {
     st = statSync(resolved.real);
   } catch (err) {
-    return { ok: false, message: `local path "${ref}" cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); give a readable file or folder` };
+    return {
+      ok: false,
+      message: `local path "${ref}" cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); give a readable file or folder`,
+    };
   }
   const special = specialKind(st);
   if (special) return { ok: false, message: `local path "${ref}" is ${special}; give a regular file or a folder` };

@@ -28,7 +28,10 @@ interface Pending {
   sourceName: string;
 }
 
-type Reply = { id: number; ok: true; spec: SweepSpec } | { id: number; ok: false; error: { code: ErrorCode; message: string; issues: SpecIssue[] } } | { ready: true };
+type Reply =
+  | { id: number; ok: true; spec: SweepSpec }
+  | { id: number; ok: false; error: { code: ErrorCode; message: string; issues: SpecIssue[] } }
+  | { ready: true };
 
 class SpecThread {
   private readonly worker: Worker;
@@ -71,7 +74,10 @@ class SpecThread {
       this.settle(id);
       p.reject(
         outOfMemory
-          ? new ControlPlaneError('CP_ERR_SPEC_TOO_COSTLY', `${p.sourceName} needs more than ${THREAD_HEAP_MB} MB to check; send a smaller spec`)
+          ? new ControlPlaneError(
+              'CP_ERR_SPEC_TOO_COSTLY',
+              `${p.sourceName} needs more than ${THREAD_HEAP_MB} MB to check; send a smaller spec`,
+            )
           : new ControlPlaneError(
               'CP_ERR_SPEC_TOO_COSTLY',
               `checking ${p.sourceName} was stopped (${err.message}), most likely behind a costlier spec that was refused; send it again`,
@@ -86,9 +92,14 @@ class SpecThread {
     return new Promise<SweepSpec>((resolve, reject) => {
       const timer = setTimeout(() => {
         // The thread is stuck on this spec: replace it, and refuse the spec (and any queued behind it: retry them).
-        this.pending.get(id)?.reject(
-          new ControlPlaneError('CP_ERR_SPEC_TOO_COSTLY', `${sourceName} took longer than ${timeoutMs} ms to check; send a smaller spec`),
-        );
+        this.pending
+          .get(id)
+          ?.reject(
+            new ControlPlaneError(
+              'CP_ERR_SPEC_TOO_COSTLY',
+              `${sourceName} took longer than ${timeoutMs} ms to check; send a smaller spec`,
+            ),
+          );
         this.settle(id);
         this.dead = true;
         void this.worker.terminate();
@@ -113,7 +124,11 @@ let thread: SpecThread | null = null;
  * @throws ControlPlaneError `CP_ERR_SPEC_INVALID` as parseSweepSpec; `CP_ERR_SPEC_TOO_COSTLY` when checking takes
  *   longer than {@link specCheckTimeoutMs} or more memory than the thread has.
  */
-export function parseSweepSpecOffThread(text: string, opts: ParseSweepSpecOptions = {}, timeoutMs = specCheckTimeoutMs()): Promise<SweepSpec> {
+export function parseSweepSpecOffThread(
+  text: string,
+  opts: ParseSweepSpecOptions = {},
+  timeoutMs = specCheckTimeoutMs(),
+): Promise<SweepSpec> {
   if (!thread || thread.dead) thread = new SpecThread();
   return thread.parse(text, opts, timeoutMs);
 }

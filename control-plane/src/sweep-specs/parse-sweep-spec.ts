@@ -35,7 +35,12 @@ export interface ParseSweepSpecOptions {
 function unwrap(schema: z.ZodType): z.ZodType {
   let s: z.ZodType = schema;
   for (;;) {
-    if (s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodPrefault || s instanceof z.ZodNullable) {
+    if (
+      s instanceof z.ZodOptional ||
+      s instanceof z.ZodDefault ||
+      s instanceof z.ZodPrefault ||
+      s instanceof z.ZodNullable
+    ) {
       s = s.unwrap() as z.ZodType;
     } else return s;
   }
@@ -49,7 +54,8 @@ function schemasAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodType[]
     for (const s of current) {
       const candidates = s instanceof z.ZodUnion ? (s.options as z.ZodType[]).map(unwrap) : [s];
       for (const c of candidates) {
-        if (c instanceof z.ZodObject && typeof seg === 'string' && seg in c.shape) next.push(unwrap(c.shape[seg] as z.ZodType));
+        if (c instanceof z.ZodObject && typeof seg === 'string' && seg in c.shape)
+          next.push(unwrap(c.shape[seg] as z.ZodType));
         if (c instanceof z.ZodArray && typeof seg === 'number') next.push(unwrap(c.element as z.ZodType));
       }
     }
@@ -77,7 +83,9 @@ function readText(text: string, format: 'yaml' | 'json'): { data: unknown } | { 
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: false, lineCounter });
   if (doc.errors.length > 0) {
     return {
-      issues: doc.errors.slice(0, MAX_ISSUES).map((e) => ({ path: ROOT_PATH, message: `YAML syntax error: ${e.message.split('\n')[0]}` })),
+      issues: doc.errors
+        .slice(0, MAX_ISSUES)
+        .map((e) => ({ path: ROOT_PATH, message: `YAML syntax error: ${e.message.split('\n')[0]}` })),
     };
   }
   const duplicates = duplicateKeys(doc, lineCounter);
@@ -104,7 +112,10 @@ function duplicateKeys(doc: Document, lines: LineCounter): SpecIssue[] {
         if (seen.has(k)) {
           const at = isScalar(item.key) && item.key.range ? lines.linePos(item.key.range[0]) : null;
           if (issues.length < MAX_ISSUES) {
-            issues.push({ path: ROOT_PATH, message: `YAML syntax error: map keys must be unique; ${JSON.stringify(k)} appears again${at ? ` at line ${at.line}, column ${at.col}` : ''}` });
+            issues.push({
+              path: ROOT_PATH,
+              message: `YAML syntax error: map keys must be unique; ${JSON.stringify(k)} appears again${at ? ` at line ${at.line}, column ${at.col}` : ''}`,
+            });
           }
         }
         seen.add(k);
@@ -145,7 +156,8 @@ function localPathIssues(data: unknown, baseDir: string, roots: readonly string[
     }
     const check = checkLocalPath(ref, resolveLocalRef(ref, baseDir), roots);
     if (!check.ok) issues.push({ path, message: check.message });
-    else if (kind === 'lm-eval' && check.kind !== 'file') issues.push({ path, message: `"${ref}" is a folder; an lm-eval task is a .yaml file` });
+    else if (kind === 'lm-eval' && check.kind !== 'file')
+      issues.push({ path, message: `"${ref}" is a folder; an lm-eval task is a .yaml file` });
   }
   return issues;
 }
@@ -201,7 +213,8 @@ export function localRefsOf(spec: SweepSpec): { path: string; absPath: string }[
   for (const { path, ref } of refFields(spec)) {
     const kind = classifyRef(ref);
     if (kind === 'local') out.push({ path, absPath: resolveLocalRef(ref, process.cwd()) });
-    else if (kind === 'lm-eval' && lmEvalTaskFile(ref) !== null) out.push({ path, absPath: dirname(resolveLocalRef(ref, process.cwd())) });
+    else if (kind === 'lm-eval' && lmEvalTaskFile(ref) !== null)
+      out.push({ path, absPath: dirname(resolveLocalRef(ref, process.cwd())) });
   }
   return out;
 }

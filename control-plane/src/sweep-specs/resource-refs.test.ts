@@ -31,7 +31,8 @@ describe('classifyRef', () => {
 
 describe('checkRefSyntax', () => {
   it('accepts well-formed references', () => {
-    for (const ref of ['builtin:smollm2-135m', 'org/name', 'org/name@v1.0', './x', 'hub:org/name']) expect(checkRefSyntax(ref)).toBeNull();
+    for (const ref of ['builtin:smollm2-135m', 'org/name', 'org/name@v1.0', './x', 'hub:org/name'])
+      expect(checkRefSyntax(ref)).toBeNull();
   });
 
   it('refuses malformed ones with a message saying how to write them', () => {
@@ -45,7 +46,9 @@ describe('checkRefSyntax', () => {
       expect(checkRefSyntax(ref)).toBeNull();
       expect(normalizeRef(ref, '/base')).toBe(ref);
     }
-    expect(checkRefSyntax('llm-adapters:arc-easy')).toMatch(/no LLM-Adapters set; .*boolq, piqa, social_i_qa, hellaswag/);
+    expect(checkRefSyntax('llm-adapters:arc-easy')).toMatch(
+      /no LLM-Adapters set; .*boolq, piqa, social_i_qa, hellaswag/,
+    );
   });
 });
 

@@ -10,7 +10,13 @@
 import { z } from 'zod';
 
 import { checkSweepSpec } from './check-sweep-spec.js';
-import { lrSchedulerSchema, parseScaling, promptTemplateSchema, scalingSchema, type ScalingSetting } from './training-settings.js';
+import {
+  lrSchedulerSchema,
+  parseScaling,
+  promptTemplateSchema,
+  scalingSchema,
+  type ScalingSetting,
+} from './training-settings.js';
 import { checkBuiltin } from './builtin-resources.js';
 import { checkRefSyntax, classifyRef } from './resource-refs.js';
 import { SELECTOR_SYNTAX, parseExpectTarget, parseTrialSelector } from './expect-rules.js';
@@ -76,8 +82,15 @@ export const rankTripleSchema = z
   .describe('a BSLoRA rank triple');
 
 const rankAxes = {
-  ranks: z.array(rankTripleSchema).min(1).max(MAX_LIST_ITEMS).optional().describe('explicit local/intra/inter rank triples'),
-  total_rank: oneOrMany(intIn({ min: 1, max: R.rank.max })).optional().describe('total rank R = local + intra + inter'),
+  ranks: z
+    .array(rankTripleSchema)
+    .min(1)
+    .max(MAX_LIST_ITEMS)
+    .optional()
+    .describe('explicit local/intra/inter rank triples'),
+  total_rank: oneOrMany(intIn({ min: 1, max: R.rank.max }))
+    .optional()
+    .describe('total rank R = local + intra + inter'),
   sharing_ratio: oneOrMany(z.number().min(0).max(1))
     .optional()
     .describe('ρ = (intra + inter) / R; needs total_rank and intra_fraction'),
@@ -87,7 +100,9 @@ const rankAxes = {
 };
 
 const modeAxes = {
-  share_mode: oneOrMany(z.enum(SHARE_MODES)).optional().describe(`BSLoRA shape transformation(s); default ${TRIAL_DEFAULTS.grid.share_mode}`),
+  share_mode: oneOrMany(z.enum(SHARE_MODES))
+    .optional()
+    .describe(`BSLoRA shape transformation(s); default ${TRIAL_DEFAULTS.grid.share_mode}`),
   kron_share_size: oneOrMany(intIn(R.shareSize)).optional().describe('shared matrix size for kron mode'),
   gate_share_size: oneOrMany(intIn(R.shareSize)).optional().describe('shared matrix size for gate mode'),
 };
@@ -105,12 +120,17 @@ export const peftEntrySchema = z
     name: z
       .string()
       .regex(/^[a-z0-9][a-z0-9._-]{0,39}$/, "must be 1-40 lower-case letters, digits, '.', '_' or '-'")
-      .describe('the entry\'s name in trial names, tables and selectors (peft:<name>)'),
+      .describe("the entry's name in trial names, tables and selectors (peft:<name>)"),
     peft: z
       .looseObject({
-        peft_type: z.string().regex(/^[A-Za-z0-9_]+$/, 'must be a PEFT method name such as LOKR').describe('PEFT method, e.g. LOKR'),
+        peft_type: z
+          .string()
+          .regex(/^[A-Za-z0-9_]+$/, 'must be a PEFT method name such as LOKR')
+          .describe('PEFT method, e.g. LOKR'),
       })
-      .describe("the config's fields, as PEFT's config class takes them; target_modules and task_type default to the spec's"),
+      .describe(
+        "the config's fields, as PEFT's config class takes them; target_modules and task_type default to the spec's",
+      ),
   })
   .describe('a baseline of any PEFT method, validated by a worker at submit');
 
@@ -131,17 +151,36 @@ export const gridSchema = z
       .max(MAX_LIST_ITEMS)
       .optional()
       .describe('BSLoRA blocks expanded one by one instead of the cartesian product of the grid axes'),
-    lora_ranks: oneOrMany(intIn({ min: 1, max: R.rank.max })).optional().describe('ranks of the LoRA baseline'),
-    vera_ranks: oneOrMany(intIn({ min: 1, max: R.rank.max })).optional().describe(`ranks of the VeRA baseline; default ${TRIAL_DEFAULTS.grid.vera_ranks}`),
-    seeds: z.array(intIn(R.seed)).min(1).max(MAX_LIST_ITEMS).optional().describe('seeds; every configuration runs once per seed'),
-    peft: z.array(peftEntrySchema).min(1).max(MAX_LIST_ITEMS).optional().describe('baselines of any PEFT method (method peft)'),
+    lora_ranks: oneOrMany(intIn({ min: 1, max: R.rank.max }))
+      .optional()
+      .describe('ranks of the LoRA baseline'),
+    vera_ranks: oneOrMany(intIn({ min: 1, max: R.rank.max }))
+      .optional()
+      .describe(`ranks of the VeRA baseline; default ${TRIAL_DEFAULTS.grid.vera_ranks}`),
+    seeds: z
+      .array(intIn(R.seed))
+      .min(1)
+      .max(MAX_LIST_ITEMS)
+      .optional()
+      .describe('seeds; every configuration runs once per seed'),
+    peft: z
+      .array(peftEntrySchema)
+      .min(1)
+      .max(MAX_LIST_ITEMS)
+      .optional()
+      .describe('baselines of any PEFT method (method peft)'),
   })
   .describe('the axes the sweep expands over');
 
 export const trainingSchema = z
   .strictObject({
     steps: intIn(R.steps).optional().describe('optimiser steps (give steps or epochs)'),
-    epochs: z.number().positive().max(R.epochs.max).optional().describe('passes over the train data (give steps or epochs)'),
+    epochs: z
+      .number()
+      .positive()
+      .max(R.epochs.max)
+      .optional()
+      .describe('passes over the train data (give steps or epochs)'),
     learning_rate: z.number().positive().max(R.learningRate.max),
     batch_size: intIn(R.batchSize).describe('effective batch size (examples per optimiser step)'),
     seq_len: intIn(R.seqLen).describe('maximum tokens per example'),
@@ -155,11 +194,15 @@ export const trainingSchema = z
     lr_scheduler: lrSchedulerSchema.optional(),
     micro_batch_size: intIn(R.batchSize)
       .optional()
-      .describe('examples per forward pass: each step accumulates gradients over batch_size / micro_batch_size of them (must divide batch_size); unset: batch_size'),
+      .describe(
+        'examples per forward pass: each step accumulates gradients over batch_size / micro_batch_size of them (must divide batch_size); unset: batch_size',
+      ),
     train_on_inputs: z
       .boolean()
       .optional()
-      .describe(`put the loss on the prompt's tokens too; default ${String(TRIAL_DEFAULTS.training.train_on_inputs)} (the completion only, as the reference)`),
+      .describe(
+        `put the loss on the prompt's tokens too; default ${String(TRIAL_DEFAULTS.training.train_on_inputs)} (the completion only, as the reference)`,
+      ),
     prompt_template: promptTemplateSchema.optional(),
   })
   .superRefine((t, ctx) => {
@@ -257,19 +300,39 @@ export const notifySchema = z.strictObject({
     .url({ protocol: /^https?$/ })
     .max(STRING_LENGTHS.url)
     // As written, not as the URL parser repairs it: `http:///etc/passwd` has no host.
-    .regex(/^https?:\/\/[^/?#\s@]+(?:[/?#]|$)/i, 'must be http(s)://host[:port]/path, with a host and no user name or password')
-    .describe('webhook URL (POST, signed with HMAC-SHA256 when secret_env is set); its host must be on the server\'s allowlist (BSLORA_WEBHOOK_ALLOW_HOSTS)'),
+    .regex(
+      /^https?:\/\/[^/?#\s@]+(?:[/?#]|$)/i,
+      'must be http(s)://host[:port]/path, with a host and no user name or password',
+    )
+    .describe(
+      "webhook URL (POST, signed with HMAC-SHA256 when secret_env is set); its host must be on the server's allowlist (BSLORA_WEBHOOK_ALLOW_HOSTS)",
+    ),
   secret_env: z
     .string()
-    .regex(/^BSLORA_WEBHOOK_SECRET_[A-Z0-9_]{1,64}$/, 'must name a variable BSLORA_WEBHOOK_SECRET_<NAME> (upper-case letters, digits, _): a spec may sign only with secrets set aside for webhooks')
+    .regex(
+      /^BSLORA_WEBHOOK_SECRET_[A-Z0-9_]{1,64}$/,
+      'must name a variable BSLORA_WEBHOOK_SECRET_<NAME> (upper-case letters, digits, _): a spec may sign only with secrets set aside for webhooks',
+    )
     .optional()
-    .describe('name of the environment variable on the control plane holding the signing secret: BSLORA_WEBHOOK_SECRET_<NAME>'),
+    .describe(
+      'name of the environment variable on the control plane holding the signing secret: BSLORA_WEBHOOK_SECRET_<NAME>',
+    ),
   events: z.array(z.enum(NOTIFY_EVENTS)).min(1).optional().describe('sweep outcomes to send; default all'),
 });
 
 export const budgetSchema = z.strictObject({
-  max_trials: z.int().min(1).max(1_000_000).optional().describe("refuse the spec when it expands to more trials (the server's own cap applies too)"),
-  max_device_hours: z.number().positive().max(R.maxDeviceHours.max).optional().describe('stop queueing new trials past this much device time'),
+  max_trials: z
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .optional()
+    .describe("refuse the spec when it expands to more trials (the server's own cap applies too)"),
+  max_device_hours: z
+    .number()
+    .positive()
+    .max(R.maxDeviceHours.max)
+    .optional()
+    .describe('stop queueing new trials past this much device time'),
 });
 
 /** The sweep spec object, before the cross-field rules. */
@@ -294,7 +357,10 @@ export const sweepSpecObjectSchema = z.strictObject({
         .string()
         .min(1)
         .max(STRING_LENGTHS.targetModule)
-        .regex(MODULE_NAME, "must be a module name: letters, digits, '_', '.' and '-' (no path separators, spaces or shell text)"),
+        .regex(
+          MODULE_NAME,
+          "must be a module name: letters, digits, '_', '.' and '-' (no path separators, spaces or shell text)",
+        ),
     )
     .min(1)
     .max(MAX_TARGET_MODULES)

@@ -25,7 +25,15 @@ export interface TrialCoordinates {
 export function trialCoordinates(trial: Trial): TrialCoordinates {
   const m = trial.method;
   if (!m) throw new TypeError(`trial ${trial.name} has no method`);
-  const base = { method: m.$case, rank: null, ranks: null, shareMode: null, shareSize: null, peftName: null, seed: trial.seed };
+  const base = {
+    method: m.$case,
+    rank: null,
+    ranks: null,
+    shareMode: null,
+    shareSize: null,
+    peftName: null,
+    seed: trial.seed,
+  };
   switch (m.$case) {
     case 'lora':
     case 'vera':

@@ -22,7 +22,12 @@ describe('proto/trial-defaults.json and proto/method-versions.json', () => {
     const doc = readFileSync(DOC, 'utf8');
     const table = /<!-- trial-defaults:begin -->([\s\S]*?)<!-- trial-defaults:end -->/.exec(doc)![1]!;
     const rows = [...table.matchAll(/^\| `([^`]+)` \| `([^`]+)` \|$/gm)].map((m) => [m[1], m[2]]);
-    expect(rows).toEqual(leaves(TRIAL_DEFAULTS as unknown as Record<string, unknown>).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+    expect(rows).toEqual(
+      leaves(TRIAL_DEFAULTS as unknown as Record<string, unknown>).map(([k, v]) => [
+        k,
+        typeof v === 'string' ? v : JSON.stringify(v),
+      ]),
+    );
   });
 
   it('has a version for every method and nothing else', () => {

@@ -136,7 +136,10 @@ export function bsloraBlocks(grid: SweepSpec['grid']): BsloraBlock[] {
 
 /** The seeds of a spec: `training.seed`, `training.seeds` or `grid.seeds`; default `grid.seeds` of the defaults. */
 export function seedsOf(spec: SweepSpec): number[] {
-  const seeds = spec.grid.seeds ?? spec.training.seeds ?? (spec.training.seed !== undefined ? [spec.training.seed] : TRIAL_DEFAULTS.grid.seeds);
+  const seeds =
+    spec.grid.seeds ??
+    spec.training.seeds ??
+    (spec.training.seed !== undefined ? [spec.training.seed] : TRIAL_DEFAULTS.grid.seeds);
   return [...new Set(seeds)];
 }
 
@@ -158,9 +161,15 @@ export function writtenPeftConfigJson(spec: SweepSpec, entry: NonNullable<SweepS
 export function enumerateTrials(spec: SweepSpec, peft: ReadonlyMap<string, PeftCanonical> = new Map()): Trial[] {
   const methods = [...new Set(asList(spec.grid.method) ?? [])];
   // The spec's training keys are the proto's field names, so a new training setting needs no code here.
-  const training = TrainingSettings.fromJSON(trainingJson({ ...TRIAL_DEFAULTS.training, ...setFields(spec.training) }));
+  const training = TrainingSettings.fromJSON(
+    trainingJson({ ...TRIAL_DEFAULTS.training, ...setFields(spec.training) }),
+  );
   // The scale rule and the kron dropout switch are written as the spec writes them; the messages take proto form.
-  const { scaling, kron_shared_dropout: kronSharedDropout, ...adapter } = {
+  const {
+    scaling,
+    kron_shared_dropout: kronSharedDropout,
+    ...adapter
+  } = {
     ...TRIAL_DEFAULTS.adapter,
     kron_shared_dropout: TRIAL_DEFAULTS.bslora.kron_shared_dropout,
     ...setFields(spec.adapter),
@@ -206,13 +215,22 @@ export function enumerateTrials(spec: SweepSpec, peft: ReadonlyMap<string, PeftC
         }
       } else if (method === 'peft') {
         for (const entry of spec.grid.peft ?? []) {
-          const canonical = peft.get(entry.name) ?? { configJson: writtenPeftConfigJson(spec, entry), peftVersion: '' };
+          const canonical = peft.get(entry.name) ?? {
+            configJson: writtenPeftConfigJson(spec, entry),
+            peftVersion: '',
+          };
           const value = PeftSettings.fromPartial({ name: entry.name, ...canonical });
           push(trial(`peft-${entry.name}-s${seed}`, { $case: 'peft', value }, seed));
         }
       } else if (method === 'vera') {
         for (const rank of asList(spec.grid.vera_ranks) ?? [TRIAL_DEFAULTS.grid.vera_ranks]) {
-          push(trial(`vera-r${rank}-s${seed}`, { $case: 'vera', value: VeraSettings.fromJSON({ ...adapter, rank }) }, seed));
+          push(
+            trial(
+              `vera-r${rank}-s${seed}`,
+              { $case: 'vera', value: VeraSettings.fromJSON({ ...adapter, rank }) },
+              seed,
+            ),
+          );
         }
       } else {
         for (const block of blocks) {
@@ -222,7 +240,12 @@ export function enumerateTrials(spec: SweepSpec, peft: ReadonlyMap<string, PeftC
             for (const size of sizes) {
               for (const r of block.ranks) {
                 const { kron_shared_dropout: _k, ...bsloraDefaults } = TRIAL_DEFAULTS.bslora;
-                const share = mode === 'kron' ? { share_size: size, shared_dropout: kronSharedDropout } : size === null ? {} : { share_size: size };
+                const share =
+                  mode === 'kron'
+                    ? { share_size: size, shared_dropout: kronSharedDropout }
+                    : size === null
+                      ? {}
+                      : { share_size: size };
                 const value = {
                   ...BSLoraSettings.fromJSON({ ...bsloraDefaults, ...adapter, ranks: r, [mode]: share }),
                   ...scalingJson,

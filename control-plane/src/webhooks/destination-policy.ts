@@ -24,7 +24,10 @@ export function webhookPolicyFrom(env: NodeJS.ProcessEnv = process.env): Webhook
     .filter(Boolean);
   const allowNetworks = new BlockList();
   const allowNetworksText: string[] = [];
-  for (const cidr of (env.BSLORA_WEBHOOK_ALLOW_NETWORKS ?? '').split(',').map((c) => c.trim()).filter(Boolean)) {
+  for (const cidr of (env.BSLORA_WEBHOOK_ALLOW_NETWORKS ?? '')
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean)) {
     const [net, bits] = cidr.split('/');
     const family = isIP(net ?? '');
     if (family === 0) continue;
@@ -93,7 +96,9 @@ export function refusedAddress(address: string, policy: WebhookPolicy): string |
 }
 
 function hostAllowed(host: string, policy: WebhookPolicy): boolean {
-  return policy.allowHosts.some((h) => (h.startsWith('*.') ? host.endsWith(h.slice(1)) && host.length > h.length - 1 : host === h));
+  return policy.allowHosts.some((h) =>
+    h.startsWith('*.') ? host.endsWith(h.slice(1)) && host.length > h.length - 1 : host === h,
+  );
 }
 
 /**

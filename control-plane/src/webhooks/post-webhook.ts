@@ -18,7 +18,9 @@ function guardedLookup(policy: WebhookPolicy): LookupFunction {
       if (err) return callback(err);
       const refused = addresses.map((a) => refusedAddress(a.address, policy)).find((r) => r !== null);
       if (refused || addresses.length === 0) {
-        return callback(new RefusedDestinationError(`${hostname} resolves to an address that ${refused ?? 'is missing'}`));
+        return callback(
+          new RefusedDestinationError(`${hostname} resolves to an address that ${refused ?? 'is missing'}`),
+        );
       }
       if (options.all) return callback(null, addresses);
       return callback(null, addresses[0]!.address, addresses[0]!.family);
@@ -27,7 +29,12 @@ function guardedLookup(policy: WebhookPolicy): LookupFunction {
 }
 
 /** POSTs `body` to `url`; resolves with the status code (3xx included: not followed). */
-export function postWebhook(url: string, headers: Record<string, string>, body: string, opts: { policy: WebhookPolicy; timeoutMs: number }): Promise<number> {
+export function postWebhook(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  opts: { policy: WebhookPolicy; timeoutMs: number },
+): Promise<number> {
   const refused = refusedUrl(url, opts.policy);
   if (refused) return Promise.reject(new RefusedDestinationError(`the destination ${refused}`));
   const target = new URL(url);
@@ -53,7 +60,9 @@ export function postWebhook(url: string, headers: Record<string, string>, body: 
         res.on('error', () => resolve(res.statusCode ?? 0));
       },
     );
-    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${opts.timeoutMs} ms`), { name: 'TimeoutError' })));
+    req.on('timeout', () =>
+      req.destroy(Object.assign(new Error(`no answer within ${opts.timeoutMs} ms`), { name: 'TimeoutError' })),
+    );
     req.on('error', reject);
     req.end(body);
   });

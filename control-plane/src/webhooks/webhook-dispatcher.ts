@@ -19,7 +19,9 @@ import { buildWebhookPayload, serializeWebhookPayload, sweepOutcome } from './we
 import { signWebhookPayload } from './webhook-signature.js';
 
 export const WEBHOOK_QUEUE = 'webhook';
-/** The only environment variables `notify.secret_env` may name: a spec cannot sign with the API token or a hook secret. */
+/**
+ * The only environment variables `notify.secret_env` may name: a spec cannot sign with the API token or a hook secret.
+ */
 export const WEBHOOK_SECRET_PREFIX = 'BSLORA_WEBHOOK_SECRET_';
 /** Most delivery attempts of one webhook, whatever the options say (the retry budget). */
 export const MAX_WEBHOOK_ATTEMPTS = 8;
@@ -39,7 +41,10 @@ export interface WebhookJobData {
 export interface WebhookDispatcherOptions {
   /** Delivery attempts before giving up, at most MAX_WEBHOOK_ATTEMPTS. @defaultValue 5 */
   attempts?: number;
-  /** Where webhooks may go. @defaultValue webhookPolicyFrom(env) (BSLORA_WEBHOOK_ALLOW_HOSTS, BSLORA_WEBHOOK_ALLOW_NETWORKS) */
+  /**
+   * Where webhooks may go. @defaultValue webhookPolicyFrom(env) (BSLORA_WEBHOOK_ALLOW_HOSTS,
+   * BSLORA_WEBHOOK_ALLOW_NETWORKS)
+   */
   policy?: WebhookPolicy;
   /** First retry delay; each next one doubles (1 s, 2 s, 4 s, 8 s). @defaultValue 1000 */
   backoffMs?: number;
@@ -67,7 +72,11 @@ export interface WebhookDispatcher {
 
 export const USER_AGENT = 'bslora-webhook/0.1';
 
-export async function startWebhookDispatcher(ctx: QueueContext, store: Store, opts: WebhookDispatcherOptions = {}): Promise<WebhookDispatcher> {
+export async function startWebhookDispatcher(
+  ctx: QueueContext,
+  store: Store,
+  opts: WebhookDispatcherOptions = {},
+): Promise<WebhookDispatcher> {
   const env = opts.env ?? process.env;
   const base = { connection: ctx.connection, prefix: ctx.prefix };
   const queue = new Queue<WebhookJobData>(WEBHOOK_QUEUE, base);
@@ -97,7 +106,9 @@ export async function startWebhookDispatcher(ctx: QueueContext, store: Store, op
           const secret = d.secretEnv.startsWith(WEBHOOK_SECRET_PREFIX) ? env[d.secretEnv] : undefined;
           if (!secret) {
             permanent = true;
-            throw new Error(`no signing secret is configured for notify.secret_env ${d.secretEnv} (variables named ${WEBHOOK_SECRET_PREFIX}*)`);
+            throw new Error(
+              `no signing secret is configured for notify.secret_env ${d.secretEnv} (variables named ${WEBHOOK_SECRET_PREFIX}*)`,
+            );
           }
           // A fresh timestamp per attempt, so that a receiver's replay window accepts retries.
           headers['x-bslora-signature'] = signWebhookPayload(secret, d.body);
@@ -150,10 +161,24 @@ export async function startWebhookDispatcher(ctx: QueueContext, store: Store, op
       for (const [index, target] of notify.entries()) {
         if (target.events && !target.events.includes(outcome)) continue;
         const deliveryId = `${sweepId}.${index}`;
-        const payload = buildWebhookPayload(sweep, rows, outcome, deliveryId, opts.publicUrl ?? env.BSLORA_PUBLIC_URL ?? '', itemsOfRows(store.db, rows));
+        const payload = buildWebhookPayload(
+          sweep,
+          rows,
+          outcome,
+          deliveryId,
+          opts.publicUrl ?? env.BSLORA_PUBLIC_URL ?? '',
+          itemsOfRows(store.db, rows),
+        );
         await queue.add(
           'deliver',
-          { deliveryId, sweepId, url: target.url, event: payload.event, secretEnv: target.secret_env ?? null, body: serializeWebhookPayload(payload) },
+          {
+            deliveryId,
+            sweepId,
+            url: target.url,
+            event: payload.event,
+            secretEnv: target.secret_env ?? null,
+            body: serializeWebhookPayload(payload),
+          },
           {
             // One delivery per sweep and URL, however often the sweep's end is reported.
             jobId: `notify.${deliveryId}`,

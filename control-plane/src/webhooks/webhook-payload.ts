@@ -32,7 +32,10 @@ export interface WebhookPayload {
     front: string[];
     expectPassed: boolean | null;
     expect: { name: string; passed: boolean; message: string }[];
-    /** Configuration-level results (accuracy 0–1): seed mean with its t interval, and the paired difference to `reference`. */
+    /**
+     * Configuration-level results (accuracy 0–1): seed mean with its t interval, and the paired difference to
+     * `reference`.
+     */
     reference: string | null;
     configurations: {
       name: string;

@@ -45,7 +45,15 @@ export interface WorkerProcess {
 }
 
 export async function spawnWorker(options: SpawnWorkerOptions): Promise<WorkerProcess> {
-  const args = ['-m', 'bslora_worker', 'serve', '--listen', options.listen ?? '127.0.0.1:0', '--run-dir', options.runDir];
+  const args = [
+    '-m',
+    'bslora_worker',
+    'serve',
+    '--listen',
+    options.listen ?? '127.0.0.1:0',
+    '--run-dir',
+    options.runDir,
+  ];
   args.push('--device', options.device ?? 'cpu');
   if (options.dryRun) args.push('--dry-run');
   for (const root of options.allowedRoots ?? []) args.push('--allowed-root', root);
@@ -72,7 +80,13 @@ export async function spawnWorker(options: SpawnWorkerOptions): Promise<WorkerPr
 
   const address = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new ControlPlaneError('CP_ERR_WORKER_START', `worker printed no ready line within ${options.startTimeoutMs ?? 120_000} ms`)),
+      () =>
+        reject(
+          new ControlPlaneError(
+            'CP_ERR_WORKER_START',
+            `worker printed no ready line within ${options.startTimeoutMs ?? 120_000} ms`,
+          ),
+        ),
       options.startTimeoutMs ?? 120_000,
     );
     createInterface({ input: child.stdout! }).on('line', (line) => {

@@ -103,17 +103,17 @@ export class WorkerClient {
    */
   validateAdapter(trial: Trial, opts: CallOptions = {}): Promise<CountParametersResponse> {
     return new Promise((resolve, reject) =>
-      this.client.countParameters({ trial }, new Metadata(), { deadline: deadline(opts.timeoutMs ?? 60_000) }, (err, res) =>
-        err ? reject(err) : resolve(res),
+      this.client.countParameters(
+        { trial },
+        new Metadata(),
+        { deadline: deadline(opts.timeoutMs ?? 60_000) },
+        (err, res) => (err ? reject(err) : resolve(res)),
       ),
     );
   }
 
   /** Trains one trial, reporting progress; resolves with the result and the reassembled adapter. */
-  train(
-    trial: Trial,
-    opts: CallOptions & { onProgress?: (p: TrainProgress) => void } = {},
-  ): Promise<TrainOutput> {
+  train(trial: Trial, opts: CallOptions & { onProgress?: (p: TrainProgress) => void } = {}): Promise<TrainOutput> {
     const call = this.client.train({ trial }, new Metadata(), { deadline: deadline(opts.timeoutMs) });
     const chunks: Buffer[] = [];
     let received = 0;
@@ -158,11 +158,23 @@ export class WorkerClient {
   uploadAdapter(adapter: Buffer, chunkBytes: number, opts: CallOptions = {}): Promise<string> {
     const sha = createHash('sha256').update(adapter).digest('hex');
     return new Promise((resolve, reject) => {
-      const call = this.client.uploadAdapter(new Metadata(), { deadline: deadline(opts.timeoutMs ?? 120_000) }, (err, res) =>
-        err ? reject(err) : res.sha256 === sha ? resolve(sha) : reject(new Error(`upload arrived as ${res.sha256}, sent ${sha}`)),
+      const call = this.client.uploadAdapter(
+        new Metadata(),
+        { deadline: deadline(opts.timeoutMs ?? 120_000) },
+        (err, res) =>
+          err
+            ? reject(err)
+            : res.sha256 === sha
+              ? resolve(sha)
+              : reject(new Error(`upload arrived as ${res.sha256}, sent ${sha}`)),
       );
       for (let offset = 0; offset < adapter.length; offset += chunkBytes) {
-        call.write({ sha256: sha, offset, data: adapter.subarray(offset, offset + chunkBytes), totalSize: adapter.length });
+        call.write({
+          sha256: sha,
+          offset,
+          data: adapter.subarray(offset, offset + chunkBytes),
+          totalSize: adapter.length,
+        });
       }
       call.end();
     });

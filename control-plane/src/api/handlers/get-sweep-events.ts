@@ -1,5 +1,6 @@
 /**
- * `GET /api/v1/sweeps/:id/events`: a server-sent-events stream of one sweep's changes, as deltas (api/sweep-event-log.ts;
+ * `GET /api/v1/sweeps/:id/events`: a server-sent-events stream of one sweep's changes, as deltas
+ * (api/sweep-event-log.ts;
  * the names are declared once in dashboard/static/live-events.js).
  *
  * Every connection starts with a `snapshot`: the sweep's status, its trials by status, the latest progress of each
@@ -23,7 +24,13 @@ import { acceptsGzip } from '../view-cache.js';
 
 const FLUSH_MS = 100;
 
-export function getSweepEventsHandler(id: string, since: string | undefined, req: FastifyRequest, reply: FastifyReply, ctx: ApiContext): void {
+export function getSweepEventsHandler(
+  id: string,
+  since: string | undefined,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  ctx: ApiContext,
+): void {
   const { cp, events: log } = ctx;
   sweepOr404(cp, id); // a missing sweep is an ordinary JSON 404, before the stream starts
   const release = holdStreamSlot(req, ctx); // 429 past the per-client cap, before the stream starts
@@ -122,7 +129,8 @@ export function getSweepEventsHandler(id: string, since: string | undefined, req
       progress: Object.fromEntries(running.map((k) => [k, cp.progress.get(k) ?? null])),
       resumed: missed !== null,
     },
-    // An id says "everything up to here is in hand": so the snapshot has one unless older events are replayed after it.
+    // An id says "everything up to here is in hand": so the snapshot has one unless older events are replayed after
+    // it.
     missed?.length ? undefined : log.lastId(),
   );
   for (const e of missed ?? []) send(e.name, e.data, e.id);

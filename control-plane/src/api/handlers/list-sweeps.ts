@@ -17,9 +17,13 @@ export function decodeCursor(s: string): SweepCursor {
   } catch {
     // fall through
   }
-  throw new ControlPlaneError('CP_ERR_API_REQUEST', 'cursor is not one this API returned (pass nextCursor unchanged)', {
-    issues: [{ path: 'query.cursor', message: 'not a cursor this API returned' }],
-  });
+  throw new ControlPlaneError(
+    'CP_ERR_API_REQUEST',
+    'cursor is not one this API returned (pass nextCursor unchanged)',
+    {
+      issues: [{ path: 'query.cursor', message: 'not a cursor this API returned' }],
+    },
+  );
 }
 
 export type ListSweepsQuery = { limit: number; offset: number; cursor?: string; status?: SweepStatus };
@@ -38,7 +42,12 @@ export function listSweepsHandler(query: ListSweepsQuery, req: FastifyRequest, r
 function sweepListPage(query: ListSweepsQuery, ctx: ApiContext) {
   const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
   // One row more than asked says whether there is a next page.
-  const page = ctx.cp.store.listSweepsPage({ limit: query.limit + 1, cursor, offset: query.offset, status: query.status });
+  const page = ctx.cp.store.listSweepsPage({
+    limit: query.limit + 1,
+    cursor,
+    offset: query.offset,
+    status: query.status,
+  });
   const hasMore = page.rows.length > query.limit;
   const rows = page.rows.slice(0, query.limit);
   const last = rows.at(-1);

@@ -1,6 +1,7 @@
 /**
  * `POST /api/v1/hooks/github`: for CI systems that can only send webhooks. Verifies GitHub's
- * `X-Hub-Signature-256` over the raw body with `BSLORA_GITHUB_HOOK_SECRET` (constant time; JSON bodies only), accepts `push` and
+ * `X-Hub-Signature-256` over the raw body with `BSLORA_GITHUB_HOOK_SECRET` (constant time; JSON bodies only), accepts
+ * `push` and
  * completed, successful `workflow_run` events, and submits the spec from `jobs/` that the hook's configuration
  * names (`?spec=` on the hook URL, else `BSLORA_GITHUB_HOOK_SPEC`), recording the repository, ref and commit sha
  * with the sweep. A redelivery (same `X-GitHub-Delivery`) answers with the sweep it already created; the same body
@@ -31,7 +32,8 @@ export function resolveHookSpec(name: string, jobsDir: string): { path: string; 
   const bad = (why: string) => new ControlPlaneError('CP_ERR_HOOK_REQUEST', `hook spec '${name}' ${why}`);
   const root = realpathSync(jobsDir);
   const candidate = resolve(root, name.replace(/^\.?\/?jobs\//, ''));
-  if (!['.yaml', '.yml', '.json'].includes(extname(candidate).toLowerCase())) throw bad('is not a .yaml, .yml or .json file');
+  if (!['.yaml', '.yml', '.json'].includes(extname(candidate).toLowerCase()))
+    throw bad('is not a .yaml, .yml or .json file');
   // Outside jobs/ before anything is probed: whether such a file exists is not said.
   if (!candidate.startsWith(root + sep)) throw bad('is not a file under jobs/');
   if (!existsSync(candidate)) throw bad(`does not exist under ${root}`);
@@ -73,10 +75,18 @@ function refMatches(ref: string | null, allowed: string | undefined): boolean {
     .some((r) => ref === r || ref === `refs/heads/${r}`);
 }
 
-export async function postGithubHookHandler(query: { spec?: string }, req: FastifyRequest, reply: FastifyReply, ctx: ApiContext) {
+export async function postGithubHookHandler(
+  query: { spec?: string },
+  req: FastifyRequest,
+  reply: FastifyReply,
+  ctx: ApiContext,
+) {
   const secret = ctx.env.BSLORA_GITHUB_HOOK_SECRET;
   if (!secret) {
-    throw new ControlPlaneError('CP_ERR_HOOK_DISABLED', 'set BSLORA_GITHUB_HOOK_SECRET on the control plane to the secret of the GitHub webhook');
+    throw new ControlPlaneError(
+      'CP_ERR_HOOK_DISABLED',
+      'set BSLORA_GITHUB_HOOK_SECRET on the control plane to the secret of the GitHub webhook',
+    );
   }
   const type = (header(req, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/json') {
@@ -87,7 +97,10 @@ export async function postGithubHookHandler(query: { spec?: string }, req: Fasti
   }
   const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.from(typeof req.body === 'string' ? req.body : '');
   if (!verifyGithubSignature(secret, raw, header(req, GITHUB_SIGNATURE_HEADER))) {
-    throw new ControlPlaneError('CP_ERR_HOOK_SIGNATURE', 'X-Hub-Signature-256 is missing or does not match the body signed with the shared secret');
+    throw new ControlPlaneError(
+      'CP_ERR_HOOK_SIGNATURE',
+      'X-Hub-Signature-256 is missing or does not match the body signed with the shared secret',
+    );
   }
   const event = header(req, 'x-github-event') ?? '';
   const deliveryId = header(req, 'x-github-delivery') ?? null;
@@ -104,7 +117,8 @@ export async function postGithubHookHandler(query: { spec?: string }, req: Fasti
   } else if (event === 'workflow_run') {
     const run = payload.workflow_run ?? {};
     if (payload.action !== 'completed') return ignore(`workflow_run '${payload.action}': only 'completed' submits`);
-    if (run.conclusion !== 'success') return ignore(`workflow_run concluded '${run.conclusion}': only 'success' submits`);
+    if (run.conclusion !== 'success')
+      return ignore(`workflow_run concluded '${run.conclusion}': only 'success' submits`);
     sha = run.head_sha ?? null;
     ref = run.head_branch ? `refs/heads/${run.head_branch}` : null;
   } else {
@@ -114,7 +128,10 @@ export async function postGithubHookHandler(query: { spec?: string }, req: Fasti
 
   const specName = query.spec ?? ctx.env.BSLORA_GITHUB_HOOK_SPEC;
   if (!specName) {
-    throw new ControlPlaneError('CP_ERR_HOOK_REQUEST', 'name the spec to submit: ?spec=<file under jobs/> on the hook URL, or BSLORA_GITHUB_HOOK_SPEC');
+    throw new ControlPlaneError(
+      'CP_ERR_HOOK_REQUEST',
+      'name the spec to submit: ?spec=<file under jobs/> on the hook URL, or BSLORA_GITHUB_HOOK_SPEC',
+    );
   }
   const spec = resolveHookSpec(specName, ctx.jobsDir);
 
@@ -122,7 +139,8 @@ export async function postGithubHookHandler(query: { spec?: string }, req: Fasti
   const key = deliveryId ? `github:${deliveryId}` : null;
   const bodySha256 = createHash('sha256').update(raw).digest('hex');
   const known = key ? ctx.cp.store.findIdempotencyKey(key, IDEMPOTENCY_TTL_MS) : undefined;
-  if (known && known.bodySha256 === bodySha256) return reply.status(200).header('idempotent-replayed', 'true').send(known.response);
+  if (known && known.bodySha256 === bodySha256)
+    return reply.status(200).header('idempotent-replayed', 'true').send(known.response);
   // The same signed bytes under another delivery id are a replay (the delivery id is not signed): refused. GitHub
   // sends every event with its own body, so a legitimate event never repeats one.
   const bodyKey = `github-body:${bodySha256}`;
@@ -135,7 +153,15 @@ export async function postGithubHookHandler(query: { spec?: string }, req: Fasti
   }
 
   const submitted = await ctx.cp.submit(await loadSweepSpecFile(spec.path, { roots: ctx.dataRoots }));
-  const source: SweepSource = { kind: 'github', event, deliveryId, repository: payload.repository?.full_name ?? null, ref, sha, spec: spec.name };
+  const source: SweepSource = {
+    kind: 'github',
+    event,
+    deliveryId,
+    repository: payload.repository?.full_name ?? null,
+    ref,
+    sha,
+    spec: spec.name,
+  };
   ctx.cp.store.setSweepSource(submitted.sweepId, source);
   ctx.cp.store.addEvent(submitted.sweepId, null, 'sweep-source', source);
   const response = { accepted: true, sweepId: submitted.sweepId, sha };

@@ -64,7 +64,12 @@ export async function postSweepHandler(
   const baseDir = query.base ?? ctx.specBaseDir;
   const submit = async (): Promise<Submitted> => {
     // Checked on its own thread: parsing and counting a large spec must not hold the event loop.
-    const spec = await parseSweepSpecOffThread(text, { format, sourceName: 'request body', baseDir, roots: ctx.dataRoots });
+    const spec = await parseSweepSpecOffThread(text, {
+      format,
+      sourceName: 'request body',
+      baseDir,
+      roots: ctx.dataRoots,
+    });
     const submitted = await ctx.cp.submit(spec);
     return { id: submitted.sweepId, trials: submitted.trials.length, reused: submitted.reused.length };
   };
@@ -75,7 +80,10 @@ export async function postSweepHandler(
   }
   const key = Array.isArray(rawKey) ? rawKey[0] : rawKey;
   if (!KEY_PATTERN.test(key)) {
-    throw new ControlPlaneError('CP_ERR_API_REQUEST', 'Idempotency-Key must be 1-255 printable ASCII characters without spaces (a UUID, say)');
+    throw new ControlPlaneError(
+      'CP_ERR_API_REQUEST',
+      'Idempotency-Key must be 1-255 printable ASCII characters without spaces (a UUID, say)',
+    );
   }
   // The request is "the same" when the spec text, its format and the folder it resolves against are.
   const bodySha256 = createHash('sha256').update(`${format}\n${baseDir}\n${text}`).digest('hex');

@@ -32,7 +32,11 @@ export async function getJson(path) {
     // no-cache: the browser revalidates with the ETag each time, so an unchanged sweep costs a 304, not its body.
     res = await fetch(path, { headers: { accept: 'application/json' }, cache: 'no-cache' });
   } catch (err) {
-    throw new ApiError(0, 'CP_ERR_API_UNREACHABLE', `the control plane did not answer (${/** @type {Error} */ (err).message})`);
+    throw new ApiError(
+      0,
+      'CP_ERR_API_UNREACHABLE',
+      `the control plane did not answer (${/** @type {Error} */ (err).message})`,
+    );
   }
   const body = await res.json().catch(() => null);
   if (!res.ok) {
@@ -61,7 +65,8 @@ export async function listSweeps() {
 
 /**
  * @typedef {{
- *   sweep: { id: string, name: string, status: string, createdAt: string, finishedAt: string | null, description: string | null },
+ *   sweep: { id: string, name: string, status: string, createdAt: string, finishedAt: string | null, description:
+ * string | null },
  *   trials: Trial[], byKey: Map<string, Trial>, tasks: string[], loraBaseline: string | null, completed: number,
  *   failed: number, expect: ExpectVerdict[], eventId: string
  * }} SweepData
@@ -70,7 +75,13 @@ export async function listSweeps() {
 
 /** @param {any} list @returns {ExpectVerdict[]} */
 const verdictsOf = (list) =>
-  Array.isArray(list) ? list.map((/** @type {any} */ v) => ({ name: String(v.name), passed: Boolean(v.passed), message: String(v.message ?? '') })) : [];
+  Array.isArray(list)
+    ? list.map((/** @type {any} */ v) => ({
+        name: String(v.name),
+        passed: Boolean(v.passed),
+        message: String(v.message ?? ''),
+      }))
+    : [];
 
 /**
  * The page's picture of a sweep, from its results table in columns (GET …/results?format=columns): the header, one
@@ -100,7 +111,8 @@ export function fromColumns(doc) {
     for (const task of tasks) accuracy[task] = c.accuracy?.[task]?.[i] ?? null;
     /** @type {Record<string, number | null>} */
     const footprint = {};
-    for (const [key, values] of Object.entries(c.footprint ?? {})) footprint[key] = /** @type {any[]} */ (values)[i] ?? null;
+    for (const [key, values] of Object.entries(c.footprint ?? {}))
+      footprint[key] = /** @type {any[]} */ (values)[i] ?? null;
     const method = String(c.method[i]);
     trials[i] = {
       trialKey: String(c.trialKey[i]),
@@ -302,7 +314,9 @@ export function followSweep(id, eventId, hooks) {
   const open = () => {
     if (stopped) return;
     hooks.onMode('connecting');
-    const es = new EventSource(`/api/v1/sweeps/${encodeURIComponent(id)}/events${since ? `?since=${encodeURIComponent(since)}` : ''}`);
+    const es = new EventSource(
+      `/api/v1/sweeps/${encodeURIComponent(id)}/events${since ? `?since=${encodeURIComponent(since)}` : ''}`,
+    );
     source = es;
     es.addEventListener('open', () => !stopped && hooks.onMode('sse'));
     for (const name of LIVE_EVENT_NAMES) {

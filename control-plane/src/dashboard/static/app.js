@@ -30,9 +30,14 @@ if (match) {
   void import('./sweep-view.js').then(({ renderSweep }) => renderSweep(root, id, setLive, first));
 } else if (location.pathname === '/compare') {
   const ids = new URLSearchParams(location.search).get('sweeps');
-  void import('./comparison-page.js').then(({ renderComparison }) => renderComparison(root, ids ? ids.split(',').filter(Boolean) : []));
+  void import('./comparison-page.js').then(({ renderComparison }) =>
+    renderComparison(root, ids ? ids.split(',').filter(Boolean) : []),
+  );
 } else if (location.pathname === '/' || location.pathname === '') {
   void renderSweepList(root, setLive);
 } else {
-  replace(root, h('section', { class: 'card' }, h('h1', null, 'Not found'), h('p', null, h('a', { href: '/' }, 'All sweeps'))));
+  replace(
+    root,
+    h('section', { class: 'card' }, h('h1', null, 'Not found'), h('p', null, h('a', { href: '/' }, 'All sweeps'))),
+  );
 }

@@ -29,7 +29,8 @@ import {
 /** @typedef {import('./format.js').TrialDetail} TrialDetail */
 
 /** ECharts measures text itself, so it needs real font names (the stylesheet's stack). */
-const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', 'Liberation Sans', 'Helvetica Neue', Arial, sans-serif";
+const FONT =
+  "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', 'Liberation Sans', 'Helvetica Neue', Arial, sans-serif";
 
 export const FRONT_SERIES_ID = 'pareto-front';
 /** Above this many points a series is drawn in large mode and the chart does not animate. */
@@ -86,8 +87,12 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data,
   const groups = [...byGroup.keys()].sort((a, b) => groupStyle(a).order - groupStyle(b).order || a.localeCompare(b));
   const baseline = data.trials.find((t) => t.name === data.loraBaseline && isPlotted(t)) ?? null;
   const bases = data.trials.filter((t) => t.method === 'base' && t.meanAcc !== null && Number.isFinite(t.meanAcc));
-  const baseAcc = bases.length ? bases.reduce((s, t) => s + /** @type {number} */ (t.meanAcc), 0) / bases.length : null;
-  const front = plotted.filter((t) => t.onFront).sort((a, b) => /** @type {number} */ (a.trainable) - /** @type {number} */ (b.trainable));
+  const baseAcc = bases.length
+    ? bases.reduce((s, t) => s + /** @type {number} */ (t.meanAcc), 0) / bases.length
+    : null;
+  const front = plotted
+    .filter((t) => t.onFront)
+    .sort((a, b) => /** @type {number} */ (a.trainable) - /** @type {number} */ (b.trainable));
 
   /** Trial keys by series id, for series whose points are plain [x, y] pairs (large mode). */
   /** @type {Map<string, string[]>} */
@@ -118,17 +123,20 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data,
       // Thousands of points: ECharts' large mode draws them as one path, without per-point animation.
       large,
       largeThreshold: LARGE,
-      data:
-        large
-          ? points.map((/** @type {Trial} */ t) => [t.trainable, t.meanAcc])
-          : points.map((/** @type {Trial} */ t) => ({
-              value: [t.trainable, t.meanAcc],
-              // Numbers only: chart labels are plain text, but keep trial strings out of them regardless.
-              trialKey: t.trialKey,
-              rank: t.config.rank,
-            })),
+      data: large
+        ? points.map((/** @type {Trial} */ t) => [t.trainable, t.meanAcc])
+        : points.map((/** @type {Trial} */ t) => ({
+            value: [t.trainable, t.meanAcc],
+            // Numbers only: chart labels are plain text, but keep trial strings out of them regardless.
+            trialKey: t.trialKey,
+            rank: t.config.rank,
+          })),
     };
-    if (large) keysOf.set(s.id, points.map((/** @type {Trial} */ t) => t.trialKey));
+    if (large)
+      keysOf.set(
+        s.id,
+        points.map((/** @type {Trial} */ t) => t.trialKey),
+      );
     if (isLora) {
       s.label = {
         // A label per point only while they can be read.
@@ -147,8 +155,14 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data,
           lineStyle: { color: style.color, type: 'dashed', width: 1.2, opacity: 0.55 },
           label: { color: style.color, fontSize: 11 },
           data: [
-            { yAxis: baseline.meanAcc, label: { formatter: `${tag} accuracy ${fmtAcc(baseline.meanAcc)}`, position: 'insideEndTop' } },
-            { xAxis: baseline.trainable, label: { formatter: `${tag} size ${fmtCount(baseline.trainable)}`, position: 'end', distance: 4 } },
+            {
+              yAxis: baseline.meanAcc,
+              label: { formatter: `${tag} accuracy ${fmtAcc(baseline.meanAcc)}`, position: 'insideEndTop' },
+            },
+            {
+              xAxis: baseline.trainable,
+              label: { formatter: `${tag} size ${fmtCount(baseline.trainable)}`, position: 'end', distance: 4 },
+            },
           ],
         };
       }
@@ -187,7 +201,12 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data,
         silent: true,
         symbol: 'none',
         lineStyle: { color: style.color, type: 'dotted', width: 1.5 },
-        label: { formatter: `base model ${fmtAcc(baseAcc)}`, position: 'insideStartTop', color: style.color, fontSize: 11 },
+        label: {
+          formatter: `base model ${fmtAcc(baseAcc)}`,
+          position: 'insideStartTop',
+          color: style.color,
+          fontSize: 11,
+        },
         data: [{ yAxis: baseAcc }],
       },
     });
@@ -281,7 +300,9 @@ export function locatePoints(option) {
   for (const s of option.series) {
     if (s.type !== 'scatter') continue;
     const keys = option.trialKeysOf?.get(s.id);
-    s.data.forEach((/** @type {any} */ d, /** @type {number} */ i) => out.set(keys ? keys[i] : d.trialKey, { seriesId: s.id, dataIndex: i }));
+    s.data.forEach((/** @type {any} */ d, /** @type {number} */ i) =>
+      out.set(keys ? keys[i] : d.trialKey, { seriesId: s.id, dataIndex: i }),
+    );
   }
   return out;
 }
@@ -305,7 +326,10 @@ export function trialTooltip(t, data, detail) {
   else if (t.config.rank !== null && t.config.rank !== undefined) config.push(['rank', String(t.config.rank)]);
   if (plan) {
     config.push(['learning rate', String(plan.training.learningRate)]);
-    config.push(['training', `${trainingLabel(plan)} · batch ${plan.training.batchSize} · seq ${plan.training.seqLen}`]);
+    config.push([
+      'training',
+      `${trainingLabel(plan)} · batch ${plan.training.batchSize} · seq ${plan.training.seqLen}`,
+    ]);
   }
   config.push(['seed', String(t.config.seed)]);
   if (plan) {
@@ -314,15 +338,19 @@ export function trialTooltip(t, data, detail) {
     if (plan.targetModules.length) config.push(['modules', plan.targetModules.join(', ')]);
   }
 
-  const parts = ['local', 'intra', 'inter', 'transform'].filter((k) => (c[k] ?? 0) > 0).map((k) => `${k} ${fmtInt(c[k])}`);
+  const parts = ['local', 'intra', 'inter', 'transform']
+    .filter((k) => (c[k] ?? 0) > 0)
+    .map((k) => `${k} ${fmtInt(c[k])}`);
   /** @type {[string, string][]} */
   const size = [['trainable', fmtInt(t.trainable)]];
-  if (parts.length > 1 || (parts.length === 1 && !parts[0].startsWith('local'))) size.push(['breakdown', parts.join(' · ')]);
+  if (parts.length > 1 || (parts.length === 1 && !parts[0].startsWith('local')))
+    size.push(['breakdown', parts.join(' · ')]);
   if (t.loraShare !== null && data.loraBaseline) size.push([`of ${data.loraBaseline}`, fmtShare(t.loraShare)]);
 
   /** @type {[string, string][]} */
   const acc = [['mean accuracy', fmtAcc(t.meanAcc)]];
-  if (t.accDelta !== null && data.loraBaseline && t.name !== data.loraBaseline) acc.push([`vs ${data.loraBaseline}`, fmtDelta(t.accDelta)]);
+  if (t.accDelta !== null && data.loraBaseline && t.name !== data.loraBaseline)
+    acc.push([`vs ${data.loraBaseline}`, fmtDelta(t.accDelta)]);
   for (const task of data.tasks) {
     const m = detail?.result?.metrics?.[task];
     const a = t.accuracy[task];
@@ -339,9 +367,23 @@ export function trialTooltip(t, data, detail) {
   return h(
     'div',
     { class: 'tip', dataset: detail ? { trialKey: t.trialKey } : { trialKey: t.trialKey, loading: 'true' } },
-    h('div', { class: 'tip-head' }, h('span', { class: 'swatch', style: { background: style.color } }), h('strong', { class: 'tip-name' }, t.name)),
-    h('div', { class: 'tip-sub' }, style.label, t.onFront ? h('span', { class: 'chip chip-front' }, 'Pareto front') : null),
-    h('table', { class: 'tip-grid' }, h('tbody', null, rowsOf(config), section('parameters'), rowsOf(size), section('accuracy'), rowsOf(acc))),
+    h(
+      'div',
+      { class: 'tip-head' },
+      h('span', { class: 'swatch', style: { background: style.color } }),
+      h('strong', { class: 'tip-name' }, t.name),
+    ),
+    h(
+      'div',
+      { class: 'tip-sub' },
+      style.label,
+      t.onFront ? h('span', { class: 'chip chip-front' }, 'Pareto front') : null,
+    ),
+    h(
+      'table',
+      { class: 'tip-grid' },
+      h('tbody', null, rowsOf(config), section('parameters'), rowsOf(size), section('accuracy'), rowsOf(acc)),
+    ),
     detail ? null : h('div', { class: 'tip-loading muted' }, 'loading the plan…'),
   );
 }

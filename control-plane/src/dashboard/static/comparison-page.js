@@ -19,15 +19,29 @@ export async function renderComparison(root, initial) {
   const list = h('div', { class: 'table-wrap', id: 'compare-picks' });
   const status = h('p', { class: 'hint', id: 'compare-status' });
   const views = h('div', { id: 'config-views' });
-  const button = h('button', { type: 'button', class: 'btn', id: 'compare-button', onclick: () => void compare() }, 'Compare');
+  const button = h(
+    'button',
+    { type: 'button', class: 'btn', id: 'compare-button', onclick: () => void compare() },
+    'Compare',
+  );
   replace(
     root,
-    h('nav', { class: 'crumbs' }, h('a', { href: '/' }, 'All sweeps'), h('span', { 'aria-hidden': 'true' }, ' / '), h('span', null, 'Compare')),
+    h(
+      'nav',
+      { class: 'crumbs' },
+      h('a', { href: '/' }, 'All sweeps'),
+      h('span', { 'aria-hidden': 'true' }, ' / '),
+      h('span', null, 'Compare'),
+    ),
     h(
       'section',
       { class: 'card' },
       h('div', { class: 'card-head' }, h('h1', null, 'Compare sweeps'), button),
-      h('p', { class: 'hint' }, 'Sweeps with the same base model, eval tasks and eval limit combine into one table: a trial two sweeps share counts once, and seeds of one configuration pool.'),
+      h(
+        'p',
+        { class: 'hint' },
+        'Sweeps with the same base model, eval tasks and eval limit combine into one table: a trial two sweeps share counts once, and seeds of one configuration pool.',
+      ),
       list,
       status,
     ),
@@ -40,7 +54,15 @@ export async function renderComparison(root, initial) {
     h(
       'table',
       { class: 'sweeps' },
-      h('thead', null, h('tr', null, ['', 'sweep', 'status', 'created', 'id'].map((c) => h('th', { scope: 'col' }, c)))),
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          ['', 'sweep', 'status', 'created', 'id'].map((c) => h('th', { scope: 'col' }, c)),
+        ),
+      ),
       h(
         'tbody',
         null,

@@ -16,20 +16,31 @@
 import { FRONT_COLOR, groupStyle, taskLabel } from './format.js';
 
 /**
- * @typedef {{ n: number, mean: number, sd: number | null, lo: number | null, hi: number | null, halfWidth: number | null, confidence: number }} MeanInterval
- * @typedef {{ mean: number, lo: number, hi: number, confidence: number, items: number, seeds: { candidate: number, reference: number }, replicates: number }} PairedDifference
- * @typedef {{ configKey: string, name: string, method: string, rank: number | null, ranks: { local: number, intra: number, inter: number } | null,
- *   shareMode: string | null, kronShareSize: number | null, gateShareSize: number | null, sharingRatio: number | null, intraFraction: number | null,
- *   trainable: number | null, seeds: number[], trialKeys: string[], planned: number, tasks: Record<string, MeanInterval>, mean: MeanInterval | null,
- *   vsReference: { versus: string, mean: PairedDifference | null, tasks: Record<string, PairedDifference | null>, reason: string | null } | null,
- *   onFront: boolean, frontNoise: { versus: string, diff: PairedDifference | null, withinNoise: boolean } | null }} Configuration
+ * @typedef {{ n: number, mean: number, sd: number | null, lo: number | null, hi: number | null, halfWidth: number |
+ * null, confidence: number }} MeanInterval
+ * @typedef {{ mean: number, lo: number, hi: number, confidence: number, items: number, seeds: { candidate: number,
+ * reference: number }, replicates: number }} PairedDifference
+ * @typedef {{ configKey: string, name: string, method: string, rank: number | null, ranks: { local: number, intra:
+ * number, inter: number } | null,
+ *   shareMode: string | null, kronShareSize: number | null, gateShareSize: number | null, sharingRatio: number | null,
+ * intraFraction: number | null,
+ *   trainable: number | null, seeds: number[], trialKeys: string[], planned: number, tasks: Record<string,
+ * MeanInterval>, mean: MeanInterval | null,
+ *   vsReference: { versus: string, mean: PairedDifference | null, tasks: Record<string, PairedDifference | null>,
+ * reason: string | null } | null,
+ *   onFront: boolean, frontNoise: { versus: string, diff: PairedDifference | null, withinNoise: boolean } | null }}
+ * Configuration
  * @typedef {{ confidence: number, reference: string | null, configurations: Configuration[] }} ConfigurationResults
  */
 
-const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', 'Liberation Sans', 'Helvetica Neue', Arial, sans-serif";
+const FONT =
+  "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', 'Liberation Sans', 'Helvetica Neue', Arial, sans-serif";
 const TEXT = { fontFamily: FONT, color: '#374151' };
 
-/** The group a configuration is drawn in (`lora`, `bslora-kron`, …), as the trial chart colours them. @param {Configuration} c */
+/**
+ * The group a configuration is drawn in (`lora`, `bslora-kron`, …), as the trial chart colours them. @param
+ * {Configuration} c
+ */
 export function configGroup(c) {
   return c.method === 'bslora' ? `bslora-${c.shareMode ?? 'slice'}` : c.method;
 }
@@ -39,7 +50,8 @@ export function isPlottedConfig(c) {
   return c.mean !== null && c.trainable !== null && c.trainable > 0 && c.method !== 'base';
 }
 
-const pts = (/** @type {number | null | undefined} */ x) => (x === null || x === undefined ? '—' : (x * 100).toFixed(1));
+const pts = (/** @type {number | null | undefined} */ x) =>
+  x === null || x === undefined ? '—' : (x * 100).toFixed(1);
 
 /** `81.2 ± 4.4 (3)` in points. @param {MeanInterval | null | undefined} m */
 export function fmtInterval(m) {
@@ -95,7 +107,10 @@ export function paramsOption(r) {
       symbolSize: 11,
       z: 4,
       itemStyle: { color: style.color, borderColor: '#ffffff', borderWidth: 1 },
-      data: cs.map((c) => ({ value: [c.trainable, /** @type {MeanInterval} */ (c.mean).mean], configKey: c.configKey })),
+      data: cs.map((c) => ({
+        value: [c.trainable, /** @type {MeanInterval} */ (c.mean).mean],
+        configKey: c.configKey,
+      })),
     });
     series.push({
       id: `bars:${g}`,
@@ -104,10 +119,15 @@ export function paramsOption(r) {
       z: 3,
       silent: true,
       data: cs.filter((c) => c.mean?.lo != null).map((c) => [c.trainable, c.mean?.lo, c.mean?.hi]),
-      renderItem: (/** @type {any} */ _p, /** @type {any} */ api) => ({ type: 'group', children: errorBar(api, api.value(0), api.value(1), api.value(2), style.color) }),
+      renderItem: (/** @type {any} */ _p, /** @type {any} */ api) => ({
+        type: 'group',
+        children: errorBar(api, api.value(0), api.value(1), api.value(2), style.color),
+      }),
     });
   }
-  const front = plotted.filter((c) => c.onFront).sort((a, b) => /** @type {number} */ (a.trainable) - /** @type {number} */ (b.trainable));
+  const front = plotted
+    .filter((c) => c.onFront)
+    .sort((a, b) => /** @type {number} */ (a.trainable) - /** @type {number} */ (b.trainable));
   series.push({
     id: 'config-front',
     name: 'Pareto front (configuration means)',
@@ -117,7 +137,10 @@ export function paramsOption(r) {
     symbol: 'none',
     lineStyle: { color: FRONT_COLOR, width: 2 },
     itemStyle: { color: FRONT_COLOR },
-    data: front.map((c) => ({ value: [c.trainable, /** @type {MeanInterval} */ (c.mean).mean], configKey: c.configKey })),
+    data: front.map((c) => ({
+      value: [c.trainable, /** @type {MeanInterval} */ (c.mean).mean],
+      configKey: c.configKey,
+    })),
   });
   series.push({
     id: 'front-noise',
@@ -128,13 +151,18 @@ export function paramsOption(r) {
     symbolSize: 22,
     // A ring around the point (transparent inside, so the point stays visible).
     itemStyle: { color: 'rgba(0, 0, 0, 0)', borderColor: FRONT_COLOR, borderWidth: 2, borderType: 'dashed' },
-    data: front.filter((c) => c.frontNoise?.withinNoise).map((c) => ({ value: [c.trainable, /** @type {MeanInterval} */ (c.mean).mean], configKey: c.configKey })),
+    data: front
+      .filter((c) => c.frontNoise?.withinNoise)
+      .map((c) => ({ value: [c.trainable, /** @type {MeanInterval} */ (c.mean).mean], configKey: c.configKey })),
   });
   return {
     animation: false,
     textStyle: TEXT,
     grid: { left: 64, right: 28, top: 48, bottom: 56 },
-    legend: { top: 8, data: [...groups.map((g) => groupStyle(g).label), 'Pareto front (configuration means)', 'front, within noise'] },
+    legend: {
+      top: 8,
+      data: [...groups.map((g) => groupStyle(g).label), 'Pareto front (configuration means)', 'front, within noise'],
+    },
     tooltip: { trigger: 'item' },
     xAxis: { type: 'log', name: 'trainable parameters', nameLocation: 'middle', nameGap: 30, scale: true },
     yAxis: {
@@ -164,7 +192,11 @@ export function bestByRatio(r) {
     const best = m.get(key);
     if (!best || /** @type {MeanInterval} */ (best.mean).mean < c.mean.mean) m.set(key, c);
   }
-  return new Map([...byMode].sort(([a], [b]) => a.localeCompare(b)).map(([mode, m]) => [mode, [...m].sort(([a], [b]) => a - b).map(([, c]) => c)]));
+  return new Map(
+    [...byMode]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([mode, m]) => [mode, [...m].sort(([a], [b]) => a - b).map(([, c]) => c)]),
+  );
 }
 
 /**
@@ -188,7 +220,12 @@ export function ratioOption(r) {
       data: band.length ? [[0]] : [],
       renderItem: (/** @type {any} */ _p, /** @type {any} */ api) => ({
         type: 'polygon',
-        shape: { points: [...band.map((b) => api.coord([b[0], b[2]])), ...[...band].reverse().map((b) => api.coord([b[0], b[1]]))] },
+        shape: {
+          points: [
+            ...band.map((b) => api.coord([b[0], b[2]])),
+            ...[...band].reverse().map((b) => api.coord([b[0], b[1]])),
+          ],
+        },
         style: { fill: style.color, opacity: 0.18 },
       }),
     });
@@ -200,7 +237,10 @@ export function ratioOption(r) {
       symbolSize: 8,
       itemStyle: { color: style.color },
       lineStyle: { color: style.color, width: 2 },
-      data: cs.map((c) => ({ value: [c.sharingRatio, /** @type {MeanInterval} */ (c.mean).mean], configKey: c.configKey })),
+      data: cs.map((c) => ({
+        value: [c.sharingRatio, /** @type {MeanInterval} */ (c.mean).mean],
+        configKey: c.configKey,
+      })),
     });
   }
   return {
@@ -209,15 +249,29 @@ export function ratioOption(r) {
     grid: { left: 64, right: 28, top: 48, bottom: 56 },
     legend: { top: 8, data: [...modes.keys()].map((m) => groupStyle(`bslora-${m}`).label) },
     tooltip: { trigger: 'item' },
-    xAxis: { type: 'value', name: 'sharing ratio ρ = (intra + inter) / total rank', nameLocation: 'middle', nameGap: 30, min: 0, max: 1 },
-    yAxis: { type: 'value', name: `mean accuracy (± ${Math.round(r.confidence * 100)} % CI)`, scale: true, axisLabel: { formatter: (/** @type {number} */ v) => `${(v * 100).toFixed(0)}%` } },
+    xAxis: {
+      type: 'value',
+      name: 'sharing ratio ρ = (intra + inter) / total rank',
+      nameLocation: 'middle',
+      nameGap: 30,
+      min: 0,
+      max: 1,
+    },
+    yAxis: {
+      type: 'value',
+      name: `mean accuracy (± ${Math.round(r.confidence * 100)} % CI)`,
+      scale: true,
+      axisLabel: { formatter: (/** @type {number} */ v) => `${(v * 100).toFixed(0)}%` },
+    },
     series,
   };
 }
 
 /** The share modes with BSLoRA results. @param {ConfigurationResults} r */
 export function shareModes(r) {
-  return [...new Set(r.configurations.filter((c) => c.method === 'bslora' && c.mean).map((c) => c.shareMode ?? 'slice'))].sort();
+  return [
+    ...new Set(r.configurations.filter((c) => c.method === 'bslora' && c.mean).map((c) => c.shareMode ?? 'slice')),
+  ].sort();
 }
 
 const fmtAxis = (/** @type {number} */ x) => String(Math.round(x * 1000) / 1000);
@@ -231,13 +285,24 @@ export function heatCells(r, mode) {
   /** @type {Map<string, Configuration>} */
   const cells = new Map();
   for (const c of r.configurations) {
-    if (c.method !== 'bslora' || (c.shareMode ?? 'slice') !== mode || !c.mean || c.sharingRatio === null || c.intraFraction === null) continue;
+    if (
+      c.method !== 'bslora' ||
+      (c.shareMode ?? 'slice') !== mode ||
+      !c.mean ||
+      c.sharingRatio === null ||
+      c.intraFraction === null
+    )
+      continue;
     const key = `${fmtAxis(c.sharingRatio)}|${fmtAxis(c.intraFraction)}`;
     const best = cells.get(key);
     if (!best || /** @type {MeanInterval} */ (best.mean).mean < c.mean.mean) cells.set(key, c);
   }
-  const rhos = [...new Set([...cells.values()].map((c) => /** @type {number} */ (c.sharingRatio)))].sort((a, b) => a - b).map(fmtAxis);
-  const phis = [...new Set([...cells.values()].map((c) => /** @type {number} */ (c.intraFraction)))].sort((a, b) => a - b).map(fmtAxis);
+  const rhos = [...new Set([...cells.values()].map((c) => /** @type {number} */ (c.sharingRatio)))]
+    .sort((a, b) => a - b)
+    .map(fmtAxis);
+  const phis = [...new Set([...cells.values()].map((c) => /** @type {number} */ (c.intraFraction)))]
+    .sort((a, b) => a - b)
+    .map(fmtAxis);
   const rhoAxis = [...new Set(rhos)];
   const phiAxis = [...new Set(phis)];
   return {
@@ -263,8 +328,22 @@ export function heatOption(r, mode) {
     textStyle: TEXT,
     grid: { left: 72, right: 96, top: 24, bottom: 56 },
     tooltip: { trigger: 'item' },
-    xAxis: { type: 'category', name: 'ρ (sharing ratio)', nameLocation: 'middle', nameGap: 30, data: rhos, splitArea: { show: true } },
-    yAxis: { type: 'category', name: 'φ (intra fraction)', nameLocation: 'middle', nameGap: 48, data: phis, splitArea: { show: true } },
+    xAxis: {
+      type: 'category',
+      name: 'ρ (sharing ratio)',
+      nameLocation: 'middle',
+      nameGap: 30,
+      data: rhos,
+      splitArea: { show: true },
+    },
+    yAxis: {
+      type: 'category',
+      name: 'φ (intra fraction)',
+      nameLocation: 'middle',
+      nameGap: 48,
+      data: phis,
+      splitArea: { show: true },
+    },
     visualMap: {
       min: values.length ? Math.min(...values) : 0,
       max: values.length ? Math.max(...values) : 1,
@@ -279,8 +358,15 @@ export function heatOption(r, mode) {
       {
         id: `heat:${mode}`,
         type: 'heatmap',
-        data: cells.map((c) => ({ value: [c.x, c.y, /** @type {MeanInterval} */ (c.config.mean).mean], configKey: c.config.configKey })),
-        label: { show: true, formatter: (/** @type {any} */ p) => fmtInterval(cells.find((c) => c.config.configKey === p.data.configKey)?.config.mean) },
+        data: cells.map((c) => ({
+          value: [c.x, c.y, /** @type {MeanInterval} */ (c.config.mean).mean],
+          configKey: c.config.configKey,
+        })),
+        label: {
+          show: true,
+          formatter: (/** @type {any} */ p) =>
+            fmtInterval(cells.find((c) => c.config.configKey === p.data.configKey)?.config.mean),
+        },
       },
     ],
   };
@@ -306,8 +392,17 @@ export function tasksOption(chosen) {
     grid: { left: 64, right: 28, top: 48, bottom: 96 },
     legend: { top: 8, data: tasks.map(taskLabel) },
     tooltip: { trigger: 'item' },
-    xAxis: { type: 'category', data: chosen.map((_, i) => i), axisLabel: { formatter: (/** @type {string} */ i) => `#${Number(i) + 1}` } },
-    yAxis: { type: 'value', name: 'accuracy (± CI)', scale: true, axisLabel: { formatter: (/** @type {number} */ v) => `${(v * 100).toFixed(0)}%` } },
+    xAxis: {
+      type: 'category',
+      data: chosen.map((_, i) => i),
+      axisLabel: { formatter: (/** @type {string} */ i) => `#${Number(i) + 1}` },
+    },
+    yAxis: {
+      type: 'value',
+      name: 'accuracy (± CI)',
+      scale: true,
+      axisLabel: { formatter: (/** @type {number} */ v) => `${(v * 100).toFixed(0)}%` },
+    },
     series: tasks.map((task, k) => {
       const color = TASK_COLORS[k % TASK_COLORS.length];
       const dx = (k - (tasks.length - 1) / 2) * spread;
@@ -319,14 +414,27 @@ export function tasksOption(chosen) {
         data: chosen
           .map((c, i) => ({ c, i }))
           .filter(({ c }) => c.tasks[task])
-          .map(({ c, i }) => ({ value: [i, c.tasks[task].mean, c.tasks[task].lo ?? c.tasks[task].mean, c.tasks[task].hi ?? c.tasks[task].mean], configKey: c.configKey, task })),
+          .map(({ c, i }) => ({
+            value: [
+              i,
+              c.tasks[task].mean,
+              c.tasks[task].lo ?? c.tasks[task].mean,
+              c.tasks[task].hi ?? c.tasks[task].mean,
+            ],
+            configKey: c.configKey,
+            task,
+          })),
         renderItem: (/** @type {any} */ _p, /** @type {any} */ api) => {
           const at = api.coord([api.value(0), api.value(1)]);
           return {
             type: 'group',
             children: [
               ...errorBar(api, api.value(0), api.value(2), api.value(3), color, dx),
-              { type: 'circle', shape: { cx: at[0] + dx, cy: at[1], r: 5 }, style: { fill: color, stroke: '#ffffff', lineWidth: 1 } },
+              {
+                type: 'circle',
+                shape: { cx: at[0] + dx, cy: at[1], r: 5 },
+                style: { fill: color, stroke: '#ffffff', lineWidth: 1 },
+              },
             ],
           };
         },
@@ -346,10 +454,41 @@ export const toCsv = (rows) => `${rows.map((r) => r.map(csvCell).join(',')).join
 /** The data behind the parameters view. @param {ConfigurationResults} r */
 export function paramsCsv(r) {
   return toCsv([
-    ['configuration', 'method', 'share_mode', 'trainable', 'seeds', 'mean_acc', 'sd', 'lo', 'hi', 'on_front', 'front_within_noise', 'reference', 'diff', 'diff_lo', 'diff_hi', 'config_key'],
+    [
+      'configuration',
+      'method',
+      'share_mode',
+      'trainable',
+      'seeds',
+      'mean_acc',
+      'sd',
+      'lo',
+      'hi',
+      'on_front',
+      'front_within_noise',
+      'reference',
+      'diff',
+      'diff_lo',
+      'diff_hi',
+      'config_key',
+    ],
     ...r.configurations.map((c) => [
-      c.name, c.method, c.shareMode, c.trainable, c.seeds.length, c.mean?.mean, c.mean?.sd, c.mean?.lo, c.mean?.hi, c.onFront, c.frontNoise?.withinNoise ?? '',
-      c.vsReference?.versus, c.vsReference?.mean?.mean, c.vsReference?.mean?.lo, c.vsReference?.mean?.hi, c.configKey,
+      c.name,
+      c.method,
+      c.shareMode,
+      c.trainable,
+      c.seeds.length,
+      c.mean?.mean,
+      c.mean?.sd,
+      c.mean?.lo,
+      c.mean?.hi,
+      c.onFront,
+      c.frontNoise?.withinNoise ?? '',
+      c.vsReference?.versus,
+      c.vsReference?.mean?.mean,
+      c.vsReference?.mean?.lo,
+      c.vsReference?.mean?.hi,
+      c.configKey,
     ]),
   ]);
 }
@@ -357,7 +496,9 @@ export function paramsCsv(r) {
 /** The data behind the ρ view. @param {ConfigurationResults} r */
 export function ratioCsv(r) {
   const rows = [];
-  for (const [mode, cs] of bestByRatio(r)) for (const c of cs) rows.push([mode, c.sharingRatio, c.name, c.seeds.length, c.mean?.mean, c.mean?.lo, c.mean?.hi]);
+  for (const [mode, cs] of bestByRatio(r))
+    for (const c of cs)
+      rows.push([mode, c.sharingRatio, c.name, c.seeds.length, c.mean?.mean, c.mean?.lo, c.mean?.hi]);
   return toCsv([['share_mode', 'sharing_ratio', 'configuration', 'seeds', 'mean_acc', 'lo', 'hi'], ...rows]);
 }
 
@@ -366,13 +507,23 @@ export function heatCsv(r, mode) {
   const { cells } = heatCells(r, mode);
   return toCsv([
     ['share_mode', 'sharing_ratio', 'intra_fraction', 'configuration', 'seeds', 'mean_acc', 'lo', 'hi'],
-    ...cells.map(({ config: c }) => [mode, c.sharingRatio, c.intraFraction, c.name, c.seeds.length, c.mean?.mean, c.mean?.lo, c.mean?.hi]),
+    ...cells.map(({ config: c }) => [
+      mode,
+      c.sharingRatio,
+      c.intraFraction,
+      c.name,
+      c.seeds.length,
+      c.mean?.mean,
+      c.mean?.lo,
+      c.mean?.hi,
+    ]),
   ]);
 }
 
 /** The data behind the per-task view. @param {Configuration[]} chosen */
 export function tasksCsv(chosen) {
   const rows = [];
-  for (const c of chosen) for (const [task, m] of Object.entries(c.tasks)) rows.push([c.name, task, m.n, m.mean, m.sd, m.lo, m.hi]);
+  for (const c of chosen)
+    for (const [task, m] of Object.entries(c.tasks)) rows.push([c.name, task, m.n, m.mean, m.sd, m.lo, m.hi]);
   return toCsv([['configuration', 'task', 'seeds', 'acc', 'sd', 'lo', 'hi'], ...rows]);
 }

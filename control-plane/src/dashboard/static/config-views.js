@@ -72,7 +72,8 @@ export function chartPng(chart) {
 
 /**
  * A card with a chart, its controls and its export buttons.
- * @param {{ id: string, title: string, hint: string, controls?: HTMLElement | null, file: string, csv: () => string }} o
+ * @param {{ id: string, title: string, hint: string, controls?: HTMLElement | null, file: string, csv: () => string }}
+ * o
  */
 function chartCard(o) {
   const el = h('div', { id: `${o.id}-chart`, class: 'chart chart-small', role: 'img', 'aria-label': o.title });
@@ -81,9 +82,36 @@ function chartCard(o) {
   const exports = h(
     'div',
     { class: 'actions' },
-    h('button', { type: 'button', class: 'btn btn-quiet', dataset: { export: 'svg' }, onclick: () => download(textBlob(chart.renderToSVGString(), 'image/svg+xml'), `${o.file}.svg`) }, 'SVG'),
-    h('button', { type: 'button', class: 'btn btn-quiet', dataset: { export: 'png' }, onclick: () => chartPng(chart).then((b) => download(b, `${o.file}.png`)) }, 'PNG'),
-    h('button', { type: 'button', class: 'btn btn-quiet', dataset: { export: 'csv' }, onclick: () => download(textBlob(o.csv(), 'text/csv'), `${o.file}.csv`) }, 'CSV'),
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'btn btn-quiet',
+        dataset: { export: 'svg' },
+        onclick: () => download(textBlob(chart.renderToSVGString(), 'image/svg+xml'), `${o.file}.svg`),
+      },
+      'SVG',
+    ),
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'btn btn-quiet',
+        dataset: { export: 'png' },
+        onclick: () => chartPng(chart).then((b) => download(b, `${o.file}.png`)),
+      },
+      'PNG',
+    ),
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'btn btn-quiet',
+        dataset: { export: 'csv' },
+        onclick: () => download(textBlob(o.csv(), 'text/csv'), `${o.file}.csv`),
+      },
+      'CSV',
+    ),
   );
   const card = h(
     'section',
@@ -105,9 +133,18 @@ function configTable(r) {
     h(
       'thead',
       null,
-      h('tr', null, ['configuration', 'seeds', 'trainable', `mean acc ± ${pct} CI (n)`, r.reference ? `vs ${r.reference} [${pct} CI]` : 'vs reference', 'front'].map((c, i) =>
-        h('th', { scope: 'col', class: i > 0 && i < 5 ? 'num' : undefined }, c),
-      )),
+      h(
+        'tr',
+        null,
+        [
+          'configuration',
+          'seeds',
+          'trainable',
+          `mean acc ± ${pct} CI (n)`,
+          r.reference ? `vs ${r.reference} [${pct} CI]` : 'vs reference',
+          'front',
+        ].map((c, i) => h('th', { scope: 'col', class: i > 0 && i < 5 ? 'num' : undefined }, c)),
+      ),
     ),
     h(
       'tbody',
@@ -120,8 +157,16 @@ function configTable(r) {
           h('td', { class: 'num' }, `${c.seeds.length}/${c.planned}`),
           h('td', { class: 'num' }, fmtCount(c.trainable)),
           h('td', { class: 'num', dataset: { cell: 'mean' } }, fmtInterval(c.mean)),
-          h('td', { class: 'num', dataset: { cell: 'diff' } }, c.name === r.reference ? 'reference' : fmtDifference(c.vsReference?.mean)),
-          h('td', { dataset: { cell: 'front' } }, c.onFront ? (c.frontNoise?.withinNoise ? 'yes, within noise' : 'yes') : ''),
+          h(
+            'td',
+            { class: 'num', dataset: { cell: 'diff' } },
+            c.name === r.reference ? 'reference' : fmtDifference(c.vsReference?.mean),
+          ),
+          h(
+            'td',
+            { dataset: { cell: 'front' } },
+            c.onFront ? (c.frontNoise?.withinNoise ? 'yes, within noise' : 'yes') : '',
+          ),
         ),
       ),
     ),
@@ -160,7 +205,11 @@ export function renderConfigurationViews(root, r, o) {
   let mode = modes[0] ?? 'slice';
   const modePick = h(
     'select',
-    { id: 'heat-mode', 'aria-label': 'share mode', onchange: (/** @type {Event} */ e) => drawHeat(/** @type {HTMLSelectElement} */ (e.target).value) },
+    {
+      id: 'heat-mode',
+      'aria-label': 'share mode',
+      onchange: (/** @type {Event} */ e) => drawHeat(/** @type {HTMLSelectElement} */ (e.target).value),
+    },
     modes.map((m) => h('option', { value: m }, m)),
   );
   const heat = chartCard({
@@ -189,7 +238,12 @@ export function renderConfigurationViews(root, r, o) {
       h(
         'label',
         { class: 'pick' },
-        h('input', { type: 'checkbox', value: c.configKey, checked: initial.has(c.configKey), onchange: () => drawTasks() }),
+        h('input', {
+          type: 'checkbox',
+          value: c.configKey,
+          checked: initial.has(c.configKey),
+          onchange: () => drawTasks(),
+        }),
         ` ${c.name}`,
       ),
     ),
@@ -206,10 +260,15 @@ export function renderConfigurationViews(root, r, o) {
   tasks.card.appendChild(legend);
   charts.tasks = tasks.chart;
   function drawTasks() {
-    const keys = new Set([...picks.querySelectorAll('input:checked')].map((i) => /** @type {HTMLInputElement} */ (i).value));
+    const keys = new Set(
+      [...picks.querySelectorAll('input:checked')].map((i) => /** @type {HTMLInputElement} */ (i).value),
+    );
     chosen = withMean.filter((c) => keys.has(c.configKey));
     tasks.chart.setOption(tasksOption(chosen), { notMerge: true });
-    replace(legend, chosen.map((c) => h('li', null, c.name)));
+    replace(
+      legend,
+      chosen.map((c) => h('li', null, c.name)),
+    );
   }
 
   replace(
@@ -217,7 +276,16 @@ export function renderConfigurationViews(root, r, o) {
     h(
       'section',
       { class: 'card', id: 'config-summary' },
-      h('div', { class: 'card-head' }, h('h2', null, 'Configurations over seeds'), h('p', { class: 'hint' }, `${n} configuration${n === 1 ? '' : 's'} with results; reference ${r.reference ?? 'none'}`)),
+      h(
+        'div',
+        { class: 'card-head' },
+        h('h2', null, 'Configurations over seeds'),
+        h(
+          'p',
+          { class: 'hint' },
+          `${n} configuration${n === 1 ? '' : 's'} with results; reference ${r.reference ?? 'none'}`,
+        ),
+      ),
       h('div', { class: 'table-wrap' }, configTable(r)),
     ),
     params.card,
@@ -239,7 +307,13 @@ export function renderConfigurationViews(root, r, o) {
         h('div', null, `${fmtCount(c.trainable)} params · seeds ${c.seeds.join(', ')}`),
         h('div', null, `mean acc ${fmtInterval(c.mean)}`),
         c.vsReference ? h('div', null, `vs ${c.vsReference.versus} ${fmtDifference(c.vsReference.mean)}`) : null,
-        c.frontNoise ? h('div', null, `front: ${c.frontNoise.withinNoise ? 'within noise of' : 'beyond noise of'} ${c.frontNoise.versus}`) : null,
+        c.frontNoise
+          ? h(
+              'div',
+              null,
+              `front: ${c.frontNoise.withinNoise ? 'within noise of' : 'beyond noise of'} ${c.frontNoise.versus}`,
+            )
+          : null,
       );
     },
   };

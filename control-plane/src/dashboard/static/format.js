@@ -113,7 +113,13 @@ export function groupStyle(group) {
   if (Object.hasOwn(GROUPS, group)) return GROUPS[group];
   let style = extraGroups.get(group);
   if (!style) {
-    style = { label: group, color: EXTRA_COLORS[extraGroups.size % EXTRA_COLORS.length], symbol: 'circle', size: 12, order: 10 + extraGroups.size };
+    style = {
+      label: group,
+      color: EXTRA_COLORS[extraGroups.size % EXTRA_COLORS.length],
+      symbol: 'circle',
+      size: 12,
+      order: 10 + extraGroups.size,
+    };
     extraGroups.set(group, style);
   }
   return style;
@@ -188,7 +194,11 @@ const GENERIC_FILES = new Set(['test', 'train', 'dev', 'valid', 'validation', 'e
 export function taskLabel(task) {
   const noStyle = task.replace(/#[^/]*$/, '');
   if (noStyle.startsWith('builtin:')) return noStyle.slice('builtin:'.length);
-  const parts = noStyle.replace(/^(hub:|file:)/, '').replace(/@[^/]*$/, '').split('/').filter(Boolean);
+  const parts = noStyle
+    .replace(/^(hub:|file:)/, '')
+    .replace(/@[^/]*$/, '')
+    .split('/')
+    .filter(Boolean);
   if (parts.length === 0) return task;
   const last = parts[parts.length - 1];
   const stem = last.replace(/\.[a-z0-9]+$/i, '');
@@ -196,7 +206,10 @@ export function taskLabel(task) {
   return stem || last;
 }
 
-/** Ranks as written in trial names: `2/2/4` (local/intra/inter) or `r8`. @param {{ rank: number | null, ranks: RankTriple | null } | null} plan */
+/**
+ * Ranks as written in trial names: `2/2/4` (local/intra/inter) or `r8`. @param {{ rank: number | null, ranks:
+ * RankTriple | null } | null} plan
+ */
 export function ranksLabel(plan) {
   if (!plan) return '—';
   if (plan.ranks) return `${plan.ranks.local}/${plan.ranks.intra}/${plan.ranks.inter}`;

@@ -9,4 +9,11 @@
  * - `trial-running`, `trial-progress`, `trial-finished` (with the trial's table row): what changed, as it happens.
  * - `sweep-finished`: the final status and summary; `end`: the server closes the stream after it.
  */
-export const LIVE_EVENT_NAMES = /** @type {const} */ (['snapshot', 'trial-running', 'trial-progress', 'trial-finished', 'sweep-finished', 'end']);
+export const LIVE_EVENT_NAMES = /** @type {const} */ ([
+  'snapshot',
+  'trial-running',
+  'trial-progress',
+  'trial-finished',
+  'sweep-finished',
+  'end',
+]);

@@ -22,13 +22,17 @@ export function paretoFront(points) {
   const valid = (/** @type {{ params: number | null, acc: number | null }} */ p) =>
     typeof p.params === 'number' && !Number.isNaN(p.params) && typeof p.acc === 'number' && !Number.isNaN(p.acc);
   const front = new Set(points.filter((p) => !valid(p)).map((p) => p.key));
-  const sorted = /** @type {{ key: string, params: number, acc: number }[]} */ (points.filter(valid)).sort((a, b) => a.params - b.params);
+  const sorted = /** @type {{ key: string, params: number, acc: number }[]} */ (points.filter(valid)).sort(
+    (a, b) => a.params - b.params,
+  );
   let bestFewer = -Infinity;
   for (let i = 0; i < sorted.length; ) {
     let j = i;
     let groupBest = -Infinity;
-    for (; j < sorted.length && sorted[j].params === sorted[i].params; j++) groupBest = Math.max(groupBest, sorted[j].acc);
-    for (let k = i; k < j; k++) if (!(bestFewer >= sorted[k].acc) && !(groupBest > sorted[k].acc)) front.add(sorted[k].key);
+    for (; j < sorted.length && sorted[j].params === sorted[i].params; j++)
+      groupBest = Math.max(groupBest, sorted[j].acc);
+    for (let k = i; k < j; k++)
+      if (!(bestFewer >= sorted[k].acc) && !(groupBest > sorted[k].acc)) front.add(sorted[k].key);
     bestFewer = Math.max(bestFewer, groupBest);
     i = j;
   }
@@ -48,10 +52,13 @@ export function summarizeTrials(trials) {
   let baseline = null;
   for (const t of trials) {
     // The largest LoRA by parameters; the first of equals in plan order (as a stable sort, descending, gives).
-    if (t.method === 'lora' && done(t) && (baseline === null || (t.trainable ?? 0) > (baseline.trainable ?? 0))) baseline = t;
+    if (t.method === 'lora' && done(t) && (baseline === null || (t.trainable ?? 0) > (baseline.trainable ?? 0)))
+      baseline = t;
   }
   const front = paretoFront(
-    trials.filter((t) => done(t) && t.meanAcc !== null && t.method !== 'base').map((t) => ({ key: t.trialKey, params: t.trainable, acc: t.meanAcc })),
+    trials
+      .filter((t) => done(t) && t.meanAcc !== null && t.method !== 'base')
+      .map((t) => ({ key: t.trialKey, params: t.trainable, acc: t.meanAcc })),
   );
   const baseTotal = baseline?.trainable;
   const baseAcc = baseline?.meanAcc ?? null;

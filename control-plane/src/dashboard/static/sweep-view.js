@@ -1,5 +1,7 @@
 // @ts-check
-/** One sweep: its header and CSV export, summary cards, the parameter/accuracy chart, and the trial table, kept live. */
+/**
+ * One sweep: its header and CSV export, summary cards, the parameter/accuracy chart, and the trial table, kept live.
+ */
 import { ApiError, applyEvent, followSweep, loadSweep, loadTrialDetail } from './api.js';
 import { chartOption, createChart, isPlotted, locatePoints, trialTooltip } from './chart.js';
 import { h, replace } from './dom.js';
@@ -23,7 +25,13 @@ const MAX_FAILURES_LISTED = 50;
  * @param {string} [id]
  */
 function stat(label, value, sub, id) {
-  return h('div', { class: 'stat', id }, h('div', { class: 'stat-label' }, label), h('div', { class: 'stat-value' }, value), sub ? h('div', { class: 'stat-sub' }, sub) : null);
+  return h(
+    'div',
+    { class: 'stat', id },
+    h('div', { class: 'stat-label' }, label),
+    h('div', { class: 'stat-value' }, value),
+    sub ? h('div', { class: 'stat-sub' }, sub) : null,
+  );
 }
 
 /** @param {SweepData} data */
@@ -31,18 +39,33 @@ function statCards(data) {
   const total = data.trials.length;
   const running = data.trials.filter((t) => t.status === 'running').length;
   const queued = data.trials.filter((t) => t.status === 'queued').length;
-  const subs = [running ? `${running} running` : '', queued ? `${queued} queued` : '', `${data.failed} failed`].filter(Boolean);
+  const subs = [running ? `${running} running` : '', queued ? `${queued} queued` : '', `${data.failed} failed`].filter(
+    Boolean,
+  );
   const baseline = data.trials.find((t) => t.name === data.loraBaseline) ?? null;
   /** @type {Trial | null} */
   let best = null;
   for (const t of data.trials) {
-    if (t.method !== 'base' && t.method !== 'lora' && isPlotted(t) && (best === null || /** @type {number} */ (t.meanAcc) > /** @type {number} */ (best.meanAcc))) best = t;
+    if (
+      t.method !== 'base' &&
+      t.method !== 'lora' &&
+      isPlotted(t) &&
+      (best === null || /** @type {number} */ (t.meanAcc) > /** @type {number} */ (best.meanAcc))
+    )
+      best = t;
   }
-  const front = data.trials.filter((t) => t.onFront).sort((a, b) => /** @type {number} */ (a.trainable) - /** @type {number} */ (b.trainable));
+  const front = data.trials
+    .filter((t) => t.onFront)
+    .sort((a, b) => /** @type {number} */ (a.trainable) - /** @type {number} */ (b.trainable));
   return [
     stat('trials completed', `${data.completed} / ${total}`, subs.join(' · '), 'stat-trials'),
     baseline
-      ? stat('LoRA baseline', fmtAcc(baseline.meanAcc), `${baseline.name} · ${fmtCount(baseline.trainable)} params`, 'stat-baseline')
+      ? stat(
+          'LoRA baseline',
+          fmtAcc(baseline.meanAcc),
+          `${baseline.name} · ${fmtCount(baseline.trainable)} params`,
+          'stat-baseline',
+        )
       : stat('LoRA baseline', '—', 'no finished LoRA trial', 'stat-baseline'),
     best
       ? stat(
@@ -52,7 +75,12 @@ function statCards(data) {
           'stat-best',
         )
       : stat('best non-LoRA adapter', '—', 'none finished yet', 'stat-best'),
-    stat('Pareto front', `${front.length} trial${front.length === 1 ? '' : 's'}`, front.length ? `smallest: ${front[0].name}` : '', 'stat-front'),
+    stat(
+      'Pareto front',
+      `${front.length} trial${front.length === 1 ? '' : 's'}`,
+      front.length ? `smallest: ${front[0].name}` : '',
+      'stat-front',
+    ),
   ];
 }
 
@@ -90,13 +118,22 @@ export async function renderSweep(root, id, setLive, first) {
   const meta = h('p', { class: 'meta muted' });
   const stats = h('section', { class: 'stats', id: 'stats' });
   const checks = h('section', { class: 'card checks', id: 'checks' });
-  const chartEl = h('div', { id: 'chart', class: 'chart', role: 'img', 'aria-label': 'trainable parameters against mean accuracy' });
+  const chartEl = h('div', {
+    id: 'chart',
+    class: 'chart',
+    role: 'img',
+    'aria-label': 'trainable parameters against mean accuracy',
+  });
   const legendNote = h('p', { class: 'hint' });
   // What the x axis plots: trainable parameters or a serving footprint measure (x-measure.js)
   let xKey = 'trainable';
   const chartTitle = h('h2', { id: 'chart-title' });
   const xSelect = /** @type {HTMLSelectElement} */ (
-    h('select', { id: 'x-measure' }, X_MEASURES.map((m) => h('option', { value: m.key }, m.label)))
+    h(
+      'select',
+      { id: 'x-measure' },
+      X_MEASURES.map((m) => h('option', { value: m.key }, m.label)),
+    )
   );
   xSelect.addEventListener('change', () => {
     xKey = xSelect.value;
@@ -105,12 +142,32 @@ export async function renderSweep(root, id, setLive, first) {
   const failures = h('div', { id: 'failures', class: 'failures' });
   const table = createTrialTable({ onHover: (key) => highlight(key) });
   // The server names the file (Content-Disposition); `download` keeps the browser on this page.
-  const csv = h('a', { class: 'btn', id: 'csv-link', href: `/api/v1/sweeps/${enc}/results?format=csv`, download: true }, 'Download CSV');
-  const json = h('a', { class: 'btn btn-quiet', id: 'json-link', href: `/api/v1/sweeps/${enc}/results`, target: '_blank', rel: 'noopener' }, 'JSON');
+  const csv = h(
+    'a',
+    { class: 'btn', id: 'csv-link', href: `/api/v1/sweeps/${enc}/results?format=csv`, download: true },
+    'Download CSV',
+  );
+  const json = h(
+    'a',
+    {
+      class: 'btn btn-quiet',
+      id: 'json-link',
+      href: `/api/v1/sweeps/${enc}/results`,
+      target: '_blank',
+      rel: 'noopener',
+    },
+    'JSON',
+  );
 
   replace(
     root,
-    h('nav', { class: 'crumbs' }, h('a', { href: '/' }, 'All sweeps'), h('span', { 'aria-hidden': 'true' }, ' / '), h('span', { id: 'crumb-name' })),
+    h(
+      'nav',
+      { class: 'crumbs' },
+      h('a', { href: '/' }, 'All sweeps'),
+      h('span', { 'aria-hidden': 'true' }, ' / '),
+      h('span', { id: 'crumb-name' }),
+    ),
     h(
       'section',
       { class: 'sweep-head' },
@@ -128,7 +185,12 @@ export async function renderSweep(root, id, setLive, first) {
     h(
       'section',
       { class: 'card' },
-      h('div', { class: 'card-head' }, h('h2', null, 'Trials'), h('p', { class: 'hint' }, 'Click a column header to sort. Hover a row to find its point.')),
+      h(
+        'div',
+        { class: 'card-head' },
+        h('h2', null, 'Trials'),
+        h('p', { class: 'hint' }, 'Click a column header to sort. Hover a row to find its point.'),
+      ),
       table.el,
       failures,
     ),
@@ -205,7 +267,12 @@ export async function renderSweep(root, id, setLive, first) {
       const provisional = UNFINISHED.has(s.status) ? ' (so far: the sweep is still running)' : '';
       replace(
         checks,
-        h('div', { class: 'card-head' }, h('h2', null, 'Expect rules'), h('p', { class: 'hint' }, `${passed} of ${d.expect.length} passed${provisional}`)),
+        h(
+          'div',
+          { class: 'card-head' },
+          h('h2', null, 'Expect rules'),
+          h('p', { class: 'hint' }, `${passed} of ${d.expect.length} passed${provisional}`),
+        ),
         h(
           'ul',
           { class: 'verdicts' },
@@ -243,8 +310,16 @@ export async function renderSweep(root, id, setLive, first) {
       failed.length
         ? [
             h('h3', null, failed.length === 1 ? '1 failed trial' : `${failed.length} failed trials`),
-            h('ul', null, listed.map((t) => h('li', null, h('strong', null, t.name), ': ', t.lastError ?? 'no error message recorded'))),
-            failed.length > listed.length ? h('p', { class: 'muted' }, `and ${failed.length - listed.length} more (sort the table by status)`) : null,
+            h(
+              'ul',
+              null,
+              listed.map((t) =>
+                h('li', null, h('strong', null, t.name), ': ', t.lastError ?? 'no error message recorded'),
+              ),
+            ),
+            failed.length > listed.length
+              ? h('p', { class: 'muted' }, `and ${failed.length - listed.length} more (sort the table by status)`)
+              : null,
           ]
         : [],
     );
@@ -290,7 +365,11 @@ export async function renderSweep(root, id, setLive, first) {
         }
         // A sweep that ended with trials still queued or running on the page was cancelled: its trials' new status
         // comes with no event of its own, so the table is loaded once more.
-        if (name === 'end' && !UNFINISHED.has(data.sweep.status) && data.trials.some((t) => UNFINISHED.has(t.status))) {
+        if (
+          name === 'end' &&
+          !UNFINISHED.has(data.sweep.status) &&
+          data.trials.some((t) => UNFINISHED.has(t.status))
+        ) {
           loadSweep(id).then(draw, () => {});
         }
       },

@@ -54,8 +54,20 @@ function columns(data) {
           { class: 'trial-name' },
           h('span', { class: 'swatch', style: { background: groupStyle(t.group).color } }),
           h('span', null, t.name),
-          t.name === data.loraBaseline ? h('span', { class: 'chip chip-baseline', title: 'the LoRA baseline the shares and deltas refer to' }, 'baseline') : null,
-          t.reused ? h('span', { class: 'chip', title: 'result reused from an earlier sweep with the same trial key' }, 'reused') : null,
+          t.name === data.loraBaseline
+            ? h(
+                'span',
+                { class: 'chip chip-baseline', title: 'the LoRA baseline the shares and deltas refer to' },
+                'baseline',
+              )
+            : null,
+          t.reused
+            ? h(
+                'span',
+                { class: 'chip', title: 'result reused from an earlier sweep with the same trial key' },
+                'reused',
+              )
+            : null,
         ),
     },
     { id: 'group', label: 'method', title: 'method and share mode', value: (t) => t.group, cell: (t) => t.group },
@@ -63,11 +75,18 @@ function columns(data) {
       id: 'ranks',
       label: 'ranks',
       title: 'BSLoRA local/intra/inter ranks, or the LoRA / VeRA rank',
-      value: (t) => (t.config.ranks ? t.config.ranks.local + t.config.ranks.intra + t.config.ranks.inter : t.config.rank ?? null),
+      value: (t) =>
+        t.config.ranks ? t.config.ranks.local + t.config.ranks.intra + t.config.ranks.inter : (t.config.rank ?? null),
       cell: (t) => ranksLabel(t.config),
       numeric: true,
     },
-    { id: 'share', label: 'share', title: 'share mode and share size', value: (t) => shareLabel(t.config), cell: (t) => shareLabel(t.config) },
+    {
+      id: 'share',
+      label: 'share',
+      title: 'share mode and share size',
+      value: (t) => shareLabel(t.config),
+      cell: (t) => shareLabel(t.config),
+    },
     {
       id: 'scale',
       label: 'scale',
@@ -87,16 +106,27 @@ function columns(data) {
     {
       id: 'loraShare',
       label: '% of LoRA',
-      title: data.loraBaseline ? `trainable parameters as a share of ${data.loraBaseline}` : 'no LoRA baseline in this sweep',
+      title: data.loraBaseline
+        ? `trainable parameters as a share of ${data.loraBaseline}`
+        : 'no LoRA baseline in this sweep',
       numeric: true,
       value: (t) => num(t.loraShare),
       cell: (t) => fmtShare(t.loraShare),
     },
-    { id: 'meanAcc', label: 'mean acc', title: 'mean accuracy over the eval tasks', numeric: true, value: (t) => num(t.meanAcc), cell: (t) => fmtAcc(t.meanAcc) },
+    {
+      id: 'meanAcc',
+      label: 'mean acc',
+      title: 'mean accuracy over the eval tasks',
+      numeric: true,
+      value: (t) => num(t.meanAcc),
+      cell: (t) => fmtAcc(t.meanAcc),
+    },
     {
       id: 'accDelta',
       label: 'Δ LoRA',
-      title: data.loraBaseline ? `mean accuracy minus ${data.loraBaseline}'s, in points` : 'no LoRA baseline in this sweep',
+      title: data.loraBaseline
+        ? `mean accuracy minus ${data.loraBaseline}'s, in points`
+        : 'no LoRA baseline in this sweep',
       numeric: true,
       value: (t) => num(t.accDelta),
       cell: (t) => {
@@ -116,7 +146,13 @@ function columns(data) {
     }),
   );
   cols.push(
-    { id: 'finalLoss', label: 'final loss', numeric: true, value: (t) => num(t.finalLoss), cell: (t) => fmtLoss(t.finalLoss) },
+    {
+      id: 'finalLoss',
+      label: 'final loss',
+      numeric: true,
+      value: (t) => num(t.finalLoss),
+      cell: (t) => fmtLoss(t.finalLoss),
+    },
     {
       id: 'status',
       label: 'status',
@@ -129,7 +165,13 @@ function columns(data) {
           { class: 'status-cell' },
           h('span', { class: `badge badge-${t.status}`, title: t.lastError ?? undefined }, t.status),
           p ? h('span', { class: 'progress-text' }, progressLabel(p)) : null,
-          frac !== null ? h('span', { class: 'bar' }, h('span', { class: 'bar-fill', style: { width: `${(frac * 100).toFixed(1)}%` } })) : null,
+          frac !== null
+            ? h(
+                'span',
+                { class: 'bar' },
+                h('span', { class: 'bar-fill', style: { width: `${(frac * 100).toFixed(1)}%` } }),
+              )
+            : null,
         );
       },
     },
@@ -147,8 +189,16 @@ export function createTrialTable(hooks = {}) {
   table.append(thead, tbody);
   let page = 0;
   const pageInfo = h('span', { class: 'pager-info', id: 'table-page' });
-  const prev = h('button', { type: 'button', class: 'btn btn-quiet', id: 'table-prev', onclick: () => turn(-1) }, '‹ previous');
-  const next = h('button', { type: 'button', class: 'btn btn-quiet', id: 'table-next', onclick: () => turn(1) }, 'next ›');
+  const prev = h(
+    'button',
+    { type: 'button', class: 'btn btn-quiet', id: 'table-prev', onclick: () => turn(-1) },
+    '‹ previous',
+  );
+  const next = h(
+    'button',
+    { type: 'button', class: 'btn btn-quiet', id: 'table-next', onclick: () => turn(1) },
+    'next ›',
+  );
   const pager = h('div', { class: 'pager', id: 'table-pager' }, prev, pageInfo, next);
   const el = h('div', { class: 'trial-table' }, h('div', { class: 'table-wrap' }, table), pager);
   /** @type {{ col: string | null, dir: 1 | -1 }} */
@@ -179,7 +229,11 @@ export function createTrialTable(hooks = {}) {
               'button',
               { type: 'button', class: 'sort', onclick: () => setSort(c.id) },
               c.label,
-              h('span', { class: 'sort-arrow', 'aria-hidden': 'true' }, sort.col === c.id ? (sort.dir === 1 ? '▲' : '▼') : ''),
+              h(
+                'span',
+                { class: 'sort-arrow', 'aria-hidden': 'true' },
+                sort.col === c.id ? (sort.dir === 1 ? '▲' : '▼') : '',
+              ),
             ),
           ),
         ),
@@ -198,7 +252,10 @@ export function createTrialTable(hooks = {}) {
         // Missing values last in either direction.
         if (va === null || va === '') return vb === null || vb === '' ? 0 : 1;
         if (vb === null || vb === '') return -1;
-        const cmp = typeof va === 'number' && typeof vb === 'number' ? va - vb : String(va).localeCompare(String(vb), 'en', { numeric: true });
+        const cmp =
+          typeof va === 'number' && typeof vb === 'number'
+            ? va - vb
+            : String(va).localeCompare(String(vb), 'en', { numeric: true });
         return cmp * sort.dir;
       });
     }
@@ -226,7 +283,8 @@ export function createTrialTable(hooks = {}) {
         ),
       ),
     );
-    if (rows.length === 0) replace(tbody, h('tr', null, h('td', { colspan: cols.length, class: 'muted' }, 'This sweep has no trials.')));
+    if (rows.length === 0)
+      replace(tbody, h('tr', null, h('td', { colspan: cols.length, class: 'muted' }, 'This sweep has no trials.')));
   };
 
   /** @param {number} step */

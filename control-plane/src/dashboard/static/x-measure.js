@@ -1,7 +1,8 @@
 // @ts-check
 /**
  * The chart's x axis: trainable parameters (the default) or one of the serving footprint's measures that the worker
- * records in each result's counts, served in the results table's `footprint` columns (file bytes, resident bytes factored or merged into per-module LoRA, adapters per
+ * records in each result's counts, served in the results table's `footprint` columns (file bytes, resident bytes
+ * factored or merged into per-module LoRA, adapters per
  * GiB). The chart itself always plots `trial.trainable`; `withXMeasure` hands it trials whose `trainable` is the
  * chosen measure, so the chart, the Pareto line and the baseline marks follow the choice unchanged.
  */
