@@ -164,7 +164,7 @@ describe('bounds', () => {
     let builds = 0;
     const get = ViewCache.prototype.get;
     const spy = vi.spyOn(ViewCache.prototype, 'get').mockImplementation(function (this: ViewCache, key, build, also) {
-      return get.call(this, key, () => (key === `detail:${id}` ? builds++ : 0, build()), also);
+      return get.call(this, key, () => (key === `snapshot:${id}` ? builds++ : 0, build()), also);
     });
     try {
       // Clients arrive twenty at a time (inject hands each whole body back to this same process, which real clients

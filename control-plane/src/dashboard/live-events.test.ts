@@ -21,7 +21,7 @@ describe('live event names', () => {
     const handler = read('../api/handlers/get-sweep-events.ts');
     const log = read('../api/sweep-event-log.ts');
     expect(handler).toContain("import type { LiveEventName, SweepEvent } from '../sweep-event-log.js';");
-    expect(log).toContain("import { LIVE_EVENT_NAMES } from '../dashboard/static/live-events.js'");
+    expect(log).toMatch(/import (type )?\{ LIVE_EVENT_NAMES \} from '\.\.\/dashboard\/static\/live-events\.js'/);
     // Every name written at a send: send('x', …) in the handler, this.emit(sweepId, 'x', …) in the log.
     const sent = new Set(
       [...handler.matchAll(/\bsend\(\s*'([a-z-]+)'/g), ...log.matchAll(/\bemit\(\s*sweepId,\s*'([a-z-]+)'/g)].map(
