@@ -75,7 +75,7 @@ describe('an agent stopped with Ctrl-C mid-training', () => {
       steps: 14,
       checkpoint_every: 2,
     });
-    const res = await fetch(`${first.apiUrl}/api/v1/sweeps?base=${encodeURIComponent(home)}`, {
+    const res = await fetch(`${first.apiUrl}/api/v1/sweeps`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' },
       body: readFileSync(specPath, 'utf8'),

@@ -106,7 +106,7 @@ describe('PEFT baselines end to end', () => {
       peft_type: 'LOKR',
     });
     // The result table names each entry as its selector does.
-    expect(cap.stdout()).toMatch(/peft-vblora-s0\s+peft:vblora\s+completed/);
+    expect(cap.stdout()).toMatch(/peft-vblora-s0\s+peft:vblora\s+-\s+completed/);
     expect(cap.stdout()).toMatch(/peft:lokr-r8/);
   }, 300_000);
 
