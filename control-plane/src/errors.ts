@@ -45,6 +45,14 @@ export const ERROR_CODES = {
   CP_ERR_HOOK_REQUEST: { exitCode: 2, httpStatus: 400, summary: 'the hook request cannot be used' },
   /** A worker named by address (`--worker host:port`) did not answer. */
   CP_ERR_WORKER_UNREACHABLE: { exitCode: 4, httpStatus: 503, summary: 'the worker does not answer' },
+  /** No trial of the sweep has that key (or name, for the CLI). */
+  CP_ERR_TRIAL_NOT_FOUND: { exitCode: 2, httpStatus: 404, summary: 'the sweep has no such trial' },
+  /** The trial has no stored adapter: the base model, a trial that has not finished, or an archive that is gone. */
+  CP_ERR_ADAPTER_NOT_FOUND: { exitCode: 2, httpStatus: 404, summary: 'the trial has no adapter' },
+  /** A downloaded adapter does not match its sha256, or is not a tar of regular files. */
+  CP_ERR_ADAPTER_INVALID: { exitCode: 1, httpStatus: 502, summary: 'the adapter archive is damaged' },
+  /** The directory `bslora adapter get` should write to exists and is not empty. */
+  CP_ERR_OUTPUT_EXISTS: { exitCode: 2, httpStatus: 400, summary: 'the output directory is not empty' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -280,6 +280,8 @@ export const githubHookResponseSchema = component(
 
 export const sweepIdParamsSchema = z.object({ id: z.string().min(1).describe('sweep id') });
 
+export const trialKeyParamsSchema = z.object({ id: z.string().min(1).describe('sweep id'), key: z.string().min(1).describe('trial key (sha256 hex)') });
+
 export const listSweepsQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50).describe('page size, 1-500'),
   offset: z.coerce.number().int().min(0).default(0).describe('skip this many (ignored with cursor)'),
