@@ -1,10 +1,7 @@
 /** `bslora serve`: the control plane alone (store, planner, recorder, API) for a many-host deployment. */
 import { Command } from 'commander';
-import { buildApp } from '../api/app.js';
 import { loadOrCreateToken } from '../api/auth-token.js';
-import { ControlPlane } from '../control-plane.js';
 import { ControlPlaneError } from '../errors.js';
-import { pingRedis } from '../redis/ensure-redis.js';
 import type { CliConfig } from './config.js';
 import type { CliIo } from './sweep-command.js';
 import { untilSignal } from './until-signal.js';
@@ -15,6 +12,10 @@ export function makeServeCommand(config: CliConfig, io: CliIo): Command {
     .option('--redis <url>', 'Redis URL (default: BSLORA_REDIS_URL)')
     .addHelpText('after', '\nExample:\n  $ BSLORA_HOST=0.0.0.0 bslora serve --redis redis://queue.internal:6379\n  $ bslora agent --redis redis://queue.internal:6379   # on each GPU host')
     .action(async (opts: { redis?: string }) => {
+      // Loaded when the command runs, so that the rest of the CLI starts without the server's modules.
+      const { pingRedis } = await import('../redis/ensure-redis.js');
+      const { ControlPlane } = await import('../control-plane.js');
+      const { buildApp } = await import('../api/app.js');
       const redisUrl = opts.redis ?? config.redisUrl;
       if (!(await pingRedis(redisUrl))) {
         throw new ControlPlaneError('CP_ERR_REDIS_UNAVAILABLE', `no Redis answers at ${redisUrl}: start one, or use 'bslora up' to run everything locally`);

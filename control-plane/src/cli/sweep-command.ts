@@ -2,7 +2,6 @@
 import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { loadSweepSpecFile } from '../sweep-specs/index.js';
 import { ApiClient } from './api-client.js';
 import type { CliConfig } from './config.js';
 import { renderTable } from './render-table.js';
@@ -33,6 +32,8 @@ export function makeSweepCommand(config: CliConfig, io: CliIo): Command {
     .addHelpText('after', '\nExample:\n  $ bslora sweep submit jobs/quickstart.yaml --wait\n  $ bslora sweep submit jobs/quickstart.yaml --idempotency-key "ci-$GITHUB_RUN_ID" --wait --json')
     .action(async (specPath: string, opts: { wait?: boolean; json?: boolean; idempotencyKey?: string }) => {
       const path = resolve(specPath);
+      // The spec modules (zod, yaml) are loaded only by the command that reads a spec.
+      const { loadSweepSpecFile } = await import('../sweep-specs/index.js');
       // Validate locally first: every problem is named before anything reaches the queue.
       await loadSweepSpecFile(path);
       const text = await readFile(path, 'utf8');
@@ -47,7 +48,8 @@ export function makeSweepCommand(config: CliConfig, io: CliIo): Command {
         io.out.write(opts.json ? `${JSON.stringify(submitted)}\n` : `submitted sweep ${submitted.id}: ${submitted.trials} trials (${submitted.reused} reused)\n`);
         return;
       }
-      if (!opts.json) io.out.write(`submitted sweep ${submitted.id}: ${submitted.trials} trials (${submitted.reused} reused)\n`);
+      // With --json, stdout carries the finished sweep alone; the submission line goes to stderr.
+      (opts.json ? io.err : io.out).write(`submitted sweep ${submitted.id}: ${submitted.trials} trials (${submitted.reused} reused)\n`);
       const done = await waitForSweep(client, submitted.id, io.out, { quiet: opts.json });
       const verdicts = expectLines(summaryOf(done));
       io.out.write(opts.json ? `${JSON.stringify(done)}\n` : `\n${resultTable(done)}\n${verdicts ? `\n${verdicts}\n` : ''}`);

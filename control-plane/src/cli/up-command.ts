@@ -1,7 +1,5 @@
 /** `bslora up`: Redis (if none answers), control plane, one agent with a worker per device, and the API. */
 import { Command } from 'commander';
-import { resolveDevices } from '../agent/discover-devices.js';
-import { startLocalStack } from '../local-stack.js';
 import type { CliConfig } from './config.js';
 import type { CliIo } from './sweep-command.js';
 import { untilSignal } from './until-signal.js';
@@ -12,6 +10,9 @@ export function makeUpCommand(config: CliConfig, io: CliIo): Command {
     .option('--devices <list>', 'comma-separated devices to start a worker for, or auto (every CUDA device, else the CPU)', 'auto')
     .addHelpText('after', '\nExample:\n  $ bslora up &\n  $ bslora sweep submit jobs/quickstart.yaml --wait')
     .action(async (opts: { devices: string }) => {
+      // Loaded when the command runs, so that the rest of the CLI starts without the stack's modules.
+      const { resolveDevices } = await import('../agent/discover-devices.js');
+      const { startLocalStack } = await import('../local-stack.js');
       const stack = await startLocalStack({
         homeDir: config.homeDir,
         redisUrl: config.redisUrl,
