@@ -8,10 +8,12 @@ import { join } from 'node:path';
 import { ControlPlaneError } from './errors.js';
 import { submitSweep, type SubmittedSweep } from './planner/submit-sweep.js';
 import { EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE, cancelledSweepKey, connectionFromUrl, type QueueContext } from './queue/queues.js';
+import { trialJobId } from './queue/job-ids.js';
 import { LiveProgress } from './recorder/live-progress.js';
 import { reconcileSweeps, type ReconcileReport } from './recorder/reconcile-sweeps.js';
 import { startResultRecorder, type ResultRecorder } from './recorder/result-recorder.js';
 import { checkEvictionPolicy } from './redis/ensure-redis.js';
+import { isUnfinished } from './store/statuses.js';
 import { Store } from './store/store.js';
 import { ArtifactStore } from './queue/artifacts.js';
 import type { SweepSpec } from './sweep-specs/index.js';
@@ -89,10 +91,8 @@ export class ControlPlane {
 
   /** Copies a finished trial's adapter into this control plane's artifacts/ (from the Redis mirror if needed). */
   private async collectAdapter(trialKey: string): Promise<void> {
-    const sha = this.store.db.prepare('SELECT adapter_sha256 AS sha FROM results WHERE trial_key = ?').get(trialKey) as
-      | { sha: string | null }
-      | undefined;
-    if (sha?.sha) await this.artifacts.fetch(sha.sha).catch(() => undefined);
+    const sha = this.store.adapterSha256Of(trialKey);
+    if (sha) await this.artifacts.fetch(sha).catch(() => undefined);
   }
 
   submit(spec: SweepSpec): Promise<SubmittedSweep> {
@@ -103,7 +103,7 @@ export class ControlPlane {
   async cancel(sweepId: string): Promise<void> {
     const sweep = this.store.getSweep(sweepId);
     if (!sweep) throw new ControlPlaneError('CP_ERR_SWEEP_NOT_FOUND', `no sweep has id '${sweepId}'`);
-    if (!['queued', 'running'].includes(sweep.status)) return;
+    if (!isUnfinished(sweep.status)) return;
     // 1. The store first: from here on every event about this sweep is too late to change it.
     this.store.setSweepStatus(sweepId, 'cancelled');
     const rows = this.store.trialsOfSweep(sweepId);
@@ -116,8 +116,8 @@ export class ControlPlane {
     // 3. Waiting jobs are removed; active ones end through the abort above (removal of a locked job is refused).
     const [trainQ, evalQ] = this.queues;
     for (const row of rows) {
-      for (const [q, kind] of [[trainQ, 'train'], [evalQ, 'eval']] as const) {
-        const job = await q.getJob(`${sweepId}.${kind}.${row.trialKey}`);
+      for (const [q, kind] of [[trainQ, TRAIN_QUEUE], [evalQ, EVAL_QUEUE]] as const) {
+        const job = await q.getJob(trialJobId(sweepId, kind, row.trialKey));
         if (job && !(await job.isActive())) await job.remove().catch(() => {});
       }
     }

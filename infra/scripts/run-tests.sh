@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Every test: the generated-code freshness check, the TypeScript type check, Python tests (pytest), TypeScript unit
-# and end-to-end tests (vitest, with a real Redis, real workers and real gRPC). Prints each runner's summary and
-# one combined line; exits non-zero when anything failed.
+# Every test: the generated-code freshness check, the TypeScript type check and lint, Python tests (pytest),
+# TypeScript unit and end-to-end tests (vitest, with a real Redis, real workers and real gRPC). Prints each runner's
+# summary and one combined line; exits non-zero when anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 mkdir -p test-artifacts
@@ -14,6 +14,9 @@ bash infra/scripts/check-generated.sh || status=1
 
 echo "== typecheck"
 npx tsc --noEmit -p tsconfig.json || status=1
+
+echo "== lint (biome.json: formatting and lint rules, then comment width; npm run format fixes most)"
+npm run --silent lint || status=1
 
 echo "== python (pytest)"
 .venv/bin/python -m pytest worker-py/tests -q -p no:cacheprovider --junitxml=test-artifacts/pytest.xml

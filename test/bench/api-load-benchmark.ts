@@ -2,7 +2,8 @@
  * REST API load benchmark (issue 6 item 6; results in docs/benchmarks.md, "REST API load").
  *
  *   npx tsx test/bench/api-load-benchmark.ts [--duration 10] [--connections 10] [--trials 1000] [--wrk]
- *                                            [--only results,csv,...] [--json out.json] [--redis redis://127.0.0.1:6379]
+ *                                            [--only results,csv,...] [--json out.json]
+ *                                            [--redis redis://127.0.0.1:6379]
  *
  * One ControlPlane (a unique queue prefix on the real Redis, deleted afterwards; a temporary store) and the API app
  * (buildApp) listening on 127.0.0.1:<ephemeral>, in this process. The store is seeded directly, without training: a
@@ -312,7 +313,7 @@ async function load(target: Target): Promise<Row> {
   if (args.wrk && target.method === 'GET') {
     const w = await wrk(target);
     row.wrk = w;
-    log(`  ${(target.name + ' (wrk)').padEnd(22)} ${fmt(w.rps, 0).padStart(7)} req/s  p99 ${fmt(w.p99)} ms  errors ${w.errors}  non-2xx/3xx ${w.bad}`);
+    log(`  ${(`${target.name} (wrk)`).padEnd(22)} ${fmt(w.rps, 0).padStart(7)} req/s  p99 ${fmt(w.p99)} ms  errors ${w.errors}  non-2xx/3xx ${w.bad}`);
   }
   return row;
 }
@@ -355,6 +356,8 @@ async function main(): Promise<number> {
       seedSweep(cp, small, `sw-apiload-small-${String(i).padStart(3, '0')}`);
     }
     log(`seeded a ${n}-trial sweep and 100 small ones in ${fmt((performance.now() - t0) / 1000, 2)} s; prefix ${prefix}, home ${home}`);
+    const bigRows = (cp.store.getSweep(sweepId)!.summary as { trials: unknown[] }).trials;
+    log(`the ${n}-trial sweep's summary rows (which the sweep list leaves out): ${fmt(Buffer.byteLength(JSON.stringify(bigRows)) / 1024, 1)} KiB`);
     log(`autocannon (separate process): ${CONNECTIONS} connections, ${DURATION_S} s per endpoint`);
 
     const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };

@@ -2,7 +2,7 @@
  * The trial plans the queue benchmarks run: n BSLoRA trials on the tiny model (four rank triples × as many seeds as
  * needed), expanded by the real spec parser and planner so that keys, names and plans are what a submit produces.
  */
-import { expandSweep, parseSweepSpec, type TrialPlan } from '../../control-plane/src/sweep-specs/index.js';
+import { expandSweep, parseSweepSpec, type Trial } from '../../control-plane/src/sweep-specs/index.js';
 
 const RANKS = [
   { local: 2, intra: 2, inter: 4 },
@@ -12,7 +12,7 @@ const RANKS = [
 ];
 
 /** @param name - the sweep's name. */
-export function benchPlans(n: number, name: string): TrialPlan[] {
+export function benchPlans(n: number, name: string): Trial[] {
   const seeds = Math.ceil(n / RANKS.length);
   const spec = parseSweepSpec(
     JSON.stringify({

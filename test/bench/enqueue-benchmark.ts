@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { Worker as Thread } from 'node:worker_threads';
 import { addSweepFlow, trialFlow } from '../../control-plane/src/planner/submit-sweep.js';
 import { connectionFromUrl, EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE } from '../../control-plane/src/queue/queues.js';
-import type { TrialPlan } from '../../control-plane/src/sweep-specs/index.js';
+import type { Trial } from '../../control-plane/src/sweep-specs/index.js';
 import { benchPlans } from './bench-plans.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
@@ -31,7 +31,7 @@ const { values: args } = parseArgs({
 const TRIALS = Number(args.trials);
 const REDIS_URL = args.redis!;
 
-const plans = (n: number): TrialPlan[] => benchPlans(n, 'enqueue-bench');
+const plans = (n: number): Trial[] => benchPlans(n, 'enqueue-bench');
 
 /** A thread that PINGs Redis every 5 ms on its own connection and reports the slowest answer. */
 function startPinger(): { stop: () => Promise<number> } {
@@ -78,7 +78,7 @@ async function withLoopLag<T>(fn: () => Promise<T>): Promise<{ value: T; worstLa
   }
 }
 
-async function measure(mode: 'one add' | 'parts', trials: TrialPlan[]) {
+async function measure(mode: 'one add' | 'parts', trials: Trial[]) {
   const prefix = uniquePrefix('enqueue');
   const ctx = { connection: connectionFromUrl(REDIS_URL), prefix };
   const flows = new FlowProducer({ connection: ctx.connection, prefix });

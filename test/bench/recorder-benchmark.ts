@@ -12,7 +12,6 @@
  * - the sweep summary's Pareto front over the store's rows: the pairwise check (before) against `paretoFront`
  *   (after), on dry-run results (all equal: the pairwise check's worst case) and on distinct ones.
  */
-import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +20,7 @@ import type { EvalJobResult } from '../../control-plane/src/queue/queues.js';
 import { recordEvalResult } from '../../control-plane/src/recorder/result-recorder.js';
 import { paretoFront } from '../../control-plane/src/recorder/summarize-sweep.js';
 import { Store, type TrialRow } from '../../control-plane/src/store/store.js';
-import type { TrialPlan } from '../../control-plane/src/sweep-specs/index.js';
+import type { Trial } from '../../control-plane/src/sweep-specs/index.js';
 import { benchPlans } from './bench-plans.js';
 
 const { values: args } = parseArgs({
@@ -29,7 +28,7 @@ const { values: args } = parseArgs({
 });
 const N = Number(args.trials);
 
-const plans = (n: number): TrialPlan[] => benchPlans(n, 'recorder-bench');
+const plans = (n: number): Trial[] => benchPlans(n, 'recorder-bench');
 
 /** A dry-run worker's result, as the eval job returns it. */
 function result(trialKey: string): EvalJobResult {
@@ -65,14 +64,16 @@ function timeIt(fn: () => void): number {
 const trials = plans(N);
 const results = trials.map((p) => result(p.trialKey));
 const rows: Record<string, number[]> = {};
-const note = (label: string, ms: number) => (rows[label] ??= []).push(ms);
+const note = (label: string, ms: number) => {
+  rows[label] ??= [];
+  rows[label].push(ms);
+};
 
 for (let r = 0; r < Number(args.repeat); r++) {
   for (const cached of [false, true]) {
     const dir = mkdtempSync(join(tmpdir(), 'bslora-recorder-bench-'));
-    const store = new Store(join(dir, 'bslora.db'));
-    // Before: the store's methods prepared their SQL on every call (the cache replaces db.prepare on the instance).
-    if (!cached) store.db.prepare = Database.prototype.prepare.bind(store.db) as typeof store.db.prepare;
+    // Before: the store prepared its SQL on every call.
+    const store = new Store(join(dir, 'bslora.db'), { cacheStatements: cached });
     const tag = cached ? 'after (statement cache)' : 'before';
     store.createSweep({ id: 'sw', name: 'bench', spec: {} }, trials, new Set());
     // The recorder's 'active' handler, for the train and the eval job of each trial: before, it also marked the
@@ -106,7 +107,7 @@ for (let r = 0; r < Number(args.repeat); r++) {
       (p, i): TrialRow => ({
         trialKey: p.trialKey,
         name: p.name,
-        method: p.method,
+        method: p.method?.$case ?? '',
         status: 'completed',
         lastError: null,
         reused: false,

@@ -44,7 +44,9 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { Agent } from '../../control-plane/src/agent/agent.js';
 import { ControlPlane } from '../../control-plane/src/control-plane.js';
+import { trialJobId } from '../../control-plane/src/queue/job-ids.js';
 import { EVAL_QUEUE, TRAIN_QUEUE } from '../../control-plane/src/queue/queues.js';
+import { isUnfinished } from '../../control-plane/src/store/statuses.js';
 import { Store } from '../../control-plane/src/store/store.js';
 import { expandSweep, parseSweepSpec } from '../../control-plane/src/sweep-specs/index.js';
 import { WorkerClient } from '../../control-plane/src/worker-process/worker-client.js';
@@ -333,7 +335,7 @@ async function main(): Promise<number> {
       let status = '';
       for (;;) {
         status = cp.store.getSweep(submitted.sweepId)!.status;
-        if (!['queued', 'running'].includes(status)) break;
+        if (!isUnfinished(status)) break;
         if (Date.now() > deadline) throw new Error(`sweep still ${status} after ${args['timeout-s']} s`);
         if (Date.now() - lastLog > 10_000) {
           lastLog = Date.now();
@@ -349,10 +351,10 @@ async function main(): Promise<number> {
       // Read the jobs back from Redis.
       const keys = submitted.trials.map((t) => t.trialKey);
       const [trainQ, evalQ] = [TRAIN_QUEUE, EVAL_QUEUE].map((n) => new Queue(n, { connection: cp!.ctx.connection, prefix }));
-      const trainJobs = await loadJobs(trainQ, keys.map((k) => `${submitted.sweepId}.train.${k}`));
-      const evalJobs = await loadJobs(evalQ, keys.map((k) => `${submitted.sweepId}.eval.${k}`));
+      const trainJobs = await loadJobs(trainQ, keys.map((k) => trialJobId(submitted.sweepId, TRAIN_QUEUE, k)));
+      const evalJobs = await loadJobs(evalQ, keys.map((k) => trialJobId(submitted.sweepId, EVAL_QUEUE, k)));
       await Promise.all([trainQ.close(), evalQ.close()]);
-      const jobOf = (q: QueueName, key: string) => (q === 'train' ? trainJobs : evalJobs).get(`${submitted.sweepId}.${q}.${key}`);
+      const jobOf = (q: QueueName, key: string) => (q === 'train' ? trainJobs : evalJobs).get(trialJobId(submitted.sweepId, q, key));
 
       // Exactly once.
       const count = (q: QueueName) => {
@@ -362,11 +364,7 @@ async function main(): Promise<number> {
       };
       const perKey = { train: count('train'), eval: count('eval') };
       const rows = cp.store.trialsOfSweep(submitted.sweepId);
-      const resultRows = (
-        cp.store.db
-          .prepare('SELECT COUNT(*) AS n FROM results r JOIN sweep_trials st ON st.trial_key = r.trial_key WHERE st.sweep_id = ?')
-          .get(submitted.sweepId) as { n: number }
-      ).n;
+      const resultRows = cp.store.resultCountOfSweep(submitted.sweepId);
       const check = (ok: boolean, what: string) => ok || failures.push(what);
       check(status === 'completed', `sweep ended '${status}'`);
       check(new Set(keys).size === nTrials, `${new Set(keys).size} distinct keys for ${nTrials} trials`);
@@ -376,7 +374,7 @@ async function main(): Promise<number> {
         const bad = keys.filter((k) => perKey[q].get(k) !== 1);
         check(bad.length === 0, `${bad.length} trials with ≠1 ${q} calls (e.g. ${bad[0]}: ${perKey[q].get(bad[0]) ?? 0})`);
         const jobs = keys.map((k) => jobOf(q, k));
-        const lost = jobs.filter((j) => !j || !j.finishedOn || j.failedReason).length;
+        const lost = jobs.filter((j) => !j?.finishedOn || j.failedReason).length;
         check(lost === 0, `${lost} ${q} jobs missing, unfinished or failed`);
         const retried = jobs.filter((j) => j && j.attemptsStarted !== 1).length;
         check(retried === 0, `${retried} ${q} jobs started more than once`);
@@ -399,7 +397,7 @@ async function main(): Promise<number> {
           const job = jobOf(c.queue, c.trialKey);
           const available =
             c.queue === 'train'
-              ? Math.max(availableAt.get(`${submitted.sweepId}.train.${c.trialKey}`) ?? NaN, args.overlap ? 0 : resumedAt)
+              ? Math.max(availableAt.get(trialJobId(submitted.sweepId, TRAIN_QUEUE, c.trialKey)) ?? NaN, args.overlap ? 0 : resumedAt)
               : jobOf('train', c.trialKey)?.finishedOn ?? NaN;
           const ready = Math.max(available, prevFinished);
           (available <= prevFinished ? overhead.backlog : overhead.idle).push(c.startedAt - ready);
@@ -443,7 +441,8 @@ async function main(): Promise<number> {
         endToEndS: e2eS,
         trialsPerSecond: nTrials / e2eS,
         steadyTrialsPerSecond: nTrials / ((lastEvalFinish - firstCall) / 1000),
-        // From the last eval job finishing to the store marking the sweep finished (the sweep job's work; ±20 ms poll).
+        // From the last eval job finishing to the store marking the sweep finished (the sweep job's work; ±20 ms
+        // poll).
         finishLagMs: doneAt - lastEvalFinish,
         cpuSeconds: { pythonWorkers: pyCpu, node: nodeCpu, redis: redisCpu },
         // The 1-minute load average before and after the run: other work on the machine skews every number.

@@ -11,7 +11,7 @@ import { buildApp } from '../../control-plane/src/api/app.js';
 import type { ControlPlane } from '../../control-plane/src/control-plane.js';
 import { registerDashboardRoutes } from '../../control-plane/src/dashboard/routes.js';
 import { summarizeSweep } from '../../control-plane/src/recorder/summarize-sweep.js';
-import type { TrialPlan } from '../../control-plane/src/sweep-specs/index.js';
+import { Trial, type MethodName } from '../../control-plane/src/sweep-specs/index.js';
 
 export const CHROMIUM = process.env.BSLORA_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -54,7 +54,7 @@ export function watchErrors(page: Page, allow: RegExp[] = []): () => string[] {
 
 export interface FakeTrial {
   name: string;
-  method: TrialPlan['method'];
+  method: MethodName;
   ranks?: { local: number; intra: number; inter: number };
   rank?: number;
   shareMode?: 'slice' | 'gate' | 'kron';
@@ -79,27 +79,30 @@ export interface FakeSweep {
   trials: FakeTrial[];
 }
 
-export function fakePlan(t: FakeTrial, tasks: string[]): TrialPlan {
-  return {
+export function fakePlan(t: FakeTrial, tasks: string[]): Trial {
+  const dropout = { loraDropout: 0.05 };
+  const mode = t.shareMode ?? 'slice';
+  const method =
+    t.method === 'bslora'
+      ? { bslora: { ranks: t.ranks, [mode]: mode === 'slice' ? {} : { shareSize: mode === 'kron' ? t.kronShareSize : t.gateShareSize }, loraAlpha: 16, ...dropout } }
+      : t.method === 'lora'
+        ? { lora: { rank: t.rank, loraAlpha: 16, ...dropout } }
+        : t.method === 'vera'
+          ? { vera: { rank: t.rank, ...dropout } }
+          : { base: {} };
+  return Trial.fromJSON({
     trialKey: randomBytes(32).toString('hex'),
     name: t.name,
-    method: t.method,
-    ranks: t.ranks ?? null,
-    rank: t.rank ?? null,
-    shareMode: t.shareMode ?? (t.method === 'bslora' ? 'slice' : null),
-    kronShareSize: t.kronShareSize ?? null,
-    gateShareSize: t.gateShareSize ?? null,
-    loraAlpha: t.method === 'lora' || t.method === 'bslora' ? 16 : null,
-    loraDropout: t.method === 'base' ? 0 : 0.05,
+    ...method,
     baseModel: 'builtin:tiny-llama',
-    taskType: 'causal_lm',
+    taskType: 'TASK_TYPE_CAUSAL_LM',
     trainData: 'builtin:arith',
     evalTasks: tasks,
     targetModules: t.method === 'base' ? [] : ['q_proj', 'v_proj'],
-    training: { steps: 30, epochs: null, learningRate: 0.003, batchSize: 8, seqLen: 64, warmupSteps: 0, evalLimit: 200, checkpointEvery: null },
+    training: { steps: 30, learningRate: 0.003, batchSize: 8, seqLen: 64, warmupSteps: 0, evalLimit: 200 },
     seed: t.seed ?? 0,
     methodVersion: `${t.method}/1`,
-  } as TrialPlan;
+  });
 }
 
 function counts(t: FakeTrial): Record<string, number> {
@@ -112,7 +115,7 @@ function counts(t: FakeTrial): Record<string, number> {
 }
 
 /** Records one trial's result as the result recorder would. */
-export function recordFakeResult(cp: ControlPlane, sweepId: string, plan: TrialPlan, t: FakeTrial, tasks: string[]): void {
+export function recordFakeResult(cp: ControlPlane, sweepId: string, plan: Trial, t: FakeTrial, tasks: string[]): void {
   cp.store.recordResult(plan.trialKey, {
     counts: counts(t),
     initialLoss: 2.5,
@@ -125,7 +128,7 @@ export function recordFakeResult(cp: ControlPlane, sweepId: string, plan: TrialP
 }
 
 /** Writes a sweep with its trials into the store; trials whose status is 'completed' (the default) get results. */
-export function seedSweep(cp: ControlPlane, sweep: FakeSweep, opts: { finish?: boolean } = {}): TrialPlan[] {
+export function seedSweep(cp: ControlPlane, sweep: FakeSweep, opts: { finish?: boolean } = {}): Trial[] {
   const plans = sweep.trials.map((t) => fakePlan(t, sweep.tasks));
   cp.store.createSweep({ id: sweep.id, name: sweep.name, spec: { name: sweep.name, description: sweep.description, expect: sweep.expect } }, plans, new Set());
   sweep.trials.forEach((t, i) => {

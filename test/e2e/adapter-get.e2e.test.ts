@@ -134,7 +134,8 @@ describe('bslora adapter get, end to end', () => {
     expect(facts.baseModel).toEqual({ ref: 'builtin:tiny-llama', kind: 'builtin', version: 'v1' });
     expect(facts.parameters).toEqual(bs.result!.counts);
     expect(facts.metrics).toEqual(bs.result!.metrics);
-    expect(facts.configuration.ranks).toEqual({ local: 2, intra: 2, inter: 4 });
+    expect(facts.coordinates.ranks).toEqual({ local: 2, intra: 2, inter: 4 });
+    expect(facts.configuration.trialKey).toBe(bs.trialKey);
     expect(facts.sweep.id).toBe(sweepId);
     expect(Object.keys(facts.versions)).toEqual(expect.arrayContaining(['torch', 'transformers', 'peft']));
 

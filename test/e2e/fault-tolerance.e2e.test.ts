@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
+import { trialJobId } from '../../control-plane/src/queue/job-ids.js';
 import { TRAIN_QUEUE } from '../../control-plane/src/queue/queues.js';
 import { startLocalStack, type LocalStack } from '../../control-plane/src/local-stack.js';
 import { REDIS_CONF } from '../../control-plane/src/redis/ensure-redis.js';
@@ -87,7 +88,7 @@ describe('fault tolerance', () => {
     expect(bad.status).toBe('failed');
     expect(bad.lastError).toContain('injected fault');
     const trainQueue = new Queue(TRAIN_QUEUE, { connection: s.stack.controlPlane.ctx.connection, prefix: s.prefix });
-    const job = await trainQueue.getJob(`${sweepId}.train.${bad.trialKey}`);
+    const job = await trainQueue.getJob(trialJobId(sweepId, TRAIN_QUEUE, bad.trialKey));
     const failed = await job!.isFailed();
     await trainQueue.close();
     expect(job!.attemptsMade).toBe(3); // every attempt of TRIAL_JOB_OPTIONS, with backoff between them

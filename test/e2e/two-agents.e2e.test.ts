@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlane } from '../../control-plane/src/control-plane.js';
+import { trialJobId } from '../../control-plane/src/queue/job-ids.js';
 import { TRAIN_QUEUE } from '../../control-plane/src/queue/queues.js';
 import { parseSweepSpec } from '../../control-plane/src/sweep-specs/index.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
@@ -101,10 +102,7 @@ describe('two agents on one Redis', () => {
       expect(r.result).not.toBeNull();
     }
     // One row per trial in results, no more: the store's primary key and this count together.
-    const { n } = cp.store.db
-      .prepare('SELECT COUNT(*) AS n FROM results r JOIN sweep_trials st ON st.trial_key = r.trial_key WHERE st.sweep_id = ?')
-      .get(submitted.sweepId) as { n: number };
-    expect(n).toBe(TRIALS);
+    expect(cp.store.resultCountOfSweep(submitted.sweepId)).toBe(TRIALS);
 
     // Both agents trained trials.
     const byAddress = new Map<string, number>();
@@ -118,17 +116,14 @@ describe('two agents on one Redis', () => {
     const trains = new Queue(TRAIN_QUEUE, { connection: cp.ctx.connection, prefix });
     try {
       for (const r of rows) {
-        const job = await trains.getJob(`${submitted.sweepId}.train.${r.trialKey}`);
+        const job = await trains.getJob(trialJobId(submitted.sweepId, TRAIN_QUEUE, r.trialKey));
         expect(job?.attemptsStarted).toBe(1);
         expect(job?.finishedOn).toBeGreaterThan(0);
       }
     } finally {
       await trains.close();
     }
-    const failedAttempts = cp.store.db
-      .prepare("SELECT COUNT(*) AS n FROM events WHERE sweep_id = ? AND kind = 'attempt-failed'")
-      .get(submitted.sweepId) as { n: number };
-    expect(failedAttempts.n).toBe(0);
+    expect(cp.store.eventCount(submitted.sweepId, 'attempt-failed')).toBe(0);
   }, 90_000);
 
   it('stops both agents cleanly on SIGTERM, leaving no worker process', async () => {

@@ -2,6 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { FINAL_SWEEP_STATUSES } from '../../control-plane/src/store/statuses.js';
 import type { Store, SweepRow } from '../../control-plane/src/store/store.js';
 
 /** Writes a tiny spec (tiny-llama, builtin:arith) with the given grid and training overrides; returns its path. */
@@ -35,12 +36,10 @@ export async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined
   }
 }
 
-const FINAL = new Set(['completed', 'completed_with_failures', 'cancelled']);
-
 export function waitForSweepEnd(store: Store, sweepId: string, timeoutMs: number): Promise<SweepRow> {
   return waitFor(() => {
     const s = store.getSweep(sweepId);
-    return s && FINAL.has(s.status) ? s : undefined;
+    return s && FINAL_SWEEP_STATUSES.has(s.status) ? s : undefined;
   }, timeoutMs, `sweep ${sweepId} to end`);
 }
 

@@ -5,7 +5,7 @@
  * from, and the library versions it was trained with.
  */
 import { builtinVersion } from '../sweep-specs/builtin-resources.js';
-import { classifyRef } from '../sweep-specs/index.js';
+import { classifyRef, taskTypeName, Trial, TRIAL_DEFAULTS } from '../sweep-specs/index.js';
 
 export interface CardInput {
   sweep: { id: string; name: string; apiUrl: string };
@@ -13,7 +13,10 @@ export interface CardInput {
     trialKey: string;
     name: string;
     method: string;
+    /** The trial as planned: the proto `Trial` in its JSON form (`Trial.toJSON`). */
     plan: Record<string, unknown>;
+    /** Its grid coordinates (the results endpoint's `config`: rank or ranks, share mode and size, seed). */
+    config: Record<string, unknown>;
     result: {
       counts: Record<string, number>;
       initialLoss: number | null;
@@ -43,6 +46,7 @@ export function cardFacts(input: CardInput): Record<string, unknown> {
     format: 'bslora-trial/1',
     trial: { key: trial.trialKey, name: trial.name, method: trial.method },
     baseModel: baseModelIdentity(String(trial.plan.baseModel)),
+    coordinates: trial.config,
     configuration: trial.plan,
     parameters: trial.result.counts,
     metrics: trial.result.metrics,
@@ -72,6 +76,7 @@ export function renderModelCard(input: CardInput): string {
   const facts = cardFacts(input);
   const { trial, sweep } = input;
   const plan = trial.plan;
+  const taskType = taskTypeName(Trial.fromJSON(plan).taskType) ?? TRIAL_DEFAULTS.task_type;
   const base = facts.baseModel as Record<string, unknown>;
   const versions = facts.versions as Record<string, string>;
   const isBslora = trial.method === 'bslora';
@@ -85,7 +90,7 @@ export function renderModelCard(input: CardInput): string {
     '',
     `# ${cell(trial.name)}`,
     '',
-    `A ${isBslora ? `BSLoRA (${cell(plan.shareMode)})` : trial.method.toUpperCase()} adapter for ${code(plan.baseModel)}, trained by bslora in sweep ${code(sweep.id)} (${cell(sweep.name)}).`,
+    `A ${isBslora ? `BSLoRA (${cell(trial.config.shareMode)})` : trial.method.toUpperCase()} adapter for ${code(plan.baseModel)}, trained by bslora in sweep ${code(sweep.id)} (${cell(sweep.name)}).`,
     '',
     '## Load it',
     '',
@@ -94,7 +99,7 @@ export function renderModelCard(input: CardInput): string {
     'from peft import PeftModel',
     '',
     ...(String(plan.baseModel).startsWith('builtin:')
-      ? ['from bslora_worker.models import load_base_model  # the worker\'s loader (worker-py); builtins are built offline', '', `base_model = load_base_model(${JSON.stringify(String(plan.baseModel))}, ${JSON.stringify(String(plan.taskType ?? 'causal_lm'))}).model`]
+      ? ['from bslora_worker.models import load_base_model  # the worker\'s loader (worker-py); builtins are built offline', '', `base_model = load_base_model(${JSON.stringify(String(plan.baseModel))}, ${JSON.stringify(taskType)}).model`]
       : [`base_model = ...  # ${cell(plan.baseModel)}, loaded with transformers`]),
     'model = PeftModel.from_pretrained(base_model, "path/to/this/directory")',
     '```',
@@ -109,8 +114,9 @@ export function renderModelCard(input: CardInput): string {
     '',
     '| setting | value |',
     '| --- | --- |',
+    ...Object.entries(trial.config).map(([k, v]) => `| ${k} | ${code(JSON.stringify(v))} |`),
     ...Object.entries(plan)
-      .filter(([k]) => k !== 'training')
+      .filter(([k]) => k !== 'training' && k !== 'trialKey' && k !== 'name')
       .map(([k, v]) => `| ${k} | ${code(JSON.stringify(v))} |`),
     ...Object.entries((plan.training ?? {}) as Record<string, unknown>).map(([k, v]) => `| training.${k} | ${code(JSON.stringify(v))} |`),
     '',

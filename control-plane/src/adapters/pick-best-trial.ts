@@ -16,7 +16,8 @@ export interface ResultsTrial {
   status: string;
   trainable: number | null;
   meanAcc: number | null;
-  plan?: Record<string, unknown>;
+  /** The grid coordinates (the results endpoint's `config`). */
+  config: { rank: number | null; ranks: { local: number; intra: number; inter: number } | null; shareMode: string | null } | null;
   result?: { metrics: Record<string, { acc: number; accNorm: number; n: number }> | null; adapterSha256: string | null } | null;
 }
 
@@ -45,11 +46,14 @@ export function pickBestTrial(trials: readonly ResultsTrial[], opts: BestOptions
     }
   }
   const metric = opts.metric ?? 'mean_acc';
-  const withAdapter = trials.filter((t) => t.status === 'completed' && t.result?.adapterSha256 && t.plan);
+  const withAdapter = trials.filter((t) => t.status === 'completed' && t.result?.adapterSha256);
   const results: ExpectTrialResult[] = trials
-    .filter((t) => t.status === 'completed' && t.plan)
+    .filter((t) => t.status === 'completed' && t.config)
     .map((t) => ({
-      ...(t.plan as unknown as SelectableTrial),
+      method: t.method as SelectableTrial['method'],
+      rank: t.config!.rank,
+      shareMode: t.config!.shareMode as SelectableTrial['shareMode'],
+      ranks: t.config!.ranks,
       name: t.name,
       trainableParams: t.trainable,
       metrics: { mean_acc: t.meanAcc, mean_acc_norm: metricOf(t, 'mean_acc_norm') },

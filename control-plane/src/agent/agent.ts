@@ -15,7 +15,9 @@ import { startWorkerHeartbeat, type WorkerHeartbeatHandle } from './worker-heart
 export interface AgentOptions {
   ctx: QueueContext;
   homeDir: string;
-  /** Where adapters are stored by sha256 (shared with the control plane on one host). @defaultValue homeDir/artifacts */
+  /**
+   * Where adapters are stored by sha256 (shared with the control plane on one host). @defaultValue homeDir/artifacts
+   */
   artifactsDir?: string;
   /** Devices to spawn a worker for. @defaultValue ['cpu'] */
   devices?: string[];
@@ -114,7 +116,12 @@ export class Agent {
     this.closing = true;
     await this.heartbeat?.stop();
     for (const s of this.slots) await s.consumers.close();
-    await Promise.all(this.slots.map((s) => (s.worker ? s.worker.stop() : (s.client.close(), Promise.resolve()))));
+    await Promise.all(
+      this.slots.map(async (s) => {
+        if (s.worker) await s.worker.stop();
+        else s.client.close();
+      }),
+    );
     this.slots = [];
     this.mirrorRedis?.disconnect();
   }

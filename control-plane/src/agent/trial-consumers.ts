@@ -54,12 +54,18 @@ export async function startTrialConsumers(
   };
   const trains = new Worker(
     TRAIN_QUEUE,
-    async (job: Job, token, signal) => (await refuseIfCancelled(job), processTrain(job, client, artifacts, signal, token)),
+    async (job: Job, token, signal) => {
+      await refuseIfCancelled(job);
+      return processTrain(job, client, artifacts, signal, token);
+    },
     common,
   );
   const evals = new Worker(
     EVAL_QUEUE,
-    async (job: Job, token, signal) => (await refuseIfCancelled(job), processEval(job, client, artifacts, signal, token)),
+    async (job: Job, token, signal) => {
+      await refuseIfCancelled(job);
+      return processEval(job, client, artifacts, signal, token);
+    },
     common,
   );
   for (const w of [trains, evals]) w.on('error', (err) => opts.onError?.(err));

@@ -4,7 +4,7 @@
  * objects.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { ControlPlane } from '../control-plane.js';
 import { ControlPlaneError } from '../errors.js';
 import type { ApiRedis } from './api-redis.js';
@@ -40,7 +40,10 @@ export interface ApiContext {
   idempotencyInflight: Map<string, Promise<unknown>>;
   /** SSE streams to end when the app closes. */
   openStreams: Set<() => void>;
-  /** Serialised read views (results, sweep, sweep list), kept until what they show changes; absent when disabled (AppDeps.cacheViews). */
+  /**
+   * Serialised read views (results, sweep, sweep list), kept until what they show changes; absent when disabled
+   * (AppDeps.cacheViews).
+   */
   viewCache?: ViewCache;
 }
 
@@ -70,6 +73,7 @@ export interface ApiRoute<P extends z.ZodType = z.ZodType, Q extends z.ZodType =
 }
 
 /** Declares a route with its input types inferred from its schemas. */
+// biome-ignore lint/complexity/noBannedTypes: `{}` is zod's shape of an object without keys (no params or query).
 export function defineRoute<P extends z.ZodType = z.ZodObject<{}>, Q extends z.ZodType = z.ZodObject<{}>>(route: ApiRoute<P, Q>): ApiRoute {
   return route as unknown as ApiRoute;
 }

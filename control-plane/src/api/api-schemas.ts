@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { ERROR_CODES } from '../errors.js';
+import { SWEEP_STATUSES, TRIAL_STATUSES } from '../store/statuses.js';
 import { NOTIFY_EVENTS, SHARE_MODES, sweepSpecObjectSchema } from '../sweep-specs/index.js';
 
 /** Components of the OpenAPI document: every schema registered here gets `#/components/schemas/<id>`. */
@@ -13,9 +14,6 @@ function component<T extends z.ZodType>(id: string, schema: T, description?: str
   apiRegistry.add(schema, { id, ...(description ? { description } : {}) });
   return schema;
 }
-
-export const SWEEP_STATUSES = ['queued', 'running', 'completed', 'completed_with_failures', 'cancelled'] as const;
-export const TRIAL_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 
 export const sweepSpecComponent = component('SweepSpec', sweepSpecObjectSchema, 'A sweep spec (docs/sweep-spec.md), as YAML or JSON.');
 
@@ -139,7 +137,7 @@ export const trialListSchema = component(
   'TrialList',
   z.object({
     sweepId: z.string(),
-    trials: z.array(trialSchema.extend({ plan: z.record(z.string(), z.unknown()).describe('the trial plan (method, ranks, data, training)') })),
+    trials: z.array(trialSchema.extend({ plan: z.record(z.string(), z.unknown()).describe('the trial (proto Trial as JSON: method settings, data, training)') })),
   }),
 );
 
@@ -177,7 +175,7 @@ export const sweepResultsSchema = component(
           .describe('the grid coordinates that tell trials apart; the whole plan with ?include=plan'),
         counts: z.record(z.string(), z.number()).nullable().describe('trainable parameters: local, intra, inter, transform, total'),
         accuracy: z.record(z.string(), z.number()).nullable().describe('accuracy per eval task (0–1)'),
-        plan: z.record(z.string(), z.unknown()).optional().describe('with ?include=plan: the trial plan'),
+        plan: z.record(z.string(), z.unknown()).optional().describe('with ?include=plan: the trial (proto Trial as JSON)'),
         result: trialResultSchema.nullable().optional().describe('with ?include=result: the whole recorded result'),
       }),
     ),

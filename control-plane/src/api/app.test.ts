@@ -17,6 +17,7 @@ import { ControlPlane } from '../control-plane.js';
 import { finishSweep } from '../recorder/result-recorder.js';
 import { signGithubPayload } from '../webhooks/github-signature.js';
 import { verifyWebhookSignature } from '../webhooks/webhook-signature.js';
+import { Trial, trialCoordinates } from '../sweep-specs/index.js';
 import {
   cancelResponseSchema,
   errorResponseSchema,
@@ -242,7 +243,7 @@ describe('REST API (inject)', () => {
       const detail = sweepDetailSchema.parse((await app.inject(`/api/v1/sweeps/${id}`)).json());
       expect(detail.trials.map((t) => t.method)).toEqual(['lora', 'bslora']);
       const trials = trialListSchema.parse((await app.inject(`/api/v1/sweeps/${id}/trials`)).json());
-      expect(trials.trials[1].plan).toMatchObject({ method: 'bslora', ranks: { local: 2, intra: 2, inter: 4 } });
+      expect(trials.trials[1].plan).toMatchObject({ bslora: { ranks: { local: 2, intra: 2, inter: 4 }, slice: {} } });
       const results = sweepResultsSchema.parse((await app.inject(`/api/v1/sweeps/${id}/results`)).json());
       expect(results).toMatchObject({ sweepId: id, status: 'queued', completed: 0, expectPassed: null });
       const csv = await app.inject(`/api/v1/sweeps/${id}/results?format=csv`);
@@ -273,12 +274,12 @@ describe('REST API (inject)', () => {
         counts,
         accuracy: { 'builtin:arith': 0.75 },
       });
-      expect(slim.trials[0]).toMatchObject({ name: lora.name, config: { rank: lora.plan.rank, ranks: null, shareMode: null }, counts: null, accuracy: null });
+      expect(slim.trials[0]).toMatchObject({ name: lora.name, config: { rank: trialCoordinates(lora.plan).rank, ranks: null, shareMode: null }, counts: null, accuracy: null });
       for (const t of slim.trials) expect(Object.keys(t)).not.toEqual(expect.arrayContaining(['plan']));
       for (const t of slim.trials) expect(Object.keys(t)).not.toEqual(expect.arrayContaining(['result']));
 
       const planOnly = sweepResultsSchema.parse((await app.inject(`/api/v1/sweeps/${id}/results?include=plan`)).json());
-      expect(planOnly.trials[1].plan).toEqual(bslora.plan);
+      expect(planOnly.trials[1].plan).toEqual(Trial.toJSON(bslora.plan));
       expect(planOnly.trials[1]).not.toHaveProperty('result');
       const both = await app.inject(`/api/v1/sweeps/${id}/results?include=plan,result`);
       const full = sweepResultsSchema.parse(both.json());
@@ -419,7 +420,7 @@ describe('REST API (inject)', () => {
 
     it('refuses a missing or wrong X-Hub-Signature-256 with 401, and needs no bearer token', async () => {
       const body = push('a'.repeat(40));
-      for (const sig of [undefined, 'sha256=' + '0'.repeat(64), signGithubPayload('other-secret', body), signGithubPayload(HOOK_SECRET, `${body} `)]) {
+      for (const sig of [undefined, `sha256=${'0'.repeat(64)}`, signGithubPayload('other-secret', body), signGithubPayload(HOOK_SECRET, `${body} `)]) {
         const res = await hook(body, { 'x-github-event': 'push', ...(sig ? { 'x-hub-signature-256': sig } : {}) });
         expect(res.statusCode).toBe(401);
         expect(res.json().error.code).toBe('CP_ERR_HOOK_SIGNATURE');

@@ -38,7 +38,10 @@ export interface AppDeps {
   env?: NodeJS.ProcessEnv;
   /** Milliseconds between SSE heartbeat comments. @defaultValue 15000 */
   sseHeartbeatMs?: number;
-  /** Serve GET results (JSON and CSV), GET sweep and the sweep list from a cache kept until what they show changes (view-cache.ts). @defaultValue true */
+  /**
+   * Serve GET results (JSON and CSV), GET sweep and the sweep list from a cache kept until what they show changes
+   * (view-cache.ts). @defaultValue true
+   */
   cacheViews?: boolean;
 }
 

@@ -61,7 +61,8 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[], version = '0.1
     if (r.auth === 'hook-signature') common[401] = 'no or wrong X-Hub-Signature-256 (CP_ERR_HOOK_SIGNATURE)';
     for (const [status, description] of Object.entries(common)) responses[status] ??= responseOf(description, undefined);
 
-    (paths[path] ??= {})[r.method.toLowerCase()] = {
+    paths[path] ??= {};
+    paths[path][r.method.toLowerCase()] = {
       operationId: r.operationId,
       summary: r.summary,
       ...(r.description ? { description: r.description } : {}),

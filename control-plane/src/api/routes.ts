@@ -81,7 +81,7 @@ export const API_ROUTES: ApiRoute[] = [
     params: sweepIdParamsSchema,
     responses: { 200: { description: 'the sweep', schema: sweepDetailSchema }, ...notFound },
     handler: async ({ params, req, reply, ctx }) => {
-      // Cached like results (a 1,000-trial sweep's detail is ~1.5 MB, built from every trial's stored result); the
+      // Cached like results (the detail is built from every trial's stored result, so it grows with the sweep); the
       // live progress is not in the store, so its version is part of the stamp.
       const build = () => sweepDetail(ctx.cp, params.id);
       return sendJsonView(req, reply, ctx.viewCache, `detail:${params.id}`, build, { alsoDependsOn: String(ctx.cp.progress.version) });

@@ -4,7 +4,7 @@ import { ControlPlaneError } from '../errors.js';
 import { expectVerdictsOf } from '../recorder/expect-verdicts.js';
 import { summarizeSweep } from '../recorder/summarize-sweep.js';
 import type { SweepRow, TrialRow } from '../store/store.js';
-import type { SweepSpec } from '../sweep-specs/index.js';
+import { Trial, trialCoordinates, type SweepSpec } from '../sweep-specs/index.js';
 
 export function sweepOr404(cp: ControlPlane, id: string): SweepRow {
   const sweep = cp.store.getSweep(id);
@@ -32,7 +32,7 @@ export function sweepDetail(cp: ControlPlane, id: string) {
 
 export function sweepTrials(cp: ControlPlane, id: string) {
   sweepOr404(cp, id);
-  return { sweepId: id, trials: cp.store.trialsOfSweep(id).map((t) => ({ ...trialView(cp, t), plan: t.plan as unknown as Record<string, unknown> })) };
+  return { sweepId: id, trials: cp.store.trialsOfSweep(id).map((t) => ({ ...trialView(cp, t), plan: Trial.toJSON(t.plan) as Record<string, unknown> })) };
 }
 
 /** What GET results can add to each trial row on request (`?include=plan,result`). */
@@ -41,8 +41,8 @@ export type ResultsInclude = (typeof RESULTS_INCLUDES)[number];
 
 /**
  * The results document. Each trial row is the table line (summary, the grid coordinates that tell trials apart,
- * parameter counts by part, accuracy per task), not the whole record: a 1,000-trial sweep's document is ~0.6 MB
- * instead of ~2.2 MB with every plan and train report, which is what let GET results meet its load target
+ * parameter counts by part, accuracy per task), not the whole record: the plans and train reports are most of a
+ * record's bytes, and a document carrying them for every trial is served too slowly for the API's load target
  * (docs/benchmarks.md, "REST API load"). The full plan and result are one `?include=plan,result` away, and always in
  * GET /trials.
  */
@@ -60,24 +60,24 @@ export function sweepResults(cp: ControlPlane, id: string, include: readonly Res
     trials: summary.trials.map((s, i) => {
       const row = rows[i];
       const p = row.plan;
+      const c = trialCoordinates(p);
       const metrics = row.result?.metrics ?? null;
       return {
         ...s,
         config: {
-          rank: p.rank,
-          ranks: p.ranks,
-          shareMode: p.shareMode,
-          kronShareSize: p.kronShareSize,
-          gateShareSize: p.gateShareSize,
-          seed: p.seed,
+          rank: c.rank,
+          ranks: c.ranks,
+          shareMode: c.shareMode,
+          kronShareSize: c.shareMode === 'kron' ? c.shareSize : null,
+          gateShareSize: c.shareMode === 'gate' ? c.shareSize : null,
+          seed: c.seed,
         },
         counts: row.result?.counts ?? null,
         accuracy: metrics ? Object.fromEntries(Object.entries(metrics).map(([task, m]) => [task, m.acc])) : null,
-        ...(withPlan ? { plan: p as unknown as Record<string, unknown> } : {}),
+        ...(withPlan ? { plan: Trial.toJSON(p) as Record<string, unknown> } : {}),
         ...(withResult ? { result: row.result } : {}),
       };
     }),
   };
 }
 
-export const FINAL_SWEEP_STATUSES: ReadonlySet<string> = new Set(['completed', 'completed_with_failures', 'cancelled']);

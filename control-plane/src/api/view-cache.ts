@@ -1,16 +1,16 @@
 /**
  * Serialised views of the store, cached until the store changes, for the read endpoints whose bodies are large and
- * costly to build: for a 1,000-trial sweep, GET results is ~0.6 MB of JSON and GET sweep ~1.5 MB, and building
- * them (one query, a JSON.parse of each trial's plan, counts, train record and metrics, the summary and the Pareto
- * front, the expect verdicts, then JSON.stringify) runs at 30-55 req/s on the 2-core benchmark machine, against
- * thousands served from here (docs/benchmarks.md, "REST API load"). The sweep list (GET /api/v1/sweeps, polled by
- * the dashboard's front page) is cached per page the same way, with its `Link` header kept beside the body.
+ * costly to build: GET results and GET sweep grow with the sweep's trials, and building them (one query, a
+ * JSON.parse of each trial's plan, counts, train record and metrics, the summary and the Pareto front, the expect
+ * verdicts, then JSON.stringify) costs far more than sending bytes already built (docs/benchmarks.md, "REST API
+ * load", has both rates). The sweep list (GET /api/v1/sweeps, polled by the dashboard's front page) is cached per
+ * page the same way, with its `Link` header kept beside the body.
  *
  * An entry is the body as bytes with a strong ETag (a hash of the bytes), built once and kept while
  * `Store.changeStamp()` is unchanged: any write to the store (a result recorded, a status changed, a sweep added)
  * rebuilds it on the next request, so a cached body is never stale. Responses carry the ETag and answer a matching
  * `If-None-Match` with 304 (a CI job or dashboard polling a finished sweep gets no body at all), and are sent gzipped
- * to clients that accept it (the gzip is made once per entry; JSON of a sweep compresses ~10×).
+ * to clients that accept it (the gzip is made once per entry; a sweep's JSON is repetitive and compresses well).
  *
  * A view may also show state that is not in the store: GET /api/v1/sweeps/:id shows each running trial's live
  * progress (held in memory, recorder/live-progress.ts), so that view passes the progress version as part of its stamp.
@@ -32,7 +32,7 @@ export interface CachedView {
 export class ViewCache {
   private readonly entries = new Map<string, { stamp: string; view: CachedView }>();
 
-  /** @param maxEntries - views kept, least recently used evicted first (a 1,000-trial sweep's results: ~2 MB). */
+  /** @param maxEntries - views kept, least recently used evicted first (an entry holds whole response bodies). */
   constructor(
     private readonly store: Store,
     private readonly maxEntries = 32,

@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import { ControlPlaneError } from '../errors.js';
 import { AdapterDoesNotFit, countLlamaAdapter, type CountedParams } from '../params/count-llama-adapters.js';
 import type { ParameterCounts } from '../gen/bslora_api/worker/v1/worker_service.js';
-import { expandSweep, loadSweepSpecFile, type TrialPlan } from '../sweep-specs/index.js';
+import { expandSweep, loadSweepSpecFile, type Trial } from '../sweep-specs/index.js';
 import { status } from '@grpc/grpc-js';
 import { grpcStatusName, isGrpcServiceError } from '../worker-process/grpc-errors.js';
 import { spawnWorker, type WorkerProcess } from '../worker-process/spawn-worker.js';
-import { toTrialSpec } from '../worker-process/trial-spec.js';
 import { WorkerClient } from '../worker-process/worker-client.js';
+import { pickLoraBaseline } from '../recorder/lora-baseline.js';
 import { fmtInt, fmtPct, renderTable } from './render-table.js';
 import type { CliIo } from './sweep-command.js';
 
@@ -40,19 +40,19 @@ export interface ParamsReport {
 }
 
 /** Counts every trial of a plan on one worker; seeds of one configuration are counted once. */
-export async function countSweepParameters(specName: string, plans: TrialPlan[], client: WorkerClient): Promise<ParamsReport> {
+export async function countSweepParameters(specName: string, plans: Trial[], client: WorkerClient): Promise<ParamsReport> {
   const byConfig = new Map<string, Promise<ParameterCounts>>();
   let baseTotal: number | null = null;
   const trials: TrialParams[] = [];
   for (const plan of plans) {
     const config = plan.name.replace(/-s\d+$/, '');
-    if (!byConfig.has(config)) byConfig.set(config, client.countParameters(toTrialSpec(plan), { timeoutMs: 300_000 }));
+    if (!byConfig.has(config)) byConfig.set(config, client.countParameters(plan, { timeoutMs: 300_000 }));
     try {
       const c = await byConfig.get(config)!;
       baseTotal ??= Number(c.baseTotal) || null;
       trials.push({
         name: plan.name,
-        method: plan.method,
+        method: plan.method?.$case ?? '',
         counts: {
           local: Number(c.local),
           intra: Number(c.intra),
@@ -70,10 +70,12 @@ export async function countSweepParameters(specName: string, plans: TrialPlan[],
       if ([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.CANCELLED].includes(err.code)) {
         throw new ControlPlaneError('CP_ERR_WORKER_UNREACHABLE', `worker at ${client.address} failed: ${grpcStatusName(err.code)} ${err.details}`, { cause: err });
       }
-      trials.push({ name: plan.name, method: plan.method, counts: null, loraShare: null, error: `${grpcStatusName(err.code)}: ${err.details}` });
+      trials.push({ name: plan.name, method: plan.method?.$case ?? '', counts: null, loraShare: null, error: `${grpcStatusName(err.code)}: ${err.details}` });
     }
   }
-  return withLoraShares({ spec: specName, baseModel: plans[0]?.baseModel ?? '', baseTotal, loraBaseline: null, trials });
+  const lora = pickLoraBaseline(trials, (t) => t.counts?.total);
+  for (const t of trials) if (lora && t.counts) t.loraShare = t.counts.total / lora.counts!.total;
+  return { spec: specName, baseModel: plans[0]?.baseModel ?? '', baseTotal, loraBaseline: lora?.name ?? null, trials };
 }
 
 export function paramsTable(r: ParamsReport): string {
@@ -110,7 +112,7 @@ export interface ParamsOptions {
  * The report computed from known shapes (count-llama-adapters.ts), or null when some trial needs a worker. Seeds of a
  * configuration are counted once, as with a worker; a refusal reads as the worker's would.
  */
-export function countFromShapes(specName: string, plans: TrialPlan[]): ParamsReport | null {
+export function countFromShapes(specName: string, plans: Trial[]): ParamsReport | null {
   const trials: TrialParams[] = [];
   let baseTotal: number | null = null;
   for (const plan of plans) {
@@ -119,21 +121,17 @@ export function countFromShapes(specName: string, plans: TrialPlan[]): ParamsRep
       counts = countLlamaAdapter(plan);
     } catch (err) {
       if (!(err instanceof AdapterDoesNotFit)) throw err;
-      trials.push({ name: plan.name, method: plan.method, counts: null, loraShare: null, error: `INVALID_ARGUMENT: ${err.message}` });
+      trials.push({ name: plan.name, method: plan.method?.$case ?? '', counts: null, loraShare: null, error: `INVALID_ARGUMENT: ${err.message}` });
       continue;
     }
     if (!counts) return null;
     baseTotal ??= counts.baseTotal;
     const { baseTotal: _base, ...parts } = counts;
-    trials.push({ name: plan.name, method: plan.method, counts: parts, loraShare: null, error: null });
+    trials.push({ name: plan.name, method: plan.method?.$case ?? '', counts: parts, loraShare: null, error: null });
   }
-  return withLoraShares({ spec: specName, baseModel: plans[0]?.baseModel ?? '', baseTotal, loraBaseline: null, trials });
-}
-
-function withLoraShares(report: ParamsReport): ParamsReport {
-  const lora = report.trials.filter((t) => t.method === 'lora' && t.counts).sort((a, b) => b.counts!.total - a.counts!.total)[0];
-  for (const t of report.trials) if (lora && t.counts) t.loraShare = t.counts.total / lora.counts!.total;
-  return { ...report, loraBaseline: lora?.name ?? null };
+  const lora = pickLoraBaseline(trials, (t) => t.counts?.total);
+  for (const t of trials) if (lora && t.counts) t.loraShare = t.counts.total / lora.counts!.total;
+  return { spec: specName, baseModel: plans[0]?.baseModel ?? '', baseTotal, loraBaseline: lora?.name ?? null, trials };
 }
 
 export async function runParams(specPath: string, opts: ParamsOptions, io: CliIo): Promise<void> {

@@ -69,7 +69,7 @@ export async function getAdapter(config: CliConfig, io: CliIo, req: GetAdapterRe
 
   const input: CardInput = {
     sweep: { id: sweep.id, name: sweep.name, apiUrl: config.apiUrl },
-    trial: { trialKey: trial.trialKey, name: trial.name, method: trial.method, plan: trial.plan, result: trial.result! },
+    trial: { trialKey: trial.trialKey, name: trial.name, method: trial.method, plan: trial.plan, config: trial.config ?? {}, result: trial.result! },
     adapterConfig: JSON.parse(configFile.data.toString('utf8')) as Record<string, unknown>,
   };
   const facts = cardFacts(input);

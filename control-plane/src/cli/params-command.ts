@@ -9,7 +9,7 @@ import type { CliIo } from './sweep-command.js';
 
 export type { ParamsReport, TrialParams } from './count-params.js';
 
-export function makeParamsCommand(config: CliConfig, io: CliIo): Command {
+export function makeParamsCommand(_config: CliConfig, io: CliIo): Command {
   return new Command('params')
     .description("print every trial's trainable parameters (local, intra, inter, transform, total, share of LoRA) without training")
     .argument('<spec>', 'sweep spec file (YAML or JSON)')

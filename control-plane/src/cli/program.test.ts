@@ -25,7 +25,7 @@ async function helpOf(args: string[]): Promise<string> {
 describe('bslora program', () => {
   const commands = allCommands(makeProgram(config, captureIo().io));
 
-  it('has every command of DESIGN §10', () => {
+  it('has every command the CLI promises (docs/reference/cli.md)', () => {
     expect(commands.map((c) => c.path)).toEqual(
       expect.arrayContaining(['up', 'serve', 'agent', 'demo', 'sweep submit', 'sweep status', 'sweep list', 'sweep cancel', 'sweep results', 'params', 'workers']),
     );

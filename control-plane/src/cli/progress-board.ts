@@ -2,9 +2,9 @@
  * The progress view of a running sweep on a terminal: one overall bar with an ETA, then one line per trial (a bar
  * with step, loss and ETA while it trains; its state otherwise). Pure: `waitForSweep` redraws it in place.
  */
+import { isUnfinished } from '../store/statuses.js';
 import type { SweepDetail } from './sweep-view.js';
 
-const DONE = new Set(['completed', 'failed', 'cancelled']);
 
 export function bar(fraction: number, width: number): string {
   const f = Math.min(1, Math.max(0, fraction));
@@ -23,9 +23,9 @@ export function formatDuration(seconds: number | null): string {
 
 /** Fraction of a trial's work done: training counts for 90 %, evaluation for the rest. */
 function trialFraction(t: SweepDetail['trials'][number]): number {
-  if (DONE.has(t.status)) return 1;
+  if (!isUnfinished(t.status)) return 1;
   const p = t.progress;
-  if (!p || !p.totalSteps) return 0;
+  if (!p?.totalSteps) return 0;
   const f = (p.step ?? 0) / p.totalSteps;
   return p.phase === 'eval' ? 0.9 + 0.1 * f : 0.9 * f;
 }
@@ -34,7 +34,7 @@ export function renderProgressBoard(sweep: SweepDetail, elapsedSeconds: number, 
   const n = sweep.trials.length || 1;
   const fraction = sweep.trials.reduce((a, t) => a + trialFraction(t), 0) / n;
   const eta = fraction > 0.02 ? (elapsedSeconds / fraction) * (1 - fraction) : null;
-  const done = sweep.trials.filter((t) => DONE.has(t.status)).length;
+  const done = sweep.trials.filter((t) => !isUnfinished(t.status)).length;
   const lines = [
     `${sweep.name} ${bar(fraction, 30)} ${(100 * fraction).toFixed(0).padStart(3)}%  ${done}/${sweep.trials.length} trials  ` +
       `elapsed ${formatDuration(elapsedSeconds)}  ETA ${formatDuration(eta)}`,

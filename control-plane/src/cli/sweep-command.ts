@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { SWEEP_STATUSES } from '../store/statuses.js';
 import { ApiClient } from './api-client.js';
 import type { CliConfig } from './config.js';
 import { renderTable } from './render-table.js';
@@ -74,7 +75,7 @@ export function makeSweepCommand(config: CliConfig, io: CliIo): Command {
     .description('list recent sweeps')
     .option('--json', 'print JSON')
     .option('--limit <n>', 'how many', '20')
-    .addOption(new Option('--status <status>', 'only sweeps with this status').choices(['queued', 'running', 'completed', 'completed_with_failures', 'cancelled']))
+    .addOption(new Option('--status <status>', 'only sweeps with this status').choices(SWEEP_STATUSES))
     .addHelpText('after', '\nExample:\n  $ bslora sweep list --limit 5\n  $ bslora sweep list --status running --json')
     .action(async (opts: { json?: boolean; limit: string; status?: string }) => {
       const query = new URLSearchParams({ limit: String(Number(opts.limit)), ...(opts.status ? { status: opts.status } : {}) });

@@ -1,4 +1,6 @@
 /** How a sweep and its results are shown: the result table and the one-line progress of a running sweep. */
+import { pickLoraBaseline } from '../recorder/lora-baseline.js';
+import { isUnfinished } from '../store/statuses.js';
 import { fmtInt, fmtNum, fmtPct, renderTable } from './render-table.js';
 
 export interface SweepDetail {
@@ -17,7 +19,7 @@ export interface SweepDetail {
 }
 
 export function resultTable(sweep: SweepDetail): string {
-  const lora = sweep.trials.filter((t) => t.method === 'lora' && t.result).sort((a, b) => b.result!.counts.total - a.result!.counts.total)[0];
+  const lora = pickLoraBaseline(sweep.trials, (t) => t.result?.counts.total);
   // The untuned model's accuracy (mean over its seeds): each trial's gain over it gets a column when there is one.
   const bases = sweep.trials.filter((t) => t.method === 'base' && t.result?.meanAcc != null).map((t) => t.result!.meanAcc!);
   const baseAcc = bases.length ? bases.reduce((a, b) => a + b, 0) / bases.length : null;
@@ -45,7 +47,7 @@ export function resultTable(sweep: SweepDetail): string {
 const fmtPoints = (d: number) => `${d >= 0 ? '+' : '-'}${Math.abs(100 * d).toFixed(1)} pt`;
 
 export function progressLine(sweep: SweepDetail): string {
-  const done = sweep.trials.filter((t) => ['completed', 'failed', 'cancelled'].includes(t.status)).length;
+  const done = sweep.trials.filter((t) => !isUnfinished(t.status)).length;
   const running = sweep.trials
     .filter((t) => t.status === 'running' && t.progress)
     .map((t) => `${t.name} ${t.progress!.phase ?? ''} ${t.progress!.step}/${t.progress!.totalSteps}${t.progress!.loss != null ? ` loss ${t.progress!.loss.toFixed(3)}` : ''}`);

@@ -2,11 +2,10 @@
  * Follows a sweep until it ends. On a terminal it redraws a progress board in place (overall bar with ETA, a bar per
  * running trial); when output is not a terminal it prints a plain line whenever the progress changes.
  */
+import { FINAL_SWEEP_STATUSES } from '../store/statuses.js';
 import type { ApiClient } from './api-client.js';
 import { renderProgressBoard } from './progress-board.js';
 import { progressLine, type SweepDetail } from './sweep-view.js';
-
-const FINAL = new Set(['completed', 'completed_with_failures', 'cancelled']);
 
 export async function waitForSweep(
   api: ApiClient,
@@ -29,7 +28,7 @@ export async function waitForSweep(
       if (line !== last) out.write(`${line}\n`);
       last = line;
     }
-    if (FINAL.has(sweep.status)) return sweep;
+    if (FINAL_SWEEP_STATUSES.has(sweep.status)) return sweep;
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 500));
   }
 }

@@ -35,6 +35,7 @@ const ASSETS: Record<string, { file: string; type: string; immutable?: boolean }
   'format.js': { file: join(STATIC_DIR, 'format.js'), type: JS },
   'sweep-list.js': { file: join(STATIC_DIR, 'sweep-list.js'), type: JS },
   'sweep-view.js': { file: join(STATIC_DIR, 'sweep-view.js'), type: JS },
+  'statuses.js': { file: join(STATIC_DIR, 'statuses.js'), type: JS },
   'table.js': { file: join(STATIC_DIR, 'table.js'), type: JS },
   'dashboard.css': { file: join(STATIC_DIR, 'dashboard.css'), type: 'text/css; charset=utf-8' },
   'favicon.svg': { file: join(STATIC_DIR, 'favicon.svg'), type: 'image/svg+xml' },

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { TrialPlan } from '../sweep-specs/index.js';
+import { taskTypeName, TRIAL_DEFAULTS, trialCoordinates, type Trial } from '../sweep-specs/index.js';
 
 interface LlamaShape {
   hidden: number;
@@ -68,9 +68,11 @@ export class AdapterDoesNotFit extends Error {}
  * The counts, or null when this model or these targets are not covered here (ask a worker). Throws
  * {@link AdapterDoesNotFit} for a kron share size that does not divide every adapted dimension.
  */
-export function countLlamaAdapter(plan: TrialPlan): CountedParams | null {
-  const shape = Object.hasOwn(SHAPES, plan.baseModel) ? SHAPES[plan.baseModel]! : null;
-  if (!shape || plan.taskType !== 'causal_lm' || shape.hidden % shape.heads !== 0) return null;
+export function countLlamaAdapter(trial: Trial): CountedParams | null {
+  const shape = Object.hasOwn(SHAPES, trial.baseModel) ? SHAPES[trial.baseModel]! : null;
+  const taskType = taskTypeName(trial.taskType) ?? TRIAL_DEFAULTS.task_type;
+  if (!shape || taskType !== 'causal_lm' || shape.hidden % shape.heads !== 0) return null;
+  const plan = { ...trialCoordinates(trial), baseModel: trial.baseModel, targetModules: trial.targetModules };
   const zero = { local: 0, intra: 0, inter: 0, transform: 0, head: 0, total: 0, baseTotal: baseTotal(shape) };
   if (plan.method === 'base') return zero;
   const proj = projections(shape);
@@ -92,9 +94,9 @@ export function countLlamaAdapter(plan: TrialPlan): CountedParams | null {
   let shareIn: number;
   let shareOut: number;
   if (plan.shareMode === 'gate') {
-    shareIn = shareOut = plan.gateShareSize!;
+    shareIn = shareOut = plan.shareSize!;
   } else if (plan.shareMode === 'kron') {
-    const size = plan.kronShareSize!;
+    const size = plan.shareSize!;
     shareIn = shareOut = size;
     if (rIntra || rInter) {
       const bad = targets.filter(([i, o]) => i % size || o % size);

@@ -6,11 +6,11 @@ import { FlowProducer, Queue, Worker } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../../test/helpers/redis.js';
 import { connectionFromUrl, EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE } from '../queue/queues.js';
-import type { TrialPlan } from '../sweep-specs/index.js';
+import type { Trial } from '../sweep-specs/index.js';
 import { addSweepFlow, SWEEP_GATE_QUEUE } from './submit-sweep.js';
 
 const connection = connectionFromUrl(TEST_REDIS_URL);
-const plans = (n: number) => Array.from({ length: n }, (_, i) => ({ trialKey: `k${i}`, name: `t${i}` }) as unknown as TrialPlan);
+const plans = (n: number) => Array.from({ length: n }, (_, i) => ({ trialKey: `k${i}`, name: `t${i}` }) as unknown as Trial);
 
 describe('addSweepFlow', () => {
   const prefix = uniquePrefix('flow-parts');
@@ -32,7 +32,14 @@ describe('addSweepFlow', () => {
     const base = { connection, prefix, concurrency: 4 };
     const workers = [
       new Worker(TRAIN_QUEUE, async (job) => ({ key: job.data.plan.trialKey }), base),
-      new Worker(EVAL_QUEUE, async (job) => (finished.push(job.data.plan.trialKey), { key: job.data.plan.trialKey }), base),
+      new Worker(
+        EVAL_QUEUE,
+        async (job) => {
+          finished.push(job.data.plan.trialKey);
+          return { key: job.data.plan.trialKey };
+        },
+        base,
+      ),
       new Worker(SWEEP_QUEUE, async (job) => sweepRuns.push({ children: Object.keys(await job.getChildrenValues()).length }), base),
     ];
     const flows = new FlowProducer({ connection, prefix });
@@ -40,7 +47,10 @@ describe('addSweepFlow', () => {
 
     // Parts of 3 trials, each added 150 ms late: the consumers finish a part's trials before the next part is in.
     const addBulk = flows.addBulk.bind(flows);
-    flows.addBulk = async (parts) => (await new Promise((r) => setTimeout(r, 150)), addBulk(parts));
+    flows.addBulk = async (parts) => {
+      await new Promise((r) => setTimeout(r, 150));
+      return addBulk(parts);
+    };
     await addSweepFlow(flows, ctx, 'sw-parts', plans(20), 3);
     const deadline = Date.now() + 15_000;
     while (sweepRuns.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

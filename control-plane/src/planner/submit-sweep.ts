@@ -3,9 +3,9 @@
  * record the sweep and its trials in the store, then add one BullMQ flow (sweep ← eval ← train per trial).
  * Nothing is queued or stored when validation fails.
  */
-import { FlowProducer, Queue, type FlowJob } from 'bullmq';
+import { type FlowProducer, Queue, type FlowJob } from 'bullmq';
 import { randomUUID } from 'node:crypto';
-import { expandSweep, type SweepSpec, type TrialPlan } from '../sweep-specs/index.js';
+import { expandSweep, type SweepSpec, type Trial } from '../sweep-specs/index.js';
 import type { Store } from '../store/store.js';
 import {
   EVAL_QUEUE,
@@ -14,10 +14,11 @@ import {
   TRIAL_JOB_OPTIONS,
   type QueueContext,
 } from '../queue/queues.js';
+import { sweepGateJobId, sweepJobId, trialJobId } from '../queue/job-ids.js';
 
 export interface SubmittedSweep {
   sweepId: string;
-  trials: TrialPlan[];
+  trials: Trial[];
   /** Keys of trials whose finished results were reused (not queued). */
   reused: string[];
 }
@@ -47,11 +48,11 @@ export async function submitSweep(
 }
 
 /**
- * Trials per Redis transaction when a sweep is enqueued in parts. One `FlowProducer.add` is one MULTI/EXEC: for
- * 10,000 trials (20,001 jobs) it held this process's event loop for 1.4 s while building the jobs and stalled every
- * other client of Redis for 0.6 s while running them; in parts of 250 trials, two in flight, the same sweep is
- * queued a little faster (2.2 s → 1.7 s) and neither stalls for more than one part (≤ 0.2 s and ≤ 0.05 s).
- * Measured with test/bench/enqueue-benchmark.ts (docs/benchmarks.md, "Control-plane scale").
+ * Trials per Redis transaction when a sweep is enqueued in parts. One `FlowProducer.add` is one MULTI/EXEC, so a
+ * large sweep in one add holds this process's event loop while it builds the jobs and stalls every other client of
+ * Redis while they run; in parts, two in flight, neither stalls for longer than one part takes, and the sweep is
+ * queued no slower. The part size is small enough for short stalls and large enough that a small sweep stays one
+ * atomic add (test/bench/enqueue-benchmark.ts; docs/benchmarks.md, "Control-plane scale").
  */
 export const ENQUEUE_PART_TRIALS = 250;
 /** A queue that no worker consumes, holding each part-wise enqueued sweep's gate job (see addSweepFlow). */
@@ -79,24 +80,23 @@ export async function addSweepFlow(
   flows: FlowProducer,
   ctx: QueueContext,
   sweepId: string,
-  trials: TrialPlan[],
+  trials: Trial[],
   partTrials = ENQUEUE_PART_TRIALS,
 ): Promise<void> {
   const sweepJob = {
     name: 'sweep',
     queueName: SWEEP_QUEUE,
-    // The sweep id is unique, so a retained job with this id can never swallow a new sweep.
-    opts: { jobId: `sweep.${sweepId}`, removeOnComplete: { age: 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } },
+    opts: { jobId: sweepJobId(sweepId), removeOnComplete: { age: 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } },
     data: { sweepId },
   } satisfies FlowJob;
   if (trials.length <= partTrials) {
     await flows.add({ ...sweepJob, children: trials.map((plan) => trialFlow(sweepId, plan)) });
     return;
   }
-  const gateId = `${sweepId}.gate`;
+  const gateId = sweepGateJobId(sweepId);
   await flows.add({ ...sweepJob, children: [{ name: 'gate', queueName: SWEEP_GATE_QUEUE, data: { sweepId }, opts: { jobId: gateId } }] });
   const parent = { id: sweepJob.opts.jobId, queue: `${ctx.prefix}:${SWEEP_QUEUE}` };
-  const parts: TrialPlan[][] = [];
+  const parts: Trial[][] = [];
   for (let i = 0; i < trials.length; i += partTrials) parts.push(trials.slice(i, i + partTrials));
   // Two parts in flight: this process builds the next part while Redis runs the previous one.
   let next = 0;
@@ -135,18 +135,18 @@ export async function addSweepFlow(
 }
 
 /** One trial's part of a sweep flow: its eval job, parent of its train job. */
-export function trialFlow(sweepId: string, plan: TrialPlan): FlowJob {
+export function trialFlow(sweepId: string, plan: Trial): FlowJob {
   return {
     name: plan.name,
     queueName: EVAL_QUEUE,
     data: { sweepId, plan },
-    opts: { ...TRIAL_JOB_OPTIONS, jobId: `${sweepId}.eval.${plan.trialKey}`, ignoreDependencyOnFailure: true },
+    opts: { ...TRIAL_JOB_OPTIONS, jobId: trialJobId(sweepId, EVAL_QUEUE, plan.trialKey), ignoreDependencyOnFailure: true },
     children: [
       {
         name: plan.name,
         queueName: TRAIN_QUEUE,
         data: { sweepId, plan },
-        opts: { ...TRIAL_JOB_OPTIONS, jobId: `${sweepId}.train.${plan.trialKey}`, ignoreDependencyOnFailure: true },
+        opts: { ...TRIAL_JOB_OPTIONS, jobId: trialJobId(sweepId, TRAIN_QUEUE, plan.trialKey), ignoreDependencyOnFailure: true },
       },
     ],
   };

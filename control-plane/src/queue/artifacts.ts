@@ -1,7 +1,8 @@
 /**
  * Adapters stored by sha256: on local disk under artifacts/ (written once, temp file + rename, never overwritten),
  * and, when a Redis mirror is given, also in Redis for a week, so that an eval job on another host, or the control
- * plane on its own host, can fetch an adapter that a different agent trained (docs/decisions/0006-adapter-transfer.md).
+ * plane on its own host, can fetch an adapter that a different agent trained
+ * (docs/decisions/0006-adapter-transfer.md).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';

@@ -8,7 +8,6 @@ import { ControlPlaneError } from '../errors.js';
 import { channelSettings } from '../grpc/channel-settings.js';
 import type { WorkerClient } from '../worker-process/worker-client.js';
 import { isPermanentGrpcError } from '../worker-process/grpc-errors.js';
-import { toTrialSpec } from '../worker-process/trial-spec.js';
 import { abortOutcome } from './abort-outcome.js';
 import type { ArtifactStore } from './artifacts.js';
 import type { EvalJobData, EvalJobResult, TrainJobResult } from './queues.js';
@@ -39,7 +38,7 @@ export async function processEval(
         await client.uploadAdapter(adapter, channelSettings().adapterChunkBytes, { signal });
       }
     }
-    const result = await client.evaluate(toTrialSpec(job.data.plan), train.adapterSha256, {
+    const result = await client.evaluate(job.data.plan, train.adapterSha256, {
       signal,
       onProgress: (p) =>
         void job

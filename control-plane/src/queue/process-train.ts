@@ -5,7 +5,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { WorkerClient } from '../worker-process/worker-client.js';
 import { isPermanentGrpcError } from '../worker-process/grpc-errors.js';
-import { toTrialSpec } from '../worker-process/trial-spec.js';
 import { abortOutcome } from './abort-outcome.js';
 import type { ArtifactStore } from './artifacts.js';
 import type { TrainJobData, TrainJobResult } from './queues.js';
@@ -25,10 +24,9 @@ export async function processTrain(
   signal?: AbortSignal,
   token?: string,
 ): Promise<TrainJobResult> {
-  const spec = toTrialSpec(job.data.plan);
   let lastReport = 0;
   try {
-    const { result, adapter } = await client.train(spec, {
+    const { result, adapter } = await client.train(job.data.plan, {
       signal,
       onProgress: (p) => {
         // Throttle Redis writes: at most ~4 per second, plus the last step.

@@ -6,7 +6,7 @@
  * on one Redis with a unique prefix each.
  */
 import type { ConnectionOptions, DefaultJobOptions } from 'bullmq';
-import type { TrialPlan } from '../sweep-specs/index.js';
+import type { Trial } from '../sweep-specs/index.js';
 
 export const TRAIN_QUEUE = 'train';
 export const EVAL_QUEUE = 'eval';
@@ -33,7 +33,7 @@ export function connectionFromUrl(url: string): ConnectionOptions {
 
 export interface TrainJobData {
   sweepId: string;
-  plan: TrialPlan;
+  plan: Trial;
 }
 export type EvalJobData = TrainJobData;
 export interface SweepJobData {

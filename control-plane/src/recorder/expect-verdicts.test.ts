@@ -1,16 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { TrialRow } from '../store/store.js';
+import { trialFixture } from '../sweep-specs/test-fixtures.js';
 import { expectVerdictsOf } from './expect-verdicts.js';
 
-function row(name: string, plan: Partial<TrialRow['plan']>, total: number, acc: number): TrialRow {
+function row(name: string, plan: Parameters<typeof trialFixture>[0], total: number, acc: number): TrialRow {
   return {
     trialKey: name,
     name,
-    method: plan.method!,
+    method: plan.method,
     status: 'completed',
     lastError: null,
     reused: false,
-    plan: { rank: null, ranks: null, shareMode: null, ...plan } as TrialRow['plan'],
+    plan: trialFixture({ name, ...plan }),
     result: {
       counts: { total },
       initialLoss: 2,

@@ -1,8 +1,8 @@
 /**
- * The verdict of a sweep's `expect` rules on its recorded results (DESIGN §4 step 5), as the sweep's summary keeps
- * it and as `bslora sweep submit --wait`, the REST API and webhooks report it.
+ * The verdict of a sweep's `expect` rules on its recorded results (docs/sweep-spec.md, `expect`), as the sweep's
+ * summary keeps it and as `bslora sweep submit --wait`, the REST API and webhooks report it.
  */
-import { evaluateExpectRules, type ExpectTrialResult, type ExpectVerdict, type SweepSpec } from '../sweep-specs/index.js';
+import { evaluateExpectRules, trialCoordinates, type ExpectTrialResult, type ExpectVerdict, type SweepSpec } from '../sweep-specs/index.js';
 import type { TrialRow } from '../store/store.js';
 
 /** The rules' verdicts and whether all passed (`null` when the spec has no rules). */
@@ -21,10 +21,7 @@ export function expectVerdictsOf(spec: Pick<SweepSpec, 'expect'> | null | undefi
     .filter((r) => r.result !== null)
     .map((r) => ({
       name: r.name,
-      method: r.plan.method,
-      rank: r.plan.rank,
-      shareMode: r.plan.shareMode,
-      ranks: r.plan.ranks,
+      ...trialCoordinates(r.plan),
       trainableParams: r.result!.counts.total ?? null,
       metrics: {
         mean_acc: r.result!.meanAcc,

@@ -9,10 +9,11 @@
  *   so a checkpoint left by the lost attempt is resumed);
  * - a sweep with nothing left to run is finished.
  */
-import { FlowProducer, Queue } from 'bullmq';
+import { type FlowProducer, Queue } from 'bullmq';
 import type { Store } from '../store/store.js';
 import { trialFlow } from '../planner/submit-sweep.js';
 import { EVAL_QUEUE, SWEEP_QUEUE, type EvalJobResult, type QueueContext } from '../queue/queues.js';
+import { repairSweepJobId, trialJobId } from '../queue/job-ids.js';
 import { finishSweep, recordEvalResult } from './result-recorder.js';
 
 export interface ReconcileReport {
@@ -33,7 +34,7 @@ export async function reconcileSweeps(store: Store, ctx: QueueContext, flows: Fl
           continue;
         }
         if (row.status === 'failed' || row.status === 'cancelled') continue;
-        const job = await evalQueue.getJob(`${sweep.id}.eval.${row.trialKey}`);
+        const job = await evalQueue.getJob(trialJobId(sweep.id, EVAL_QUEUE, row.trialKey));
         if (!job) lost.push(row);
         else if (await job.isCompleted()) recordEvalResult(store, sweep.id, job.returnvalue as EvalJobResult);
       }
@@ -42,8 +43,7 @@ export async function reconcileSweeps(store: Store, ctx: QueueContext, flows: Fl
         await flows.add({
           name: 'sweep',
           queueName: SWEEP_QUEUE,
-          // A fresh parent id per repair: an earlier, retained sweep job must not swallow this one.
-          opts: { jobId: `sweep.${sweep.id}.repair-${Date.now()}`, removeOnComplete: { age: 24 * 3600 } },
+          opts: { jobId: repairSweepJobId(sweep.id, Date.now()), removeOnComplete: { age: 24 * 3600 } },
           data: { sweepId: sweep.id },
           children: lost.map((row) => trialFlow(sweep.id, row.plan)),
         });

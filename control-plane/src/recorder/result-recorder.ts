@@ -5,9 +5,11 @@
  * sweep job, processed once every child is done, re-records all children values (the path that cannot miss, since
  * BullMQ events are fire-and-forget). A reconciler at start-up re-queues trials whose jobs vanished.
  */
-import { Job, QueueEvents, Worker } from 'bullmq';
+import { type Job, QueueEvents, Worker } from 'bullmq';
 import type { Store } from '../store/store.js';
 import { EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE, type EvalJobResult, type QueueContext, type SweepJobData } from '../queue/queues.js';
+import { parseTrialJobId } from '../queue/job-ids.js';
+import { isUnfinished } from '../store/statuses.js';
 import { summarizeSweep } from './summarize-sweep.js';
 import { expectVerdictsOf } from './expect-verdicts.js';
 import type { SweepSpec } from '../sweep-specs/index.js';
@@ -41,7 +43,7 @@ export function finishSweep(store: Store, sweepId: string): string | null {
   if (!sweep || sweep.status === 'cancelled') return null;
   const rows = store.trialsOfSweep(sweepId);
   // A repaired sweep has several flows; only the last one to finish closes the sweep.
-  if (rows.some((r) => r.status === 'queued' || r.status === 'running')) return null;
+  if (rows.some((r) => isUnfinished(r.status))) return null;
   const summary = { ...summarizeSweep(rows), ...expectVerdictsOf(sweep.spec as SweepSpec, rows) };
   const status = rows.every((r) => r.status === 'completed') ? 'completed' : 'completed_with_failures';
   store.setSweepStatus(sweepId, status, summary);
@@ -61,33 +63,34 @@ export async function startResultRecorder(ctx: QueueContext, store: Store, hooks
   // While Redis restarts these reconnect by themselves; the errors are expected and must not crash the process.
   for (const events of [evalEvents, trainEvents]) events.on('error', () => {});
 
-  const sweepOfJob = (jobId: string) => jobId.split('.')[0];
-  // Job ids are '<sweepId>.<train|eval>.<trialKey>' (BullMQ forbids ':' in custom ids); failure keys add 'prefix:queue:'.
-  const trialOfJob = (jobId: string) => jobId.split(':').at(-1)!.split('.').at(-1)!;
-
   evalEvents.on('completed', ({ jobId, returnvalue }) => {
+    const job = parseTrialJobId(jobId);
+    if (!job) return;
     const r = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as EvalJobResult;
-    recordEvalResult(store, sweepOfJob(jobId), r);
-    hooks.onChange?.(sweepOfJob(jobId), 'trial-finished', { trialKey: r.trialKey });
+    recordEvalResult(store, job.sweepId, r);
+    hooks.onChange?.(job.sweepId, 'trial-finished', { trialKey: r.trialKey });
   });
   const runningSweeps = new Set<string>();
   for (const events of [trainEvents, evalEvents]) {
     events.on('active', ({ jobId }) => {
-      store.setTrialStatus(trialOfJob(jobId), 'running');
-      // Once per sweep, not once per job: 20,000 redundant writes in a 10,000-trial sweep (docs/benchmarks.md).
-      const sweepId = sweepOfJob(jobId);
-      if (!runningSweeps.has(sweepId)) {
-        store.setSweepStatus(sweepId, 'running');
-        runningSweeps.add(sweepId);
+      const job = parseTrialJobId(jobId);
+      if (!job) return;
+      store.setTrialStatus(job.trialKey, 'running');
+      // Once per sweep, not once per job: the first job to start makes the sweep running; later writes change nothing.
+      if (!runningSweeps.has(job.sweepId)) {
+        store.setSweepStatus(job.sweepId, 'running');
+        runningSweeps.add(job.sweepId);
       }
-      hooks.onChange?.(sweepOfJob(jobId), 'trial-running', { trialKey: trialOfJob(jobId) });
+      hooks.onChange?.(job.sweepId, 'trial-running', { trialKey: job.trialKey });
     });
     events.on('progress', ({ jobId, data }) => {
-      hooks.onChange?.(sweepOfJob(jobId), 'trial-progress', { trialKey: trialOfJob(jobId), progress: data });
+      const job = parseTrialJobId(jobId);
+      if (job) hooks.onChange?.(job.sweepId, 'trial-progress', { trialKey: job.trialKey, progress: data });
     });
     events.on('failed', ({ jobId, failedReason }) => {
       // Record every failure's message; the trial is failed for good only when its eval job reports it.
-      store.addEvent(sweepOfJob(jobId), trialOfJob(jobId), 'attempt-failed', { failedReason });
+      const job = parseTrialJobId(jobId);
+      if (job) store.addEvent(job.sweepId, job.trialKey, 'attempt-failed', { failedReason });
     });
   }
 
@@ -97,14 +100,17 @@ export async function startResultRecorder(ctx: QueueContext, store: Store, hooks
     async (job: Job<SweepJobData>) => {
       const values = await job.getChildrenValues<EvalJobResult>();
       // Only the trials the fast path missed, in one transaction: a trial with a result is already completed, and
-      // one commit per trial held the event loop for seconds at 10,000 trials (docs/benchmarks.md).
+      // a commit per trial would hold the event loop for as long as a large sweep has trials.
       const children = Object.values(values);
       const recorded = store.finishedTrialKeys(children.map((r) => r.trialKey));
       store.inTransaction(() => {
         for (const r of children) if (!recorded.has(r.trialKey)) recordEvalResult(store, job.data.sweepId, r);
       });
       const failures = await job.getIgnoredChildrenFailures();
-      for (const [key, reason] of Object.entries(failures)) store.setTrialStatus(trialOfJob(key), 'failed', reason);
+      for (const [key, reason] of Object.entries(failures)) {
+        const failed = parseTrialJobId(key);
+        if (failed) store.setTrialStatus(failed.trialKey, 'failed', reason);
+      }
       const ended = finishSweep(store, job.data.sweepId);
       runningSweeps.delete(job.data.sweepId);
       hooks.onChange?.(job.data.sweepId, 'sweep-finished', {});

@@ -47,7 +47,10 @@ describe('summarizeSweep', () => {
 
   it('finds the same front as the pairwise definition, ties and duplicates included', () => {
     let seed = 7;
-    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
     for (let round = 0; round < 50; round++) {
       const points = Array.from({ length: 1 + rand(40) }, (_, i) => ({ key: `p${i}`, params: rand(8) * 100, acc: rand(5) / 4 }));
       const pairwise = points.filter(

@@ -3,6 +3,7 @@
  * and each trial's share of the LoRA baseline's parameters with its accuracy delta.
  */
 import type { TrialRow } from '../store/store.js';
+import { pickLoraBaseline } from './lora-baseline.js';
 
 export interface TrialSummary {
   trialKey: string;
@@ -27,8 +28,7 @@ export interface SweepSummary {
 }
 
 export function summarizeSweep(rows: TrialRow[]): SweepSummary {
-  const loras = rows.filter((r) => r.method === 'lora' && r.result);
-  const baseline = loras.sort((a, b) => (b.result!.counts.total ?? 0) - (a.result!.counts.total ?? 0))[0];
+  const baseline = pickLoraBaseline(rows, (r) => (r.result ? (r.result.counts.total ?? 0) : null));
   const withAcc = rows.filter((r) => r.result && r.result.meanAcc !== null && r.method !== 'base');
   const front = paretoFront(withAcc.map((r) => ({ key: r.trialKey, params: r.result!.counts.total, acc: r.result!.meanAcc! })));
   const trials = rows.map((r): TrialSummary => {
@@ -62,9 +62,10 @@ export function summarizeSweep(rows: TrialRow[]): SweepSummary {
  * strictly better in one of them; identical points are all on it. A point whose parameters or accuracy is not a
  * number is on the front and dominates nothing.
  *
- * O(n log n): sorted by parameters, a point is dominated when a point with strictly fewer parameters is at least as
- * accurate (the best accuracy seen so far), or a point with the same parameters is strictly more accurate. (The
- * pairwise check it replaces took 6 s for a 10,000-trial sweep; docs/benchmarks.md, "Control-plane scale".)
+ * O(n log n), so that closing a sweep stays cheap when it has many trials with equal points (seeds of one
+ * configuration at equal accuracy, every dry-run result), where a pairwise check is n²: sorted by parameters, a point
+ * is dominated when a point with strictly fewer parameters is at least as accurate (the best accuracy seen so far),
+ * or a point with the same parameters is strictly more accurate.
  */
 export function paretoFront(points: { key: string; params: number; acc: number }[]): Set<string> {
   const valid = (p: { params: number; acc: number }) => typeof p.params === 'number' && !Number.isNaN(p.params) && !Number.isNaN(p.acc);

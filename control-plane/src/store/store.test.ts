@@ -1,28 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { TrialPlan } from '../sweep-specs/index.js';
+import type { MethodName, Trial } from '../sweep-specs/index.js';
+import { trialFixture } from '../sweep-specs/test-fixtures.js';
 import { Store } from './store.js';
 
-function plan(key: string, method: TrialPlan['method'] = 'lora'): TrialPlan {
-  return {
-    trialKey: key,
-    name: `t-${key}`,
-    method,
-    ranks: null,
-    rank: 8,
-    shareMode: null,
-    kronShareSize: null,
-    gateShareSize: null,
-    loraAlpha: null,
-    loraDropout: 0,
-    baseModel: 'builtin:tiny-llama',
-    taskType: 'causal_lm',
-    trainData: 'builtin:arith',
-    evalTasks: ['builtin:arith'],
-    targetModules: ['q_proj'],
-    training: { steps: 1, learningRate: 0.001, batchSize: 1, seqLen: 8, evalLimit: null, checkpointEvery: null },
-    seed: 0,
-    methodVersion: 'v',
-  } as TrialPlan;
+function plan(key: string, method: MethodName = 'lora'): Trial {
+  return trialFixture({ key, name: `t-${key}`, method });
 }
 
 const result = (total: number) => ({
@@ -92,5 +74,17 @@ describe('Store', () => {
     expect(() => store.createSweep({ id: 's1', name: 'n', spec: {} }, [plan('k9')], new Set())).toThrow();
     expect(store.trialsOfSweep('s1').map((r) => r.trialKey)).toEqual(['k1']);
     expect(store.finishedTrialKeys(['k9']).size).toBe(0);
+  });
+
+  it("answers a finished trial's adapter digest and a sweep's result and event counts (what code once read with SQL)", () => {
+    const store = new Store(':memory:');
+    store.createSweep({ id: 's1', name: 'n', spec: {} }, [plan('k1'), plan('k2')], new Set());
+    store.recordResult('k1', result(1));
+    store.addEvent('s1', 'k2', 'attempt-failed', { failedReason: 'x' });
+    expect(store.adapterSha256Of('k1')).toBe('f'.repeat(64));
+    expect(store.adapterSha256Of('k2')).toBeNull();
+    expect(store.resultCountOfSweep('s1')).toBe(1);
+    expect(store.eventCount('s1', 'attempt-failed')).toBe(1);
+    expect(store.eventCount('s1', 'sweep-finished')).toBe(0);
   });
 });

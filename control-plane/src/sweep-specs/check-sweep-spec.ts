@@ -4,7 +4,8 @@
  */
 import { matchesSelector, parseExpectTarget, parseTrialSelector, type TrialSelector } from './expect-rules.js';
 import type { SweepSpec } from './sweep-spec.js';
-import { asList, axisPath, bsloraBlocks, enumerateTrialConfigs, type TrialConfig } from './trial-plan.js';
+import { trialCoordinates } from './trial-coordinates.js';
+import { asList, axisPath, bsloraBlocks, enumerateTrials } from './trial-plan.js';
 
 /** A cross-field problem; `path` as zod paths are (segments). */
 export interface SpecCheckIssue {
@@ -162,7 +163,7 @@ export function checkSweepSpec(spec: SweepSpec): SpecCheckIssue[] {
 
   // Only enumerate when the grid itself is sound: the count and the expect rules depend on it.
   if (issues.some((i) => i.path[0] === 'grid' || i.path[0] === 'training')) return dedupe(issues);
-  const trials: TrialConfig[] = enumerateTrialConfigs(spec);
+  const trials = enumerateTrials(spec).map(trialCoordinates);
 
   (spec.expect ?? []).forEach((rule, i) => {
     const path = ['expect', i];

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { expandSweep } from './expand-sweep.js';
 import { loadSweepSpecFile } from './load-sweep-spec-file.js';
 import { SWEEP_SPEC_JSON_SCHEMA_PATH, buildSweepSpecJsonSchema } from './sweep-spec-json-schema.js';
+import { trialCoordinates } from './trial-coordinates.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const JOBS_DIR = join(REPO_ROOT, 'jobs');
@@ -46,17 +47,19 @@ describe('jobs/', () => {
     const trials = expandSweep(await loadSweepSpecFile(join(JOBS_DIR, 'quickstart.yaml')));
     expect(trials.length).toBeGreaterThanOrEqual(2);
     expect(trials.length).toBeLessThanOrEqual(4);
-    expect(trials.map((t) => t.method)).toEqual(expect.arrayContaining(['bslora', 'lora']));
+    expect(trials.map((t) => t.method?.$case)).toEqual(expect.arrayContaining(['bslora', 'lora']));
     for (const t of trials) {
       expect(t.baseModel).toBe('builtin:tiny-llama');
-      expect(t.training.steps).toBeLessThanOrEqual(50);
+      expect(t.training?.length).toMatchObject({ $case: 'steps' });
+      expect(t.training?.length?.value).toBeLessThanOrEqual(50);
     }
   });
 
   it('the paper spec uses the reference settings', async () => {
     const trials = expandSweep(await loadSweepSpecFile(join(JOBS_DIR, 'paper/llama2-7b-commonsense.yaml')));
-    const bslora = trials.filter((t) => t.method === 'bslora');
-    expect(trials.filter((t) => t.method === 'lora').map((t) => t.rank)).toEqual([8, 16]);
+    const coords = trials.map(trialCoordinates);
+    const bslora = coords.filter((t) => t.method === 'bslora');
+    expect(coords.filter((t) => t.method === 'lora').map((t) => t.rank)).toEqual([8, 16]);
     expect(bslora.map((t) => `${t.shareMode} ${t.ranks!.local}/${t.ranks!.intra}/${t.ranks!.inter}`)).toEqual([
       'gate 2/4/8',
       'gate 2/4/16',
@@ -66,9 +69,9 @@ describe('jobs/', () => {
       'kron 2/8/16',
       'kron 2/8/32',
     ]);
-    for (const t of bslora) expect(t.kronShareSize ?? t.gateShareSize).toBe(t.shareMode === 'kron' ? 256 : 1024);
+    for (const t of bslora) expect(t.shareSize).toBe(t.shareMode === 'kron' ? 256 : 1024);
     expect(trials[0]!.baseModel).toBe('meta-llama/Llama-2-7b-hf');
-    expect(trials[0]!.training).toMatchObject({ steps: 800, learningRate: 1e-4, batchSize: 64, seqLen: 256, warmupSteps: 100 });
+    expect(trials[0]!.training).toMatchObject({ length: { $case: 'steps', value: 800 }, learningRate: 1e-4, batchSize: 64, seqLen: 256, warmupSteps: 100 });
     expect(trials[1]!.targetModules).toEqual(['q_proj', 'k_proj', 'v_proj', 'up_proj', 'down_proj']);
   });
 });

@@ -1,6 +1,6 @@
 /**
- * The verdict of a sweep's `expect` rules on its results (DESIGN §4 step 5). Pure: the sweep job gathers results
- * from the store and calls this.
+ * The verdict of a sweep's `expect` rules on its results (docs/sweep-spec.md, `expect`). Pure: the sweep job
+ * gathers results from the store and calls this.
  */
 import { matchesSelector, parseExpectTarget, parseTrialSelector, type SelectableTrial, type TrialSelector } from './expect-rules.js';
 import type { SweepSpec } from './sweep-spec.js';

@@ -9,18 +9,20 @@ import { expandSweep } from './expand-sweep.js';
 import { parseSweepSpec } from './parse-sweep-spec.js';
 import { minimalSpec, toYaml } from './test-fixtures.js';
 import { trialKeyMaterial } from './trial-key.js';
-import type { TrialPlan } from './trial-plan.js';
+import { Trial } from '../gen/bslora_api/worker/v1/worker_service.js';
+import { trialCoordinates } from './trial-coordinates.js';
+import { METHOD_VERSIONS } from './trial-defaults.js';
 
-function expand(spec: Record<string, unknown>, baseDir?: string): TrialPlan[] {
+function expand(spec: Record<string, unknown>, baseDir?: string): Trial[] {
   return expandSweep(parseSweepSpec(toYaml(spec), { baseDir }));
 }
 
-function keysByName(trials: TrialPlan[]): Map<string, string> {
+function keysByName(trials: Trial[]): Map<string, string> {
   return new Map(trials.map((t) => [t.name, t.trialKey]));
 }
 
 /** Names of trials whose key differs between two expansions (trials present in both). */
-function changed(a: TrialPlan[], b: TrialPlan[]): string[] {
+function changed(a: Trial[], b: Trial[]): string[] {
   const kb = keysByName(b);
   return a.filter((t) => kb.has(t.name) && kb.get(t.name) !== t.trialKey).map((t) => t.name);
 }
@@ -69,42 +71,56 @@ describe('expandSweep', () => {
     expect(new Set(trials.map((t) => t.trialKey)).size).toBe(trials.length);
   });
 
-  it('fills the trial plan fields per method', () => {
+  it('fills each method\'s settings, defaults included, into the trial', () => {
     const trials = expand(minimalSpec({ grid: GRID, adapter: { lora_alpha: 16 } }));
     const byName = new Map(trials.map((t) => [t.name, t]));
-    expect(byName.get('base-s0')).toMatchObject({
-      method: 'base',
-      ranks: null,
-      rank: null,
-      shareMode: null,
-      loraAlpha: null,
-      loraDropout: 0,
-      targetModules: [],
-      methodVersion: 'base-eval/1',
+    expect(byName.get('base-s0')).toMatchObject({ method: { $case: 'base', value: {} }, targetModules: [], methodVersion: 'base-eval/1' });
+    expect(byName.get('lora-r16-s1')).toMatchObject({
+      method: { $case: 'lora', value: { rank: 16, loraAlpha: 16, loraDropout: 0.05 } },
+      seed: 1,
+      targetModules: ['q_proj', 'v_proj'],
     });
-    expect(byName.get('lora-r16-s1')).toMatchObject({ method: 'lora', rank: 16, loraAlpha: 16, seed: 1, targetModules: ['q_proj', 'v_proj'] });
-    expect(byName.get('vera-r256-s0')).toMatchObject({ method: 'vera', rank: 256, loraAlpha: null });
+    // VeRA has no alpha: the spec's lora_alpha cannot reach it.
+    expect(byName.get('vera-r256-s0')!.method).toEqual({ $case: 'vera', value: { rank: 256, loraDropout: 0.05 } });
     expect(byName.get('bslora-kron16-2/4/16-s0')).toMatchObject({
-      method: 'bslora',
-      ranks: { local: 2, intra: 4, inter: 16 },
-      shareMode: 'kron',
-      kronShareSize: 16,
-      gateShareSize: null,
+      method: { $case: 'bslora', value: { ranks: { local: 2, intra: 4, inter: 16 }, share: { $case: 'kron', value: { shareSize: 16 } } } },
       methodVersion: 'bslora-method/1',
     });
-    expect(byName.get('bslora-gate64-2/4/8-s0')).toMatchObject({ shareMode: 'gate', kronShareSize: null, gateShareSize: 64 });
+    expect(trialCoordinates(byName.get('bslora-gate64-2/4/8-s0')!)).toMatchObject({ shareMode: 'gate', shareSize: 64 });
     const t = byName.get('lora-r8-s0')!;
     expect(t.trialKey).toMatch(/^[0-9a-f]{64}$/);
     expect(t.training).toEqual({
-      steps: 10,
-      epochs: null,
+      length: { $case: 'steps', value: 10 },
       learningRate: 0.001,
       batchSize: 4,
       seqLen: 32,
       warmupSteps: 0,
-      evalLimit: null,
-      checkpointEvery: null,
+      evalLimit: undefined,
+      checkpointEvery: undefined,
     });
+  });
+
+  it('fills the documented defaults: leaving a setting out and writing its default give the same trial and key', () => {
+    const grid = { method: ['lora', 'bslora'], lora_ranks: [8], ranks: [{ local: 2, intra: 2, inter: 4 }] };
+    const implicit = expand(minimalSpec({ grid }));
+    const explicit = expand(
+      minimalSpec({
+        grid: { ...grid, share_mode: 'slice' },
+        task_type: 'causal_lm',
+        adapter: { lora_dropout: 0.05 },
+        training: { steps: 10, learning_rate: 0.001, batch_size: 4, seq_len: 32, warmup_steps: 0 },
+      }),
+    );
+    expect(explicit).toEqual(implicit);
+    expect(implicit[0]!.method).toEqual({ $case: 'lora', value: { rank: 8, loraAlpha: 16, loraDropout: 0.05 } });
+    expect(implicit[1]!.method).toMatchObject({ $case: 'bslora', value: { loraAlpha: 16, loraDropout: 0.05 } });
+  });
+
+  it('keeps warmup_steps: 0 on the wire as a set 0, apart from leaving it unset', () => {
+    const [t] = expand(minimalSpec({ grid: { method: 'lora', lora_ranks: 4 } }));
+    const decoded = Trial.decode(Trial.encode(t!).finish());
+    expect(decoded.training!.warmupSteps).toBe(0);
+    expect(Trial.decode(Trial.encode({ ...t!, training: { ...t!.training!, warmupSteps: undefined } }).finish()).training!.warmupSteps).toBeUndefined();
   });
 
   it('expands R × ρ × φ into triples after explicit ranks, dropping duplicates', () => {
@@ -153,7 +169,7 @@ describe('expandSweep', () => {
     const a = expand(minimalSpec({ grid: GRID }));
     const grid = { ...GRID, paired: [GRID.paired[0], { share_mode: 'kron', kron_share_size: 32 }, GRID.paired[2]] };
     const b = expand(minimalSpec({ grid }));
-    expect(b.filter((t) => t.shareMode === 'kron').map((t) => t.name)).toEqual([
+    expect(b.filter((t) => trialCoordinates(t).shareMode === 'kron').map((t) => t.name)).toEqual([
       'bslora-kron32-2/4/8-s0',
       'bslora-kron32-2/4/16-s0',
       'bslora-kron32-2/4/8-s1',
@@ -161,7 +177,7 @@ describe('expandSweep', () => {
     ]);
     const oldKeys = new Set(a.map((t) => t.trialKey));
     const newTrials = b.filter((t) => !oldKeys.has(t.trialKey)).map((t) => t.name);
-    expect(newTrials).toEqual(b.filter((t) => t.shareMode === 'kron').map((t) => t.name));
+    expect(newTrials).toEqual(b.filter((t) => trialCoordinates(t).shareMode === 'kron').map((t) => t.name));
   });
 
   it('changes only the LoRA trials of a new rank when a LoRA rank is added', () => {
@@ -174,7 +190,7 @@ describe('expandSweep', () => {
   it('changes every adapter trial but no base trial when the learning rate changes', () => {
     const a = expand(minimalSpec({ grid: GRID }));
     const b = expand(minimalSpec({ grid: GRID, training: { steps: 10, learning_rate: 0.002, batch_size: 4, seq_len: 32 } }));
-    expect(changed(a, b)).toEqual(a.filter((t) => t.method !== 'base').map((t) => t.name));
+    expect(changed(a, b)).toEqual(a.filter((t) => t.method?.$case !== 'base').map((t) => t.name));
   });
 
   it('changes only the trials of a new seed when a seed is added', () => {
@@ -190,10 +206,22 @@ describe('expandSweep', () => {
     expect(changed(a, b)).toEqual(a.map((t) => t.name));
   });
 
-  it('changes every key when the method version changes for that method only', () => {
+  it('changes the keys of one method, and only those, when its version in proto/method-versions.json changes', () => {
     const a = expand(minimalSpec({ grid: GRID }));
-    const b = expand(minimalSpec({ grid: GRID, method_versions: { bslora: 'bslora-method/2' } }));
-    expect(changed(a, b)).toEqual(a.filter((t) => t.method === 'bslora').map((t) => t.name));
+    const versions = METHOD_VERSIONS as Record<string, string>;
+    const before = versions.bslora!;
+    versions.bslora = 'bslora-method/next';
+    try {
+      const b = expand(minimalSpec({ grid: GRID }));
+      expect(changed(a, b)).toEqual(a.filter((t) => t.method?.$case === 'bslora').map((t) => t.name));
+      expect(b.find((t) => t.method?.$case === 'bslora')!.methodVersion).toBe('bslora-method/next');
+    } finally {
+      versions.bslora = before;
+    }
+  });
+
+  it('refuses method_versions in a spec: versions come from proto/method-versions.json, which workers check', () => {
+    expect(() => expand(minimalSpec({ grid: GRID, method_versions: { bslora: 'bslora-method/2' } }))).toThrow(/method_versions/);
   });
 
   it("puts each builtin's version into the key: a new version of builtin:arith changes every key that uses it", () => {
@@ -205,7 +233,7 @@ describe('expandSweep', () => {
       // builtin:arith is both the train data and the eval task here, so every key changes, base included.
       expect(changed(a, expand(minimalSpec({ grid: GRID })))).toEqual(a.map((t) => t.name));
       const arith = { kind: 'builtin', ref: 'builtin:arith', version: `${before}-next` };
-      const bslora = a.find((t) => t.method === 'bslora')!;
+      const bslora = a.find((t) => t.method?.$case === 'bslora')!;
       expect(trialKeyMaterial(bslora)).toMatchObject({ trainData: arith, evalTasks: [arith], baseModel: { kind: 'builtin', ref: 'builtin:tiny-llama', version: BUILTIN_RESOURCES.models['tiny-llama'] } });
     } finally {
       tasks.arith = before;
@@ -244,7 +272,7 @@ describe('expandSweep', () => {
     const [trial] = expand(
       minimalSpec({ grid: { method: 'lora', lora_ranks: 4 }, training: { epochs: 2, learning_rate: 1e-4, batch_size: 4, seq_len: 32 } }),
     );
-    expect(trial!.training).toMatchObject({ steps: 0, epochs: 2 });
+    expect(trial!.training!.length).toEqual({ $case: 'epochs', value: 2 });
   });
 });
 

@@ -1,9 +1,10 @@
-/** Expanding a validated sweep spec into trial plans with their keys. */
+/** Expanding a validated sweep spec into its trials with their keys. */
 import { ControlPlaneError, type SpecIssue } from '../errors.js';
 import { formatPath } from './spec-issues.js';
 import type { SweepSpec } from './sweep-spec.js';
 import { refIdentity, computeTrialKey, type RefIdentity } from './trial-key.js';
-import { enumerateTrialConfigs, type TrialPlan } from './trial-plan.js';
+import type { Trial } from '../gen/bslora_api/worker/v1/worker_service.js';
+import { enumerateTrials } from './trial-plan.js';
 
 /**
  * Expands a validated spec (from `parseSweepSpec` or `loadSweepSpecFile`) into its trials, in a deterministic
@@ -15,7 +16,7 @@ import { enumerateTrialConfigs, type TrialPlan } from './trial-plan.js';
  * const trials = expandSweep(await loadSweepSpecFile('jobs/quickstart.yaml'));
  * trials.map((t) => t.name); // ['lora-r8-s0', 'bslora-slice-2/2/4-s0']
  */
-export function expandSweep(spec: SweepSpec): TrialPlan[] {
+export function expandSweep(spec: SweepSpec): Trial[] {
   const identities = new Map<string, RefIdentity>();
   const issues: SpecIssue[] = [];
   const refs: [string, string][] = [
@@ -35,24 +36,5 @@ export function expandSweep(spec: SweepSpec): TrialPlan[] {
     throw new ControlPlaneError('CP_ERR_SPEC_INVALID', `sweep spec ${spec.name} refers to unreadable files`, { issues });
   }
   const identify = (ref: string): RefIdentity => identities.get(ref) ?? refIdentity(ref);
-  return enumerateTrialConfigs(spec).map((c) => ({
-    trialKey: computeTrialKey(c, identify),
-    name: c.name,
-    method: c.method,
-    ranks: c.ranks,
-    rank: c.rank,
-    shareMode: c.shareMode,
-    kronShareSize: c.kronShareSize,
-    gateShareSize: c.gateShareSize,
-    loraAlpha: c.loraAlpha,
-    loraDropout: c.loraDropout,
-    baseModel: c.baseModel,
-    taskType: c.taskType,
-    trainData: c.trainData,
-    evalTasks: c.evalTasks,
-    targetModules: c.targetModules,
-    training: c.training,
-    seed: c.seed,
-    methodVersion: c.methodVersion,
-  }));
+  return enumerateTrials(spec).map((trial) => ({ ...trial, trialKey: computeTrialKey(trial, identify) }));
 }

@@ -15,24 +15,27 @@
  * A target is a number (`70`), or a selector with an optional offset in metric points (`lora:r8 - 0.5`), meaning
  * "the best seed-mean value among the selected configurations, plus or minus the offset".
  */
+import { SHARE_MODES, type MethodName, type ShareModeName } from './trial-enums.js';
 
 /** A parsed trial selector. Fields left `null` match anything. */
 export interface TrialSelector {
-  method: 'bslora' | 'lora' | 'vera' | 'base';
+  method: MethodName;
   /** LoRA / VeRA rank. */
   rank: number | null;
-  shareMode: 'slice' | 'gate' | 'kron' | null;
+  shareMode: ShareModeName | null;
   ranks: { local: number; intra: number; inter: number } | null;
 }
 
 /** A parsed `at_least` target: a fixed number, or a selector's best value plus an offset. */
 export type ExpectTarget = { kind: 'value'; value: number } | { kind: 'relative'; selector: TrialSelector; offset: number };
 
-const SELECTOR_PATTERN = /^(?:(base)|(lora|vera)(?::r(\d+))?|(bslora)(?::(slice|gate|kron)(?::(\d+)\/(\d+)\/(\d+))?)?)$/;
+const SELECTOR_PATTERN = new RegExp(
+  `^(?:(base)|(lora|vera)(?::r(\\d+))?|(bslora)(?::(${SHARE_MODES.join('|')})(?::(\\d+)/(\\d+)/(\\d+))?)?)$`,
+);
 const TARGET_PATTERN = /^\s*([a-z0-9:/]+)\s*(?:([+-])\s*(\d+(?:\.\d+)?))?\s*$/;
 
 /** The selector grammar in one line, for error messages. */
-export const SELECTOR_SYNTAX = 'base | lora[:r<N>] | vera[:r<N>] | bslora[:<slice|gate|kron>[:<local>/<intra>/<inter>]]';
+export const SELECTOR_SYNTAX = `base | lora[:r<N>] | vera[:r<N>] | bslora[:<${SHARE_MODES.join('|')}>[:<local>/<intra>/<inter>]]`;
 
 /** Parses a selector such as `lora:r8`; returns `null` when it is not one. */
 export function parseTrialSelector(text: string): TrialSelector | null {
@@ -62,11 +65,11 @@ export function parseExpectTarget(target: number | string): ExpectTarget | null 
   return { kind: 'relative', selector, offset };
 }
 
-/** The fields of a trial that a selector looks at (a `TrialPlan` has them all). */
+/** The fields of a trial that a selector looks at (its `TrialCoordinates` have them all). */
 export interface SelectableTrial {
-  method: 'bslora' | 'lora' | 'vera' | 'base';
+  method: MethodName;
   rank: number | null;
-  shareMode: 'slice' | 'gate' | 'kron' | null;
+  shareMode: ShareModeName | null;
   ranks: { local: number; intra: number; inter: number } | null;
 }
 

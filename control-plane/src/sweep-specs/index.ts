@@ -1,5 +1,6 @@
 /**
- * Sweep specs: the YAML/JSON format of DESIGN §5, its validation, its expansion into trials, and trial keys.
+ * Sweep specs: the YAML/JSON format of docs/sweep-spec.md, its validation, its expansion into trials (the proto
+ * `Trial`), and trial keys.
  *
  * @module
  * @example
@@ -15,24 +16,27 @@ export {
   sweepSpecObjectSchema,
   type SweepSpec,
   type SweepSpecInput,
-  type Method,
-  type ShareMode,
-  METHODS,
-  SHARE_MODES,
-  TASK_TYPES,
   EXPECT_METRICS,
   NOTIFY_EVENTS,
 } from './sweep-spec.js';
 export { parseSweepSpec, type ParseSweepSpecOptions } from './parse-sweep-spec.js';
 export { loadSweepSpecFile } from './load-sweep-spec-file.js';
 export { expandSweep } from './expand-sweep.js';
+export { enumerateTrials } from './trial-plan.js';
+export { METHOD_VERSIONS, TRIAL_DEFAULTS, type TrialDefaults } from './trial-defaults.js';
 export {
-  enumerateTrialConfigs,
-  METHOD_VERSIONS,
-  DEFAULT_VERA_RANK,
-  type TrialPlan,
-  type TrialConfig,
-} from './trial-plan.js';
+  METHODS,
+  SHARE_MODES,
+  TASK_TYPES,
+  methodEnum,
+  taskTypeName,
+  taskTypeOf,
+  type MethodName,
+  type ShareModeName,
+  type TaskTypeName,
+} from './trial-enums.js';
+export { trialCoordinates, type TrialCoordinates } from './trial-coordinates.js';
+export { Trial } from '../gen/bslora_api/worker/v1/worker_service.js';
 export {
   canonicalJson,
   computeTrialKey,

@@ -45,7 +45,7 @@ export const LOCAL_FILE_EXTENSIONS = [
 ] as const;
 
 const BUILTIN_PATTERN = /^builtin:[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)?$/;
-const HUB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)?(@[A-Za-z0-9][A-Za-z0-9._\/-]*)?$/;
+const HUB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)?(@[A-Za-z0-9][A-Za-z0-9._/-]*)?$/;
 
 const FRAGMENT_PATTERN = /#([a-z0-9_-]+)$/;
 

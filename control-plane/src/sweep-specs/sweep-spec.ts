@@ -1,5 +1,5 @@
 /**
- * The sweep spec (DESIGN §5): one zod schema, the `SweepSpec` type derived from it, and the JSON Schema in
+ * The sweep spec (docs/sweep-spec.md): one zod schema, the `SweepSpec` type derived from it, and the JSON Schema in
  * `jobs/sweep.schema.json` generated from it. Every object is strict: an unknown key is an error naming its path.
  *
  * Structure is checked field by field; rules that tie fields together (a `kron` mode needs `kron_share_size`, a
@@ -13,19 +13,13 @@ import { checkSweepSpec } from './check-sweep-spec.js';
 import { checkBuiltin } from './builtin-resources.js';
 import { checkRefSyntax, classifyRef } from './resource-refs.js';
 import { SELECTOR_SYNTAX, parseExpectTarget, parseTrialSelector } from './expect-rules.js';
+import { TRIAL_DEFAULTS } from './trial-defaults.js';
+import { METHODS, SHARE_MODES, TASK_TYPES } from './trial-enums.js';
 
-/** Trial methods: BSLoRA, the baselines from PEFT, and `base` (the untuned model, evaluated only). */
-export const METHODS = ['bslora', 'lora', 'vera', 'base'] as const;
-/** BSLoRA shape transformations for shared matrices. */
-export const SHARE_MODES = ['slice', 'gate', 'kron'] as const;
-export const TASK_TYPES = ['causal_lm', 'seq_cls'] as const;
 /** Aggregate metrics an `expect` rule can judge, in percentage points (0–100). */
 export const EXPECT_METRICS = ['mean_acc', 'mean_acc_norm'] as const;
 /** Sweep outcomes a webhook can subscribe to. */
 export const NOTIFY_EVENTS = ['completed', 'completed_with_failures', 'failed', 'cancelled'] as const;
-
-export type Method = (typeof METHODS)[number];
-export type ShareMode = (typeof SHARE_MODES)[number];
 
 /** A value or a non-empty list of values; a grid axis may be written either way (`share_mode: kron`). */
 function oneOrMany<T extends z.ZodType>(item: T) {
@@ -68,7 +62,7 @@ const rankAxes = {
 };
 
 const modeAxes = {
-  share_mode: oneOrMany(z.enum(SHARE_MODES)).optional().describe('BSLoRA shape transformation(s); default slice'),
+  share_mode: oneOrMany(z.enum(SHARE_MODES)).optional().describe(`BSLoRA shape transformation(s); default ${TRIAL_DEFAULTS.grid.share_mode}`),
   kron_share_size: oneOrMany(z.int().min(1)).optional().describe('shared matrix size for kron mode'),
   gate_share_size: oneOrMany(z.int().min(1)).optional().describe('shared matrix size for gate mode'),
 };
@@ -97,7 +91,7 @@ export const gridSchema = z
       .optional()
       .describe('BSLoRA blocks expanded one by one instead of the cartesian product of the grid axes'),
     lora_ranks: oneOrMany(z.int().min(1)).optional().describe('ranks of the LoRA baseline'),
-    vera_ranks: oneOrMany(z.int().min(1)).optional().describe('ranks of the VeRA baseline; default 256'),
+    vera_ranks: oneOrMany(z.int().min(1)).optional().describe(`ranks of the VeRA baseline; default ${TRIAL_DEFAULTS.grid.vera_ranks}`),
     seeds: z.array(z.int().min(0)).min(1).optional().describe('seeds; every configuration runs once per seed'),
   })
   .describe('the axes the sweep expands over');
@@ -109,7 +103,11 @@ export const trainingSchema = z
     learning_rate: z.number().positive(),
     batch_size: z.int().min(1).describe('effective batch size (examples per optimiser step)'),
     seq_len: z.int().min(1).describe('maximum tokens per example'),
-    warmup_steps: z.int().min(0).default(0),
+    warmup_steps: z
+      .int()
+      .min(0)
+      .default(TRIAL_DEFAULTS.training.warmup_steps as number)
+      .describe('linear warm-up steps; 0: none, the first step runs at the peak learning rate'),
     seed: z.int().min(0).optional().describe('one seed (or use seeds, or grid.seeds)'),
     seeds: z.array(z.int().min(0)).min(1).optional().describe('several seeds'),
     eval_limit: z.int().min(1).optional().describe('evaluate at most this many examples per eval task'),
@@ -130,8 +128,15 @@ export const adapterSchema = z.strictObject({
     .number()
     .positive()
     .optional()
-    .describe('scaling numerator for lora and bslora (scale = alpha / rank); unset: the worker default'),
-  lora_dropout: z.number().min(0).lt(1).default(0.05).describe('dropout on the adapter input'),
+    .describe(
+      `scaling numerator for lora and bslora (scale = alpha / rank); unset: ${TRIAL_DEFAULTS.lora.lora_alpha_per_rank} × rank for lora, ${TRIAL_DEFAULTS.bslora.lora_alpha} for bslora`,
+    ),
+  lora_dropout: z
+    .number()
+    .min(0)
+    .lt(1)
+    .default(TRIAL_DEFAULTS.adapter.lora_dropout as number)
+    .describe('dropout on the adapter input'),
 });
 
 export const expectRuleSchema = z
@@ -176,15 +181,6 @@ export const budgetSchema = z.strictObject({
   max_device_hours: z.number().positive().optional().describe('stop queueing new trials past this much device time'),
 });
 
-const methodVersionsSchema = z
-  .strictObject({
-    bslora: z.string().min(1).optional(),
-    lora: z.string().min(1).optional(),
-    vera: z.string().min(1).optional(),
-    base: z.string().min(1).optional(),
-  })
-  .describe('override the method versions that enter trial keys (forces new trials)');
-
 /** The sweep spec object, before the cross-field rules. */
 export const sweepSpecObjectSchema = z.strictObject({
   $schema: z.string().optional().describe('editor hint; ignored'),
@@ -194,7 +190,7 @@ export const sweepSpecObjectSchema = z.strictObject({
     .describe('sweep name'),
   description: z.string().optional(),
   base_model: refString('base model', 'model'),
-  task_type: z.enum(TASK_TYPES).default('causal_lm'),
+  task_type: z.enum(TASK_TYPES).default(TRIAL_DEFAULTS.task_type),
   train_data: refString('train data', 'data'),
   eval_tasks: z.array(refString('eval task', 'data')).min(1),
   target_modules: z.array(z.string().min(1)).min(1).describe('module names to adapt, e.g. q_proj'),
@@ -205,7 +201,6 @@ export const sweepSpecObjectSchema = z.strictObject({
   notify: z.array(notifySchema).optional(),
   priority: z.int().min(1).max(1000).default(500).describe('1 (runs first) to 1000 (runs last)'),
   budget: budgetSchema.optional(),
-  method_versions: methodVersionsSchema.optional(),
 });
 
 /** A validated sweep spec (defaults applied). */

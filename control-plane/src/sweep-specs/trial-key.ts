@@ -7,14 +7,20 @@
  *
  * - always: the key format version, method, method version, seed, base model identity, task type, eval task
  *   identities (as a set: order does not matter), eval limit, sequence length;
- * - for adapter methods (not `base`): train data identity, target modules (as a set), ranks, share mode and the
- *   share size of that mode, alpha, dropout, steps or epochs, learning rate, batch size, warm-up steps.
+ * - for adapter methods (not `base`): train data identity, target modules (as a set), the method's settings message
+ *   (ranks, share mode and its size, alpha, dropout, …) and the training settings (steps or epochs, learning rate,
+ *   batch size, warm-up steps, …) as their proto JSON, so a setting added to either message enters the key without
+ *   a change here. Defaults are filled in by the planner, so leaving a setting out and writing its default give one
+ *   key.
  *
  * Identity of a reference: `builtin:` references by their string and the builtin's version
  * (proto/builtin-resources.json), hub references by their string; local files and folders by the sha256 of
  * their content (see content-hash.ts) and the `#style` suffix if any, so moving a file keeps its trials' keys and
  * editing it (or a new version of a builtin) changes them. The
  * sweep name, priority, checkpoint interval, budget, expect rules and webhooks never enter a key.
+ *
+ * Format 3 changed what a trial means (warm-up 0 is no warm-up; defaults filled in from proto/trial-defaults.json),
+ * so keys of earlier formats never equal a format-3 key and their results are not reused.
  */
 import { createHash } from 'node:crypto';
 
@@ -22,10 +28,14 @@ import { builtinVersion } from './builtin-resources.js';
 import { contentHashSync } from './content-hash.js';
 import { basename, dirname } from 'node:path';
 import { classifyRef, lmEvalTaskFile, normalizeRef, resolveLocalRef, splitRefFragment } from './resource-refs.js';
-import type { TrialConfig } from './trial-plan.js';
+import { BSLoraSettings, LoraSettings, TrainingSettings, VeraSettings, type Trial } from '../gen/bslora_api/worker/v1/worker_service.js';
+import { taskTypeName } from './trial-enums.js';
 
-/** Version of the key derivation itself; bump it when the material below changes shape (2: builtins' versions). */
-export const TRIAL_KEY_VERSION = 'trial-key/2';
+/**
+ * Version of the key derivation itself; bump it when the material below changes shape or a trial's meaning changes
+ * (2: builtins' versions; 3: the proto `Trial` contract, defaults filled in, warm-up 0 means none).
+ */
+export const TRIAL_KEY_VERSION = 'trial-key/3';
 
 /** How a model or data reference is identified in a trial key. */
 export type RefIdentity =
@@ -71,7 +81,10 @@ export function canonicalJson(value: unknown): string {
   }
 }
 
-/** The identity of a reference: its string (and version) for builtin refs, its string for hub refs, its content hash for local paths. */
+/**
+ * The identity of a reference: its string (and version) for builtin refs, its string for hub refs, its content hash
+ * for local paths.
+ */
 export function refIdentity(ref: string, hashLocal: (absPath: string) => string = contentHashSync): RefIdentity {
   const kind = classifyRef(ref);
   if (kind === 'lm-eval' && lmEvalTaskFile(ref) !== null) {
@@ -99,39 +112,48 @@ function sortedByJson<T>(values: readonly T[]): T[] {
   });
 }
 
+/** The method's settings as proto JSON (what enters the key for an adapter method). */
+function methodSettingsJson(method: NonNullable<Trial['method']>): unknown {
+  switch (method.$case) {
+    case 'bslora':
+      return BSLoraSettings.toJSON(method.value);
+    case 'lora':
+      return LoraSettings.toJSON(method.value);
+    case 'vera':
+      return VeraSettings.toJSON(method.value);
+    case 'base':
+      return {};
+  }
+}
+
 /** The object whose canonical JSON is hashed into a trial's key (see the module comment for what enters it). */
-export function trialKeyMaterial(config: TrialConfig, identify: (ref: string) => RefIdentity = (r) => refIdentity(r)): object {
-  const t = config.training;
+export function trialKeyMaterial(trial: Trial, identify: (ref: string) => RefIdentity = (r) => refIdentity(r)): object {
+  if (!trial.method || !trial.training) throw new TypeError(`trialKeyMaterial: trial ${trial.name} has no method or no training settings`);
+  const t = trial.training;
   const common = {
     v: TRIAL_KEY_VERSION,
-    method: config.method,
-    methodVersion: config.methodVersion,
-    seed: config.seed,
-    baseModel: identify(config.baseModel),
-    taskType: config.taskType,
-    evalTasks: sortedByJson(config.evalTasks.map(identify)),
-    evalLimit: t.evalLimit,
+    method: trial.method.$case,
+    methodVersion: trial.methodVersion,
+    seed: trial.seed,
+    baseModel: identify(trial.baseModel),
+    taskType: taskTypeName(trial.taskType),
+    evalTasks: sortedByJson(trial.evalTasks.map(identify)),
+    evalLimit: t.evalLimit ?? null,
     seqLen: t.seqLen,
   };
-  if (config.method === 'base') return common;
+  if (trial.method.$case === 'base') return common;
+  // Not results: where checkpoints go, and what is already in `common`.
+  const { checkpointEvery: _c, evalLimit: _e, seqLen: _s, ...trained } = TrainingSettings.toJSON(t) as Record<string, unknown>;
   return {
     ...common,
-    trainData: identify(config.trainData),
-    targetModules: [...new Set(config.targetModules)].sort(),
-    ranks: config.ranks,
-    rank: config.rank,
-    shareMode: config.shareMode,
-    shareSize: config.shareMode === 'kron' ? config.kronShareSize : config.shareMode === 'gate' ? config.gateShareSize : null,
-    loraAlpha: config.loraAlpha,
-    loraDropout: config.loraDropout,
-    training: t.epochs !== null ? { epochs: t.epochs } : { steps: t.steps },
-    learningRate: t.learningRate,
-    batchSize: t.batchSize,
-    warmupSteps: t.warmupSteps,
+    trainData: identify(trial.trainData),
+    targetModules: [...new Set(trial.targetModules)].sort(),
+    settings: methodSettingsJson(trial.method),
+    training: trained,
   };
 }
 
 /** The trial key: sha256 hex of the canonical JSON of {@link trialKeyMaterial}. */
-export function computeTrialKey(config: TrialConfig, identify?: (ref: string) => RefIdentity): string {
-  return createHash('sha256').update(canonicalJson(trialKeyMaterial(config, identify))).digest('hex');
+export function computeTrialKey(trial: Trial, identify?: (ref: string) => RefIdentity): string {
+  return createHash('sha256').update(canonicalJson(trialKeyMaterial(trial, identify))).digest('hex');
 }

@@ -1,77 +1,30 @@
 /**
- * Trial plans: what one trial of a sweep trains and evaluates. `enumerateTrialConfigs` expands a spec into every
- * trial but its key; `expandSweep` (expand-sweep.ts) adds the keys.
+ * Planning trials: `enumerateTrials` expands a spec into every trial (the generated proto `Trial`, the one
+ * definition of a trial) but its key; `expandSweep` (expand-sweep.ts) adds the keys. Settings the spec leaves out
+ * are filled in from proto/trial-defaults.json, so a trial says exactly what trains.
  *
  * Order (deterministic): seeds outermost (so a first pass over every configuration finishes before repeats), then
  * `grid.method` in the order written; within `bslora`, blocks in order (the grid, or each `paired` block), then
  * share modes, share sizes, and rank triples (explicit `ranks` first, then the R × ρ × φ expansion); within `lora`
  * and `vera`, ranks in order. Configurations that come out identical are kept once, at their first position.
  */
+import {
+  BSLoraSettings,
+  LoraSettings,
+  TrainingSettings,
+  VeraSettings,
+  type Trial,
+} from '../gen/bslora_api/worker/v1/worker_service.js';
 import type { RankTriple } from './rank-expansion.js';
 import { expandRankGrid, type RankExpansionFailure } from './rank-expansion.js';
-import type { Method, ShareMode, SweepSpec } from './sweep-spec.js';
+import type { SweepSpec } from './sweep-spec.js';
+import { METHOD_VERSIONS, TRIAL_DEFAULTS } from './trial-defaults.js';
+import { taskTypeOf, type MethodName, type ShareModeName } from './trial-enums.js';
 
-/** One trial: one configuration trained once and evaluated on each eval task. */
-export interface TrialPlan {
-  /** sha256 hex of the canonical JSON of everything that determines the result (see trial-key.ts). */
-  trialKey: string;
-  /** Short human label, unique within a sweep: `bslora-slice-2/4/16-s0`, `bslora-kron256-2/4/16-s0`, `lora-r8-s0`. */
-  name: string;
-  method: Method;
-  /** BSLoRA rank triple; `null` for other methods. */
-  ranks: RankTriple | null;
-  /** LoRA / VeRA rank; `null` for bslora and base. */
-  rank: number | null;
-  shareMode: ShareMode | null;
-  /** Set only for kron trials. */
-  kronShareSize: number | null;
-  /** Set only for gate trials. */
-  gateShareSize: number | null;
-  /** lora and bslora only; `null`: the worker's default. */
-  loraAlpha: number | null;
-  /** 0 for base. */
-  loraDropout: number;
-  /** `builtin:<name>`, an absolute local path, or a hub id. */
-  baseModel: string;
-  taskType: 'causal_lm' | 'seq_cls';
-  /** `builtin:<name>`, an absolute local path, or a hub id. */
-  trainData: string;
-  evalTasks: string[];
-  /** Empty for base. */
-  targetModules: string[];
-  training: {
-    /** Optimiser steps; 0 when `epochs` governs instead. */
-    steps: number;
-    /** Passes over the train data, or `null` when `steps` governs. */
-    epochs: number | null;
-    learningRate: number;
-    batchSize: number;
-    seqLen: number;
-    warmupSteps: number;
-    evalLimit: number | null;
-    checkpointEvery: number | null;
-  };
-  seed: number;
-  /** The version of the method's implementation; part of the trial key. */
-  methodVersion: string;
+/** The fields of an object that are set (spreading `{k: undefined}` would hide a default). */
+function setFields(obj: object | undefined): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(obj ?? {}).filter(([, v]) => v !== undefined));
 }
-
-/** A trial plan before its key is computed. */
-export type TrialConfig = Omit<TrialPlan, 'trialKey'>;
-
-/**
- * Method versions that enter trial keys. Bump one when a change to that method's implementation changes results,
- * so that old results are no longer reused. A spec may override them with `method_versions`.
- */
-export const METHOD_VERSIONS: Readonly<Record<Method, string>> = {
-  bslora: 'bslora-method/1',
-  lora: 'peft-lora/1',
-  vera: 'peft-vera/1',
-  base: 'base-eval/1',
-};
-
-/** VeRA rank used when the spec names `vera` but no `vera_ranks` (PEFT's default). */
-export const DEFAULT_VERA_RANK = 256;
 
 type PathSegment = string | number;
 
@@ -92,7 +45,7 @@ type BlockSource = SweepSpec['grid'] | NonNullable<SweepSpec['grid']['paired']>[
 export interface BsloraBlock {
   /** `['grid']` or `['grid', 'paired', i]`. */
   path: PathSegment[];
-  modes: ShareMode[];
+  modes: ShareModeName[];
   /** Where `modes` came from. */
   modesPath: PathSegment[];
   kronSizes: number[] | undefined;
@@ -159,7 +112,7 @@ export function bsloraBlocks(grid: SweepSpec['grid']): BsloraBlock[] {
     const { ranks, failures } = ranksOf(rankSource, tolerance);
     return {
       path,
-      modes: (asList(mode.value) as ShareMode[] | undefined) ?? ['slice'],
+      modes: (asList(mode.value) as ShareModeName[] | undefined) ?? [TRIAL_DEFAULTS.grid.share_mode],
       modesPath: mode.path,
       kronSizes: asList(kron.value) as number[] | undefined,
       kronPath: kron.path,
@@ -173,87 +126,56 @@ export function bsloraBlocks(grid: SweepSpec['grid']): BsloraBlock[] {
   });
 }
 
-/** The seeds of a spec: `training.seed`, `training.seeds` or `grid.seeds`; default `[0]`. */
+/** The seeds of a spec: `training.seed`, `training.seeds` or `grid.seeds`; default `grid.seeds` of the defaults. */
 export function seedsOf(spec: SweepSpec): number[] {
-  const seeds = spec.grid.seeds ?? spec.training.seeds ?? (spec.training.seed !== undefined ? [spec.training.seed] : [0]);
+  const seeds = spec.grid.seeds ?? spec.training.seeds ?? (spec.training.seed !== undefined ? [spec.training.seed] : TRIAL_DEFAULTS.grid.seeds);
   return [...new Set(seeds)];
 }
 
-/** Enumerates every trial of a spec except its key, in the documented order, duplicates dropped. */
-export function enumerateTrialConfigs(spec: SweepSpec): TrialConfig[] {
+/** Enumerates every trial of a spec with an empty key, in the documented order, duplicates dropped. */
+export function enumerateTrials(spec: SweepSpec): Trial[] {
   const methods = [...new Set(asList(spec.grid.method) ?? [])];
-  const versions = { ...METHOD_VERSIONS, ...spec.method_versions };
-  const t = spec.training;
-  const training: TrialConfig['training'] = {
-    steps: t.steps ?? 0,
-    epochs: t.epochs ?? null,
-    learningRate: t.learning_rate,
-    batchSize: t.batch_size,
-    seqLen: t.seq_len,
-    warmupSteps: t.warmup_steps ?? 0,
-    evalLimit: t.eval_limit ?? null,
-    checkpointEvery: t.checkpoint_every ?? null,
-  };
+  // The spec's training keys are the proto's field names, so a new training setting needs no code here.
+  const training = TrainingSettings.fromJSON({ ...TRIAL_DEFAULTS.training, ...setFields(spec.training) });
+  const adapter = { ...TRIAL_DEFAULTS.adapter, ...setFields(spec.adapter) };
   const common = {
+    trialKey: '',
     baseModel: spec.base_model,
-    taskType: spec.task_type ?? 'causal_lm',
+    taskType: taskTypeOf(spec.task_type ?? TRIAL_DEFAULTS.task_type),
     trainData: spec.train_data,
     evalTasks: [...spec.eval_tasks],
   };
-  const alpha = spec.adapter?.lora_alpha ?? null;
-  const dropout = spec.adapter?.lora_dropout ?? 0.05;
   const blocks = methods.includes('bslora') ? bsloraBlocks(spec.grid) : [];
 
-  const out: TrialConfig[] = [];
+  const out: Trial[] = [];
   const seen = new Set<string>();
-  const push = (config: TrialConfig): void => {
-    if (seen.has(config.name)) return;
-    seen.add(config.name);
-    out.push(config);
+  const push = (trial: Trial): void => {
+    if (seen.has(trial.name)) return;
+    seen.add(trial.name);
+    out.push(trial);
   };
-  const adapterFields = (method: Method) => ({
+  const trial = (name: string, method: NonNullable<Trial['method']>, seed: number): Trial => ({
     ...common,
+    name,
     method,
-    targetModules: [...spec.target_modules],
+    methodVersion: METHOD_VERSIONS[method.$case],
+    targetModules: method.$case === 'base' ? [] : [...spec.target_modules],
     training: { ...training },
-    methodVersion: versions[method],
+    seed,
   });
 
   for (const seed of seedsOf(spec)) {
-    for (const method of methods) {
+    for (const method of methods as MethodName[]) {
       if (method === 'base') {
-        push({
-          ...common,
-          name: `base-s${seed}`,
-          method,
-          ranks: null,
-          rank: null,
-          shareMode: null,
-          kronShareSize: null,
-          gateShareSize: null,
-          loraAlpha: null,
-          loraDropout: 0,
-          targetModules: [],
-          training: { ...training },
-          seed,
-          methodVersion: versions.base,
-        });
-      } else if (method === 'lora' || method === 'vera') {
-        const ranks =
-          method === 'lora' ? (asList(spec.grid.lora_ranks) ?? []) : (asList(spec.grid.vera_ranks) ?? [DEFAULT_VERA_RANK]);
-        for (const rank of ranks) {
-          push({
-            ...adapterFields(method),
-            name: `${method}-r${rank}-s${seed}`,
-            ranks: null,
-            rank,
-            shareMode: null,
-            kronShareSize: null,
-            gateShareSize: null,
-            loraAlpha: method === 'lora' ? alpha : null,
-            loraDropout: dropout,
-            seed,
-          });
+        push(trial(`base-s${seed}`, { $case: 'base', value: {} }, seed));
+      } else if (method === 'lora') {
+        for (const rank of asList(spec.grid.lora_ranks) ?? []) {
+          const value = LoraSettings.fromJSON({ lora_alpha: TRIAL_DEFAULTS.lora.lora_alpha_per_rank * rank, ...adapter, rank });
+          push(trial(`lora-r${rank}-s${seed}`, { $case: 'lora', value }, seed));
+        }
+      } else if (method === 'vera') {
+        for (const rank of asList(spec.grid.vera_ranks) ?? [TRIAL_DEFAULTS.grid.vera_ranks]) {
+          push(trial(`vera-r${rank}-s${seed}`, { $case: 'vera', value: VeraSettings.fromJSON({ ...adapter, rank }) }, seed));
         }
       } else {
         for (const block of blocks) {
@@ -262,18 +184,13 @@ export function enumerateTrialConfigs(spec: SweepSpec): TrialConfig[] {
               mode === 'kron' ? (block.kronSizes ?? []) : mode === 'gate' ? (block.gateSizes ?? []) : [null];
             for (const size of sizes) {
               for (const r of block.ranks) {
-                push({
-                  ...adapterFields('bslora'),
-                  name: `bslora-${mode}${size ?? ''}-${tripleId(r)}-s${seed}`,
-                  ranks: { ...r },
-                  rank: null,
-                  shareMode: mode,
-                  kronShareSize: mode === 'kron' ? size : null,
-                  gateShareSize: mode === 'gate' ? size : null,
-                  loraAlpha: alpha,
-                  loraDropout: dropout,
-                  seed,
+                const value = BSLoraSettings.fromJSON({
+                  ...TRIAL_DEFAULTS.bslora,
+                  ...adapter,
+                  ranks: r,
+                  [mode]: size === null ? {} : { share_size: size },
                 });
+                push(trial(`bslora-${mode}${size ?? ''}-${tripleId(r)}-s${seed}`, { $case: 'bslora', value }, seed));
               }
             }
           }

@@ -47,7 +47,9 @@ export interface WebhookDispatcherOptions {
 }
 
 export interface WebhookDispatcher {
-  /** Queues the sweep's webhooks for its outcome; returns how many. Idempotent: a sweep's deliveries are queued once. */
+  /**
+   * Queues the sweep's webhooks for its outcome; returns how many. Idempotent: a sweep's deliveries are queued once.
+   */
   sweepEnded(sweepId: string): Promise<number>;
   /** Job counts of the webhook queue, for `/metrics`. */
   counts(): Promise<Record<string, number>>;

@@ -18,7 +18,7 @@ import {
   type TrainEvent,
   type TrainProgress,
   type TrainResult,
-  type TrialSpec,
+  type Trial,
 } from '../gen/bslora_api/worker/v1/worker_service.js';
 import { HealthClient, HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health.js';
 import { clientChannelOptions } from '../grpc/channel-settings.js';
@@ -85,7 +85,7 @@ export class WorkerClient {
     );
   }
 
-  countParameters(trial: TrialSpec, opts: CallOptions = {}): Promise<ParameterCounts> {
+  countParameters(trial: Trial, opts: CallOptions = {}): Promise<ParameterCounts> {
     return new Promise((resolve, reject) =>
       this.client.countParameters(
         { trial },
@@ -98,35 +98,36 @@ export class WorkerClient {
 
   /** Trains one trial, reporting progress; resolves with the result and the reassembled adapter. */
   train(
-    trial: TrialSpec,
+    trial: Trial,
     opts: CallOptions & { onProgress?: (p: TrainProgress) => void } = {},
   ): Promise<TrainOutput> {
     const call = this.client.train({ trial }, new Metadata(), { deadline: deadline(opts.timeoutMs) });
     const chunks: Buffer[] = [];
     let received = 0;
     return consumeStream<TrainEvent, TrainOutput>(call, opts.signal, (event, finish) => {
-      if (event.progress) opts.onProgress?.(event.progress);
-      if (event.adapterChunk) {
-        if (event.adapterChunk.offset !== received) {
-          throw new Error(`adapter chunk at offset ${event.adapterChunk.offset}, expected ${received}`);
+      const e = event.event;
+      if (e?.$case === 'progress') opts.onProgress?.(e.value);
+      if (e?.$case === 'adapterChunk') {
+        if (e.value.offset !== received) {
+          throw new Error(`adapter chunk at offset ${e.value.offset}, expected ${received}`);
         }
-        chunks.push(Buffer.from(event.adapterChunk.data));
-        received += event.adapterChunk.data.length;
+        chunks.push(Buffer.from(e.value.data));
+        received += e.value.data.length;
       }
-      if (event.result) {
+      if (e?.$case === 'result') {
         const adapter = Buffer.concat(chunks);
         const sha = adapter.length ? createHash('sha256').update(adapter).digest('hex') : '';
-        if (sha !== event.result.adapterSha256) {
-          throw new Error(`adapter arrived corrupted: sha256 ${sha} != ${event.result.adapterSha256}`);
+        if (sha !== e.value.adapterSha256) {
+          throw new Error(`adapter arrived corrupted: sha256 ${sha} != ${e.value.adapterSha256}`);
         }
-        finish({ result: event.result, adapter });
+        finish({ result: e.value, adapter });
       }
     });
   }
 
   /** Evaluates a trial's adapter (held by the worker under its sha256). */
   evaluate(
-    trial: TrialSpec,
+    trial: Trial,
     adapterSha256: string,
     opts: CallOptions & { onProgress?: (p: EvaluateProgress) => void } = {},
   ): Promise<EvaluateResult> {
@@ -134,8 +135,9 @@ export class WorkerClient {
       deadline: deadline(opts.timeoutMs),
     });
     return consumeStream<EvaluateEvent, EvaluateResult>(call, opts.signal, (event, finish) => {
-      if (event.progress) opts.onProgress?.(event.progress);
-      if (event.result) finish(event.result);
+      const e = event.event;
+      if (e?.$case === 'progress') opts.onProgress?.(e.value);
+      if (e?.$case === 'result') finish(e.value);
     });
   }
 

@@ -12,14 +12,9 @@ from .model import BSLoraModel
 from .plan import AdapterPlan, TargetInfo, build_plan
 from .counting import count_lora_parameters, count_parameters
 
-# Bump whenever the numerics of the method change (forward, init, scaling, merge): the control plane hashes it into
-# trial keys, so results computed by an older version are never reused for a newer one.
-BSLORA_METHOD_VERSION = "1.0.0"
-
 _register(BSLoraConfig, BSLoraModel)
 
 __all__ = [
-    "BSLORA_METHOD_VERSION",
     "BSLORA_PEFT_TYPE",
     "AdapterPlan",
     "BSLoraConfig",

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Optional, Union
 
+from bslora_api.worker.v1.worker_service_pb2 import ShareMode
 from peft.config import PeftConfig
 
-SHARE_MODES = ("slice", "gate", "kron")
+# The share modes are the proto enum ShareMode (their one declaration): SHARE_MODE_KRON is "kron".
+SHARE_MODES = tuple(n.removeprefix("SHARE_MODE_").lower() for n in ShareMode.keys() if n != "SHARE_MODE_UNSPECIFIED")
 SCALING_MODES = ("alpha_over_r", "reference_fixed_2")
 BIAS_MODES = ("none", "all", "bslora_only")
 
@@ -37,7 +39,7 @@ class BSLoraConfig(PeftConfig):
     r_inter: int = field(
         default=16, metadata={"help": "Rank of the pair shared by every adapted module of the model. 0 disables it."}
     )
-    share_mode: Literal["slice", "gate", "kron"] = field(
+    share_mode: str = field(
         default="kron",
         metadata={"help": "Shape transformation of the shared pairs: 'slice' (SS), 'gate' (GT) or 'kron' (KE)."},
     )

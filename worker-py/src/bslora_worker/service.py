@@ -26,7 +26,8 @@ from .resident_models import ResidentModels
 from .trials.archive import sha256_hex
 from .trials.evaluate_trial import TaskScore, adapter_path, evaluate_trial
 from .trials.count_without_weights import count_without_weights
-from .trials.trial import Trial
+from .trials.contract_files import method_versions
+from .trials.trial import Trial, check_method_version
 from .trials.train_trial import StepProgress, TrainOutcome, train_trial
 from .devices import device_info
 from .versions import library_versions
@@ -41,6 +42,13 @@ def _status_of(err: BaseException) -> tuple[grpc.StatusCode, str]:
     if isinstance(err, torch.OutOfMemoryError) or isinstance(err, MemoryError):
         return grpc.StatusCode.RESOURCE_EXHAUSTED, f"out of memory: {err}"
     return grpc.StatusCode.INTERNAL, f"{type(err).__name__}: {err}"
+
+
+def _trial_of(request) -> Trial:
+    """The request's trial, validated, and refused when it was planned for another method version than this one."""
+    trial = Trial.from_proto(request.trial)
+    check_method_version(trial)
+    return trial
 
 
 class _ThreadCall:
@@ -104,13 +112,17 @@ class WorkerService(pb_grpc.WorkerServiceServicer):
             capacity=1,
             resident_models=self.models.names(),
             held_adapters=held,
+            method_versions=[
+                pb.MethodVersion(method=pb.Method.Value(f"METHOD_{name.upper()}"), version=version)
+                for name, version in method_versions().items()
+            ],
         )
 
     async def Train(self, request: pb.TrainRequest, context):
         call = _ThreadCall()
 
         def run() -> TrainOutcome:
-            trial = Trial.from_proto(request.trial)
+            trial = _trial_of(request)
             if self.faults.is_unavailable(trial.name):
                 raise Unavailable(f"injected fault: trial {trial.name} is unavailable")
             if self.faults.is_oom(trial.name):
@@ -160,7 +172,7 @@ class WorkerService(pb_grpc.WorkerServiceServicer):
         """Counts from the model's config on the meta device: no weights are loaded, so any size is instant."""
 
         def run() -> dict[str, int]:
-            trial = Trial.from_proto(request.trial)
+            trial = _trial_of(request)
             return count_without_weights(trial, self.allowed_roots)
 
         try:
@@ -193,7 +205,7 @@ class WorkerService(pb_grpc.WorkerServiceServicer):
             call.report(pb.EvaluateProgress(task=task, done=done, total=total))
 
         def run():
-            trial = Trial.from_proto(request.trial)
+            trial = _trial_of(request)
             if self.dry_run:
                 return [TaskScore(t, 0.0, 0.0, 0) for t in trial.eval_tasks], 0.0
             base = self.models.get(trial.base_model, trial.task_type)

@@ -6,6 +6,8 @@ import platform
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 
+from .trials.contract_files import method_versions
+
 
 @lru_cache(maxsize=1)
 def library_versions() -> dict[str, str]:
@@ -15,10 +17,7 @@ def library_versions() -> dict[str, str]:
             out[dist] = version(dist)
         except PackageNotFoundError:
             out[dist] = "not installed"
-    try:
-        import bslora
-
-        out["bslora-method"] = getattr(bslora, "BSLORA_METHOD_VERSION", "unknown")
-    except ImportError:
-        out["bslora-method"] = "not importable"
+    # The version of each method's implementation, as trial keys name it (proto/method-versions.json).
+    for method, method_version in method_versions().items():
+        out[f"{method}-method"] = method_version
     return out

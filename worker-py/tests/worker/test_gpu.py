@@ -10,7 +10,7 @@ import torch
 from bslora_worker.devices import base_dtype, place_on_device
 from bslora_worker.models import load_base_model
 from bslora_worker.trials.train_trial import train_trial
-from bslora_worker.trials.trial import Trial
+from trial_messages import trial_view
 
 pytestmark = [
     pytest.mark.gpu,
@@ -21,10 +21,10 @@ pytestmark = [
 def test_trains_on_cuda_in_bf16_with_fp32_adapters(tmp_path):
     base = place_on_device(load_base_model("builtin:smollm2-135m"), "cuda:0")
     assert next(base.model.parameters()).dtype == base_dtype("cuda:0")
-    trial = Trial(trial_key="gpu", name="gpu", method="bslora", base_model="builtin:smollm2-135m", task_type="causal_lm",
+    trial = trial_view(trial_key="gpu", name="gpu", method="bslora", base_model="builtin:smollm2-135m", task_type="causal_lm",
                   train_data="builtin:arith", eval_tasks=(), target_modules=("q_proj", "k_proj", "v_proj", "up_proj",
                   "down_proj"), steps=10, learning_rate=3e-4, batch_size=8, seq_len=64, seed=0, r_local=2,
-                  r_intra=4, r_inter=8, share_mode="kron", kron_share_size=64)
+                       r_intra=4, r_inter=8, share_mode="kron", kron_share_size=64)
     out = train_trial(trial, base, tmp_path, lambda p: None, threading.Event())
     assert out.device.startswith("cuda")
     assert out.final_loss < out.initial_loss

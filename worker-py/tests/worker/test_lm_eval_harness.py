@@ -18,7 +18,7 @@ from bslora_worker.evaluation import option_loglikelihoods
 from bslora_worker.evaluation import lm_eval_harness
 from bslora_worker.evaluation.lm_eval_harness import LM_EVAL_INSTALL, run_lm_eval, summarize
 from bslora_worker.trials.evaluate_trial import _score_task
-from bslora_worker.trials.trial import Trial
+from trial_messages import trial_view
 
 LIMIT = 10
 
@@ -41,14 +41,14 @@ metric_list:
 """
 
 
-def make_trial(eval_task: str, **overrides) -> Trial:
+def make_trial(eval_task: str, **overrides):
     fields = dict(
         trial_key="key-lm-eval", name="t", method="lora", base_model="builtin:tiny-llama", task_type="causal_lm",
         train_data="builtin:arith", eval_tasks=(eval_task,), target_modules=("q_proj",), steps=1,
         learning_rate=1e-3, batch_size=1, seq_len=32, seed=0, rank=2,
     )
     fields.update(overrides)
-    return Trial(**fields)
+    return trial_view(**fields)
 
 
 def write_task(directory, items) -> str:

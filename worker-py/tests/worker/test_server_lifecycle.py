@@ -15,6 +15,7 @@ import pytest
 
 from bslora_api.worker.v1 import worker_service_pb2 as pb
 from bslora_api.worker.v1 import worker_service_pb2_grpc as pb_grpc
+from trial_messages import trial_message
 
 
 def _alive(pid: int) -> bool:
@@ -69,11 +70,9 @@ def worker_with(tmp_path):
         p.wait(timeout=15)
 
 
-def _spec(name: str) -> pb.TrialSpec:
-    return pb.TrialSpec(trial_key=f"k-{name}", name=name, method="lora", rank=2, base_model="builtin:tiny-llama",
-                        task_type="causal_lm", train_data="builtin:arith", eval_tasks=["builtin:arith"],
-                        target_modules=["q_proj"],
-                        training=pb.TrainingSettings(steps=3, learning_rate=1e-3, batch_size=2, seq_len=64))
+def _spec(name: str) -> pb.Trial:
+    return trial_message(trial_key=f"k-{name}", name=name, method="lora", rank=2, target_modules=["q_proj"],
+                         training=pb.TrainingSettings(steps=3, learning_rate=1e-3, batch_size=2, seq_len=64))
 
 
 def test_dry_run_answers_at_once_without_a_model(worker_with):

@@ -15,35 +15,24 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bslora_api.worker.v1 import worker_service_pb2 as pb
 from bslora_api.worker.v1 import worker_service_pb2_grpc as pb_grpc
+from bslora_worker.trials.contract_files import method_versions
+from trial_messages import trial_message
 
 TARGETS = ["q_proj", "k_proj", "v_proj", "up_proj", "down_proj"]
 
 
-def trial_spec(**overrides) -> pb.TrialSpec:
-    spec = pb.TrialSpec(
-        trial_key=overrides.pop("trial_key", "svc-" + overrides.get("method", "lora")),
+def trial_spec(**overrides) -> pb.Trial:
+    fields = dict(
+        trial_key="svc-" + overrides.get("method", "lora"),
         name="svc",
         method="lora",
         rank=4,
-        base_model="builtin:tiny-llama",
         task_type="causal_lm",
-        train_data="builtin:arith",
-        eval_tasks=["builtin:arith"],
         target_modules=TARGETS,
         training=pb.TrainingSettings(steps=6, learning_rate=3e-3, batch_size=4, seq_len=48, eval_limit=20),
-        seed=0,
     )
-    for k, v in overrides.items():
-        if k == "ranks":
-            spec.ranks.CopyFrom(v)
-        elif k == "training":
-            spec.training.CopyFrom(v)
-        elif k in ("target_modules", "eval_tasks"):
-            del getattr(spec, k)[:]
-            getattr(spec, k).extend(v)
-        else:
-            setattr(spec, k, v)
-    return spec
+    fields.update(overrides)
+    return trial_message(**fields)
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +71,23 @@ def test_health_is_serving_and_describe_reports_versions(worker):
     assert d.capacity == 1 and d.devices[0].name == "cpu"
     for lib in ("torch", "transformers", "peft", "python"):
         assert d.versions[lib]
+    reported = {pb.Method.Name(v.method).removeprefix("METHOD_").lower(): v.version for v in d.method_versions}
+    assert reported == method_versions()
+
+
+def test_a_trial_planned_for_another_method_version_is_refused_by_every_call_naming_both_versions(worker):
+    # Regression: the worker used to run a trial whatever method version its key was computed with.
+    spec = trial_spec(trial_key="svc-old-version", method_version="peft-lora/0")
+    calls = {
+        "Train": lambda: list(worker["stub"].Train(pb.TrainRequest(trial=spec), timeout=60)),
+        "Evaluate": lambda: list(worker["stub"].Evaluate(pb.EvaluateRequest(trial=spec), timeout=60)),
+        "CountParameters": lambda: worker["stub"].CountParameters(pb.CountParametersRequest(trial=spec), timeout=60),
+    }
+    for name, call in calls.items():
+        with pytest.raises(grpc.RpcError) as err:
+            call()
+        assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION, name
+        assert "peft-lora/0" in err.value.details() and method_versions()["lora"] in err.value.details(), name
 
 
 def test_train_streams_every_step_then_the_adapter_then_the_result(worker):

@@ -17,7 +17,7 @@ import torch
 
 from bslora_worker.trials.evaluate_trial import evaluate_trial
 from bslora_worker.trials.train_trial import train_trial
-from bslora_worker.trials.trial import Trial
+from trial_messages import trial_view
 
 TARGETS = ("q_proj", "k_proj", "v_proj", "up_proj", "down_proj")
 
@@ -29,7 +29,7 @@ def test_smollm2_bslora_kron_trains_on_boolq_and_scores_arc_easy(smollm2, common
     train_file = tmp_path / "boolq-train-64.json"
     train_file.write_text(json.dumps(records))
     # kron_share_size 64 divides every adapted dimension of SmolLM2: 576 (hidden), 192 (k/v), 1536 (MLP).
-    trial = Trial(
+    trial = trial_view(
         trial_key="smollm2-e2e-kron",
         name="smollm2-e2e",
         method="bslora",

@@ -12,6 +12,7 @@ from bslora_worker.errors import Cancelled, InvalidArgument
 from bslora_worker.models import load_base_model
 from bslora_worker.trials.train_trial import train_trial
 from bslora_worker.trials.trial import Trial
+from trial_messages import trial_message, trial_view
 
 TARGETS = ("q_proj", "k_proj", "v_proj", "up_proj", "down_proj")
 
@@ -34,7 +35,7 @@ def make_trial(**overrides) -> Trial:
         rank=4,
     )
     fields.update(overrides)
-    return Trial(**fields)
+    return trial_view(**fields)
 
 
 @pytest.fixture(scope="module")
@@ -102,12 +103,18 @@ def test_resume_from_checkpoint_reaches_the_uninterrupted_loss(base, tmp_path):
 
 
 def test_bad_trials_are_refused_with_the_field_named():
-    with pytest.raises(InvalidArgument, match="trial.method 'dora'"):
-        make_trial(method="dora")
-    with pytest.raises(InvalidArgument, match="trial.rank must be positive"):
+    no_method = trial_message()
+    no_method.ClearField("lora")
+    with pytest.raises(InvalidArgument, match="trial.method is not set: set one of bslora, lora, vera, base"):
+        Trial(no_method)
+    with pytest.raises(InvalidArgument, match="trial.lora.rank must be positive"):
         make_trial(rank=0)
-    with pytest.raises(InvalidArgument, match="share_mode"):
-        make_trial(method="bslora", rank=0, r_local=1, share_mode="twist")
+    no_share = trial_message(method="bslora", r_local=1)
+    no_share.bslora.ClearField("slice")
+    with pytest.raises(InvalidArgument, match="trial.bslora.share is not set: set one of slice, gate, kron"):
+        Trial(no_share)
+    with pytest.raises(InvalidArgument, match="trial.bslora.kron.share_size must be positive"):
+        make_trial(method="bslora", r_local=1, share_mode="kron", kron_share_size=0)
 
 
 def test_ranks_that_do_not_fit_the_model_are_invalid_argument(base, tmp_path):
@@ -153,9 +160,27 @@ def test_epochs_set_the_step_count_and_warmup_is_honoured(base, tmp_path):
 
     n = len(load_train_examples("builtin:arith/train"))
     seen = []
-    trial = make_trial(steps=0, epochs=0.002, batch_size=4, train_data="builtin:arith/train", trial_key="epochs")
+    trial = make_trial(steps=None, epochs=0.002, batch_size=4, train_data="builtin:arith/train", trial_key="epochs")
     out = train_trial(trial, base, tmp_path, seen.append, threading.Event())
     assert out.steps == math.ceil(0.002 * n / 4) == len(seen)
     assert seen[-1].total_steps == out.steps
     assert [round(_lr_at(s, 10, 1.0, warmup_steps=4), 3) for s in range(4)] == [0.25, 0.5, 0.75, 1.0]
-    assert _lr_at(0, 10, 1.0) == 1.0  # default warm-up: 10 % of 10 steps = one step
+    assert _lr_at(0, 10, 1.0, warmup_steps=0) == 1.0  # no warm-up: the first step runs at the peak
+
+
+def test_warmup_steps_zero_means_no_warmup_the_first_step_runs_at_peak(base, tmp_path):
+    # Regression: 0 used to mean "unset" on the wire and the worker then warmed up over 10 % of the steps.
+    progress = []
+    train_trial(make_trial(steps=10, warmup_steps=0), base, tmp_path, progress.append, threading.Event())
+    assert progress[0].learning_rate == pytest.approx(3e-3)
+    warmed = []
+    train_trial(make_trial(steps=10, warmup_steps=4), base, tmp_path / "w", warmed.append, threading.Event())
+    assert [p.learning_rate for p in warmed[:4]] == pytest.approx([3e-3 * k / 4 for k in (1, 2, 3, 4)])
+
+
+def test_an_unset_warmup_takes_the_default_of_trial_defaults_json(base, tmp_path):
+    from bslora_worker.trials.contract_files import trial_defaults
+
+    trial = make_trial(steps=10)
+    assert not trial.msg.training.HasField("warmup_steps")
+    assert trial.warmup_steps == trial_defaults()["training"]["warmup_steps"] == 0

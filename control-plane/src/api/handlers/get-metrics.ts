@@ -8,6 +8,7 @@ import type { ApiContext } from '../api-route.js';
 import { withTimeout } from '../api-redis.js';
 import { HTTP_DURATION_BUCKETS } from '../http-metrics.js';
 import { PrometheusText } from '../prometheus-text.js';
+import { SWEEP_STATUSES, TRIAL_STATUSES } from '../../store/statuses.js';
 
 /** Bucket bounds (seconds) of trial training times: a tiny CPU trial takes seconds, a 7B one hours. */
 export const TRIAL_DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400];
@@ -43,9 +44,9 @@ export async function getMetricsHandler(ctx: ApiContext): Promise<string> {
 
   const counts = cp.store.statusCounts();
   m.family('bslora_sweeps', 'gauge', 'Sweeps in the store by status.');
-  for (const s of ['queued', 'running', 'completed', 'completed_with_failures', 'cancelled']) m.sample('bslora_sweeps', counts.sweeps[s] ?? 0, { status: s });
+  for (const s of SWEEP_STATUSES) m.sample('bslora_sweeps', counts.sweeps[s] ?? 0, { status: s });
   m.family('bslora_trials', 'gauge', 'Trials in the store by status.');
-  for (const s of ['queued', 'running', 'completed', 'failed', 'cancelled']) m.sample('bslora_trials', counts.trials[s] ?? 0, { status: s });
+  for (const s of TRIAL_STATUSES) m.sample('bslora_trials', counts.trials[s] ?? 0, { status: s });
   m.family('bslora_active_trials', 'gauge', 'Trials training or evaluating now.').sample('bslora_active_trials', counts.trials.running ?? 0);
 
   m.family('bslora_trial_train_duration_seconds', 'histogram', 'Wall time of each recorded trial training, in seconds.');

@@ -10,7 +10,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LiveEvent } from '../../control-plane.js';
 import type { ApiContext } from '../api-route.js';
-import { FINAL_SWEEP_STATUSES, sweepDetail, sweepOr404 } from '../sweep-views.js';
+import { FINAL_SWEEP_STATUSES } from '../../store/statuses.js';
+import { sweepDetail, sweepOr404 } from '../sweep-views.js';
 
 export function getSweepEventsHandler(id: string, req: FastifyRequest, reply: FastifyReply, ctx: ApiContext): void {
   const { cp } = ctx;

@@ -63,7 +63,7 @@ function sweepListPage(query: ListSweepsQuery, ctx: ApiContext) {
 
 /**
  * A finished sweep's summary as a list shows it: counts, baseline and expect verdicts, without the per-trial rows
- * (a 1,000-trial sweep's are ~250 KB, and the dashboard's front page lists 200 sweeps every 5 s). Those rows are in
+ * (they grow with the sweep's trials, and the dashboard's front page lists 200 sweeps every 5 s). Those rows are in
  * GET /api/v1/sweeps/:id/results.
  */
 function listSummary(summary: unknown): unknown {

@@ -23,7 +23,9 @@ const header = (req: FastifyRequest, name: string): string | undefined => {
   return Array.isArray(v) ? v[0] : v;
 };
 
-/** The spec file a hook may submit: a .yaml/.yml/.json file that really lies under `jobsDir` (no `..`, no symlink out). */
+/**
+ * The spec file a hook may submit: a .yaml/.yml/.json file that really lies under `jobsDir` (no `..`, no symlink out).
+ */
 export function resolveHookSpec(name: string, jobsDir: string): { path: string; name: string } {
   const bad = (why: string) => new ControlPlaneError('CP_ERR_HOOK_REQUEST', `hook spec '${name}' ${why}`);
   const root = realpathSync(jobsDir);

@@ -5,10 +5,10 @@
  * and following it live. (The detail already carries each trial's result, so the results document is not asked
  * for it a second time.)
  */
-import { groupOf, UNFINISHED } from './format.js';
+import { groupOf, trialFacts, UNFINISHED } from './format.js';
 
 /** @typedef {import('./format.js').Trial} Trial */
-/** @typedef {import('./format.js').TrialPlan} TrialPlan */
+/** @typedef {import('./format.js').TrialFacts} TrialFacts */
 /** @typedef {import('./format.js').TrialResult} TrialResult */
 
 export class ApiError extends Error {
@@ -41,12 +41,16 @@ export async function getJson(path) {
 }
 
 /**
- * @typedef {{ total: number, queued: number, running: number, completed: number, failed: number, cancelled: number }} TrialCounts
+ * @typedef {{ total: number, queued: number, running: number, completed: number, failed: number,
+ *   cancelled: number }} TrialCounts
  * @typedef {{ id: string, name: string, status: string, createdAt: string, finishedAt: string | null,
- *   trials?: TrialCounts, summary: { completed?: number, failed?: number, loraBaseline?: string | null } | null }} SweepListItem
+ *   trials?: TrialCounts,
+ *   summary: { completed?: number, failed?: number, loraBaseline?: string | null } | null }} SweepListItem
  */
 
-/** The newest 200 sweeps, and how many there are in all. @returns {Promise<{ sweeps: SweepListItem[], total: number }>} */
+/**
+ * The newest 200 sweeps, and how many there are in all. @returns {Promise<{ sweeps: SweepListItem[], total: number }>}
+ */
 export async function listSweeps() {
   const body = await getJson('/api/v1/sweeps?limit=200');
   const sweeps = Array.isArray(body?.sweeps) ? body.sweeps : [];
@@ -55,7 +59,8 @@ export async function listSweeps() {
 
 /**
  * @typedef {{
- *   sweep: { id: string, name: string, status: string, createdAt: string, finishedAt: string | null, description: string | null },
+ *   sweep: { id: string, name: string, status: string, createdAt: string, finishedAt: string | null,
+ *     description: string | null },
  *   trials: Trial[], tasks: string[], loraBaseline: string | null, completed: number, failed: number,
  *   expect: ExpectVerdict[]
  * }} SweepData
@@ -75,8 +80,8 @@ export async function loadSweep(id) {
   /** @type {Trial[]} */
   const trials = (results.trials ?? []).map((/** @type {any} */ s) => {
     const d = live.get(s.trialKey) ?? {};
-    /** @type {TrialPlan | null} */
-    const plan = s.plan ?? null;
+    /** @type {TrialFacts | null} */
+    const plan = s.plan ? trialFacts(s.plan) : null;
     return {
       trialKey: String(s.trialKey),
       name: String(s.name),
@@ -152,7 +157,8 @@ const MIN_RELOAD_MS = 1000;
  * them, otherwise (or when the stream fails) polling every 2 s. `refresh` reloads and redraws the sweep and says
  * whether it has finished.
  * @param {string} id
- * @param {{ refresh: () => Promise<boolean>, onMode: (mode: 'connecting' | 'sse' | 'polling' | 'offline' | 'finished') => void }} hooks
+ * @param {{ refresh: () => Promise<boolean>,
+ *   onMode: (mode: 'connecting' | 'sse' | 'polling' | 'offline' | 'finished') => void }} hooks
  * @returns {() => void} stop
  */
 export function followSweep(id, hooks) {

@@ -1,16 +1,17 @@
 // @ts-check
 /** Labels, colours and number formats shared by the chart, the table and the tooltip. */
+import { UNFINISHED_STATUSES } from './statuses.js';
 
 /**
  * @typedef {{ local: number, intra: number, inter: number }} RankTriple
  * @typedef {{
  *   trialKey: string, name: string, method: string, ranks: RankTriple | null, rank: number | null,
  *   shareMode: string | null, kronShareSize: number | null, gateShareSize: number | null,
- *   loraAlpha: number | null, loraDropout: number, baseModel: string, taskType: string, trainData: string,
+ *   loraAlpha: number | null, loraDropout: number, baseModel: string, trainData: string,
  *   evalTasks: string[], targetModules: string[], seed: number, methodVersion: string,
  *   training: { steps: number, epochs: number | null, learningRate: number, batchSize: number, seqLen: number,
- *     warmupSteps: number, evalLimit: number | null, checkpointEvery: number | null }
- * }} TrialPlan
+ *     warmupSteps: number }
+ * }} TrialFacts
  * @typedef {{ acc: number, accNorm: number, n: number }} TaskMetric
  * @typedef {{ counts: Record<string, number>, initialLoss: number | null, finalLoss: number | null,
  *   metrics: Record<string, TaskMetric> | null, meanAcc: number | null }} TrialResult
@@ -19,12 +20,56 @@
  * @typedef {{
  *   trialKey: string, name: string, method: string, status: string, trainable: number | null,
  *   finalLoss: number | null, meanAcc: number | null, loraShare: number | null, accDelta: number | null,
- *   onFront: boolean, plan: TrialPlan | null, result: TrialResult | null, progress: TrialProgress | null,
+ *   onFront: boolean, plan: TrialFacts | null, result: TrialResult | null, progress: TrialProgress | null,
  *   reused: boolean, lastError: string | null, group: string
  * }} Trial
  */
 
 /** @typedef {{ label: string, color: string, symbol: string, size: number, order: number }} GroupStyle */
+
+const METHOD_CASES = ['bslora', 'lora', 'vera', 'base'];
+const SHARE_CASES = ['slice', 'gate', 'kron'];
+
+/**
+ * What the views show of a trial, read from its proto JSON (GET …/results?include=plan): the method is the key of
+ * its settings (`{"bslora": {...}}`), the share mode the key inside BSLoRA's settings; fields at their zero value
+ * are left out of proto JSON.
+ * @param {any} json
+ * @returns {TrialFacts}
+ */
+export function trialFacts(json) {
+  const method = METHOD_CASES.find((m) => json[m] !== undefined) ?? 'base';
+  const settings = json[method] ?? {};
+  const shareMode = method === 'bslora' ? (SHARE_CASES.find((m) => settings[m] !== undefined) ?? null) : null;
+  const ranks = settings.ranks ?? null;
+  const t = json.training ?? {};
+  return {
+    trialKey: String(json.trialKey ?? ''),
+    name: String(json.name ?? ''),
+    method,
+    ranks: ranks ? { local: ranks.local ?? 0, intra: ranks.intra ?? 0, inter: ranks.inter ?? 0 } : null,
+    rank: method === 'lora' || method === 'vera' ? (settings.rank ?? 0) : null,
+    shareMode,
+    kronShareSize: shareMode === 'kron' ? (settings.kron.shareSize ?? null) : null,
+    gateShareSize: shareMode === 'gate' ? (settings.gate.shareSize ?? null) : null,
+    loraAlpha: settings.loraAlpha ?? null,
+    loraDropout: settings.loraDropout ?? 0,
+    baseModel: String(json.baseModel ?? ''),
+    trainData: String(json.trainData ?? ''),
+    evalTasks: json.evalTasks ?? [],
+    targetModules: json.targetModules ?? [],
+    seed: json.seed ?? 0,
+    methodVersion: String(json.methodVersion ?? ''),
+    training: {
+      steps: t.steps ?? 0,
+      epochs: t.epochs ?? null,
+      learningRate: t.learningRate ?? 0,
+      batchSize: t.batchSize ?? 0,
+      seqLen: t.seqLen ?? 0,
+      warmupSteps: t.warmupSteps ?? 0,
+    },
+  };
+}
 
 /** @type {Record<string, GroupStyle>} */
 const GROUPS = {
@@ -42,7 +87,7 @@ export const FRONT_COLOR = '#dc2626';
 /**
  * Method and transformation of a trial: `lora`, `bslora-slice`, `bslora-gate`, `bslora-kron`, `vera`, `base`.
  * @param {string} method
- * @param {TrialPlan | null} plan
+ * @param {TrialFacts | null} plan
  */
 export function groupOf(method, plan) {
   if (method === 'bslora') return `bslora-${plan?.shareMode ?? 'slice'}`;
@@ -144,7 +189,7 @@ export function taskLabel(task) {
   return stem || last;
 }
 
-/** Ranks as written in trial names: `2/2/4` (local/intra/inter) or `r8`. @param {TrialPlan | null} plan */
+/** Ranks as written in trial names: `2/2/4` (local/intra/inter) or `r8`. @param {TrialFacts | null} plan */
 export function ranksLabel(plan) {
   if (!plan) return '—';
   if (plan.ranks) return `${plan.ranks.local}/${plan.ranks.intra}/${plan.ranks.inter}`;
@@ -152,7 +197,7 @@ export function ranksLabel(plan) {
   return '—';
 }
 
-/** `slice`, `gate 1024`, `kron 16`, or `—`. @param {TrialPlan | null} plan */
+/** `slice`, `gate 1024`, `kron 16`, or `—`. @param {TrialFacts | null} plan */
 export function shareLabel(plan) {
   if (!plan?.shareMode) return '—';
   if (plan.shareMode === 'kron') return `kron ${plan.kronShareSize ?? '?'}`;
@@ -160,7 +205,7 @@ export function shareLabel(plan) {
   return plan.shareMode;
 }
 
-/** @param {TrialPlan | null} plan */
+/** @param {TrialFacts | null} plan */
 export function trainingLabel(plan) {
   if (!plan) return '—';
   const t = plan.training;
@@ -180,4 +225,4 @@ export function progressLabel(p) {
 }
 
 /** Sweeps and trials in these states can still change. */
-export const UNFINISHED = new Set(['queued', 'running']);
+export const UNFINISHED = /** @type {ReadonlySet<string>} */ (new Set(UNFINISHED_STATUSES));

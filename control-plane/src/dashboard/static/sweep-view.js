@@ -1,5 +1,7 @@
 // @ts-check
-/** One sweep: its header and CSV export, summary cards, the parameter/accuracy chart, and the trial table, kept live. */
+/**
+ * One sweep: its header and CSV export, summary cards, the parameter/accuracy chart, and the trial table, kept live.
+ */
 import { ApiError, followSweep, loadSweep } from './api.js';
 import { chartOption, createChart, isPlotted, locatePoints } from './chart.js';
 import { h, replace } from './dom.js';

@@ -14,16 +14,18 @@ import {
   shareLabel,
   taskLabel,
 } from './format.js';
+import { TRIAL_STATUSES } from './statuses.js';
 
 /** @typedef {import('./format.js').Trial} Trial */
 /** @typedef {import('./api.js').SweepData} SweepData */
 
 /**
- * @typedef {{ id: string, label: string, title?: string, numeric?: boolean, value: (t: Trial) => number | string | null,
- *   cell: (t: Trial) => Node | string }} Column
+ * @typedef {{ id: string, label: string, title?: string, numeric?: boolean,
+ *   value: (t: Trial) => number | string | null, cell: (t: Trial) => Node | string }} Column
  */
 
-const STATUS_ORDER = ['running', 'queued', 'completed', 'failed', 'cancelled'];
+/** Sort order of the status column: running trials first, then the others in their life's order. */
+const STATUS_ORDER = ['running', ...TRIAL_STATUSES.filter((s) => s !== 'running')];
 
 /** @param {SweepData} data @returns {Column[]} */
 function columns(data) {

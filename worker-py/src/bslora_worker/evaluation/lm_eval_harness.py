@@ -9,7 +9,7 @@ adapters work (``import bslora`` has already run in the worker). ``<task>`` is
                            too, so ``include:`` of a sibling file and group YAMLs naming sibling tasks work;
   a task, group or tag     ``lm-eval:arc_easy``; looked up in the folders named by ``BSLORA_LM_EVAL_INCLUDE``
   name                     (``:``-separated, the worker operator's setting) and then among lm-eval's built-in
-                           tasks (indexing those takes ~15 s once per process).
+                           tasks (indexing those is slow, so it is done once per process).
 
 The run is offline (``HF_HUB_OFFLINE=1``, ``HF_DATASETS_OFFLINE=1`` while it lasts): a task whose data is a hub
 dataset works only when that dataset is already in the local ``datasets`` cache; local JSON tasks
@@ -152,7 +152,7 @@ def _include_dirs() -> list[str]:
 
 @functools.lru_cache(maxsize=4)
 def _default_task_manager(TaskManager, include: tuple[str, ...]):
-    """lm-eval's built-in tasks (plus ``include``): ~14,000 YAMLs, indexed once per process."""
+    """lm-eval's built-in tasks (plus ``include``): thousands of YAMLs, indexed once per process."""
     return TaskManager(include_path=list(include) or None, include_defaults=True)
 
 

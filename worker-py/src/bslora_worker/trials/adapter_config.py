@@ -15,15 +15,16 @@ def _task_type(trial: Trial) -> TaskType:
 def adapter_config(trial: Trial) -> PeftConfig | None:
     """Returns the PEFT config for the trial, or None for the untuned base model.
 
-    LoRA's alpha defaults to 2·r so that alpha/r = 2, the scale the BSLoRA reference uses for every part; the
-    comparison then differs only in the adapter's structure.
+    Every value comes from the trial (defaults applied from proto/trial-defaults.json): LoRA's alpha defaults to 2·r
+    so that alpha/r = 2, the scale the BSLoRA reference uses for every part, and the comparison then differs only in
+    the adapter's structure.
     """
     if trial.method == "base":
         return None
     if trial.method == "lora":
         return LoraConfig(
             r=trial.rank,
-            lora_alpha=trial.lora_alpha or 2 * trial.rank,
+            lora_alpha=trial.lora_alpha,
             lora_dropout=trial.lora_dropout,
             target_modules=list(trial.target_modules),
             task_type=_task_type(trial),
@@ -43,16 +44,13 @@ def adapter_config(trial: Trial) -> PeftConfig | None:
         r_intra=trial.r_intra,
         r_inter=trial.r_inter,
         share_mode=trial.share_mode,
+        lora_alpha=trial.lora_alpha,
         lora_dropout=trial.lora_dropout,
         target_modules=list(trial.target_modules),
         task_type=_task_type(trial),
     )
-    if trial.kron_share_size:
-        kwargs["kron_share_size"] = trial.kron_share_size
-    if trial.gate_share_size:
-        kwargs["gate_share_size"] = trial.gate_share_size
-    if trial.lora_alpha:
-        kwargs["lora_alpha"] = trial.lora_alpha
+    if trial.share_size is not None:
+        kwargs[f"{trial.share_mode}_share_size"] = trial.share_size
     try:
         return bslora.BSLoraConfig(**kwargs)
     except ValueError as err:  # the config names the field and the fix; it is the caller's argument that is wrong

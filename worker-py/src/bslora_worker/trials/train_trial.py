@@ -10,7 +10,6 @@ starts from bit-identical weights without reloading them.
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import math
 import os
@@ -75,13 +74,12 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _lr_at(step: int, total: int, peak: float, warmup_steps: int = 0) -> float:
-    """Linear warm-up (``warmup_steps``, default 10 % of the steps, at least one), then linear decay to 10 % of the
-    peak."""
-    warmup = warmup_steps or max(1, total // 10)
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    frac = (step - warmup) / max(1, total - warmup)
+def _lr_at(step: int, total: int, peak: float, warmup_steps: int) -> float:
+    """Linear warm-up over ``warmup_steps`` (0: none, the first step runs at the peak), then linear decay to 10 % of
+    the peak."""
+    if step < warmup_steps:
+        return peak * (step + 1) / warmup_steps
+    frac = (step - warmup_steps) / max(1, total - warmup_steps)
     return peak * (1.0 - 0.9 * frac)
 
 
@@ -119,7 +117,7 @@ def train_trial(
     except ValueError as err:  # PEFT and BSLoRA shape checks name the module; pass the message through
         raise InvalidArgument(f"adapter does not fit {trial.base_model}: {err}") from err
     if trial.steps <= 0:  # derived from epochs: a whole number of batches covering the data `epochs` times
-        trial = dataclasses.replace(trial, steps=max(1, math.ceil(trial.epochs * len(items) / trial.batch_size)))
+        trial = trial.with_steps(max(1, math.ceil(trial.epochs * len(items) / trial.batch_size)))
     try:
         return _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, started)
     finally:

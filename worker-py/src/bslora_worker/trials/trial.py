@@ -1,65 +1,203 @@
-"""The worker's view of a trial: a frozen dataclass built from the proto ``TrialSpec`` and validated once."""
+"""The worker's view of a trial: a thin, typed, read-only view of the proto ``Trial`` (the one definition of a
+trial), validated once. Unset optional settings read as their defaults from ``proto/trial-defaults.json``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from bslora_api.worker.v1 import worker_service_pb2 as pb
 
-from ..errors import InvalidArgument
-
-METHODS = ("bslora", "lora", "vera", "base")
-SHARE_MODES = ("slice", "gate", "kron")
-TASK_TYPES = ("causal_lm", "seq_cls")
+from ..errors import FailedPrecondition, InvalidArgument
+from .contract_files import METHODS, SHARE_MODES, TASK_TYPES, method_versions, trial_defaults
 
 
-@dataclass(frozen=True)
 class Trial:
-    trial_key: str
-    name: str
-    method: str
-    base_model: str
-    task_type: str
-    train_data: str
-    eval_tasks: tuple[str, ...]
-    target_modules: tuple[str, ...]
-    steps: int
-    learning_rate: float
-    batch_size: int
-    seq_len: int
-    seed: int
-    r_local: int = 0
-    r_intra: int = 0
-    r_inter: int = 0
-    rank: int = 0
-    share_mode: str = ""
-    kron_share_size: int = 0
-    gate_share_size: int = 0
-    lora_alpha: float = 0.0
-    lora_dropout: float = 0.0
-    eval_limit: int = 0
-    checkpoint_every: int = 0
-    warmup_steps: int = 0
-    epochs: float = 0.0
-    method_version: str = ""
-    extra: dict = field(default_factory=dict)
+    """Wraps a ``pb.Trial``; every property reads the message (nothing is copied)."""
 
-    def __post_init__(self) -> None:
+    __slots__ = ("msg",)
+
+    def __init__(self, msg: pb.Trial):
+        self.msg = msg
+        self._validate()
+
+    @classmethod
+    def from_proto(cls, msg: pb.Trial) -> "Trial":
+        return cls(msg)
+
+    def with_steps(self, steps: int) -> "Trial":
+        """A copy whose training runs ``steps`` optimizer steps (for trials given in epochs)."""
+        msg = pb.Trial()
+        msg.CopyFrom(self.msg)
+        msg.training.steps = steps
+        return Trial(msg)
+
+    # -- identity
+    @property
+    def trial_key(self) -> str:
+        return self.msg.trial_key
+
+    @property
+    def name(self) -> str:
+        return self.msg.name
+
+    @property
+    def method(self) -> str:
+        """``bslora``, ``lora``, ``vera`` or ``base`` (the case of the ``method`` oneof); ``""`` when unset."""
+        return self.msg.WhichOneof("method") or ""
+
+    @property
+    def method_version(self) -> str:
+        return self.msg.method_version
+
+    @property
+    def seed(self) -> int:
+        return self.msg.seed
+
+    # -- data and model
+    @property
+    def base_model(self) -> str:
+        return self.msg.base_model
+
+    @property
+    def task_type(self) -> str:
+        if self.msg.task_type == pb.TASK_TYPE_UNSPECIFIED:
+            return trial_defaults()["task_type"]
+        return pb.TaskType.Name(self.msg.task_type).removeprefix("TASK_TYPE_").lower()
+
+    @property
+    def train_data(self) -> str:
+        return self.msg.train_data
+
+    @property
+    def eval_tasks(self) -> tuple[str, ...]:
+        return tuple(self.msg.eval_tasks)
+
+    @property
+    def target_modules(self) -> tuple[str, ...]:
+        return tuple(self.msg.target_modules)
+
+    # -- method settings
+    @property
+    def settings(self):
+        """The method's settings message (``pb.LoraSettings``, ``pb.BSLoraSettings``, ...)."""
+        return getattr(self.msg, self.method)
+
+    @property
+    def rank(self) -> int:
+        """LoRA / VeRA rank (0 for other methods)."""
+        return self.settings.rank if self.method in ("lora", "vera") else 0
+
+    @property
+    def r_local(self) -> int:
+        return self.msg.bslora.ranks.local if self.method == "bslora" else 0
+
+    @property
+    def r_intra(self) -> int:
+        return self.msg.bslora.ranks.intra if self.method == "bslora" else 0
+
+    @property
+    def r_inter(self) -> int:
+        return self.msg.bslora.ranks.inter if self.method == "bslora" else 0
+
+    @property
+    def share_mode(self) -> str:
+        """``slice``, ``gate`` or ``kron`` (the case of BSLoRA's ``share`` oneof); ``""`` for other methods."""
+        return (self.msg.bslora.WhichOneof("share") or "") if self.method == "bslora" else ""
+
+    @property
+    def share_size(self) -> int | None:
+        """S of a gate or kron trial; ``None`` otherwise."""
+        mode = self.share_mode
+        return getattr(self.msg.bslora, mode).share_size if mode in ("gate", "kron") else None
+
+    @property
+    def lora_alpha(self) -> float | None:
+        """Scaling numerator of lora and bslora (``None`` for vera and base)."""
+        if self.method not in ("lora", "bslora"):
+            return None
+        if self.settings.HasField("lora_alpha"):
+            return self.settings.lora_alpha
+        defaults = trial_defaults()
+        if self.method == "lora":
+            return defaults["lora"]["lora_alpha_per_rank"] * self.rank
+        return defaults["bslora"]["lora_alpha"]
+
+    @property
+    def lora_dropout(self) -> float:
+        if self.method == "base":
+            return 0.0
+        if self.settings.HasField("lora_dropout"):
+            return self.settings.lora_dropout
+        return trial_defaults()["adapter"]["lora_dropout"]
+
+    def adapter_setting(self, name: str):
+        """A field of the method's settings message, or its default (the method's own, else ``adapter``'s) from
+        trial-defaults.json when the message leaves it unset."""
+        if self.settings.HasField(name):
+            return getattr(self.settings, name)
+        defaults = trial_defaults()
+        return defaults.get(self.method, {}).get(name, defaults["adapter"].get(name))
+
+    # -- training
+    def training_setting(self, name: str):
+        """A ``TrainingSettings`` field, or its default from trial-defaults.json when the message leaves it unset."""
+        if self.msg.training.HasField(name):
+            return getattr(self.msg.training, name)
+        return trial_defaults()["training"].get(name)
+
+    @property
+    def steps(self) -> int:
+        """Optimizer steps; 0 when the trial is given in epochs."""
+        return self.msg.training.steps if self.msg.training.WhichOneof("length") == "steps" else 0
+
+    @property
+    def epochs(self) -> float:
+        return self.msg.training.epochs if self.msg.training.WhichOneof("length") == "epochs" else 0.0
+
+    @property
+    def learning_rate(self) -> float:
+        return self.msg.training.learning_rate
+
+    @property
+    def batch_size(self) -> int:
+        return self.msg.training.batch_size
+
+    @property
+    def seq_len(self) -> int:
+        return self.msg.training.seq_len
+
+    @property
+    def warmup_steps(self) -> int:
+        """Linear warm-up steps; 0 means none."""
+        return self.training_setting("warmup_steps")
+
+    @property
+    def eval_limit(self) -> int:
+        """Items per eval task; 0 means all."""
+        return self.training_setting("eval_limit") or 0
+
+    @property
+    def checkpoint_every(self) -> int:
+        """Steps between checkpoints; 0 means never."""
+        return self.training_setting("checkpoint_every") or 0
+
+    def __repr__(self) -> str:
+        return f"Trial({self.name!r}, method={self.method!r}, key={self.trial_key[:12]!r})"
+
+    def _validate(self) -> None:
         if not self.trial_key:
             raise InvalidArgument("trial.trial_key is empty: the control plane must send the trial's key")
         if self.method not in METHODS:
-            raise InvalidArgument(f"trial.method {self.method!r} is not one of {', '.join(METHODS)}")
-        if self.task_type not in TASK_TYPES:
-            raise InvalidArgument(f"trial.task_type {self.task_type!r} is not one of {', '.join(TASK_TYPES)}")
+            raise InvalidArgument(f"trial.method is not set: set one of {', '.join(METHODS)}")
+        if self.msg.task_type != pb.TASK_TYPE_UNSPECIFIED and self.task_type not in TASK_TYPES:
+            raise InvalidArgument(f"trial.task_type {self.msg.task_type} is not one of {', '.join(TASK_TYPES)}")
         if self.method == "bslora":
             if self.share_mode not in SHARE_MODES:
-                raise InvalidArgument(
-                    f"trial.share_mode {self.share_mode!r} is not one of {', '.join(SHARE_MODES)} (method bslora)"
-                )
+                raise InvalidArgument(f"trial.bslora.share is not set: set one of {', '.join(SHARE_MODES)}")
+            if self.share_size is not None and self.share_size <= 0:
+                raise InvalidArgument(f"trial.bslora.{self.share_mode}.share_size must be positive, got {self.share_size}")
             if self.r_local + self.r_intra + self.r_inter <= 0:
-                raise InvalidArgument("trial.ranks are all 0: give BSLoRA at least one positive rank")
+                raise InvalidArgument("trial.bslora.ranks are all 0: give BSLoRA at least one positive rank")
         if self.method in ("lora", "vera") and self.rank <= 0:
-            raise InvalidArgument(f"trial.rank must be positive for method {self.method}, got {self.rank}")
+            raise InvalidArgument(f"trial.{self.method}.rank must be positive, got {self.rank}")
         if self.method != "base":
             if self.steps <= 0 and not self.epochs > 0:
                 raise InvalidArgument(
@@ -74,35 +212,13 @@ class Trial:
         if self.seq_len <= 0:
             raise InvalidArgument(f"trial.training.seq_len must be positive, got {self.seq_len}")
 
-    @classmethod
-    def from_proto(cls, spec: pb.TrialSpec) -> "Trial":
-        t = spec.training
-        return cls(
-            trial_key=spec.trial_key,
-            name=spec.name,
-            method=spec.method,
-            base_model=spec.base_model,
-            task_type=spec.task_type or "causal_lm",
-            train_data=spec.train_data,
-            eval_tasks=tuple(spec.eval_tasks),
-            target_modules=tuple(spec.target_modules),
-            steps=t.steps,
-            learning_rate=t.learning_rate,
-            batch_size=t.batch_size,
-            seq_len=t.seq_len or 128,
-            seed=spec.seed,
-            r_local=spec.ranks.local,
-            r_intra=spec.ranks.intra,
-            r_inter=spec.ranks.inter,
-            rank=spec.rank,
-            share_mode=spec.share_mode,
-            kron_share_size=spec.kron_share_size,
-            gate_share_size=spec.gate_share_size,
-            lora_alpha=spec.lora_alpha,
-            lora_dropout=spec.lora_dropout,
-            eval_limit=t.eval_limit,
-            checkpoint_every=t.checkpoint_every,
-            warmup_steps=t.warmup_steps,
-            epochs=t.epochs,
-            method_version=spec.method_version,
+
+def check_method_version(trial: Trial) -> None:
+    """Refuses a trial planned for another version of its method than this worker implements: its key promises
+    results of that version, so running it here would store results under the wrong key."""
+    mine = method_versions().get(trial.method)
+    if trial.method_version != mine:
+        raise FailedPrecondition(
+            f"trial {trial.name} was planned for {trial.method} version {trial.method_version!r}, but this worker "
+            f"implements {mine!r} (proto/method-versions.json): run a worker and a control plane of the same release"
         )

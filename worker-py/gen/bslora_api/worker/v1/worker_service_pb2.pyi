@@ -1,10 +1,44 @@
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class Method(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    METHOD_UNSPECIFIED: _ClassVar[Method]
+    METHOD_BSLORA: _ClassVar[Method]
+    METHOD_LORA: _ClassVar[Method]
+    METHOD_VERA: _ClassVar[Method]
+    METHOD_BASE: _ClassVar[Method]
+
+class ShareMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SHARE_MODE_UNSPECIFIED: _ClassVar[ShareMode]
+    SHARE_MODE_SLICE: _ClassVar[ShareMode]
+    SHARE_MODE_GATE: _ClassVar[ShareMode]
+    SHARE_MODE_KRON: _ClassVar[ShareMode]
+
+class TaskType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TASK_TYPE_UNSPECIFIED: _ClassVar[TaskType]
+    TASK_TYPE_CAUSAL_LM: _ClassVar[TaskType]
+    TASK_TYPE_SEQ_CLS: _ClassVar[TaskType]
+METHOD_UNSPECIFIED: Method
+METHOD_BSLORA: Method
+METHOD_LORA: Method
+METHOD_VERA: Method
+METHOD_BASE: Method
+SHARE_MODE_UNSPECIFIED: ShareMode
+SHARE_MODE_SLICE: ShareMode
+SHARE_MODE_GATE: ShareMode
+SHARE_MODE_KRON: ShareMode
+TASK_TYPE_UNSPECIFIED: TaskType
+TASK_TYPE_CAUSAL_LM: TaskType
+TASK_TYPE_SEQ_CLS: TaskType
 
 class DescribeRequest(_message.Message):
     __slots__ = ()
@@ -23,7 +57,7 @@ class Device(_message.Message):
     def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., total_memory_bytes: _Optional[int] = ..., free_memory_bytes: _Optional[int] = ...) -> None: ...
 
 class DescribeResponse(_message.Message):
-    __slots__ = ("worker_id", "devices", "versions", "capacity", "resident_models", "held_adapters")
+    __slots__ = ("worker_id", "devices", "versions", "capacity", "resident_models", "held_adapters", "method_versions")
     class VersionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -37,13 +71,23 @@ class DescribeResponse(_message.Message):
     CAPACITY_FIELD_NUMBER: _ClassVar[int]
     RESIDENT_MODELS_FIELD_NUMBER: _ClassVar[int]
     HELD_ADAPTERS_FIELD_NUMBER: _ClassVar[int]
+    METHOD_VERSIONS_FIELD_NUMBER: _ClassVar[int]
     worker_id: str
     devices: _containers.RepeatedCompositeFieldContainer[Device]
     versions: _containers.ScalarMap[str, str]
     capacity: int
     resident_models: _containers.RepeatedScalarFieldContainer[str]
     held_adapters: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, worker_id: _Optional[str] = ..., devices: _Optional[_Iterable[_Union[Device, _Mapping]]] = ..., versions: _Optional[_Mapping[str, str]] = ..., capacity: _Optional[int] = ..., resident_models: _Optional[_Iterable[str]] = ..., held_adapters: _Optional[_Iterable[str]] = ...) -> None: ...
+    method_versions: _containers.RepeatedCompositeFieldContainer[MethodVersion]
+    def __init__(self, worker_id: _Optional[str] = ..., devices: _Optional[_Iterable[_Union[Device, _Mapping]]] = ..., versions: _Optional[_Mapping[str, str]] = ..., capacity: _Optional[int] = ..., resident_models: _Optional[_Iterable[str]] = ..., held_adapters: _Optional[_Iterable[str]] = ..., method_versions: _Optional[_Iterable[_Union[MethodVersion, _Mapping]]] = ...) -> None: ...
+
+class MethodVersion(_message.Message):
+    __slots__ = ("method", "version")
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    method: Method
+    version: str
+    def __init__(self, method: _Optional[_Union[Method, str]] = ..., version: _Optional[str] = ...) -> None: ...
 
 class BSLoraRanks(_message.Message):
     __slots__ = ("local", "intra", "inter")
@@ -55,38 +99,89 @@ class BSLoraRanks(_message.Message):
     inter: int
     def __init__(self, local: _Optional[int] = ..., intra: _Optional[int] = ..., inter: _Optional[int] = ...) -> None: ...
 
+class SliceSharing(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GateSharing(_message.Message):
+    __slots__ = ("share_size",)
+    SHARE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    share_size: int
+    def __init__(self, share_size: _Optional[int] = ...) -> None: ...
+
+class KronSharing(_message.Message):
+    __slots__ = ("share_size",)
+    SHARE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    share_size: int
+    def __init__(self, share_size: _Optional[int] = ...) -> None: ...
+
+class BSLoraSettings(_message.Message):
+    __slots__ = ("ranks", "slice", "gate", "kron", "lora_alpha", "lora_dropout")
+    RANKS_FIELD_NUMBER: _ClassVar[int]
+    SLICE_FIELD_NUMBER: _ClassVar[int]
+    GATE_FIELD_NUMBER: _ClassVar[int]
+    KRON_FIELD_NUMBER: _ClassVar[int]
+    LORA_ALPHA_FIELD_NUMBER: _ClassVar[int]
+    LORA_DROPOUT_FIELD_NUMBER: _ClassVar[int]
+    ranks: BSLoraRanks
+    slice: SliceSharing
+    gate: GateSharing
+    kron: KronSharing
+    lora_alpha: float
+    lora_dropout: float
+    def __init__(self, ranks: _Optional[_Union[BSLoraRanks, _Mapping]] = ..., slice: _Optional[_Union[SliceSharing, _Mapping]] = ..., gate: _Optional[_Union[GateSharing, _Mapping]] = ..., kron: _Optional[_Union[KronSharing, _Mapping]] = ..., lora_alpha: _Optional[float] = ..., lora_dropout: _Optional[float] = ...) -> None: ...
+
+class LoraSettings(_message.Message):
+    __slots__ = ("rank", "lora_alpha", "lora_dropout")
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    LORA_ALPHA_FIELD_NUMBER: _ClassVar[int]
+    LORA_DROPOUT_FIELD_NUMBER: _ClassVar[int]
+    rank: int
+    lora_alpha: float
+    lora_dropout: float
+    def __init__(self, rank: _Optional[int] = ..., lora_alpha: _Optional[float] = ..., lora_dropout: _Optional[float] = ...) -> None: ...
+
+class VeraSettings(_message.Message):
+    __slots__ = ("rank", "lora_dropout")
+    RANK_FIELD_NUMBER: _ClassVar[int]
+    LORA_DROPOUT_FIELD_NUMBER: _ClassVar[int]
+    rank: int
+    lora_dropout: float
+    def __init__(self, rank: _Optional[int] = ..., lora_dropout: _Optional[float] = ...) -> None: ...
+
+class BaseSettings(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class TrainingSettings(_message.Message):
-    __slots__ = ("steps", "learning_rate", "batch_size", "seq_len", "eval_limit", "checkpoint_every", "warmup_steps", "epochs")
+    __slots__ = ("steps", "epochs", "learning_rate", "batch_size", "seq_len", "warmup_steps", "eval_limit", "checkpoint_every")
     STEPS_FIELD_NUMBER: _ClassVar[int]
+    EPOCHS_FIELD_NUMBER: _ClassVar[int]
     LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     SEQ_LEN_FIELD_NUMBER: _ClassVar[int]
+    WARMUP_STEPS_FIELD_NUMBER: _ClassVar[int]
     EVAL_LIMIT_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_EVERY_FIELD_NUMBER: _ClassVar[int]
-    WARMUP_STEPS_FIELD_NUMBER: _ClassVar[int]
-    EPOCHS_FIELD_NUMBER: _ClassVar[int]
     steps: int
+    epochs: float
     learning_rate: float
     batch_size: int
     seq_len: int
+    warmup_steps: int
     eval_limit: int
     checkpoint_every: int
-    warmup_steps: int
-    epochs: float
-    def __init__(self, steps: _Optional[int] = ..., learning_rate: _Optional[float] = ..., batch_size: _Optional[int] = ..., seq_len: _Optional[int] = ..., eval_limit: _Optional[int] = ..., checkpoint_every: _Optional[int] = ..., warmup_steps: _Optional[int] = ..., epochs: _Optional[float] = ...) -> None: ...
+    def __init__(self, steps: _Optional[int] = ..., epochs: _Optional[float] = ..., learning_rate: _Optional[float] = ..., batch_size: _Optional[int] = ..., seq_len: _Optional[int] = ..., warmup_steps: _Optional[int] = ..., eval_limit: _Optional[int] = ..., checkpoint_every: _Optional[int] = ...) -> None: ...
 
-class TrialSpec(_message.Message):
-    __slots__ = ("trial_key", "name", "method", "ranks", "rank", "share_mode", "kron_share_size", "gate_share_size", "lora_alpha", "lora_dropout", "base_model", "task_type", "train_data", "eval_tasks", "target_modules", "training", "seed", "method_version")
+class Trial(_message.Message):
+    __slots__ = ("trial_key", "name", "bslora", "lora", "vera", "base", "method_version", "base_model", "task_type", "train_data", "eval_tasks", "target_modules", "training", "seed")
     TRIAL_KEY_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
-    METHOD_FIELD_NUMBER: _ClassVar[int]
-    RANKS_FIELD_NUMBER: _ClassVar[int]
-    RANK_FIELD_NUMBER: _ClassVar[int]
-    SHARE_MODE_FIELD_NUMBER: _ClassVar[int]
-    KRON_SHARE_SIZE_FIELD_NUMBER: _ClassVar[int]
-    GATE_SHARE_SIZE_FIELD_NUMBER: _ClassVar[int]
-    LORA_ALPHA_FIELD_NUMBER: _ClassVar[int]
-    LORA_DROPOUT_FIELD_NUMBER: _ClassVar[int]
+    BSLORA_FIELD_NUMBER: _ClassVar[int]
+    LORA_FIELD_NUMBER: _ClassVar[int]
+    VERA_FIELD_NUMBER: _ClassVar[int]
+    BASE_FIELD_NUMBER: _ClassVar[int]
+    METHOD_VERSION_FIELD_NUMBER: _ClassVar[int]
     BASE_MODEL_FIELD_NUMBER: _ClassVar[int]
     TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
     TRAIN_DATA_FIELD_NUMBER: _ClassVar[int]
@@ -94,32 +189,27 @@ class TrialSpec(_message.Message):
     TARGET_MODULES_FIELD_NUMBER: _ClassVar[int]
     TRAINING_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
-    METHOD_VERSION_FIELD_NUMBER: _ClassVar[int]
     trial_key: str
     name: str
-    method: str
-    ranks: BSLoraRanks
-    rank: int
-    share_mode: str
-    kron_share_size: int
-    gate_share_size: int
-    lora_alpha: float
-    lora_dropout: float
+    bslora: BSLoraSettings
+    lora: LoraSettings
+    vera: VeraSettings
+    base: BaseSettings
+    method_version: str
     base_model: str
-    task_type: str
+    task_type: TaskType
     train_data: str
     eval_tasks: _containers.RepeatedScalarFieldContainer[str]
     target_modules: _containers.RepeatedScalarFieldContainer[str]
     training: TrainingSettings
     seed: int
-    method_version: str
-    def __init__(self, trial_key: _Optional[str] = ..., name: _Optional[str] = ..., method: _Optional[str] = ..., ranks: _Optional[_Union[BSLoraRanks, _Mapping]] = ..., rank: _Optional[int] = ..., share_mode: _Optional[str] = ..., kron_share_size: _Optional[int] = ..., gate_share_size: _Optional[int] = ..., lora_alpha: _Optional[float] = ..., lora_dropout: _Optional[float] = ..., base_model: _Optional[str] = ..., task_type: _Optional[str] = ..., train_data: _Optional[str] = ..., eval_tasks: _Optional[_Iterable[str]] = ..., target_modules: _Optional[_Iterable[str]] = ..., training: _Optional[_Union[TrainingSettings, _Mapping]] = ..., seed: _Optional[int] = ..., method_version: _Optional[str] = ...) -> None: ...
+    def __init__(self, trial_key: _Optional[str] = ..., name: _Optional[str] = ..., bslora: _Optional[_Union[BSLoraSettings, _Mapping]] = ..., lora: _Optional[_Union[LoraSettings, _Mapping]] = ..., vera: _Optional[_Union[VeraSettings, _Mapping]] = ..., base: _Optional[_Union[BaseSettings, _Mapping]] = ..., method_version: _Optional[str] = ..., base_model: _Optional[str] = ..., task_type: _Optional[_Union[TaskType, str]] = ..., train_data: _Optional[str] = ..., eval_tasks: _Optional[_Iterable[str]] = ..., target_modules: _Optional[_Iterable[str]] = ..., training: _Optional[_Union[TrainingSettings, _Mapping]] = ..., seed: _Optional[int] = ...) -> None: ...
 
 class CountParametersRequest(_message.Message):
     __slots__ = ("trial",)
     TRIAL_FIELD_NUMBER: _ClassVar[int]
-    trial: TrialSpec
-    def __init__(self, trial: _Optional[_Union[TrialSpec, _Mapping]] = ...) -> None: ...
+    trial: Trial
+    def __init__(self, trial: _Optional[_Union[Trial, _Mapping]] = ...) -> None: ...
 
 class ParameterCounts(_message.Message):
     __slots__ = ("local", "intra", "inter", "transform", "total", "base_total", "head")
@@ -148,8 +238,8 @@ class CountParametersResponse(_message.Message):
 class TrainRequest(_message.Message):
     __slots__ = ("trial",)
     TRIAL_FIELD_NUMBER: _ClassVar[int]
-    trial: TrialSpec
-    def __init__(self, trial: _Optional[_Union[TrialSpec, _Mapping]] = ...) -> None: ...
+    trial: Trial
+    def __init__(self, trial: _Optional[_Union[Trial, _Mapping]] = ...) -> None: ...
 
 class TrainProgress(_message.Message):
     __slots__ = ("step", "total_steps", "loss", "learning_rate", "tokens_per_second", "eta_seconds")
@@ -238,9 +328,9 @@ class EvaluateRequest(_message.Message):
     __slots__ = ("trial", "adapter_sha256")
     TRIAL_FIELD_NUMBER: _ClassVar[int]
     ADAPTER_SHA256_FIELD_NUMBER: _ClassVar[int]
-    trial: TrialSpec
+    trial: Trial
     adapter_sha256: str
-    def __init__(self, trial: _Optional[_Union[TrialSpec, _Mapping]] = ..., adapter_sha256: _Optional[str] = ...) -> None: ...
+    def __init__(self, trial: _Optional[_Union[Trial, _Mapping]] = ..., adapter_sha256: _Optional[str] = ...) -> None: ...
 
 class TaskMetrics(_message.Message):
     __slots__ = ("task", "acc", "acc_norm", "n")

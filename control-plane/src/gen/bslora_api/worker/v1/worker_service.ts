@@ -32,6 +32,160 @@ export const protobufFileName = "bslora_api/worker/v1/worker_service.proto";
  * Regenerate the committed code with `make proto` after any change; `make proto-check` fails when it is stale.
  */
 
+/**
+ * Method names an adapter method. The lists of methods, share modes and task types are these enums; each `oneof`
+ * below that carries per-value settings uses the same names (a contract test checks both sides agree). In sweep specs
+ * and trial keys a value is written lower-case without its prefix: METHOD_BSLORA is `bslora`.
+ */
+export enum Method {
+  /** METHOD_UNSPECIFIED - Unset; never valid. */
+  METHOD_UNSPECIFIED = 0,
+  /** METHOD_BSLORA - BSLoRA: local, intra-block and inter-block shared low-rank pairs. */
+  METHOD_BSLORA = 1,
+  /** METHOD_LORA - PEFT LoRA (baseline). */
+  METHOD_LORA = 2,
+  /** METHOD_VERA - PEFT VeRA (baseline). */
+  METHOD_VERA = 3,
+  /** METHOD_BASE - The untuned base model, evaluated only. */
+  METHOD_BASE = 4,
+  UNRECOGNIZED = -1,
+}
+
+export function methodFromJSON(object: any): Method {
+  switch (object) {
+    case 0:
+    case "METHOD_UNSPECIFIED":
+      return Method.METHOD_UNSPECIFIED;
+    case 1:
+    case "METHOD_BSLORA":
+      return Method.METHOD_BSLORA;
+    case 2:
+    case "METHOD_LORA":
+      return Method.METHOD_LORA;
+    case 3:
+    case "METHOD_VERA":
+      return Method.METHOD_VERA;
+    case 4:
+    case "METHOD_BASE":
+      return Method.METHOD_BASE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return Method.UNRECOGNIZED;
+  }
+}
+
+export function methodToJSON(object: Method): string {
+  switch (object) {
+    case Method.METHOD_UNSPECIFIED:
+      return "METHOD_UNSPECIFIED";
+    case Method.METHOD_BSLORA:
+      return "METHOD_BSLORA";
+    case Method.METHOD_LORA:
+      return "METHOD_LORA";
+    case Method.METHOD_VERA:
+      return "METHOD_VERA";
+    case Method.METHOD_BASE:
+      return "METHOD_BASE";
+    case Method.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** ShareMode names the shape transformation BSLoRA applies to its shared pairs. */
+export enum ShareMode {
+  /** SHARE_MODE_UNSPECIFIED - Unset; never valid. */
+  SHARE_MODE_UNSPECIFIED = 0,
+  /** SHARE_MODE_SLICE - Centred crops of the largest shapes. */
+  SHARE_MODE_SLICE = 1,
+  /** SHARE_MODE_GATE - Rank-1 gates around an S x S shared pair. */
+  SHARE_MODE_GATE = 2,
+  /** SHARE_MODE_KRON - Kronecker extension of an S x S shared pair. */
+  SHARE_MODE_KRON = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function shareModeFromJSON(object: any): ShareMode {
+  switch (object) {
+    case 0:
+    case "SHARE_MODE_UNSPECIFIED":
+      return ShareMode.SHARE_MODE_UNSPECIFIED;
+    case 1:
+    case "SHARE_MODE_SLICE":
+      return ShareMode.SHARE_MODE_SLICE;
+    case 2:
+    case "SHARE_MODE_GATE":
+      return ShareMode.SHARE_MODE_GATE;
+    case 3:
+    case "SHARE_MODE_KRON":
+      return ShareMode.SHARE_MODE_KRON;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ShareMode.UNRECOGNIZED;
+  }
+}
+
+export function shareModeToJSON(object: ShareMode): string {
+  switch (object) {
+    case ShareMode.SHARE_MODE_UNSPECIFIED:
+      return "SHARE_MODE_UNSPECIFIED";
+    case ShareMode.SHARE_MODE_SLICE:
+      return "SHARE_MODE_SLICE";
+    case ShareMode.SHARE_MODE_GATE:
+      return "SHARE_MODE_GATE";
+    case ShareMode.SHARE_MODE_KRON:
+      return "SHARE_MODE_KRON";
+    case ShareMode.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** TaskType is what the base model's head does. */
+export enum TaskType {
+  /** TASK_TYPE_UNSPECIFIED - Unset: the default of proto/trial-defaults.json. */
+  TASK_TYPE_UNSPECIFIED = 0,
+  /** TASK_TYPE_CAUSAL_LM - Next-token prediction. */
+  TASK_TYPE_CAUSAL_LM = 1,
+  /** TASK_TYPE_SEQ_CLS - Sequence classification. */
+  TASK_TYPE_SEQ_CLS = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function taskTypeFromJSON(object: any): TaskType {
+  switch (object) {
+    case 0:
+    case "TASK_TYPE_UNSPECIFIED":
+      return TaskType.TASK_TYPE_UNSPECIFIED;
+    case 1:
+    case "TASK_TYPE_CAUSAL_LM":
+      return TaskType.TASK_TYPE_CAUSAL_LM;
+    case 2:
+    case "TASK_TYPE_SEQ_CLS":
+      return TaskType.TASK_TYPE_SEQ_CLS;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return TaskType.UNRECOGNIZED;
+  }
+}
+
+export function taskTypeToJSON(object: TaskType): string {
+  switch (object) {
+    case TaskType.TASK_TYPE_UNSPECIFIED:
+      return "TASK_TYPE_UNSPECIFIED";
+    case TaskType.TASK_TYPE_CAUSAL_LM:
+      return "TASK_TYPE_CAUSAL_LM";
+    case TaskType.TASK_TYPE_SEQ_CLS:
+      return "TASK_TYPE_SEQ_CLS";
+    case TaskType.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** DescribeRequest is empty. */
 export interface DescribeRequest {
 }
@@ -62,11 +216,21 @@ export interface DescribeResponse {
   residentModels: string[];
   /** sha256 of adapters this worker holds. */
   heldAdapters: string[];
+  /** The version of each method this worker implements (proto/method-versions.json). */
+  methodVersions: MethodVersion[];
 }
 
 export interface DescribeResponse_VersionsEntry {
   key: string;
   value: string;
+}
+
+/** MethodVersion is the version of one method's implementation (proto/method-versions.json). */
+export interface MethodVersion {
+  /** The method. */
+  method: Method;
+  /** Its version, e.g. "bslora-method/1". */
+  version: string;
 }
 
 /** Ranks of a BSLoRA adapter's three parts. */
@@ -79,59 +243,142 @@ export interface BSLoraRanks {
   inter: number;
 }
 
-/** TrainingSettings are the optimisation settings of a trial. */
-export interface TrainingSettings {
-  /** Optimizer steps (0 = derive them from epochs). */
-  steps: number;
-  /** Peak learning rate. */
-  learningRate: number;
-  /** Examples per step. */
-  batchSize: number;
-  /** Maximum tokens per example. */
-  seqLen: number;
-  /** Evaluate at most this many items per task (0 = all). */
-  evalLimit: number;
-  /** Save a checkpoint every this many steps (0 = never). */
-  checkpointEvery: number;
-  /** Linear warm-up steps (0 = 10 % of the steps, at least one). */
-  warmupSteps: number;
-  /** Passes over the training data; used when steps is 0. */
-  epochs: number;
+/** SliceSharing crops the shared pairs to each module's shape; it has no settings. */
+export interface SliceSharing {
 }
 
-/** TrialSpec is everything that determines a trial's result. */
-export interface TrialSpec {
-  /** Hash of everything below; equal keys mean equal results. */
-  trialKey: string;
-  /** Short human label. */
-  name: string;
-  /** bslora | lora | vera | base. */
-  method: string;
-  /** BSLoRA ranks (method bslora). */
+/** GateSharing gates an S x S shared pair into each module. */
+export interface GateSharing {
+  /** S, the side of the shared pairs (required, > 0). */
+  shareSize: number;
+}
+
+/** KronSharing tiles an S x S shared pair over each module; S divides every adapted dimension. */
+export interface KronSharing {
+  /** S, the side of the shared pairs (required, > 0). */
+  shareSize: number;
+}
+
+/** BSLoraSettings are the settings of a BSLoRA trial. Unset optional fields take proto/trial-defaults.json. */
+export interface BSLoraSettings {
+  /** The rank triple (sum > 0). */
   ranks:
     | BSLoraRanks
     | undefined;
-  /** Rank for lora / vera. */
-  rank: number;
-  /** slice | gate | kron (method bslora). */
-  shareMode: string;
-  /** Shared size for kron mode (0 = default). */
-  kronShareSize: number;
-  /** Shared size for gate mode (0 = default). */
-  gateShareSize: number;
-  /** LoRA alpha (0 = method default). */
-  loraAlpha: number;
+  /** The shape transformation of the shared pairs, with its size (ShareMode names the cases). */
+  share:
+    | //
+    /** Slice mode. */
+    { $case: "slice"; value: SliceSharing }
+    | //
+    /** Gate mode. */
+    { $case: "gate"; value: GateSharing }
+    | //
+    /** Kron mode. */
+    { $case: "kron"; value: KronSharing }
+    | undefined;
+  /** Scaling numerator (scale = lora_alpha / total rank). */
+  loraAlpha?:
+    | number
+    | undefined;
   /** Dropout on the adapter input. */
-  loraDropout: number;
+  loraDropout?: number | undefined;
+}
+
+/** LoraSettings are the settings of a LoRA trial. Unset optional fields take proto/trial-defaults.json. */
+export interface LoraSettings {
+  /** Rank (> 0). */
+  rank: number;
+  /** Scaling numerator (scale = lora_alpha / rank). */
+  loraAlpha?:
+    | number
+    | undefined;
+  /** Dropout on the adapter input. */
+  loraDropout?: number | undefined;
+}
+
+/** VeraSettings are the settings of a VeRA trial. Unset optional fields take proto/trial-defaults.json. */
+export interface VeraSettings {
+  /** Rank of the shared random projections (> 0). */
+  rank: number;
+  /** Dropout on the adapter input. */
+  loraDropout?: number | undefined;
+}
+
+/** BaseSettings: the untuned base model has no settings. */
+export interface BaseSettings {
+}
+
+/**
+ * TrainingSettings are the optimisation settings of a trial. Unset optional fields take proto/trial-defaults.json;
+ * their names are the sweep spec's `training` keys.
+ */
+export interface TrainingSettings {
+  /** How long to train: optimizer steps, or passes over the training data. */
+  length:
+    | //
+    /** Optimizer steps (> 0). */
+    { $case: "steps"; value: number }
+    | //
+    /** Passes over the training data (> 0). */
+    { $case: "epochs"; value: number }
+    | undefined;
+  /** Peak learning rate (> 0). */
+  learningRate: number;
+  /** Examples per step (> 0). */
+  batchSize: number;
+  /** Maximum tokens per example (> 0). */
+  seqLen: number;
+  /** Linear warm-up steps; 0 means none (the first step runs at the peak learning rate). */
+  warmupSteps?:
+    | number
+    | undefined;
+  /** Evaluate at most this many items per task (unset: all). */
+  evalLimit?:
+    | number
+    | undefined;
+  /** Save a checkpoint every this many steps (unset: never). */
+  checkpointEvery?: number | undefined;
+}
+
+/**
+ * Trial is one configuration trained once and evaluated on each eval task: everything that determines its result.
+ * The control plane's planner builds it; the worker reads it through a thin view (bslora_worker/trials/trial.py).
+ */
+export interface Trial {
+  /** Hash of what determines the result; equal keys mean equal results. */
+  trialKey: string;
+  /** Short human label, unique within a sweep. */
+  name: string;
+  /** The method and its settings (Method names the cases). */
+  method:
+    | //
+    /** BSLoRA. */
+    { $case: "bslora"; value: BSLoraSettings }
+    | //
+    /** LoRA. */
+    { $case: "lora"; value: LoraSettings }
+    | //
+    /** VeRA. */
+    { $case: "vera"; value: VeraSettings }
+    | //
+    /** The base model, untuned. */
+    { $case: "base"; value: BaseSettings }
+    | undefined;
+  /**
+   * Version of the method's implementation the trial was planned for (proto/method-versions.json); a worker with
+   * another version refuses the trial with FAILED_PRECONDITION.
+   */
+  methodVersion: string;
   /** builtin:NAME, a local path or a hub id. */
   baseModel: string;
-  /** causal_lm | seq_cls. */
-  taskType: string;
+  /** What the model's head does (unset: the default). */
+  taskType: TaskType;
   /** builtin:NAME or a local file. */
   trainData: string;
   /** Eval tasks: builtin:NAME or local files. */
   evalTasks: string[];
-  /** Module names to adapt (q_proj, ...). */
+  /** Module names to adapt (q_proj, ...); empty for base. */
   targetModules: string[];
   /** Optimisation settings. */
   training:
@@ -139,14 +386,12 @@ export interface TrialSpec {
     | undefined;
   /** Seed for init, data order and dropout. */
   seed: number;
-  /** Version of the method implementation the key was computed with. */
-  methodVersion: string;
 }
 
 /** CountParametersRequest names a trial and, optionally, a model config instead of a loadable model. */
 export interface CountParametersRequest {
   /** The trial whose adapter to count. */
-  trial: TrialSpec | undefined;
+  trial: Trial | undefined;
 }
 
 /** ParameterCounts breaks an adapter's trainable parameters down by part. */
@@ -176,7 +421,7 @@ export interface CountParametersResponse {
 /** TrainRequest starts training one trial. */
 export interface TrainRequest {
   /** The trial. */
-  trial: TrialSpec | undefined;
+  trial: Trial | undefined;
 }
 
 /** TrainProgress is sent after every optimizer step. */
@@ -246,16 +491,18 @@ export interface TrainResult_VersionsEntry {
 
 /** TrainEvent is one message of the Train stream. */
 export interface TrainEvent {
-  /** Step progress. */
-  progress?:
-    | TrainProgress
+  /** One of progress, an adapter chunk, or the final result. */
+  event:
+    | //
+    /** Step progress. */
+    { $case: "progress"; value: TrainProgress }
+    | //
+    /** Part of the trained adapter. */
+    { $case: "adapterChunk"; value: AdapterChunk }
+    | //
+    /** The result (last message). */
+    { $case: "result"; value: TrainResult }
     | undefined;
-  /** Part of the trained adapter. */
-  adapterChunk?:
-    | AdapterChunk
-    | undefined;
-  /** The result (last message). */
-  result?: TrainResult | undefined;
 }
 
 /** UploadAdapterResponse confirms an upload. */
@@ -270,7 +517,7 @@ export interface UploadAdapterResponse {
 export interface EvaluateRequest {
   /** The trial (base model, task type, eval tasks, limits). */
   trial:
-    | TrialSpec
+    | Trial
     | undefined;
   /** The adapter to load ("" for method base). */
   adapterSha256: string;
@@ -310,12 +557,15 @@ export interface EvaluateResult {
 
 /** EvaluateEvent is one message of the Evaluate stream. */
 export interface EvaluateEvent {
-  /** Progress. */
-  progress?:
-    | EvaluateProgress
+  /** Progress or the final result. */
+  event:
+    | //
+    /** Progress. */
+    { $case: "progress"; value: EvaluateProgress }
+    | //
+    /** The result (last message). */
+    { $case: "result"; value: EvaluateResult }
     | undefined;
-  /** The result (last message). */
-  result?: EvaluateResult | undefined;
 }
 
 function createBaseDescribeRequest(): DescribeRequest {
@@ -496,7 +746,15 @@ export const Device: MessageFns<Device> = {
 };
 
 function createBaseDescribeResponse(): DescribeResponse {
-  return { workerId: "", devices: [], versions: {}, capacity: 0, residentModels: [], heldAdapters: [] };
+  return {
+    workerId: "",
+    devices: [],
+    versions: {},
+    capacity: 0,
+    residentModels: [],
+    heldAdapters: [],
+    methodVersions: [],
+  };
 }
 
 export const DescribeResponse: MessageFns<DescribeResponse> = {
@@ -518,6 +776,9 @@ export const DescribeResponse: MessageFns<DescribeResponse> = {
     }
     for (const v of message.heldAdapters) {
       writer.uint32(50).string(v!);
+    }
+    for (const v of message.methodVersions) {
+      MethodVersion.encode(v!, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -586,6 +847,14 @@ export const DescribeResponse: MessageFns<DescribeResponse> = {
             message.heldAdapters.push(reader.string());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.methodVersions.push(MethodVersion.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -631,6 +900,11 @@ export const DescribeResponse: MessageFns<DescribeResponse> = {
         : globalThis.Array.isArray(object?.held_adapters)
         ? object.held_adapters.map((e: any) => globalThis.String(e))
         : [],
+      methodVersions: globalThis.Array.isArray(object?.methodVersions)
+        ? object.methodVersions.map((e: any) => MethodVersion.fromJSON(e))
+        : globalThis.Array.isArray(object?.method_versions)
+        ? object.method_versions.map((e: any) => MethodVersion.fromJSON(e))
+        : [],
     };
   },
 
@@ -660,6 +934,9 @@ export const DescribeResponse: MessageFns<DescribeResponse> = {
     if (message.heldAdapters?.length) {
       obj.heldAdapters = message.heldAdapters;
     }
+    if (message.methodVersions?.length) {
+      obj.methodVersions = message.methodVersions.map((e) => MethodVersion.toJSON(e));
+    }
     return obj;
   },
 
@@ -682,6 +959,7 @@ export const DescribeResponse: MessageFns<DescribeResponse> = {
     message.capacity = object.capacity ?? 0;
     message.residentModels = object.residentModels?.map((e) => e) || [];
     message.heldAdapters = object.heldAdapters?.map((e) => e) || [];
+    message.methodVersions = object.methodVersions?.map((e) => MethodVersion.fromPartial(e)) || [];
     return message;
   },
 };
@@ -769,6 +1047,91 @@ export const DescribeResponse_VersionsEntry: MessageFns<DescribeResponse_Version
     const message = createBaseDescribeResponse_VersionsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseMethodVersion(): MethodVersion {
+  return { method: 0, version: "" };
+}
+
+export const MethodVersion: MessageFns<MethodVersion> = {
+  encode(message: MethodVersion, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.method !== 0) {
+      writer.uint32(8).int32(message.method);
+    }
+    if (message.version !== "") {
+      writer.uint32(18).string(message.version);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MethodVersion {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMethodVersion();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.method = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MethodVersion {
+    return {
+      method: isSet(object.method) ? methodFromJSON(object.method) : 0,
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+    };
+  },
+
+  toJSON(message: MethodVersion): unknown {
+    const obj: any = {};
+    if (message.method !== 0) {
+      obj.method = methodToJSON(message.method);
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MethodVersion>, I>>(base?: I): MethodVersion {
+    return MethodVersion.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MethodVersion>, I>>(object: I): MethodVersion {
+    const message = createBaseMethodVersion();
+    message.method = object.method ?? 0;
+    message.version = object.version ?? "";
     return message;
   },
 };
@@ -874,44 +1237,673 @@ export const BSLoraRanks: MessageFns<BSLoraRanks> = {
   },
 };
 
+function createBaseSliceSharing(): SliceSharing {
+  return {};
+}
+
+export const SliceSharing: MessageFns<SliceSharing> = {
+  encode(_: SliceSharing, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SliceSharing {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSliceSharing();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): SliceSharing {
+    return {};
+  },
+
+  toJSON(_: SliceSharing): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SliceSharing>, I>>(base?: I): SliceSharing {
+    return SliceSharing.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SliceSharing>, I>>(_: I): SliceSharing {
+    const message = createBaseSliceSharing();
+    return message;
+  },
+};
+
+function createBaseGateSharing(): GateSharing {
+  return { shareSize: 0 };
+}
+
+export const GateSharing: MessageFns<GateSharing> = {
+  encode(message: GateSharing, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.shareSize !== 0) {
+      writer.uint32(8).uint32(message.shareSize);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GateSharing {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGateSharing();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.shareSize = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GateSharing {
+    return {
+      shareSize: isSet(object.shareSize)
+        ? globalThis.Number(object.shareSize)
+        : isSet(object.share_size)
+        ? globalThis.Number(object.share_size)
+        : 0,
+    };
+  },
+
+  toJSON(message: GateSharing): unknown {
+    const obj: any = {};
+    if (message.shareSize !== 0) {
+      obj.shareSize = Math.round(message.shareSize);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GateSharing>, I>>(base?: I): GateSharing {
+    return GateSharing.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GateSharing>, I>>(object: I): GateSharing {
+    const message = createBaseGateSharing();
+    message.shareSize = object.shareSize ?? 0;
+    return message;
+  },
+};
+
+function createBaseKronSharing(): KronSharing {
+  return { shareSize: 0 };
+}
+
+export const KronSharing: MessageFns<KronSharing> = {
+  encode(message: KronSharing, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.shareSize !== 0) {
+      writer.uint32(8).uint32(message.shareSize);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KronSharing {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKronSharing();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.shareSize = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KronSharing {
+    return {
+      shareSize: isSet(object.shareSize)
+        ? globalThis.Number(object.shareSize)
+        : isSet(object.share_size)
+        ? globalThis.Number(object.share_size)
+        : 0,
+    };
+  },
+
+  toJSON(message: KronSharing): unknown {
+    const obj: any = {};
+    if (message.shareSize !== 0) {
+      obj.shareSize = Math.round(message.shareSize);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<KronSharing>, I>>(base?: I): KronSharing {
+    return KronSharing.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<KronSharing>, I>>(object: I): KronSharing {
+    const message = createBaseKronSharing();
+    message.shareSize = object.shareSize ?? 0;
+    return message;
+  },
+};
+
+function createBaseBSLoraSettings(): BSLoraSettings {
+  return { ranks: undefined, share: undefined, loraAlpha: undefined, loraDropout: undefined };
+}
+
+export const BSLoraSettings: MessageFns<BSLoraSettings> = {
+  encode(message: BSLoraSettings, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ranks !== undefined) {
+      BSLoraRanks.encode(message.ranks, writer.uint32(10).fork()).join();
+    }
+    switch (message.share?.$case) {
+      case "slice":
+        SliceSharing.encode(message.share.value, writer.uint32(18).fork()).join();
+        break;
+      case "gate":
+        GateSharing.encode(message.share.value, writer.uint32(26).fork()).join();
+        break;
+      case "kron":
+        KronSharing.encode(message.share.value, writer.uint32(34).fork()).join();
+        break;
+    }
+    if (message.loraAlpha !== undefined) {
+      writer.uint32(41).double(message.loraAlpha);
+    }
+    if (message.loraDropout !== undefined) {
+      writer.uint32(49).double(message.loraDropout);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BSLoraSettings {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBSLoraSettings();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ranks = BSLoraRanks.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.share = { $case: "slice", value: SliceSharing.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.share = { $case: "gate", value: GateSharing.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.share = { $case: "kron", value: KronSharing.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.loraAlpha = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.loraDropout = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BSLoraSettings {
+    return {
+      ranks: isSet(object.ranks) ? BSLoraRanks.fromJSON(object.ranks) : undefined,
+      share: isSet(object.slice)
+        ? { $case: "slice", value: SliceSharing.fromJSON(object.slice) }
+        : isSet(object.gate)
+        ? { $case: "gate", value: GateSharing.fromJSON(object.gate) }
+        : isSet(object.kron)
+        ? { $case: "kron", value: KronSharing.fromJSON(object.kron) }
+        : undefined,
+      loraAlpha: isSet(object.loraAlpha)
+        ? globalThis.Number(object.loraAlpha)
+        : isSet(object.lora_alpha)
+        ? globalThis.Number(object.lora_alpha)
+        : undefined,
+      loraDropout: isSet(object.loraDropout)
+        ? globalThis.Number(object.loraDropout)
+        : isSet(object.lora_dropout)
+        ? globalThis.Number(object.lora_dropout)
+        : undefined,
+    };
+  },
+
+  toJSON(message: BSLoraSettings): unknown {
+    const obj: any = {};
+    if (message.ranks !== undefined) {
+      obj.ranks = BSLoraRanks.toJSON(message.ranks);
+    }
+    if (message.share?.$case === "slice") {
+      obj.slice = SliceSharing.toJSON(message.share.value);
+    } else if (message.share?.$case === "gate") {
+      obj.gate = GateSharing.toJSON(message.share.value);
+    } else if (message.share?.$case === "kron") {
+      obj.kron = KronSharing.toJSON(message.share.value);
+    }
+    if (message.loraAlpha !== undefined) {
+      obj.loraAlpha = floatToJson(message.loraAlpha);
+    }
+    if (message.loraDropout !== undefined) {
+      obj.loraDropout = floatToJson(message.loraDropout);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BSLoraSettings>, I>>(base?: I): BSLoraSettings {
+    return BSLoraSettings.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BSLoraSettings>, I>>(object: I): BSLoraSettings {
+    const message = createBaseBSLoraSettings();
+    message.ranks = (object.ranks !== undefined && object.ranks !== null)
+      ? BSLoraRanks.fromPartial(object.ranks)
+      : undefined;
+    switch (object.share?.$case) {
+      case "slice": {
+        if (object.share?.value !== undefined && object.share?.value !== null) {
+          message.share = { $case: "slice", value: SliceSharing.fromPartial(object.share.value) };
+        }
+        break;
+      }
+      case "gate": {
+        if (object.share?.value !== undefined && object.share?.value !== null) {
+          message.share = { $case: "gate", value: GateSharing.fromPartial(object.share.value) };
+        }
+        break;
+      }
+      case "kron": {
+        if (object.share?.value !== undefined && object.share?.value !== null) {
+          message.share = { $case: "kron", value: KronSharing.fromPartial(object.share.value) };
+        }
+        break;
+      }
+    }
+    message.loraAlpha = object.loraAlpha ?? undefined;
+    message.loraDropout = object.loraDropout ?? undefined;
+    return message;
+  },
+};
+
+function createBaseLoraSettings(): LoraSettings {
+  return { rank: 0, loraAlpha: undefined, loraDropout: undefined };
+}
+
+export const LoraSettings: MessageFns<LoraSettings> = {
+  encode(message: LoraSettings, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rank !== 0) {
+      writer.uint32(8).uint32(message.rank);
+    }
+    if (message.loraAlpha !== undefined) {
+      writer.uint32(17).double(message.loraAlpha);
+    }
+    if (message.loraDropout !== undefined) {
+      writer.uint32(25).double(message.loraDropout);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LoraSettings {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLoraSettings();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.rank = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.loraAlpha = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.loraDropout = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LoraSettings {
+    return {
+      rank: isSet(object.rank) ? globalThis.Number(object.rank) : 0,
+      loraAlpha: isSet(object.loraAlpha)
+        ? globalThis.Number(object.loraAlpha)
+        : isSet(object.lora_alpha)
+        ? globalThis.Number(object.lora_alpha)
+        : undefined,
+      loraDropout: isSet(object.loraDropout)
+        ? globalThis.Number(object.loraDropout)
+        : isSet(object.lora_dropout)
+        ? globalThis.Number(object.lora_dropout)
+        : undefined,
+    };
+  },
+
+  toJSON(message: LoraSettings): unknown {
+    const obj: any = {};
+    if (message.rank !== 0) {
+      obj.rank = Math.round(message.rank);
+    }
+    if (message.loraAlpha !== undefined) {
+      obj.loraAlpha = floatToJson(message.loraAlpha);
+    }
+    if (message.loraDropout !== undefined) {
+      obj.loraDropout = floatToJson(message.loraDropout);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LoraSettings>, I>>(base?: I): LoraSettings {
+    return LoraSettings.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LoraSettings>, I>>(object: I): LoraSettings {
+    const message = createBaseLoraSettings();
+    message.rank = object.rank ?? 0;
+    message.loraAlpha = object.loraAlpha ?? undefined;
+    message.loraDropout = object.loraDropout ?? undefined;
+    return message;
+  },
+};
+
+function createBaseVeraSettings(): VeraSettings {
+  return { rank: 0, loraDropout: undefined };
+}
+
+export const VeraSettings: MessageFns<VeraSettings> = {
+  encode(message: VeraSettings, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rank !== 0) {
+      writer.uint32(8).uint32(message.rank);
+    }
+    if (message.loraDropout !== undefined) {
+      writer.uint32(17).double(message.loraDropout);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VeraSettings {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVeraSettings();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.rank = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.loraDropout = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VeraSettings {
+    return {
+      rank: isSet(object.rank) ? globalThis.Number(object.rank) : 0,
+      loraDropout: isSet(object.loraDropout)
+        ? globalThis.Number(object.loraDropout)
+        : isSet(object.lora_dropout)
+        ? globalThis.Number(object.lora_dropout)
+        : undefined,
+    };
+  },
+
+  toJSON(message: VeraSettings): unknown {
+    const obj: any = {};
+    if (message.rank !== 0) {
+      obj.rank = Math.round(message.rank);
+    }
+    if (message.loraDropout !== undefined) {
+      obj.loraDropout = floatToJson(message.loraDropout);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VeraSettings>, I>>(base?: I): VeraSettings {
+    return VeraSettings.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VeraSettings>, I>>(object: I): VeraSettings {
+    const message = createBaseVeraSettings();
+    message.rank = object.rank ?? 0;
+    message.loraDropout = object.loraDropout ?? undefined;
+    return message;
+  },
+};
+
+function createBaseBaseSettings(): BaseSettings {
+  return {};
+}
+
+export const BaseSettings: MessageFns<BaseSettings> = {
+  encode(_: BaseSettings, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BaseSettings {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBaseSettings();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): BaseSettings {
+    return {};
+  },
+
+  toJSON(_: BaseSettings): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BaseSettings>, I>>(base?: I): BaseSettings {
+    return BaseSettings.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BaseSettings>, I>>(_: I): BaseSettings {
+    const message = createBaseBaseSettings();
+    return message;
+  },
+};
+
 function createBaseTrainingSettings(): TrainingSettings {
   return {
-    steps: 0,
+    length: undefined,
     learningRate: 0,
     batchSize: 0,
     seqLen: 0,
-    evalLimit: 0,
-    checkpointEvery: 0,
-    warmupSteps: 0,
-    epochs: 0,
+    warmupSteps: undefined,
+    evalLimit: undefined,
+    checkpointEvery: undefined,
   };
 }
 
 export const TrainingSettings: MessageFns<TrainingSettings> = {
   encode(message: TrainingSettings, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.steps !== 0) {
-      writer.uint32(8).uint32(message.steps);
+    switch (message.length?.$case) {
+      case "steps":
+        writer.uint32(8).uint32(message.length.value);
+        break;
+      case "epochs":
+        writer.uint32(17).double(message.length.value);
+        break;
     }
     if (message.learningRate !== 0) {
-      writer.uint32(17).double(message.learningRate);
+      writer.uint32(25).double(message.learningRate);
     }
     if (message.batchSize !== 0) {
-      writer.uint32(24).uint32(message.batchSize);
+      writer.uint32(32).uint32(message.batchSize);
     }
     if (message.seqLen !== 0) {
-      writer.uint32(32).uint32(message.seqLen);
+      writer.uint32(40).uint32(message.seqLen);
     }
-    if (message.evalLimit !== 0) {
-      writer.uint32(40).uint32(message.evalLimit);
+    if (message.warmupSteps !== undefined) {
+      writer.uint32(48).uint32(message.warmupSteps);
     }
-    if (message.checkpointEvery !== 0) {
-      writer.uint32(48).uint32(message.checkpointEvery);
+    if (message.evalLimit !== undefined) {
+      writer.uint32(56).uint32(message.evalLimit);
     }
-    if (message.warmupSteps !== 0) {
-      writer.uint32(56).uint32(message.warmupSteps);
-    }
-    if (message.epochs !== 0) {
-      writer.uint32(65).double(message.epochs);
+    if (message.checkpointEvery !== undefined) {
+      writer.uint32(64).uint32(message.checkpointEvery);
     }
     return writer;
   },
@@ -934,7 +1926,7 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
               break;
             }
 
-            message.steps = reader.uint32();
+            message.length = { $case: "steps", value: reader.uint32() };
             continue;
           }
           case 2: {
@@ -942,15 +1934,15 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
               break;
             }
 
-            message.learningRate = reader.double();
+            message.length = { $case: "epochs", value: reader.double() };
             continue;
           }
           case 3: {
-            if (tag !== 24) {
+            if (tag !== 25) {
               break;
             }
 
-            message.batchSize = reader.uint32();
+            message.learningRate = reader.double();
             continue;
           }
           case 4: {
@@ -958,7 +1950,7 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
               break;
             }
 
-            message.seqLen = reader.uint32();
+            message.batchSize = reader.uint32();
             continue;
           }
           case 5: {
@@ -966,7 +1958,7 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
               break;
             }
 
-            message.evalLimit = reader.uint32();
+            message.seqLen = reader.uint32();
             continue;
           }
           case 6: {
@@ -974,7 +1966,7 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
               break;
             }
 
-            message.checkpointEvery = reader.uint32();
+            message.warmupSteps = reader.uint32();
             continue;
           }
           case 7: {
@@ -982,15 +1974,15 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
               break;
             }
 
-            message.warmupSteps = reader.uint32();
+            message.evalLimit = reader.uint32();
             continue;
           }
           case 8: {
-            if (tag !== 65) {
+            if (tag !== 64) {
               break;
             }
 
-            message.epochs = reader.double();
+            message.checkpointEvery = reader.uint32();
             continue;
           }
         }
@@ -1007,7 +1999,11 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
 
   fromJSON(object: any): TrainingSettings {
     return {
-      steps: isSet(object.steps) ? globalThis.Number(object.steps) : 0,
+      length: isSet(object.steps)
+        ? { $case: "steps", value: globalThis.Number(object.steps) }
+        : isSet(object.epochs)
+        ? { $case: "epochs", value: globalThis.Number(object.epochs) }
+        : undefined,
       learningRate: isSet(object.learningRate)
         ? globalThis.Number(object.learningRate)
         : isSet(object.learning_rate)
@@ -1023,29 +2019,30 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
         : isSet(object.seq_len)
         ? globalThis.Number(object.seq_len)
         : 0,
-      evalLimit: isSet(object.evalLimit)
-        ? globalThis.Number(object.evalLimit)
-        : isSet(object.eval_limit)
-        ? globalThis.Number(object.eval_limit)
-        : 0,
-      checkpointEvery: isSet(object.checkpointEvery)
-        ? globalThis.Number(object.checkpointEvery)
-        : isSet(object.checkpoint_every)
-        ? globalThis.Number(object.checkpoint_every)
-        : 0,
       warmupSteps: isSet(object.warmupSteps)
         ? globalThis.Number(object.warmupSteps)
         : isSet(object.warmup_steps)
         ? globalThis.Number(object.warmup_steps)
-        : 0,
-      epochs: isSet(object.epochs) ? globalThis.Number(object.epochs) : 0,
+        : undefined,
+      evalLimit: isSet(object.evalLimit)
+        ? globalThis.Number(object.evalLimit)
+        : isSet(object.eval_limit)
+        ? globalThis.Number(object.eval_limit)
+        : undefined,
+      checkpointEvery: isSet(object.checkpointEvery)
+        ? globalThis.Number(object.checkpointEvery)
+        : isSet(object.checkpoint_every)
+        ? globalThis.Number(object.checkpoint_every)
+        : undefined,
     };
   },
 
   toJSON(message: TrainingSettings): unknown {
     const obj: any = {};
-    if (message.steps !== 0) {
-      obj.steps = Math.round(message.steps);
+    if (message.length?.$case === "steps") {
+      obj.steps = Math.round(message.length.value);
+    } else if (message.length?.$case === "epochs") {
+      obj.epochs = floatToJson(message.length.value);
     }
     if (message.learningRate !== 0) {
       obj.learningRate = floatToJson(message.learningRate);
@@ -1056,17 +2053,14 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
     if (message.seqLen !== 0) {
       obj.seqLen = Math.round(message.seqLen);
     }
-    if (message.evalLimit !== 0) {
-      obj.evalLimit = Math.round(message.evalLimit);
-    }
-    if (message.checkpointEvery !== 0) {
-      obj.checkpointEvery = Math.round(message.checkpointEvery);
-    }
-    if (message.warmupSteps !== 0) {
+    if (message.warmupSteps !== undefined) {
       obj.warmupSteps = Math.round(message.warmupSteps);
     }
-    if (message.epochs !== 0) {
-      obj.epochs = floatToJson(message.epochs);
+    if (message.evalLimit !== undefined) {
+      obj.evalLimit = Math.round(message.evalLimit);
+    }
+    if (message.checkpointEvery !== undefined) {
+      obj.checkpointEvery = Math.round(message.checkpointEvery);
     }
     return obj;
   },
@@ -1076,101 +2070,96 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
   },
   fromPartial<I extends Exact<DeepPartial<TrainingSettings>, I>>(object: I): TrainingSettings {
     const message = createBaseTrainingSettings();
-    message.steps = object.steps ?? 0;
+    switch (object.length?.$case) {
+      case "steps": {
+        if (object.length?.value !== undefined && object.length?.value !== null) {
+          message.length = { $case: "steps", value: object.length.value };
+        }
+        break;
+      }
+      case "epochs": {
+        if (object.length?.value !== undefined && object.length?.value !== null) {
+          message.length = { $case: "epochs", value: object.length.value };
+        }
+        break;
+      }
+    }
     message.learningRate = object.learningRate ?? 0;
     message.batchSize = object.batchSize ?? 0;
     message.seqLen = object.seqLen ?? 0;
-    message.evalLimit = object.evalLimit ?? 0;
-    message.checkpointEvery = object.checkpointEvery ?? 0;
-    message.warmupSteps = object.warmupSteps ?? 0;
-    message.epochs = object.epochs ?? 0;
+    message.warmupSteps = object.warmupSteps ?? undefined;
+    message.evalLimit = object.evalLimit ?? undefined;
+    message.checkpointEvery = object.checkpointEvery ?? undefined;
     return message;
   },
 };
 
-function createBaseTrialSpec(): TrialSpec {
+function createBaseTrial(): Trial {
   return {
     trialKey: "",
     name: "",
-    method: "",
-    ranks: undefined,
-    rank: 0,
-    shareMode: "",
-    kronShareSize: 0,
-    gateShareSize: 0,
-    loraAlpha: 0,
-    loraDropout: 0,
+    method: undefined,
+    methodVersion: "",
     baseModel: "",
-    taskType: "",
+    taskType: 0,
     trainData: "",
     evalTasks: [],
     targetModules: [],
     training: undefined,
     seed: 0,
-    methodVersion: "",
   };
 }
 
-export const TrialSpec: MessageFns<TrialSpec> = {
-  encode(message: TrialSpec, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const Trial: MessageFns<Trial> = {
+  encode(message: Trial, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.trialKey !== "") {
       writer.uint32(10).string(message.trialKey);
     }
     if (message.name !== "") {
       writer.uint32(18).string(message.name);
     }
-    if (message.method !== "") {
-      writer.uint32(26).string(message.method);
-    }
-    if (message.ranks !== undefined) {
-      BSLoraRanks.encode(message.ranks, writer.uint32(34).fork()).join();
-    }
-    if (message.rank !== 0) {
-      writer.uint32(40).uint32(message.rank);
-    }
-    if (message.shareMode !== "") {
-      writer.uint32(50).string(message.shareMode);
-    }
-    if (message.kronShareSize !== 0) {
-      writer.uint32(56).uint32(message.kronShareSize);
-    }
-    if (message.gateShareSize !== 0) {
-      writer.uint32(64).uint32(message.gateShareSize);
-    }
-    if (message.loraAlpha !== 0) {
-      writer.uint32(73).double(message.loraAlpha);
-    }
-    if (message.loraDropout !== 0) {
-      writer.uint32(81).double(message.loraDropout);
-    }
-    if (message.baseModel !== "") {
-      writer.uint32(90).string(message.baseModel);
-    }
-    if (message.taskType !== "") {
-      writer.uint32(98).string(message.taskType);
-    }
-    if (message.trainData !== "") {
-      writer.uint32(106).string(message.trainData);
-    }
-    for (const v of message.evalTasks) {
-      writer.uint32(114).string(v!);
-    }
-    for (const v of message.targetModules) {
-      writer.uint32(122).string(v!);
-    }
-    if (message.training !== undefined) {
-      TrainingSettings.encode(message.training, writer.uint32(130).fork()).join();
-    }
-    if (message.seed !== 0) {
-      writer.uint32(136).uint64(message.seed);
+    switch (message.method?.$case) {
+      case "bslora":
+        BSLoraSettings.encode(message.method.value, writer.uint32(26).fork()).join();
+        break;
+      case "lora":
+        LoraSettings.encode(message.method.value, writer.uint32(34).fork()).join();
+        break;
+      case "vera":
+        VeraSettings.encode(message.method.value, writer.uint32(42).fork()).join();
+        break;
+      case "base":
+        BaseSettings.encode(message.method.value, writer.uint32(50).fork()).join();
+        break;
     }
     if (message.methodVersion !== "") {
-      writer.uint32(146).string(message.methodVersion);
+      writer.uint32(58).string(message.methodVersion);
+    }
+    if (message.baseModel !== "") {
+      writer.uint32(66).string(message.baseModel);
+    }
+    if (message.taskType !== 0) {
+      writer.uint32(72).int32(message.taskType);
+    }
+    if (message.trainData !== "") {
+      writer.uint32(82).string(message.trainData);
+    }
+    for (const v of message.evalTasks) {
+      writer.uint32(90).string(v!);
+    }
+    for (const v of message.targetModules) {
+      writer.uint32(98).string(v!);
+    }
+    if (message.training !== undefined) {
+      TrainingSettings.encode(message.training, writer.uint32(106).fork()).join();
+    }
+    if (message.seed !== 0) {
+      writer.uint32(112).uint64(message.seed);
     }
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): TrialSpec {
+  decode(input: BinaryReader | Uint8Array, length?: number): Trial {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1179,7 +2168,7 @@ export const TrialSpec: MessageFns<TrialSpec> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseTrialSpec();
+      const message = createBaseTrial();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1204,7 +2193,7 @@ export const TrialSpec: MessageFns<TrialSpec> = {
               break;
             }
 
-            message.method = reader.string();
+            message.method = { $case: "bslora", value: BSLoraSettings.decode(reader, reader.uint32()) };
             continue;
           }
           case 4: {
@@ -1212,15 +2201,15 @@ export const TrialSpec: MessageFns<TrialSpec> = {
               break;
             }
 
-            message.ranks = BSLoraRanks.decode(reader, reader.uint32());
+            message.method = { $case: "lora", value: LoraSettings.decode(reader, reader.uint32()) };
             continue;
           }
           case 5: {
-            if (tag !== 40) {
+            if (tag !== 42) {
               break;
             }
 
-            message.rank = reader.uint32();
+            message.method = { $case: "vera", value: VeraSettings.decode(reader, reader.uint32()) };
             continue;
           }
           case 6: {
@@ -1228,39 +2217,39 @@ export const TrialSpec: MessageFns<TrialSpec> = {
               break;
             }
 
-            message.shareMode = reader.string();
+            message.method = { $case: "base", value: BaseSettings.decode(reader, reader.uint32()) };
             continue;
           }
           case 7: {
-            if (tag !== 56) {
+            if (tag !== 58) {
               break;
             }
 
-            message.kronShareSize = reader.uint32();
+            message.methodVersion = reader.string();
             continue;
           }
           case 8: {
-            if (tag !== 64) {
+            if (tag !== 66) {
               break;
             }
 
-            message.gateShareSize = reader.uint32();
+            message.baseModel = reader.string();
             continue;
           }
           case 9: {
-            if (tag !== 73) {
+            if (tag !== 72) {
               break;
             }
 
-            message.loraAlpha = reader.double();
+            message.taskType = reader.int32() as any;
             continue;
           }
           case 10: {
-            if (tag !== 81) {
+            if (tag !== 82) {
               break;
             }
 
-            message.loraDropout = reader.double();
+            message.trainData = reader.string();
             continue;
           }
           case 11: {
@@ -1268,7 +2257,7 @@ export const TrialSpec: MessageFns<TrialSpec> = {
               break;
             }
 
-            message.baseModel = reader.string();
+            message.evalTasks.push(reader.string());
             continue;
           }
           case 12: {
@@ -1276,7 +2265,7 @@ export const TrialSpec: MessageFns<TrialSpec> = {
               break;
             }
 
-            message.taskType = reader.string();
+            message.targetModules.push(reader.string());
             continue;
           }
           case 13: {
@@ -1284,47 +2273,15 @@ export const TrialSpec: MessageFns<TrialSpec> = {
               break;
             }
 
-            message.trainData = reader.string();
-            continue;
-          }
-          case 14: {
-            if (tag !== 114) {
-              break;
-            }
-
-            message.evalTasks.push(reader.string());
-            continue;
-          }
-          case 15: {
-            if (tag !== 122) {
-              break;
-            }
-
-            message.targetModules.push(reader.string());
-            continue;
-          }
-          case 16: {
-            if (tag !== 130) {
-              break;
-            }
-
             message.training = TrainingSettings.decode(reader, reader.uint32());
             continue;
           }
-          case 17: {
-            if (tag !== 136) {
+          case 14: {
+            if (tag !== 112) {
               break;
             }
 
             message.seed = longToNumber(reader.uint64());
-            continue;
-          }
-          case 18: {
-            if (tag !== 146) {
-              break;
-            }
-
-            message.methodVersion = reader.string();
             continue;
           }
         }
@@ -1339,7 +2296,7 @@ export const TrialSpec: MessageFns<TrialSpec> = {
     }
   },
 
-  fromJSON(object: any): TrialSpec {
+  fromJSON(object: any): Trial {
     return {
       trialKey: isSet(object.trialKey)
         ? globalThis.String(object.trialKey)
@@ -1347,44 +2304,30 @@ export const TrialSpec: MessageFns<TrialSpec> = {
         ? globalThis.String(object.trial_key)
         : "",
       name: isSet(object.name) ? globalThis.String(object.name) : "",
-      method: isSet(object.method) ? globalThis.String(object.method) : "",
-      ranks: isSet(object.ranks) ? BSLoraRanks.fromJSON(object.ranks) : undefined,
-      rank: isSet(object.rank) ? globalThis.Number(object.rank) : 0,
-      shareMode: isSet(object.shareMode)
-        ? globalThis.String(object.shareMode)
-        : isSet(object.share_mode)
-        ? globalThis.String(object.share_mode)
+      method: isSet(object.bslora)
+        ? { $case: "bslora", value: BSLoraSettings.fromJSON(object.bslora) }
+        : isSet(object.lora)
+        ? { $case: "lora", value: LoraSettings.fromJSON(object.lora) }
+        : isSet(object.vera)
+        ? { $case: "vera", value: VeraSettings.fromJSON(object.vera) }
+        : isSet(object.base)
+        ? { $case: "base", value: BaseSettings.fromJSON(object.base) }
+        : undefined,
+      methodVersion: isSet(object.methodVersion)
+        ? globalThis.String(object.methodVersion)
+        : isSet(object.method_version)
+        ? globalThis.String(object.method_version)
         : "",
-      kronShareSize: isSet(object.kronShareSize)
-        ? globalThis.Number(object.kronShareSize)
-        : isSet(object.kron_share_size)
-        ? globalThis.Number(object.kron_share_size)
-        : 0,
-      gateShareSize: isSet(object.gateShareSize)
-        ? globalThis.Number(object.gateShareSize)
-        : isSet(object.gate_share_size)
-        ? globalThis.Number(object.gate_share_size)
-        : 0,
-      loraAlpha: isSet(object.loraAlpha)
-        ? globalThis.Number(object.loraAlpha)
-        : isSet(object.lora_alpha)
-        ? globalThis.Number(object.lora_alpha)
-        : 0,
-      loraDropout: isSet(object.loraDropout)
-        ? globalThis.Number(object.loraDropout)
-        : isSet(object.lora_dropout)
-        ? globalThis.Number(object.lora_dropout)
-        : 0,
       baseModel: isSet(object.baseModel)
         ? globalThis.String(object.baseModel)
         : isSet(object.base_model)
         ? globalThis.String(object.base_model)
         : "",
       taskType: isSet(object.taskType)
-        ? globalThis.String(object.taskType)
+        ? taskTypeFromJSON(object.taskType)
         : isSet(object.task_type)
-        ? globalThis.String(object.task_type)
-        : "",
+        ? taskTypeFromJSON(object.task_type)
+        : 0,
       trainData: isSet(object.trainData)
         ? globalThis.String(object.trainData)
         : isSet(object.train_data)
@@ -1402,15 +2345,10 @@ export const TrialSpec: MessageFns<TrialSpec> = {
         : [],
       training: isSet(object.training) ? TrainingSettings.fromJSON(object.training) : undefined,
       seed: isSet(object.seed) ? globalThis.Number(object.seed) : 0,
-      methodVersion: isSet(object.methodVersion)
-        ? globalThis.String(object.methodVersion)
-        : isSet(object.method_version)
-        ? globalThis.String(object.method_version)
-        : "",
     };
   },
 
-  toJSON(message: TrialSpec): unknown {
+  toJSON(message: Trial): unknown {
     const obj: any = {};
     if (message.trialKey !== "") {
       obj.trialKey = message.trialKey;
@@ -1418,35 +2356,23 @@ export const TrialSpec: MessageFns<TrialSpec> = {
     if (message.name !== "") {
       obj.name = message.name;
     }
-    if (message.method !== "") {
-      obj.method = message.method;
+    if (message.method?.$case === "bslora") {
+      obj.bslora = BSLoraSettings.toJSON(message.method.value);
+    } else if (message.method?.$case === "lora") {
+      obj.lora = LoraSettings.toJSON(message.method.value);
+    } else if (message.method?.$case === "vera") {
+      obj.vera = VeraSettings.toJSON(message.method.value);
+    } else if (message.method?.$case === "base") {
+      obj.base = BaseSettings.toJSON(message.method.value);
     }
-    if (message.ranks !== undefined) {
-      obj.ranks = BSLoraRanks.toJSON(message.ranks);
-    }
-    if (message.rank !== 0) {
-      obj.rank = Math.round(message.rank);
-    }
-    if (message.shareMode !== "") {
-      obj.shareMode = message.shareMode;
-    }
-    if (message.kronShareSize !== 0) {
-      obj.kronShareSize = Math.round(message.kronShareSize);
-    }
-    if (message.gateShareSize !== 0) {
-      obj.gateShareSize = Math.round(message.gateShareSize);
-    }
-    if (message.loraAlpha !== 0) {
-      obj.loraAlpha = floatToJson(message.loraAlpha);
-    }
-    if (message.loraDropout !== 0) {
-      obj.loraDropout = floatToJson(message.loraDropout);
+    if (message.methodVersion !== "") {
+      obj.methodVersion = message.methodVersion;
     }
     if (message.baseModel !== "") {
       obj.baseModel = message.baseModel;
     }
-    if (message.taskType !== "") {
-      obj.taskType = message.taskType;
+    if (message.taskType !== 0) {
+      obj.taskType = taskTypeToJSON(message.taskType);
     }
     if (message.trainData !== "") {
       obj.trainData = message.trainData;
@@ -1463,31 +2389,45 @@ export const TrialSpec: MessageFns<TrialSpec> = {
     if (message.seed !== 0) {
       obj.seed = Math.round(message.seed);
     }
-    if (message.methodVersion !== "") {
-      obj.methodVersion = message.methodVersion;
-    }
     return obj;
   },
 
-  create<I extends Exact<DeepPartial<TrialSpec>, I>>(base?: I): TrialSpec {
-    return TrialSpec.fromPartial(base ?? ({} as any));
+  create<I extends Exact<DeepPartial<Trial>, I>>(base?: I): Trial {
+    return Trial.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<TrialSpec>, I>>(object: I): TrialSpec {
-    const message = createBaseTrialSpec();
+  fromPartial<I extends Exact<DeepPartial<Trial>, I>>(object: I): Trial {
+    const message = createBaseTrial();
     message.trialKey = object.trialKey ?? "";
     message.name = object.name ?? "";
-    message.method = object.method ?? "";
-    message.ranks = (object.ranks !== undefined && object.ranks !== null)
-      ? BSLoraRanks.fromPartial(object.ranks)
-      : undefined;
-    message.rank = object.rank ?? 0;
-    message.shareMode = object.shareMode ?? "";
-    message.kronShareSize = object.kronShareSize ?? 0;
-    message.gateShareSize = object.gateShareSize ?? 0;
-    message.loraAlpha = object.loraAlpha ?? 0;
-    message.loraDropout = object.loraDropout ?? 0;
+    switch (object.method?.$case) {
+      case "bslora": {
+        if (object.method?.value !== undefined && object.method?.value !== null) {
+          message.method = { $case: "bslora", value: BSLoraSettings.fromPartial(object.method.value) };
+        }
+        break;
+      }
+      case "lora": {
+        if (object.method?.value !== undefined && object.method?.value !== null) {
+          message.method = { $case: "lora", value: LoraSettings.fromPartial(object.method.value) };
+        }
+        break;
+      }
+      case "vera": {
+        if (object.method?.value !== undefined && object.method?.value !== null) {
+          message.method = { $case: "vera", value: VeraSettings.fromPartial(object.method.value) };
+        }
+        break;
+      }
+      case "base": {
+        if (object.method?.value !== undefined && object.method?.value !== null) {
+          message.method = { $case: "base", value: BaseSettings.fromPartial(object.method.value) };
+        }
+        break;
+      }
+    }
+    message.methodVersion = object.methodVersion ?? "";
     message.baseModel = object.baseModel ?? "";
-    message.taskType = object.taskType ?? "";
+    message.taskType = object.taskType ?? 0;
     message.trainData = object.trainData ?? "";
     message.evalTasks = object.evalTasks?.map((e) => e) || [];
     message.targetModules = object.targetModules?.map((e) => e) || [];
@@ -1495,7 +2435,6 @@ export const TrialSpec: MessageFns<TrialSpec> = {
       ? TrainingSettings.fromPartial(object.training)
       : undefined;
     message.seed = object.seed ?? 0;
-    message.methodVersion = object.methodVersion ?? "";
     return message;
   },
 };
@@ -1507,7 +2446,7 @@ function createBaseCountParametersRequest(): CountParametersRequest {
 export const CountParametersRequest: MessageFns<CountParametersRequest> = {
   encode(message: CountParametersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.trial !== undefined) {
-      TrialSpec.encode(message.trial, writer.uint32(10).fork()).join();
+      Trial.encode(message.trial, writer.uint32(10).fork()).join();
     }
     return writer;
   },
@@ -1530,7 +2469,7 @@ export const CountParametersRequest: MessageFns<CountParametersRequest> = {
               break;
             }
 
-            message.trial = TrialSpec.decode(reader, reader.uint32());
+            message.trial = Trial.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -1546,13 +2485,13 @@ export const CountParametersRequest: MessageFns<CountParametersRequest> = {
   },
 
   fromJSON(object: any): CountParametersRequest {
-    return { trial: isSet(object.trial) ? TrialSpec.fromJSON(object.trial) : undefined };
+    return { trial: isSet(object.trial) ? Trial.fromJSON(object.trial) : undefined };
   },
 
   toJSON(message: CountParametersRequest): unknown {
     const obj: any = {};
     if (message.trial !== undefined) {
-      obj.trial = TrialSpec.toJSON(message.trial);
+      obj.trial = Trial.toJSON(message.trial);
     }
     return obj;
   },
@@ -1562,9 +2501,7 @@ export const CountParametersRequest: MessageFns<CountParametersRequest> = {
   },
   fromPartial<I extends Exact<DeepPartial<CountParametersRequest>, I>>(object: I): CountParametersRequest {
     const message = createBaseCountParametersRequest();
-    message.trial = (object.trial !== undefined && object.trial !== null)
-      ? TrialSpec.fromPartial(object.trial)
-      : undefined;
+    message.trial = (object.trial !== undefined && object.trial !== null) ? Trial.fromPartial(object.trial) : undefined;
     return message;
   },
 };
@@ -1814,7 +2751,7 @@ function createBaseTrainRequest(): TrainRequest {
 export const TrainRequest: MessageFns<TrainRequest> = {
   encode(message: TrainRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.trial !== undefined) {
-      TrialSpec.encode(message.trial, writer.uint32(10).fork()).join();
+      Trial.encode(message.trial, writer.uint32(10).fork()).join();
     }
     return writer;
   },
@@ -1837,7 +2774,7 @@ export const TrainRequest: MessageFns<TrainRequest> = {
               break;
             }
 
-            message.trial = TrialSpec.decode(reader, reader.uint32());
+            message.trial = Trial.decode(reader, reader.uint32());
             continue;
           }
         }
@@ -1853,13 +2790,13 @@ export const TrainRequest: MessageFns<TrainRequest> = {
   },
 
   fromJSON(object: any): TrainRequest {
-    return { trial: isSet(object.trial) ? TrialSpec.fromJSON(object.trial) : undefined };
+    return { trial: isSet(object.trial) ? Trial.fromJSON(object.trial) : undefined };
   },
 
   toJSON(message: TrainRequest): unknown {
     const obj: any = {};
     if (message.trial !== undefined) {
-      obj.trial = TrialSpec.toJSON(message.trial);
+      obj.trial = Trial.toJSON(message.trial);
     }
     return obj;
   },
@@ -1869,9 +2806,7 @@ export const TrainRequest: MessageFns<TrainRequest> = {
   },
   fromPartial<I extends Exact<DeepPartial<TrainRequest>, I>>(object: I): TrainRequest {
     const message = createBaseTrainRequest();
-    message.trial = (object.trial !== undefined && object.trial !== null)
-      ? TrialSpec.fromPartial(object.trial)
-      : undefined;
+    message.trial = (object.trial !== undefined && object.trial !== null) ? Trial.fromPartial(object.trial) : undefined;
     return message;
   },
 };
@@ -2587,19 +3522,21 @@ export const TrainResult_VersionsEntry: MessageFns<TrainResult_VersionsEntry> = 
 };
 
 function createBaseTrainEvent(): TrainEvent {
-  return { progress: undefined, adapterChunk: undefined, result: undefined };
+  return { event: undefined };
 }
 
 export const TrainEvent: MessageFns<TrainEvent> = {
   encode(message: TrainEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.progress !== undefined) {
-      TrainProgress.encode(message.progress, writer.uint32(10).fork()).join();
-    }
-    if (message.adapterChunk !== undefined) {
-      AdapterChunk.encode(message.adapterChunk, writer.uint32(18).fork()).join();
-    }
-    if (message.result !== undefined) {
-      TrainResult.encode(message.result, writer.uint32(26).fork()).join();
+    switch (message.event?.$case) {
+      case "progress":
+        TrainProgress.encode(message.event.value, writer.uint32(10).fork()).join();
+        break;
+      case "adapterChunk":
+        AdapterChunk.encode(message.event.value, writer.uint32(18).fork()).join();
+        break;
+      case "result":
+        TrainResult.encode(message.event.value, writer.uint32(26).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2622,7 +3559,7 @@ export const TrainEvent: MessageFns<TrainEvent> = {
               break;
             }
 
-            message.progress = TrainProgress.decode(reader, reader.uint32());
+            message.event = { $case: "progress", value: TrainProgress.decode(reader, reader.uint32()) };
             continue;
           }
           case 2: {
@@ -2630,7 +3567,7 @@ export const TrainEvent: MessageFns<TrainEvent> = {
               break;
             }
 
-            message.adapterChunk = AdapterChunk.decode(reader, reader.uint32());
+            message.event = { $case: "adapterChunk", value: AdapterChunk.decode(reader, reader.uint32()) };
             continue;
           }
           case 3: {
@@ -2638,7 +3575,7 @@ export const TrainEvent: MessageFns<TrainEvent> = {
               break;
             }
 
-            message.result = TrainResult.decode(reader, reader.uint32());
+            message.event = { $case: "result", value: TrainResult.decode(reader, reader.uint32()) };
             continue;
           }
         }
@@ -2655,26 +3592,26 @@ export const TrainEvent: MessageFns<TrainEvent> = {
 
   fromJSON(object: any): TrainEvent {
     return {
-      progress: isSet(object.progress) ? TrainProgress.fromJSON(object.progress) : undefined,
-      adapterChunk: isSet(object.adapterChunk)
-        ? AdapterChunk.fromJSON(object.adapterChunk)
+      event: isSet(object.progress)
+        ? { $case: "progress", value: TrainProgress.fromJSON(object.progress) }
+        : isSet(object.adapterChunk)
+        ? { $case: "adapterChunk", value: AdapterChunk.fromJSON(object.adapterChunk) }
         : isSet(object.adapter_chunk)
-        ? AdapterChunk.fromJSON(object.adapter_chunk)
+        ? { $case: "adapterChunk", value: AdapterChunk.fromJSON(object.adapter_chunk) }
+        : isSet(object.result)
+        ? { $case: "result", value: TrainResult.fromJSON(object.result) }
         : undefined,
-      result: isSet(object.result) ? TrainResult.fromJSON(object.result) : undefined,
     };
   },
 
   toJSON(message: TrainEvent): unknown {
     const obj: any = {};
-    if (message.progress !== undefined) {
-      obj.progress = TrainProgress.toJSON(message.progress);
-    }
-    if (message.adapterChunk !== undefined) {
-      obj.adapterChunk = AdapterChunk.toJSON(message.adapterChunk);
-    }
-    if (message.result !== undefined) {
-      obj.result = TrainResult.toJSON(message.result);
+    if (message.event?.$case === "progress") {
+      obj.progress = TrainProgress.toJSON(message.event.value);
+    } else if (message.event?.$case === "adapterChunk") {
+      obj.adapterChunk = AdapterChunk.toJSON(message.event.value);
+    } else if (message.event?.$case === "result") {
+      obj.result = TrainResult.toJSON(message.event.value);
     }
     return obj;
   },
@@ -2684,15 +3621,26 @@ export const TrainEvent: MessageFns<TrainEvent> = {
   },
   fromPartial<I extends Exact<DeepPartial<TrainEvent>, I>>(object: I): TrainEvent {
     const message = createBaseTrainEvent();
-    message.progress = (object.progress !== undefined && object.progress !== null)
-      ? TrainProgress.fromPartial(object.progress)
-      : undefined;
-    message.adapterChunk = (object.adapterChunk !== undefined && object.adapterChunk !== null)
-      ? AdapterChunk.fromPartial(object.adapterChunk)
-      : undefined;
-    message.result = (object.result !== undefined && object.result !== null)
-      ? TrainResult.fromPartial(object.result)
-      : undefined;
+    switch (object.event?.$case) {
+      case "progress": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "progress", value: TrainProgress.fromPartial(object.event.value) };
+        }
+        break;
+      }
+      case "adapterChunk": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "adapterChunk", value: AdapterChunk.fromPartial(object.event.value) };
+        }
+        break;
+      }
+      case "result": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "result", value: TrainResult.fromPartial(object.event.value) };
+        }
+        break;
+      }
+    }
     return message;
   },
 };
@@ -2789,7 +3737,7 @@ function createBaseEvaluateRequest(): EvaluateRequest {
 export const EvaluateRequest: MessageFns<EvaluateRequest> = {
   encode(message: EvaluateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.trial !== undefined) {
-      TrialSpec.encode(message.trial, writer.uint32(10).fork()).join();
+      Trial.encode(message.trial, writer.uint32(10).fork()).join();
     }
     if (message.adapterSha256 !== "") {
       writer.uint32(18).string(message.adapterSha256);
@@ -2815,7 +3763,7 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
               break;
             }
 
-            message.trial = TrialSpec.decode(reader, reader.uint32());
+            message.trial = Trial.decode(reader, reader.uint32());
             continue;
           }
           case 2: {
@@ -2840,7 +3788,7 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
 
   fromJSON(object: any): EvaluateRequest {
     return {
-      trial: isSet(object.trial) ? TrialSpec.fromJSON(object.trial) : undefined,
+      trial: isSet(object.trial) ? Trial.fromJSON(object.trial) : undefined,
       adapterSha256: isSet(object.adapterSha256)
         ? globalThis.String(object.adapterSha256)
         : isSet(object.adapter_sha256)
@@ -2852,7 +3800,7 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
   toJSON(message: EvaluateRequest): unknown {
     const obj: any = {};
     if (message.trial !== undefined) {
-      obj.trial = TrialSpec.toJSON(message.trial);
+      obj.trial = Trial.toJSON(message.trial);
     }
     if (message.adapterSha256 !== "") {
       obj.adapterSha256 = message.adapterSha256;
@@ -2865,9 +3813,7 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
   },
   fromPartial<I extends Exact<DeepPartial<EvaluateRequest>, I>>(object: I): EvaluateRequest {
     const message = createBaseEvaluateRequest();
-    message.trial = (object.trial !== undefined && object.trial !== null)
-      ? TrialSpec.fromPartial(object.trial)
-      : undefined;
+    message.trial = (object.trial !== undefined && object.trial !== null) ? Trial.fromPartial(object.trial) : undefined;
     message.adapterSha256 = object.adapterSha256 ?? "";
     return message;
   },
@@ -3205,16 +4151,18 @@ export const EvaluateResult: MessageFns<EvaluateResult> = {
 };
 
 function createBaseEvaluateEvent(): EvaluateEvent {
-  return { progress: undefined, result: undefined };
+  return { event: undefined };
 }
 
 export const EvaluateEvent: MessageFns<EvaluateEvent> = {
   encode(message: EvaluateEvent, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.progress !== undefined) {
-      EvaluateProgress.encode(message.progress, writer.uint32(10).fork()).join();
-    }
-    if (message.result !== undefined) {
-      EvaluateResult.encode(message.result, writer.uint32(18).fork()).join();
+    switch (message.event?.$case) {
+      case "progress":
+        EvaluateProgress.encode(message.event.value, writer.uint32(10).fork()).join();
+        break;
+      case "result":
+        EvaluateResult.encode(message.event.value, writer.uint32(18).fork()).join();
+        break;
     }
     return writer;
   },
@@ -3237,7 +4185,7 @@ export const EvaluateEvent: MessageFns<EvaluateEvent> = {
               break;
             }
 
-            message.progress = EvaluateProgress.decode(reader, reader.uint32());
+            message.event = { $case: "progress", value: EvaluateProgress.decode(reader, reader.uint32()) };
             continue;
           }
           case 2: {
@@ -3245,7 +4193,7 @@ export const EvaluateEvent: MessageFns<EvaluateEvent> = {
               break;
             }
 
-            message.result = EvaluateResult.decode(reader, reader.uint32());
+            message.event = { $case: "result", value: EvaluateResult.decode(reader, reader.uint32()) };
             continue;
           }
         }
@@ -3262,18 +4210,20 @@ export const EvaluateEvent: MessageFns<EvaluateEvent> = {
 
   fromJSON(object: any): EvaluateEvent {
     return {
-      progress: isSet(object.progress) ? EvaluateProgress.fromJSON(object.progress) : undefined,
-      result: isSet(object.result) ? EvaluateResult.fromJSON(object.result) : undefined,
+      event: isSet(object.progress)
+        ? { $case: "progress", value: EvaluateProgress.fromJSON(object.progress) }
+        : isSet(object.result)
+        ? { $case: "result", value: EvaluateResult.fromJSON(object.result) }
+        : undefined,
     };
   },
 
   toJSON(message: EvaluateEvent): unknown {
     const obj: any = {};
-    if (message.progress !== undefined) {
-      obj.progress = EvaluateProgress.toJSON(message.progress);
-    }
-    if (message.result !== undefined) {
-      obj.result = EvaluateResult.toJSON(message.result);
+    if (message.event?.$case === "progress") {
+      obj.progress = EvaluateProgress.toJSON(message.event.value);
+    } else if (message.event?.$case === "result") {
+      obj.result = EvaluateResult.toJSON(message.event.value);
     }
     return obj;
   },
@@ -3283,12 +4233,20 @@ export const EvaluateEvent: MessageFns<EvaluateEvent> = {
   },
   fromPartial<I extends Exact<DeepPartial<EvaluateEvent>, I>>(object: I): EvaluateEvent {
     const message = createBaseEvaluateEvent();
-    message.progress = (object.progress !== undefined && object.progress !== null)
-      ? EvaluateProgress.fromPartial(object.progress)
-      : undefined;
-    message.result = (object.result !== undefined && object.result !== null)
-      ? EvaluateResult.fromPartial(object.result)
-      : undefined;
+    switch (object.event?.$case) {
+      case "progress": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "progress", value: EvaluateProgress.fromPartial(object.event.value) };
+        }
+        break;
+      }
+      case "result": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "result", value: EvaluateResult.fromPartial(object.event.value) };
+        }
+        break;
+      }
+    }
     return message;
   },
 };
@@ -3452,6 +4410,7 @@ type Builtin = Date | Function | Uint8Array | string | number | boolean | undefi
 export type DeepPartial<T> = T extends Builtin ? T
   : T extends globalThis.Array<infer U> ? globalThis.Array<DeepPartial<U>>
   : T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepPartial<U>>
+  : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
 
