@@ -53,7 +53,11 @@ interface ResultsTrial {
   method: string;
   trainable: number | null;
   meanAcc: number | null;
-  result: { metrics: Record<string, { acc: number; accNorm: number; n: number }>; adapterSha256: string | null; counts: Record<string, number> } | null;
+  result: {
+    metrics: Record<string, { acc: number; accNorm: number; n: number }>;
+    adapterSha256: string | null;
+    counts: Record<string, number>;
+  } | null;
 }
 
 describe('bslora adapter get, end to end', () => {
@@ -66,23 +70,43 @@ describe('bslora adapter get, end to end', () => {
 
   const cli = async (args: string[]) => {
     const cap = captureIo();
-    const program = makeProgram({ homeDir: home, redisUrl: TEST_REDIS_URL, prefix, apiUrl: stack.apiUrl!, host: '127.0.0.1', port: 0 }, cap.io);
-    const error = await program.parseAsync(args, { from: 'user' }).then(() => null, (e: unknown) => e);
+    const program = makeProgram(
+      { homeDir: home, redisUrl: TEST_REDIS_URL, prefix, apiUrl: stack.apiUrl!, host: '127.0.0.1', port: 0 },
+      cap.io,
+    );
+    const error = await program.parseAsync(args, { from: 'user' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     return { error, stdout: cap.stdout(), stderr: cap.stderr() };
   };
   const byName = (name: string) => trials.find((t) => t.name === name)!;
 
   beforeAll(async () => {
     stack = await startLocalStack({ homeDir: home, redisUrl: TEST_REDIS_URL, prefix, port: 0 });
-    const spec = writeTinySpec(home, 'e2e-adapter', ['method: [base, lora, bslora]', 'lora_ranks: [8]', 'share_mode: slice', 'ranks: [{local: 2, intra: 2, inter: 4}, {local: 1, intra: 1, inter: 1}]'], {
-      steps: 8,
-      eval_limit: 24,
-      seed: 5,
-    });
+    const spec = writeTinySpec(
+      home,
+      'e2e-adapter',
+      [
+        'method: [base, lora, bslora]',
+        'lora_ranks: [8]',
+        'share_mode: slice',
+        'ranks: [{local: 2, intra: 2, inter: 4}, {local: 1, intra: 1, inter: 1}]',
+      ],
+      {
+        steps: 8,
+        eval_limit: 24,
+        seed: 5,
+      },
+    );
     const { loadSweepSpecFile } = await import('../../control-plane/src/sweep-specs/index.js');
     sweepId = (await stack.controlPlane.submit(await loadSweepSpecFile(spec))).sweepId;
     expect((await waitForSweepEnd(stack.controlPlane.store, sweepId, 240_000)).status).toBe('completed');
-    trials = ((await (await fetch(`${stack.apiUrl}/api/v1/sweeps/${sweepId}/results?include=result`)).json()) as { trials: ResultsTrial[] }).trials;
+    trials = (
+      (await (await fetch(`${stack.apiUrl}/api/v1/sweeps/${sweepId}/results?include=result`)).json()) as {
+        trials: ResultsTrial[];
+      }
+    ).trials;
   }, 300_000);
 
   afterAll(async () => {
@@ -91,7 +115,7 @@ describe('bslora adapter get, end to end', () => {
     rmSync(home, { recursive: true, force: true });
   });
 
-  it('serves a finished trial\'s adapter as a tar with its sha256, byte for byte as stored', async () => {
+  it("serves a finished trial's adapter as a tar with its sha256, byte for byte as stored", async () => {
     const lora = byName('lora-r8-s5');
     const res = await fetch(`${stack.apiUrl}/api/v1/sweeps/${sweepId}/trials/${lora.trialKey}/adapter`);
     expect(res.status).toBe(200);
@@ -109,9 +133,18 @@ describe('bslora adapter get, end to end', () => {
       const res = await fetch(`${stack.apiUrl}${path}`);
       return { status: res.status, code: ((await res.json()) as { error: { code: string } }).error.code };
     };
-    expect(await get(`/api/v1/sweeps/${sweepId}/trials/${byName('base-s5').trialKey}/adapter`)).toEqual({ status: 404, code: 'CP_ERR_ADAPTER_NOT_FOUND' });
-    expect(await get(`/api/v1/sweeps/${sweepId}/trials/${'0'.repeat(64)}/adapter`)).toEqual({ status: 404, code: 'CP_ERR_TRIAL_NOT_FOUND' });
-    expect(await get(`/api/v1/sweeps/sw-nope/trials/${byName('lora-r8-s5').trialKey}/adapter`)).toEqual({ status: 404, code: 'CP_ERR_SWEEP_NOT_FOUND' });
+    expect(await get(`/api/v1/sweeps/${sweepId}/trials/${byName('base-s5').trialKey}/adapter`)).toEqual({
+      status: 404,
+      code: 'CP_ERR_ADAPTER_NOT_FOUND',
+    });
+    expect(await get(`/api/v1/sweeps/${sweepId}/trials/${'0'.repeat(64)}/adapter`)).toEqual({
+      status: 404,
+      code: 'CP_ERR_TRIAL_NOT_FOUND',
+    });
+    expect(await get(`/api/v1/sweeps/sw-nope/trials/${byName('lora-r8-s5').trialKey}/adapter`)).toEqual({
+      status: 404,
+      code: 'CP_ERR_SWEEP_NOT_FOUND',
+    });
   });
 
   it('writes adapters (by name, by key) that a fresh Python process loads with PEFT, scoring exactly as the worker did', async () => {
@@ -124,12 +157,27 @@ describe('bslora adapter get, end to end', () => {
     expect(r.stdout).toContain(`wrote ${bs.name}`);
     expect((await cli(['adapter', 'get', sweepId, lora.trialKey, loraDir])).error).toBeNull();
     for (const dir of [bsDir, loraDir]) {
-      expect(readdirSync(dir).sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors', 'bslora-trial.json']);
+      expect(readdirSync(dir).sort()).toEqual([
+        'README.md',
+        'adapter_config.json',
+        'adapter_model.safetensors',
+        'bslora-trial.json',
+      ]);
     }
 
     const card = readFileSync(join(bsDir, 'README.md'), 'utf8');
     expect(card).toMatch(/^---\nlibrary_name: peft\nbase_model: "builtin:tiny-llama"\n/);
-    for (const text of [sweepId, bs.trialKey, bs.result!.adapterSha256!, '`builtin:arith`', 'import bslora', 'torch', 'peft', 'transformers']) expect(card).toContain(text);
+    for (const text of [
+      sweepId,
+      bs.trialKey,
+      bs.result!.adapterSha256!,
+      '`builtin:arith`',
+      'import bslora',
+      'torch',
+      'peft',
+      'transformers',
+    ])
+      expect(card).toContain(text);
     const facts = JSON.parse(readFileSync(join(bsDir, 'bslora-trial.json'), 'utf8'));
     expect(facts.baseModel).toEqual({ ref: 'builtin:tiny-llama', kind: 'builtin', version: 'v1' });
     expect(facts.parameters).toEqual(bs.result!.counts);
@@ -139,16 +187,27 @@ describe('bslora adapter get, end to end', () => {
     expect(facts.sweep.id).toBe(sweepId);
     expect(Object.keys(facts.versions)).toEqual(expect.arrayContaining(['torch', 'transformers', 'peft']));
 
-    const py = await execa(workerPython(), ['-c', SCORE_ADAPTERS_PY, 'builtin:tiny-llama', 'builtin:arith', '24', bsDir, loraDir], {
-      cwd: REPO_ROOT,
-      env: { OMP_NUM_THREADS: '1' },
-    });
+    const py = await execa(
+      workerPython(),
+      ['-c', SCORE_ADAPTERS_PY, 'builtin:tiny-llama', 'builtin:arith', '24', bsDir, loraDir],
+      {
+        cwd: REPO_ROOT,
+        env: { OMP_NUM_THREADS: '1' },
+      },
+    );
     const [freshBs, freshLora] = JSON.parse(py.stdout.trim().split('\n').pop()!);
     expect(freshBs.peft_type).toContain('BSLORA');
     expect(freshLora.peft_type).toContain('LORA');
-    for (const [fresh, trial] of [[freshBs, bs], [freshLora, lora]] as const) {
+    for (const [fresh, trial] of [
+      [freshBs, bs],
+      [freshLora, lora],
+    ] as const) {
       const worker = trial.result!.metrics['builtin:arith'];
-      expect({ acc: fresh.acc, acc_norm: fresh.acc_norm, n: fresh.n }, trial.name).toEqual({ acc: worker.acc, acc_norm: worker.accNorm, n: worker.n });
+      expect({ acc: fresh.acc, acc_norm: fresh.acc_norm, n: fresh.n }, trial.name).toEqual({
+        acc: worker.acc,
+        acc_norm: worker.accNorm,
+        n: worker.n,
+      });
       expect(fresh.adapter_changes_loglik, trial.name).toBeGreaterThan(1e-4);
     }
   }, 180_000);
@@ -177,7 +236,10 @@ describe('bslora adapter get, end to end', () => {
     const cases: [string[], string][] = [
       [['adapter', 'get', sweepId, 'base-s5', join(out, 'x1')], 'CP_ERR_ADAPTER_NOT_FOUND'],
       [['adapter', 'get', sweepId, 'no-such-trial', join(out, 'x2')], 'CP_ERR_TRIAL_NOT_FOUND'],
-      [['adapter', 'get', sweepId, '--best', '--max-param-share', '0.0001', join(out, 'x3')], 'CP_ERR_ADAPTER_NOT_FOUND'],
+      [
+        ['adapter', 'get', sweepId, '--best', '--max-param-share', '0.0001', join(out, 'x3')],
+        'CP_ERR_ADAPTER_NOT_FOUND',
+      ],
     ];
     for (const [args, code] of cases) {
       const r = await cli(args);

@@ -40,7 +40,13 @@ describe('every --json command prints JSON alone on stdout', () => {
     const child = execa('node', ['bin/bslora.js', ...command.split(' '), ...args, '--json'], {
       cwd: ROOT,
       reject: false,
-      env: { BSLORA_HOME: home, BSLORA_API_URL: stack.apiUrl!, BSLORA_REDIS_URL: TEST_REDIS_URL, BSLORA_PREFIX: prefix, OMP_NUM_THREADS: '1' },
+      env: {
+        BSLORA_HOME: home,
+        BSLORA_API_URL: stack.apiUrl!,
+        BSLORA_REDIS_URL: TEST_REDIS_URL,
+        BSLORA_PREFIX: prefix,
+        OMP_NUM_THREADS: '1',
+      },
     });
     if (command === 'demo' && child.pid) demoPids.push(child.pid);
     const r = await child;
@@ -53,7 +59,12 @@ describe('every --json command prints JSON alone on stdout', () => {
 
   beforeAll(async () => {
     stack = await startLocalStack({ homeDir: home, redisUrl: TEST_REDIS_URL, prefix, port: 0 });
-    specPath = writeTinySpec(home, 'e2e-json', ['method: [lora, bslora]', 'lora_ranks: [4]', 'share_mode: slice', 'ranks: [{local: 1, intra: 1, inter: 2}]'], { steps: 3, eval_limit: 8, seed: 3 });
+    specPath = writeTinySpec(
+      home,
+      'e2e-json',
+      ['method: [lora, bslora]', 'lora_ranks: [4]', 'share_mode: slice', 'ranks: [{local: 1, intra: 1, inter: 2}]'],
+      { steps: 3, eval_limit: 8, seed: 3 },
+    );
   }, 120_000);
 
   afterAll(async () => {
@@ -90,7 +101,12 @@ describe('every --json command prints JSON alone on stdout', () => {
   }, 300_000);
 
   it('covers every command that offers --json', () => {
-    const all = commandsWithJson(makeProgram({ homeDir: home, redisUrl: TEST_REDIS_URL, prefix, apiUrl: 'http://127.0.0.1:1', host: '127.0.0.1', port: 0 }, captureIo().io));
+    const all = commandsWithJson(
+      makeProgram(
+        { homeDir: home, redisUrl: TEST_REDIS_URL, prefix, apiUrl: 'http://127.0.0.1:1', host: '127.0.0.1', port: 0 },
+        captureIo().io,
+      ),
+    );
     expect(all.length).toBeGreaterThan(5);
     expect([...covered].sort()).toEqual([...all].sort());
   });

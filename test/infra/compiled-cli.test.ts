@@ -32,7 +32,10 @@ describe('the compiled CLI', () => {
   it('is built into dist/cli/js and answers --help as the TypeScript does', async () => {
     expect(existsSync(join(OUT, 'main.js'))).toBe(true);
     const compiled = await execa('node', [join(OUT, 'main.js'), '--help'], { cwd: ROOT, env });
-    const source = await execa('node', ['bin/bslora.js', '--help'], { cwd: ROOT, env: { ...env, BSLORA_FROM_SOURCE: '1' } });
+    const source = await execa('node', ['bin/bslora.js', '--help'], {
+      cwd: ROOT,
+      env: { ...env, BSLORA_FROM_SOURCE: '1' },
+    });
     expect(compiled.stdout).toBe(source.stdout);
     expect(compiled.stdout).toContain('adapter');
   }, 60_000);
@@ -45,7 +48,11 @@ describe('the compiled CLI', () => {
 
   it('finds the data files the sources name relative to themselves (builtin resources, jobs/)', async () => {
     // Validating the spec reads proto/builtin-resources.json; then the API is unreachable: exit 3, not a crash.
-    const r = await execa('node', [join(OUT, 'main.js'), 'sweep', 'submit', 'jobs/quickstart.yaml'], { cwd: ROOT, env, reject: false });
+    const r = await execa('node', [join(OUT, 'main.js'), 'sweep', 'submit', 'jobs/quickstart.yaml'], {
+      cwd: ROOT,
+      env,
+      reject: false,
+    });
     expect(r.stderr).toContain('CP_ERR_API_UNREACHABLE');
     expect(r.exitCode).toBe(3);
   }, 60_000);

@@ -36,7 +36,13 @@ export interface CardInput {
 export function baseModelIdentity(ref: string): Record<string, unknown> {
   const kind = classifyRef(ref);
   if (kind === 'builtin') return { ref, kind, version: builtinVersion(ref) };
-  return { ref, kind, ...(kind === 'local' ? { note: 'the trial key holds the sha256 of these files as they were when the sweep was submitted' } : {}) };
+  return {
+    ref,
+    kind,
+    ...(kind === 'local'
+      ? { note: 'the trial key holds the sha256 of these files as they were when the sweep was submitted' }
+      : {}),
+  };
 }
 
 export function cardFacts(input: CardInput): Record<string, unknown> {
@@ -99,7 +105,11 @@ export function renderModelCard(input: CardInput): string {
     'from peft import PeftModel',
     '',
     ...(String(plan.baseModel).startsWith('builtin:')
-      ? ['from bslora_worker.models import load_base_model  # the worker\'s loader (worker-py); builtins are built offline', '', `base_model = load_base_model(${JSON.stringify(String(plan.baseModel))}, ${JSON.stringify(taskType)}).model`]
+      ? [
+          "from bslora_worker.models import load_base_model  # the worker's loader (worker-py); builtins are built offline",
+          '',
+          `base_model = load_base_model(${JSON.stringify(String(plan.baseModel))}, ${JSON.stringify(taskType)}).model`,
+        ]
       : [`base_model = ...  # ${cell(plan.baseModel)}, loaded with transformers`]),
     'model = PeftModel.from_pretrained(base_model, "path/to/this/directory")',
     '```',
@@ -118,7 +128,9 @@ export function renderModelCard(input: CardInput): string {
     ...Object.entries(plan)
       .filter(([k]) => k !== 'training' && k !== 'trialKey' && k !== 'name')
       .map(([k, v]) => `| ${k} | ${code(JSON.stringify(v))} |`),
-    ...Object.entries((plan.training ?? {}) as Record<string, unknown>).map(([k, v]) => `| training.${k} | ${code(JSON.stringify(v))} |`),
+    ...Object.entries((plan.training ?? {}) as Record<string, unknown>).map(
+      ([k, v]) => `| training.${k} | ${code(JSON.stringify(v))} |`,
+    ),
     '',
     '## Parameters',
     '',
@@ -141,7 +153,11 @@ export function renderModelCard(input: CardInput): string {
     `- trial key: ${code(trial.trialKey)}`,
     `- adapter archive sha256: ${code(trial.result.adapterSha256)}`,
     `- trained on: ${code((facts.training as Record<string, unknown>).device)}`,
-    `- versions: ${Object.entries(versions).map(([k, v]) => `${k} ${cell(v)}`).join(', ') || '-'}`,
+    `- versions: ${
+      Object.entries(versions)
+        .map(([k, v]) => `${k} ${cell(v)}`)
+        .join(', ') || '-'
+    }`,
     '',
     'The same facts as JSON: `bslora-trial.json`.',
     '',

@@ -17,8 +17,15 @@ export interface ResultsTrial {
   trainable: number | null;
   meanAcc: number | null;
   /** The grid coordinates (the results endpoint's `config`). */
-  config: { rank: number | null; ranks: { local: number; intra: number; inter: number } | null; shareMode: string | null } | null;
-  result?: { metrics: Record<string, { acc: number; accNorm: number; n: number }> | null; adapterSha256: string | null } | null;
+  config: {
+    rank: number | null;
+    ranks: { local: number; intra: number; inter: number } | null;
+    shareMode: string | null;
+  } | null;
+  result?: {
+    metrics: Record<string, { acc: number; accNorm: number; n: number }> | null;
+    adapterSha256: string | null;
+  } | null;
 }
 
 export interface BestOptions {
@@ -37,12 +44,21 @@ function metricOf(t: ResultsTrial, metric: 'mean_acc' | 'mean_acc_norm'): number
   return t.result?.metrics ? mean(Object.values(t.result.metrics).map((m) => m.accNorm)) : null;
 }
 
-export function pickBestTrial(trials: readonly ResultsTrial[], opts: BestOptions = {}): { trial: ResultsTrial; why: string } {
+export function pickBestTrial(
+  trials: readonly ResultsTrial[],
+  opts: BestOptions = {},
+): { trial: ResultsTrial; why: string } {
   const among = opts.among ?? 'bslora';
   const paramReference = opts.paramReference ?? 'lora';
-  for (const [flag, selector] of [['--among', among], ['--param-reference', paramReference]] as const) {
+  for (const [flag, selector] of [
+    ['--among', among],
+    ['--param-reference', paramReference],
+  ] as const) {
     if (!parseTrialSelector(selector)) {
-      throw new ControlPlaneError('CP_ERR_API_REQUEST', `${flag} ${JSON.stringify(selector)} is not a selector: use ${SELECTOR_SYNTAX}`);
+      throw new ControlPlaneError(
+        'CP_ERR_API_REQUEST',
+        `${flag} ${JSON.stringify(selector)} is not a selector: use ${SELECTOR_SYNTAX}`,
+      );
     }
   }
   const metric = opts.metric ?? 'mean_acc';
@@ -59,7 +75,16 @@ export function pickBestTrial(trials: readonly ResultsTrial[], opts: BestOptions
       metrics: { mean_acc: t.meanAcc, mean_acc_norm: metricOf(t, 'mean_acc_norm') },
     }));
   const [verdict] = evaluateExpectRules(
-    [{ best: among, metric, at_least: 0, ...(opts.maxParamShare !== undefined ? { max_param_share: opts.maxParamShare, param_reference: paramReference } : {}) }],
+    [
+      {
+        best: among,
+        metric,
+        at_least: 0,
+        ...(opts.maxParamShare !== undefined
+          ? { max_param_share: opts.maxParamShare, param_reference: paramReference }
+          : {}),
+      },
+    ],
     results,
   );
   if (!verdict?.best) {
@@ -68,6 +93,10 @@ export function pickBestTrial(trials: readonly ResultsTrial[], opts: BestOptions
   const seeds = withAdapter
     .filter((t) => t.name.replace(/-s\d+$/, '') === verdict.best!.config)
     .sort((a, b) => (metricOf(b, metric) ?? -1) - (metricOf(a, metric) ?? -1));
-  if (!seeds.length) throw new ControlPlaneError('CP_ERR_ADAPTER_NOT_FOUND', `the best configuration ${verdict.best.config} has no stored adapter`);
+  if (!seeds.length)
+    throw new ControlPlaneError(
+      'CP_ERR_ADAPTER_NOT_FOUND',
+      `the best configuration ${verdict.best.config} has no stored adapter`,
+    );
   return { trial: seeds[0]!, why: verdict.message };
 }

@@ -68,7 +68,8 @@ export function readTar(archive: Buffer): TarFile[] {
     if (type === 'g' || type === '5') continue; // global PAX header, directory
     if (type !== '0') bad(`entry ${JSON.stringify(name)} is not a regular file (type ${JSON.stringify(type)})`);
     const parts = name.split('/');
-    if (name.startsWith('/') || parts.includes('..') || parts.some((p) => p === '')) bad(`unsafe entry name ${JSON.stringify(name)}`);
+    if (name.startsWith('/') || parts.includes('..') || parts.some((p) => p === ''))
+      bad(`unsafe entry name ${JSON.stringify(name)}`);
     files.push({ name, data: Buffer.from(data) });
   }
   return files;

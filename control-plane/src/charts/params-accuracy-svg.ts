@@ -16,7 +16,11 @@ export interface ChartResults {
     trainable: number | null;
     meanAcc: number | null;
     onFront: boolean;
-    config: { rank: number | null; ranks: { local: number; intra: number; inter: number } | null; shareMode: string | null } | null;
+    config: {
+      rank: number | null;
+      ranks: { local: number; intra: number; inter: number } | null;
+      shareMode: string | null;
+    } | null;
   }[];
 }
 
@@ -35,24 +39,32 @@ type Trial = ChartResults['trials'][number];
 
 const groupOf = (t: Trial) => (t.method === 'bslora' ? `bslora-${t.config?.shareMode ?? 'slice'}` : t.method);
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-const count = (n: number) => (n >= 1e6 ? `${+(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${+(n / 1e3).toFixed(1)}k` : String(n));
+const count = (n: number) =>
+  n >= 1e6 ? `${+(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${+(n / 1e3).toFixed(1)}k` : String(n);
 
 /** A short label made of numbers and fixed words only (no user strings in the picture). */
 function pointLabel(t: Trial): string {
-  if (t.method === 'bslora' && t.config?.ranks) return `${t.config.ranks.local}/${t.config.ranks.intra}/${t.config.ranks.inter}`;
+  if (t.method === 'bslora' && t.config?.ranks)
+    return `${t.config.ranks.local}/${t.config.ranks.intra}/${t.config.ranks.inter}`;
   if (t.config?.rank != null) return `r${t.config.rank}`;
   return '';
 }
 
-const isPlotted = (t: Trial) => t.method !== 'base' && t.trainable !== null && t.trainable > 0 && t.meanAcc !== null && Number.isFinite(t.meanAcc);
+const isPlotted = (t: Trial) =>
+  t.method !== 'base' && t.trainable !== null && t.trainable > 0 && t.meanAcc !== null && Number.isFinite(t.meanAcc);
 
 /** The chart as an SVG document (UTF-8 text). */
-export function paramsAccuracySvg(results: ChartResults, opts: { width?: number; height?: number; title?: string } = {}): string {
+export function paramsAccuracySvg(
+  results: ChartResults,
+  opts: { width?: number; height?: number; title?: string } = {},
+): string {
   const plotted = results.trials.filter(isPlotted);
   const bases = results.trials.filter((t) => t.method === 'base' && t.meanAcc !== null && Number.isFinite(t.meanAcc));
   const baseAcc = bases.length ? bases.reduce((s, t) => s + t.meanAcc!, 0) / bases.length : null;
   const baseline = plotted.find((t) => t.name === results.loraBaseline) ?? null;
-  const groups = [...new Set(plotted.map(groupOf))].sort((a, b) => Object.keys(GROUPS).indexOf(a) - Object.keys(GROUPS).indexOf(b));
+  const groups = [...new Set(plotted.map(groupOf))].sort(
+    (a, b) => Object.keys(GROUPS).indexOf(a) - Object.keys(GROUPS).indexOf(b),
+  );
 
   const series: Record<string, unknown>[] = groups.map((group) => {
     const style = GROUPS[group] ?? { label: group, color: '#0891b2', symbol: 'circle', size: 12 };
@@ -62,8 +74,17 @@ export function paramsAccuracySvg(results: ChartResults, opts: { width?: number;
       symbol: style.symbol,
       symbolSize: style.size,
       itemStyle: { color: style.color, borderColor: '#ffffff', borderWidth: 1.2 },
-      label: { show: true, position: 'right', distance: 6, color: style.color, fontSize: 11, formatter: (p: { data: { label: string } }) => p.data.label },
-      data: plotted.filter((t) => groupOf(t) === group).map((t) => ({ value: [t.trainable, t.meanAcc], label: pointLabel(t) })),
+      label: {
+        show: true,
+        position: 'right',
+        distance: 6,
+        color: style.color,
+        fontSize: 11,
+        formatter: (p: { data: { label: string } }) => p.data.label,
+      },
+      data: plotted
+        .filter((t) => groupOf(t) === group)
+        .map((t) => ({ value: [t.trainable, t.meanAcc], label: pointLabel(t) })),
       ...(group === 'lora' && baseline
         ? {
             markLine: {
@@ -71,7 +92,12 @@ export function paramsAccuracySvg(results: ChartResults, opts: { width?: number;
               symbol: 'none',
               lineStyle: { color: style.color, type: 'dashed', width: 1.2, opacity: 0.55 },
               label: { color: style.color, fontSize: 11 },
-              data: [{ yAxis: baseline.meanAcc, label: { formatter: `LoRA accuracy ${pct(baseline.meanAcc!)}`, position: 'insideEndTop' } }],
+              data: [
+                {
+                  yAxis: baseline.meanAcc,
+                  label: { formatter: `LoRA accuracy ${pct(baseline.meanAcc!)}`, position: 'insideEndTop' },
+                },
+              ],
             },
           }
         : {}),
@@ -102,7 +128,12 @@ export function paramsAccuracySvg(results: ChartResults, opts: { width?: number;
         silent: true,
         symbol: 'none',
         lineStyle: { color: BASE_COLOR, type: 'dotted', width: 1.5 },
-        label: { formatter: `base model ${pct(baseAcc)}`, position: 'insideStartTop', color: BASE_COLOR, fontSize: 11 },
+        label: {
+          formatter: `base model ${pct(baseAcc)}`,
+          position: 'insideStartTop',
+          color: BASE_COLOR,
+          fontSize: 11,
+        },
         data: [{ yAxis: baseAcc }],
       },
     });
@@ -126,8 +157,18 @@ export function paramsAccuracySvg(results: ChartResults, opts: { width?: number;
       animation: false,
       backgroundColor: '#ffffff',
       textStyle: { fontFamily: FONT },
-      title: { text: opts.title ?? `trainable parameters against mean accuracy (${results.sweepId})`, left: 'center', top: 6, textStyle: { fontSize: 14, color: '#0f172a' } },
-      legend: { top: 32, left: 'center', textStyle: { color: '#334155', fontSize: 12 }, data: series.map((s) => s.name as string) },
+      title: {
+        text: opts.title ?? `trainable parameters against mean accuracy (${results.sweepId})`,
+        left: 'center',
+        top: 6,
+        textStyle: { fontSize: 14, color: '#0f172a' },
+      },
+      legend: {
+        top: 32,
+        left: 'center',
+        textStyle: { color: '#334155', fontSize: 12 },
+        data: series.map((s) => s.name as string),
+      },
       grid: { left: 72, right: 60, top: 80, bottom: 58 },
       xAxis: {
         type: 'log',

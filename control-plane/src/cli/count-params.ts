@@ -40,7 +40,11 @@ export interface ParamsReport {
 }
 
 /** Counts every trial of a plan on one worker; seeds of one configuration are counted once. */
-export async function countSweepParameters(specName: string, plans: Trial[], client: WorkerClient): Promise<ParamsReport> {
+export async function countSweepParameters(
+  specName: string,
+  plans: Trial[],
+  client: WorkerClient,
+): Promise<ParamsReport> {
   const byConfig = new Map<string, Promise<ParameterCounts>>();
   let baseTotal: number | null = null;
   const trials: TrialParams[] = [];
@@ -68,9 +72,19 @@ export async function countSweepParameters(specName: string, plans: Trial[], cli
       if (!isGrpcServiceError(err)) throw err;
       // The worker went away; anything else is its answer about this trial (a shape it cannot adapt, say).
       if ([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.CANCELLED].includes(err.code)) {
-        throw new ControlPlaneError('CP_ERR_WORKER_UNREACHABLE', `worker at ${client.address} failed: ${grpcStatusName(err.code)} ${err.details}`, { cause: err });
+        throw new ControlPlaneError(
+          'CP_ERR_WORKER_UNREACHABLE',
+          `worker at ${client.address} failed: ${grpcStatusName(err.code)} ${err.details}`,
+          { cause: err },
+        );
       }
-      trials.push({ name: plan.name, method: plan.method?.$case ?? '', counts: null, loraShare: null, error: `${grpcStatusName(err.code)}: ${err.details}` });
+      trials.push({
+        name: plan.name,
+        method: plan.method?.$case ?? '',
+        counts: null,
+        loraShare: null,
+        error: `${grpcStatusName(err.code)}: ${err.details}`,
+      });
     }
   }
   const lora = pickLoraBaseline(trials, (t) => t.counts?.total);
@@ -93,8 +107,13 @@ export function paramsTable(r: ParamsReport): string {
     fmtPct(t.loraShare),
   ]);
   const head = `${r.spec}: ${r.trials.length} trials on ${r.baseModel}${r.baseTotal ? ` (${fmtInt(r.baseTotal)} base parameters)` : ''}`;
-  const table = renderTable(['trial', 'method', 'local', 'intra', 'inter', 'transform', ...(hasHead ? ['head'] : []), 'total', 'of LoRA'], rows);
-  const foot = r.loraBaseline ? `\n"of LoRA": share of ${r.loraBaseline}'s trainable parameters` : '\n(no LoRA baseline in the spec: add lora_ranks to compare)';
+  const table = renderTable(
+    ['trial', 'method', 'local', 'intra', 'inter', 'transform', ...(hasHead ? ['head'] : []), 'total', 'of LoRA'],
+    rows,
+  );
+  const foot = r.loraBaseline
+    ? `\n"of LoRA": share of ${r.loraBaseline}'s trainable parameters`
+    : '\n(no LoRA baseline in the spec: add lora_ranks to compare)';
   const errors = r.trials.filter((t) => t.error).map((t) => `  ${t.name}: ${t.error}`);
   return `${head}\n\n${table}\n${foot}${errors.length ? `\n\nrefused by the worker:\n${errors.join('\n')}` : ''}`;
 }
@@ -121,7 +140,13 @@ export function countFromShapes(specName: string, plans: Trial[]): ParamsReport 
       counts = countLlamaAdapter(plan);
     } catch (err) {
       if (!(err instanceof AdapterDoesNotFit)) throw err;
-      trials.push({ name: plan.name, method: plan.method?.$case ?? '', counts: null, loraShare: null, error: `INVALID_ARGUMENT: ${err.message}` });
+      trials.push({
+        name: plan.name,
+        method: plan.method?.$case ?? '',
+        counts: null,
+        loraShare: null,
+        error: `INVALID_ARGUMENT: ${err.message}`,
+      });
       continue;
     }
     if (!counts) return null;
@@ -148,11 +173,19 @@ export async function runParams(specPath: string, opts: ParamsOptions, io: CliIo
       await client.waitForServing(Math.max(0.1, Number(opts.timeout) || 10) * 1_000);
     } catch (err) {
       client.close();
-      throw new ControlPlaneError('CP_ERR_WORKER_UNREACHABLE', `no worker answers at ${opts.worker}: ${(err as Error).message}`, { cause: err });
+      throw new ControlPlaneError(
+        'CP_ERR_WORKER_UNREACHABLE',
+        `no worker answers at ${opts.worker}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   } else {
     runDir = mkdtempSync(join(tmpdir(), 'bslora-params-'));
-    worker = await spawnWorker({ runDir, device: opts.device, onLog: (line) => (process.env.BSLORA_VERBOSE ? io.err.write(`worker: ${line}\n`) : undefined) });
+    worker = await spawnWorker({
+      runDir,
+      device: opts.device,
+      onLog: (line) => (process.env.BSLORA_VERBOSE ? io.err.write(`worker: ${line}\n`) : undefined),
+    });
     client = worker.client;
   }
   try {
@@ -169,8 +202,12 @@ function report(r: ParamsReport, opts: ParamsOptions, io: CliIo): void {
   io.out.write(opts.json ? `${JSON.stringify(r)}\n` : `${paramsTable(r)}\n`);
   const refused = r.trials.filter((t) => t.error);
   if (refused.length) {
-    throw new ControlPlaneError('CP_ERR_SPEC_INVALID', `the worker refused ${refused.length} of ${r.trials.length} trials`, {
-      issues: refused.map((t) => ({ path: `trial ${t.name}`, message: t.error! })),
-    });
+    throw new ControlPlaneError(
+      'CP_ERR_SPEC_INVALID',
+      `the worker refused ${refused.length} of ${r.trials.length} trials`,
+      {
+        issues: refused.map((t) => ({ path: `trial ${t.name}`, message: t.error! })),
+      },
+    );
   }
 }

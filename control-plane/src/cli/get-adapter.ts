@@ -61,15 +61,26 @@ export async function getAdapter(config: CliConfig, io: CliIo, req: GetAdapterRe
   const announced = headers.get('x-adapter-sha256');
   const actual = createHash('sha256').update(data).digest('hex');
   if (announced !== actual) {
-    throw new ControlPlaneError('CP_ERR_ADAPTER_INVALID', `the adapter of ${trial.name} arrived with sha256 ${actual}, but the server announced ${announced ?? 'none'}: fetch it again`);
+    throw new ControlPlaneError(
+      'CP_ERR_ADAPTER_INVALID',
+      `the adapter of ${trial.name} arrived with sha256 ${actual}, but the server announced ${announced ?? 'none'}: fetch it again`,
+    );
   }
   const files = readTar(data);
   const configFile = files.find((f) => f.name === 'adapter_config.json');
-  if (!configFile) throw new ControlPlaneError('CP_ERR_ADAPTER_INVALID', `the adapter of ${trial.name} has no adapter_config.json`);
+  if (!configFile)
+    throw new ControlPlaneError('CP_ERR_ADAPTER_INVALID', `the adapter of ${trial.name} has no adapter_config.json`);
 
   const input: CardInput = {
     sweep: { id: sweep.id, name: sweep.name, apiUrl: config.apiUrl },
-    trial: { trialKey: trial.trialKey, name: trial.name, method: trial.method, plan: trial.plan, config: trial.config ?? {}, result: trial.result! },
+    trial: {
+      trialKey: trial.trialKey,
+      name: trial.name,
+      method: trial.method,
+      plan: trial.plan,
+      config: trial.config ?? {},
+      result: trial.result!,
+    },
     adapterConfig: JSON.parse(configFile.data.toString('utf8')) as Record<string, unknown>,
   };
   const facts = cardFacts(input);
@@ -92,13 +103,28 @@ export async function getAdapter(config: CliConfig, io: CliIo, req: GetAdapterRe
     throw err;
   }
 
-  const summary = { dir, sweepId: sweep.id, trial: trial.name, trialKey: trial.trialKey, method: trial.method, sha256: actual, meanAcc: trial.meanAcc, trainable: trial.trainable, files: [...files.map((f) => f.name), 'README.md', 'bslora-trial.json'], why };
+  const summary = {
+    dir,
+    sweepId: sweep.id,
+    trial: trial.name,
+    trialKey: trial.trialKey,
+    method: trial.method,
+    sha256: actual,
+    meanAcc: trial.meanAcc,
+    trainable: trial.trainable,
+    files: [...files.map((f) => f.name), 'README.md', 'bslora-trial.json'],
+    why,
+  };
   if (req.json) {
     io.out.write(`${JSON.stringify(summary)}\n`);
     return;
   }
   if (why) io.out.write(`best: ${why}\n`);
   const acc = trial.meanAcc === null ? '-' : `${(100 * trial.meanAcc).toFixed(1)}%`;
-  io.out.write(`wrote ${trial.name} (${trial.method}, ${trial.trainable?.toLocaleString('en-US') ?? '-'} trainable, mean acc ${acc}) to ${dir}\n`);
-  io.out.write(`load it: ${trial.method === 'bslora' ? 'import bslora; ' : ''}from peft import PeftModel; PeftModel.from_pretrained(base_model, ${JSON.stringify(dir)})\n`);
+  io.out.write(
+    `wrote ${trial.name} (${trial.method}, ${trial.trainable?.toLocaleString('en-US') ?? '-'} trainable, mean acc ${acc}) to ${dir}\n`,
+  );
+  io.out.write(
+    `load it: ${trial.method === 'bslora' ? 'import bslora; ' : ''}from peft import PeftModel; PeftModel.from_pretrained(base_model, ${JSON.stringify(dir)})\n`,
+  );
 }

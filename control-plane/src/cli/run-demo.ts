@@ -37,12 +37,20 @@ export async function runDemo(config: CliConfig, io: CliIo, specPath: string, op
   process.once('SIGTERM', stopOnSignal);
   try {
     const submitted = await stack.controlPlane.submit(spec);
-    info.write(`sweep ${submitted.sweepId} (${spec.name}): ${submitted.trials.length} trials, ${submitted.reused.length} reused\n`);
+    info.write(
+      `sweep ${submitted.sweepId} (${spec.name}): ${submitted.trials.length} trials, ${submitted.reused.length} reused\n`,
+    );
     const api = new ApiClient(stack.apiUrl!, stack.token);
     const done = await waitForSweep(api, submitted.sweepId, io.out, { quiet: opts.json });
-    const results = await api.request<ChartResults>('GET', `/api/v1/sweeps/${encodeURIComponent(submitted.sweepId)}/results`);
+    const results = await api.request<ChartResults>(
+      'GET',
+      `/api/v1/sweeps/${encodeURIComponent(submitted.sweepId)}/results`,
+    );
     const chartPath = join(home, `${submitted.sweepId}-params-vs-accuracy.svg`);
-    writeFileSync(chartPath, paramsAccuracySvg(results, { title: `${spec.name}: trainable parameters against mean accuracy` }));
+    writeFileSync(
+      chartPath,
+      paramsAccuracySvg(results, { title: `${spec.name}: trainable parameters against mean accuracy` }),
+    );
     const verdicts = expectLines((done as { summary?: unknown }).summary as ExpectSummary | null);
     if (opts.json) io.out.write(`${JSON.stringify({ ...done, chart: chartPath, home })}\n`);
     else io.out.write(`\n${resultTable(done)}\n${verdicts ? `\n${verdicts}\n` : ''}`);

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { resultTable, type SweepDetail } from './sweep-view.js';
 
-const trial = (name: string, method: string, total: number, meanAcc: number | null): SweepDetail['trials'][number] => ({
+const trial = (
+  name: string,
+  method: string,
+  total: number,
+  meanAcc: number | null,
+): SweepDetail['trials'][number] => ({
   name,
   method,
   status: 'completed',
@@ -17,7 +22,11 @@ describe('resultTable', () => {
       id: 'sw-1',
       name: 'demo',
       status: 'completed',
-      trials: [trial('base-s0', 'base', 0, 0.355), trial('lora-r8-s0', 'lora', 1_658_880, 0.81), trial('bslora-slice-2/2/2-s0', 'bslora', 605_184, 0.3)],
+      trials: [
+        trial('base-s0', 'base', 0, 0.355),
+        trial('lora-r8-s0', 'lora', 1_658_880, 0.81),
+        trial('bslora-slice-2/2/2-s0', 'bslora', 605_184, 0.3),
+      ],
     });
     const lines = table.split('\n');
     expect(lines[0]).toMatch(/mean acc\s+vs base$/);
@@ -27,7 +36,12 @@ describe('resultTable', () => {
   });
 
   it('has no base column without a base trial', () => {
-    const table = resultTable({ id: 'sw-1', name: 'demo', status: 'completed', trials: [trial('lora-r8-s0', 'lora', 100, 0.5)] });
+    const table = resultTable({
+      id: 'sw-1',
+      name: 'demo',
+      status: 'completed',
+      trials: [trial('lora-r8-s0', 'lora', 100, 0.5)],
+    });
     expect(table.split('\n')[0]).toMatch(/mean acc$/);
   });
 });

@@ -120,7 +120,11 @@ export function countLlamaAdapter(trial: Trial): CountedParams | null {
   }
   const shared = [rIntra, rInter].filter((r) => r > 0).length;
   const transformPerTarget = ([i, o]: [number, number]) =>
-    plan.shareMode === 'gate' ? i + shareIn + shareOut + o : plan.shareMode === 'kron' ? i / shareIn + o / shareOut : 0;
+    plan.shareMode === 'gate'
+      ? i + shareIn + shareOut + o
+      : plan.shareMode === 'kron'
+        ? i / shareIn + o / shareOut
+        : 0;
   const local = rLocal * sumInOut;
   const intra = shape.layers * rIntra * (shareIn + shareOut);
   const inter = rInter * (shareIn + shareOut);

@@ -17,11 +17,20 @@ export const ADAPTER_SHA256_HEADER = 'x-adapter-sha256';
 export function trialOr404(ctx: ApiContext, sweepId: string, key: string): TrialRow {
   sweepOr404(ctx.cp, sweepId);
   const trial = ctx.cp.store.trialsOfSweep(sweepId).find((t) => t.trialKey === key);
-  if (!trial) throw new ControlPlaneError('CP_ERR_TRIAL_NOT_FOUND', `sweep ${sweepId} has no trial with key ${key}: GET /api/v1/sweeps/${sweepId}/trials lists them`);
+  if (!trial)
+    throw new ControlPlaneError(
+      'CP_ERR_TRIAL_NOT_FOUND',
+      `sweep ${sweepId} has no trial with key ${key}: GET /api/v1/sweeps/${sweepId}/trials lists them`,
+    );
   return trial;
 }
 
-export async function getTrialAdapterHandler(sweepId: string, key: string, reply: FastifyReply, ctx: ApiContext): Promise<FastifyReply> {
+export async function getTrialAdapterHandler(
+  sweepId: string,
+  key: string,
+  reply: FastifyReply,
+  ctx: ApiContext,
+): Promise<FastifyReply> {
   const trial = trialOr404(ctx, sweepId, key);
   const sha = trial.result?.adapterSha256;
   if (!sha) {
@@ -29,7 +38,10 @@ export async function getTrialAdapterHandler(sweepId: string, key: string, reply
     throw new ControlPlaneError('CP_ERR_ADAPTER_NOT_FOUND', `trial ${trial.name} (${key}) has no adapter: ${why}`);
   }
   if (!(await ctx.cp.artifacts.fetch(sha))) {
-    throw new ControlPlaneError('CP_ERR_ADAPTER_NOT_FOUND', `the adapter of trial ${trial.name} (${sha}) is in neither artifacts/ nor the Redis mirror (it expires after a week)`);
+    throw new ControlPlaneError(
+      'CP_ERR_ADAPTER_NOT_FOUND',
+      `the adapter of trial ${trial.name} (${sha}) is in neither artifacts/ nor the Redis mirror (it expires after a week)`,
+    );
   }
   const path = ctx.cp.artifacts.pathOf(sha);
   const safeName = trial.name.replace(/[^A-Za-z0-9._-]/g, '_');
