@@ -97,6 +97,8 @@ describe('expandSweep', () => {
       warmupSteps: 0,
       evalLimit: undefined,
       checkpointEvery: undefined,
+      gradientCheckpointing: false,
+      bf16Autocast: false,
     });
   });
 
@@ -108,12 +110,24 @@ describe('expandSweep', () => {
         grid: { ...grid, share_mode: 'slice' },
         task_type: 'causal_lm',
         adapter: { lora_dropout: 0.05 },
-        training: { steps: 10, learning_rate: 0.001, batch_size: 4, seq_len: 32, warmup_steps: 0 },
+        training: { steps: 10, learning_rate: 0.001, batch_size: 4, seq_len: 32, warmup_steps: 0, gradient_checkpointing: false, bf16_autocast: false },
       }),
     );
     expect(explicit).toEqual(implicit);
     expect(implicit[0]!.method).toEqual({ $case: 'lora', value: { rank: 8, loraAlpha: 16, loraDropout: 0.05 } });
     expect(implicit[1]!.method).toMatchObject({ $case: 'bslora', value: { loraAlpha: 16, loraDropout: 0.05 } });
+  });
+
+  it('puts gradient_checkpointing and bf16_autocast into adapter trials and their keys (base evaluations keep theirs)', () => {
+    const grid = { method: ['base', 'lora'], lora_ranks: [8] };
+    const training = { steps: 10, learning_rate: 0.001, batch_size: 4, seq_len: 32 };
+    const [base, lora] = expand(minimalSpec({ grid, training }));
+    for (const setting of ['gradient_checkpointing', 'bf16_autocast']) {
+      const [base2, lora2] = expand(minimalSpec({ grid, training: { ...training, [setting]: true } }));
+      expect(lora2!.training, setting).toMatchObject({ [setting === 'bf16_autocast' ? 'bf16Autocast' : 'gradientCheckpointing']: true });
+      expect(lora2!.trialKey, setting).not.toBe(lora!.trialKey);
+      expect(base2!.trialKey, setting).toBe(base!.trialKey);
+    }
   });
 
   it('keeps warmup_steps: 0 on the wire as a set 0, apart from leaving it unset', () => {

@@ -112,6 +112,14 @@ export const trainingSchema = z
     seeds: z.array(z.int().min(0)).min(1).optional().describe('several seeds'),
     eval_limit: z.int().min(1).optional().describe('evaluate at most this many examples per eval task'),
     checkpoint_every: z.int().min(1).optional().describe('save a resumable checkpoint every N steps'),
+    gradient_checkpointing: z
+      .boolean()
+      .default(TRIAL_DEFAULTS.training.gradient_checkpointing as boolean)
+      .describe("recompute the base model's activations in the backward pass: less memory, more compute"),
+    bf16_autocast: z
+      .boolean()
+      .default(TRIAL_DEFAULTS.training.bf16_autocast as boolean)
+      .describe('forward and backward under bfloat16 autocast where the device supports it (adapter weights stay float32)'),
   })
   .superRefine((t, ctx) => {
     if ((t.steps === undefined) === (t.epochs === undefined)) {

@@ -9,7 +9,7 @@ from bslora_worker.trials.contract_files import method_versions
 from bslora_worker.trials.trial import Trial
 
 _TRAINING = ("steps", "epochs", "learning_rate", "batch_size", "seq_len", "warmup_steps", "eval_limit",
-             "checkpoint_every")
+             "checkpoint_every", "gradient_checkpointing", "bf16_autocast")
 
 
 def trial_message(**flat) -> pb.Trial:

@@ -28,12 +28,12 @@ from peft import get_peft_model
 from ..data import load_class_items, load_train_examples
 from ..errors import Cancelled, InvalidArgument
 from ..models import LoadedBase
-from ..devices import peak_memory_bytes
 from ..versions import library_versions
 from .adapter_config import adapter_config
 from .archive import pack_directory, sha256_hex
 from .batches import ClassStepBatches, StepBatches, tokenize_class_items, tokenize_examples
 from .checkpoints import CheckpointStore
+from .memory import PeakMemory, memory_settings, step_autocast
 from .parameter_counts import count_trial_parameters
 from .trial import Trial
 
@@ -143,8 +143,31 @@ def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, sta
         losses = list(state["losses"])
 
     device = next(peft_model.parameters()).device
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
+    with memory_settings(peft_model, trial, device), PeakMemory(device) as peak:
+        _train_steps(trial, peft_model, optimizer, batches, device, losses, start_step, checkpoints, on_progress, cancel)
+
+    adapter = _save_adapter(peft_model)
+    sha = sha256_hex(adapter)
+    (run_dir / "adapters").mkdir(parents=True, exist_ok=True)
+    (run_dir / "adapters" / f"{sha}.tar").write_bytes(adapter)
+    checkpoints.clear()
+    tail = losses[-max(1, len(losses) // 5):]
+    return TrainOutcome(
+        counts=counts,
+        initial_loss=losses[0],
+        final_loss=sum(tail) / len(tail),
+        steps=len(losses),
+        wall_seconds=time.perf_counter() - started,
+        peak_memory_bytes=peak.peak_bytes,
+        versions=library_versions(),
+        device=str(device),
+        adapter=adapter,
+        adapter_sha256=sha,
+        resumed_from_step=start_step,
+    )
+
+
+def _train_steps(trial, peft_model, optimizer, batches, device, losses, start_step, checkpoints, on_progress, cancel):
     step_started = time.perf_counter()
     for step in range(start_step, trial.steps):
         if cancel.is_set():
@@ -153,8 +176,8 @@ def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, sta
         for group in optimizer.param_groups:
             group["lr"] = lr
         batch = {k: v.to(device) for k, v in batches.batch(step).items()}
-        out = peft_model(**batch)
-        loss = out.loss
+        with step_autocast(trial, device):
+            loss = peft_model(**batch).loss
         if not torch.isfinite(loss):
             raise InvalidArgument(f"loss became {loss.item()} at step {step}: lower training.learning_rate")
         loss.backward()
@@ -171,26 +194,6 @@ def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, sta
         on_progress(StepProgress(done, trial.steps, losses[-1], lr, tokens / max(elapsed, 1e-9), eta))
         if trial.checkpoint_every and done % trial.checkpoint_every == 0 and done < trial.steps:
             checkpoints.save(done, peft_model, optimizer, losses)
-
-    adapter = _save_adapter(peft_model)
-    sha = sha256_hex(adapter)
-    (run_dir / "adapters").mkdir(parents=True, exist_ok=True)
-    (run_dir / "adapters" / f"{sha}.tar").write_bytes(adapter)
-    checkpoints.clear()
-    tail = losses[-max(1, len(losses) // 5):]
-    return TrainOutcome(
-        counts=counts,
-        initial_loss=losses[0],
-        final_loss=sum(tail) / len(tail),
-        steps=len(losses),
-        wall_seconds=time.perf_counter() - started,
-        peak_memory_bytes=peak_memory_bytes(str(device)),
-        versions=library_versions(),
-        device=str(device),
-        adapter=adapter,
-        adapter_sha256=sha,
-        resumed_from_step=start_step,
-    )
 
 
 def _save_adapter(peft_model) -> bytes:

@@ -154,7 +154,7 @@ class BaseSettings(_message.Message):
     def __init__(self) -> None: ...
 
 class TrainingSettings(_message.Message):
-    __slots__ = ("steps", "epochs", "learning_rate", "batch_size", "seq_len", "warmup_steps", "eval_limit", "checkpoint_every")
+    __slots__ = ("steps", "epochs", "learning_rate", "batch_size", "seq_len", "warmup_steps", "eval_limit", "checkpoint_every", "gradient_checkpointing", "bf16_autocast")
     STEPS_FIELD_NUMBER: _ClassVar[int]
     EPOCHS_FIELD_NUMBER: _ClassVar[int]
     LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
@@ -163,6 +163,8 @@ class TrainingSettings(_message.Message):
     WARMUP_STEPS_FIELD_NUMBER: _ClassVar[int]
     EVAL_LIMIT_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_EVERY_FIELD_NUMBER: _ClassVar[int]
+    GRADIENT_CHECKPOINTING_FIELD_NUMBER: _ClassVar[int]
+    BF16_AUTOCAST_FIELD_NUMBER: _ClassVar[int]
     steps: int
     epochs: float
     learning_rate: float
@@ -171,7 +173,9 @@ class TrainingSettings(_message.Message):
     warmup_steps: int
     eval_limit: int
     checkpoint_every: int
-    def __init__(self, steps: _Optional[int] = ..., epochs: _Optional[float] = ..., learning_rate: _Optional[float] = ..., batch_size: _Optional[int] = ..., seq_len: _Optional[int] = ..., warmup_steps: _Optional[int] = ..., eval_limit: _Optional[int] = ..., checkpoint_every: _Optional[int] = ...) -> None: ...
+    gradient_checkpointing: bool
+    bf16_autocast: bool
+    def __init__(self, steps: _Optional[int] = ..., epochs: _Optional[float] = ..., learning_rate: _Optional[float] = ..., batch_size: _Optional[int] = ..., seq_len: _Optional[int] = ..., warmup_steps: _Optional[int] = ..., eval_limit: _Optional[int] = ..., checkpoint_every: _Optional[int] = ..., gradient_checkpointing: _Optional[bool] = ..., bf16_autocast: _Optional[bool] = ...) -> None: ...
 
 class Trial(_message.Message):
     __slots__ = ("trial_key", "name", "bslora", "lora", "vera", "base", "method_version", "base_model", "task_type", "train_data", "eval_tasks", "target_modules", "training", "seed")

@@ -338,7 +338,21 @@ export interface TrainingSettings {
     | number
     | undefined;
   /** Save a checkpoint every this many steps (unset: never). */
-  checkpointEvery?: number | undefined;
+  checkpointEvery?:
+    | number
+    | undefined;
+  /**
+   * Recompute the base model's activations in the backward pass instead of keeping them: less memory, more compute
+   * (unset: the default in proto/trial-defaults.json).
+   */
+  gradientCheckpointing?:
+    | boolean
+    | undefined;
+  /**
+   * Run forward and backward under bfloat16 autocast where the device supports it; the adapter's weights and the
+   * optimizer stay float32 (unset: the default in proto/trial-defaults.json).
+   */
+  bf16Autocast?: boolean | undefined;
 }
 
 /**
@@ -1874,6 +1888,8 @@ function createBaseTrainingSettings(): TrainingSettings {
     warmupSteps: undefined,
     evalLimit: undefined,
     checkpointEvery: undefined,
+    gradientCheckpointing: undefined,
+    bf16Autocast: undefined,
   };
 }
 
@@ -1904,6 +1920,12 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
     }
     if (message.checkpointEvery !== undefined) {
       writer.uint32(64).uint32(message.checkpointEvery);
+    }
+    if (message.gradientCheckpointing !== undefined) {
+      writer.uint32(72).bool(message.gradientCheckpointing);
+    }
+    if (message.bf16Autocast !== undefined) {
+      writer.uint32(80).bool(message.bf16Autocast);
     }
     return writer;
   },
@@ -1985,6 +2007,22 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
             message.checkpointEvery = reader.uint32();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.gradientCheckpointing = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.bf16Autocast = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2034,6 +2072,16 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
         : isSet(object.checkpoint_every)
         ? globalThis.Number(object.checkpoint_every)
         : undefined,
+      gradientCheckpointing: isSet(object.gradientCheckpointing)
+        ? globalThis.Boolean(object.gradientCheckpointing)
+        : isSet(object.gradient_checkpointing)
+        ? globalThis.Boolean(object.gradient_checkpointing)
+        : undefined,
+      bf16Autocast: isSet(object.bf16Autocast)
+        ? globalThis.Boolean(object.bf16Autocast)
+        : isSet(object.bf16_autocast)
+        ? globalThis.Boolean(object.bf16_autocast)
+        : undefined,
     };
   },
 
@@ -2061,6 +2109,12 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
     }
     if (message.checkpointEvery !== undefined) {
       obj.checkpointEvery = Math.round(message.checkpointEvery);
+    }
+    if (message.gradientCheckpointing !== undefined) {
+      obj.gradientCheckpointing = message.gradientCheckpointing;
+    }
+    if (message.bf16Autocast !== undefined) {
+      obj.bf16Autocast = message.bf16Autocast;
     }
     return obj;
   },
@@ -2090,6 +2144,8 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
     message.warmupSteps = object.warmupSteps ?? undefined;
     message.evalLimit = object.evalLimit ?? undefined;
     message.checkpointEvery = object.checkpointEvery ?? undefined;
+    message.gradientCheckpointing = object.gradientCheckpointing ?? undefined;
+    message.bf16Autocast = object.bf16Autocast ?? undefined;
     return message;
   },
 };
