@@ -482,7 +482,10 @@ export interface TrainResult {
   steps: number;
   /** Wall time of this call in seconds. */
   wallSeconds: number;
-  /** Peak memory in bytes (RSS on CPU, allocated on CUDA). */
+  /**
+   * Peak memory of this trial's training in bytes: the highest resident set size sampled while it trained on the CPU,
+   * the allocator's peak since it started on CUDA.
+   */
   peakMemoryBytes: number;
   /** Library versions. */
   versions: { [key: string]: string };
