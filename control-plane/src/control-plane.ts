@@ -7,7 +7,17 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { ControlPlaneError } from './errors.js';
 import { submitSweep, type SubmittedSweep } from './planner/submit-sweep.js';
-import { EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE, cancelledSweepKey, connectionFromUrl, type QueueContext } from './queue/queues.js';
+import { hasPeftEntries, validatePeftEntries } from './planner/validate-peft-entries.js';
+import { readWorkerHeartbeats } from './agent/worker-heartbeat.js';
+import { WorkerClient } from './worker-process/worker-client.js';
+import {
+  EVAL_QUEUE,
+  SWEEP_QUEUE,
+  TRAIN_QUEUE,
+  cancelledSweepKey,
+  connectionFromUrl,
+  type QueueContext,
+} from './queue/queues.js';
 import { trialJobId } from './queue/job-ids.js';
 import { LiveProgress } from './recorder/live-progress.js';
 import { reconcileSweeps, type ReconcileReport } from './recorder/reconcile-sweeps.js';
@@ -17,9 +27,11 @@ import { isUnfinished } from './store/statuses.js';
 import { Store } from './store/store.js';
 import { ArtifactStore } from './queue/artifacts.js';
 import type { SweepSpec } from './sweep-specs/index.js';
+import { hashLocalRefs } from './sweep-specs/hash-local-refs.js';
 import { cancelChannel } from './agent/trial-consumers.js';
 import { Redis } from 'ioredis';
 import { startWebhookDispatcher, type WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
+import { refusedUrl, webhookPolicyFrom, type WebhookPolicy } from './webhooks/destination-policy.js';
 
 export interface ControlPlaneOptions {
   redisUrl: string;
@@ -27,7 +39,12 @@ export interface ControlPlaneOptions {
   prefix?: string;
   /** Directory for the store (bslora.db) and artifacts/. */
   homeDir: string;
+  /** Where webhook secrets and the webhook destination policy are read. @defaultValue process.env */
+  env?: NodeJS.ProcessEnv;
 }
+
+/** Unfinished (queued or running) sweeps one control plane takes at most (BSLORA_MAX_ACTIVE_SWEEPS overrides). */
+export const DEFAULT_MAX_ACTIVE_SWEEPS = 1000;
 
 export interface LiveEvent {
   sweepId: string;
@@ -53,10 +70,16 @@ export class ControlPlane {
   private recorder?: ResultRecorder;
   private queues: Queue[] = [];
   private publisher: Redis;
+  /** Settings: webhook secrets and policy, BSLORA_MAX_ACTIVE_SWEEPS. */
+  private readonly env: NodeJS.ProcessEnv;
+  /** Where `notify` webhooks may go (BSLORA_WEBHOOK_ALLOW_HOSTS, BSLORA_WEBHOOK_ALLOW_NETWORKS). */
+  readonly webhookPolicy: WebhookPolicy;
 
   private constructor(opts: ControlPlaneOptions) {
     this.ctx = { connection: connectionFromUrl(opts.redisUrl), prefix: opts.prefix ?? 'bslora' };
     this.store = new Store(join(opts.homeDir, 'bslora.db'));
+    this.env = opts.env ?? process.env;
+    this.webhookPolicy = webhookPolicyFrom(this.env);
     this.artifactsDir = join(opts.homeDir, 'artifacts');
     this.flows = new FlowProducer({ connection: this.ctx.connection, prefix: this.ctx.prefix });
     this.publisher = new Redis({ ...(this.ctx.connection as object), maxRetriesPerRequest: 1 });
@@ -70,7 +93,10 @@ export class ControlPlane {
   static async start(opts: ControlPlaneOptions): Promise<ControlPlane> {
     await checkEvictionPolicy(opts.redisUrl);
     const cp = new ControlPlane(opts);
-    cp.webhooks = await startWebhookDispatcher(cp.ctx, cp.store);
+    cp.webhooks = await startWebhookDispatcher(cp.ctx, cp.store, {
+      env: opts.env ?? process.env,
+      policy: cp.webhookPolicy,
+    });
     cp.recorder = await startResultRecorder(cp.ctx, cp.store, {
       onSweepEnded: (id) => cp.webhooks!.sweepEnded(id).then(() => undefined),
       onChange: (sweepId, kind, payload) => {
@@ -82,7 +108,9 @@ export class ControlPlane {
         cp.live.emit('event', { sweepId, kind, payload } satisfies LiveEvent);
       },
     });
-    cp.queues = [TRAIN_QUEUE, EVAL_QUEUE, SWEEP_QUEUE].map((name) => new Queue(name, { connection: cp.ctx.connection, prefix: cp.ctx.prefix }));
+    cp.queues = [TRAIN_QUEUE, EVAL_QUEUE, SWEEP_QUEUE].map(
+      (name) => new Queue(name, { connection: cp.ctx.connection, prefix: cp.ctx.prefix }),
+    );
     for (const q of cp.queues) q.on('error', () => {});
     cp.reconciled = await reconcileSweeps(cp.store, cp.ctx, cp.flows);
     for (const id of cp.reconciled.finished) await cp.webhooks.sweepEnded(id);
@@ -95,8 +123,63 @@ export class ControlPlane {
     if (sha) await this.artifacts.fetch(sha).catch(() => undefined);
   }
 
-  submit(spec: SweepSpec): Promise<SubmittedSweep> {
-    return submitSweep(spec, { store: this.store, flows: this.flows, ctx: this.ctx });
+  /**
+   * Hashes the spec's local files (streamed), validates its PEFT entries, then expands and queues it
+   * (planner/submit-sweep.ts).
+   */
+  async submit(spec: SweepSpec): Promise<SubmittedSweep> {
+    const refused = (spec.notify ?? []).flatMap((n, i) => {
+      const why = refusedUrl(n.url, this.webhookPolicy);
+      return why ? [{ path: `notify[${i}].url`, message: `${JSON.stringify(n.url)} ${why}` }] : [];
+    });
+    if (refused.length > 0) {
+      throw new ControlPlaneError(
+        'CP_ERR_SPEC_INVALID',
+        `sweep spec ${spec.name} is invalid:\n${refused.map((r) => `  ${r.path}: ${r.message}`).join('\n')}`,
+        {
+          issues: refused,
+        },
+      );
+    }
+    const env = this.env;
+    const maxActive =
+      Number(env.BSLORA_MAX_ACTIVE_SWEEPS) > 0 ? Number(env.BSLORA_MAX_ACTIVE_SWEEPS) : DEFAULT_MAX_ACTIVE_SWEEPS;
+    const active = this.store.unfinishedSweepCount();
+    if (active >= maxActive) {
+      throw new ControlPlaneError(
+        'CP_ERR_TOO_MANY_SWEEPS',
+        `this control plane already holds ${active} unfinished sweeps, its limit (BSLORA_MAX_ACTIVE_SWEEPS); wait for some to end or cancel some`,
+      );
+    }
+    await hashLocalRefs(spec);
+    const peft = hasPeftEntries(spec) ? await this.validatePeft(spec) : undefined;
+    return submitSweep(spec, { store: this.store, flows: this.flows, ctx: this.ctx }, { peft });
+  }
+
+  /** Validates the spec's `grid.peft` entries with a serving worker's PEFT (see validate-peft-entries.ts). */
+  private async validatePeft(spec: SweepSpec) {
+    const worker = (await readWorkerHeartbeats(this.publisher, this.ctx.prefix)).find((w) => w.status === 'serving');
+    if (!worker) {
+      throw new ControlPlaneError(
+        'CP_ERR_NO_VALIDATING_WORKER',
+        `sweep spec ${spec.name} has grid.peft entries, which a worker's PEFT validates at submit, but no worker is serving: start an agent (bslora agent, or bslora up) and submit again`,
+      );
+    }
+    const client = new WorkerClient(worker.address);
+    try {
+      return await validatePeftEntries(spec, (trial) => client.validateAdapter(trial));
+    } catch (err) {
+      if (err instanceof ControlPlaneError) throw err;
+      throw new ControlPlaneError(
+        'CP_ERR_WORKER_UNREACHABLE',
+        `worker ${worker.id} at ${worker.address} did not validate grid.peft: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    } finally {
+      client.close();
+    }
   }
 
   /** Removes the sweep's waiting jobs, aborts its running calls on every agent, and marks it cancelled. */
@@ -108,7 +191,8 @@ export class ControlPlane {
     this.store.setSweepStatus(sweepId, 'cancelled');
     const rows = this.store.trialsOfSweep(sweepId);
     for (const row of rows) {
-      if (row.status !== 'completed') this.store.setTrialStatus(row.trialKey, 'cancelled', `sweep ${sweepId} cancelled`);
+      if (row.status !== 'completed')
+        this.store.setTrialStatus(row.trialKey, 'cancelled', `sweep ${sweepId} cancelled`);
     }
     // 2. Every consumer refuses the sweep's jobs from now on, and aborts the one it runs (any host).
     await this.publisher.set(cancelledSweepKey(this.ctx.prefix, sweepId), '1', 'EX', 7 * 24 * 3600);
@@ -116,7 +200,10 @@ export class ControlPlane {
     // 3. Waiting jobs are removed; active ones end through the abort above (removal of a locked job is refused).
     const [trainQ, evalQ] = this.queues;
     for (const row of rows) {
-      for (const [q, kind] of [[trainQ, TRAIN_QUEUE], [evalQ, EVAL_QUEUE]] as const) {
+      for (const [q, kind] of [
+        [trainQ, TRAIN_QUEUE],
+        [evalQ, EVAL_QUEUE],
+      ] as const) {
         const job = await q.getJob(trialJobId(sweepId, kind, row.trialKey));
         if (job && !(await job.isActive())) await job.remove().catch(() => {});
       }
@@ -128,7 +215,8 @@ export class ControlPlane {
 
   async queueCounts(): Promise<Record<string, Record<string, number>>> {
     const out: Record<string, Record<string, number>> = {};
-    for (const q of this.queues) out[q.name] = await q.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'waiting-children');
+    for (const q of this.queues)
+      out[q.name] = await q.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed', 'waiting-children');
     return out;
   }
 

@@ -21,7 +21,9 @@ describe('error registry', () => {
   });
 
   it('carries code, exit code, HTTP status and issues', () => {
-    const err = new ControlPlaneError('CP_ERR_SPEC_INVALID', 'bad', { issues: [{ path: 'grid.ranks[0]', message: 'x' }] });
+    const err = new ControlPlaneError('CP_ERR_SPEC_INVALID', 'bad', {
+      issues: [{ path: 'grid.ranks[0]', message: 'x' }],
+    });
     expect(isControlPlaneError(err)).toBe(true);
     expect(err.exitCode).toBe(2);
     expect(err.httpStatus).toBe(400);

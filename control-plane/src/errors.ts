@@ -11,13 +11,18 @@ export const ERROR_CODES = {
   CP_ERR_SPEC_UNREADABLE: { exitCode: 2, httpStatus: 400, summary: 'the sweep spec file could not be read' },
   /** Redis did not answer, or answered with an unsafe configuration. */
   CP_ERR_REDIS_UNAVAILABLE: { exitCode: 3, httpStatus: 503, summary: 'Redis is not reachable' },
-  CP_ERR_REDIS_EVICTION_POLICY: { exitCode: 3, httpStatus: 503, summary: "Redis maxmemory-policy is not 'noeviction'" },
+  CP_ERR_REDIS_EVICTION_POLICY: {
+    exitCode: 3,
+    httpStatus: 503,
+    summary: "Redis maxmemory-policy is not 'noeviction'",
+  },
   /** A worker process failed to start or to become healthy. */
   CP_ERR_WORKER_START: { exitCode: 4, httpStatus: 503, summary: 'a worker process did not start' },
   /** A worker answered a call with an error that retrying cannot fix. */
   CP_ERR_WORKER_REJECTED: { exitCode: 1, httpStatus: 422, summary: 'the worker rejected the request' },
   /** No sweep with that id. */
   CP_ERR_SWEEP_NOT_FOUND: { exitCode: 2, httpStatus: 404, summary: 'no sweep has that id' },
+  CP_ERR_TRIAL_NOT_FOUND: { exitCode: 2, httpStatus: 404, summary: 'the sweep has no trial with that key' },
   /** The control plane's API could not be reached by the CLI. */
   CP_ERR_API_UNREACHABLE: { exitCode: 3, httpStatus: 503, summary: 'the control plane API is not reachable' },
   /** A request to the API was refused (bad token, bad body). */
@@ -30,7 +35,11 @@ export const ERROR_CODES = {
   /** A sweep finished, but its spec's `expect` rules did not all pass. */
   CP_ERR_EXPECT_FAILED: { exitCode: 1, httpStatus: 200, summary: "the sweep's expect rules failed" },
   /** An `Idempotency-Key` was sent again with a different body. */
-  CP_ERR_IDEMPOTENCY_KEY_REUSED: { exitCode: 2, httpStatus: 409, summary: 'the idempotency key was used with another body' },
+  CP_ERR_IDEMPOTENCY_KEY_REUSED: {
+    exitCode: 2,
+    httpStatus: 409,
+    summary: 'the idempotency key was used with another body',
+  },
   /** No API route matches the method and path. */
   CP_ERR_API_NOT_FOUND: { exitCode: 2, httpStatus: 404, summary: 'no such API route' },
   /** The request's Content-Type is not one the route accepts. */
@@ -43,10 +52,26 @@ export const ERROR_CODES = {
   CP_ERR_HOOK_DISABLED: { exitCode: 2, httpStatus: 503, summary: 'the hook is not configured' },
   /** An incoming hook's payload or spec selection could not be used. */
   CP_ERR_HOOK_REQUEST: { exitCode: 2, httpStatus: 400, summary: 'the hook request cannot be used' },
+  /** A spec took longer, or more memory, to check than the server allows (it is refused, not queued). */
+  CP_ERR_SPEC_TOO_COSTLY: { exitCode: 2, httpStatus: 422, summary: 'the sweep spec is too costly to check' },
+  /** A path given in a request (`?base=`) lies outside the folders the control plane reads. */
+  CP_ERR_PATH_NOT_ALLOWED: { exitCode: 2, httpStatus: 400, summary: 'the path is outside the allowed roots' },
+  /** An incoming hook's body was already delivered (a replay under a new delivery id). */
+  CP_ERR_HOOK_REPLAYED: { exitCode: 2, httpStatus: 409, summary: 'the hook body was already delivered' },
+  /** The API token (file or BSLORA_API_TOKEN) is empty or malformed; the server does not start. */
+  CP_ERR_TOKEN_INVALID: { exitCode: 2, httpStatus: 500, summary: 'the API token is empty or malformed' },
+  /** A client holds more event streams than the server allows per token (or per address). */
+  CP_ERR_TOO_MANY_STREAMS: { exitCode: 2, httpStatus: 429, summary: 'too many open event streams' },
+  /** The server already holds as many unfinished sweeps as it allows (BSLORA_MAX_ACTIVE_SWEEPS). */
+  CP_ERR_TOO_MANY_SWEEPS: { exitCode: 2, httpStatus: 429, summary: 'too many unfinished sweeps' },
   /** A worker named by address (`--worker host:port`) did not answer. */
   CP_ERR_WORKER_UNREACHABLE: { exitCode: 4, httpStatus: 503, summary: 'the worker does not answer' },
-  /** No trial of the sweep has that key (or name, for the CLI). */
-  CP_ERR_TRIAL_NOT_FOUND: { exitCode: 2, httpStatus: 404, summary: 'the sweep has no such trial' },
+  /** `--data-mirror` (or BSLORA_DATA_MIRROR) names no folder. */
+  CP_ERR_DATA_MIRROR: { exitCode: 2, httpStatus: 400, summary: 'the data mirror is not a folder' },
+  /** A spec with `grid.peft` entries was submitted while no worker was serving to validate them. */
+  CP_ERR_NO_VALIDATING_WORKER: { exitCode: 4, httpStatus: 503, summary: 'no worker can validate the PEFT entries' },
+  /** Sweeps asked to be compared differ in base model, eval tasks or eval limit. */
+  CP_ERR_SWEEPS_INCOMPARABLE: { exitCode: 2, httpStatus: 422, summary: 'the sweeps cannot be compared' },
   /** The trial has no stored adapter: the base model, a trial that has not finished, or an archive that is gone. */
   CP_ERR_ADAPTER_NOT_FOUND: { exitCode: 2, httpStatus: 404, summary: 'the trial has no adapter' },
   /** A downloaded adapter does not match its sha256, or is not a tar of regular files. */

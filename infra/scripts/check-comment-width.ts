@@ -16,9 +16,24 @@ const COMMENT_LINE = /^\s*(\/\/|\/\*|\*)/;
 
 /** The files Biome checks (biome.json `files.includes`), as git knows them. */
 function defaultFiles(): string[] {
-  const out = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '--', 'control-plane/src', 'test', 'bin', 'infra', 'vitest.config.ts'], {
-    encoding: 'utf8',
-  });
+  const out = execFileSync(
+    'git',
+    [
+      'ls-files',
+      '--cached',
+      '--others',
+      '--exclude-standard',
+      '--',
+      'control-plane/src',
+      'test',
+      'bin',
+      'infra',
+      'vitest.config.ts',
+    ],
+    {
+      encoding: 'utf8',
+    },
+  );
   return out
     .split('\n')
     .filter((f) => /\.(ts|js|mjs)$/.test(f))
@@ -35,7 +50,9 @@ for (const file of files) {
     });
 }
 if (wide.length) {
-  process.stderr.write(`${wide.length} comment lines wider than ${WIDTH} columns (wrap them by hand):\n${wide.join('\n')}\n`);
+  process.stderr.write(
+    `${wide.length} comment lines wider than ${WIDTH} columns (wrap them by hand):\n${wide.join('\n')}\n`,
+  );
   process.exit(1);
 }
 process.stdout.write(`comments: ${files.length} files, none wider than ${WIDTH} columns\n`);

@@ -108,7 +108,14 @@ function bigSpec(trials: number): unknown {
       seeds: Array.from({ length: seeds }, (_, i) => i),
     },
     budget: { max_trials: seeds * (LORA_RANKS.length + RANK_TRIPLES.length) },
-    expect: [{ name: 'BSLoRA within 0.5 points of LoRA r=8 at half its parameters', best: 'bslora', at_least: 'lora:r8 - 0.5', max_param_share: 0.5 }],
+    expect: [
+      {
+        name: 'BSLoRA within 0.5 points of LoRA r=8 at half its parameters',
+        best: 'bslora',
+        at_least: 'lora:r8 - 0.5',
+        max_param_share: 0.5,
+      },
+    ],
   };
 }
 
@@ -130,13 +137,22 @@ const rnd = (i: number, salt: number) => {
 };
 
 /** A plausible trial result: parameter counts by part, three tasks' metrics, the train record. */
-function fakeResult(i: number, plan: { method: string; rank?: number; ranks?: { local: number; intra: number; inter: number } }): TrialResult {
+function fakeResult(
+  i: number,
+  plan: { method: string; rank?: number; ranks?: { local: number; intra: number; inter: number } },
+): TrialResult {
   const perRank = 73_728; // tiny-llama, 5 target modules: trainable parameters per unit of rank
   const r = plan.ranks;
   const counts =
     plan.method === 'lora'
       ? { local: perRank * (plan.rank ?? 8), intra: 0, inter: 0, transform: 0, total: perRank * (plan.rank ?? 8) }
-      : { local: perRank * r!.local, intra: (perRank * r!.intra) / 4, inter: (perRank * r!.inter) / 16, transform: 0, total: 0 };
+      : {
+          local: perRank * r!.local,
+          intra: (perRank * r!.intra) / 4,
+          inter: (perRank * r!.inter) / 16,
+          transform: 0,
+          total: 0,
+        };
   counts.total = counts.local + counts.intra + counts.inter + counts.transform;
   const metrics = Object.fromEntries(
     TASKS.map((t, k) => [t, { acc: 0.3 + 0.5 * rnd(i, k), accNorm: 0.3 + 0.5 * rnd(i, k + 10), n: 200 }]),
@@ -255,7 +271,8 @@ function wrk(target: Target): Promise<{ rps: number; p99: number; bad: number; e
   return new Promise((resolve, reject) =>
     execFile('wrk', argv, (err, stdout) => {
       if (err) return reject(err);
-      const ms = (m: RegExpExecArray | null) => (m ? Number(m[1]) * ({ us: 1e-3, ms: 1, s: 1e3 } as Record<string, number>)[m[2]] : NaN);
+      const ms = (m: RegExpExecArray | null) =>
+        m ? Number(m[1]) * ({ us: 1e-3, ms: 1, s: 1e3 } as Record<string, number>)[m[2]] : NaN;
       resolve({
         rps: Number(/Requests\/sec:\s+([0-9.]+)/.exec(stdout)?.[1]),
         p99: ms(/99%\s+([0-9.]+)(us|ms|s)/.exec(stdout)),
@@ -313,7 +330,9 @@ async function load(target: Target): Promise<Row> {
   if (args.wrk && target.method === 'GET') {
     const w = await wrk(target);
     row.wrk = w;
-    log(`  ${(`${target.name} (wrk)`).padEnd(22)} ${fmt(w.rps, 0).padStart(7)} req/s  p99 ${fmt(w.p99)} ms  errors ${w.errors}  non-2xx/3xx ${w.bad}`);
+    log(
+      `  ${(`${target.name} (wrk)`).padEnd(22)} ${fmt(w.rps, 0).padStart(7)} req/s  p99 ${fmt(w.p99)} ms  errors ${w.errors}  non-2xx/3xx ${w.bad}`,
+    );
   }
   return row;
 }
@@ -351,13 +370,23 @@ async function main(): Promise<number> {
     for (let i = 0; i < 100; i++) {
       const small = bigSpec(4) as { grid: Record<string, unknown>; budget: unknown; expect?: unknown; name: string };
       small.name = `api-load-small-${i}`;
-      small.grid = { method: ['lora', 'bslora'], lora_ranks: [8], share_mode: 'slice', ranks: RANK_TRIPLES.slice(0, 1), seeds: [1000 + i, 2000 + i] };
+      small.grid = {
+        method: ['lora', 'bslora'],
+        lora_ranks: [8],
+        share_mode: 'slice',
+        ranks: RANK_TRIPLES.slice(0, 1),
+        seeds: [1000 + i, 2000 + i],
+      };
       small.budget = { max_trials: 4 };
       seedSweep(cp, small, `sw-apiload-small-${String(i).padStart(3, '0')}`);
     }
-    log(`seeded a ${n}-trial sweep and 100 small ones in ${fmt((performance.now() - t0) / 1000, 2)} s; prefix ${prefix}, home ${home}`);
+    log(
+      `seeded a ${n}-trial sweep and 100 small ones in ${fmt((performance.now() - t0) / 1000, 2)} s; prefix ${prefix}, home ${home}`,
+    );
     const bigRows = (cp.store.getSweep(sweepId)!.summary as { trials: unknown[] }).trials;
-    log(`the ${n}-trial sweep's summary rows (which the sweep list leaves out): ${fmt(Buffer.byteLength(JSON.stringify(bigRows)) / 1024, 1)} KiB`);
+    log(
+      `the ${n}-trial sweep's summary rows (which the sweep list leaves out): ${fmt(Buffer.byteLength(JSON.stringify(bigRows)) / 1024, 1)} KiB`,
+    );
     log(`autocannon (separate process): ${CONNECTIONS} connections, ${DURATION_S} s per endpoint`);
 
     const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
@@ -365,21 +394,63 @@ async function main(): Promise<number> {
     const etag = (await fetch(resultsUrl)).headers.get('etag') ?? '"none"';
     const targets: Target[] = [
       { name: 'results', method: 'GET', url: resultsUrl, expectStatus: 200 },
-      { name: 'results gzip', method: 'GET', url: resultsUrl, headers: { 'accept-encoding': 'gzip' }, expectStatus: 200 },
+      {
+        name: 'results gzip',
+        method: 'GET',
+        url: resultsUrl,
+        headers: { 'accept-encoding': 'gzip' },
+        expectStatus: 200,
+      },
       { name: 'results 304', method: 'GET', url: resultsUrl, headers: { 'if-none-match': etag }, expectStatus: 304 },
       // The document as it was before rows became table lines: every plan and recorded result (train report) inline.
       { name: 'results full', method: 'GET', url: `${resultsUrl}?include=plan,result`, expectStatus: 200 },
-      { name: 'results full gzip', method: 'GET', url: `${resultsUrl}?include=plan,result`, headers: { 'accept-encoding': 'gzip' }, expectStatus: 200 },
-      { name: 'results (uncached)', method: 'GET', url: `${uncachedBase}/api/v1/sweeps/${sweepId}/results`, expectStatus: 200 },
-      { name: 'results csv', method: 'GET', url: `${base}/api/v1/sweeps/${sweepId}/results?format=csv`, expectStatus: 200 },
-      { name: 'results csv (uncached)', method: 'GET', url: `${uncachedBase}/api/v1/sweeps/${sweepId}/results?format=csv`, expectStatus: 200 },
+      {
+        name: 'results full gzip',
+        method: 'GET',
+        url: `${resultsUrl}?include=plan,result`,
+        headers: { 'accept-encoding': 'gzip' },
+        expectStatus: 200,
+      },
+      {
+        name: 'results (uncached)',
+        method: 'GET',
+        url: `${uncachedBase}/api/v1/sweeps/${sweepId}/results`,
+        expectStatus: 200,
+      },
+      {
+        name: 'results csv',
+        method: 'GET',
+        url: `${base}/api/v1/sweeps/${sweepId}/results?format=csv`,
+        expectStatus: 200,
+      },
+      {
+        name: 'results csv (uncached)',
+        method: 'GET',
+        url: `${uncachedBase}/api/v1/sweeps/${sweepId}/results?format=csv`,
+        expectStatus: 200,
+      },
       { name: 'sweep', method: 'GET', url: `${base}/api/v1/sweeps/${sweepId}`, expectStatus: 200 },
       { name: 'sweep (uncached)', method: 'GET', url: `${uncachedBase}/api/v1/sweeps/${sweepId}`, expectStatus: 200 },
       { name: 'sweeps list', method: 'GET', url: `${base}/api/v1/sweeps`, expectStatus: 200 },
       { name: 'sweeps list (uncached)', method: 'GET', url: `${uncachedBase}/api/v1/sweeps`, expectStatus: 200 },
       { name: 'healthz', method: 'GET', url: `${base}/healthz`, expectStatus: 200 },
-      { name: 'submit', method: 'POST', url: `${base}/api/v1/sweeps`, headers: { ...auth, 'idempotency-key': 'bench-[<id>]' }, body: TINY_SPEC, idReplacement: true, expectStatus: 201 },
-      { name: 'submit replay', method: 'POST', url: `${base}/api/v1/sweeps`, headers: { ...auth, 'idempotency-key': 'bench-replay' }, body: TINY_SPEC, expectStatus: 200 },
+      {
+        name: 'submit',
+        method: 'POST',
+        url: `${base}/api/v1/sweeps`,
+        headers: { ...auth, 'idempotency-key': 'bench-[<id>]' },
+        body: TINY_SPEC,
+        idReplacement: true,
+        expectStatus: 201,
+      },
+      {
+        name: 'submit replay',
+        method: 'POST',
+        url: `${base}/api/v1/sweeps`,
+        headers: { ...auth, 'idempotency-key': 'bench-replay' },
+        body: TINY_SPEC,
+        expectStatus: 200,
+      },
     ];
     const only = args.only ? new Set(args.only.split(',')) : undefined;
     const rows: Row[] = [];
@@ -393,7 +464,9 @@ async function main(): Promise<number> {
     const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${fmt(totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}`;
     log('');
     log(`machine: ${machine}`);
-    log(`| endpoint | request | req/s | p50 ms | p99 ms | requests | errors | unexpected status | bytes/response | CPU server / client | load (1 min) | wrk req/s, p99 ms |`);
+    log(
+      `| endpoint | request | req/s | p50 ms | p99 ms | requests | errors | unexpected status | bytes/response | CPU server / client | load (1 min) | wrk req/s, p99 ms |`,
+    );
     log(`| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`);
     for (const r of rows) {
       const size = r.bytesPerResponse >= 1024 ? `${fmt(r.bytesPerResponse / 1024)} KiB` : `${r.bytesPerResponse} B`;
@@ -404,7 +477,9 @@ async function main(): Promise<number> {
     }
     const byName = new Map(rows.map((r) => [r.endpoint, r]));
     const ratio = (a: string, b: string) =>
-      byName.has(a) && byName.has(b) ? log(`${a}: ${fmt(byName.get(a)!.rps / byName.get(b)!.rps, 1)}× the req/s of ${b}`) : undefined;
+      byName.has(a) && byName.has(b)
+        ? log(`${a}: ${fmt(byName.get(a)!.rps / byName.get(b)!.rps, 1)}× the req/s of ${b}`)
+        : undefined;
     ratio('results', 'results (uncached)');
     ratio('results', 'results full');
     ratio('results gzip', 'results (uncached)');
@@ -415,11 +490,23 @@ async function main(): Promise<number> {
     log(`sweeps in the store afterwards: ${sweepsAfter}`);
 
     const failures: string[] = [];
-    for (const r of rows) if (r.errors + r.timeouts + r.non2xx > 0) failures.push(`${r.endpoint}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} unexpected status`);
+    for (const r of rows)
+      if (r.errors + r.timeouts + r.non2xx > 0)
+        failures.push(`${r.endpoint}: ${r.errors} errors, ${r.timeouts} timeouts, ${r.non2xx} unexpected status`);
     const results = byName.get('results');
-    if (results && results.rps < TARGET_RPS) failures.push(`GET results: ${fmt(results.rps, 0)} req/s < ${TARGET_RPS}`);
-    if (results?.wrk && results.wrk.rps < TARGET_RPS) failures.push(`GET results (wrk): ${fmt(results.wrk.rps, 0)} req/s < ${TARGET_RPS}`);
-    if (args.json) writeFileSync(args.json, JSON.stringify({ machine, trials: n, durationS: DURATION_S, connections: CONNECTIONS, rows, failures }, null, 2));
+    if (results && results.rps < TARGET_RPS)
+      failures.push(`GET results: ${fmt(results.rps, 0)} req/s < ${TARGET_RPS}`);
+    if (results?.wrk && results.wrk.rps < TARGET_RPS)
+      failures.push(`GET results (wrk): ${fmt(results.wrk.rps, 0)} req/s < ${TARGET_RPS}`);
+    if (args.json)
+      writeFileSync(
+        args.json,
+        JSON.stringify(
+          { machine, trials: n, durationS: DURATION_S, connections: CONNECTIONS, rows, failures },
+          null,
+          2,
+        ),
+      );
     for (const f of failures) log(`FAIL ${f}`);
     return failures.length ? 1 : 0;
   } finally {

@@ -1,5 +1,5 @@
 /**
- * The trial plans the queue benchmarks run: n BSLoRA trials on the tiny model (four rank triples × as many seeds as
+ * The trials the queue benchmarks run: n BSLoRA trials on the tiny model (four rank triples × as many seeds as
  * needed), expanded by the real spec parser and planner so that keys, names and plans are what a submit produces.
  */
 import { expandSweep, parseSweepSpec, type Trial } from '../../control-plane/src/sweep-specs/index.js';

@@ -83,7 +83,9 @@ async function measure(mode: 'one add' | 'parts', trials: Trial[]) {
   const ctx = { connection: connectionFromUrl(REDIS_URL), prefix };
   const flows = new FlowProducer({ connection: ctx.connection, prefix });
   await flows.waitUntilReady();
-  const events = args.events ? [TRAIN_QUEUE, EVAL_QUEUE].map((q) => new QueueEvents(q, { connection: ctx.connection, prefix })) : [];
+  const events = args.events
+    ? [TRAIN_QUEUE, EVAL_QUEUE].map((q) => new QueueEvents(q, { connection: ctx.connection, prefix }))
+    : [];
   let seen = 0;
   for (const e of events) e.on('waiting', () => void seen++);
   await Promise.all(events.map((e) => e.waitUntilReady()));

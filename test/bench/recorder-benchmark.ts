@@ -78,22 +78,36 @@ for (let r = 0; r < Number(args.repeat); r++) {
     store.createSweep({ id: 'sw', name: 'bench', spec: {} }, trials, new Set());
     // The recorder's 'active' handler, for the train and the eval job of each trial: before, it also marked the
     // sweep running every time; after, once per sweep.
-    note(`${2 * N} 'active' events, ${cached ? 'after (statement cache, sweep marked running once)' : 'before'}`, timeIt(() => {
-      for (let i = 0; i < 2; i++) {
-        for (const p of trials) {
-          store.setTrialStatus(p.trialKey, 'running');
-          if (!cached) store.setSweepStatus('sw', 'running');
+    note(
+      `${2 * N} 'active' events, ${cached ? 'after (statement cache, sweep marked running once)' : 'before'}`,
+      timeIt(() => {
+        for (let i = 0; i < 2; i++) {
+          for (const p of trials) {
+            store.setTrialStatus(p.trialKey, 'running');
+            if (!cached) store.setSweepStatus('sw', 'running');
+          }
         }
-      }
-      if (cached) store.setSweepStatus('sw', 'running');
-    }));
-    note(`first record of ${N} results, ${tag}`, timeIt(() => results.forEach((x) => recordEvalResult(store, 'sw', x))));
+        if (cached) store.setSweepStatus('sw', 'running');
+      }),
+    );
+    note(
+      `first record of ${N} results, ${tag}`,
+      timeIt(() => results.forEach((x) => recordEvalResult(store, 'sw', x))),
+    );
     if (cached) {
-      note(`sweep job re-records ${N} results: one commit each (before)`, timeIt(() => results.forEach((x) => recordEvalResult(store, 'sw', x))));
-      note(`sweep job re-records ${N} results: skip recorded, one transaction (after)`, timeIt(() => {
-        const recorded = store.finishedTrialKeys(results.map((x) => x.trialKey));
-        store.inTransaction(() => results.forEach((x) => !recorded.has(x.trialKey) && recordEvalResult(store, 'sw', x)));
-      }));
+      note(
+        `sweep job re-records ${N} results: one commit each (before)`,
+        timeIt(() => results.forEach((x) => recordEvalResult(store, 'sw', x))),
+      );
+      note(
+        `sweep job re-records ${N} results: skip recorded, one transaction (after)`,
+        timeIt(() => {
+          const recorded = store.finishedTrialKeys(results.map((x) => x.trialKey));
+          store.inTransaction(() =>
+            results.forEach((x) => !recorded.has(x.trialKey) && recordEvalResult(store, 'sw', x)),
+          );
+        }),
+      );
     }
     store.close();
     rmSync(dir, { recursive: true, force: true });
@@ -124,15 +138,23 @@ for (let r = 0; r < Number(args.repeat); r++) {
         },
       }),
     );
-    note(`Pareto front of ${N} trials, ${kind}: pairwise (before)`, timeIt(() => pairwiseFront(rowsOf)));
-    note(`Pareto front of ${N} trials, ${kind}: paretoFront (after)`, timeIt(() => sortedFront(rowsOf)));
+    note(
+      `Pareto front of ${N} trials, ${kind}: pairwise (before)`,
+      timeIt(() => pairwiseFront(rowsOf)),
+    );
+    note(
+      `Pareto front of ${N} trials, ${kind}: paretoFront (after)`,
+      timeIt(() => sortedFront(rowsOf)),
+    );
   }
 }
 
 /** The Pareto front as summarizeSweep computes it now. */
 function sortedFront(rows: TrialRow[]): Set<string> {
   const withAcc = rows.filter((r) => r.result && r.result.meanAcc !== null && r.method !== 'base');
-  return paretoFront(withAcc.map((r) => ({ key: r.trialKey, params: r.result!.counts.total, acc: r.result!.meanAcc! })));
+  return paretoFront(
+    withAcc.map((r) => ({ key: r.trialKey, params: r.result!.counts.total, acc: r.result!.meanAcc! })),
+  );
 }
 
 /** The Pareto front as summarizeSweep computed it before: every pair of trials. */

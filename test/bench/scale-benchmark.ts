@@ -91,35 +91,47 @@ const inserted = new Map<string, number>();
 function wrap<T extends object, K extends keyof T>(proto: T, name: K, around: (orig: T[K]) => T[K]): void {
   proto[name] = around(proto[name]);
 }
-wrap(WorkerClient.prototype, 'train', (orig) =>
-  function (this: WorkerClient, trial, opts) {
-    calls.push({ queue: 'train', trialKey: trial.trialKey, address: this.address, startedAt: Date.now() });
-    return orig.call(this, trial, opts);
-  },
+wrap(
+  WorkerClient.prototype,
+  'train',
+  (orig) =>
+    function (this: WorkerClient, trial, opts) {
+      calls.push({ queue: 'train', trialKey: trial.trialKey, address: this.address, startedAt: Date.now() });
+      return orig.call(this, trial, opts);
+    },
 );
-wrap(WorkerClient.prototype, 'evaluate', (orig) =>
-  function (this: WorkerClient, trial, sha, opts) {
-    calls.push({ queue: 'eval', trialKey: trial.trialKey, address: this.address, startedAt: Date.now() });
-    return orig.call(this, trial, sha, opts);
-  },
+wrap(
+  WorkerClient.prototype,
+  'evaluate',
+  (orig) =>
+    function (this: WorkerClient, trial, sha, opts) {
+      calls.push({ queue: 'eval', trialKey: trial.trialKey, address: this.address, startedAt: Date.now() });
+      return orig.call(this, trial, sha, opts);
+    },
 );
-wrap(Store.prototype, 'recordResult', (orig) =>
-  function (this: Store, trialKey, result) {
-    const first = orig.call(this, trialKey, result);
-    if (first) inserted.set(trialKey, (inserted.get(trialKey) ?? 0) + 1);
-    return first;
-  },
+wrap(
+  Store.prototype,
+  'recordResult',
+  (orig) =>
+    function (this: Store, trialKey, result) {
+      const first = orig.call(this, trialKey, result);
+      if (first) inserted.set(trialKey, (inserted.get(trialKey) ?? 0) + 1);
+      return first;
+    },
 );
 function timed<T extends object, K extends keyof T>(proto: T, name: K, label: string): void {
-  wrap(proto, name, (orig) =>
-    function (this: unknown, ...a: unknown[]) {
-      const t = performance.now();
-      const out = (orig as (...x: unknown[]) => unknown).apply(this, a);
-      const done = () => (phase[label] = (phase[label] ?? 0) + performance.now() - t);
-      if (out instanceof Promise) return out.finally(done);
-      done();
-      return out;
-    } as T[K],
+  wrap(
+    proto,
+    name,
+    (orig) =>
+      function (this: unknown, ...a: unknown[]) {
+        const t = performance.now();
+        const out = (orig as (...x: unknown[]) => unknown).apply(this, a);
+        const done = () => (phase[label] = (phase[label] ?? 0) + performance.now() - t);
+        if (out instanceof Promise) return out.finally(done);
+        done();
+        return out;
+      } as T[K],
   );
 }
 timed(Store.prototype, 'finishedTrialKeys', 'storeLookupMs');
@@ -127,16 +139,19 @@ timed(Store.prototype, 'createSweep', 'storeInsertMs');
 // Synchronous store writes block the event loop that also dispatches jobs: add up the time they take.
 const storeWrites = { calls: 0, ms: 0 };
 for (const name of ['setTrialStatus', 'setSweepStatus', 'recordResult', 'addEvent'] as const) {
-  wrap(Store.prototype, name, (orig) =>
-    function (this: Store, ...a: unknown[]) {
-      const t = performance.now();
-      try {
-        return (orig as (...x: unknown[]) => unknown).apply(this, a);
-      } finally {
-        storeWrites.calls += 1;
-        storeWrites.ms += performance.now() - t;
-      }
-    } as never,
+  wrap(
+    Store.prototype,
+    name,
+    (orig) =>
+      function (this: Store, ...a: unknown[]) {
+        const t = performance.now();
+        try {
+          return (orig as (...x: unknown[]) => unknown).apply(this, a);
+        } finally {
+          storeWrites.calls += 1;
+          storeWrites.ms += performance.now() - t;
+        }
+      } as never,
   );
 }
 // Enqueue: every FlowProducer.add / addBulk of the submit (one add, or a gate add and parts; planner/submit-sweep.ts).
@@ -148,15 +163,20 @@ function noteAdded(node: JobNode): void {
   for (const child of node.children ?? []) noteAdded(child);
 }
 for (const name of ['add', 'addBulk'] as const) {
-  wrap(FlowProducer.prototype, name, (orig) =>
-    async function (this: FlowProducer, ...a: unknown[]) {
-      enqueue.first = Math.min(enqueue.first, performance.now());
-      enqueue.calls += 1;
-      const out = (await (orig as (...x: unknown[]) => Promise<JobNode | JobNode[]>).apply(this, a)) as JobNode | JobNode[];
-      enqueue.last = Math.max(enqueue.last, performance.now());
-      for (const node of Array.isArray(out) ? out : [out]) noteAdded(node);
-      return out;
-    } as never,
+  wrap(
+    FlowProducer.prototype,
+    name,
+    (orig) =>
+      async function (this: FlowProducer, ...a: unknown[]) {
+        enqueue.first = Math.min(enqueue.first, performance.now());
+        enqueue.calls += 1;
+        const out = (await (orig as (...x: unknown[]) => Promise<JobNode | JobNode[]>).apply(this, a)) as
+          | JobNode
+          | JobNode[];
+        enqueue.last = Math.max(enqueue.last, performance.now());
+        for (const node of Array.isArray(out) ? out : [out]) noteAdded(node);
+        return out;
+      } as never,
   );
 }
 
@@ -181,7 +201,12 @@ function specText(trials: number, round: number): { text: string; trials: number
     eval_tasks: ['builtin:arith'],
     target_modules: ['q_proj', 'v_proj'],
     training: { steps: 1, learning_rate: 0.001, batch_size: 2, seq_len: 32, eval_limit: 1 },
-    grid: { method: ['bslora'], share_mode: 'slice', ranks: triples, seeds: Array.from({ length: seeds }, (_, i) => firstSeed + i) },
+    grid: {
+      method: ['bslora'],
+      share_mode: 'slice',
+      ranks: triples,
+      seeds: Array.from({ length: seeds }, (_, i) => firstSeed + i),
+    },
     budget: { max_trials: seeds * triples.length },
   };
   return { text: JSON.stringify(spec), trials: seeds * triples.length };
@@ -270,7 +295,12 @@ async function main(): Promise<number> {
     const agentStartMs = performance.now() - agentStart;
     const pids = agent.workers.map((w) => w.pid!).filter(Boolean);
     const rss = pids.map(rssMiB);
-    log(`agent up in ${fmt(agentStartMs / 1000, 2)} s; workers' RSS ${fmt(rss.reduce((a, b) => a + b, 0), 0)} MiB in all`);
+    log(
+      `agent up in ${fmt(agentStartMs / 1000, 2)} s; workers' RSS ${fmt(
+        rss.reduce((a, b) => a + b, 0),
+        0,
+      )} MiB in all`,
+    );
 
     // Settle: the workers finish importing in the background before we measure anything; their idle CPU use.
     await new Promise((r) => setTimeout(r, 2_000));
@@ -284,12 +314,25 @@ async function main(): Promise<number> {
       reports.push(await runRound(round));
     }
     if (ROUNDS > 1) {
-      const med = (f: (r: (typeof reports)[number]) => number) => quantile([...reports.map(f)].sort((a, b) => a - b), 0.5);
+      const med = (f: (r: (typeof reports)[number]) => number) =>
+        quantile(
+          [...reports.map(f)].sort((a, b) => a - b),
+          0.5,
+        );
       log('');
       log(
         `median of ${ROUNDS} rounds: validate+submit ${fmt(med((r) => r.submit.validatePlusSubmitMs))} ms; dispatch p50 ` +
-          `${fmt(med((r) => r.dispatchMs.all.p50), 0)} ms, p99 ${fmt(med((r) => r.dispatchMs.all.p99), 0)} ms; ` +
-          `${fmt(med((r) => r.trialsPerSecond))} trials/s end to end; sweep closed ${fmt(med((r) => r.finishLagMs), 0)} ms after the last trial`,
+          `${fmt(
+            med((r) => r.dispatchMs.all.p50),
+            0,
+          )} ms, p99 ${fmt(
+            med((r) => r.dispatchMs.all.p99),
+            0,
+          )} ms; ` +
+          `${fmt(med((r) => r.trialsPerSecond))} trials/s end to end; sweep closed ${fmt(
+            med((r) => r.finishLagMs),
+            0,
+          )} ms after the last trial`,
       );
     }
     if (args.json) writeFileSync(args.json, JSON.stringify(ROUNDS > 1 ? reports : reports[0], null, 2));
@@ -345,16 +388,29 @@ async function main(): Promise<number> {
       }
       const tDone = performance.now();
       const doneAt = Date.now();
-      const cpu1 = { py: pids.map(cpuSecondsOf), node: process.cpuUsage(cpu0.node), redis: await redisCpuSeconds(redis) };
+      const cpu1 = {
+        py: pids.map(cpuSecondsOf),
+        node: process.cpuUsage(cpu0.node),
+        redis: await redisCpuSeconds(redis),
+      };
       const e2eS = (tDone - t0) / 1000;
 
       // Read the jobs back from Redis.
       const keys = submitted.trials.map((t) => t.trialKey);
-      const [trainQ, evalQ] = [TRAIN_QUEUE, EVAL_QUEUE].map((n) => new Queue(n, { connection: cp!.ctx.connection, prefix }));
-      const trainJobs = await loadJobs(trainQ, keys.map((k) => trialJobId(submitted.sweepId, TRAIN_QUEUE, k)));
-      const evalJobs = await loadJobs(evalQ, keys.map((k) => trialJobId(submitted.sweepId, EVAL_QUEUE, k)));
+      const [trainQ, evalQ] = [TRAIN_QUEUE, EVAL_QUEUE].map(
+        (n) => new Queue(n, { connection: cp!.ctx.connection, prefix }),
+      );
+      const trainJobs = await loadJobs(
+        trainQ,
+        keys.map((k) => trialJobId(submitted.sweepId, TRAIN_QUEUE, k)),
+      );
+      const evalJobs = await loadJobs(
+        evalQ,
+        keys.map((k) => trialJobId(submitted.sweepId, EVAL_QUEUE, k)),
+      );
       await Promise.all([trainQ.close(), evalQ.close()]);
-      const jobOf = (q: QueueName, key: string) => (q === 'train' ? trainJobs : evalJobs).get(trialJobId(submitted.sweepId, q, key));
+      const jobOf = (q: QueueName, key: string) =>
+        (q === 'train' ? trainJobs : evalJobs).get(trialJobId(submitted.sweepId, q, key));
 
       // Exactly once.
       const count = (q: QueueName) => {
@@ -368,11 +424,17 @@ async function main(): Promise<number> {
       const check = (ok: boolean, what: string) => ok || failures.push(what);
       check(status === 'completed', `sweep ended '${status}'`);
       check(new Set(keys).size === nTrials, `${new Set(keys).size} distinct keys for ${nTrials} trials`);
-      check(rows.length === nTrials && rows.every((r) => r.status === 'completed' && r.result), 'a trial is not completed with a result');
+      check(
+        rows.length === nTrials && rows.every((r) => r.status === 'completed' && r.result),
+        'a trial is not completed with a result',
+      );
       check(resultRows === nTrials, `${resultRows} result rows for ${nTrials} trials`);
       for (const q of ['train', 'eval'] as const) {
         const bad = keys.filter((k) => perKey[q].get(k) !== 1);
-        check(bad.length === 0, `${bad.length} trials with ≠1 ${q} calls (e.g. ${bad[0]}: ${perKey[q].get(bad[0]) ?? 0})`);
+        check(
+          bad.length === 0,
+          `${bad.length} trials with ≠1 ${q} calls (e.g. ${bad[0]}: ${perKey[q].get(bad[0]) ?? 0})`,
+        );
         const jobs = keys.map((k) => jobOf(q, k));
         const lost = jobs.filter((j) => !j?.finishedOn || j.failedReason).length;
         check(lost === 0, `${lost} ${q} jobs missing, unfinished or failed`);
@@ -397,8 +459,11 @@ async function main(): Promise<number> {
           const job = jobOf(c.queue, c.trialKey);
           const available =
             c.queue === 'train'
-              ? Math.max(availableAt.get(trialJobId(submitted.sweepId, TRAIN_QUEUE, c.trialKey)) ?? NaN, args.overlap ? 0 : resumedAt)
-              : jobOf('train', c.trialKey)?.finishedOn ?? NaN;
+              ? Math.max(
+                  availableAt.get(trialJobId(submitted.sweepId, TRAIN_QUEUE, c.trialKey)) ?? NaN,
+                  args.overlap ? 0 : resumedAt,
+                )
+              : (jobOf('train', c.trialKey)?.finishedOn ?? NaN);
           const ready = Math.max(available, prevFinished);
           (available <= prevFinished ? overhead.backlog : overhead.idle).push(c.startedAt - ready);
           prevFinished = job?.finishedOn ?? prevFinished;
@@ -408,7 +473,9 @@ async function main(): Promise<number> {
       const backlog = stats(overhead.backlog);
       const idle = stats(overhead.idle);
       const perConsumer = [...byConsumer.entries()].map(([id, l]) => `${id.split('@')[0]}:${l.length}`);
-      const trainsPerWorker = [...byConsumer.entries()].filter(([id]) => id.startsWith('train')).map(([, l]) => l.length);
+      const trainsPerWorker = [...byConsumer.entries()]
+        .filter(([id]) => id.startsWith('train'))
+        .map(([, l]) => l.length);
 
       const pyCpu = cpu1.py.reduce((s, v, i) => s + (v - cpu0.py[i]), 0);
       const nodeCpu = (cpu1.node.user + cpu1.node.system) / 1e6;
@@ -456,22 +523,40 @@ async function main(): Promise<number> {
       };
       log('');
       log(`machine: ${report.machine}`);
-      log(`${nTrials} trials on ${WORKERS} dry-run workers (agent start ${fmt(report.agentStartS, 2)} s, RSS/worker ≈ ${fmt(rss[0], 0)} MiB, idle CPU/worker ${fmt(idleCpuPerWorker * 100, 1)} %)`);
-      log(`validate ${fmt(validateMs)} ms + expand/store/enqueue ${fmt(submitMs)} ms = ${fmt(validateMs + submitMs)} ms`);
-      log(`  (expand alone ${fmt(expandMs)} ms; store ${fmt((phase.storeLookupMs ?? 0) + (phase.storeInsertMs ?? 0))} ms; enqueue ${fmt(enqueue.last - enqueue.first)} ms in ${enqueue.calls} FlowProducer calls)`);
+      log(
+        `${nTrials} trials on ${WORKERS} dry-run workers (agent start ${fmt(report.agentStartS, 2)} s, RSS/worker ≈ ${fmt(rss[0], 0)} MiB, idle CPU/worker ${fmt(idleCpuPerWorker * 100, 1)} %)`,
+      );
+      log(
+        `validate ${fmt(validateMs)} ms + expand/store/enqueue ${fmt(submitMs)} ms = ${fmt(validateMs + submitMs)} ms`,
+      );
+      log(
+        `  (expand alone ${fmt(expandMs)} ms; store ${fmt((phase.storeLookupMs ?? 0) + (phase.storeInsertMs ?? 0))} ms; enqueue ${fmt(enqueue.last - enqueue.first)} ms in ${enqueue.calls} FlowProducer calls)`,
+      );
       const line = (n: string, s: ReturnType<typeof stats>) =>
-        log(`dispatch ${n.padEnd(8)} n=${s.n} p50 ${fmt(s.p50, 0)} ms, p90 ${fmt(s.p90, 0)} ms, p99 ${fmt(s.p99, 0)} ms, max ${fmt(s.max, 0)} ms`);
+        log(
+          `dispatch ${n.padEnd(8)} n=${s.n} p50 ${fmt(s.p50, 0)} ms, p90 ${fmt(s.p90, 0)} ms, p99 ${fmt(s.p99, 0)} ms, max ${fmt(s.max, 0)} ms`,
+        );
       line('all', all);
       line('backlog', backlog);
       line('idle', idle);
-      log(`first Train call ${fmt(report.firstCallMs, 0)} ms after submit start${args.overlap ? ' (--overlap)' : ' (queues paused during submit)'}`);
+      log(
+        `first Train call ${fmt(report.firstCallMs, 0)} ms after submit start${args.overlap ? ' (--overlap)' : ' (queues paused during submit)'}`,
+      );
       log(`last trial done → sweep finished in the store: ${fmt(report.finishLagMs, 0)} ms`);
-      log(`end to end ${fmt(e2eS, 1)} s = ${fmt(report.trialsPerSecond, 1)} trials/s (first call → last eval: ${fmt(report.steadyTrialsPerSecond, 1)} trials/s)`);
+      log(
+        `end to end ${fmt(e2eS, 1)} s = ${fmt(report.trialsPerSecond, 1)} trials/s (first call → last eval: ${fmt(report.steadyTrialsPerSecond, 1)} trials/s)`,
+      );
       log(`load average (1 min) before → after: ${fmt(load0, 2)} → ${fmt(loadavg()[0], 2)} on ${cpus().length} CPUs`);
       log(`CPU seconds over the run: python workers ${fmt(pyCpu)}, node ${fmt(nodeCpu)}, redis ${fmt(redisCpu)}`);
-      log(`store writes during the run: ${storeWrites.calls} calls, ${fmt(storeWrites.ms / 1000, 2)} s of event-loop time`);
+      log(
+        `store writes during the run: ${storeWrites.calls} calls, ${fmt(storeWrites.ms / 1000, 2)} s of event-loop time`,
+      );
       log(`train jobs per worker: ${trainsPerWorker.join(', ')}`);
-      log(failures.length ? `NOT exactly once:\n  ${failures.join('\n  ')}` : 'exactly once: every trial trained, evaluated and recorded once, no job retried');
+      log(
+        failures.length
+          ? `NOT exactly once:\n  ${failures.join('\n  ')}`
+          : 'exactly once: every trial trained, evaluated and recorded once, no job retried',
+      );
       return report;
     }
   } finally {

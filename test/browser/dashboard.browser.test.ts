@@ -17,18 +17,21 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../control-plane/src/local-stack.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { waitForSweepEnd } from '../helpers/sweep-helpers.js';
 import {
   CHROMIUM,
   chromiumAvailable,
   FAKE_TASKS,
   finishFakeSweep,
   launchChromium,
+  fakeFootprint,
   manyMethodsSweep,
   recordFakeResult,
   seedSweep,
   startDashboardServer,
   uniqueSweepId,
   watchErrors,
+  watchLiveTransport,
   type FakeSweep,
 } from './helpers.js';
 
@@ -38,7 +41,17 @@ const FRONT_COLOR = '#dc2626';
 
 /** What the page's chart shows: the option's points, whether each is drawn in the SVG, and the front line. */
 interface ChartState {
-  points: { trialKey: string; seriesId: string; seriesName: string; symbol: string; color: string; value: [number, number]; x: number; y: number; drawn: boolean }[];
+  points: {
+    trialKey: string;
+    seriesId: string;
+    seriesName: string;
+    symbol: string;
+    color: string;
+    value: [number, number];
+    x: number;
+    y: number;
+    drawn: boolean;
+  }[];
   front: string[];
   frontDrawn: boolean;
   legend: string[];
@@ -69,8 +82,20 @@ function readChartInPage(frontColor: string): ChartState {
     for (const item of s.data) {
       const [x, y] = chart.convertToPixel({ seriesId: s.id }, item.value);
       const color = s.itemStyle.color;
-      const drawn = symbols.some((p) => Math.abs(p.x - x) < 1.5 && Math.abs(p.y - y) < 1.5 && (p.fill === color || p.stroke === color));
-      points.push({ trialKey: item.trialKey, seriesId: s.id, seriesName: s.name, symbol: s.symbol, color, value: item.value, x, y, drawn });
+      const drawn = symbols.some(
+        (p) => Math.abs(p.x - x) < 1.5 && Math.abs(p.y - y) < 1.5 && (p.fill === color || p.stroke === color),
+      );
+      points.push({
+        trialKey: item.trialKey,
+        seriesId: s.id,
+        seriesName: s.name,
+        symbol: s.symbol,
+        color,
+        value: item.value,
+        x,
+        y,
+        drawn,
+      });
     }
   }
   const front = opt.series.find((s: any) => s.id === 'pareto-front');
@@ -123,11 +148,15 @@ interface PageTrial {
   trainable: number | null;
   meanAcc: number | null;
   onFront: boolean;
-  result: { metrics: Record<string, { acc: number }> | null } | null;
+  accuracy: Record<string, number | null>;
 }
 const pageData = (page: Page) =>
   page.evaluate(() => {
-    const d = (window as unknown as { bsloraDashboard: { data: () => { trials: unknown[]; completed: number; sweep: { status: string } } } }).bsloraDashboard.data();
+    const d = (
+      window as unknown as {
+        bsloraDashboard: { data: () => { trials: unknown[]; completed: number; sweep: { status: string } } };
+      }
+    ).bsloraDashboard.data();
     return { trials: d.trials as PageTrial[], completed: d.completed, status: d.sweep.status };
   });
 
@@ -147,7 +176,11 @@ async function hoverPoint(page: Page, trialKey: string, expectText: string): Pro
           const el = document.querySelector<HTMLElement>('.chart-tooltip');
           if (!el) return '';
           const style = getComputedStyle(el);
-          return style.display === 'none' || style.visibility === 'hidden' || style.opacity === '0' ? '' : el.innerText;
+          // The card is complete once the trial's plan (loaded on hover) is in it.
+          if (el.querySelector('[data-loading]')) return '';
+          return style.display === 'none' || style.visibility === 'hidden' || style.opacity === '0'
+            ? ''
+            : el.innerText;
         });
         return text;
       },
@@ -157,7 +190,8 @@ async function hoverPoint(page: Page, trialKey: string, expectText: string): Pro
   return text;
 }
 
-const tableKeys = (page: Page) => page.$$eval('#trial-table tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.trialKey ?? ''));
+const tableKeys = (page: Page) =>
+  page.$$eval('#trial-table tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.trialKey ?? ''));
 
 /** The expected row order when sorting by a numeric value: missing values last in both directions. */
 function sortedKeys(trials: PageTrial[], value: (t: PageTrial) => number | null, dir: 1 | -1): string[] {
@@ -181,10 +215,15 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
 
   beforeAll(async () => {
     if (!chromiumAvailable()) {
-      throw new Error(`no Chromium at ${CHROMIUM}: run infra/scripts/setup.sh as root (or apt-get install chromium), set BSLORA_CHROMIUM, or BSLORA_SKIP_BROWSER_TESTS=1`);
+      throw new Error(
+        `no Chromium at ${CHROMIUM}: run infra/scripts/setup.sh as root (or apt-get install chromium), set BSLORA_CHROMIUM, or BSLORA_SKIP_BROWSER_TESTS=1`,
+      );
     }
     mkdirSync(ARTIFACTS, { recursive: true });
-    [stack, browser] = await Promise.all([startLocalStack({ homeDir: home, redisUrl: TEST_REDIS_URL, prefix, api: false }), launchChromium()]);
+    [stack, browser] = await Promise.all([
+      startLocalStack({ homeDir: home, redisUrl: TEST_REDIS_URL, prefix, api: false }),
+      launchChromium(),
+    ]);
     server = await startDashboardServer(stack.controlPlane, stack.token);
   }, 120_000);
 
@@ -202,12 +241,12 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
   };
 
   describe('the quick-start sweep, trained for real', () => {
-    let page: Page;
-    let errors: () => string[];
+    // The sweep is submitted once for this group; each test opens a page of its own, so any one of them runs
+    // alone (`-t`) and none depends on what another did to its page (a sort order, an open tooltip).
     let sweepId: string;
+    let trained: Promise<void>;
 
-    it('follows the sweep live while it trains, without reloading', async () => {
-      ({ page, errors } = await newPage());
+    beforeAll(async () => {
       const res = await fetch(`${server.url}/api/v1/sweeps`, {
         method: 'POST',
         headers: { 'content-type': 'application/yaml', authorization: `Bearer ${stack.token}` },
@@ -215,7 +254,25 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
       });
       expect(res.status).toBe(201);
       sweepId = ((await res.json()) as { id: string }).id;
+      trained = waitForSweepEnd(stack.controlPlane.store, sweepId, 300_000).then((s) =>
+        expect(s.status).toBe('completed'),
+      );
+      trained.catch(() => {});
+    }, 30_000);
 
+    /** A fresh page on the finished sweep, its chart settled. */
+    const finishedPage = async () => {
+      await trained;
+      const { page, errors } = await newPage();
+      await page.goto(`${server.url}/sweeps/${sweepId}`);
+      await page.waitForFunction(() => 'bsloraDashboard' in window);
+      await settledChart(page, 2);
+      return { page, errors };
+    };
+
+    it('follows the sweep live over SSE while it trains, without reloading', async () => {
+      const { page, errors } = await newPage();
+      const live = watchLiveTransport(page, sweepId);
       await page.goto(`${server.url}/sweeps/${sweepId}`);
       await page.waitForFunction(() => 'bsloraDashboard' in window);
       await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
@@ -223,18 +280,24 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
       expect(first.trials).toHaveLength(2);
       // Opened while training: neither trial has finished yet (the worker needs seconds per trial).
       expect(first.completed).toBeLessThan(2);
-      expect(await page.locator('#live').getAttribute('data-mode')).toMatch(/connecting|sse|polling/);
+      await expect.poll(() => page.locator('#live').getAttribute('data-mode'), { timeout: 10_000 }).toBe('sse');
 
-      await expect.poll(async () => (await pageData(page)).status, { timeout: 300_000, interval: 500 }).toBe('completed');
+      await expect
+        .poll(async () => (await pageData(page)).status, { timeout: 300_000, interval: 500 })
+        .toBe('completed');
       await settledChart(page, 2);
       expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
       expect(await page.locator('#sweep-status').innerText()).toBe('completed');
       await expect.poll(() => page.locator('#live').getAttribute('data-mode')).toBe('finished');
       expect(await page.locator('#stat-trials .stat-value').innerText()).toBe('2 / 2');
       expect(await page.locator('#checks').isHidden()).toBe(true);
+      await live.expectSseOnly(page);
+      expect(errors()).toEqual([]);
+      await page.close();
     }, 360_000);
 
     it("draws every trial's point and the Pareto front in the SVG", async () => {
+      const { page, errors } = await finishedPage();
       const data = await pageData(page);
       const state = await readChart(page);
       expect(state.xAxis).toEqual({ type: 'log', name: 'trainable parameters (log)' });
@@ -255,15 +318,23 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
       // The baseline's reference lines: its accuracy and its size.
       expect(state.markLines['group:lora']).toEqual([lora.meanAcc, lora.trainable]);
       // The front is the API's, in order of parameters, and drawn through its points.
-      const api = (await (await fetch(`${server.url}/api/v1/sweeps/${sweepId}/results`)).json()) as { trials: { trialKey: string; onFront: boolean; trainable: number }[] };
-      const expectedFront = api.trials.filter((t) => t.onFront).sort((a, b) => a.trainable - b.trainable).map((t) => t.trialKey);
+      const api = (await (await fetch(`${server.url}/api/v1/sweeps/${sweepId}/results`)).json()) as {
+        trials: { trialKey: string; onFront: boolean; trainable: number }[];
+      };
+      const expectedFront = api.trials
+        .filter((t) => t.onFront)
+        .sort((a, b) => a.trainable - b.trainable)
+        .map((t) => t.trialKey);
       expect(expectedFront.length).toBeGreaterThan(0);
       expect(state.front).toEqual(expectedFront);
       expect(state.frontDrawn).toBe(true);
       expect(state.legend).toEqual(expect.arrayContaining(['LoRA (baseline)', 'BSLoRA slice', 'Pareto front']));
-    });
+      expect(errors()).toEqual([]);
+      await page.close();
+    }, 360_000);
 
     it('shows the full config and per-task accuracy when a point is hovered', async () => {
+      const { page, errors } = await finishedPage();
       const data = await pageData(page);
       const bs = data.trials.find((t) => t.method === 'bslora')!;
       const text = await hoverPoint(page, bs.trialKey, bs.name);
@@ -274,17 +345,21 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
       expect(text).toMatch(/training\s+30 steps · batch 8 · seq 64/);
       expect(text).toMatch(/seed\s+0/);
       expect(text).toMatch(new RegExp(`trainable\\s+${bs.trainable!.toLocaleString('en-US')}`));
-      const acc = bs.result!.metrics!['builtin:arith'].acc;
+      const acc = bs.accuracy['builtin:arith']!;
       expect(text).toMatch(new RegExp(`arith\\s+${(acc * 100).toFixed(1)}%`));
       expect(text).toMatch(/vs lora-r8-s0\s+[+−±]\d+\.\d pts/);
-      await page.mouse.move(0, 0);
-    });
+      expect(errors()).toEqual([]);
+      await page.close();
+    }, 360_000);
 
     it('has one table row per trial, sortable by clicking headers', async () => {
+      const { page, errors } = await finishedPage();
       const data = await pageData(page);
       expect(await tableKeys(page)).toEqual(data.trials.map((t) => t.trialKey));
-      const headers = await page.$$eval('#trial-table thead th', (ths) => ths.map((th) => (th as HTMLElement).innerText.trim().toLowerCase()));
-      expect(headers).toEqual(expect.arrayContaining(['trial', 'trainable', 'mean acc', 'arith', 'status']));
+      const headers = await page.$$eval('#trial-table thead th', (ths) =>
+        ths.map((th) => (th as HTMLElement).innerText.trim().toLowerCase()),
+      );
+      expect(headers).toEqual(expect.arrayContaining(['trial', 'scale', 'trainable', 'mean acc', 'arith', 'status']));
 
       await page.click('#trial-table th[data-col="trainable"] button');
       expect(await tableKeys(page)).toEqual(sortedKeys(data.trials, (t) => t.trainable, 1));
@@ -294,19 +369,26 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
       expect(await page.getAttribute('#trial-table th[data-col="trainable"]', 'aria-sort')).toBe('descending');
       await page.click('#trial-table th[data-col="meanAcc"] button');
       expect(await tableKeys(page)).toEqual(sortedKeys(data.trials, (t) => t.meanAcc, 1));
-    });
+      expect(errors()).toEqual([]);
+      await page.close();
+    }, 360_000);
 
     it('downloads the results as CSV with a header', async () => {
+      const { page, errors } = await finishedPage();
       const [download] = await Promise.all([page.waitForEvent('download'), page.click('#csv-link')]);
       expect(download.suggestedFilename()).toMatch(/\.csv$/);
       const csv = readFileSync((await download.path())!, 'utf8');
       const lines = csv.trim().split('\n');
       expect(lines[0]).toMatch(/^trial,method,status,trainable,/);
       expect(lines[0]).toContain('acc:builtin:arith');
-      expect(lines).toHaveLength(3);
-    });
+      // A row per trial, then a row per configuration (each trial here is its configuration's only seed).
+      expect(lines).toHaveLength(5);
+      expect(errors()).toEqual([]);
+      await page.close();
+    }, 360_000);
 
     it('saves screenshots, without and with a tooltip open', async () => {
+      const { page, errors } = await finishedPage();
       await page.click('#trial-table th[data-col="trainable"] button');
       await page.mouse.move(0, 0);
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard-quickstart.png'), fullPage: true });
@@ -315,7 +397,7 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard-quickstart-tooltip.png') });
       expect(errors()).toEqual([]);
       await page.close();
-    });
+    }, 360_000);
   });
 
   it('shows every method and share mode in its own colour, the base model as a reference line, and failures', async () => {
@@ -329,24 +411,41 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
     const plotted = spec.trials.filter((t) => t.method !== 'base' && (t.status ?? 'completed') === 'completed');
     const state = await settledChart(page, plotted.length);
     const bySeries = new Map<string, { color: string; symbol: string; n: number }>();
-    for (const p of state.points) bySeries.set(p.seriesName, { color: p.color, symbol: p.symbol, n: (bySeries.get(p.seriesName)?.n ?? 0) + 1 });
+    for (const p of state.points)
+      bySeries.set(p.seriesName, { color: p.color, symbol: p.symbol, n: (bySeries.get(p.seriesName)?.n ?? 0) + 1 });
     expect([...bySeries.keys()]).toEqual(['LoRA (baseline)', 'BSLoRA slice', 'BSLoRA gate', 'BSLoRA kron', 'VeRA']);
     expect(new Set([...bySeries.values()].map((s) => s.color)).size).toBe(5);
     expect(bySeries.get('LoRA (baseline)')).toMatchObject({ symbol: 'diamond', n: 3 });
-    expect(state.legend).toEqual(['LoRA (baseline)', 'BSLoRA slice', 'BSLoRA gate', 'BSLoRA kron', 'VeRA', 'Pareto front', 'base model (untuned)']);
+    expect(state.legend).toEqual([
+      'LoRA (baseline)',
+      'BSLoRA slice',
+      'BSLoRA gate',
+      'BSLoRA kron',
+      'VeRA',
+      'Pareto front',
+      'base model (untuned)',
+    ]);
     // The largest LoRA is the baseline; the base model (no trainable parameters) is a line at its accuracy.
     expect(state.markLines['group:lora']).toEqual([0.64, 163_840]);
     expect(state.markLines['base-reference']).toEqual([0.4]);
     // Front: VeRA → kron 2/2/4 → slice 2/2/4 → slice 4/4/8 → LoRA r16.
     const data = await pageData(page);
     const name = (key: string) => data.trials.find((t) => t.trialKey === key)!.name;
-    expect(state.front.map(name)).toEqual(['vera-r256-s0', 'bslora-kron16-2/2/4-s0', 'bslora-slice-2/2/4-s0', 'bslora-slice-4/4/8-s0', 'lora-r16-s0']);
+    expect(state.front.map(name)).toEqual([
+      'vera-r256-s0',
+      'bslora-kron16-2/2/4-s0',
+      'bslora-slice-2/2/4-s0',
+      'bslora-slice-4/4/8-s0',
+      'lora-r16-s0',
+    ]);
     expect(state.frontDrawn).toBe(true);
 
     // Table: every trial, a column per task (short names, full names on hover), the failure explained.
     expect(await page.locator('#trial-table tbody tr').count()).toBe(spec.trials.length);
     expect(await page.locator('#trial-table th[data-col="task:1"]').innerText()).toMatch(/boolq/i);
-    expect(await page.getAttribute('#trial-table th[data-col="task:1"]', 'title')).toBe(`accuracy on ${FAKE_TASKS[1]}`);
+    expect(await page.getAttribute('#trial-table th[data-col="task:1"]', 'title')).toBe(
+      `accuracy on ${FAKE_TASKS[1]}`,
+    );
     expect(await page.locator('#failures').innerText()).toContain('bslora-kron16-4/4/8-s0: CUDA out of memory (fake)');
     expect(await page.locator('#sweep-status').innerText()).toBe('completed with failures');
     // The spec's expect rules, judged on the results.
@@ -367,7 +466,50 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
     await page.close();
   }, 60_000);
 
-  it('adds points as trials finish while the page is open (SSE or polling)', async () => {
+  it('plots accuracy against a serving footprint measure chosen in the x-axis selector', async () => {
+    const id = uniqueSweepId('footprint');
+    const spec = manyMethodsSweep(id);
+    seedSweep(stack.controlPlane, spec);
+    const { page, errors } = await newPage();
+    await page.goto(`${server.url}/sweeps/${id}`);
+    await page.waitForFunction(() => 'bsloraDashboard' in window);
+    const plotted = spec.trials.filter((t) => t.method !== 'base' && (t.status ?? 'completed') === 'completed');
+    const before = await settledChart(page, plotted.length);
+    expect(before.xAxis.name).toBe('trainable parameters (log)');
+    const data = await pageData(page);
+    const fake = (key: string) => plotted.find((t) => t.name === data.trials.find((d) => d.trialKey === key)!.name)!;
+    for (const p of before.points) expect(p.value[0]).toBe(fake(p.trialKey).total);
+
+    await page.selectOption('#x-measure', 'mergedResidentBytesBf16');
+    await page.waitForFunction(() => document.getElementById('chart-title')?.textContent?.startsWith('Merged'));
+    const merged = await settledChart(page, plotted.length);
+    expect(merged.xAxis.name).toBe('merged into LoRA, bytes (bf16) (log)');
+    expect(await page.locator('#chart-title').innerText()).toBe('Merged into LoRA, bytes (bf16) vs mean accuracy');
+    expect(merged.points.length).toBe(plotted.length);
+    for (const p of merged.points) {
+      const t = fake(p.trialKey);
+      expect(p.value, t.name).toEqual([
+        fakeFootprint(t).mergedResidentBytesBf16,
+        before.points.find((b) => b.trialKey === p.trialKey)!.value[1],
+      ]);
+      expect(p.drawn, t.name).toBe(true);
+    }
+    // Each point moved along x only; a BSLoRA point lies 3× further right here than by its parameter count.
+    const slice = data.trials.find((t) => t.name === 'bslora-slice-2/2/4-s0')!;
+    expect(merged.points.find((p) => p.trialKey === slice.trialKey)!.value[0]).toBe(6 * fake(slice.trialKey).total);
+
+    await page.selectOption('#x-measure', 'adaptersPerGib');
+    await page.waitForFunction(() => document.getElementById('chart-title')?.textContent?.startsWith('Adapters'));
+    const perGib = await settledChart(page, plotted.length);
+    for (const p of perGib.points) expect(p.value[0]).toBeCloseTo(2 ** 30 / (2 * fake(p.trialKey).total));
+    // The tooltip still reports the trial's own parameter count.
+    const text = await hoverPoint(page, slice.trialKey, slice.name);
+    expect(text).toContain(slice.name);
+    expect(errors()).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('adds points as trials finish while the page is open, over SSE', async () => {
     const id = uniqueSweepId('live');
     const sweep: FakeSweep = { ...manyMethodsSweep(id), name: 'live-updates' };
     sweep.trials = sweep.trials.slice(0, 5).map((t) => ({ ...t, status: 'queued' as const }));
@@ -378,14 +520,18 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
     cp.progress.set(plans[0].trialKey, { phase: 'train', step: 3, totalSteps: 10, loss: 1.234, etaSeconds: null });
 
     const { page, errors } = await newPage();
+    const live = watchLiveTransport(page, id);
     await page.goto(`${server.url}/sweeps/${id}`);
     await page.waitForFunction(() => 'bsloraDashboard' in window);
     await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
     const empty = await readChart(page);
     expect(empty.points).toHaveLength(0);
     expect(empty.title).toEqual({ show: true, text: 'No finished trials yet' });
-    expect(await page.locator(`#trial-table tr[data-trial-key="${plans[0].trialKey}"] .progress-text`).innerText()).toBe('train 3/10 · loss 1.234');
-    expect(await page.locator('#live').getAttribute('data-mode')).toMatch(/connecting|sse|polling/);
+    expect(
+      await page.locator(`#trial-table tr[data-trial-key="${plans[0].trialKey}"] .progress-text`).innerText(),
+    ).toBe('train 3/10 · loss 1.234');
+    // Updates must come over the event stream: the results below are recorded only once it is open.
+    await expect.poll(() => page.locator('#live').getAttribute('data-mode'), { timeout: 10_000 }).toBe('sse');
 
     for (let i = 0; i < plans.length; i++) {
       recordFakeResult(cp, id, plans[i], sweep.trials[i], sweep.tasks);
@@ -397,6 +543,7 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
     await expect.poll(() => page.locator('#live').getAttribute('data-mode'), { timeout: 10_000 }).toBe('finished');
     await settledChart(page, plans.length);
     expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+    await live.expectSseOnly(page);
     expect(errors()).toEqual([]);
     await page.close();
   }, 60_000);
@@ -414,7 +561,14 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
       tasks: [task],
       trials: [
         { name: trialName, method: 'lora', rank: 8, total: 81_920, acc: [0.6] },
-        { name: '"><script>window.__xss=5</script>{b}', method: 'bslora', shareMode: 'slice', ranks: { local: 2, intra: 2, inter: 4 }, total: 24_576, acc: [0.58] },
+        {
+          name: '"><script>window.__xss=5</script>{b}',
+          method: 'bslora',
+          shareMode: 'slice',
+          ranks: { local: 2, intra: 2, inter: 4 },
+          total: 24_576,
+          acc: [0.58],
+        },
       ],
     });
     const { page, errors } = await newPage();
@@ -439,7 +593,9 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
     expect(await page.locator('#crumb-name').innerText()).toBe(name);
     expect(await page.locator('#sweep-description').innerText()).toBe(description);
     expect(await page.title()).toBe(`${name} · BSLoRA`);
-    const rows = await page.$$eval('#trial-table tbody .trial-name', (els) => els.map((e) => (e as HTMLElement).innerText.trim()));
+    const rows = await page.$$eval('#trial-table tbody .trial-name', (els) =>
+      els.map((e) => (e as HTMLElement).innerText.trim()),
+    );
     expect(rows[0]).toContain(trialName);
     expect(rows[1]).toContain('"><script>window.__xss=5</script>{b}');
     expect(await page.locator('#trial-table th[data-col="task:0"] button').textContent()).toBe(task);

@@ -18,6 +18,7 @@ import { captureIo } from '../helpers/capture-io.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { readSse, type SseEvent } from '../helpers/sse.js';
 import { tinySpecYaml } from '../helpers/tiny-spec.js';
+import { waitFor, waitForSweepEnd } from '../helpers/sweep-helpers.js';
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
 
 describe('REST, SSE, webhooks and expect rules on a real sweep', () => {
@@ -26,18 +27,44 @@ describe('REST, SSE, webhooks and expect rules on a real sweep', () => {
   const specPath = join(home, 'e2e-api.yaml');
   let stack: LocalStack;
   let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
-  let sweepId: string;
+  // The sweep every test looks at, submitted by whichever test asks first, so each test also runs on its own.
+  let submitted: Promise<string> | undefined;
+  const firstSweep = () =>
+    (submitted ??= (async () => {
+      const res = await fetch(`${stack.apiUrl}/api/v1/sweeps`, {
+        method: 'POST',
+        body: readFileSync(specPath, 'utf8'),
+        headers: {
+          authorization: `Bearer ${stack.token}`,
+          'content-type': 'application/yaml',
+          'idempotency-key': 'e2e-api-1',
+        },
+      });
+      expect(res.status).toBe(201);
+      return ((await res.json()) as { id: string }).id;
+    })());
+  const firstSweepEnded = async () => {
+    const id = await firstSweep();
+    await waitForSweepEnd(stack.controlPlane.store, id, 170_000);
+    return id;
+  };
 
   const cli = () => {
     const cap = captureIo();
-    const program = makeProgram({ homeDir: home, redisUrl: TEST_REDIS_URL, prefix, apiUrl: stack.apiUrl!, host: '127.0.0.1', port: 0 }, cap.io);
+    const program = makeProgram(
+      { homeDir: home, redisUrl: TEST_REDIS_URL, prefix, apiUrl: stack.apiUrl!, host: '127.0.0.1', port: 0 },
+      cap.io,
+    );
     return { run: (args: string[]) => program.parseAsync(args, { from: 'user' }), cap };
   };
   const get = async (path: string) => (await fetch(`${stack.apiUrl}${path}`)).json();
 
   beforeAll(async () => {
     delete process.env.BSLORA_API_TOKEN;
-    process.env.BSLORA_E2E_WEBHOOK_SECRET = 'e2e-webhook-secret';
+    process.env.BSLORA_WEBHOOK_SECRET_E2E = 'e2e-webhook-secret';
+    // The receiver listens on the loopback, which webhooks may reach only when allowed explicitly.
+    process.env.BSLORA_WEBHOOK_ALLOW_HOSTS = '127.0.0.1';
+    process.env.BSLORA_WEBHOOK_ALLOW_NETWORKS = '127.0.0.0/8';
     receiver = await startWebhookReceiver([503]);
     writeFileSync(
       specPath,
@@ -45,7 +72,7 @@ describe('REST, SSE, webhooks and expect rules on a real sweep', () => {
         name: 'e2e-api',
         steps: 3,
         seed: 11,
-        notify: [{ url: receiver.url, secret_env: 'BSLORA_E2E_WEBHOOK_SECRET' }],
+        notify: [{ url: receiver.url, secret_env: 'BSLORA_WEBHOOK_SECRET_E2E' }],
         expect: [
           { name: 'bslora-has-a-result', best: 'bslora', at_least: 0 },
           { name: 'impossible', best: 'bslora', at_least: 101 },
@@ -63,13 +90,7 @@ describe('REST, SSE, webhooks and expect rules on a real sweep', () => {
   });
 
   it('follows a sweep submitted over REST through SSE until it ends', async () => {
-    const res = await fetch(`${stack.apiUrl}/api/v1/sweeps`, {
-      method: 'POST',
-      body: readFileSync(specPath, 'utf8'),
-      headers: { authorization: `Bearer ${stack.token}`, 'content-type': 'application/yaml', 'idempotency-key': 'e2e-api-1' },
-    });
-    expect(res.status).toBe(201);
-    sweepId = (await res.json()).id;
+    const sweepId = await firstSweep();
 
     const stream = await fetch(`${stack.apiUrl}/api/v1/sweeps/${sweepId}/events`);
     const { events, ended } = await readSse(stream);
@@ -77,17 +98,26 @@ describe('REST, SSE, webhooks and expect rules on a real sweep', () => {
     const kinds = events.map((e) => e.event);
     expect(kinds[0]).toBe('snapshot');
     expect(kinds.slice(-2)).toEqual(['sweep-finished', 'end']);
-    expect(events.at(-1)!.data, JSON.stringify(stack.controlPlane.store.trialsOfSweep(sweepId).map((t) => t.lastError))).toMatchObject({ status: 'completed' });
+    expect(
+      events.at(-1)!.data,
+      JSON.stringify(stack.controlPlane.store.trialsOfSweep(sweepId).map((t) => t.lastError)),
+    ).toMatchObject({ status: 'completed' });
 
-    // Every trial finished either before the stream opened (the snapshot says so) or while it was open.
-    const snapshot = events[0].data as { trials: { trialKey: string; status: string }[] };
-    const finishedLive = events.filter((e) => e.event === 'trial-finished').map((e: SseEvent) => (e.data as { trialKey: string }).trialKey);
-    const finishedBefore = snapshot.trials.filter((t) => t.status === 'completed').map((t) => t.trialKey);
-    expect(new Set([...finishedLive, ...finishedBefore])).toEqual(new Set(snapshot.trials.map((t) => t.trialKey)));
+    // Every trial finished either before the stream opened (the snapshot counts it) or while it was open (an event
+    // with its row), and none twice.
+    const snapshot = events[0].data as { trials: { total: number; completed: number }; resumed: boolean };
+    expect(snapshot.resumed).toBe(false);
+    const finishedLive = events
+      .filter((e) => e.event === 'trial-finished')
+      .map((e: SseEvent) => e.data as { trialKey: string; row: { status: string } });
+    expect(new Set(finishedLive.map((e) => e.trialKey)).size).toBe(finishedLive.length);
+    expect(finishedLive.every((e) => e.row.status === 'completed')).toBe(true);
+    expect(snapshot.trials.completed + finishedLive.length).toBe(snapshot.trials.total);
     expect(kinds).toContain('trial-progress');
   }, 180_000);
 
   it('records the expect verdicts with the results', async () => {
+    const sweepId = await firstSweepEnded();
     const results = await get(`/api/v1/sweeps/${sweepId}/results`);
     expect(results.completed).toBe(2);
     expect(results.expectPassed).toBe(false);
@@ -96,24 +126,32 @@ describe('REST, SSE, webhooks and expect rules on a real sweep', () => {
       ['impossible', false],
     ]);
     expect((await get(`/api/v1/sweeps/${sweepId}`)).summary.expectPassed).toBe(false);
-  });
+  }, 180_000);
 
   it('delivers the signed completion webhook, retrying after the receiver failed once, and logs both attempts', async () => {
+    const sweepId = await firstSweepEnded();
     const hooks = await receiver.waitFor(2);
     expect(hooks.slice(0, 2).map((h) => h.status)).toEqual([503, 200]);
     for (const h of hooks.slice(0, 2)) {
-      expect(verifyWebhookSignature('e2e-webhook-secret', h.body, h.headers['x-bslora-signature'] as string)).toBe(true);
+      expect(verifyWebhookSignature('e2e-webhook-secret', h.body, h.headers['x-bslora-signature'] as string)).toBe(
+        true,
+      );
     }
     const payload = JSON.parse(hooks[1].body);
-    expect(payload).toMatchObject({ event: 'sweep.completed', sweep: { id: sweepId, status: 'completed' }, summary: { completed: 2, expectPassed: false } });
+    expect(payload).toMatchObject({
+      event: 'sweep.completed',
+      sweep: { id: sweepId, status: 'completed' },
+      summary: { completed: 2, expectPassed: false },
+    });
     const { deliveries } = await get(`/api/v1/sweeps/${sweepId}/webhook-deliveries`);
     expect(deliveries.map((d: { attempt: number; ok: boolean }) => [d.attempt, d.ok])).toEqual([
       [1, false],
       [2, true],
     ]);
-  }, 30_000);
+  }, 200_000);
 
   it('makes `sweep submit --wait` exit 1 on a failed expect rule, showing every verdict', async () => {
+    await firstSweepEnded(); // so its trials are reused
     const { run, cap } = cli();
     const err = await run(['sweep', 'submit', specPath, '--wait']).catch((e) => e);
     expect(isControlPlaneError(err) && err.code).toBe('CP_ERR_EXPECT_FAILED');
@@ -121,28 +159,53 @@ describe('REST, SSE, webhooks and expect rules on a real sweep', () => {
     expect(cap.stdout()).toContain('2 trials (2 reused)');
     expect(cap.stdout()).toMatch(/PASS {2}bslora-has-a-result: /);
     expect(cap.stdout()).toMatch(/FAIL {2}impossible: .* < target 101\.00/);
-  }, 60_000);
+  }, 240_000);
 
   it('lists the worker from its agent heartbeat, in `bslora workers` and in /metrics', async () => {
+    const sweepId = await firstSweepEnded();
+    // The first delivery attempt (answered 503) is logged before the retry: wait for it, not for the retry.
+    await waitFor(
+      () => stack.controlPlane.store.webhookDeliveries(sweepId).length >= 1 || undefined,
+      30_000,
+      'the first webhook attempt',
+    );
     const { run, cap } = cli();
     await run(['workers', '--json']);
     const workers = JSON.parse(cap.stdout());
     expect(workers).toHaveLength(1);
-    expect(workers[0]).toMatchObject({ status: 'serving', device: 'cpu', address: stack.agent.workers[0].address, pid: stack.agent.workers[0].pid });
+    expect(workers[0]).toMatchObject({
+      status: 'serving',
+      device: 'cpu',
+      address: stack.agent.workers[0].address,
+      pid: stack.agent.workers[0].pid,
+    });
     expect(workers[0].versions.torch).toBeTruthy();
     expect(workers[0].devices[0].name).toBe('cpu');
 
     const metrics = await (await fetch(`${stack.apiUrl}/metrics`)).text();
     expect(metrics).toContain('bslora_workers{status="serving"} 1');
     expect(metrics).toMatch(/bslora_trial_train_duration_seconds_count [2-9]/);
-    expect(metrics).toMatch(/bslora_sweeps\{status="completed"\} 2/);
+    const completed = stack.controlPlane.store.listSweeps(500).filter((x) => x.status === 'completed').length;
+    expect(completed).toBeGreaterThanOrEqual(1);
+    expect(metrics).toContain(`bslora_sweeps{status="completed"} ${completed}`);
     expect(metrics).toContain('bslora_webhook_delivery_attempts_total{outcome="failed"} 1');
-  });
+  }, 240_000);
 
   it('runs the GitHub Actions recipe of docs/ci.md, which fails the job on the failed expect rule', async () => {
+    await firstSweepEnded(); // so its trials are reused
     const doc = readFileSync(new URL('../../docs/ci.md', import.meta.url), 'utf8');
     const block = doc.split('<!-- ci-recipe:start')[1].split('```yaml\n')[1].split('```\n')[0];
-    const job = (parseYaml(block) as { jobs: Record<string, { env: Record<string, string>; steps: { id?: string; name?: string; env?: Record<string, string>; run?: string }[] }> }).jobs.sweep;
+    const job = (
+      parseYaml(block) as {
+        jobs: Record<
+          string,
+          {
+            env: Record<string, string>;
+            steps: { id?: string; name?: string; env?: Record<string, string>; run?: string }[];
+          }
+        >;
+      }
+    ).jobs.sweep;
     const outputs: Record<string, Record<string, string>> = {};
     // The expressions the recipe uses, as GitHub would fill them in.
     const expand = (v: string) =>
@@ -160,11 +223,34 @@ describe('REST, SSE, webhooks and expect rules on a real sweep', () => {
     for (const step of job.steps.filter((st) => st.run)) {
       const outFile = join(home, `gh-output-${results.length}`);
       writeFileSync(outFile, '');
-      const env = { PATH: process.env.PATH!, HOME: process.env.HOME ?? home, ...jobEnv, ...Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, expand(String(v))])), GITHUB_OUTPUT: outFile };
+      const env = {
+        PATH: process.env.PATH!,
+        HOME: process.env.HOME ?? home,
+        ...jobEnv,
+        ...Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, expand(String(v))])),
+        GITHUB_OUTPUT: outFile,
+      };
       // Asynchronously: the control plane answering these requests runs in this very process.
-      const r = await execa('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', expand(step.run!)], { env, extendEnv: false, cwd: home, reject: false, timeout: 60_000 });
-      results.push({ name: step.name ?? '', status: r.exitCode ?? null, stdout: String(r.stdout), stderr: String(r.stderr) });
-      if (step.id) outputs[step.id] = Object.fromEntries(readFileSync(outFile, 'utf8').split('\n').filter(Boolean).map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]));
+      const r = await execa('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', expand(step.run!)], {
+        env,
+        extendEnv: false,
+        cwd: home,
+        reject: false,
+        timeout: 60_000,
+      });
+      results.push({
+        name: step.name ?? '',
+        status: r.exitCode ?? null,
+        stdout: String(r.stdout),
+        stderr: String(r.stderr),
+      });
+      if (step.id)
+        outputs[step.id] = Object.fromEntries(
+          readFileSync(outFile, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]),
+        );
       if (r.exitCode !== 0) break;
     }
     expect(results.map((r) => [r.name, r.status])).toEqual([
@@ -178,5 +264,5 @@ describe('REST, SSE, webhooks and expect rules on a real sweep', () => {
     expect(check).toMatch(/FAIL {2}impossible: /);
     expect(check).toContain('::error::the sweep failed or its expect rules did not pass');
     expect(readFileSync(join(home, 'results.csv'), 'utf8')).toMatch(/^trial,method,status/);
-  }, 60_000);
+  }, 240_000);
 });

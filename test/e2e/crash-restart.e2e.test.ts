@@ -58,8 +58,11 @@ describe('control plane and agent killed mid-sweep', () => {
 
   it('completes the sweep after a restart, resuming the interrupted trial, recording each result once', async () => {
     const first = await startUp(env);
-    const specPath = writeTinySpec(home, 'crash', ['method: [lora]', 'lora_ranks: [2, 4]'], { steps: 10, checkpoint_every: 2 });
-    const res = await fetch(`${first.apiUrl}/api/v1/sweeps?base=${encodeURIComponent(home)}`, {
+    const specPath = writeTinySpec(home, 'crash', ['method: [lora]', 'lora_ranks: [2, 4]'], {
+      steps: 10,
+      checkpoint_every: 2,
+    });
+    const res = await fetch(`${first.apiUrl}/api/v1/sweeps`, {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/yaml' },
       body: readFileSync(specPath, 'utf8'),
@@ -67,9 +70,17 @@ describe('control plane and agent killed mid-sweep', () => {
     expect(res.status).toBe(201);
     const { id } = (await res.json()) as { id: string };
 
-    type Detail = { status: string; trials: { trialKey: string; progress: { phase?: string; step?: number } | null }[] };
+    type Detail = {
+      status: string;
+      trials: { trialKey: string; progress: { phase?: string; step?: number } | null }[];
+    };
     const get = async (api: string) => (await (await fetch(`${api}/api/v1/sweeps/${id}`)).json()) as Detail;
-    await waitFor(async () => (await get(first.apiUrl)).trials.some((t) => t.progress?.phase === 'train' && (t.progress.step ?? 0) >= 5), 90_000, 'training past step 5');
+    await waitFor(
+      async () =>
+        (await get(first.apiUrl)).trials.some((t) => t.progress?.phase === 'train' && (t.progress.step ?? 0) >= 5),
+      90_000,
+      'training past step 5',
+    );
 
     first.child.kill('SIGKILL');
     await first.child;
@@ -77,21 +88,36 @@ describe('control plane and agent killed mid-sweep', () => {
     await waitFor(() => !isAlive(first.workerPid) || undefined, 15_000, 'the orphaned worker to exit');
 
     second = await startUp(env);
-    const done = await waitFor(async () => {
-      const d = await get(second!.apiUrl);
-      return ['completed', 'completed_with_failures', 'cancelled'].includes(d.status) ? d : undefined;
-    }, 150_000, 'the sweep to finish after the restart');
+    const done = await waitFor(
+      async () => {
+        const d = await get(second!.apiUrl);
+        return ['completed', 'completed_with_failures', 'cancelled'].includes(d.status) ? d : undefined;
+      },
+      150_000,
+      'the sweep to finish after the restart',
+    );
     expect(done.status).toBe('completed');
 
     const db = new Database(join(home, 'bslora.db'), { readonly: true });
     try {
       const results = db
-        .prepare('SELECT r.trial_key, r.train_json FROM results r JOIN sweep_trials st ON st.trial_key = r.trial_key WHERE st.sweep_id = ?')
+        .prepare(
+          'SELECT r.trial_key, r.train_json FROM results r JOIN sweep_trials st ON st.trial_key = r.trial_key WHERE st.sweep_id = ?',
+        )
         .all(id) as { trial_key: string; train_json: string }[];
       expect(results).toHaveLength(2);
+      // Recorded once each, counted where recordings happen: results has one row per trial whatever arrives (its
+      // key and INSERT OR IGNORE), so a second recording shows only in the recorder's log.
+      const recordings = db
+        .prepare("SELECT trial_key, payload_json FROM events WHERE sweep_id = ? AND kind = 'result-recorded'")
+        .all(id) as { trial_key: string; payload_json: string }[];
+      expect(recordings.map((r) => r.trial_key).sort()).toEqual(results.map((r) => r.trial_key).sort());
+      expect(recordings.every((r) => (JSON.parse(r.payload_json) as { inserted: boolean }).inserted)).toBe(true);
       const resumed = results.map((r) => (JSON.parse(r.train_json) as { resumedFromStep: number }).resumedFromStep);
       expect(Math.max(...resumed)).toBeGreaterThanOrEqual(2);
-      const finished = db.prepare("SELECT COUNT(*) AS n FROM events WHERE sweep_id = ? AND kind = 'sweep-finished'").get(id) as { n: number };
+      const finished = db
+        .prepare("SELECT COUNT(*) AS n FROM events WHERE sweep_id = ? AND kind = 'sweep-finished'")
+        .get(id) as { n: number };
       expect(finished.n).toBe(1);
     } finally {
       db.close();

@@ -34,7 +34,17 @@ describe('bslora params', () => {
 
   const cli = () => {
     const cap = captureIo();
-    const program = makeProgram({ homeDir: home, redisUrl: 'redis://127.0.0.1:1', prefix: 'x', apiUrl: 'http://127.0.0.1:1', host: '127.0.0.1', port: 0 }, cap.io);
+    const program = makeProgram(
+      {
+        homeDir: home,
+        redisUrl: 'redis://127.0.0.1:1',
+        prefix: 'x',
+        apiUrl: 'http://127.0.0.1:1',
+        host: '127.0.0.1',
+        port: 0,
+      },
+      cap.io,
+    );
     return { run: (args: string[]) => program.parseAsync(args, { from: 'user' }), cap };
   };
   const specWith = (kron: number) => {
@@ -57,8 +67,14 @@ describe('bslora params', () => {
     await run(['params', specWith(4), '--worker', worker.address, '--json']);
     const report = JSON.parse(cap.stdout()) as ParamsReport;
     expect(report.trials.map((t) => t.name)).toEqual([
-      'lora-r4-s0', 'lora-r8-s0', 'bslora-slice-2/2/4-s0', 'bslora-kron4-2/2/4-s0',
-      'lora-r4-s1', 'lora-r8-s1', 'bslora-slice-2/2/4-s1', 'bslora-kron4-2/2/4-s1',
+      'lora-r4-s0',
+      'lora-r8-s0',
+      'bslora-slice-2/2/4-s0',
+      'bslora-kron4-2/2/4-s0',
+      'lora-r4-s1',
+      'lora-r8-s1',
+      'bslora-slice-2/2/4-s1',
+      'bslora-kron4-2/2/4-s1',
     ]);
     expect(report.loraBaseline).toBe('lora-r8-s0');
     expect(report.baseTotal).toBeGreaterThan(0);
@@ -80,13 +96,30 @@ describe('bslora params', () => {
     expect(byName['lora-r4-s0'].counts!.total * 2).toBe(lora8.total);
     // Seeds do not change shapes.
     expect(byName['bslora-kron4-2/2/4-s1'].counts).toEqual(byName['bslora-kron4-2/2/4-s0'].counts);
+    // The serving footprint, from shapes: resident bytes = parameters × dtype size; LoRA merged = factored;
+    // BSLoRA expanded to per-module LoRA (rank 2+2+4 here) holds more than factored.
+    for (const t of report.trials) {
+      const f = t.footprint!;
+      expect(f.residentBytesBf16, t.name).toBe(2 * t.counts!.total);
+      expect(f.residentBytesFp32, t.name).toBe(4 * t.counts!.total);
+      expect(f.adapterFileBytes, t.name).toBeGreaterThan(f.residentBytesFp32);
+      expect(f.adaptersPerGib, t.name).toBeCloseTo(2 ** 30 / f.residentBytesBf16);
+    }
+    expect(byName['lora-r8-s0'].footprint!.mergedResidentBytesBf16).toBe(
+      byName['lora-r8-s0'].footprint!.residentBytesBf16,
+    );
+    expect(slice.footprint!.mergedResidentBytesBf16).toBe(byName['lora-r8-s0'].footprint!.residentBytesBf16);
+    expect(slice.footprint!.residentBytesBf16).toBeLessThan(slice.footprint!.mergedResidentBytesBf16);
   });
 
   it('lists trials the worker refuses with the reason, and exits 2', async () => {
     const { run, cap } = cli();
     const err = await run(['params', specWith(7), '--worker', worker.address]).catch((e) => e);
     expect(isControlPlaneError(err) && err.exitCode).toBe(2);
-    expect(err.issues.map((i: { path: string }) => i.path)).toEqual(['trial bslora-kron7-2/2/4-s0', 'trial bslora-kron7-2/2/4-s1']);
+    expect(err.issues.map((i: { path: string }) => i.path)).toEqual([
+      'trial bslora-kron7-2/2/4-s0',
+      'trial bslora-kron7-2/2/4-s1',
+    ]);
     expect(err.issues[0].message).toContain('kron_share_size=7');
     expect(cap.stdout()).toMatch(/bslora-slice-2\/2\/4-s0\s+bslora\s+[\d,]+/);
   });
@@ -97,7 +130,10 @@ describe('bslora params', () => {
     const out = cap.stdout();
     expect(out).toMatch(/^params-e2e: 8 trials on builtin:tiny-llama \([\d,]+ base parameters\)/);
     expect(out).toMatch(/trial\s+method\s+local\s+intra\s+inter\s+transform\s+total\s+of LoRA/);
-    expect(out).toMatch(/lora-r8-s0\s+lora\s+[\d,]+\s+0\s+0\s+0\s+[\d,]+\s+100\.0%/);
+    expect(out).toMatch(
+      /lora-r8-s0\s+lora\s+[\d,]+\s+0\s+0\s+0\s+[\d,]+\s+100\.0%\s+[\d,]+\s+[\d,]+\s+[\d,]+\s+[\d.,]+/,
+    );
+    expect(out).toMatch(/of LoRA\s+file bytes\s+bf16 bytes\s+merged bf16\s+per GiB/);
   }, 120_000);
 
   it('counts known Llama shapes without a worker, exactly as the worker counts them (every method, share mode, GQA, refusals)', async () => {

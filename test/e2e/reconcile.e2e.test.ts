@@ -34,7 +34,9 @@ describe('start-up reconciler', () => {
       await loadSweepSpecFile(writeTinySpec(home, 'first', ['method: [lora]', 'lora_ranks: [2]'], { steps: 12 })),
     );
     await waitForSweepEnd(stack.controlPlane.store, first.sweepId, 90_000);
-    const spec = await loadSweepSpecFile(writeTinySpec(home, 'lost-jobs', ['method: [lora]', 'lora_ranks: [2, 4]'], { steps: 12 }));
+    const spec = await loadSweepSpecFile(
+      writeTinySpec(home, 'lost-jobs', ['method: [lora]', 'lora_ranks: [2, 4]'], { steps: 12 }),
+    );
     const { sweepId, trials, reused } = await stack.controlPlane.submit(spec);
     expect(reused).toHaveLength(1);
     // Lose everything Redis knew about the sweep while its slow trial is queued or training.

@@ -29,17 +29,25 @@ interface AgentProcess {
 }
 
 async function startAgent(home: string, prefix: string): Promise<AgentProcess> {
-  const child = execa('node', [BIN, 'agent', '--redis', TEST_REDIS_URL, '--prefix', prefix, '--devices', 'cpu', '--dry-run'], {
-    env: { BSLORA_HOME: home },
-    // Let SIGTERM take its course: closing the BullMQ consumers waits out their blocking fetch (about 5 s).
-    forceKillAfterDelay: 30_000,
-    reject: false,
-    all: true,
-    buffer: false,
-  });
+  const child = execa(
+    'node',
+    [BIN, 'agent', '--redis', TEST_REDIS_URL, '--prefix', prefix, '--devices', 'cpu', '--dry-run'],
+    {
+      env: { BSLORA_HOME: home },
+      // Let SIGTERM take its course: closing the BullMQ consumers waits out their blocking fetch (about 5 s).
+      forceKillAfterDelay: 30_000,
+      reject: false,
+      all: true,
+      buffer: false,
+    },
+  );
   let output = '';
   child.all!.on('data', (d: Buffer) => (output += d.toString()));
-  const line = await waitFor(() => /consuming from .*: cpu@(\S+) \(pid (\d+)\)/.exec(output) ?? undefined, 120_000, `an agent to start:\n${output}`);
+  const line = await waitFor(
+    () => /consuming from .*: cpu@(\S+) \(pid (\d+)\)/.exec(output) ?? undefined,
+    120_000,
+    `an agent to start:\n${output}`,
+  );
   return { child, workerAddress: line[1], workerPid: Number(line[2]), output: () => output };
 }
 

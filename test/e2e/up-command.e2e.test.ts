@@ -19,7 +19,12 @@ describe('bslora up', () => {
   it('starts Redis, a worker and the API, serves requests, and leaves nothing running after SIGINT', async () => {
     const redisPort = await freePort();
     const child = execa('node', [BIN, 'up'], {
-      env: { BSLORA_HOME: home, BSLORA_REDIS_URL: `redis://127.0.0.1:${redisPort}`, BSLORA_PORT: '0', BSLORA_API_TOKEN: 'test-token' },
+      env: {
+        BSLORA_HOME: home,
+        BSLORA_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+        BSLORA_PORT: '0',
+        BSLORA_API_TOKEN: 'test-token',
+      },
       reject: false,
       all: true,
       buffer: true,
@@ -39,7 +44,11 @@ describe('bslora up', () => {
 
     const health = await fetch(`${apiUrl}/healthz`);
     expect(health.status).toBe(200);
-    const unauthorized = await fetch(`${apiUrl}/api/v1/sweeps`, { method: 'POST', body: 'name: x', headers: { 'content-type': 'application/yaml' } });
+    const unauthorized = await fetch(`${apiUrl}/api/v1/sweeps`, {
+      method: 'POST',
+      body: 'name: x',
+      headers: { 'content-type': 'application/yaml' },
+    });
     expect(unauthorized.status).toBe(401);
 
     child.kill('SIGINT');

@@ -30,8 +30,16 @@ export async function deleteKeysWithPrefix(prefix: string): Promise<number> {
 export async function countKeysWithPrefix(prefix: string): Promise<number> {
   const redis = new Redis(TEST_REDIS_URL);
   try {
-    const [, keys] = await redis.scan('0', 'MATCH', `${prefix}:*`, 'COUNT', 10_000);
-    return keys.length;
+    // SCAN's COUNT is a hint, not a limit: only a walk back to cursor 0 has seen every key (and a key may be returned
+    // more than once, hence the set).
+    const seen = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1_000);
+      cursor = next;
+      for (const k of keys) seen.add(k);
+    } while (cursor !== '0');
+    return seen.size;
   } finally {
     redis.disconnect();
   }

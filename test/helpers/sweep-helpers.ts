@@ -6,7 +6,12 @@ import { FINAL_SWEEP_STATUSES } from '../../control-plane/src/store/statuses.js'
 import type { Store, SweepRow } from '../../control-plane/src/store/store.js';
 
 /** Writes a tiny spec (tiny-llama, builtin:arith) with the given grid and training overrides; returns its path. */
-export function writeTinySpec(dir: string, name: string, grid: string[], training: Record<string, number> = {}): string {
+export function writeTinySpec(
+  dir: string,
+  name: string,
+  grid: string[],
+  training: Record<string, number> = {},
+): string {
   const t = { steps: 6, learning_rate: 0.003, batch_size: 4, seq_len: 64, seed: 0, eval_limit: 20, ...training };
   const path = join(dir, `${name}.yaml`);
   writeFileSync(
@@ -18,7 +23,9 @@ export function writeTinySpec(dir: string, name: string, grid: string[], trainin
       'train_data: builtin:arith',
       'eval_tasks: [builtin:arith]',
       'target_modules: [q_proj, v_proj]',
-      `training: {${Object.entries(t).map(([k, v]) => `${k}: ${v}`).join(', ')}}`,
+      `training: {${Object.entries(t)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ')}}`,
       'grid:',
       ...grid.map((l) => `  ${l}`),
     ].join('\n'),
@@ -26,7 +33,11 @@ export function writeTinySpec(dir: string, name: string, grid: string[], trainin
   return path;
 }
 
-export async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+export async function waitFor<T>(
+  fn: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -37,10 +48,14 @@ export async function waitFor<T>(fn: () => T | undefined | Promise<T | undefined
 }
 
 export function waitForSweepEnd(store: Store, sweepId: string, timeoutMs: number): Promise<SweepRow> {
-  return waitFor(() => {
-    const s = store.getSweep(sweepId);
-    return s && FINAL_SWEEP_STATUSES.has(s.status) ? s : undefined;
-  }, timeoutMs, `sweep ${sweepId} to end`);
+  return waitFor(
+    () => {
+      const s = store.getSweep(sweepId);
+      return s && FINAL_SWEEP_STATUSES.has(s.status) ? s : undefined;
+    },
+    timeoutMs,
+    `sweep ${sweepId} to end`,
+  );
 }
 
 /** True while the process runs; an exited process not yet reaped (a zombie) counts as gone. */

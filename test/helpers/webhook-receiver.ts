@@ -31,7 +31,8 @@ export async function startWebhookReceiver(statuses: number[] = []) {
     async waitFor(n: number, timeoutMs = 20_000): Promise<ReceivedHook[]> {
       const until = Date.now() + timeoutMs;
       while (received.length < n) {
-        if (Date.now() > until) throw new Error(`webhook receiver got ${received.length} of ${n} requests within ${timeoutMs} ms`);
+        if (Date.now() > until)
+          throw new Error(`webhook receiver got ${received.length} of ${n} requests within ${timeoutMs} ms`);
         await new Promise<void>((r) => {
           waiters.push(r);
           setTimeout(r, 200);

@@ -9,11 +9,15 @@ fresh adapter, trains, saves and unloads; ``evaluate_trial`` loads the saved ada
 Suites:
   arith        train builtin:arith/train, evaluate the first --eval-limit items of builtin:arith/test
   commonsense  train ARC-Easy train (``#mc`` style), evaluate the first --eval-limit items of ARC-Easy test and of
-               BoolQ test (the commonsense files live in ../shared/data/commonsense relative to the repository root)
+               BoolQ test (``llm-adapters:`` sets: set BSLORA_DATA_MIRROR on a machine without internet)
 
 Methods: the untuned base; LoRA r=--lora-rank (alpha 2r); BSLoRA slice / kron(--kron-share-size) /
 gate(--gate-share-size) with r_local = r_intra = r_inter = r for each r in --ranks and lora_alpha = 2 * 3r (so the
 scale alpha / total rank is 2, as LoRA's). All adapters target q, k, v, up, down.
+
+``--scaling MODE`` (fixed:<s>, alpha_over_rank, rslora; the sweep setting adapter.scaling) replaces those alphas:
+every adapter then gets the scale that MODE gives with the default alpha, as a sweep without lora_alpha would.
+``--bslora-ranks 2/4/16`` measures that one local/intra/inter triple instead of the r/r/r ones of --ranks.
 
 Each finished trial is printed at once (stderr) and appended as a JSON line to --out (when given); the markdown
 table goes to stdout at the end. ``--resume`` skips trials already in --out, so an interrupted run can continue.
@@ -32,7 +36,6 @@ from pathlib import Path
 import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-COMMONSENSE = (REPO_ROOT / ".." / "shared" / "data" / "commonsense").resolve()
 TARGETS = ("q_proj", "k_proj", "v_proj", "up_proj", "down_proj")
 
 
@@ -45,17 +48,17 @@ def suite_refs(suite: str) -> tuple[str, tuple[str, ...], int]:
     if suite == "arith":
         return "builtin:arith/train", ("builtin:arith/test",), 32
     if suite == "commonsense":
-        arc, boolq = COMMONSENSE / "ARC-Easy", COMMONSENSE / "boolq"
-        return f"{arc}/train.json#mc", (f"{arc}/test.json#mc", f"{boolq}/test.json#mc"), 128
+        return "llm-adapters:ARC-Easy#mc", ("llm-adapters:ARC-Easy#mc", "llm-adapters:boolq#mc"), 128
     raise SystemExit(f"unknown suite {suite!r}")
 
 
 def method_specs(args) -> list[tuple[str, dict]]:
     """(label, Trial fields) for every method to measure, the base first."""
     specs: list[tuple[str, dict]] = [] if args.no_base else [("base", dict(method="base"))]
+    scale = dict(scaling=args.scaling) if args.scaling else None
     if "lora" in args.methods:
         r = args.lora_rank
-        specs.append((f"lora r={r}", dict(method="lora", rank=r, lora_alpha=2.0 * r)))
+        specs.append((f"lora r={r}{_tag(args)}", dict(method="lora", rank=r, **(scale or dict(lora_alpha=2.0 * r)))))
     for mode in ("slice", "kron", "gate"):
         if mode not in args.methods:
             continue
@@ -63,16 +66,59 @@ def method_specs(args) -> list[tuple[str, dict]]:
                  "gate": dict(gate_share_size=args.gate_share_size)}
         label_mode = {"slice": "slice", "kron": f"kron({args.kron_share_size})",
                       "gate": f"gate({args.gate_share_size})"}
+        if args.bslora_ranks:
+            local, intra, inter = (int(x) for x in args.bslora_ranks.split("/"))
+            specs.append((f"bslora {label_mode[mode]} {args.bslora_ranks}{_tag(args)}",
+                           dict(method="bslora", share_mode=mode, r_local=local, r_intra=intra, r_inter=inter,
+                                **(scale or dict(lora_alpha=2.0 * (local + intra + inter))), **extra.get(mode, {}))))
+            continue
         for r in args.ranks:
-            specs.append((f"bslora {label_mode[mode]} r={r}", dict(method="bslora", share_mode=mode, r_local=r,
-                                                                    r_intra=r, r_inter=r, lora_alpha=2.0 * 3 * r,
-                                                                    **extra.get(mode, {}))))
+            specs.append((f"bslora {label_mode[mode]} r={r}{_tag(args)}",
+                          dict(method="bslora", share_mode=mode, r_local=r, r_intra=r, r_inter=r,
+                               **(scale or dict(lora_alpha=2.0 * 3 * r)), **extra.get(mode, {}))))
     return specs
+
+
+def trial_message(fields: dict, **common):
+    """The proto Trial of one measured configuration (``fields`` as ``method_specs`` gives them)."""
+    from bslora_api.worker.v1 import worker_service_pb2 as pb
+    from bslora_worker.contract_files import method_versions
+
+    fields = dict(fields)
+    method = fields.pop("method")
+    msg = pb.Trial(method_version=method_versions()[method], **common)
+    settings = getattr(msg, method)
+    settings.SetInParent()
+    if method == "lora":
+        settings.rank = fields.pop("rank")
+    elif method == "bslora":
+        settings.ranks.CopyFrom(pb.BSLoraRanks(local=fields.pop("r_local"), intra=fields.pop("r_intra"),
+                                               inter=fields.pop("r_inter")))
+        mode = fields.pop("share_mode")
+        getattr(settings, mode).SetInParent()
+        if mode != "slice":
+            getattr(settings, mode).share_size = fields.pop(f"{mode}_share_size")
+    if "lora_alpha" in fields:
+        settings.lora_alpha = fields.pop("lora_alpha")
+    if "scaling" in fields:
+        mode, _, value = fields.pop("scaling").partition(":")
+        settings.scaling.mode = pb.ScalingMode.Value(f"SCALING_MODE_{mode.upper()}")
+        if value:
+            settings.scaling.fixed = float(value)
+    if fields:
+        raise SystemExit(f"trial_message: unused settings {sorted(fields)}")
+    return msg
+
+
+def _tag(args) -> str:
+    return f" [{args.scaling}]" if args.scaling else ""
 
 
 def short_task(ref: str) -> str:
     if ref.startswith("builtin:"):
         return ref.split("/")[0].removeprefix("builtin:")
+    if ref.startswith("llm-adapters:"):
+        return ref.split("#")[0].removeprefix("llm-adapters:")
     return Path(ref.split("#")[0]).parent.name
 
 
@@ -83,12 +129,15 @@ def main() -> None:
     ap.add_argument("--methods", default="lora,slice,kron,gate", help="comma list of lora, slice, kron, gate")
     ap.add_argument("--ranks", default="2,4,8", help="BSLoRA ranks r (r_local = r_intra = r_inter = r)")
     ap.add_argument("--lora-rank", type=int, default=8)
+    ap.add_argument("--scaling", default="", help="adapter.scaling for every adapter (default: alpha = 2 x rank)")
+    ap.add_argument("--bslora-ranks", default="", help="one local/intra/inter triple, e.g. 2/4/16 (replaces --ranks)")
     ap.add_argument("--kron-share-size", type=int, default=64)
     ap.add_argument("--gate-share-size", type=int, default=256)
     ap.add_argument("--seeds", default="0,1")
     ap.add_argument("--steps", type=int, default=40)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--warmup-steps", type=int, default=4, help="linear warm-up steps (0: none)")
     ap.add_argument("--seq-len", type=int, default=0, help="0: the suite's default (arith 32, commonsense 128)")
     ap.add_argument("--eval-limit", type=int, default=200, help="first N test items of each eval task")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: leave the default)")
@@ -116,6 +165,7 @@ def main() -> None:
     from bslora_worker.models import load_base_model
     from bslora_worker.trials.evaluate_trial import evaluate_trial
     from bslora_worker.trials.train_trial import train_trial
+    from bslora_api.worker.v1 import worker_service_pb2 as pb
     from bslora_worker.trials.trial import Trial
 
     train_ref, eval_refs, seq_len = suite_refs(args.suite)
@@ -139,11 +189,13 @@ def main() -> None:
                 if (label, seed) in done:
                     rows.append(done[(label, seed)])
                     continue
-                trial = Trial(trial_key=f"{args.suite}-{label}-{seed}".replace(" ", "_"), name=label,
-                              base_model=args.model, task_type="causal_lm", train_data=train_ref, eval_tasks=eval_refs,
-                              target_modules=TARGETS, steps=args.steps, learning_rate=args.lr,
-                              batch_size=args.batch_size, seq_len=seq_len, seed=seed, eval_limit=args.eval_limit,
-                              **fields)
+                trial = Trial(trial_message(
+                    fields, trial_key=f"{args.suite}-{label}-{seed}".replace(" ", "_"), name=label,
+                    base_model=args.model, train_data=train_ref, eval_tasks=eval_refs, target_modules=TARGETS,
+                    training=pb.TrainingSettings(steps=args.steps, learning_rate=args.lr, batch_size=args.batch_size,
+                                                 seq_len=seq_len, eval_limit=args.eval_limit,
+                                                 warmup_steps=args.warmup_steps),
+                    seed=seed))
                 started = time.perf_counter()
                 out = train_trial(trial, base, run_dir, lambda p: None, threading.Event())
                 train_s = time.perf_counter() - started
@@ -152,7 +204,8 @@ def main() -> None:
                 row = dict(suite=args.suite, method=label, seed=seed, trainable=out.counts["total"],
                            counts={k: out.counts[k] for k in ("local", "intra", "inter", "transform")},
                            initial_loss=out.initial_loss, final_loss=out.final_loss,
-                           scores={short_task(s.task): dict(acc=s.acc, acc_norm=s.acc_norm, n=s.n) for s in scores},
+                           scores={short_task(s.task): dict(acc=s.acc, acc_norm=s.acc_norm, n=s.n,
+                                                            item_correct=s.item_correct.hex()) for s in scores},
                            train_s=round(train_s, 1), eval_s=round(eval_s, 1), steps=out.steps,
                            batch_size=args.batch_size, lr=args.lr, seq_len=seq_len,
                            torch_threads=torch.get_num_threads())

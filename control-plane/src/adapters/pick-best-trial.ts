@@ -21,6 +21,8 @@ export interface ResultsTrial {
     rank: number | null;
     ranks: { local: number; intra: number; inter: number } | null;
     shareMode: string | null;
+    /** Name of the grid.peft entry of a peft trial (absent from older servers). */
+    peftName?: string | null;
   } | null;
   result?: {
     metrics: Record<string, { acc: number; accNorm: number; n: number }> | null;
@@ -70,6 +72,7 @@ export function pickBestTrial(
       rank: t.config!.rank,
       shareMode: t.config!.shareMode as SelectableTrial['shareMode'],
       ranks: t.config!.ranks,
+      peftName: t.config!.peftName ?? null,
       name: t.name,
       trainableParams: t.trainable,
       metrics: { mean_acc: t.meanAcc, mean_acc_norm: metricOf(t, 'mean_acc_norm') },

@@ -23,6 +23,11 @@ export interface AgentOptions {
   devices?: string[];
   /** Addresses of already-running workers to drive instead of (or besides) spawned ones. */
   remoteWorkers?: string[];
+  /**
+   * Folders the spawned workers read local models and data from (data-roots.ts). @defaultValue none: builtin and hub
+   * references only
+   */
+  allowedRoots?: readonly string[];
   /** Spawn dry-run workers (benchmarks). @defaultValue false */
   dryRun?: boolean;
   log?: (line: string) => void;
@@ -58,14 +63,18 @@ export class Agent {
       for (const address of opts.remoteWorkers ?? []) {
         const client = new WorkerClient(address);
         await client.waitForServing();
-        const consumers = await startTrialConsumers(opts.ctx, client, artifacts, { onError: (e) => opts.log?.(`consumer: ${e.message}`) });
+        const consumers = await startTrialConsumers(opts.ctx, client, artifacts, {
+          onError: (e) => opts.log?.(`consumer: ${e.message}`),
+        });
         agent.slots.push({ device: address, client, consumers });
       }
     } catch (err) {
       await agent.close();
       throw err;
     }
-    agent.heartbeat = startWorkerHeartbeat(opts.ctx, () => agent.workers, { onError: (e) => opts.log?.(`heartbeat: ${e.message}`) });
+    agent.heartbeat = startWorkerHeartbeat(opts.ctx, () => agent.workers, {
+      onError: (e) => opts.log?.(`heartbeat: ${e.message}`),
+    });
     return agent;
   }
 
@@ -79,12 +88,15 @@ export class Agent {
   }
 
   private async startSlot(device: string, index: number, artifacts: ArtifactStore): Promise<Slot> {
-    const env: Record<string, string> = device.startsWith('cuda') ? { CUDA_VISIBLE_DEVICES: device.split(':')[1] ?? '0' } : {};
+    const env: Record<string, string> = device.startsWith('cuda')
+      ? { CUDA_VISIBLE_DEVICES: device.split(':')[1] ?? '0' }
+      : {};
     const worker = await spawnWorker({
       runDir: join(this.opts.homeDir, `worker-${index}`),
       device: device.startsWith('cuda') ? 'cuda:0' : device,
       env,
       dryRun: this.opts.dryRun,
+      allowedRoots: this.opts.allowedRoots,
       onLog: (line) => this.opts.log?.(`worker-${index}: ${line}`),
     });
     const consumers = await startTrialConsumers(this.opts.ctx, worker.client, artifacts, {

@@ -110,7 +110,12 @@ export function startWorkerHeartbeat(
           id: d.workerId || w.address,
           status: 'serving',
           capacity: d.capacity,
-          devices: d.devices.map((x) => ({ name: x.name, kind: x.kind, totalMemoryBytes: Number(x.totalMemoryBytes), freeMemoryBytes: Number(x.freeMemoryBytes) })),
+          devices: d.devices.map((x) => ({
+            name: x.name,
+            kind: x.kind,
+            totalMemoryBytes: Number(x.totalMemoryBytes),
+            freeMemoryBytes: Number(x.freeMemoryBytes),
+          })),
           versions: { ...d.versions },
           residentModels: [...d.residentModels],
           heldAdapters: d.heldAdapters.length,
@@ -120,7 +125,10 @@ export function startWorkerHeartbeat(
       }
       const key = `${workerKeyPrefix(ctx.prefix)}${entry.id}`;
       written.add(entry.id);
-      pipeline.hset(key, toHash(entry)).expire(key, ttl).zadd(index, Date.now() + ttl * 1_000, entry.id);
+      pipeline
+        .hset(key, toHash(entry))
+        .expire(key, ttl)
+        .zadd(index, Date.now() + ttl * 1_000, entry.id);
     }
     pipeline.expire(index, ttl);
     if (stopped) return;
@@ -193,7 +201,8 @@ function fromHash(h: Record<string, string>): WorkerHeartbeat | null {
 /** Every live heartbeat under `prefix`, sorted by id (two round trips, whatever else Redis holds). */
 export async function readWorkerHeartbeats(redis: Redis, prefix: string): Promise<WorkerHeartbeat[]> {
   const index = workerIndexKey(prefix);
-  const [, live] = ((await redis.multi().zremrangebyscore(index, '-inf', Date.now()).zrange(index, 0, -1).exec()) ?? []) as [unknown, [Error | null, string[]]];
+  const [, live] = ((await redis.multi().zremrangebyscore(index, '-inf', Date.now()).zrange(index, 0, -1).exec()) ??
+    []) as [unknown, [Error | null, string[]]];
   const ids = live?.[1] ?? [];
   if (ids.length === 0) return [];
   const pipeline = redis.pipeline();

@@ -12,7 +12,12 @@ export class ApiRedis {
 
   private get(): Redis {
     if (!this.client) {
-      this.client = new Redis({ ...(this.connection as object), maxRetriesPerRequest: 1, connectTimeout: 1_000, lazyConnect: false });
+      this.client = new Redis({
+        ...(this.connection as object),
+        maxRetriesPerRequest: 1,
+        connectTimeout: 1_000,
+        lazyConnect: false,
+      });
       // Errors surface through the calls below; an unhandled 'error' event must not crash the process.
       this.client.on('error', () => {});
     }

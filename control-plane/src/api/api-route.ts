@@ -9,6 +9,7 @@ import type { ControlPlane } from '../control-plane.js';
 import { ControlPlaneError } from '../errors.js';
 import type { ApiRedis } from './api-redis.js';
 import type { HttpMetrics } from './http-metrics.js';
+import type { SweepEventLog } from './sweep-event-log.js';
 import type { ViewCache } from './view-cache.js';
 import { formatPath } from '../sweep-specs/index.js';
 
@@ -31,6 +32,8 @@ export interface ApiContext {
   httpMetrics: HttpMetrics;
   /** Directory relative spec paths resolve against when the request names none. */
   specBaseDir: string;
+  /** Folders local paths of submitted specs must lie under (data-roots.ts). */
+  dataRoots: string[];
   /** The repository's jobs/ folder (incoming hooks may only submit specs from it). */
   jobsDir: string;
   env: NodeJS.ProcessEnv;
@@ -40,6 +43,15 @@ export interface ApiContext {
   idempotencyInflight: Map<string, Promise<unknown>>;
   /** SSE streams to end when the app closes. */
   openStreams: Set<() => void>;
+  /** Open SSE streams per client (token hash, or address without a token), for the per-client cap. */
+  streamsPerClient: Map<string, number>;
+  maxStreamsPerClient: number;
+  /**
+   * Serialised read views (results, sweep, sweep list), kept until what they show changes; absent when disabled
+   * (AppDeps.cacheViews).
+   */
+  /** Each sweep's live events as numbered deltas, with a bounded log for clients that reconnect. */
+  events: SweepEventLog;
   /**
    * Serialised read views (results, sweep, sweep list), kept until what they show changes; absent when disabled
    * (AppDeps.cacheViews).
@@ -74,15 +86,25 @@ export interface ApiRoute<P extends z.ZodType = z.ZodType, Q extends z.ZodType =
 
 /** Declares a route with its input types inferred from its schemas. */
 // biome-ignore lint/complexity/noBannedTypes: `{}` is zod's shape of an object without keys (no params or query).
-export function defineRoute<P extends z.ZodType = z.ZodObject<{}>, Q extends z.ZodType = z.ZodObject<{}>>(route: ApiRoute<P, Q>): ApiRoute {
+export function defineRoute<P extends z.ZodType = z.ZodObject<{}>, Q extends z.ZodType = z.ZodObject<{}>>(
+  route: ApiRoute<P, Q>,
+): ApiRoute {
   return route as unknown as ApiRoute;
 }
 
 /** Parses a request part with its schema; problems become CP_ERR_API_REQUEST naming each parameter. */
-export function parseInput<T extends z.ZodType>(schema: T | undefined, value: unknown, where: 'path' | 'query'): z.output<T> {
+export function parseInput<T extends z.ZodType>(
+  schema: T | undefined,
+  value: unknown,
+  where: 'path' | 'query',
+): z.output<T> {
   if (!schema) return {} as z.output<T>;
   const r = schema.safeParse(value ?? {});
   if (r.success) return r.data;
   const issues = r.error.issues.map((i) => ({ path: `${where}.${formatPath(i.path)}`, message: i.message }));
-  throw new ControlPlaneError('CP_ERR_API_REQUEST', `invalid ${where} parameters: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, { issues });
+  throw new ControlPlaneError(
+    'CP_ERR_API_REQUEST',
+    `invalid ${where} parameters: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+    { issues },
+  );
 }

@@ -18,7 +18,10 @@ function refsIn(value: unknown, out: string[] = []): string[] {
 }
 
 describe('OpenAPI document', () => {
-  const doc = buildOpenApiDocument(API_ROUTES) as Json & { paths: Record<string, Record<string, Json>>; components: { schemas: Json } };
+  const doc = buildOpenApiDocument(API_ROUTES) as Json & {
+    paths: Record<string, Record<string, Json>>;
+    components: { schemas: Json };
+  };
 
   it('is OpenAPI 3.1 with every route of the table, by operationId', () => {
     expect(doc.openapi).toBe('3.1.0');
@@ -35,16 +38,24 @@ describe('OpenAPI document', () => {
   });
 
   it('documents the sweep spec body, bearer auth on state changes and the error shape', () => {
-    const submit = doc.paths['/api/v1/sweeps'].post as Json & { requestBody: { content: Record<string, { schema: Json }> }; responses: Json };
+    const submit = doc.paths['/api/v1/sweeps'].post as Json & {
+      requestBody: { content: Record<string, { schema: Json }> };
+      responses: Json;
+    };
     expect(submit.requestBody.content['application/yaml'].schema).toEqual({ $ref: '#/components/schemas/SweepSpec' });
     expect(submit.security).toEqual([{ bearerAuth: [] }]);
-    expect(Object.keys(submit.responses)).toEqual(expect.arrayContaining(['200', '201', '400', '401', '409', '413', '415']));
+    expect(Object.keys(submit.responses)).toEqual(
+      expect.arrayContaining(['200', '201', '400', '401', '409', '413', '415']),
+    );
     expect((doc.paths['/api/v1/hooks/github'].post as Json).security).toEqual([]);
     expect(doc.components.schemas).toHaveProperty('Error');
     expect((doc.components.schemas as Record<string, Json>).SweepSpec.properties).toHaveProperty('grid');
   });
 
   it('is committed fresh as docs/reference/openapi.json', () => {
-    expect(readFileSync(OPENAPI_DOC_PATH, 'utf8'), 'run: npx tsx control-plane/src/api/write-openapi-document.ts').toBe(renderOpenApiDocument());
+    expect(
+      readFileSync(OPENAPI_DOC_PATH, 'utf8'),
+      'run: npx tsx control-plane/src/api/write-openapi-document.ts',
+    ).toBe(renderOpenApiDocument());
   });
 });

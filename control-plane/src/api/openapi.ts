@@ -28,17 +28,38 @@ function parametersOf(schema: z.ZodType | undefined, where: 'path' | 'query'): J
   const json = toSchema(schema) as { properties?: Record<string, Json>; required?: string[] };
   return Object.entries(json.properties ?? {}).map(([name, s]) => {
     const { description, ...rest } = s as Json & { description?: string };
-    return { name, in: where, required: where === 'path' || (json.required ?? []).includes(name), ...(description ? { description } : {}), schema: rest };
+    return {
+      name,
+      in: where,
+      required: where === 'path' || (json.required ?? []).includes(name),
+      ...(description ? { description } : {}),
+      schema: rest,
+    };
   });
 }
 
 const errorRef = { $ref: `${COMPONENT_PREFIX}Error` };
 
-function responseOf(description: string, schema: z.ZodType | undefined, contentType = 'application/json', headers?: Record<string, string>): Json {
+function responseOf(
+  description: string,
+  schema: z.ZodType | undefined,
+  contentType = 'application/json',
+  headers?: Record<string, string>,
+): Json {
   return {
     description,
-    ...(headers ? { headers: Object.fromEntries(Object.entries(headers).map(([h, d]) => [h, { description: d, schema: { type: 'string' } }])) } : {}),
-    content: { [contentType]: { schema: schema ? toSchema(schema) : contentType === 'application/json' ? errorRef : { type: 'string' } } },
+    ...(headers
+      ? {
+          headers: Object.fromEntries(
+            Object.entries(headers).map(([h, d]) => [h, { description: d, schema: { type: 'string' } }]),
+          ),
+        }
+      : {}),
+    content: {
+      [contentType]: {
+        schema: schema ? toSchema(schema) : contentType === 'application/json' ? errorRef : { type: 'string' },
+      },
+    },
   };
 }
 
@@ -49,17 +70,22 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[], version = '0.1
     const responses: Record<string, Json> = {};
     for (const [status, res] of Object.entries(r.responses)) {
       const isError = Number(status) >= 400 && !res.schema;
-      responses[status] = isError ? responseOf(res.description, undefined) : responseOf(res.description, res.schema, res.contentType, res.headers);
+      responses[status] = isError
+        ? responseOf(res.description, undefined)
+        : responseOf(res.description, res.schema, res.contentType, res.headers);
     }
     const common: Record<string, string> = { 500: 'unexpected error (CP_ERR_INTERNAL)' };
     if (r.query || r.params) common[400] = 'invalid parameters (CP_ERR_API_REQUEST)';
     if (r.body) {
-      common[400] = r.body.schema ? 'the spec is invalid: every problem by path (CP_ERR_SPEC_INVALID)' : 'the body cannot be used';
+      common[400] = r.body.schema
+        ? 'the spec is invalid: every problem by path (CP_ERR_SPEC_INVALID)'
+        : 'the body cannot be used';
       common[413] = 'the body is over the limit (CP_ERR_API_BODY_TOO_LARGE)';
     }
     if (r.auth === 'bearer') common[401] = 'no or wrong bearer token (CP_ERR_UNAUTHORIZED)';
     if (r.auth === 'hook-signature') common[401] = 'no or wrong X-Hub-Signature-256 (CP_ERR_HOOK_SIGNATURE)';
-    for (const [status, description] of Object.entries(common)) responses[status] ??= responseOf(description, undefined);
+    for (const [status, description] of Object.entries(common))
+      responses[status] ??= responseOf(description, undefined);
 
     paths[path] ??= {};
     paths[path][r.method.toLowerCase()] = {
@@ -68,13 +94,22 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[], version = '0.1
       ...(r.description ? { description: r.description } : {}),
       tags: [r.tag],
       ...(r.auth === 'bearer' ? { security: [{ bearerAuth: [] }] } : { security: [] }),
-      parameters: [...parametersOf(r.params, 'path'), ...parametersOf(r.query, 'query'), ...(r.operationId === 'submitSweep' ? [idempotencyHeader] : [])],
+      parameters: [
+        ...parametersOf(r.params, 'path'),
+        ...parametersOf(r.query, 'query'),
+        ...(r.operationId === 'submitSweep' ? [idempotencyHeader] : []),
+      ],
       ...(r.body
         ? {
             requestBody: {
               required: true,
               description: r.body.description,
-              content: Object.fromEntries(r.body.contentTypes.map((t) => [t, { schema: r.body!.schema ? toSchema(r.body!.schema) : { type: 'object' } }])),
+              content: Object.fromEntries(
+                r.body.contentTypes.map((t) => [
+                  t,
+                  { schema: r.body!.schema ? toSchema(r.body!.schema) : { type: 'object' } },
+                ]),
+              ),
             },
           }
         : {}),
@@ -82,7 +117,12 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[], version = '0.1
     };
   }
 
-  const components = z.toJSONSchema(apiRegistry, { target: 'draft-2020-12', io: 'input', uri: (id) => `${COMPONENT_PREFIX}${id}`, unrepresentable: 'any' }) as {
+  const components = z.toJSONSchema(apiRegistry, {
+    target: 'draft-2020-12',
+    io: 'input',
+    uri: (id) => `${COMPONENT_PREFIX}${id}`,
+    unrepresentable: 'any',
+  }) as {
     schemas: Record<string, Json>;
   };
   return {
@@ -105,10 +145,18 @@ export function buildOpenApiDocument(routes: readonly ApiRoute[], version = '0.1
     ],
     paths,
     components: {
-      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'BSLORA_API_TOKEN, or the token `bslora up` prints once' } },
+      securitySchemes: {
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'BSLORA_API_TOKEN, or the token `bslora up` prints once',
+        },
+      },
       schemas: Object.fromEntries(Object.entries(components.schemas).map(([id, s]) => [id, strip(s)])),
     },
-    'x-error-codes': Object.fromEntries(Object.entries(ERROR_CODES).map(([code, e]) => [code, { httpStatus: e.httpStatus, summary: e.summary }])),
+    'x-error-codes': Object.fromEntries(
+      Object.entries(ERROR_CODES).map(([code, e]) => [code, { httpStatus: e.httpStatus, summary: e.summary }]),
+    ),
   };
 }
 
@@ -119,4 +167,3 @@ const idempotencyHeader = {
   description: 'any unique string (a UUID); a retry with the same key and body returns the same sweep, for 24 hours',
   schema: { type: 'string', maxLength: 255 },
 };
-

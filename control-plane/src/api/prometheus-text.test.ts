@@ -12,6 +12,12 @@ describe('PrometheusText', () => {
 
   it('writes cumulative histogram buckets with +Inf, sum and count', () => {
     const text = new PrometheusText().family('d', 'histogram', 'h').histogram('d', [1, 5], [0.5, 2, 7, 1]).toString();
-    expect(text.split('\n').slice(2, 7)).toEqual(['d_bucket{le="1"} 2', 'd_bucket{le="5"} 3', 'd_bucket{le="+Inf"} 4', 'd_sum 10.5', 'd_count 4']);
+    expect(text.split('\n').slice(2, 7)).toEqual([
+      'd_bucket{le="1"} 2',
+      'd_bucket{le="5"} 3',
+      'd_bucket{le="+Inf"} 4',
+      'd_sum 10.5',
+      'd_count 4',
+    ]);
   });
 });

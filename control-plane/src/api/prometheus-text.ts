@@ -41,12 +41,23 @@ export class PrometheusText {
       this.sample(`${name}_bucket`, i, { ...labels, le: fmtValue(le) });
     }
     this.sample(`${name}_bucket`, sorted.length, { ...labels, le: '+Inf' });
-    this.sample(`${name}_sum`, sorted.reduce((a, b) => a + b, 0), labels);
+    this.sample(
+      `${name}_sum`,
+      sorted.reduce((a, b) => a + b, 0),
+      labels,
+    );
     return this.sample(`${name}_count`, sorted.length, labels);
   }
 
   /** The samples of a histogram series kept as cumulative bucket counts. */
-  histogramCounts(name: string, buckets: readonly number[], counts: readonly number[], sum: number, count: number, labels?: Labels): this {
+  histogramCounts(
+    name: string,
+    buckets: readonly number[],
+    counts: readonly number[],
+    sum: number,
+    count: number,
+    labels?: Labels,
+  ): this {
     buckets.forEach((le, i) => this.sample(`${name}_bucket`, counts[i], { ...labels, le: fmtValue(le) }));
     this.sample(`${name}_bucket`, count, { ...labels, le: '+Inf' });
     this.sample(`${name}_sum`, sum, labels);

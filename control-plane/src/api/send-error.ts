@@ -2,7 +2,9 @@
 import type { FastifyReply } from 'fastify';
 import { ControlPlaneError, type ErrorCode } from '../errors.js';
 
-export function errorBody(err: ControlPlaneError): { error: { code: ErrorCode; message: string; issues?: ControlPlaneError['issues'] } } {
+export function errorBody(err: ControlPlaneError): {
+  error: { code: ErrorCode; message: string; issues?: ControlPlaneError['issues'] };
+} {
   return { error: { code: err.code, message: err.message, ...(err.issues.length ? { issues: err.issues } : {}) } };
 }
 
@@ -23,6 +25,9 @@ export function fromFastifyError(err: { statusCode?: number; code?: string; mess
           : status < 500
             ? 'CP_ERR_API_REQUEST'
             : 'CP_ERR_INTERNAL';
-  const message = code === 'CP_ERR_API_BODY_TOO_LARGE' ? `${err.message} (send less, or raise the limit with BSLORA_BODY_LIMIT)` : err.message;
+  const message =
+    code === 'CP_ERR_API_BODY_TOO_LARGE'
+      ? `${err.message} (send less, or raise the limit with BSLORA_BODY_LIMIT)`
+      : err.message;
   return new ControlPlaneError(code, message);
 }

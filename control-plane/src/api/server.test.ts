@@ -28,11 +28,18 @@ describe('REST API on a listening server', () => {
   let seed = 200;
 
   const submit = (text = tinySpecYaml({ seed: seed++ }), headers: Record<string, string> = {}) =>
-    fetch(`${base}/api/v1/sweeps`, { method: 'POST', body: text, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/yaml', ...headers } });
+    fetch(`${base}/api/v1/sweeps`, {
+      method: 'POST',
+      body: text,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/yaml', ...headers },
+    });
 
   const cli = (apiUrl = base) => {
     const cap = captureIo();
-    const program = makeProgram({ homeDir: home, redisUrl: TEST_REDIS_URL, prefix, apiUrl, host: '127.0.0.1', port: 0 }, cap.io);
+    const program = makeProgram(
+      { homeDir: home, redisUrl: TEST_REDIS_URL, prefix, apiUrl, host: '127.0.0.1', port: 0 },
+      cap.io,
+    );
     return { run: (args: string[]) => program.parseAsync(args, { from: 'user' }), cap };
   };
 
@@ -56,7 +63,11 @@ describe('REST API on a listening server', () => {
   });
 
   it('refuses missing and wrong tokens and oversized bodies over real HTTP', async () => {
-    const none = await fetch(`${base}/api/v1/sweeps`, { method: 'POST', body: tinySpecYaml(), headers: { 'content-type': 'application/yaml' } });
+    const none = await fetch(`${base}/api/v1/sweeps`, {
+      method: 'POST',
+      body: tinySpecYaml(),
+      headers: { 'content-type': 'application/yaml' },
+    });
     expect(none.status).toBe(401);
     expect((await none.json()).error.code).toBe('CP_ERR_UNAUTHORIZED');
     const wrong = await submit(tinySpecYaml(), { authorization: 'Bearer nope' });
@@ -79,13 +90,22 @@ describe('REST API on a listening server', () => {
     const res = await fetch(`${base}/api/v1/sweeps/${id}/events`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    // fetch asks for gzip; the stream is gzipped, and still arrives event by event (each burst flushed).
+    expect(res.headers.get('content-encoding')).toBe('gzip');
     let cancelled = false;
     const read = await readSse(res, {
       onEvent: (e) => {
         // Once the snapshot is in, let a heartbeat pass, then cancel: the stream must report it and end.
         if (e.event === 'snapshot' && !cancelled) {
           cancelled = true;
-          setTimeout(() => void fetch(`${base}/api/v1/sweeps/${id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${token}` } }), 250);
+          setTimeout(
+            () =>
+              void fetch(`${base}/api/v1/sweeps/${id}/cancel`, {
+                method: 'POST',
+                headers: { authorization: `Bearer ${token}` },
+              }),
+            250,
+          );
         }
       },
     });
@@ -96,22 +116,30 @@ describe('REST API on a listening server', () => {
     expect(read.events.slice(1, -1).every((e) => e.event === 'sweep-finished')).toBe(true);
     expect(read.events.at(-1)!.data).toMatchObject({ status: 'cancelled' });
     expect(read.comments).toContain('heartbeat');
-    expect(read.events.map((e) => Number(e.id))).toEqual(read.events.map((_, i) => i + 1));
+    // Ids are `<epoch>-<n>`, n increasing; the snapshot has one (nothing was replayed after it), `end` none.
+    const ids = read.events.filter((e) => e.id !== null).map((e) => e.id!);
+    expect(ids.length).toBe(read.events.length - 1);
+    expect(ids.every((id) => /^[0-9a-f]+-\d+$/.test(id))).toBe(true);
+    const seqs = ids.map((id) => Number(id.split('-')[1]));
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(read.events[0].data).toMatchObject({ resumed: false, trials: { total: 2, queued: 2 }, progress: {} });
   });
 
   it('unsubscribes a client that disconnects mid-stream', async () => {
     const { id } = await (await submit()).json();
+    const streams = async () =>
+      Number(/^bslora_sse_streams (\d+)$/m.exec(await (await fetch(`${base}/metrics`)).text())![1]);
+    // The app follows the control plane's feed once (its event log); streams subscribe to that log, not to the feed.
     const listeners = cp.live.listenerCount('event');
     const abort = new AbortController();
     const res = await fetch(`${base}/api/v1/sweeps/${id}/events`, { signal: abort.signal });
     const reader = res.body!.getReader();
     await reader.read(); // the stream is open and has started
-    expect(cp.live.listenerCount('event')).toBe(listeners + 1);
-    abort.abort();
-    for (let i = 0; i < 50 && cp.live.listenerCount('event') > listeners; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await streams()).toBe(1);
     expect(cp.live.listenerCount('event')).toBe(listeners);
-    const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toContain('bslora_sse_streams 0');
+    abort.abort();
+    for (let i = 0; i < 50 && (await streams()) > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await streams()).toBe(0);
   });
 
   describe('CLI against the server', () => {
@@ -132,7 +160,7 @@ describe('REST API on a listening server', () => {
 
       const table = cli();
       await table.run(['sweep', 'results', id]);
-      expect(table.cap.stdout()).toMatch(/^trial\s+method\s+status/);
+      expect(table.cap.stdout()).toMatch(/^trial\s+method\s+scale\s+status/);
 
       const csv = cli();
       await csv.run(['sweep', 'results', id, '--format', 'csv']);
@@ -146,7 +174,10 @@ describe('REST API on a listening server', () => {
 
       const full = cli();
       await full.run(['sweep', 'results', id, '--json', '--full']);
-      expect(JSON.parse(full.cap.stdout()).trials[0]).toMatchObject({ plan: { name: slim.trials[0].name }, result: null });
+      expect(JSON.parse(full.cap.stdout()).trials[0]).toMatchObject({
+        plan: { name: slim.trials[0].name },
+        result: null,
+      });
 
       const cancel = cli();
       await cancel.run(['sweep', 'cancel', id]);
@@ -170,17 +201,23 @@ describe('REST API on a listening server', () => {
 
       const bad = join(home, 'bad.yaml');
       writeFileSync(bad, tinySpecYaml().replace('steps: 3', 'steps: 0'));
-      const invalid = await cli().run(['sweep', 'submit', bad]).catch((e) => e);
+      const invalid = await cli()
+        .run(['sweep', 'submit', bad])
+        .catch((e) => e);
       expect(isControlPlaneError(invalid) && invalid.exitCode).toBe(2);
       expect(invalid.issues.map((i: { path: string }) => i.path)).toContain('training.steps');
 
-      const unreachable = await cli('http://127.0.0.1:1').run(['sweep', 'list']).catch((e) => e);
+      const unreachable = await cli('http://127.0.0.1:1')
+        .run(['sweep', 'list'])
+        .catch((e) => e);
       expect(isControlPlaneError(unreachable) && unreachable.code).toBe('CP_ERR_API_UNREACHABLE');
       expect(unreachable.exitCode).toBe(3);
 
       const spec = join(home, 'params.yaml');
       writeFileSync(spec, tinySpecYaml());
-      const silent = await cli().run(['params', spec, '--worker', '127.0.0.1:1', '--timeout', '0.5']).catch((e) => e);
+      const silent = await cli()
+        .run(['params', spec, '--worker', '127.0.0.1:1', '--timeout', '0.5'])
+        .catch((e) => e);
       expect(isControlPlaneError(silent) && silent.code).toBe('CP_ERR_WORKER_UNREACHABLE');
       expect(silent.exitCode).toBe(4);
     });

@@ -42,7 +42,11 @@ export class ViewCache {
    * The view under `key`, built by `build` (which may throw, e.g. not found: nothing is cached then).
    * @param alsoDependsOn - state outside the store that the view shows (the live-progress version), part of the stamp.
    */
-  get(key: string, build: () => string | { body: string; headers: Record<string, string> }, alsoDependsOn = ''): CachedView {
+  get(
+    key: string,
+    build: () => string | { body: string; headers: Record<string, string> },
+    alsoDependsOn = '',
+  ): CachedView {
     const stamp = `${this.store.changeStamp()}|${alsoDependsOn}`;
     const hit = this.entries.get(key);
     this.entries.delete(key);
@@ -53,7 +57,11 @@ export class ViewCache {
     const built = build();
     const body = Buffer.from(typeof built === 'string' ? built : built.body, 'utf8');
     const headers = typeof built === 'string' ? {} : built.headers;
-    const view: CachedView = { body, headers, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"` };
+    const view: CachedView = {
+      body,
+      headers,
+      etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 32)}"`,
+    };
     this.entries.set(key, { stamp, view });
     if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     return view;
@@ -70,7 +78,7 @@ function noneMatch(header: string | undefined, etag: string): boolean {
 }
 
 /** Whether Accept-Encoding allows gzip (listed, or `*`, without q=0). */
-function acceptsGzip(header: string | undefined): boolean {
+export function acceptsGzip(header: string | undefined): boolean {
   if (!header) return false;
   return header.split(',').some((part) => {
     const [coding, ...params] = part.trim().toLowerCase().split(';');
@@ -81,9 +89,18 @@ function acceptsGzip(header: string | undefined): boolean {
 }
 
 /** Sends a cached view as `contentType`: 304 when the client has it, gzipped when it accepts that, else as is. */
-export function sendView(req: FastifyRequest, reply: FastifyReply, view: CachedView, contentType: string): FastifyReply {
+export function sendView(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  view: CachedView,
+  contentType: string,
+): FastifyReply {
   // no-cache (not no-store): clients may keep the body but must revalidate it, which the ETag makes cheap.
-  reply.type(contentType).header('etag', view.etag).header('vary', 'accept-encoding').header('cache-control', 'no-cache');
+  reply
+    .type(contentType)
+    .header('etag', view.etag)
+    .header('vary', 'accept-encoding')
+    .header('cache-control', 'no-cache');
   for (const [name, value] of Object.entries(view.headers)) reply.header(name, value);
   if (noneMatch(req.headers['if-none-match'], view.etag)) return reply.status(304).send();
   if (acceptsGzip(req.headers['accept-encoding'])) {

@@ -25,7 +25,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       // missing counts as stale
     }
     if (committed !== fresh) {
-      console.error('docs/reference/openapi.json is stale; run: npx tsx control-plane/src/api/write-openapi-document.ts');
+      console.error(
+        'docs/reference/openapi.json is stale; run: npx tsx control-plane/src/api/write-openapi-document.ts',
+      );
       process.exit(1);
     }
   } else {

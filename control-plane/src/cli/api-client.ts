@@ -33,7 +33,11 @@ export class ApiClient {
         body: body?.text,
       });
     } catch (err) {
-      throw new ControlPlaneError('CP_ERR_API_UNREACHABLE', `no control plane answers at ${this.baseUrl}: start one with 'bslora up'`, { cause: err });
+      throw new ControlPlaneError(
+        'CP_ERR_API_UNREACHABLE',
+        `no control plane answers at ${this.baseUrl}: start one with 'bslora up'`,
+        { cause: err },
+      );
     }
   }
 }

@@ -18,12 +18,15 @@ import { WorkerClient } from '../worker-process/worker-client.js';
 import { pickLoraBaseline } from '../recorder/lora-baseline.js';
 import { fmtInt, fmtPct, renderTable } from './render-table.js';
 import type { CliIo } from './sweep-command.js';
+import { FOOTPRINT_FIELDS, flatCounts, type FootprintKey } from '../recorder/serving-footprint.js';
 
 export interface TrialParams {
   name: string;
   method: string;
   /** `head`: trained copies of modules_to_save (a classification head), included in `total`. */
   counts: { local: number; intra: number; inter: number; transform: number; head: number; total: number } | null;
+  /** What the adapter costs to serve: file bytes, resident bytes factored and merged (bf16, fp32), per GiB. */
+  footprint: Record<FootprintKey, number> | null;
   /** Total as a fraction of the largest LoRA baseline's total; null without a LoRA trial in the spec. */
   loraShare: number | null;
   /** Why the worker refused this trial (a kron share size that does not divide a module, say). */
@@ -65,6 +68,7 @@ export async function countSweepParameters(
           head: Number(c.head ?? 0),
           total: Number(c.total),
         },
+        footprint: footprintOf(c),
         loraShare: null,
         error: null,
       });
@@ -82,6 +86,7 @@ export async function countSweepParameters(
         name: plan.name,
         method: plan.method?.$case ?? '',
         counts: null,
+        footprint: null,
         loraShare: null,
         error: `${grpcStatusName(err.code)}: ${err.details}`,
       });
@@ -91,6 +96,15 @@ export async function countSweepParameters(
   for (const t of trials) if (lora && t.counts) t.loraShare = t.counts.total / lora.counts!.total;
   return { spec: specName, baseModel: plans[0]?.baseModel ?? '', baseTotal, loraBaseline: lora?.name ?? null, trials };
 }
+
+function footprintOf(c: ParameterCounts): Record<FootprintKey, number> | null {
+  if (!c.footprint) return null;
+  const flat = flatCounts(c);
+  return Object.fromEntries(FOOTPRINT_FIELDS.map((f) => [f.key, flat[f.key]])) as Record<FootprintKey, number>;
+}
+
+const fmtPerGib = (v: number | undefined): string =>
+  v === undefined ? '-' : v >= 100 ? String(Math.floor(v)) : v.toFixed(1);
 
 export function paramsTable(r: ParamsReport): string {
   // A classification head (seq_cls) is trained by every method alike: shown only when there is one.
@@ -105,15 +119,35 @@ export function paramsTable(r: ParamsReport): string {
     ...(hasHead ? [fmtInt(t.counts?.head)] : []),
     fmtInt(t.counts?.total),
     fmtPct(t.loraShare),
+    fmtInt(t.footprint?.adapterFileBytes),
+    fmtInt(t.footprint?.residentBytesBf16),
+    fmtInt(t.footprint?.mergedResidentBytesBf16),
+    fmtPerGib(t.footprint?.adaptersPerGib),
   ]);
   const head = `${r.spec}: ${r.trials.length} trials on ${r.baseModel}${r.baseTotal ? ` (${fmtInt(r.baseTotal)} base parameters)` : ''}`;
   const table = renderTable(
-    ['trial', 'method', 'local', 'intra', 'inter', 'transform', ...(hasHead ? ['head'] : []), 'total', 'of LoRA'],
+    [
+      'trial',
+      'method',
+      'local',
+      'intra',
+      'inter',
+      'transform',
+      ...(hasHead ? ['head'] : []),
+      'total',
+      'of LoRA',
+      'file bytes',
+      'bf16 bytes',
+      'merged bf16',
+      'per GiB',
+    ],
     rows,
   );
-  const foot = r.loraBaseline
-    ? `\n"of LoRA": share of ${r.loraBaseline}'s trainable parameters`
-    : '\n(no LoRA baseline in the spec: add lora_ranks to compare)';
+  const foot =
+    (r.loraBaseline
+      ? `\n"of LoRA": share of ${r.loraBaseline}'s trainable parameters`
+      : '\n(no LoRA baseline in the spec: add lora_ranks to compare)') +
+    '\nserving: adapter file bytes; resident bytes in bf16, factored and merged into per-module LoRA; bf16 adapters per GiB';
   const errors = r.trials.filter((t) => t.error).map((t) => `  ${t.name}: ${t.error}`);
   return `${head}\n\n${table}\n${foot}${errors.length ? `\n\nrefused by the worker:\n${errors.join('\n')}` : ''}`;
 }
@@ -144,6 +178,7 @@ export function countFromShapes(specName: string, plans: Trial[]): ParamsReport 
         name: plan.name,
         method: plan.method?.$case ?? '',
         counts: null,
+        footprint: null,
         loraShare: null,
         error: `INVALID_ARGUMENT: ${err.message}`,
       });
@@ -152,7 +187,14 @@ export function countFromShapes(specName: string, plans: Trial[]): ParamsReport 
     if (!counts) return null;
     baseTotal ??= counts.baseTotal;
     const { baseTotal: _base, ...parts } = counts;
-    trials.push({ name: plan.name, method: plan.method?.$case ?? '', counts: parts, loraShare: null, error: null });
+    trials.push({
+      name: plan.name,
+      method: plan.method?.$case ?? '',
+      counts: parts,
+      footprint: null,
+      loraShare: null,
+      error: null,
+    });
   }
   const lora = pickLoraBaseline(trials, (t) => t.counts?.total);
   for (const t of trials) if (lora && t.counts) t.loraShare = t.counts.total / lora.counts!.total;

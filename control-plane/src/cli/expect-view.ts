@@ -26,6 +26,7 @@ export function sweepOutcomeError(sweep: { id: string; status: string; summary?:
       `sweep ${sweep.id} ended ${sweep.status}; ${failedRules.length} of ${summary!.expect!.length} expect rules failed: ${failedRules.map((v) => v.name).join('; ')}`,
     );
   }
-  if (sweep.status !== 'completed') return new ControlPlaneError('CP_ERR_TRIALS_FAILED', `sweep ${sweep.id} ended ${sweep.status}`);
+  if (sweep.status !== 'completed')
+    return new ControlPlaneError('CP_ERR_TRIALS_FAILED', `sweep ${sweep.id} ended ${sweep.status}`);
   return null;
 }

@@ -11,7 +11,9 @@ export type { ParamsReport, TrialParams } from './count-params.js';
 
 export function makeParamsCommand(_config: CliConfig, io: CliIo): Command {
   return new Command('params')
-    .description("print every trial's trainable parameters (local, intra, inter, transform, total, share of LoRA) without training")
+    .description(
+      "print every trial's trainable parameters (local, intra, inter, transform, total, share of LoRA) without training",
+    )
     .argument('<spec>', 'sweep spec file (YAML or JSON)')
     .option('--json', 'print JSON')
     .option('--worker <address>', 'ask the worker at host:port (for shapes not known here, a worker is started otherwise)')

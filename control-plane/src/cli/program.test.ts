@@ -5,7 +5,14 @@ import { captureIo } from '../../../test/helpers/capture-io.js';
 import { makeProgram } from './program.js';
 
 const CLI_DOC = readFileSync(new URL('../../../docs/reference/cli.md', import.meta.url), 'utf8');
-const config = { homeDir: '/tmp/bslora-none', redisUrl: 'redis://127.0.0.1:1', prefix: 'x', apiUrl: 'http://127.0.0.1:1', host: '127.0.0.1', port: 0 };
+const config = {
+  homeDir: '/tmp/bslora-none',
+  redisUrl: 'redis://127.0.0.1:1',
+  prefix: 'x',
+  apiUrl: 'http://127.0.0.1:1',
+  host: '127.0.0.1',
+  port: 0,
+};
 
 function allCommands(cmd: Command, path: string[] = []): { path: string; cmd: Command }[] {
   return cmd.commands
@@ -27,7 +34,19 @@ describe('bslora program', () => {
 
   it('has every command the CLI promises (docs/reference/cli.md)', () => {
     expect(commands.map((c) => c.path)).toEqual(
-      expect.arrayContaining(['up', 'serve', 'agent', 'demo', 'sweep submit', 'sweep status', 'sweep list', 'sweep cancel', 'sweep results', 'params', 'workers']),
+      expect.arrayContaining([
+        'up',
+        'serve',
+        'agent',
+        'demo',
+        'sweep submit',
+        'sweep status',
+        'sweep list',
+        'sweep cancel',
+        'sweep results',
+        'params',
+        'workers',
+      ]),
     );
   });
 
@@ -48,7 +67,10 @@ describe('bslora program', () => {
     const reads = ['sweep status', 'sweep list', 'sweep results', 'params', 'workers', 'demo', 'sweep submit'];
     for (const path of reads) {
       const cmd = commands.find((c) => c.path === path)!.cmd;
-      expect(cmd.options.map((o) => o.long), path).toContain('--json');
+      expect(
+        cmd.options.map((o) => o.long),
+        path,
+      ).toContain('--json');
     }
   });
 

@@ -9,6 +9,7 @@ import { makeSweepCommand, type CliIo } from './sweep-command.js';
 import { makeUpCommand } from './up-command.js';
 import { makeParamsCommand } from './params-command.js';
 import { makeWorkersCommand } from './workers-command.js';
+import { makeCompareCommand } from './compare-command.js';
 
 export function makeProgram(config: CliConfig, io: CliIo): Command {
   const program = new Command('bslora')
@@ -30,6 +31,7 @@ export function makeProgram(config: CliConfig, io: CliIo): Command {
   program.addCommand(makeDemoCommand(config, io));
   program.addCommand(makeSweepCommand(config, io));
   program.addCommand(makeAdapterCommand(config, io));
+  program.addCommand(makeCompareCommand(config, io));
   program.addCommand(makeParamsCommand(config, io));
   program.addCommand(makeWorkersCommand(config, io));
   // Commands made by their own factories do not inherit the program's settings: hand the output and the exit

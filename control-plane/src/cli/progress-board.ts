@@ -5,7 +5,6 @@
 import { isUnfinished } from '../store/statuses.js';
 import type { SweepDetail } from './sweep-view.js';
 
-
 export function bar(fraction: number, width: number): string {
   const f = Math.min(1, Math.max(0, fraction));
   const full = Math.round(f * width);
@@ -51,7 +50,10 @@ export function renderProgressBoard(sweep: SweepDetail, elapsedSeconds: number, 
       const tEta = (p as { etaSeconds?: number | null }).etaSeconds ?? null;
       detail = `${bar(trialFraction(t), 20)} ${p.phase ?? 'train'} ${p.step}/${p.totalSteps}${loss}  ETA ${formatDuration(tEta)}`;
     } else {
-      detail = t.status + (t.reused ? ' (reused)' : '') + (t.lastError && t.status === 'failed' ? `: ${t.lastError.slice(0, 60)}` : '');
+      detail =
+        t.status +
+        (t.reused ? ' (reused)' : '') +
+        (t.lastError && t.status === 'failed' ? `: ${t.lastError.slice(0, 60)}` : '');
     }
     lines.push(`  ${t.name.padEnd(width)}  ${detail}`);
   }

@@ -6,6 +6,9 @@ export function renderTable(header: string[], rows: (string | number | null | un
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
 }
 
-export const fmtInt = (n: number | null | undefined) => (n === null || n === undefined ? null : n.toLocaleString('en-US'));
-export const fmtNum = (n: number | null | undefined, digits = 4) => (n === null || n === undefined ? null : n.toFixed(digits));
-export const fmtPct = (n: number | null | undefined) => (n === null || n === undefined ? null : `${(100 * n).toFixed(1)}%`);
+export const fmtInt = (n: number | null | undefined) =>
+  n === null || n === undefined ? null : n.toLocaleString('en-US');
+export const fmtNum = (n: number | null | undefined, digits = 4) =>
+  n === null || n === undefined ? null : n.toFixed(digits);
+export const fmtPct = (n: number | null | undefined) =>
+  n === null || n === undefined ? null : `${(100 * n).toFixed(1)}%`;

@@ -3,6 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { paramsAccuracySvg, type ChartResults } from '../charts/params-accuracy-svg.js';
 import { startLocalStack } from '../local-stack.js';
+import { serverDataRoots } from '../data-roots.js';
+import { localRefsOf } from '../sweep-specs/parse-sweep-spec.js';
 import { loadSweepSpecFile } from '../sweep-specs/index.js';
 import { ApiClient } from './api-client.js';
 import type { CliConfig } from './config.js';
@@ -30,6 +32,10 @@ export async function runDemo(config: CliConfig, io: CliIo, specPath: string, op
     redisUrl: config.redisUrl,
     prefix: `bslora-demo-${process.pid}`,
     port: 0,
+    // A private stack for the user who runs it: its workers may read exactly the files the spec names.
+    dataRoots: [...serverDataRoots(home), ...localRefsOf(spec).map((r) => r.absPath)],
+    // The demo's queues are its own: nothing of them stays in the user's Redis, whether it ends or is stopped.
+    deleteKeysOnStop: true,
     log: (line) => (process.env.BSLORA_VERBOSE ? io.err.write(`${line}\n`) : undefined),
   });
   const stopOnSignal = () => void stack.stop().then(() => process.exit(130));

@@ -30,9 +30,14 @@ export function workersTable(workers: WorkerHeartbeat[]): string {
 
 export function makeWorkersCommand(config: CliConfig, io: CliIo): Command {
   return new Command('workers')
-    .description('list the workers that agents report to the control plane (device, memory, versions, resident models)')
+    .description(
+      'list the workers that agents report to the control plane (device, memory, versions, resident models)',
+    )
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExample:\n  $ bslora workers\n  $ bslora workers --json | jq \'.[] | select(.status == "serving") | .address\'')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ bslora workers\n  $ bslora workers --json | jq \'.[] | select(.status == "serving") | .address\'',
+    )
     .action(async (opts: { json?: boolean }) => {
       const api = new ApiClient(config.apiUrl, loadOrCreateToken(config.homeDir).token);
       const { workers } = await api.request<{ workers: WorkerHeartbeat[] }>('GET', '/api/v1/workers');

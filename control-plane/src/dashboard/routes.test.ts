@@ -10,7 +10,9 @@ const staticFile = (name: string) => readFileSync(new URL(name, STATIC), 'utf8')
 const browserModules = readdirSync(STATIC).filter((f) => f.endsWith('.js'));
 
 describe('dashboard routes', () => {
-  const controlPlane = { store: { getSweep: (id: string) => (id === 'sw-known' ? { id } : undefined) } } as unknown as ControlPlane;
+  const controlPlane = {
+    store: { getSweep: (id: string) => (id === 'sw-known' ? { id } : undefined) },
+  } as unknown as ControlPlane;
   const app = Fastify();
 
   beforeAll(async () => {
@@ -40,7 +42,7 @@ describe('dashboard routes', () => {
   it('serves every module the page imports, and ECharts from node_modules', async () => {
     const imported = new Set(['app.js']);
     for (const file of browserModules) {
-      for (const m of staticFile(file).matchAll(/from '\.\/([^']+)'/g)) imported.add(m[1]);
+      for (const m of staticFile(file).matchAll(/(?:from |import\()'\.\/([^']+)'/g)) imported.add(m[1]);
     }
     for (const link of staticFile('index.html').matchAll(/(?:href|src)="\/assets\/([^"]+)"/g)) imported.add(link[1]);
     expect(imported).toContain('echarts.esm.min.mjs');
@@ -55,7 +57,13 @@ describe('dashboard routes', () => {
   });
 
   it('serves nothing outside its list of assets', async () => {
-    for (const url of ['/assets/routes.ts', '/assets/..%2Froutes.ts', '/assets/%2e%2e%2f%2e%2e%2fcontrol-plane.ts', '/assets/jsconfig.json', '/assets/constructor']) {
+    for (const url of [
+      '/assets/routes.ts',
+      '/assets/..%2Froutes.ts',
+      '/assets/%2e%2e%2f%2e%2e%2fcontrol-plane.ts',
+      '/assets/jsconfig.json',
+      '/assets/constructor',
+    ]) {
       const res = await app.inject({ url });
       expect(res.statusCode, url).toBe(404);
       expect(res.json().error.code).toBe('CP_ERR_API_NOT_FOUND');
@@ -64,7 +72,10 @@ describe('dashboard routes', () => {
 
   it('answers a matching ETag with 304 and gzips for clients that accept it', async () => {
     const first = await app.inject({ url: '/assets/chart.js' });
-    const again = await app.inject({ url: '/assets/chart.js', headers: { 'if-none-match': first.headers.etag as string } });
+    const again = await app.inject({
+      url: '/assets/chart.js',
+      headers: { 'if-none-match': first.headers.etag as string },
+    });
     expect(again.statusCode).toBe(304);
     const gz = await app.inject({ url: '/assets/chart.js', headers: { 'accept-encoding': 'gzip, br' } });
     expect(gz.headers['content-encoding']).toBe('gzip');

@@ -33,10 +33,17 @@ const ASSETS: Record<string, { file: string; type: string; immutable?: boolean }
   'chart.js': { file: join(STATIC_DIR, 'chart.js'), type: JS },
   'dom.js': { file: join(STATIC_DIR, 'dom.js'), type: JS },
   'format.js': { file: join(STATIC_DIR, 'format.js'), type: JS },
+  'live-events.js': { file: join(STATIC_DIR, 'live-events.js'), type: JS },
+  'sweep-summary.js': { file: join(STATIC_DIR, 'sweep-summary.js'), type: JS },
   'sweep-list.js': { file: join(STATIC_DIR, 'sweep-list.js'), type: JS },
   'sweep-view.js': { file: join(STATIC_DIR, 'sweep-view.js'), type: JS },
   'statuses.js': { file: join(STATIC_DIR, 'statuses.js'), type: JS },
   'table.js': { file: join(STATIC_DIR, 'table.js'), type: JS },
+  'x-measure.js': { file: join(STATIC_DIR, 'x-measure.js'), type: JS },
+  'config-charts.js': { file: join(STATIC_DIR, 'config-charts.js'), type: JS },
+  'config-views.js': { file: join(STATIC_DIR, 'config-views.js'), type: JS },
+  'sweep-configurations.js': { file: join(STATIC_DIR, 'sweep-configurations.js'), type: JS },
+  'comparison-page.js': { file: join(STATIC_DIR, 'comparison-page.js'), type: JS },
   'dashboard.css': { file: join(STATIC_DIR, 'dashboard.css'), type: 'text/css; charset=utf-8' },
   'favicon.svg': { file: join(STATIC_DIR, 'favicon.svg'), type: 'image/svg+xml' },
   // The ES-module build of ECharts (self-contained, no imports).
@@ -87,7 +94,13 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDep
     return p;
   };
 
-  const send = async (req: FastifyRequest, reply: FastifyReply, file: string, type: string, opts: { status?: number; immutable?: boolean } = {}) => {
+  const send = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    file: string,
+    type: string,
+    opts: { status?: number; immutable?: boolean } = {},
+  ) => {
     const asset = await load(file);
     reply
       .header('content-type', type)
@@ -108,6 +121,7 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDep
   const HTML = 'text/html; charset=utf-8';
 
   app.get('/', (req, reply) => send(req, reply, INDEX, HTML));
+  app.get('/compare', (req, reply) => send(req, reply, INDEX, HTML));
   app.get('/sweeps/:id', (req, reply) => {
     const { id } = req.params as { id: string };
     // The shell is served either way; the page explains a missing sweep, and the status tells clients.
@@ -118,7 +132,9 @@ export function registerDashboardRoutes(app: FastifyInstance, deps: DashboardDep
     const { name } = req.params as { name: string };
     const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
     if (!asset) {
-      return reply.status(404).send({ error: { code: 'CP_ERR_API_NOT_FOUND', message: `no dashboard asset named '${name}'` } });
+      return reply
+        .status(404)
+        .send({ error: { code: 'CP_ERR_API_NOT_FOUND', message: `no dashboard asset named '${name}'` } });
     }
     return send(req, reply, asset.file, asset.type, { immutable: asset.immutable });
   });

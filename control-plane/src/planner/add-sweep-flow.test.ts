@@ -10,7 +10,8 @@ import type { Trial } from '../sweep-specs/index.js';
 import { addSweepFlow, SWEEP_GATE_QUEUE } from './submit-sweep.js';
 
 const connection = connectionFromUrl(TEST_REDIS_URL);
-const plans = (n: number) => Array.from({ length: n }, (_, i) => ({ trialKey: `k${i}`, name: `t${i}` }) as unknown as Trial);
+const plans = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ trialKey: `k${i}`, name: `t${i}` }) as unknown as Trial);
 
 describe('addSweepFlow', () => {
   const prefix = uniquePrefix('flow-parts');
@@ -40,7 +41,11 @@ describe('addSweepFlow', () => {
         },
         base,
       ),
-      new Worker(SWEEP_QUEUE, async (job) => sweepRuns.push({ children: Object.keys(await job.getChildrenValues()).length }), base),
+      new Worker(
+        SWEEP_QUEUE,
+        async (job) => sweepRuns.push({ children: Object.keys(await job.getChildrenValues()).length }),
+        base,
+      ),
     ];
     const flows = new FlowProducer({ connection, prefix });
     closers.push(() => flows.close(), ...workers.map((w) => () => w.close()));
@@ -52,15 +57,27 @@ describe('addSweepFlow', () => {
       return addBulk(parts);
     };
     await addSweepFlow(flows, ctx, 'sw-parts', plans(20), 3);
+    // Wait until nothing is left to run in any queue: from then on no second, wrong sweep run can appear.
+    const queues = [TRAIN_QUEUE, EVAL_QUEUE, SWEEP_QUEUE, SWEEP_GATE_QUEUE].map(
+      (name) => new Queue(name, { connection, prefix }),
+    );
+    closers.push(...queues.map((q) => () => q.close()));
+    const pending = async () => {
+      let n = 0;
+      for (const q of queues) {
+        const c = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'paused');
+        n += Object.values(c).reduce((a, b) => a + b, 0);
+      }
+      return n;
+    };
     const deadline = Date.now() + 15_000;
-    while (sweepRuns.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 300)); // a second, wrong run would show up here
+    while ((sweepRuns.length === 0 || (await pending()) > 0) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(await pending()).toBe(0);
 
     expect(sweepRuns).toEqual([{ children: 20 }]);
     expect(new Set(finished).size).toBe(20);
-    const gates = new Queue(SWEEP_GATE_QUEUE, { connection, prefix });
-    closers.push(() => gates.close());
-    expect(await gates.getJob('sw-parts.gate')).toBeUndefined();
+    expect(await queues[3].getJob('sw-parts.gate')).toBeUndefined();
   });
 
   it('adds a small sweep in one transaction, without a gate', async () => {
@@ -70,7 +87,10 @@ describe('addSweepFlow', () => {
     await addSweepFlow(flows, { connection, prefix: smallPrefix }, 'sw-small', plans(3), 3);
     const sweeps = new Queue(SWEEP_QUEUE, { connection, prefix: smallPrefix });
     const gates = new Queue(SWEEP_GATE_QUEUE, { connection, prefix: smallPrefix });
-    closers.push(() => sweeps.close(), () => gates.close());
+    closers.push(
+      () => sweeps.close(),
+      () => gates.close(),
+    );
     const job = await sweeps.getJob('sweep.sw-small');
     expect(await job!.getDependenciesCount()).toMatchObject({ unprocessed: 3 });
     expect(await gates.count()).toBe(0);
@@ -85,13 +105,19 @@ describe('addSweepFlow', () => {
       if (++calls === 3) throw new Error('Redis went away');
       return addBulk(parts);
     };
-    const err = await addSweepFlow(flows, { connection, prefix: idlePrefix }, 'sw-fails', plans(10), 2).catch((e: Error) => e);
+    const err = await addSweepFlow(flows, { connection, prefix: idlePrefix }, 'sw-fails', plans(10), 2).catch(
+      (e: Error) => e,
+    );
     expect((err as Error).message).toBe('Redis went away');
-    const queues = [SWEEP_QUEUE, EVAL_QUEUE, TRAIN_QUEUE, SWEEP_GATE_QUEUE].map((q) => new Queue(q, { connection, prefix: idlePrefix }));
+    const queues = [SWEEP_QUEUE, EVAL_QUEUE, TRAIN_QUEUE, SWEEP_GATE_QUEUE].map(
+      (q) => new Queue(q, { connection, prefix: idlePrefix }),
+    );
     closers.push(...queues.map((q) => () => q.close()));
     expect(await queues[0].getJob('sweep.sw-fails')).toBeUndefined();
     for (const q of queues) {
-      expect(await q.getJobs(['waiting', 'waiting-children', 'paused', 'prioritized', 'delayed', 'active'])).toEqual([]);
+      expect(await q.getJobs(['waiting', 'waiting-children', 'paused', 'prioritized', 'delayed', 'active'])).toEqual(
+        [],
+      );
     }
   });
 });

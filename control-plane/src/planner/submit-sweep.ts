@@ -1,19 +1,16 @@
 /**
- * Submits a sweep: validate completely, expand into trials, reuse every trial whose key already has a result,
- * record the sweep and its trials in the store, then add one BullMQ flow (sweep ← eval ← train per trial).
+ * Submits a sweep: validate completely (the caller has validated `grid.peft` entries with a worker, see
+ * validate-peft-entries.ts, and passes their canonical configs as `opts.peft`), expand into trials, reuse every
+ * trial whose key already has a result, record the sweep and its trials in the store, then add one BullMQ flow
+ * (sweep ← eval ← train per trial).
  * Nothing is queued or stored when validation fails.
  */
 import { type FlowProducer, Queue, type FlowJob } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { expandSweep, type SweepSpec, type Trial } from '../sweep-specs/index.js';
+import type { PeftCanonical } from '../sweep-specs/trial-plan.js';
 import type { Store } from '../store/store.js';
-import {
-  EVAL_QUEUE,
-  SWEEP_QUEUE,
-  TRAIN_QUEUE,
-  TRIAL_JOB_OPTIONS,
-  type QueueContext,
-} from '../queue/queues.js';
+import { EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE, TRIAL_JOB_OPTIONS, type QueueContext } from '../queue/queues.js';
 import { sweepGateJobId, sweepJobId, trialJobId } from '../queue/job-ids.js';
 
 export interface SubmittedSweep {
@@ -26,10 +23,11 @@ export interface SubmittedSweep {
 export async function submitSweep(
   spec: SweepSpec,
   deps: { store: Store; flows: FlowProducer; ctx: QueueContext },
-  opts: { sweepId?: string } = {},
+  opts: { sweepId?: string; peft?: ReadonlyMap<string, PeftCanonical> } = {},
 ): Promise<SubmittedSweep> {
-  const trials = expandSweep(spec);
-  const sweepId = opts.sweepId ?? `sw-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}-${randomUUID().slice(0, 8)}`;
+  const trials = expandSweep(spec, opts.peft);
+  const sweepId =
+    opts.sweepId ?? `sw-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}-${randomUUID().slice(0, 8)}`;
   const reused = deps.store.finishedTrialKeys(trials.map((t) => t.trialKey));
   deps.store.createSweep({ id: sweepId, name: spec.name, spec }, trials, reused);
   deps.store.addEvent(sweepId, null, 'sweep-submitted', { trials: trials.length, reused: reused.size });
@@ -94,7 +92,10 @@ export async function addSweepFlow(
     return;
   }
   const gateId = sweepGateJobId(sweepId);
-  await flows.add({ ...sweepJob, children: [{ name: 'gate', queueName: SWEEP_GATE_QUEUE, data: { sweepId }, opts: { jobId: gateId } }] });
+  await flows.add({
+    ...sweepJob,
+    children: [{ name: 'gate', queueName: SWEEP_GATE_QUEUE, data: { sweepId }, opts: { jobId: gateId } }],
+  });
   const parent = { id: sweepJob.opts.jobId, queue: `${ctx.prefix}:${SWEEP_QUEUE}` };
   const parts: Trial[][] = [];
   for (let i = 0; i < trials.length; i += partTrials) parts.push(trials.slice(i, i + partTrials));
@@ -140,13 +141,21 @@ export function trialFlow(sweepId: string, plan: Trial): FlowJob {
     name: plan.name,
     queueName: EVAL_QUEUE,
     data: { sweepId, plan },
-    opts: { ...TRIAL_JOB_OPTIONS, jobId: trialJobId(sweepId, EVAL_QUEUE, plan.trialKey), ignoreDependencyOnFailure: true },
+    opts: {
+      ...TRIAL_JOB_OPTIONS,
+      jobId: trialJobId(sweepId, EVAL_QUEUE, plan.trialKey),
+      ignoreDependencyOnFailure: true,
+    },
     children: [
       {
         name: plan.name,
         queueName: TRAIN_QUEUE,
         data: { sweepId, plan },
-        opts: { ...TRIAL_JOB_OPTIONS, jobId: trialJobId(sweepId, TRAIN_QUEUE, plan.trialKey), ignoreDependencyOnFailure: true },
+        opts: {
+          ...TRIAL_JOB_OPTIONS,
+          jobId: trialJobId(sweepId, TRAIN_QUEUE, plan.trialKey),
+          ignoreDependencyOnFailure: true,
+        },
       },
     ],
   };

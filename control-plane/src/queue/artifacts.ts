@@ -21,7 +21,8 @@ export class ArtifactStore {
     readonly dir: string,
     private readonly mirror?: ArtifactMirror,
   ) {
-    mkdirSync(dir, { recursive: true });
+    // Owner only: adapters are trained on the users' data.
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
   pathOf(sha256: string): string {
@@ -44,7 +45,7 @@ export class ArtifactStore {
     const path = this.pathOf(sha);
     if (!existsSync(path)) {
       const tmp = `${path}.${process.pid}.tmp`;
-      writeFileSync(tmp, data);
+      writeFileSync(tmp, data, { mode: 0o600 });
       renameSync(tmp, path);
     }
     return sha;

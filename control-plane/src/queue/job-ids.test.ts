@@ -18,11 +18,22 @@ describe('trial job ids', () => {
   });
 
   it('keeps a sweep id that contains dots whole', () => {
-    expect(parseTrialJobId(trialJobId('my.sweep', TRAIN_QUEUE, KEY))).toEqual({ sweepId: 'my.sweep', kind: 'train', trialKey: KEY });
+    expect(parseTrialJobId(trialJobId('my.sweep', TRAIN_QUEUE, KEY))).toEqual({
+      sweepId: 'my.sweep',
+      kind: 'train',
+      trialKey: KEY,
+    });
   });
 
   it('answers null for ids that are not a trial job', () => {
-    for (const id of [sweepJobId('sw-1'), repairSweepJobId('sw-1', 1700000000000), sweepGateJobId('sw-1'), 'sw-1.sweep.k', 'k', '']) {
+    for (const id of [
+      sweepJobId('sw-1'),
+      repairSweepJobId('sw-1', 1700000000000),
+      sweepGateJobId('sw-1'),
+      'sw-1.sweep.k',
+      'k',
+      '',
+    ]) {
       expect(parseTrialJobId(id), id).toBeNull();
     }
   });

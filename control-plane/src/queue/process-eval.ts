@@ -33,7 +33,9 @@ export async function processEval(
       if (!held.includes(train.adapterSha256)) {
         const adapter = await artifacts.fetch(train.adapterSha256);
         if (!adapter) {
-          throw new UnrecoverableError(`adapter ${train.adapterSha256} of trial ${job.data.plan.name} is in neither artifacts/ nor the Redis mirror (expired after 7 days?): rerun the trial`);
+          throw new UnrecoverableError(
+            `adapter ${train.adapterSha256} of trial ${job.data.plan.name} is in neither artifacts/ nor the Redis mirror (expired after 7 days?): rerun the trial`,
+          );
         }
         await client.uploadAdapter(adapter, channelSettings().adapterChunkBytes, { signal });
       }
@@ -42,12 +44,23 @@ export async function processEval(
       signal,
       onProgress: (p) =>
         void job
-          .updateProgress({ phase: 'eval', step: p.done, totalSteps: p.total, loss: null, etaSeconds: null, task: p.task })
+          .updateProgress({
+            phase: 'eval',
+            step: p.done,
+            totalSteps: p.total,
+            loss: null,
+            etaSeconds: null,
+            task: p.task,
+          })
           .catch(() => {}),
     });
     const metrics: EvalJobResult['metrics'] = {};
-    for (const t of result.tasks) metrics[t.task] = { acc: t.acc, accNorm: t.accNorm, n: t.n };
-    return { trialKey, train, metrics, error: null };
+    const itemCorrect: Record<string, string> = {};
+    for (const t of result.tasks) {
+      metrics[t.task] = { acc: t.acc, accNorm: t.accNorm, n: t.n };
+      if (t.itemCorrect.length > 0) itemCorrect[t.task] = Buffer.from(t.itemCorrect).toString('base64');
+    }
+    return { trialKey, train, metrics, error: null, itemCorrect };
   } catch (err) {
     if (signal?.aborted) throw await abortOutcome(job, token, signal);
     if (isPermanentGrpcError(err)) {

@@ -2,6 +2,7 @@
  * Runs one train job on a worker: `Train` over gRPC, progress into `job.updateProgress`, adapter into artifacts/.
  * Only awaits I/O, so BullMQ's lock renewal keeps running during long trainings.
  */
+import { flatCounts } from '../recorder/serving-footprint.js';
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { WorkerClient } from '../worker-process/worker-client.js';
 import { isPermanentGrpcError } from '../worker-process/grpc-errors.js';
@@ -46,7 +47,7 @@ export async function processTrain(
     if (adapter.length) await artifacts.put(adapter);
     return {
       trialKey: result.trialKey,
-      counts: { ...(result.counts as unknown as Record<string, number>) },
+      counts: result.counts ? flatCounts(result.counts) : {},
       initialLoss: Number.isFinite(result.initialLoss) ? result.initialLoss : null,
       finalLoss: Number.isFinite(result.finalLoss) ? result.finalLoss : null,
       steps: result.steps,

@@ -64,6 +64,9 @@ export interface EvalJobResult {
   train: TrainJobResult | null;
   metrics: Record<string, { acc: number; accNorm: number; n: number }> | null;
   error: string | null;
+  /** Per task, which items were scored correct: packed bits (stats/item-bits.ts) in base64; absent for results
+   * from before they were recorded, and for tasks whose scorer reports no items. */
+  itemCorrect?: Record<string, string>;
 }
 
 /**

@@ -27,7 +27,12 @@ function row(name: string, plan: Parameters<typeof trialFixture>[0], total: numb
 
 const rows = [
   row('lora-r8-s0', { method: 'lora', rank: 8 }, 1000, 0.6),
-  row('bslora-slice-2/2/4-s0', { method: 'bslora', shareMode: 'slice', ranks: { local: 2, intra: 2, inter: 4 } }, 400, 0.598),
+  row(
+    'bslora-slice-2/2/4-s0',
+    { method: 'bslora', shareMode: 'slice', ranks: { local: 2, intra: 2, inter: 4 } },
+    400,
+    0.598,
+  ),
 ];
 
 describe('expectVerdictsOf', () => {
@@ -39,7 +44,13 @@ describe('expectVerdictsOf', () => {
     const out = expectVerdictsOf(
       {
         expect: [
-          { name: 'close to LoRA', best: 'bslora', metric: 'mean_acc', at_least: 'lora:r8 - 0.5', max_param_share: 0.5 },
+          {
+            name: 'close to LoRA',
+            best: 'bslora',
+            metric: 'mean_acc',
+            at_least: 'lora:r8 - 0.5',
+            max_param_share: 0.5,
+          },
           { name: 'beats LoRA', best: 'bslora', metric: 'mean_acc', at_least: 'lora:r8 + 1' },
         ],
       },

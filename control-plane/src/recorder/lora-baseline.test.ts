@@ -5,7 +5,12 @@ const trial = (name: string, method: string, total: number | null) => ({ name, m
 
 describe('pickLoraBaseline', () => {
   it('picks the LoRA trial with the most trainable parameters, whatever the order', () => {
-    const trials = [trial('r8', 'lora', 800), trial('bs', 'bslora', 5000), trial('r32', 'lora', 3200), trial('r16', 'lora', 1600)];
+    const trials = [
+      trial('r8', 'lora', 800),
+      trial('bs', 'bslora', 5000),
+      trial('r32', 'lora', 3200),
+      trial('r16', 'lora', 1600),
+    ];
     expect(pickLoraBaseline(trials, (t) => t.total)?.name).toBe('r32');
     expect(pickLoraBaseline([...trials].reverse(), (t) => t.total)?.name).toBe('r32');
   });

@@ -7,11 +7,19 @@
  */
 import { type Job, QueueEvents, Worker } from 'bullmq';
 import type { Store } from '../store/store.js';
-import { EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE, type EvalJobResult, type QueueContext, type SweepJobData } from '../queue/queues.js';
+import {
+  EVAL_QUEUE,
+  SWEEP_QUEUE,
+  TRAIN_QUEUE,
+  type EvalJobResult,
+  type QueueContext,
+  type SweepJobData,
+} from '../queue/queues.js';
 import { parseTrialJobId } from '../queue/job-ids.js';
 import { isUnfinished } from '../store/statuses.js';
 import { summarizeSweep } from './summarize-sweep.js';
 import { expectVerdictsOf } from './expect-verdicts.js';
+import { itemsOfRows, recordItemCorrectness, type TaskItems } from '../store/item-correctness.js';
 import type { SweepSpec } from '../sweep-specs/index.js';
 
 export interface RecorderHooks {
@@ -26,15 +34,44 @@ export function recordEvalResult(store: Store, sweepId: string, r: EvalJobResult
     store.setTrialStatus(r.trialKey, 'failed', r.error ?? 'training failed');
     return;
   }
-  store.recordResult(r.trialKey, {
-    counts: r.train.counts,
-    initialLoss: r.train.initialLoss,
-    finalLoss: r.train.finalLoss,
-    train: r.train as unknown as Record<string, unknown>,
+  // One commit for the row and its log entry (better-sqlite3 nests this as a savepoint inside a caller's transaction).
+  store.inTransaction(() => recordAndLog(store, sweepId, r, r.train!));
+}
+
+function recordAndLog(
+  store: Store,
+  sweepId: string,
+  r: EvalJobResult,
+  train: NonNullable<EvalJobResult['train']>,
+): void {
+  const inserted = store.recordResult(r.trialKey, {
+    counts: train.counts,
+    initialLoss: train.initialLoss,
+    finalLoss: train.finalLoss,
+    train: train as unknown as Record<string, unknown>,
     metrics: r.metrics,
-    adapterSha256: r.train.adapterSha256 || null,
+    adapterSha256: train.adapterSha256 || null,
   });
-  void sweepId;
+  // Every recording, counted where it happens: the results table keeps one row per trial whatever arrives, so only
+  // this log shows a trial recorded twice (a second finished training, a duplicate delivery).
+  store.addEvent(sweepId, r.trialKey, 'result-recorded', {
+    inserted,
+    adapterSha256: train.adapterSha256,
+    workerAddress: train.workerAddress,
+    resumedFromStep: train.resumedFromStep,
+  });
+  recordItemCorrectness(store.db, r.trialKey, itemsOfResult(r));
+}
+
+/** The item bits of an eval result, by task (tasks whose bit count does not match their item count are left out). */
+function itemsOfResult(r: EvalJobResult): Record<string, TaskItems> {
+  const out: Record<string, TaskItems> = {};
+  for (const [task, b64] of Object.entries(r.itemCorrect ?? {})) {
+    const n = r.metrics?.[task]?.n;
+    const bits = new Uint8Array(Buffer.from(b64, 'base64'));
+    if (n !== undefined && n > 0 && bits.length === Math.ceil(n / 8)) out[task] = { n, bits };
+  }
+  return out;
 }
 
 /** Closes a sweep in the store: its summary with the `expect` verdicts, and its final status (null: left as is). */
@@ -44,7 +81,10 @@ export function finishSweep(store: Store, sweepId: string): string | null {
   const rows = store.trialsOfSweep(sweepId);
   // A repaired sweep has several flows; only the last one to finish closes the sweep.
   if (rows.some((r) => isUnfinished(r.status))) return null;
-  const summary = { ...summarizeSweep(rows), ...expectVerdictsOf(sweep.spec as SweepSpec, rows) };
+  const summary = {
+    ...summarizeSweep(rows),
+    ...expectVerdictsOf(sweep.spec as SweepSpec, rows, itemsOfRows(store.db, rows)),
+  };
   const status = rows.every((r) => r.status === 'completed') ? 'completed' : 'completed_with_failures';
   store.setSweepStatus(sweepId, status, summary);
   store.addEvent(sweepId, null, 'sweep-finished', { status, expectPassed: summary.expectPassed });
@@ -55,7 +95,11 @@ export interface ResultRecorder {
   close(): Promise<void>;
 }
 
-export async function startResultRecorder(ctx: QueueContext, store: Store, hooks: RecorderHooks = {}): Promise<ResultRecorder> {
+export async function startResultRecorder(
+  ctx: QueueContext,
+  store: Store,
+  hooks: RecorderHooks = {},
+): Promise<ResultRecorder> {
   const base = { connection: ctx.connection, prefix: ctx.prefix };
   const evalEvents = new QueueEvents(EVAL_QUEUE, base);
   const trainEvents = new QueueEvents(TRAIN_QUEUE, base);

@@ -30,9 +30,11 @@ export interface SweepSummary {
 export function summarizeSweep(rows: TrialRow[]): SweepSummary {
   const baseline = pickLoraBaseline(rows, (r) => (r.result ? (r.result.counts.total ?? 0) : null));
   const withAcc = rows.filter((r) => r.result && r.result.meanAcc !== null && r.method !== 'base');
-  const front = paretoFront(withAcc.map((r) => ({ key: r.trialKey, params: r.result!.counts.total, acc: r.result!.meanAcc! })));
+  const front = paretoFront(
+    withAcc.map((r) => ({ key: r.trialKey, params: r.result!.counts.total, acc: r.result!.meanAcc! })),
+  );
   const trials = rows.map((r): TrialSummary => {
-    const trainable = r.result ? r.result.counts.total ?? null : null;
+    const trainable = r.result ? (r.result.counts.total ?? null) : null;
     const baseTotal = baseline?.result?.counts.total;
     return {
       trialKey: r.trialKey,
@@ -44,7 +46,9 @@ export function summarizeSweep(rows: TrialRow[]): SweepSummary {
       meanAcc: r.result?.meanAcc ?? null,
       loraShare: trainable !== null && baseTotal ? trainable / baseTotal : null,
       accDelta:
-        r.result?.meanAcc != null && baseline?.result?.meanAcc != null ? r.result.meanAcc - baseline.result.meanAcc : null,
+        r.result?.meanAcc != null && baseline?.result?.meanAcc != null
+          ? r.result.meanAcc - baseline.result.meanAcc
+          : null,
       onFront: front.has(r.trialKey),
     };
   });
@@ -68,15 +72,18 @@ export function summarizeSweep(rows: TrialRow[]): SweepSummary {
  * or a point with the same parameters is strictly more accurate.
  */
 export function paretoFront(points: { key: string; params: number; acc: number }[]): Set<string> {
-  const valid = (p: { params: number; acc: number }) => typeof p.params === 'number' && !Number.isNaN(p.params) && !Number.isNaN(p.acc);
+  const valid = (p: { params: number; acc: number }) =>
+    typeof p.params === 'number' && !Number.isNaN(p.params) && !Number.isNaN(p.acc);
   const front = new Set(points.filter((p) => !valid(p)).map((p) => p.key));
   const sorted = points.filter(valid).sort((a, b) => a.params - b.params);
   let bestFewer = -Infinity;
   for (let i = 0; i < sorted.length; ) {
     let j = i;
     let groupBest = -Infinity;
-    for (; j < sorted.length && sorted[j].params === sorted[i].params; j++) groupBest = Math.max(groupBest, sorted[j].acc);
-    for (let k = i; k < j; k++) if (!(bestFewer >= sorted[k].acc) && !(groupBest > sorted[k].acc)) front.add(sorted[k].key);
+    for (; j < sorted.length && sorted[j].params === sorted[i].params; j++)
+      groupBest = Math.max(groupBest, sorted[j].acc);
+    for (let k = i; k < j; k++)
+      if (!(bestFewer >= sorted[k].acc) && !(groupBest > sorted[k].acc)) front.add(sorted[k].key);
     bestFewer = Math.max(bestFewer, groupBest);
     i = j;
   }

@@ -21,7 +21,12 @@ export interface RedisHandle {
 }
 
 export async function pingRedis(url: string, timeoutMs = 1_000): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on('error', () => {});
   try {
     await client.connect();
@@ -57,19 +62,28 @@ export async function ensureRedis(url: string, dataDir: string): Promise<RedisHa
   }
   const parsed = new URL(url);
   if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(parsed.hostname)) {
-    throw new ControlPlaneError('CP_ERR_REDIS_UNAVAILABLE', `no Redis answers at ${url}, and it is not local, so it cannot be started here`);
+    throw new ControlPlaneError(
+      'CP_ERR_REDIS_UNAVAILABLE',
+      `no Redis answers at ${url}, and it is not local, so it cannot be started here`,
+    );
   }
   mkdirSync(dataDir, { recursive: true });
   let child: ResultPromise;
   try {
     // infra/redis/redis.conf carries the production settings (noeviction, AOF); port and dir are per instance.
-    child = execa(
-      'redis-server',
-      [REDIS_CONF, '--port', parsed.port || '6379', '--dir', dataDir],
-      { stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', reject: false, cleanup: true },
-    );
+    child = execa('redis-server', [REDIS_CONF, '--port', parsed.port || '6379', '--dir', dataDir], {
+      stdin: 'ignore',
+      stdout: 'ignore',
+      stderr: 'pipe',
+      reject: false,
+      cleanup: true,
+    });
   } catch (err) {
-    throw new ControlPlaneError('CP_ERR_REDIS_UNAVAILABLE', `could not start redis-server: install it with 'apt-get install redis-server'`, { cause: err });
+    throw new ControlPlaneError(
+      'CP_ERR_REDIS_UNAVAILABLE',
+      `could not start redis-server: install it with 'apt-get install redis-server'`,
+      { cause: err },
+    );
   }
   const exited = child.then((r) => r);
   for (let i = 0; i < 100; i++) {
@@ -87,7 +101,10 @@ export async function ensureRedis(url: string, dataDir: string): Promise<RedisHa
     const settled = await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(() => r(false), 100))]);
     if (settled) {
       const r = await exited;
-      const hint = (r as { code?: string }).code === 'ENOENT' ? "redis-server is not installed: apt-get install redis-server" : String(r.stderr ?? '').slice(-500);
+      const hint =
+        (r as { code?: string }).code === 'ENOENT'
+          ? 'redis-server is not installed: apt-get install redis-server'
+          : String(r.stderr ?? '').slice(-500);
       throw new ControlPlaneError('CP_ERR_REDIS_UNAVAILABLE', `redis-server did not start: ${hint}`);
     }
   }

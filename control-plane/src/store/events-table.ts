@@ -14,7 +14,11 @@ export class EventsTable {
 
   /** How many events of this kind a sweep has. */
   count(sweepId: string, kind: string): number {
-    return (this.sql.prepare('SELECT COUNT(*) AS n FROM events WHERE sweep_id = ? AND kind = ?').get(sweepId, kind) as { n: number }).n;
+    return (
+      this.sql.prepare('SELECT COUNT(*) AS n FROM events WHERE sweep_id = ? AND kind = ?').get(sweepId, kind) as {
+        n: number;
+      }
+    ).n;
   }
 
   deleteOfSweep(sweepId: string): void {

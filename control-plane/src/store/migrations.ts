@@ -1,4 +1,6 @@
 /** Versioned schema migrations of the SQLite store; each runs once, in order, inside a transaction. */
+import { ITEM_CORRECTNESS_MIGRATION } from './item-correctness.js';
+
 export const MIGRATIONS: { version: number; sql: string }[] = [
   {
     version: 1,
@@ -80,4 +82,5 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       CREATE INDEX sweeps_by_created ON sweeps(created_at DESC, id DESC);
     `,
   },
+  ITEM_CORRECTNESS_MIGRATION,
 ];

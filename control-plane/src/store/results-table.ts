@@ -52,7 +52,9 @@ export class ResultsTable {
   /** Training wall times (seconds) of every recorded result that reports one. */
   trainWallSeconds(): number[] {
     const rows = this.sql
-      .prepare("SELECT json_extract(train_json, '$.wallSeconds') AS s FROM results WHERE json_extract(train_json, '$.wallSeconds') IS NOT NULL")
+      .prepare(
+        "SELECT json_extract(train_json, '$.wallSeconds') AS s FROM results WHERE json_extract(train_json, '$.wallSeconds') IS NOT NULL",
+      )
       .all() as { s: number }[];
     return rows.map((r) => Number(r.s));
   }

@@ -25,7 +25,11 @@ describe('Store (API surfaces)', () => {
     const store = new Store(':memory:');
     store.saveIdempotencyKey('k', 'h1', 's1', { id: 's1' });
     store.saveIdempotencyKey('k', 'h2', 's2', { id: 's2' });
-    expect(store.findIdempotencyKey('k', 60_000)).toMatchObject({ bodySha256: 'h1', sweepId: 's1', response: { id: 's1' } });
+    expect(store.findIdempotencyKey('k', 60_000)).toMatchObject({
+      bodySha256: 'h1',
+      sweepId: 's1',
+      response: { id: 's1' },
+    });
     store.db.prepare("UPDATE idempotency_keys SET created_at = '2000-01-01T00:00:00.000Z'").run();
     expect(store.findIdempotencyKey('k', 60_000)).toBeUndefined();
   });
@@ -33,9 +37,25 @@ describe('Store (API surfaces)', () => {
   it('records a sweep source and every webhook attempt, and counts them for metrics', () => {
     const store = new Store(':memory:');
     sweep(store, 's1', '2026-01-01T00:00:00.000Z');
-    store.setSweepSource('s1', { kind: 'github', event: 'push', deliveryId: 'd', repository: 'o/r', ref: 'refs/heads/main', sha: 'abc', spec: 'jobs/q.yaml' });
+    store.setSweepSource('s1', {
+      kind: 'github',
+      event: 'push',
+      deliveryId: 'd',
+      repository: 'o/r',
+      ref: 'refs/heads/main',
+      sha: 'abc',
+      spec: 'jobs/q.yaml',
+    });
     expect(store.getSweep('s1')!.source).toMatchObject({ sha: 'abc' });
-    const attempt = { deliveryId: 's1.0', sweepId: 's1', url: 'http://x', event: 'sweep.completed', statusCode: 500, error: 'HTTP 500', durationMs: 3 };
+    const attempt = {
+      deliveryId: 's1.0',
+      sweepId: 's1',
+      url: 'http://x',
+      event: 'sweep.completed',
+      statusCode: 500,
+      error: 'HTTP 500',
+      durationMs: 3,
+    };
     store.recordWebhookAttempt({ ...attempt, attempt: 1, ok: false });
     store.recordWebhookAttempt({ ...attempt, attempt: 2, ok: true, statusCode: 200, error: null });
     expect(store.webhookDeliveries('s1').map((d) => [d.attempt, d.ok, d.statusCode])).toEqual([

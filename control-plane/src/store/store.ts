@@ -77,7 +77,9 @@ export class Store {
    * are cached against it (api/view-cache.ts); a write that is rolled back only costs a spurious rebuild.
    */
   changeStamp(): string {
-    const r = this.sql.prepare('SELECT total_changes() AS c, (SELECT data_version FROM pragma_data_version) AS v').get() as { c: number; v: number };
+    const r = this.sql
+      .prepare('SELECT total_changes() AS c, (SELECT data_version FROM pragma_data_version) AS v')
+      .get() as { c: number; v: number };
     return `${r.c}.${r.v}`;
   }
 
@@ -116,8 +118,16 @@ export class Store {
    * One page of sweeps, newest first: after `cursor` (keyset pagination, stable while new sweeps arrive) or at
    * `offset`, optionally only those with `status`; `total` counts every match.
    */
-  listSweepsPage(opts: { limit: number; cursor?: SweepCursor; offset?: number; status?: SweepStatus }): { rows: SweepRow[]; total: number } {
+  listSweepsPage(opts: { limit: number; cursor?: SweepCursor; offset?: number; status?: SweepStatus }): {
+    rows: SweepRow[];
+    total: number;
+  } {
     return this.sweeps.listPage(opts);
+  }
+
+  /** How many sweeps are not finished (queued or running): the server caps them. */
+  unfinishedSweepCount(): number {
+    return this.sweeps.unfinishedCount();
   }
 
   unfinishedSweeps(): SweepRow[] {
@@ -135,6 +145,16 @@ export class Store {
 
   trialsOfSweep(sweepId: string): TrialRow[] {
     return this.sweepTrials.trialsOfSweep(sweepId);
+  }
+
+  /** One trial of a sweep (its row as trialsOfSweep gives it), or undefined when the sweep has no such trial. */
+  trialOfSweep(sweepId: string, trialKey: string): TrialRow | undefined {
+    return this.sweepTrials.trialOfSweep(sweepId, trialKey);
+  }
+
+  /** Keys of the sweep's trials that are running now, in plan order. */
+  runningTrialKeys(sweepId: string): string[] {
+    return this.sweepTrials.runningTrialKeys(sweepId);
   }
 
   sweepsOfTrial(trialKey: string): string[] {
@@ -213,7 +233,15 @@ export class Store {
   }
 
   /** Counts for `/metrics`: sweeps and trials by status, webhook attempts by outcome. */
-  statusCounts(): { sweeps: Record<string, number>; trials: Record<string, number>; webhookAttempts: { ok: number; failed: number } } {
-    return { sweeps: this.sweeps.countByStatus(), trials: this.trials.countByStatus(), webhookAttempts: this.webhookAttempts.outcomeCounts() };
+  statusCounts(): {
+    sweeps: Record<string, number>;
+    trials: Record<string, number>;
+    webhookAttempts: { ok: number; failed: number };
+  } {
+    return {
+      sweeps: this.sweeps.countByStatus(),
+      trials: this.trials.countByStatus(),
+      webhookAttempts: this.webhookAttempts.outcomeCounts(),
+    };
   }
 }

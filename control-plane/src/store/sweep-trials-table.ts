@@ -26,7 +26,9 @@ export class SweepTrialsTable {
   constructor(private readonly sql: SqlStatements) {}
 
   link(sweepId: string, trialKey: string, position: number, reused: boolean): void {
-    this.sql.prepare('INSERT INTO sweep_trials (sweep_id, trial_key, position, reused) VALUES (?, ?, ?, ?)').run(sweepId, trialKey, position, reused ? 1 : 0);
+    this.sql
+      .prepare('INSERT INTO sweep_trials (sweep_id, trial_key, position, reused) VALUES (?, ?, ?, ?)')
+      .run(sweepId, trialKey, position, reused ? 1 : 0);
   }
 
   deleteOfSweep(sweepId: string): void {
@@ -35,27 +37,46 @@ export class SweepTrialsTable {
 
   /** The ids of the sweeps that contain a trial. */
   sweepsOfTrial(trialKey: string): string[] {
-    return (this.sql.prepare('SELECT sweep_id FROM sweep_trials WHERE trial_key = ?').all(trialKey) as { sweep_id: string }[]).map((r) => r.sweep_id);
+    return (
+      this.sql.prepare('SELECT sweep_id FROM sweep_trials WHERE trial_key = ?').all(trialKey) as { sweep_id: string }[]
+    ).map((r) => r.sweep_id);
   }
 
   /** A sweep's trials in its order, each with its status and its result if recorded. */
   trialsOfSweep(sweepId: string): TrialRow[] {
     const rows = this.sql
-      .prepare(
-        `SELECT t.*, st.reused, r.counts_json, r.initial_loss, r.final_loss, r.train_json, r.metrics_json, r.mean_acc,
-                r.adapter_sha256, r.recorded_at
-         FROM sweep_trials st JOIN trials t ON t.trial_key = st.trial_key
-         LEFT JOIN results r ON r.trial_key = t.trial_key
-         WHERE st.sweep_id = ? ORDER BY st.position`,
-      )
-      .all(sweepId) as Record<string, string | number | null>[];
+      .prepare(`${TRIAL_ROWS_SQL} WHERE st.sweep_id = ? ORDER BY st.position`)
+      .all(sweepId) as RawTrialRow[];
     return rows.map(toTrialRow);
+  }
+
+  /** One trial of a sweep (its row as trialsOfSweep gives it), or undefined when the sweep has no such trial. */
+  trialOfSweep(sweepId: string, trialKey: string): TrialRow | undefined {
+    const r = this.sql
+      .prepare(`${TRIAL_ROWS_SQL} WHERE st.sweep_id = ? AND st.trial_key = ?`)
+      .get(sweepId, trialKey) as RawTrialRow | undefined;
+    return r && toTrialRow(r);
+  }
+
+  /** Keys of the sweep's trials that are running now, in plan order. */
+  runningTrialKeys(sweepId: string): string[] {
+    const rows = this.sql
+      .prepare(
+        `SELECT t.trial_key AS k FROM sweep_trials st JOIN trials t ON t.trial_key = st.trial_key
+         WHERE st.sweep_id = ? AND t.status = 'running' ORDER BY st.position`,
+      )
+      .all(sweepId) as { k: string }[];
+    return rows.map((r) => r.k);
   }
 
   /** How many results a sweep's trials have recorded (one row per trial key at most). */
   resultCount(sweepId: string): number {
     return (
-      this.sql.prepare('SELECT COUNT(*) AS n FROM results r JOIN sweep_trials st ON st.trial_key = r.trial_key WHERE st.sweep_id = ?').get(sweepId) as {
+      this.sql
+        .prepare(
+          'SELECT COUNT(*) AS n FROM results r JOIN sweep_trials st ON st.trial_key = r.trial_key WHERE st.sweep_id = ?',
+        )
+        .get(sweepId) as {
         n: number;
       }
     ).n;
@@ -81,7 +102,14 @@ export class SweepTrialsTable {
   }
 }
 
-function toTrialRow(r: Record<string, string | number | null>): TrialRow {
+type RawTrialRow = Record<string, string | number | null>;
+
+const TRIAL_ROWS_SQL = `SELECT t.*, st.reused, r.counts_json, r.initial_loss, r.final_loss, r.train_json, r.metrics_json, r.mean_acc,
+         r.adapter_sha256, r.recorded_at
+       FROM sweep_trials st JOIN trials t ON t.trial_key = st.trial_key
+       LEFT JOIN results r ON r.trial_key = t.trial_key`;
+
+function toTrialRow(r: RawTrialRow): TrialRow {
   return {
     trialKey: r.trial_key as string,
     name: r.name as string,

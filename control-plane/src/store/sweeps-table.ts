@@ -56,7 +56,9 @@ export class SweepsTable {
   }
 
   list(limit: number, offset: number): SweepRow[] {
-    const rows = this.sql.prepare('SELECT * FROM sweeps ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?').all(limit, offset) as Row[];
+    const rows = this.sql
+      .prepare('SELECT * FROM sweeps ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?')
+      .all(limit, offset) as Row[];
     return rows.map(toSweep);
   }
 
@@ -64,14 +66,19 @@ export class SweepsTable {
    * One page of sweeps, newest first: after `cursor` (keyset pagination, stable while new sweeps arrive) or at
    * `offset`, optionally only those with `status`; `total` counts every match.
    */
-  listPage(opts: { limit: number; cursor?: SweepCursor; offset?: number; status?: SweepStatus }): { rows: SweepRow[]; total: number } {
+  listPage(opts: { limit: number; cursor?: SweepCursor; offset?: number; status?: SweepStatus }): {
+    rows: SweepRow[];
+    total: number;
+  } {
     const where: string[] = [];
     const args: (string | number)[] = [];
     if (opts.status) {
       where.push('status = ?');
       args.push(opts.status);
     }
-    const total = (this.sql.prepare(`SELECT COUNT(*) AS n FROM sweeps ${whereClause(where)}`).get(...args) as { n: number }).n;
+    const total = (
+      this.sql.prepare(`SELECT COUNT(*) AS n FROM sweeps ${whereClause(where)}`).get(...args) as { n: number }
+    ).n;
     if (opts.cursor) {
       where.push('(created_at < ? OR (created_at = ? AND id < ?))');
       args.push(opts.cursor.createdAt, opts.cursor.createdAt, opts.cursor.id);
@@ -83,6 +90,13 @@ export class SweepsTable {
   }
 
   /** The sweeps still queued or running (the start-up reconciler's work list). */
+  /** How many sweeps are not finished (queued or running). */
+  unfinishedCount(): number {
+    return (
+      this.sql.prepare(`SELECT COUNT(*) AS n FROM sweeps WHERE status IN ${UNFINISHED_SQL}`).get() as { n: number }
+    ).n;
+  }
+
   unfinished(): SweepRow[] {
     return (this.sql.prepare(`SELECT * FROM sweeps WHERE status IN ${UNFINISHED_SQL}`).all() as Row[]).map(toSweep);
   }
@@ -104,7 +118,10 @@ export class SweepsTable {
 
   /** How many sweeps are in each status (statuses without a sweep are absent). */
   countByStatus(): Record<string, number> {
-    const rows = this.sql.prepare('SELECT status, COUNT(*) AS n FROM sweeps GROUP BY status').all() as { status: string; n: number }[];
+    const rows = this.sql.prepare('SELECT status, COUNT(*) AS n FROM sweeps GROUP BY status').all() as {
+      status: string;
+      n: number;
+    }[];
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 }

@@ -31,9 +31,19 @@ function tables() {
 
 const plan = (key: string) => trialFixture({ key, name: `t-${key}`, method: 'lora' });
 const status = (sql: SqlStatements, key: string) =>
-  sql.db.prepare('SELECT status, last_error AS lastError FROM trials WHERE trial_key = ?').get(key) as { status: string; lastError: string | null };
+  sql.db.prepare('SELECT status, last_error AS lastError FROM trials WHERE trial_key = ?').get(key) as {
+    status: string;
+    lastError: string | null;
+  };
 
-const result = { counts: { total: 10 }, initialLoss: Number.NaN, finalLoss: 1, train: {}, metrics: null, adapterSha256: 'ab' };
+const result = {
+  counts: { total: 10 },
+  initialLoss: Number.NaN,
+  finalLoss: 1,
+  train: {},
+  metrics: null,
+  adapterSha256: 'ab',
+};
 
 describe('openDatabase', () => {
   it('applies every migration once, also when the file is opened again', () => {
@@ -42,7 +52,9 @@ describe('openDatabase', () => {
       const path = join(dir, 'nested', 'bslora.db');
       openDatabase(path).close();
       const db = openDatabase(path);
-      const versions = (db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version);
+      const versions = (
+        db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]
+      ).map((r) => r.version);
       expect(versions).toEqual(MIGRATIONS.map((m) => m.version));
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
@@ -139,7 +151,9 @@ describe('ResultsTable', () => {
   });
 
   it('averages accuracy over the evaluated tasks', () => {
-    expect(meanAccuracy({ metrics: { a: { acc: 0.5, accNorm: 0, n: 1 }, b: { acc: 0.7, accNorm: 0, n: 1 } } })).toBeCloseTo(0.6);
+    expect(
+      meanAccuracy({ metrics: { a: { acc: 0.5, accNorm: 0, n: 1 }, b: { acc: 0.7, accNorm: 0, n: 1 } } }),
+    ).toBeCloseTo(0.6);
     expect(meanAccuracy({ metrics: {} })).toBeNull();
     expect(meanAccuracy({ metrics: null })).toBeNull();
   });
@@ -161,11 +175,13 @@ describe('SweepTrialsTable', () => {
     expect(counts.get('s2')).toEqual({ total: 0, queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 });
     expect(sweepTrials.resultCount('s1')).toBe(1);
     expect(sweepTrials.sweepsOfTrial('k1')).toEqual(['s1']);
-    expect(sweepTrials.trialsOfSweep('s1').map((r) => [r.trialKey, r.status, r.result?.counts.total ?? null])).toEqual([
-      ['k1', 'queued', null],
-      ['k2', 'running', null],
-      ['k3', 'completed', 10],
-    ]);
+    expect(sweepTrials.trialsOfSweep('s1').map((r) => [r.trialKey, r.status, r.result?.counts.total ?? null])).toEqual(
+      [
+        ['k1', 'queued', null],
+        ['k2', 'running', null],
+        ['k3', 'completed', 10],
+      ],
+    );
   });
 });
 
@@ -177,7 +193,15 @@ describe('EventsTable and WebhookDeliveriesTable', () => {
     expect(events.count('s1', 'attempt-failed')).toBe(1);
     events.deleteOfSweep('s1');
     expect(events.count('s1', 'attempt-failed')).toBe(0);
-    const attempt = { deliveryId: 'd', sweepId: 's1', url: 'http://x', event: 'e', statusCode: 200, error: null, durationMs: 2.6 };
+    const attempt = {
+      deliveryId: 'd',
+      sweepId: 's1',
+      url: 'http://x',
+      event: 'e',
+      statusCode: 200,
+      error: null,
+      durationMs: 2.6,
+    };
     webhooks.record({ ...attempt, attempt: 1, ok: true });
     webhooks.record({ ...attempt, attempt: 2, ok: false });
     expect(webhooks.outcomeCounts()).toEqual({ ok: 1, failed: 1 });

@@ -39,7 +39,10 @@ export class TrialsTable {
 
   /** How many trials are in each status (statuses without a trial are absent). */
   countByStatus(): Record<string, number> {
-    const rows = this.sql.prepare('SELECT status, COUNT(*) AS n FROM trials GROUP BY status').all() as { status: string; n: number }[];
+    const rows = this.sql.prepare('SELECT status, COUNT(*) AS n FROM trials GROUP BY status').all() as {
+      status: string;
+      n: number;
+    }[];
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 }

@@ -23,12 +23,25 @@ export class WebhookDeliveriesTable {
         `INSERT INTO webhook_deliveries (delivery_id, sweep_id, url, event, attempt, status_code, ok, error, duration_ms, at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(a.deliveryId, a.sweepId, a.url, a.event, a.attempt, a.statusCode, a.ok ? 1 : 0, a.error, Math.round(a.durationMs), now());
+      .run(
+        a.deliveryId,
+        a.sweepId,
+        a.url,
+        a.event,
+        a.attempt,
+        a.statusCode,
+        a.ok ? 1 : 0,
+        a.error,
+        Math.round(a.durationMs),
+        now(),
+      );
   }
 
   /** Every delivery attempt of a sweep's webhooks, oldest first. */
   ofSweep(sweepId: string): (WebhookAttempt & { at: string })[] {
-    const rows = this.sql.prepare('SELECT * FROM webhook_deliveries WHERE sweep_id = ? ORDER BY id').all(sweepId) as Record<string, string | number | null>[];
+    const rows = this.sql
+      .prepare('SELECT * FROM webhook_deliveries WHERE sweep_id = ? ORDER BY id')
+      .all(sweepId) as Record<string, string | number | null>[];
     return rows.map((r) => ({
       deliveryId: r.delivery_id as string,
       sweepId: r.sweep_id as string,
@@ -45,7 +58,9 @@ export class WebhookDeliveriesTable {
 
   /** Attempts that got a 2xx answer, and the others. */
   outcomeCounts(): { ok: number; failed: number } {
-    return this.sql.prepare('SELECT COALESCE(SUM(ok), 0) AS ok, COUNT(*) - COALESCE(SUM(ok), 0) AS failed FROM webhook_deliveries').get() as {
+    return this.sql
+      .prepare('SELECT COALESCE(SUM(ok), 0) AS ok, COUNT(*) - COALESCE(SUM(ok), 0) AS failed FROM webhook_deliveries')
+      .get() as {
       ok: number;
       failed: number;
     };

@@ -15,7 +15,9 @@ interface BuiltinResources {
 
 const RESOURCES_PATH = fileURLToPath(new URL('../../../proto/builtin-resources.json', import.meta.url));
 
-export const BUILTIN_RESOURCES: Readonly<BuiltinResources> = JSON.parse(readFileSync(RESOURCES_PATH, 'utf8')) as BuiltinResources;
+export const BUILTIN_RESOURCES: Readonly<BuiltinResources> = JSON.parse(
+  readFileSync(RESOURCES_PATH, 'utf8'),
+) as BuiltinResources;
 
 const list = (names: Record<string, string>) =>
   Object.keys(names)

@@ -3,6 +3,8 @@
  * of the field to change.
  */
 import { matchesSelector, parseExpectTarget, parseTrialSelector, type TrialSelector } from './expect-rules.js';
+import { trialCountUpperBound } from './count-trials.js';
+import { maxSweepTrials } from './spec-limits.js';
 import type { SweepSpec } from './sweep-spec.js';
 import { trialCoordinates } from './trial-coordinates.js';
 import { asList, axisPath, bsloraBlocks, enumerateTrials } from './trial-plan.js';
@@ -35,14 +37,21 @@ function duplicates<T>(values: readonly T[]): number[] {
 }
 
 function describeSelector(s: TrialSelector): string {
-  return [s.method, s.rank !== null ? `rank ${s.rank}` : '', s.shareMode ?? '', s.ranks ? `${s.ranks.local}/${s.ranks.intra}/${s.ranks.inter}` : '']
+  return [
+    s.method,
+    s.peftName ?? '',
+    s.rank !== null ? `rank ${s.rank}` : '',
+    s.shareMode ?? '',
+    s.ranks ? `${s.ranks.local}/${s.ranks.intra}/${s.ranks.inter}` : '',
+  ]
     .filter(Boolean)
     .join(' ');
 }
 
 function getIn(root: unknown, path: readonly (string | number)[]): unknown {
   let node: unknown = root;
-  for (const seg of path) node = node && typeof node === 'object' ? (node as Record<string | number, unknown>)[seg] : undefined;
+  for (const seg of path)
+    node = node && typeof node === 'object' ? (node as Record<string | number, unknown>)[seg] : undefined;
   return node;
 }
 
@@ -65,8 +74,20 @@ export function checkSweepSpec(spec: SweepSpec): SpecCheckIssue[] {
   const grid = spec.grid;
   const methods = asList(grid.method) ?? [];
 
-  for (const i of duplicates(methods)) add(axisPath(['grid'], 'method', grid.method, i), `duplicate method "${methods[i]}"`);
-  for (const i of duplicates(spec.target_modules)) add(['target_modules', i], `duplicate module "${spec.target_modules[i]}"`);
+  // Count before expanding anything: a grid of thousands × thousands is refused without being built.
+  const bound = trialCountUpperBound(spec);
+  if (bound > maxSweepTrials()) {
+    add(
+      ['grid'],
+      `expands to up to ${bound} trials, more than this server's limit of ${maxSweepTrials()} (BSLORA_MAX_SWEEP_TRIALS); split the sweep or remove axis values`,
+    );
+    return issues;
+  }
+
+  for (const i of duplicates(methods))
+    add(axisPath(['grid'], 'method', grid.method, i), `duplicate method "${methods[i]}"`);
+  for (const i of duplicates(spec.target_modules))
+    add(['target_modules', i], `duplicate module "${spec.target_modules[i]}"`);
   for (const i of duplicates(spec.eval_tasks)) add(['eval_tasks', i], `duplicate eval task "${spec.eval_tasks[i]}"`);
 
   // Seeds: one place only.
@@ -75,7 +96,8 @@ export function checkSweepSpec(spec: SweepSpec): SpecCheckIssue[] {
     spec.training.seeds !== undefined ? ['training', 'seeds'] : null,
     grid.seeds !== undefined ? ['grid', 'seeds'] : null,
   ].filter((p): p is string[] => p !== null);
-  for (const p of seedPlaces.slice(1)) add(p, `seeds are already given at ${seedPlaces[0]!.join('.')}; give them in one place`);
+  for (const p of seedPlaces.slice(1))
+    add(p, `seeds are already given at ${seedPlaces[0]!.join('.')}; give them in one place`);
   for (const [list, path] of [
     [spec.training.seeds, ['training', 'seeds']],
     [grid.seeds, ['grid', 'seeds']],
@@ -86,7 +108,8 @@ export function checkSweepSpec(spec: SweepSpec): SpecCheckIssue[] {
   // BSLoRA axes.
   if (!methods.includes('bslora')) {
     for (const key of BSLORA_ONLY_KEYS) {
-      if (grid[key] !== undefined) add(['grid', key], 'applies only to method bslora, which grid.method does not include');
+      if (grid[key] !== undefined)
+        add(['grid', key], 'applies only to method bslora, which grid.method does not include');
     }
   } else {
     const blocks = bsloraBlocks(grid);
@@ -98,16 +121,21 @@ export function checkSweepSpec(spec: SweepSpec): SpecCheckIssue[] {
       if (block.modesPath[0] === 'grid' && block.modesPath.length === 2) modeFromGrid = true;
       if (block.rankSource === grid) ranksFromGrid = true;
       for (const i of duplicates(block.modes)) {
-        add(Array.isArray(getIn(spec, block.modesPath)) ? [...block.modesPath, i] : block.modesPath, `duplicate share mode "${block.modes[i]}"`);
+        add(
+          Array.isArray(getIn(spec, block.modesPath)) ? [...block.modesPath, i] : block.modesPath,
+          `duplicate share mode "${block.modes[i]}"`,
+        );
       }
       if (block.modes.includes('kron')) {
-        if (block.kronSizes === undefined) add([...block.path, 'kron_share_size'], 'required when share_mode includes kron');
+        if (block.kronSizes === undefined)
+          add([...block.path, 'kron_share_size'], 'required when share_mode includes kron');
         else if (block.kronPath.length === 2) kronUsedFromGrid.used = true;
       } else if (block.kronPath.length > 2 && block.kronSizes !== undefined) {
         add(block.kronPath, 'has no effect: this block has no share_mode kron');
       }
       if (block.modes.includes('gate')) {
-        if (block.gateSizes === undefined) add([...block.path, 'gate_share_size'], 'required when share_mode includes gate');
+        if (block.gateSizes === undefined)
+          add([...block.path, 'gate_share_size'], 'required when share_mode includes gate');
         else if (block.gatePath.length === 2) gateUsedFromGrid.used = true;
       } else if (block.gatePath.length > 2 && block.gateSizes !== undefined) {
         add(block.gatePath, 'has no effect: this block has no share_mode gate');
@@ -120,7 +148,8 @@ export function checkSweepSpec(spec: SweepSpec): SpecCheckIssue[] {
       const given = rho.filter((v) => v !== undefined).length;
       if (given > 0 && given < 3) {
         for (const key of ['total_rank', 'sharing_ratio', 'intra_fraction'] as const) {
-          if (src[key] === undefined) add([...rp, key], 'required with total_rank, sharing_ratio and intra_fraction (give all three)');
+          if (src[key] === undefined)
+            add([...rp, key], 'required with total_rank, sharing_ratio and intra_fraction (give all three)');
         }
       }
       if (src.ranks === undefined && given === 0) {
@@ -141,21 +170,33 @@ export function checkSweepSpec(spec: SweepSpec): SpecCheckIssue[] {
       }
     }
     if (grid.paired) {
-      if (grid.share_mode !== undefined && !modeFromGrid) add(['grid', 'share_mode'], 'has no effect: every paired block sets share_mode');
+      if (grid.share_mode !== undefined && !modeFromGrid)
+        add(['grid', 'share_mode'], 'has no effect: every paired block sets share_mode');
       if (!ranksFromGrid) {
         for (const key of ['ranks', 'total_rank', 'sharing_ratio', 'intra_fraction'] as const) {
           if (grid[key] !== undefined) add(['grid', key], 'has no effect: every paired block sets its own ranks');
         }
       }
     }
-    if (grid.kron_share_size !== undefined && !kronUsedFromGrid.used) add(['grid', 'kron_share_size'], 'has no effect: no block uses share_mode kron with it');
-    if (grid.gate_share_size !== undefined && !gateUsedFromGrid.used) add(['grid', 'gate_share_size'], 'has no effect: no block uses share_mode gate with it');
+    if (grid.kron_share_size !== undefined && !kronUsedFromGrid.used)
+      add(['grid', 'kron_share_size'], 'has no effect: no block uses share_mode kron with it');
+    if (grid.gate_share_size !== undefined && !gateUsedFromGrid.used)
+      add(['grid', 'gate_share_size'], 'has no effect: no block uses share_mode gate with it');
   }
 
   // Baseline ranks.
-  if (methods.includes('lora') && grid.lora_ranks === undefined) add(['grid', 'lora_ranks'], 'required when method includes lora');
-  if (!methods.includes('lora') && grid.lora_ranks !== undefined) add(['grid', 'lora_ranks'], 'applies only to method lora, which grid.method does not include');
-  if (!methods.includes('vera') && grid.vera_ranks !== undefined) add(['grid', 'vera_ranks'], 'applies only to method vera, which grid.method does not include');
+  if (methods.includes('lora') && grid.lora_ranks === undefined)
+    add(['grid', 'lora_ranks'], 'required when method includes lora');
+  if (!methods.includes('lora') && grid.lora_ranks !== undefined)
+    add(['grid', 'lora_ranks'], 'applies only to method lora, which grid.method does not include');
+  if (methods.includes('peft') && grid.peft === undefined) add(['grid', 'peft'], 'required when method includes peft');
+  if (!methods.includes('peft') && grid.peft !== undefined)
+    add(['grid', 'peft'], 'applies only to method peft, which grid.method does not include');
+  const peftNames = (grid.peft ?? []).map((e) => e.name);
+  for (const i of duplicates(peftNames))
+    add(['grid', 'peft', i, 'name'], `duplicate peft entry name "${peftNames[i]}"`);
+  if (!methods.includes('vera') && grid.vera_ranks !== undefined)
+    add(['grid', 'vera_ranks'], 'applies only to method vera, which grid.method does not include');
   for (const key of ['lora_ranks', 'vera_ranks'] as const) {
     const list = asList(grid[key]) ?? [];
     for (const i of duplicates(list)) add(axisPath(['grid'], key, grid[key], i), `duplicate rank ${list[i]}`);
@@ -179,13 +220,20 @@ export function checkSweepSpec(spec: SweepSpec): SpecCheckIssue[] {
     if (target?.kind === 'relative') checkSelector(target.selector, 'at_least');
     if (rule.param_reference !== undefined) {
       const ref = checkSelector(parseTrialSelector(rule.param_reference), 'param_reference');
-      if (ref?.method === 'base') add([...path, 'param_reference'], 'base has no trainable parameters to compare with');
+      if (ref?.method === 'base')
+        add([...path, 'param_reference'], 'base has no trainable parameters to compare with');
     }
     if (rule.max_param_share !== undefined && rule.param_reference === undefined) {
       if (target?.kind !== 'relative') {
-        add([...path, 'max_param_share'], 'needs param_reference, or at_least naming a selector (e.g. "lora:r8 - 0.5")');
+        add(
+          [...path, 'max_param_share'],
+          'needs param_reference, or at_least naming a selector (e.g. "lora:r8 - 0.5")',
+        );
       } else if (target.selector.method === 'base') {
-        add([...path, 'max_param_share'], 'at_least names base, which has no trainable parameters; set param_reference');
+        add(
+          [...path, 'max_param_share'],
+          'at_least names base, which has no trainable parameters; set param_reference',
+        );
       }
     }
   });

@@ -6,6 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 import { expandSweep } from './expand-sweep.js';
+import { classifyRef } from './resource-refs.js';
+import { trialScale } from './training-settings.js';
+import { LrScheduler, PromptTemplate } from '../gen/bslora_api/worker/v1/worker_service.js';
 import { loadSweepSpecFile } from './load-sweep-spec-file.js';
 import { SWEEP_SPEC_JSON_SCHEMA_PATH, buildSweepSpecJsonSchema } from './sweep-spec-json-schema.js';
 import { trialCoordinates } from './trial-coordinates.js';
@@ -17,7 +20,8 @@ function specFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const full = join(dir, entry.name);
     if (entry.isDirectory()) return specFiles(full);
-    if (/\.ya?ml$/.test(entry.name) || (entry.name.endsWith('.json') && !entry.name.endsWith('.schema.json'))) return [full];
+    if (/\.ya?ml$/.test(entry.name) || (entry.name.endsWith('.json') && !entry.name.endsWith('.schema.json')))
+      return [full];
     return [];
   });
 }
@@ -27,7 +31,9 @@ describe('jobs/', () => {
 
   it('holds the quick start and the paper spec', () => {
     const names = files.map((f) => relative(JOBS_DIR, f));
-    expect(names).toEqual(expect.arrayContaining(['quickstart.yaml', 'smollm2-commonsense.yaml', 'paper/llama2-7b-commonsense.yaml']));
+    expect(names).toEqual(
+      expect.arrayContaining(['quickstart.yaml', 'smollm2-commonsense.yaml', 'paper/llama2-7b-commonsense.yaml']),
+    );
   });
 
   it.each(files.map((f) => [relative(REPO_ROOT, f), f]))('%s validates and expands', async (_name, file) => {
@@ -38,10 +44,27 @@ describe('jobs/', () => {
     if (spec.budget?.max_trials !== undefined) expect(trials.length).toBeLessThanOrEqual(spec.budget.max_trials);
   });
 
-  it.each(files.map((f) => [relative(REPO_ROOT, f), f]))('%s opens with a comment giving the command to run it', (_name, file) => {
-    const header = readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('#')).join('\n');
-    expect(header).toMatch(/bslora (demo|sweep submit)/);
-  });
+  it.each(files.map((f) => [relative(REPO_ROOT, f), f]))(
+    '%s names only data a user gets by name (no local paths)',
+    async (_name, file) => {
+      const spec = await loadSweepSpecFile(file);
+      for (const ref of [spec.base_model, spec.train_data, ...spec.eval_tasks]) {
+        expect(classifyRef(ref), `${ref} in ${file}`).not.toBe('local');
+        expect(ref.startsWith('lm-eval:') ? ref.slice('lm-eval:'.length) : ref).not.toMatch(/^(\/|\.\.?\/|~)/);
+      }
+    },
+  );
+
+  it.each(files.map((f) => [relative(REPO_ROOT, f), f]))(
+    '%s opens with a comment giving the command to run it',
+    (_name, file) => {
+      const header = readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('#'))
+        .join('\n');
+      expect(header).toMatch(/bslora (demo|sweep submit)/);
+    },
+  );
 
   it('quickstart is a BSLoRA trial and a LoRA baseline, small enough for a laptop CPU', async () => {
     const trials = expandSweep(await loadSweepSpecFile(join(JOBS_DIR, 'quickstart.yaml')));
@@ -71,8 +94,36 @@ describe('jobs/', () => {
     ]);
     for (const t of bslora) expect(t.shareSize).toBe(t.shareMode === 'kron' ? 256 : 1024);
     expect(trials[0]!.baseModel).toBe('meta-llama/Llama-2-7b-hf');
-    expect(trials[0]!.training).toMatchObject({ length: { $case: 'steps', value: 800 }, learningRate: 1e-4, batchSize: 64, seqLen: 256, warmupSteps: 100 });
+    expect(trials[0]!.training).toMatchObject({
+      length: { $case: 'steps', value: 800 },
+      learningRate: 1e-4,
+      batchSize: 64,
+      microBatchSize: 4,
+      seqLen: 256,
+      warmupSteps: 100,
+      lrScheduler: LrScheduler.LR_SCHEDULER_LINEAR,
+      trainOnInputs: false,
+      promptTemplate: PromptTemplate.PROMPT_TEMPLATE_ALPACA,
+    });
     expect(trials[1]!.targetModules).toEqual(['q_proj', 'k_proj', 'v_proj', 'up_proj', 'down_proj']);
+    // scale 2 for every adapter (the reference's), dropout 0.05, no dropout on the kron shared path
+    const adapters = trials.filter((t) => t.method!.$case !== 'base');
+    expect(new Set(adapters.map(trialScale))).toEqual(new Set([2]));
+    for (const t of adapters) expect(t.method!.value).toMatchObject({ loraDropout: 0.05 });
+    for (const t of trials.filter((t) => t.method!.$case === 'bslora' && t.method!.value.share?.$case === 'kron')) {
+      expect(t.method!.value).toMatchObject({ share: { value: { sharedDropout: false } } });
+    }
+    expect(trials[0]!.trainData).toBe('yahma/alpaca-cleaned');
+    expect(trials[0]!.evalTasks.map((r) => r.replace('lm-eval:', '')).sort()).toEqual([
+      'arc_challenge',
+      'arc_easy',
+      'boolq',
+      'hellaswag',
+      'openbookqa',
+      'piqa',
+      'social_iqa',
+      'winogrande',
+    ]);
   });
 });
 
@@ -82,7 +133,7 @@ describe(SWEEP_SPEC_JSON_SCHEMA_PATH, () => {
     expect(committed).toBe(buildSweepSpecJsonSchema());
   });
 
-  it('forbids unknown keys in every object', () => {
+  it("forbids unknown keys in every object but a PEFT config (whose keys the worker's PEFT checks at submit)", () => {
     const schema = JSON.parse(buildSweepSpecJsonSchema()) as Record<string, unknown>;
     const objects: Record<string, unknown>[] = [];
     const walk = (node: unknown): void => {
@@ -95,6 +146,8 @@ describe(SWEEP_SPEC_JSON_SCHEMA_PATH, () => {
     };
     walk(schema);
     expect(objects.length).toBeGreaterThan(8);
-    for (const o of objects) expect(o.additionalProperties).toBe(false);
+    const peftConfig = (o: Record<string, unknown>) => Object.keys(o.properties as object).join() === 'peft_type';
+    expect(objects.filter(peftConfig)).toHaveLength(1);
+    for (const o of objects.filter((x) => !peftConfig(x))) expect(o.additionalProperties).toBe(false);
   });
 });

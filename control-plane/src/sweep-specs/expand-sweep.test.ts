@@ -9,7 +9,7 @@ import { expandSweep } from './expand-sweep.js';
 import { parseSweepSpec } from './parse-sweep-spec.js';
 import { minimalSpec, toYaml } from './test-fixtures.js';
 import { trialKeyMaterial } from './trial-key.js';
-import { Trial } from '../gen/bslora_api/worker/v1/worker_service.js';
+import { LrScheduler, PromptTemplate, ScalingMode, Trial } from '../gen/bslora_api/worker/v1/worker_service.js';
 import { trialCoordinates } from './trial-coordinates.js';
 import { METHOD_VERSIONS } from './trial-defaults.js';
 
@@ -71,10 +71,14 @@ describe('expandSweep', () => {
     expect(new Set(trials.map((t) => t.trialKey)).size).toBe(trials.length);
   });
 
-  it('fills each method\'s settings, defaults included, into the trial', () => {
-    const trials = expand(minimalSpec({ grid: GRID, adapter: { lora_alpha: 16 } }));
+  it("fills each method's settings, defaults included, into the trial", () => {
+    const trials = expand(minimalSpec({ grid: GRID, adapter: { lora_alpha: 16, scaling: 'alpha_over_rank' } }));
     const byName = new Map(trials.map((t) => [t.name, t]));
-    expect(byName.get('base-s0')).toMatchObject({ method: { $case: 'base', value: {} }, targetModules: [], methodVersion: 'base-eval/1' });
+    expect(byName.get('base-s0')).toMatchObject({
+      method: { $case: 'base', value: {} },
+      targetModules: [],
+      methodVersion: 'base-eval/1',
+    });
     expect(byName.get('lora-r16-s1')).toMatchObject({
       method: { $case: 'lora', value: { rank: 16, loraAlpha: 16, loraDropout: 0.05 } },
       seed: 1,
@@ -83,10 +87,16 @@ describe('expandSweep', () => {
     // VeRA has no alpha: the spec's lora_alpha cannot reach it.
     expect(byName.get('vera-r256-s0')!.method).toEqual({ $case: 'vera', value: { rank: 256, loraDropout: 0.05 } });
     expect(byName.get('bslora-kron16-2/4/16-s0')).toMatchObject({
-      method: { $case: 'bslora', value: { ranks: { local: 2, intra: 4, inter: 16 }, share: { $case: 'kron', value: { shareSize: 16 } } } },
+      method: {
+        $case: 'bslora',
+        value: { ranks: { local: 2, intra: 4, inter: 16 }, share: { $case: 'kron', value: { shareSize: 16 } } },
+      },
       methodVersion: 'bslora-method/1',
     });
-    expect(trialCoordinates(byName.get('bslora-gate64-2/4/8-s0')!)).toMatchObject({ shareMode: 'gate', shareSize: 64 });
+    expect(trialCoordinates(byName.get('bslora-gate64-2/4/8-s0')!)).toMatchObject({
+      shareMode: 'gate',
+      shareSize: 64,
+    });
     const t = byName.get('lora-r8-s0')!;
     expect(t.trialKey).toMatch(/^[0-9a-f]{64}$/);
     expect(t.training).toEqual({
@@ -97,6 +107,10 @@ describe('expandSweep', () => {
       warmupSteps: 0,
       evalLimit: undefined,
       checkpointEvery: undefined,
+      lrScheduler: LrScheduler.LR_SCHEDULER_LINEAR,
+      microBatchSize: undefined,
+      trainOnInputs: false,
+      promptTemplate: PromptTemplate.PROMPT_TEMPLATE_ALPACA,
       gradientCheckpointing: false,
       bf16Autocast: false,
     });
@@ -109,12 +123,27 @@ describe('expandSweep', () => {
       minimalSpec({
         grid: { ...grid, share_mode: 'slice' },
         task_type: 'causal_lm',
-        adapter: { lora_dropout: 0.05 },
-        training: { steps: 10, learning_rate: 0.001, batch_size: 4, seq_len: 32, warmup_steps: 0, gradient_checkpointing: false, bf16_autocast: false },
+        adapter: { lora_dropout: 0.05, scaling: { fixed: 2 }, kron_shared_dropout: true },
+        training: {
+          steps: 10,
+          learning_rate: 0.001,
+          batch_size: 4,
+          seq_len: 32,
+          warmup_steps: 0,
+          lr_scheduler: 'linear',
+          train_on_inputs: false,
+          prompt_template: 'alpaca',
+          gradient_checkpointing: false,
+          bf16_autocast: false,
+        },
       }),
     );
     expect(explicit).toEqual(implicit);
-    expect(implicit[0]!.method).toEqual({ $case: 'lora', value: { rank: 8, loraAlpha: 16, loraDropout: 0.05 } });
+    const fixed2 = { mode: ScalingMode.SCALING_MODE_FIXED, fixed: 2 };
+    expect(implicit[0]!.method).toEqual({
+      $case: 'lora',
+      value: { rank: 8, loraAlpha: 16, loraDropout: 0.05, scaling: fixed2 },
+    });
     expect(implicit[1]!.method).toMatchObject({ $case: 'bslora', value: { loraAlpha: 16, loraDropout: 0.05 } });
   });
 
@@ -134,7 +163,10 @@ describe('expandSweep', () => {
     const [t] = expand(minimalSpec({ grid: { method: 'lora', lora_ranks: 4 } }));
     const decoded = Trial.decode(Trial.encode(t!).finish());
     expect(decoded.training!.warmupSteps).toBe(0);
-    expect(Trial.decode(Trial.encode({ ...t!, training: { ...t!.training!, warmupSteps: undefined } }).finish()).training!.warmupSteps).toBeUndefined();
+    expect(
+      Trial.decode(Trial.encode({ ...t!, training: { ...t!.training!, warmupSteps: undefined } }).finish()).training!
+        .warmupSteps,
+    ).toBeUndefined();
   });
 
   it('expands R × ρ × φ into triples after explicit ranks, dropping duplicates', () => {
@@ -203,7 +235,9 @@ describe('expandSweep', () => {
 
   it('changes every adapter trial but no base trial when the learning rate changes', () => {
     const a = expand(minimalSpec({ grid: GRID }));
-    const b = expand(minimalSpec({ grid: GRID, training: { steps: 10, learning_rate: 0.002, batch_size: 4, seq_len: 32 } }));
+    const b = expand(
+      minimalSpec({ grid: GRID, training: { steps: 10, learning_rate: 0.002, batch_size: 4, seq_len: 32 } }),
+    );
     expect(changed(a, b)).toEqual(a.filter((t) => t.method?.$case !== 'base').map((t) => t.name));
   });
 
@@ -235,7 +269,9 @@ describe('expandSweep', () => {
   });
 
   it('refuses method_versions in a spec: versions come from proto/method-versions.json, which workers check', () => {
-    expect(() => expand(minimalSpec({ grid: GRID, method_versions: { bslora: 'bslora-method/2' } }))).toThrow(/method_versions/);
+    expect(() => expand(minimalSpec({ grid: GRID, method_versions: { bslora: 'bslora-method/2' } }))).toThrow(
+      /method_versions/,
+    );
   });
 
   it("puts each builtin's version into the key: a new version of builtin:arith changes every key that uses it", () => {
@@ -248,7 +284,11 @@ describe('expandSweep', () => {
       expect(changed(a, expand(minimalSpec({ grid: GRID })))).toEqual(a.map((t) => t.name));
       const arith = { kind: 'builtin', ref: 'builtin:arith', version: `${before}-next` };
       const bslora = a.find((t) => t.method?.$case === 'bslora')!;
-      expect(trialKeyMaterial(bslora)).toMatchObject({ trainData: arith, evalTasks: [arith], baseModel: { kind: 'builtin', ref: 'builtin:tiny-llama', version: BUILTIN_RESOURCES.models['tiny-llama'] } });
+      expect(trialKeyMaterial(bslora)).toMatchObject({
+        trainData: arith,
+        evalTasks: [arith],
+        baseModel: { kind: 'builtin', ref: 'builtin:tiny-llama', version: BUILTIN_RESOURCES.models['tiny-llama'] },
+      });
     } finally {
       tasks.arith = before;
     }
@@ -284,7 +324,10 @@ describe('expandSweep', () => {
 
   it('uses epochs instead of steps when the spec gives epochs', () => {
     const [trial] = expand(
-      minimalSpec({ grid: { method: 'lora', lora_ranks: 4 }, training: { epochs: 2, learning_rate: 1e-4, batch_size: 4, seq_len: 32 } }),
+      minimalSpec({
+        grid: { method: 'lora', lora_ranks: 4 },
+        training: { epochs: 2, learning_rate: 1e-4, batch_size: 4, seq_len: 32 },
+      }),
     );
     expect(trial!.training!.length).toEqual({ $case: 'epochs', value: 2 });
   });

@@ -23,7 +23,9 @@ describe('lm-eval eval task references', () => {
     expect(normalizeRef('lm-eval:./t/boolq.yaml', '/specs')).toBe('lm-eval:/specs/t/boolq.yaml');
     expect(normalizeRef('lm-eval:arc_easy', '/specs')).toBe('lm-eval:arc_easy');
     const issues = issuesOf(() =>
-      parseSweepSpec(toYaml(minimalSpec({ eval_tasks: ['builtin:arith', 'lm-eval:./missing.yaml'] })), { baseDir: dir }),
+      parseSweepSpec(toYaml(minimalSpec({ eval_tasks: ['builtin:arith', 'lm-eval:./missing.yaml'] })), {
+        baseDir: dir,
+      }),
     );
     expect(issues.map((i) => i.path)).toEqual(['eval_tasks[1]']);
   });

@@ -1,47 +1,54 @@
 /** Loading a sweep spec from a file. */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { constants } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 import { ControlPlaneError } from '../errors.js';
-import { contentHash } from './content-hash.js';
-import { localRefsOf, parseSweepSpec } from './parse-sweep-spec.js';
+import { hashLocalRefs } from './hash-local-refs.js';
+import { specialKind } from './local-paths.js';
+import { parseSweepSpec } from './parse-sweep-spec.js';
 import type { SweepSpec } from './sweep-spec.js';
+
+/** Largest spec file read (the same as the API's default body limit). */
+export const MAX_SPEC_FILE_BYTES = 1024 * 1024;
+
+async function readSpecText(absPath: string, shown: string): Promise<string> {
+  const unreadable = (reason: string, cause?: unknown) =>
+    new ControlPlaneError('CP_ERR_SPEC_UNREADABLE', `cannot read sweep spec ${shown}: ${reason}`, { cause });
+  let handle;
+  try {
+    // Non-blocking, so that a FIFO given as the spec is refused instead of waited on.
+    handle = await open(absPath, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw unreadable(code === 'ENOENT' ? 'no such file' : (code ?? (err as Error).message), err);
+  }
+  try {
+    const st = await handle.stat();
+    const special = st.isDirectory() ? 'a folder' : specialKind(st);
+    if (special) throw unreadable(`it is ${special}; give a YAML or JSON file`);
+    if (st.size > MAX_SPEC_FILE_BYTES) throw unreadable(`it holds ${st.size} bytes, more than ${MAX_SPEC_FILE_BYTES}`);
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
+}
 
 /**
  * Reads, parses and validates a sweep spec file (YAML, or JSON when it ends in `.json`). Relative local paths in
- * the spec are resolved against the file's folder and must exist. The content hashes of local files are computed
- * here, off the event loop's critical path, so that `expandSweep` finds them cached.
+ * the spec are resolved against the file's folder and must exist (and lie under `opts.roots` when given). The
+ * content hashes of local files are computed here, streamed, so that `expandSweep` finds them cached.
  *
  * @throws ControlPlaneError `CP_ERR_SPEC_UNREADABLE` when the file cannot be read; `CP_ERR_SPEC_INVALID` with
  *   every problem named by its path.
  * @example
- * const spec = await loadSweepSpecFile('jobs/quickstart.yaml');
+ * const spec = await loadSweepSpecFile('jobs/quickstart.yaml', { roots: ['jobs'] });
  * const trials = expandSweep(spec);
  */
-export async function loadSweepSpecFile(path: string): Promise<SweepSpec> {
+export async function loadSweepSpecFile(path: string, opts: { roots?: readonly string[] } = {}): Promise<SweepSpec> {
   const absPath = resolve(path);
-  let text: string;
-  try {
-    text = await readFile(absPath, 'utf8');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-    throw new ControlPlaneError('CP_ERR_SPEC_UNREADABLE', `cannot read sweep spec ${path}: ${reason}`, { cause: err });
-  }
-  const spec = parseSweepSpec(text, { sourceName: path, baseDir: dirname(absPath) });
-  const failed: { path: string; message: string }[] = [];
-  await Promise.all(
-    localRefsOf(spec).map(async (ref) => {
-      try {
-        await contentHash(ref.absPath);
-      } catch (err) {
-        failed.push({ path: ref.path, message: `cannot read ${ref.absPath}: ${(err as Error).message}` });
-      }
-    }),
-  );
-  if (failed.length > 0) {
-    throw new ControlPlaneError('CP_ERR_SPEC_INVALID', `${path} is invalid:\n${failed.map((f) => `  ${f.path}: ${f.message}`).join('\n')}`, {
-      issues: failed,
-    });
-  }
+  const text = await readSpecText(absPath, path);
+  const spec = parseSweepSpec(text, { sourceName: path, baseDir: dirname(absPath), roots: opts.roots });
+  await hashLocalRefs(spec, path);
   return spec;
 }

@@ -50,7 +50,9 @@ describe('parseSweepSpec', () => {
 
   it('names an unknown method by its index', () => {
     const spec = minimalSpec({ grid: { method: ['lora', 'lorra'], lora_ranks: [8] } });
-    expect(issueAt(spec, 'grid.method[1]')[0]).toMatch(/"lorra" is not allowed; must be one of bslora, lora, vera, base/);
+    expect(issueAt(spec, 'grid.method[1]')[0]).toMatch(
+      /"lorra" is not allowed; must be one of bslora, lora, vera, base/,
+    );
   });
 
   it('names an unknown method given as a scalar', () => {
@@ -86,7 +88,13 @@ describe('parseSweepSpec', () => {
     });
     const paths = issuesOf(() => parse(spec)).map((i) => i.path);
     expect(paths).toEqual(
-      expect.arrayContaining(['name', 'training.steps', 'training.learning_rate', 'training.batch_size', 'eval_tasks']),
+      expect.arrayContaining([
+        'name',
+        'training.steps',
+        'training.learning_rate',
+        'training.batch_size',
+        'eval_tasks',
+      ]),
     );
   });
 
@@ -96,11 +104,14 @@ describe('parseSweepSpec', () => {
   });
 
   it('requires exactly one of steps and epochs', () => {
-    expect(issueAt(minimalSpec({ training: { learning_rate: 1, batch_size: 1, seq_len: 8 } }), 'training.steps')).toEqual([
-      'give steps or epochs',
-    ]);
     expect(
-      issueAt(minimalSpec({ training: { steps: 1, epochs: 2, learning_rate: 1, batch_size: 1, seq_len: 8 } }), 'training.epochs'),
+      issueAt(minimalSpec({ training: { learning_rate: 1, batch_size: 1, seq_len: 8 } }), 'training.steps'),
+    ).toEqual(['give steps or epochs']);
+    expect(
+      issueAt(
+        minimalSpec({ training: { steps: 1, epochs: 2, learning_rate: 1, batch_size: 1, seq_len: 8 } }),
+        'training.epochs',
+      ),
     ).toEqual(['give steps or epochs, not both']);
   });
 
@@ -122,7 +133,11 @@ describe('parseSweepSpec', () => {
     const dir = mkdtempSync(join(tmpdir(), 'spec-'));
     writeFileSync(join(dir, 'train.jsonl'), '{}\n');
     const spec = parse(
-      minimalSpec({ base_model: 'hub:meta-llama/Llama-2-7b-hf', train_data: 'train.jsonl', eval_tasks: ['builtin:arith'] }),
+      minimalSpec({
+        base_model: 'hub:meta-llama/Llama-2-7b-hf',
+        train_data: 'train.jsonl',
+        eval_tasks: ['builtin:arith'],
+      }),
       dir,
     );
     expect(spec.base_model).toBe('meta-llama/Llama-2-7b-hf');
@@ -132,7 +147,9 @@ describe('parseSweepSpec', () => {
 
   it('refuses a malformed reference', () => {
     expect(issueAt(minimalSpec({ base_model: 'builtin:Tiny Llama' }), 'base_model')[0]).toMatch(/not a valid builtin/);
-    expect(issueAt(minimalSpec({ base_model: 'not a model' }), 'base_model')[0]).toMatch(/neither a builtin reference/);
+    expect(issueAt(minimalSpec({ base_model: 'not a model' }), 'base_model')[0]).toMatch(
+      /neither a builtin reference/,
+    );
   });
 
   it('refuses a builtin the worker does not have, or one of the wrong kind, naming the ones there are', () => {
@@ -143,10 +160,12 @@ describe('parseSweepSpec', () => {
     expect(issueAt(minimalSpec({ train_data: 'builtin:tiny-llama' }), 'train_data')).toEqual([
       '"builtin:tiny-llama" is not a builtin task; the builtin tasks are builtin:arith',
     ]);
-    expect(issueAt(minimalSpec({ eval_tasks: ['builtin:arith', 'builtin:arith/validation'] }), 'eval_tasks[1]')).toEqual([
-      '"builtin:arith/validation": a builtin task has the splits train and test, not "validation"',
-    ]);
-    expect(() => parse(minimalSpec({ train_data: 'builtin:arith/train', eval_tasks: ['builtin:arith/test'] }))).not.toThrow();
+    expect(
+      issueAt(minimalSpec({ eval_tasks: ['builtin:arith', 'builtin:arith/validation'] }), 'eval_tasks[1]'),
+    ).toEqual(['"builtin:arith/validation": a builtin task has the splits train and test, not "validation"']);
+    expect(() =>
+      parse(minimalSpec({ train_data: 'builtin:arith/train', eval_tasks: ['builtin:arith/test'] })),
+    ).not.toThrow();
   });
 
   it('throws CP_ERR_SPEC_INVALID with a message listing each issue', () => {
@@ -164,12 +183,16 @@ describe('parseSweepSpec', () => {
 
   it('reports YAML syntax errors and duplicate keys at the root', () => {
     expect(issuesOf(() => parseSweepSpec('name: [unclosed'))[0]!.message).toMatch(/YAML syntax error/);
-    expect(issuesOf(() => parseSweepSpec('name: a\nname: b\n'))[0]!.message).toMatch(/YAML syntax error.*[Mm]ap keys must be unique/);
+    expect(issuesOf(() => parseSweepSpec('name: a\nname: b\n'))[0]!.message).toMatch(
+      /YAML syntax error.*[Mm]ap keys must be unique/,
+    );
     expect(issuesOf(() => parseSweepSpec('{', { format: 'json' }))[0]).toMatchObject({ path: '(root)' });
   });
 
   it('refuses a document that is not a mapping', () => {
-    expect(issuesOf(() => parseSweepSpec('- a\n- b\n'))).toEqual([{ path: '(root)', message: 'expected a mapping, got a list' }]);
+    expect(issuesOf(() => parseSweepSpec('- a\n- b\n'))).toEqual([
+      { path: '(root)', message: 'expected a mapping, got a list' },
+    ]);
     expect(issuesOf(() => parseSweepSpec(''))).toEqual([{ path: '(root)', message: 'expected a mapping, got null' }]);
   });
 
@@ -192,7 +215,9 @@ describe('parseSweepSpec cross-field rules', () => {
   });
 
   it('requires lora_ranks with lora, and refuses bslora keys without bslora', () => {
-    const spec = minimalSpec({ grid: { method: ['lora'], share_mode: 'kron', ranks: [{ local: 1, intra: 1, inter: 1 }] } });
+    const spec = minimalSpec({
+      grid: { method: ['lora'], share_mode: 'kron', ranks: [{ local: 1, intra: 1, inter: 1 }] },
+    });
     const issues = issuesOf(() => parse(spec));
     expect(issues).toEqual(
       expect.arrayContaining([
@@ -213,13 +238,17 @@ describe('parseSweepSpec cross-field rules', () => {
   });
 
   it('refuses a sharing ratio that does not give whole ranks, naming the ratio', () => {
-    const spec = minimalSpec({ grid: { method: 'bslora', total_rank: [8], sharing_ratio: [0.5, 0.3], intra_fraction: 0.5 } });
+    const spec = minimalSpec({
+      grid: { method: 'bslora', total_rank: [8], sharing_ratio: [0.5, 0.3], intra_fraction: 0.5 },
+    });
     expect(issueAt(spec, 'grid.sharing_ratio[1]')[0]).toMatch(/2\.4 shared ranks/);
   });
 
   it('accepts rounding within ratio_tolerance', () => {
     const spec = parse(
-      minimalSpec({ grid: { method: 'bslora', total_rank: 8, sharing_ratio: 0.3, intra_fraction: 0.5, ratio_tolerance: 0.06 } }),
+      minimalSpec({
+        grid: { method: 'bslora', total_rank: 8, sharing_ratio: 0.3, intra_fraction: 0.5, ratio_tolerance: 0.06 },
+      }),
     );
     expect(spec.grid.ratio_tolerance).toBe(0.06);
   });
@@ -237,7 +266,9 @@ describe('parseSweepSpec cross-field rules', () => {
         paired: [{ share_mode: 'kron', kron_share_size: 16 }, { share_mode: 'gate' }],
       },
     });
-    expect(issuesOf(() => parse(spec))).toEqual([{ path: 'grid.paired[1].gate_share_size', message: 'required when share_mode includes gate' }]);
+    expect(issuesOf(() => parse(spec))).toEqual([
+      { path: 'grid.paired[1].gate_share_size', message: 'required when share_mode includes gate' },
+    ]);
   });
 
   it('refuses a share size that no block uses', () => {
@@ -277,17 +308,50 @@ describe('parseSweepSpec cross-field rules', () => {
       { path: 'expect[3].max_param_share', message: expect.stringContaining('needs param_reference') },
     ]);
   });
+
+  it('takes a confidence in (0, 1) on mean_acc rules only', () => {
+    const ok = parse(minimalSpec({ expect: [{ best: 'bslora', at_least: 'lora:r8', confidence: 0.95 }] }));
+    expect(ok.expect![0]!.confidence).toBe(0.95);
+    const issues = issuesOf(() =>
+      parse(
+        minimalSpec({
+          expect: [
+            { best: 'bslora', at_least: 'lora:r8', confidence: 95 },
+            { best: 'bslora', at_least: 70, metric: 'mean_acc_norm', confidence: 0.9 },
+          ],
+        }),
+      ),
+    );
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        { path: 'expect[0].confidence', message: expect.stringContaining('95') },
+        {
+          path: 'expect[1].confidence',
+          message: expect.stringContaining('confidence works with metric mean_acc only'),
+        },
+      ]),
+    );
+  });
 });
 
 describe('parseSweepSpec local references', () => {
   it('keeps a #style suffix on a local data file and checks the file without it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'spec-'));
     writeFileSync(join(dir, 'test.json'), '[]');
-    const spec = parseSweepSpec(toYaml(minimalSpec({ eval_tasks: ['./test.json#mc', 'test.json#llm-adapters', 'builtin:arith/test'] })), {
-      baseDir: dir,
-    });
-    expect(spec.eval_tasks).toEqual([join(dir, 'test.json#mc'), join(dir, 'test.json#llm-adapters'), 'builtin:arith/test']);
-    const missing = issuesOf(() => parseSweepSpec(toYaml(minimalSpec({ eval_tasks: ['./nope.json#mc'] })), { baseDir: dir }));
+    const spec = parseSweepSpec(
+      toYaml(minimalSpec({ eval_tasks: ['./test.json#mc', 'test.json#llm-adapters', 'builtin:arith/test'] })),
+      {
+        baseDir: dir,
+      },
+    );
+    expect(spec.eval_tasks).toEqual([
+      join(dir, 'test.json#mc'),
+      join(dir, 'test.json#llm-adapters'),
+      'builtin:arith/test',
+    ]);
+    const missing = issuesOf(() =>
+      parseSweepSpec(toYaml(minimalSpec({ eval_tasks: ['./nope.json#mc'] })), { baseDir: dir }),
+    );
     expect(missing).toEqual([{ path: 'eval_tasks[0]', message: expect.stringContaining(join(dir, 'nope.json')) }]);
   });
 });

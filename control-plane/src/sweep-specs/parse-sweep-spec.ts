@@ -2,12 +2,13 @@
  * Parsing a sweep spec from YAML or JSON text: syntax, structure, cross-field rules and local file existence, all
  * problems reported together, each named by its path in the spec.
  */
-import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 
-import { parseDocument } from 'yaml';
+import { LineCounter, isMap, isScalar, parseDocument, visit, type Document } from 'yaml';
 import { z } from 'zod';
 
 import { ControlPlaneError, type SpecIssue } from '../errors.js';
+import { checkLocalPath } from './local-paths.js';
 import { classifyRef, lmEvalTaskFile, normalizeRef, resolveLocalRef } from './resource-refs.js';
 import { ROOT_PATH, formatPath, zodIssuesToSpecIssues } from './spec-issues.js';
 import { sweepSpecObjectSchema, sweepSpecSchema, type SweepSpec } from './sweep-spec.js';
@@ -23,13 +24,23 @@ export interface ParseSweepSpecOptions {
   sourceName?: string;
   /** Folder that relative local paths are resolved against. @defaultValue `process.cwd()` */
   baseDir?: string;
+  /**
+   * Folders local paths must lie under, symlinks resolved (local-paths.ts). The CLI passes the spec's folder and
+   * its `--root`s, the server its data roots. @defaultValue no confinement (library use)
+   */
+  roots?: readonly string[];
 }
 
 /** Unwraps optional, default, prefault and pipe wrappers to the schema that does the work. */
 function unwrap(schema: z.ZodType): z.ZodType {
   let s: z.ZodType = schema;
   for (;;) {
-    if (s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodPrefault || s instanceof z.ZodNullable) {
+    if (
+      s instanceof z.ZodOptional ||
+      s instanceof z.ZodDefault ||
+      s instanceof z.ZodPrefault ||
+      s instanceof z.ZodNullable
+    ) {
       s = s.unwrap() as z.ZodType;
     } else return s;
   }
@@ -43,7 +54,8 @@ function schemasAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodType[]
     for (const s of current) {
       const candidates = s instanceof z.ZodUnion ? (s.options as z.ZodType[]).map(unwrap) : [s];
       for (const c of candidates) {
-        if (c instanceof z.ZodObject && typeof seg === 'string' && seg in c.shape) next.push(unwrap(c.shape[seg] as z.ZodType));
+        if (c instanceof z.ZodObject && typeof seg === 'string' && seg in c.shape)
+          next.push(unwrap(c.shape[seg] as z.ZodType));
         if (c instanceof z.ZodArray && typeof seg === 'number') next.push(unwrap(c.element as z.ZodType));
       }
     }
@@ -65,12 +77,19 @@ function readText(text: string, format: 'yaml' | 'json'): { data: unknown } | { 
       return { issues: [{ path: ROOT_PATH, message: `JSON syntax error: ${(err as Error).message}` }] };
     }
   }
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  // The yaml library's own unique-key check compares every key with every other (quadratic); duplicates are
+  // found here with one set per mapping instead.
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: false, lineCounter });
   if (doc.errors.length > 0) {
     return {
-      issues: doc.errors.map((e) => ({ path: ROOT_PATH, message: `YAML syntax error: ${e.message.split('\n')[0]}` })),
+      issues: doc.errors
+        .slice(0, MAX_ISSUES)
+        .map((e) => ({ path: ROOT_PATH, message: `YAML syntax error: ${e.message.split('\n')[0]}` })),
     };
   }
+  const duplicates = duplicateKeys(doc, lineCounter);
+  if (duplicates.length > 0) return { issues: duplicates };
   try {
     return { data: doc.toJS({ maxAliasCount: 100 }) as unknown };
   } catch (err) {
@@ -78,8 +97,36 @@ function readText(text: string, format: 'yaml' | 'json'): { data: unknown } | { 
   }
 }
 
+/** Most problems listed in one error; the rest are counted. */
+export const MAX_ISSUES = 100;
+
+/** Duplicate keys of every mapping, in one pass (linear in the number of keys). */
+function duplicateKeys(doc: Document, lines: LineCounter): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  visit(doc, {
+    Map(_key, map) {
+      if (!isMap(map)) return;
+      const seen = new Set<string>();
+      for (const item of map.items) {
+        const k = isScalar(item.key) ? String(item.key.value) : JSON.stringify(item.key);
+        if (seen.has(k)) {
+          const at = isScalar(item.key) && item.key.range ? lines.linePos(item.key.range[0]) : null;
+          if (issues.length < MAX_ISSUES) {
+            issues.push({
+              path: ROOT_PATH,
+              message: `YAML syntax error: map keys must be unique; ${JSON.stringify(k)} appears again${at ? ` at line ${at.line}, column ${at.col}` : ''}`,
+            });
+          }
+        }
+        seen.add(k);
+      }
+    },
+  });
+  return issues;
+}
+
 /** The model and data reference fields of raw spec data, with their paths, wherever they are strings. */
-function refFields(data: unknown): { path: string; ref: string }[] {
+export function refFields(data: unknown): { path: string; ref: string }[] {
   if (!data || typeof data !== 'object' || Array.isArray(data)) return [];
   const d = data as Record<string, unknown>;
   const out: { path: string; ref: string }[] = [];
@@ -94,21 +141,32 @@ function refFields(data: unknown): { path: string; ref: string }[] {
   return out;
 }
 
-/** Existence problems of local paths, found in raw data so that they are reported beside structural ones. */
-function missingLocalFiles(data: unknown, baseDir: string): SpecIssue[] {
+/**
+ * Problems of local paths (outside the roots, missing, a FIFO or device), found in raw data so that they are
+ * reported beside structural ones. Nothing is opened or read here.
+ */
+function localPathIssues(data: unknown, baseDir: string, roots: readonly string[] | undefined): SpecIssue[] {
   const issues: SpecIssue[] = [];
   for (const { path, ref } of refFields(data)) {
     const kind = ref.length === 0 ? null : classifyRef(ref);
     if (kind !== 'local' && !(kind === 'lm-eval' && lmEvalTaskFile(ref) !== null)) continue;
-    const abs = resolveLocalRef(ref, baseDir);
-    if (!existsSync(abs)) issues.push({ path, message: `local path "${ref}" does not exist (resolved to ${abs})` });
+    if (kind === 'lm-eval' && !/\.ya?ml$/i.test(lmEvalTaskFile(ref)!)) {
+      issues.push({ path, message: `"${ref}": a local lm-eval task is a .yaml or .yml file` });
+      continue;
+    }
+    const check = checkLocalPath(ref, resolveLocalRef(ref, baseDir), roots);
+    if (!check.ok) issues.push({ path, message: check.message });
+    else if (kind === 'lm-eval' && check.kind !== 'file')
+      issues.push({ path, message: `"${ref}" is a folder; an lm-eval task is a .yaml file` });
   }
   return issues;
 }
 
-function invalid(sourceName: string, issues: SpecIssue[]): ControlPlaneError {
-  const lines = issues.map((i) => `  ${i.path}: ${i.message}`).join('\n');
-  const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
+function invalid(sourceName: string, all: SpecIssue[]): ControlPlaneError {
+  const issues = all.slice(0, MAX_ISSUES);
+  const more = all.length - issues.length;
+  const lines = issues.map((i) => `  ${i.path}: ${i.message}`).join('\n') + (more > 0 ? `\n  … and ${more} more` : '');
+  const count = all.length === 1 ? '1 problem' : `${all.length} problems`;
   return new ControlPlaneError('CP_ERR_SPEC_INVALID', `${sourceName} is invalid (${count}):\n${lines}`, { issues });
 }
 
@@ -132,7 +190,7 @@ export function parseSweepSpec(text: string, opts: ParseSweepSpecOptions = {}): 
   const result = sweepSpecSchema.safeParse(read.data, { reportInput: true });
   const issues = result.success ? [] : zodIssuesToSpecIssues(result.error.issues, { knownKeys: knownKeysAt });
   const seen = new Set(issues.map((i) => `${i.path}\0${i.message}`));
-  for (const issue of missingLocalFiles(read.data, baseDir)) {
+  for (const issue of localPathIssues(read.data, baseDir, opts.roots)) {
     if (!seen.has(`${issue.path}\0${issue.message}`)) issues.push(issue);
   }
   if (!result.success || issues.length > 0) throw invalid(sourceName, issues);
@@ -146,9 +204,31 @@ export function parseSweepSpec(text: string, opts: ParseSweepSpecOptions = {}): 
   };
 }
 
-/** The local paths (absolute) a parsed spec refers to, with the field naming each. */
+/**
+ * The local paths (absolute) whose content identifies a parsed spec's references, with the field naming each: a
+ * local file or folder itself, and the folder of a local lm-eval task file.
+ */
 export function localRefsOf(spec: SweepSpec): { path: string; absPath: string }[] {
-  return refFields(spec)
-    .filter(({ ref }) => classifyRef(ref) === 'local')
-    .map(({ path, ref }) => ({ path, absPath: resolveLocalRef(ref, process.cwd()) }));
+  const out: { path: string; absPath: string }[] = [];
+  for (const { path, ref } of refFields(spec)) {
+    const kind = classifyRef(ref);
+    if (kind === 'local') out.push({ path, absPath: resolveLocalRef(ref, process.cwd()) });
+    else if (kind === 'lm-eval' && lmEvalTaskFile(ref) !== null)
+      out.push({ path, absPath: dirname(resolveLocalRef(ref, process.cwd())) });
+  }
+  return out;
+}
+
+/**
+ * Whether spec text names a local path relative to its folder (the CLI sends the folder as `?base=` only then).
+ * Text that does not parse counts as not: the server reports its problems.
+ */
+export function usesRelativeLocalPaths(text: string, format: 'yaml' | 'json' = 'yaml'): boolean {
+  const read = readText(text, format);
+  if ('issues' in read) return false;
+  return refFields(read.data).some(({ ref }) => {
+    const kind = classifyRef(ref);
+    const path = kind === 'local' ? ref : kind === 'lm-eval' ? lmEvalTaskFile(ref) : null;
+    return path !== null && !/^(\/|~|file:\/)/.test(path);
+  });
 }

@@ -22,6 +22,8 @@ describe('classifyRef', () => {
     ['model.gguf', 'local'],
     ['./test.json#mc', 'local'],
     ['test.json#llm-adapters', 'local'],
+    ['llm-adapters:ARC-Easy', 'hub'],
+    ['llm-adapters:boolq#llm-adapters', 'hub'],
   ])('%s is %s', (ref, kind) => {
     expect(classifyRef(ref)).toBe(kind);
   });
@@ -29,13 +31,24 @@ describe('classifyRef', () => {
 
 describe('checkRefSyntax', () => {
   it('accepts well-formed references', () => {
-    for (const ref of ['builtin:smollm2-135m', 'org/name', 'org/name@v1.0', './x', 'hub:org/name']) expect(checkRefSyntax(ref)).toBeNull();
+    for (const ref of ['builtin:smollm2-135m', 'org/name', 'org/name@v1.0', './x', 'hub:org/name'])
+      expect(checkRefSyntax(ref)).toBeNull();
   });
 
   it('refuses malformed ones with a message saying how to write them', () => {
     expect(checkRefSyntax('builtin:')).toMatch(/builtin:<name>/);
     expect(checkRefSyntax('my model')).toMatch(/start it with \.\/ or \//);
     expect(checkRefSyntax(' ./x')).toMatch(/whitespace/);
+  });
+
+  it('knows the LLM-Adapters sets by name and lists them for an unknown one', () => {
+    for (const ref of ['llm-adapters:ARC-Challenge', 'llm-adapters:social_i_qa', 'llm-adapters:piqa#llm-adapters']) {
+      expect(checkRefSyntax(ref)).toBeNull();
+      expect(normalizeRef(ref, '/base')).toBe(ref);
+    }
+    expect(checkRefSyntax('llm-adapters:arc-easy')).toMatch(
+      /no LLM-Adapters set; .*boolq, piqa, social_i_qa, hellaswag/,
+    );
   });
 });
 

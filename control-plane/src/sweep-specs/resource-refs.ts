@@ -10,6 +10,8 @@
  * - hub: `hub:<id>`, or any other `owner/name` (optionally `@revision`). Hub ids are not checked for existence.
  * - lm-eval: `lm-eval:<task name>` (a task lm-evaluation-harness knows on the worker) or `lm-eval:<path to a task
  *   YAML>` (a local task; checked to exist and resolved like any local path). Eval tasks only.
+ * - `llm-adapters:<Set>`: one of the LLM-Adapters commonsense sets, a named public data set like a hub id (kind
+ *   `hub`: identified by its string; the worker reads it from its data mirror or downloads it).
  *
  * A local data reference may end in `#<style>` (`./boolq/test.json#mc`), which the worker reads as the way records
  * become prompts; the style is kept in the reference and enters the trial key, and the file is the part before it.
@@ -49,6 +51,19 @@ const HUB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*
 
 const FRAGMENT_PATTERN = /#([a-z0-9_-]+)$/;
 
+export const LLM_ADAPTERS_PREFIX = 'llm-adapters:';
+/** The commonsense sets of LLM-Adapters' `dataset/` folder (the worker's `data/mirror.py` lists the same). */
+export const LLM_ADAPTERS_SETS = [
+  'boolq',
+  'piqa',
+  'social_i_qa',
+  'hellaswag',
+  'winogrande',
+  'ARC-Easy',
+  'ARC-Challenge',
+  'openbookqa',
+] as const;
+
 /** Splits `path#style` into the path and the style (`null` when there is none). */
 export function splitRefFragment(ref: string): { base: string; fragment: string | null } {
   const m = FRAGMENT_PATTERN.exec(ref);
@@ -60,6 +75,7 @@ export function classifyRef(ref: string): RefKind {
   if (ref.startsWith('builtin:')) return 'builtin';
   if (ref.startsWith('hub:')) return 'hub';
   if (ref.startsWith(LM_EVAL_PREFIX)) return 'lm-eval';
+  if (ref.startsWith(LLM_ADAPTERS_PREFIX)) return 'hub';
   return classifyPath(splitRefFragment(ref).base);
 }
 
@@ -85,6 +101,12 @@ export function checkRefSyntax(ref: string): string | null {
         ? null
         : `"${ref}" is not a valid builtin reference; use builtin:<name> with lower-case letters, digits, '.', '_' or '-'`;
     case 'hub': {
+      if (ref.startsWith(LLM_ADAPTERS_PREFIX)) {
+        const name = splitRefFragment(ref).base.slice(LLM_ADAPTERS_PREFIX.length);
+        return (LLM_ADAPTERS_SETS as readonly string[]).includes(name)
+          ? null
+          : `"${ref}" names no LLM-Adapters set; use llm-adapters:<set> with one of ${LLM_ADAPTERS_SETS.join(', ')}`;
+      }
       const id = ref.startsWith('hub:') ? ref.slice('hub:'.length) : ref;
       return HUB_ID_PATTERN.test(id)
         ? null
@@ -112,7 +134,7 @@ export function resolveLocalRef(ref: string, baseDir: string): string {
 }
 
 /**
- * Normalises a reference for a trial plan: local paths become absolute, `hub:` prefixes are dropped (unless the bare
+ * Normalises a reference for a trial: local paths become absolute, `hub:` prefixes are dropped (unless the bare
  * id would read as a local path), builtin references stay as they are. Normalising twice changes nothing.
  */
 export function normalizeRef(ref: string, baseDir: string): string {

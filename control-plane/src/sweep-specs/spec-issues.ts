@@ -106,7 +106,11 @@ function unionMessage(errors: readonly (readonly ZodIssue[])[]): string {
 }
 
 /** Turns zod issues into spec issues, one per problem (an unknown-keys issue becomes one issue per key). */
-export function zodIssuesToSpecIssues(issues: readonly ZodIssue[], options: ZodIssueFormatOptions = {}, prefix: readonly PropertyKey[] = []): SpecIssue[] {
+export function zodIssuesToSpecIssues(
+  issues: readonly ZodIssue[],
+  options: ZodIssueFormatOptions = {},
+  prefix: readonly PropertyKey[] = [],
+): SpecIssue[] {
   const out: SpecIssue[] = [];
   for (const issue of issues) {
     const path = [...prefix, ...issue.path];
@@ -121,15 +125,22 @@ export function zodIssuesToSpecIssues(issues: readonly ZodIssue[], options: ZodI
       case 'too_small': {
         const min = Number(issue.minimum);
         if (issue.origin === 'array') add(min === 1 ? 'must not be empty' : `must have at least ${min} items`);
-        else if (issue.origin === 'string') add(min === 1 ? 'must not be empty' : `must be at least ${min} characters`);
-        else add(`must be ${issue.inclusive ? '>=' : '>'} ${min}${issue.input !== undefined ? ` (got ${quote(issue.input)})` : ''}`);
+        else if (issue.origin === 'string')
+          add(min === 1 ? 'must not be empty' : `must be at least ${min} characters`);
+        else
+          add(
+            `must be ${issue.inclusive ? '>=' : '>'} ${min}${issue.input !== undefined ? ` (got ${quote(issue.input)})` : ''}`,
+          );
         break;
       }
       case 'too_big': {
         const max = Number(issue.maximum);
         if (issue.origin === 'array') add(`must have at most ${max} items`);
         else if (issue.origin === 'string') add(`must be at most ${max} characters`);
-        else add(`must be ${issue.inclusive ? '<=' : '<'} ${max}${issue.input !== undefined ? ` (got ${quote(issue.input)})` : ''}`);
+        else
+          add(
+            `must be ${issue.inclusive ? '<=' : '<'} ${max}${issue.input !== undefined ? ` (got ${quote(issue.input)})` : ''}`,
+          );
         break;
       }
       case 'invalid_value':
@@ -138,7 +149,8 @@ export function zodIssuesToSpecIssues(issues: readonly ZodIssue[], options: ZodI
         );
         break;
       case 'invalid_format':
-        if (issue.format === 'url') add(`must be an http or https URL${issue.input ? ` (got ${quote(issue.input)})` : ''}`);
+        if (issue.format === 'url')
+          add(`must be an http or https URL${issue.input ? ` (got ${quote(issue.input)})` : ''}`);
         else add(issue.message);
         break;
       case 'not_multiple_of':

@@ -50,7 +50,12 @@ export function trialFixture(c: {
   const mode = c.shareMode ?? 'slice';
   const settings =
     c.method === 'bslora'
-      ? { bslora: { ranks: c.ranks ?? { local: 2, intra: 2, inter: 4 }, [mode]: mode === 'slice' ? {} : { shareSize: c.shareSize ?? 16 } } }
+      ? {
+          bslora: {
+            ranks: c.ranks ?? { local: 2, intra: 2, inter: 4 },
+            [mode]: mode === 'slice' ? {} : { shareSize: c.shareSize ?? 16 },
+          },
+        }
       : c.method === 'base'
         ? { base: {} }
         : { [c.method]: { rank: c.rank ?? 8 } };

@@ -16,6 +16,8 @@ export interface TrialCoordinates {
   shareMode: ShareModeName | null;
   /** Side of the shared pairs of a gate or kron trial; `null` otherwise. */
   shareSize: number | null;
+  /** Name of the `grid.peft` entry of a peft trial; `null` otherwise. */
+  peftName: string | null;
   seed: number;
 }
 
@@ -23,13 +25,23 @@ export interface TrialCoordinates {
 export function trialCoordinates(trial: Trial): TrialCoordinates {
   const m = trial.method;
   if (!m) throw new TypeError(`trial ${trial.name} has no method`);
-  const base = { method: m.$case, rank: null, ranks: null, shareMode: null, shareSize: null, seed: trial.seed };
+  const base = {
+    method: m.$case,
+    rank: null,
+    ranks: null,
+    shareMode: null,
+    shareSize: null,
+    peftName: null,
+    seed: trial.seed,
+  };
   switch (m.$case) {
     case 'lora':
     case 'vera':
       return { ...base, rank: m.value.rank };
     case 'base':
       return base;
+    case 'peft':
+      return { ...base, peftName: m.value.name };
     case 'bslora': {
       const r = m.value.ranks ?? { local: 0, intra: 0, inter: 0 };
       const share = m.value.share;

@@ -15,12 +15,14 @@ export interface TrialDefaults {
   /** Defaults shared by the adapter methods' settings messages, by their proto (= spec) names. */
   adapter: Record<string, unknown>;
   lora: { lora_alpha_per_rank: number };
-  bslora: { lora_alpha: number };
+  bslora: { lora_alpha: number; kron_shared_dropout: boolean };
   grid: { share_mode: ShareModeName; vera_ranks: number; seeds: number[] };
 }
 
 function readProtoJson<T>(name: string): T {
-  const json = JSON.parse(readFileSync(fileURLToPath(new URL(`../../../proto/${name}`, import.meta.url)), 'utf8')) as T & {
+  const json = JSON.parse(
+    readFileSync(fileURLToPath(new URL(`../../../proto/${name}`, import.meta.url)), 'utf8'),
+  ) as T & {
     _comment?: string;
   };
   delete json._comment;
@@ -33,4 +35,5 @@ export const TRIAL_DEFAULTS: Readonly<TrialDefaults> = readProtoJson<TrialDefaul
  * The version of each method's implementation; it enters every trial key, and a worker refuses a trial planned for
  * another version. Bump one in proto/method-versions.json when a change to that method changes results.
  */
-export const METHOD_VERSIONS: Readonly<Record<MethodName, string>> = readProtoJson<Record<MethodName, string>>('method-versions.json');
+export const METHOD_VERSIONS: Readonly<Record<MethodName, string>> =
+  readProtoJson<Record<MethodName, string>>('method-versions.json');

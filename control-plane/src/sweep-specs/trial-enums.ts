@@ -3,14 +3,27 @@
  * are their one declaration. Specs, keys, the REST API and the dashboard write a value lower-case without its
  * prefix (`METHOD_BSLORA` is `bslora`); the proto's `oneof`s carry each value's settings under the same names.
  */
-import { Method, ShareMode, TaskType, type BSLoraSettings, type Trial } from '../gen/bslora_api/worker/v1/worker_service.js';
+import {
+  Method,
+  ShareMode,
+  TaskType,
+  type BSLoraSettings,
+  type Trial,
+} from '../gen/bslora_api/worker/v1/worker_service.js';
 
 /** `'bslora' | 'lora' | …` from `METHOD_BSLORA | METHOD_LORA | …`. */
 type NamesOf<E, P extends string> = Lowercase<
-  Exclude<keyof E, `${P}UNSPECIFIED` | 'UNRECOGNIZED'> extends infer K ? (K extends `${P}${infer N}` ? N : never) : never
+  Exclude<keyof E, `${P}UNSPECIFIED` | 'UNRECOGNIZED'> extends infer K
+    ? K extends `${P}${infer N}`
+      ? N
+      : never
+    : never
 >;
 
-function namesOf<E extends Record<string, string | number>, P extends string>(e: E, prefix: P): [NamesOf<E, P>, ...NamesOf<E, P>[]] {
+function namesOf<E extends Record<string, string | number>, P extends string>(
+  e: E,
+  prefix: P,
+): [NamesOf<E, P>, ...NamesOf<E, P>[]] {
   const names = Object.keys(e)
     .filter((k) => k.startsWith(prefix) && k !== `${prefix}UNSPECIFIED`)
     .map((k) => k.slice(prefix.length).toLowerCase());

@@ -11,7 +11,8 @@
  *   (ranks, share mode and its size, alpha, dropout, …) and the training settings (steps or epochs, learning rate,
  *   batch size, warm-up steps, …) as their proto JSON, so a setting added to either message enters the key without
  *   a change here. Defaults are filled in by the planner, so leaving a setting out and writing its default give one
- *   key.
+ *   key. A `peft` trial's settings are its config as the worker's PEFT canonicalised it (every default filled in)
+ *   and that PEFT's version; its entry name is left out.
  *
  * Identity of a reference: `builtin:` references by their string and the builtin's version
  * (proto/builtin-resources.json), hub references by their string; local files and folders by the sha256 of
@@ -28,7 +29,13 @@ import { builtinVersion } from './builtin-resources.js';
 import { contentHashSync } from './content-hash.js';
 import { basename, dirname } from 'node:path';
 import { classifyRef, lmEvalTaskFile, normalizeRef, resolveLocalRef, splitRefFragment } from './resource-refs.js';
-import { BSLoraSettings, LoraSettings, TrainingSettings, VeraSettings, type Trial } from '../gen/bslora_api/worker/v1/worker_service.js';
+import {
+  BSLoraSettings,
+  LoraSettings,
+  TrainingSettings,
+  VeraSettings,
+  type Trial,
+} from '../gen/bslora_api/worker/v1/worker_service.js';
 import { taskTypeName } from './trial-enums.js';
 
 /**
@@ -89,11 +96,19 @@ export function refIdentity(ref: string, hashLocal: (absPath: string) => string 
   const kind = classifyRef(ref);
   if (kind === 'lm-eval' && lmEvalTaskFile(ref) !== null) {
     // A local lm-eval task is its YAML and whatever its folder holds beside it (data files it names).
-    return { kind, sha256: hashLocal(dirname(resolveLocalRef(ref, process.cwd()))), file: basename(lmEvalTaskFile(ref)!) };
+    return {
+      kind,
+      sha256: hashLocal(dirname(resolveLocalRef(ref, process.cwd()))),
+      file: basename(lmEvalTaskFile(ref)!),
+    };
   }
   if (kind === 'local') {
     const { fragment } = splitRefFragment(ref);
-    return { kind, sha256: hashLocal(resolveLocalRef(ref, process.cwd())), ...(fragment !== null ? { style: fragment } : {}) };
+    return {
+      kind,
+      sha256: hashLocal(resolveLocalRef(ref, process.cwd())),
+      ...(fragment !== null ? { style: fragment } : {}),
+    };
   }
   if (kind === 'builtin') {
     // Specs are checked against the builtins before they are expanded, so a version is always found here.
@@ -123,12 +138,19 @@ function methodSettingsJson(method: NonNullable<Trial['method']>): unknown {
       return VeraSettings.toJSON(method.value);
     case 'base':
       return {};
+    case 'peft':
+      // The canonical config and PEFT's version; the entry's name is a label, not a setting.
+      return { config: JSON.parse(method.value.configJson) as unknown, peftVersion: method.value.peftVersion };
   }
 }
 
 /** The object whose canonical JSON is hashed into a trial's key (see the module comment for what enters it). */
-export function trialKeyMaterial(trial: Trial, identify: (ref: string) => RefIdentity = (r) => refIdentity(r)): object {
-  if (!trial.method || !trial.training) throw new TypeError(`trialKeyMaterial: trial ${trial.name} has no method or no training settings`);
+export function trialKeyMaterial(
+  trial: Trial,
+  identify: (ref: string) => RefIdentity = (r) => refIdentity(r),
+): object {
+  if (!trial.method || !trial.training)
+    throw new TypeError(`trialKeyMaterial: trial ${trial.name} has no method or no training settings`);
   const t = trial.training;
   const common = {
     v: TRIAL_KEY_VERSION,
@@ -143,7 +165,12 @@ export function trialKeyMaterial(trial: Trial, identify: (ref: string) => RefIde
   };
   if (trial.method.$case === 'base') return common;
   // Not results: where checkpoints go, and what is already in `common`.
-  const { checkpointEvery: _c, evalLimit: _e, seqLen: _s, ...trained } = TrainingSettings.toJSON(t) as Record<string, unknown>;
+  const {
+    checkpointEvery: _c,
+    evalLimit: _e,
+    seqLen: _s,
+    ...trained
+  } = TrainingSettings.toJSON(t) as Record<string, unknown>;
   return {
     ...common,
     trainData: identify(trial.trainData),
@@ -155,5 +182,7 @@ export function trialKeyMaterial(trial: Trial, identify: (ref: string) => RefIde
 
 /** The trial key: sha256 hex of the canonical JSON of {@link trialKeyMaterial}. */
 export function computeTrialKey(trial: Trial, identify?: (ref: string) => RefIdentity): string {
-  return createHash('sha256').update(canonicalJson(trialKeyMaterial(trial, identify))).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson(trialKeyMaterial(trial, identify)))
+    .digest('hex');
 }

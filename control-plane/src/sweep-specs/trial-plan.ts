@@ -6,11 +6,17 @@
  * Order (deterministic): seeds outermost (so a first pass over every configuration finishes before repeats), then
  * `grid.method` in the order written; within `bslora`, blocks in order (the grid, or each `paired` block), then
  * share modes, share sizes, and rank triples (explicit `ranks` first, then the R × ρ × φ expansion); within `lora`
- * and `vera`, ranks in order. Configurations that come out identical are kept once, at their first position.
+ * and `vera`, ranks in order; within `peft`, the `grid.peft` entries in order. Configurations that come out
+ * identical are kept once, at their first position.
+ *
+ * A `peft` trial carries its entry's config as written (sorted JSON, the spec's target modules filled in) and no
+ * PEFT version until a worker has validated it: `submitSweep` replaces both with what the worker's PEFT returns
+ * (`PeftCanonical`), so the keys of submitted trials name the canonical config.
  */
 import {
   BSLoraSettings,
   LoraSettings,
+  PeftSettings,
   TrainingSettings,
   VeraSettings,
   type Trial,
@@ -19,7 +25,9 @@ import type { RankTriple } from './rank-expansion.js';
 import { expandRankGrid, type RankExpansionFailure } from './rank-expansion.js';
 import type { SweepSpec } from './sweep-spec.js';
 import { METHOD_VERSIONS, TRIAL_DEFAULTS } from './trial-defaults.js';
+import { canonicalJson } from './trial-key.js';
 import { taskTypeOf, type MethodName, type ShareModeName } from './trial-enums.js';
+import { scalingMessage, trainingJson, type ScalingSetting } from './training-settings.js';
 
 /** The fields of an object that are set (spreading `{k: undefined}` would hide a default). */
 function setFields(obj: object | undefined): Record<string, unknown> {
@@ -128,16 +136,45 @@ export function bsloraBlocks(grid: SweepSpec['grid']): BsloraBlock[] {
 
 /** The seeds of a spec: `training.seed`, `training.seeds` or `grid.seeds`; default `grid.seeds` of the defaults. */
 export function seedsOf(spec: SweepSpec): number[] {
-  const seeds = spec.grid.seeds ?? spec.training.seeds ?? (spec.training.seed !== undefined ? [spec.training.seed] : TRIAL_DEFAULTS.grid.seeds);
+  const seeds =
+    spec.grid.seeds ??
+    spec.training.seeds ??
+    (spec.training.seed !== undefined ? [spec.training.seed] : TRIAL_DEFAULTS.grid.seeds);
   return [...new Set(seeds)];
 }
 
-/** Enumerates every trial of a spec with an empty key, in the documented order, duplicates dropped. */
-export function enumerateTrials(spec: SweepSpec): Trial[] {
+/** A `grid.peft` entry as a worker's PEFT validated it: the canonical config JSON and PEFT's version. */
+export interface PeftCanonical {
+  configJson: string;
+  peftVersion: string;
+}
+
+/** The config of a `grid.peft` entry as written, with the spec's target modules unless the entry names its own. */
+export function writtenPeftConfigJson(spec: SweepSpec, entry: NonNullable<SweepSpec['grid']['peft']>[number]): string {
+  return canonicalJson({ target_modules: [...spec.target_modules], ...entry.peft });
+}
+
+/**
+ * Enumerates every trial of a spec with an empty key, in the documented order, duplicates dropped. `peft` holds the
+ * validated config of each `grid.peft` entry by name; entries not in it keep their config as written.
+ */
+export function enumerateTrials(spec: SweepSpec, peft: ReadonlyMap<string, PeftCanonical> = new Map()): Trial[] {
   const methods = [...new Set(asList(spec.grid.method) ?? [])];
   // The spec's training keys are the proto's field names, so a new training setting needs no code here.
-  const training = TrainingSettings.fromJSON({ ...TRIAL_DEFAULTS.training, ...setFields(spec.training) });
-  const adapter = { ...TRIAL_DEFAULTS.adapter, ...setFields(spec.adapter) };
+  const training = TrainingSettings.fromJSON(
+    trainingJson({ ...TRIAL_DEFAULTS.training, ...setFields(spec.training) }),
+  );
+  // The scale rule and the kron dropout switch are written as the spec writes them; the messages take proto form.
+  const {
+    scaling,
+    kron_shared_dropout: kronSharedDropout,
+    ...adapter
+  } = {
+    ...TRIAL_DEFAULTS.adapter,
+    kron_shared_dropout: TRIAL_DEFAULTS.bslora.kron_shared_dropout,
+    ...setFields(spec.adapter),
+  } as Record<string, unknown>;
+  const scalingJson = { scaling: scalingMessage(scaling as ScalingSetting) };
   const common = {
     trialKey: '',
     baseModel: spec.base_model,
@@ -170,12 +207,30 @@ export function enumerateTrials(spec: SweepSpec): Trial[] {
         push(trial(`base-s${seed}`, { $case: 'base', value: {} }, seed));
       } else if (method === 'lora') {
         for (const rank of asList(spec.grid.lora_ranks) ?? []) {
-          const value = LoraSettings.fromJSON({ lora_alpha: TRIAL_DEFAULTS.lora.lora_alpha_per_rank * rank, ...adapter, rank });
+          const value = {
+            ...LoraSettings.fromJSON({ lora_alpha: TRIAL_DEFAULTS.lora.lora_alpha_per_rank * rank, ...adapter, rank }),
+            ...scalingJson,
+          };
           push(trial(`lora-r${rank}-s${seed}`, { $case: 'lora', value }, seed));
+        }
+      } else if (method === 'peft') {
+        for (const entry of spec.grid.peft ?? []) {
+          const canonical = peft.get(entry.name) ?? {
+            configJson: writtenPeftConfigJson(spec, entry),
+            peftVersion: '',
+          };
+          const value = PeftSettings.fromPartial({ name: entry.name, ...canonical });
+          push(trial(`peft-${entry.name}-s${seed}`, { $case: 'peft', value }, seed));
         }
       } else if (method === 'vera') {
         for (const rank of asList(spec.grid.vera_ranks) ?? [TRIAL_DEFAULTS.grid.vera_ranks]) {
-          push(trial(`vera-r${rank}-s${seed}`, { $case: 'vera', value: VeraSettings.fromJSON({ ...adapter, rank }) }, seed));
+          push(
+            trial(
+              `vera-r${rank}-s${seed}`,
+              { $case: 'vera', value: VeraSettings.fromJSON({ ...adapter, rank }) },
+              seed,
+            ),
+          );
         }
       } else {
         for (const block of blocks) {
@@ -184,12 +239,17 @@ export function enumerateTrials(spec: SweepSpec): Trial[] {
               mode === 'kron' ? (block.kronSizes ?? []) : mode === 'gate' ? (block.gateSizes ?? []) : [null];
             for (const size of sizes) {
               for (const r of block.ranks) {
-                const value = BSLoraSettings.fromJSON({
-                  ...TRIAL_DEFAULTS.bslora,
-                  ...adapter,
-                  ranks: r,
-                  [mode]: size === null ? {} : { share_size: size },
-                });
+                const { kron_shared_dropout: _k, ...bsloraDefaults } = TRIAL_DEFAULTS.bslora;
+                const share =
+                  mode === 'kron'
+                    ? { share_size: size, shared_dropout: kronSharedDropout }
+                    : size === null
+                      ? {}
+                      : { share_size: size };
+                const value = {
+                  ...BSLoraSettings.fromJSON({ ...bsloraDefaults, ...adapter, ranks: r, [mode]: share }),
+                  ...scalingJson,
+                };
                 push(trial(`bslora-${mode}${size ?? ''}-${tripleId(r)}-s${seed}`, { $case: 'bslora', value }, seed));
               }
             }

@@ -30,7 +30,9 @@ describe('receiver snippets in docs/ci.md', () => {
 
   it('Node: verifySignature accepts a real signature and refuses tampering, other secrets and stale timestamps', () => {
     const file = join(dir, 'verify.mjs');
-    const checks = cases.map(([h, b]) => `verifySignature('s3cret', ${JSON.stringify(b)}, ${JSON.stringify(h)})`).join(', ');
+    const checks = cases
+      .map(([h, b]) => `verifySignature('s3cret', ${JSON.stringify(b)}, ${JSON.stringify(h)})`)
+      .join(', ');
     writeFileSync(file, `${snippet('receiver:node', 'js')}\nconsole.log(JSON.stringify([${checks}]));\n`);
     const r = spawnSync(process.execPath, [file], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
@@ -39,7 +41,9 @@ describe('receiver snippets in docs/ci.md', () => {
 
   it('Python: verify_signature does the same', () => {
     const file = join(dir, 'verify.py');
-    const checks = cases.map(([h, b]) => `verify_signature("s3cret", ${JSON.stringify(b)}.encode(), ${JSON.stringify(h)})`).join(', ');
+    const checks = cases
+      .map(([h, b]) => `verify_signature("s3cret", ${JSON.stringify(b)}.encode(), ${JSON.stringify(h)})`)
+      .join(', ');
     writeFileSync(file, `${snippet('receiver:python', 'python')}\nimport json\nprint(json.dumps([${checks}]))\n`);
     const r = spawnSync('python3', [file], { encoding: 'utf8' });
     expect(r.stderr).toBe('');

@@ -12,10 +12,19 @@ import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { QueueContext } from '../queue/queues.js';
 import type { Store } from '../store/store.js';
 import type { SweepSpec } from '../sweep-specs/index.js';
-import { buildWebhookPayload, sweepOutcome } from './webhook-payload.js';
+import { itemsOfRows } from '../store/item-correctness.js';
+import { webhookPolicyFrom, type WebhookPolicy } from './destination-policy.js';
+import { RefusedDestinationError, postWebhook } from './post-webhook.js';
+import { buildWebhookPayload, serializeWebhookPayload, sweepOutcome } from './webhook-payload.js';
 import { signWebhookPayload } from './webhook-signature.js';
 
 export const WEBHOOK_QUEUE = 'webhook';
+/**
+ * The only environment variables `notify.secret_env` may name: a spec cannot sign with the API token or a hook secret.
+ */
+export const WEBHOOK_SECRET_PREFIX = 'BSLORA_WEBHOOK_SECRET_';
+/** Most delivery attempts of one webhook, whatever the options say (the retry budget). */
+export const MAX_WEBHOOK_ATTEMPTS = 8;
 
 export interface WebhookJobData {
   deliveryId: string;
@@ -30,9 +39,14 @@ export interface WebhookJobData {
 }
 
 export interface WebhookDispatcherOptions {
-  /** Delivery attempts before giving up. @defaultValue 10 */
+  /** Delivery attempts before giving up, at most MAX_WEBHOOK_ATTEMPTS. @defaultValue 5 */
   attempts?: number;
-  /** First retry delay; each next one doubles (1 s, 2 s, 4 s, … about 17 min in all). @defaultValue 1000 */
+  /**
+   * Where webhooks may go. @defaultValue webhookPolicyFrom(env) (BSLORA_WEBHOOK_ALLOW_HOSTS,
+   * BSLORA_WEBHOOK_ALLOW_NETWORKS)
+   */
+  policy?: WebhookPolicy;
+  /** First retry delay; each next one doubles (1 s, 2 s, 4 s, 8 s). @defaultValue 1000 */
   backoffMs?: number;
   /** Time allowed for one attempt. @defaultValue 10000 */
   timeoutMs?: number;
@@ -58,11 +72,17 @@ export interface WebhookDispatcher {
 
 export const USER_AGENT = 'bslora-webhook/0.1';
 
-export async function startWebhookDispatcher(ctx: QueueContext, store: Store, opts: WebhookDispatcherOptions = {}): Promise<WebhookDispatcher> {
+export async function startWebhookDispatcher(
+  ctx: QueueContext,
+  store: Store,
+  opts: WebhookDispatcherOptions = {},
+): Promise<WebhookDispatcher> {
   const env = opts.env ?? process.env;
   const base = { connection: ctx.connection, prefix: ctx.prefix };
   const queue = new Queue<WebhookJobData>(WEBHOOK_QUEUE, base);
   const timeoutMs = opts.timeoutMs ?? 10_000;
+  const policy = opts.policy ?? webhookPolicyFrom(env);
+  const attempts = Math.min(Math.max(1, opts.attempts ?? 5), MAX_WEBHOOK_ATTEMPTS);
 
   const consumer = new Worker<WebhookJobData>(
     WEBHOOK_QUEUE,
@@ -82,23 +102,29 @@ export async function startWebhookDispatcher(ctx: QueueContext, store: Store, op
           'x-bslora-attempt': String(attempt),
         };
         if (d.secretEnv) {
-          const secret = env[d.secretEnv];
+          // Checked again here: a job queued by an older version may name any variable.
+          const secret = d.secretEnv.startsWith(WEBHOOK_SECRET_PREFIX) ? env[d.secretEnv] : undefined;
           if (!secret) {
             permanent = true;
-            throw new Error(`environment variable ${d.secretEnv} (notify.secret_env) is not set on the control plane`);
+            throw new Error(
+              `no signing secret is configured for notify.secret_env ${d.secretEnv} (variables named ${WEBHOOK_SECRET_PREFIX}*)`,
+            );
           }
           // A fresh timestamp per attempt, so that a receiver's replay window accepts retries.
           headers['x-bslora-signature'] = signWebhookPayload(secret, d.body);
         }
-        const res = await fetch(d.url, { method: 'POST', headers, body: d.body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
-        statusCode = res.status;
-        await res.arrayBuffer().catch(() => undefined);
-        if (!res.ok) {
-          error = `HTTP ${res.status}`;
+        statusCode = await postWebhook(d.url, headers, d.body, { policy, timeoutMs });
+        if (statusCode >= 300 && statusCode < 400) {
+          // A redirect could lead anywhere the allowlist does not: it is not followed, and not retried.
+          error = `HTTP ${statusCode}: redirects are not followed`;
+          permanent = true;
+        } else if (statusCode < 200 || statusCode >= 300) {
+          error = `HTTP ${statusCode}`;
           // 410 Gone: the receiver says it will never want this again.
-          permanent = res.status === 410;
+          permanent = statusCode === 410;
         }
       } catch (err) {
+        if (err instanceof RefusedDestinationError) permanent = true;
         error = (err as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (err as Error).message;
       }
       store.recordWebhookAttempt({
@@ -135,14 +161,28 @@ export async function startWebhookDispatcher(ctx: QueueContext, store: Store, op
       for (const [index, target] of notify.entries()) {
         if (target.events && !target.events.includes(outcome)) continue;
         const deliveryId = `${sweepId}.${index}`;
-        const payload = buildWebhookPayload(sweep, rows, outcome, deliveryId, opts.publicUrl ?? env.BSLORA_PUBLIC_URL ?? '');
+        const payload = buildWebhookPayload(
+          sweep,
+          rows,
+          outcome,
+          deliveryId,
+          opts.publicUrl ?? env.BSLORA_PUBLIC_URL ?? '',
+          itemsOfRows(store.db, rows),
+        );
         await queue.add(
           'deliver',
-          { deliveryId, sweepId, url: target.url, event: payload.event, secretEnv: target.secret_env ?? null, body: JSON.stringify(payload) },
+          {
+            deliveryId,
+            sweepId,
+            url: target.url,
+            event: payload.event,
+            secretEnv: target.secret_env ?? null,
+            body: serializeWebhookPayload(payload),
+          },
           {
             // One delivery per sweep and URL, however often the sweep's end is reported.
             jobId: `notify.${deliveryId}`,
-            attempts: opts.attempts ?? 10,
+            attempts,
             backoff: { type: 'exponential', delay: opts.backoffMs ?? 1_000 },
             removeOnComplete: { age: 7 * 24 * 3600 },
             removeOnFail: { age: 30 * 24 * 3600 },

@@ -4,6 +4,8 @@ import type { NOTIFY_EVENTS } from '../sweep-specs/index.js';
 import { summarizeSweep } from '../recorder/summarize-sweep.js';
 import { expectVerdictsOf } from '../recorder/expect-verdicts.js';
 import type { SweepSpec } from '../sweep-specs/index.js';
+import type { TaskItems } from '../store/item-correctness.js';
+import { configurationResults } from '../stats/configuration-results.js';
 
 export type SweepOutcome = (typeof NOTIFY_EVENTS)[number];
 
@@ -30,6 +32,20 @@ export interface WebhookPayload {
     front: string[];
     expectPassed: boolean | null;
     expect: { name: string; passed: boolean; message: string }[];
+    /**
+     * Configuration-level results (accuracy 0–1): seed mean with its t interval, and the paired difference to
+     * `reference`.
+     */
+    reference: string | null;
+    configurations: {
+      name: string;
+      seeds: number;
+      trainable: number | null;
+      mean: number | null;
+      lo: number | null;
+      hi: number | null;
+      diff: { mean: number; lo: number; hi: number } | null;
+    }[];
   };
   links: { sweep: string; results: string };
 }
@@ -40,9 +56,11 @@ export function buildWebhookPayload(
   outcome: SweepOutcome,
   deliveryId: string,
   publicUrl = '',
+  items: ReadonlyMap<string, ReadonlyMap<string, TaskItems>> = new Map(),
 ): WebhookPayload {
   const summary = summarizeSweep([...rows]);
-  const verdicts = expectVerdictsOf(sweep.spec as SweepSpec, rows);
+  const verdicts = expectVerdictsOf(sweep.spec as SweepSpec, rows, items);
+  const configs = configurationResults(rows, items);
   const base = `${publicUrl.replace(/\/$/, '')}/api/v1/sweeps/${encodeURIComponent(sweep.id)}`;
   return {
     event: `sweep.${outcome}`,
@@ -63,7 +81,29 @@ export function buildWebhookPayload(
       front: summary.trials.filter((t) => t.onFront).map((t) => t.name),
       expectPassed: verdicts.expectPassed,
       expect: verdicts.expect.map((v) => ({ name: v.name, passed: v.passed, message: v.message })),
+      reference: configs.reference,
+      configurations: configs.configurations.map((c) => {
+        const d = c.vsReference?.mean ?? null;
+        return {
+          name: c.name,
+          seeds: c.seeds.length,
+          trainable: c.trainable,
+          mean: c.mean?.mean ?? null,
+          lo: c.mean?.lo ?? null,
+          hi: c.mean?.hi ?? null,
+          diff: d ? { mean: d.mean, lo: d.lo, hi: d.hi } : null,
+        };
+      }),
     },
     links: { sweep: base, results: `${base}/results` },
   };
+}
+
+/**
+ * The payload as the exact body sent: JSON in which `&` and `=` are written as `\u0026` and `\u003d` (the same
+ * JSON value), so that no part of a body, however its strings were chosen, decodes as a form field
+ * (`&payload=...&`) when someone posts it somewhere that reads forms.
+ */
+export function serializeWebhookPayload(payload: WebhookPayload): string {
+  return JSON.stringify(payload).replace(/[&=]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
 }

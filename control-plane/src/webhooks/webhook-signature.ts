@@ -25,7 +25,12 @@ export interface VerifyWebhookOptions {
 }
 
 /** Whether `header` is a valid signature of `body` (constant-time compare; any one `v1` may match). */
-export function verifyWebhookSignature(secret: string, body: string, header: string | undefined, opts: VerifyWebhookOptions = {}): boolean {
+export function verifyWebhookSignature(
+  secret: string,
+  body: string,
+  header: string | undefined,
+  opts: VerifyWebhookOptions = {},
+): boolean {
   if (!header) return false;
   const parts = header.split(',').map((p) => p.trim().split('=', 2) as [string, string | undefined]);
   const t = Number(parts.find(([k]) => k === 't')?.[1]);

@@ -26,6 +26,11 @@ export interface SpawnWorkerOptions {
   startTimeoutMs?: number;
   /** Answer Train/Evaluate at once without a model (control-plane benchmarks). @defaultValue false */
   dryRun?: boolean;
+  /**
+   * Folders local models and data must lie under (`--allowed-root`, symlinks resolved by the worker). Empty or
+   * unset: the worker accepts no local path, only builtin and hub references.
+   */
+  allowedRoots?: readonly string[];
   /** Called with each stderr line of the worker. */
   onLog?: (line: string) => void;
 }
@@ -40,12 +45,22 @@ export interface WorkerProcess {
 }
 
 export async function spawnWorker(options: SpawnWorkerOptions): Promise<WorkerProcess> {
-  const args = ['-m', 'bslora_worker', 'serve', '--listen', options.listen ?? '127.0.0.1:0', '--run-dir', options.runDir];
+  const args = [
+    '-m',
+    'bslora_worker',
+    'serve',
+    '--listen',
+    options.listen ?? '127.0.0.1:0',
+    '--run-dir',
+    options.runDir,
+  ];
   args.push('--device', options.device ?? 'cpu');
   if (options.dryRun) args.push('--dry-run');
+  for (const root of options.allowedRoots ?? []) args.push('--allowed-root', root);
   const child: ResultPromise = execa(workerPython(), args, {
     cwd: REPO_ROOT,
-    env: { PYTHONUNBUFFERED: '1', TOKENIZERS_PARALLELISM: 'false', ...options.env },
+    // BSLORA_ALLOWED_ROOTS from this process's environment would widen the roots given here: it is cleared.
+    env: { PYTHONUNBUFFERED: '1', TOKENIZERS_PARALLELISM: 'false', BSLORA_ALLOWED_ROOTS: '', ...options.env },
     stdin: 'ignore',
     buffer: false,
     reject: false,
@@ -65,7 +80,13 @@ export async function spawnWorker(options: SpawnWorkerOptions): Promise<WorkerPr
 
   const address = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new ControlPlaneError('CP_ERR_WORKER_START', `worker printed no ready line within ${options.startTimeoutMs ?? 120_000} ms`)),
+      () =>
+        reject(
+          new ControlPlaneError(
+            'CP_ERR_WORKER_START',
+            `worker printed no ready line within ${options.startTimeoutMs ?? 120_000} ms`,
+          ),
+        ),
       options.startTimeoutMs ?? 120_000,
     );
     createInterface({ input: child.stdout! }).on('line', (line) => {

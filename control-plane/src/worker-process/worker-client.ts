@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { credentials, Metadata, type ClientReadableStream } from '@grpc/grpc-js';
 import {
   WorkerServiceClient,
+  type CountParametersResponse,
   type DescribeResponse,
   type EvaluateEvent,
   type EvaluateProgress,
@@ -96,11 +97,23 @@ export class WorkerClient {
     );
   }
 
+  /**
+   * Counts a trial's parameters and, for a `peft` trial, validates its config with the worker's PEFT: the response
+   * holds the canonical config and PEFT's version (an invalid config rejects with INVALID_ARGUMENT).
+   */
+  validateAdapter(trial: Trial, opts: CallOptions = {}): Promise<CountParametersResponse> {
+    return new Promise((resolve, reject) =>
+      this.client.countParameters(
+        { trial },
+        new Metadata(),
+        { deadline: deadline(opts.timeoutMs ?? 60_000) },
+        (err, res) => (err ? reject(err) : resolve(res)),
+      ),
+    );
+  }
+
   /** Trains one trial, reporting progress; resolves with the result and the reassembled adapter. */
-  train(
-    trial: Trial,
-    opts: CallOptions & { onProgress?: (p: TrainProgress) => void } = {},
-  ): Promise<TrainOutput> {
+  train(trial: Trial, opts: CallOptions & { onProgress?: (p: TrainProgress) => void } = {}): Promise<TrainOutput> {
     const call = this.client.train({ trial }, new Metadata(), { deadline: deadline(opts.timeoutMs) });
     const chunks: Buffer[] = [];
     let received = 0;
@@ -145,11 +158,23 @@ export class WorkerClient {
   uploadAdapter(adapter: Buffer, chunkBytes: number, opts: CallOptions = {}): Promise<string> {
     const sha = createHash('sha256').update(adapter).digest('hex');
     return new Promise((resolve, reject) => {
-      const call = this.client.uploadAdapter(new Metadata(), { deadline: deadline(opts.timeoutMs ?? 120_000) }, (err, res) =>
-        err ? reject(err) : res.sha256 === sha ? resolve(sha) : reject(new Error(`upload arrived as ${res.sha256}, sent ${sha}`)),
+      const call = this.client.uploadAdapter(
+        new Metadata(),
+        { deadline: deadline(opts.timeoutMs ?? 120_000) },
+        (err, res) =>
+          err
+            ? reject(err)
+            : res.sha256 === sha
+              ? resolve(sha)
+              : reject(new Error(`upload arrived as ${res.sha256}, sent ${sha}`)),
       );
       for (let offset = 0; offset < adapter.length; offset += chunkBytes) {
-        call.write({ sha256: sha, offset, data: adapter.subarray(offset, offset + chunkBytes), totalSize: adapter.length });
+        call.write({
+          sha256: sha,
+          offset,
+          data: adapter.subarray(offset, offset + chunkBytes),
+          totalSize: adapter.length,
+        });
       }
       call.end();
     });

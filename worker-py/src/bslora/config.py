@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal, Optional, Union
 
@@ -10,7 +11,7 @@ from peft.config import PeftConfig
 
 # The share modes are the proto enum ShareMode (their one declaration): SHARE_MODE_KRON is "kron".
 SHARE_MODES = tuple(n.removeprefix("SHARE_MODE_").lower() for n in ShareMode.keys() if n != "SHARE_MODE_UNSPECIFIED")
-SCALING_MODES = ("alpha_over_r", "reference_fixed_2")
+SCALING_MODES = ("alpha_over_r", "rslora", "fixed", "reference_fixed_2")
 BIAS_MODES = ("none", "all", "bslora_only")
 
 
@@ -41,7 +42,7 @@ class BSLoraConfig(PeftConfig):
     )
     share_mode: str = field(
         default="kron",
-        metadata={"help": "Shape transformation of the shared pairs: 'slice' (SS), 'gate' (GT) or 'kron' (KE)."},
+        metadata={"help": f"Shape transformation of the shared pairs, one of {SHARE_MODES} (SS, GT, KE in the paper)."},
     )
     kron_share_size: int = field(
         default=256,
@@ -51,16 +52,19 @@ class BSLoraConfig(PeftConfig):
         default=1024, metadata={"help": "Side S of the shared S×S pairs in 'gate' mode (any positive size)."}
     )
     lora_alpha: float = field(default=16, metadata={"help": "Alpha numerator of the scaling (see `scaling`)."})
-    scaling: Literal["alpha_over_r", "reference_fixed_2"] = field(
+    scaling: Literal["alpha_over_r", "rslora", "fixed", "reference_fixed_2"] = field(
         default="alpha_over_r",
         metadata={
             "help": (
                 "'alpha_over_r': s = lora_alpha / (r_local + r_intra + r_inter), the LoRA rule applied to the total "
-                "rank (equals PEFT LoRA when r_intra = r_inter = 0). 'reference_fixed_2': s = 2 for all parts, as the "
-                "reference code hard-codes (lora_alpha is then ignored)."
+                "rank (equals PEFT LoRA when r_intra = r_inter = 0). 'rslora': s = lora_alpha / sqrt(total rank), "
+                "as PEFT's use_rslora. 'fixed': s = fixed_scale for every part (lora_alpha ignored). "
+                "'reference_fixed_2': s = 2 for all parts, as the reference code hard-codes (same as 'fixed' with "
+                "fixed_scale=2)."
             )
         },
     )
+    fixed_scale: float = field(default=2.0, metadata={"help": "The scale of every part when scaling='fixed'."})
     lora_dropout: float = field(default=0.0, metadata={"help": "Dropout on the adapter input (one mask, all parts)."})
     kron_shared_dropout: bool = field(
         default=True,
@@ -106,6 +110,24 @@ class BSLoraConfig(PeftConfig):
     modules_to_save: Optional[list[str]] = field(
         default=None, metadata={"help": "Extra modules to train fully and save (e.g. a classifier head)."}
     )
+    base_model_identity: Optional[str] = field(
+        default=None,
+        metadata={
+            "help": (
+                "The base model this adapter belongs to, recorded at creation (the worker writes its model identity; "
+                "otherwise the model's name and shape fingerprint). Servers refuse the adapter on any other base."
+            )
+        },
+    )
+    method_version: Optional[str] = field(
+        default=None,
+        metadata={
+            "help": (
+                "Version of the BSLoRA implementation that created the adapter (proto/method-versions.json), "
+                "filled in on creation. Servers refuse adapters of another version: their forward may differ."
+            )
+        },
+    )
 
     def __post_init__(self):
         super().__post_init__()
@@ -116,11 +138,26 @@ class BSLoraConfig(PeftConfig):
         self.exclude_modules = (
             set(self.exclude_modules) if isinstance(self.exclude_modules, list) else self.exclude_modules
         )
+        if self.method_version is None:
+            from .provenance import current_method_version  # noqa: PLC0415
+
+            self.method_version = current_method_version()
         self._validate()
 
     @property
     def total_rank(self) -> int:
         return self.r_local + self.r_intra + self.r_inter
+
+    @property
+    def scale(self) -> float:
+        """The factor s every part's output is multiplied by (see ``scaling``)."""
+        if self.scaling == "reference_fixed_2":
+            return 2.0
+        if self.scaling == "fixed":
+            return float(self.fixed_scale)
+        if self.scaling == "rslora":
+            return self.lora_alpha / math.sqrt(self.total_rank)
+        return self.lora_alpha / self.total_rank
 
     def _validate(self) -> None:
         for name in ("r_local", "r_intra", "r_inter"):
@@ -134,8 +171,7 @@ class BSLoraConfig(PeftConfig):
             )
         if self.share_mode not in SHARE_MODES:
             raise ValueError(
-                f"BSLoraConfig.share_mode must be one of {SHARE_MODES}, got {self.share_mode!r}; "
-                "use 'slice', 'gate' or 'kron'."
+                f"BSLoraConfig.share_mode must be one of {SHARE_MODES}, got {self.share_mode!r}."
             )
         for name in ("kron_share_size", "gate_share_size"):
             value = getattr(self, name)
@@ -146,8 +182,16 @@ class BSLoraConfig(PeftConfig):
         if self.scaling not in SCALING_MODES:
             raise ValueError(
                 f"BSLoraConfig.scaling must be one of {SCALING_MODES}, got {self.scaling!r}; use 'alpha_over_r' "
-                "(lora_alpha / total rank) or 'reference_fixed_2' (the reference code's constant 2)."
+                "(lora_alpha / total rank), 'rslora' (lora_alpha / sqrt(total rank)), 'fixed' (fixed_scale) or "
+                "'reference_fixed_2' (the reference code's constant 2)."
             )
+        if (
+            isinstance(self.fixed_scale, bool)
+            or not isinstance(self.fixed_scale, (int, float))
+            or not math.isfinite(self.fixed_scale)
+            or self.fixed_scale <= 0
+        ):
+            raise ValueError(f"BSLoraConfig.fixed_scale must be a positive number, got {self.fixed_scale!r}; e.g. 2.")
         if (
             isinstance(self.lora_dropout, bool)
             or not isinstance(self.lora_dropout, (int, float))

@@ -125,9 +125,7 @@ class BSLoraLayer(BaseTunerLayer):
             kron_shared_dropout=config.kron_shared_dropout,
         )
         self.bslora_spec[adapter_name] = spec
-        self.bslora_scaling[adapter_name] = (
-            2.0 if config.scaling == "reference_fixed_2" else config.lora_alpha / config.total_rank
-        )
+        self.bslora_scaling[adapter_name] = config.scale
         self.bslora_dropout[adapter_name] = nn.Dropout(config.lora_dropout) if config.lora_dropout > 0 else nn.Identity()
 
         weight = self.get_base_layer().weight
@@ -305,10 +303,14 @@ class BSLoraLayer(BaseTunerLayer):
             raise ValueError("Cannot pass `adapter_names` when there are merged adapters; unmerge first.")
         result = self.base_layer(x, *args, **kwargs)
         result_dtype = result.dtype
-        for adapter in set(adapter_names):
+        rows: dict[str, list[int]] = {}
+        for i, name in enumerate(adapter_names):
+            rows.setdefault(name, []).append(i)
+        # each adapter's factors are built once per call from its shared tensors (held once, on the tuner) and
+        # applied to its rows only; rows of "__base__" get the base layer's output
+        for adapter, idx in rows.items():
             if adapter == "__base__" or adapter not in self.bslora_spec:
                 continue
-            idx = [i for i, name in enumerate(adapter_names) if name == adapter]
             result[idx] += self._adapter_output(adapter, x[idx]).to(result_dtype)
         return result
 

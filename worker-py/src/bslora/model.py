@@ -28,6 +28,7 @@ from transformers.pytorch_utils import Conv1D
 from .config import BSLoraConfig
 from .layer import BSLoraLayer, Linear, SharedStore
 from .plan import AdapterPlan, build_plan
+from .provenance import default_base_identity
 
 _CONTAINERS = ("bslora_intra_A", "bslora_intra_B", "bslora_inter_A", "bslora_inter_B")
 _UPCAST = (torch.float16, torch.bfloat16)
@@ -62,6 +63,9 @@ class BSLoraModel(BaseTuner):
 
     def inject_adapter(self, model: nn.Module, adapter_name: str, *args, **kwargs) -> None:
         self._ensure_containers()
+        config = self.peft_config.get(adapter_name)
+        if config is not None and config.base_model_identity is None:
+            config.base_model_identity = default_base_identity(model)
         self._bslora_plans.pop(adapter_name, None)
         try:
             super().inject_adapter(model, adapter_name, *args, **kwargs)

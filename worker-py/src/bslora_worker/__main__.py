@@ -27,8 +27,16 @@ def main(argv: list[str] | None = None) -> None:
                          help="answer Train and Evaluate at once without a model (control-plane benchmarks)")
     serve_p.add_argument("--allowed-root", action="append", default=None, metavar="DIR",
                          help="local models and data must lie under DIR (repeatable; also BSLORA_ALLOWED_ROOTS, "
-                              "colon-separated; default: anywhere)")
+                              "colon-separated; default: none, so only builtin and hub references are accepted)")
+    serve_p.add_argument("--data-mirror", default=None, metavar="DIR",
+                         help="read named data sets (hub ids, llm-adapters:SET) from this folder, laid out by dataset "
+                              "id and split, instead of the network (also BSLORA_DATA_MIRROR)")
     args = parser.parse_args(argv)
+    if args.data_mirror:
+        mirror = Path(args.data_mirror).expanduser().resolve()
+        if not mirror.is_dir():
+            parser.error(f"--data-mirror {args.data_mirror}: not a folder")
+        os.environ["BSLORA_DATA_MIRROR"] = str(mirror)
     roots = list(args.allowed_root or [])
     if os.environ.get("BSLORA_ALLOWED_ROOTS"):
         roots += [r for r in os.environ["BSLORA_ALLOWED_ROOTS"].split(":") if r]
@@ -37,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     from .server import serve
 
     asyncio.run(serve(args.listen, Path(args.run_dir), args.device, dry_run=args.dry_run,
-                      allowed_roots=tuple(roots) or None))
+                      allowed_roots=tuple(roots)))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,9 @@ from .resident_models import ResidentModels
 from .trials.archive import sha256_hex
 from .trials.evaluate_trial import TaskScore, adapter_path, evaluate_trial
 from .trials.count_without_weights import count_without_weights
-from .trials.contract_files import method_versions
+from .contract_files import method_versions
+from .trials.peft_entry import canonical_config_json, check_peft_version, installed_peft_version, peft_entry_config
+from .trials.serving_footprint import ZERO
 from .trials.trial import Trial, check_method_version
 from .trials.train_trial import StepProgress, TrainOutcome, train_trial
 from .devices import device_info
@@ -48,6 +50,8 @@ def _trial_of(request) -> Trial:
     """The request's trial, validated, and refused when it was planned for another method version than this one."""
     trial = Trial.from_proto(request.trial)
     check_method_version(trial)
+    if trial.method == "peft":
+        check_peft_version(trial)
     return trial
 
 
@@ -85,7 +89,7 @@ class _ThreadCall:
 
 def _dry_run_outcome(trial: Trial, on_progress) -> TrainOutcome:
     on_progress(StepProgress(1, 1, 0.0, trial.learning_rate, 0.0, 0.0))
-    zero = {"local": 0, "intra": 0, "inter": 0, "transform": 0, "total": 0, "base_total": 0}
+    zero = {"local": 0, "intra": 0, "inter": 0, "transform": 0, "total": 0, "base_total": 0, "footprint": dict(ZERO)}
     return TrainOutcome(zero, 0.0, 0.0, 1, 0.0, 0, library_versions(), "dry-run", b"", "", 0)
 
 
@@ -171,15 +175,21 @@ class WorkerService(pb_grpc.WorkerServiceServicer):
     async def CountParameters(self, request: pb.CountParametersRequest, context):
         """Counts from the model's config on the meta device: no weights are loaded, so any size is instant."""
 
-        def run() -> dict[str, int]:
-            trial = _trial_of(request)
-            return count_without_weights(trial, self.allowed_roots)
+        def run() -> pb.CountParametersResponse:
+            trial = Trial.from_proto(request.trial)
+            check_method_version(trial)
+            counts = pb.ParameterCounts(**count_without_weights(trial, self.allowed_roots))
+            if trial.method != "peft":
+                return pb.CountParametersResponse(counts=counts)
+            # Validation: the planner sends the entry as written and keys the trial by what comes back.
+            config = peft_entry_config(trial)
+            return pb.CountParametersResponse(counts=counts, canonical_config_json=canonical_config_json(config),
+                                              peft_version=installed_peft_version())
 
         try:
-            counts = await asyncio.get_running_loop().run_in_executor(None, run)
+            return await asyncio.get_running_loop().run_in_executor(None, run)
         except Exception as err:  # noqa: BLE001 - mapped to a status right here
             await context.abort(*_status_of(err))
-        return pb.CountParametersResponse(counts=pb.ParameterCounts(**counts))
 
     async def UploadAdapter(self, request_iterator, context):
         parts: list[bytes] = []
@@ -227,6 +237,7 @@ class WorkerService(pb_grpc.WorkerServiceServicer):
                 call.cancel.set()
         yield pb.EvaluateEvent(result=pb.EvaluateResult(
             trial_key=request.trial.trial_key,
-            tasks=[pb.TaskMetrics(task=s.task, acc=s.acc, acc_norm=s.acc_norm, n=s.n) for s in scores],
+            tasks=[pb.TaskMetrics(task=s.task, acc=s.acc, acc_norm=s.acc_norm, n=s.n, item_correct=s.item_correct)
+                   for s in scores],
             wall_seconds=wall,
         ))

@@ -6,7 +6,7 @@ import platform
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 
-from .trials.contract_files import method_versions
+from .contract_files import method_versions
 
 
 @lru_cache(maxsize=1)

@@ -242,6 +242,18 @@ def test_scaling_options():
     torch.testing.assert_close(deltas["reference_fixed_2"], 2 * deltas["alpha_over_r"])
 
 
+def test_fixed_and_rslora_scaling():
+    fixed = make_config("slice", LLAMA_TARGETS, scaling="fixed", fixed_scale=0.5, lora_alpha=9)
+    assert fixed.scale == 0.5
+    assert make_config("slice", LLAMA_TARGETS, scaling="rslora", lora_alpha=9).scale == 9 / 3  # sqrt(2 + 3 + 4)
+    assert make_config("slice", LLAMA_TARGETS, scaling="reference_fixed_2").scale == 2.0
+    pm = peft.get_peft_model(tiny_llama(), fixed)
+    assert pm.base_model.model.model.layers[1].mlp.up_proj.bslora_scaling["default"] == 0.5
+    for bad in (0, -1.0, float("nan"), True):
+        with pytest.raises(ValueError, match="fixed_scale must be a positive number"):
+            make_config("slice", LLAMA_TARGETS, scaling="fixed", fixed_scale=bad)
+
+
 def test_kron_shared_dropout_switch():
     torch.manual_seed(0)
     pm = peft.get_peft_model(tiny_llama(), make_config("kron", LLAMA_TARGETS, r_local=0, lora_dropout=0.5,

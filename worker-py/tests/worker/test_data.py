@@ -232,10 +232,10 @@ def test_every_answer_style(tmp_path):
 @pytest.mark.parametrize(
     "record,match",
     [
-        ({**SIQA, "answer": "answer7"}, r"answer 'answer7' names an option that is not listed \(3 options\)"),
-        ({**SIQA, "answer": "maybe"}, r"cannot parse answer 'maybe'"),
+        ({**SIQA, "answer": "answer7"}, r"answer answer7 names an option that is not listed \(3 options\)"),
+        ({**SIQA, "answer": "maybe"}, r"the answer is not one of true/false"),
         ({**SIQA, "answer": "option1"}, r"does not list options 'Option1: \.\.\. Option2: \.\.\.'"),
-        ({**SIQA, "instruction": SIQA["instruction"].replace("answer3", "answer3/answer4")}, "answer format says"),
+        ({**SIQA, "instruction": SIQA["instruction"].replace("answer3", "answer3/answer4")}, "answer format names 4"),
         (
             {**SIQA, "instruction": SIQA["instruction"].replace("Answer2: anxious", "Answer2: ")},
             "option answer2 is empty",

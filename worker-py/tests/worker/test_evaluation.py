@@ -92,11 +92,12 @@ def test_acc_norm_divides_by_characters_not_tokens_or_bytes():
     assert lls == pytest.approx([-4.0, -7.5], abs=1e-3)
     # by sum: "é" wins (acc 0); per character: -4 vs -2.5, "abc" wins (acc_norm 1);
     # per byte it would be -2 vs -2.5 and "é" would win, so this also pins characters, not bytes.
-    assert score_multiple_choice(model, tok, [item]) == {"acc": 0.0, "acc_norm": 1.0, "n": 1}
+    assert score_multiple_choice(model, tok, [item]) == {"acc": 0.0, "acc_norm": 1.0, "n": 1, "correct": [False]}
     assert score_multiple_choice(model, tok, [ChoiceItem("Q:", ["é", "abc"], 0)]) == {
         "acc": 1.0,
         "acc_norm": 0.0,
         "n": 1,
+        "correct": [True],
     }
 
 
@@ -167,7 +168,8 @@ def test_score_multiple_choice_is_deterministic_and_restores_mode(tiny):
     finally:
         tiny.model.eval()
     b = score_multiple_choice(tiny.model, tiny.tokenizer, items, batch_size=5)
-    assert a == b and a["n"] == 40 and set(a) == {"acc", "acc_norm", "n"}
+    assert a == b and a["n"] == 40 and set(a) == {"acc", "acc_norm", "n", "correct"}
+    assert len(a["correct"]) == 40 and sum(a["correct"]) / 40 == a["acc"]
     assert 0.0 <= a["acc"] <= 1.0 and 0.0 <= a["acc_norm"] <= 1.0
 
 
@@ -178,9 +180,11 @@ def test_an_oracle_model_scores_one_and_an_anti_oracle_zero():
     base = [ChoiceItem("Q1", ["b", "c"], 1), ChoiceItem("Q2", ["b", "c"], 0), ChoiceItem("Q3", ["b", "c", "d"], 2)]
     items = [ChoiceItem(i.context, i.options, i.gold, delimiter=str(n)) for n, i in enumerate(base, start=4)]
     oracle = _bigram({(ord("4"), ord("c")): 9.0, (ord("5"), ord("b")): 9.0, (ord("6"), ord("d")): 9.0})
-    assert score_multiple_choice(oracle, tok, items) == {"acc": 1.0, "acc_norm": 1.0, "n": 3}
+    assert score_multiple_choice(oracle, tok, items) == {"acc": 1.0, "acc_norm": 1.0, "n": 3, "correct": [True] * 3}
     anti = _bigram({(ord("4"), ord("b")): 9.0, (ord("5"), ord("c")): 9.0, (ord("6"), ord("b")): 9.0})
-    assert score_multiple_choice(anti, tok, items) == {"acc": 0.0, "acc_norm": 0.0, "n": 3}
+    assert score_multiple_choice(anti, tok, items) == {"acc": 0.0, "acc_norm": 0.0, "n": 3, "correct": [False] * 3}
+    mixed = _bigram({(ord("4"), ord("c")): 9.0, (ord("5"), ord("c")): 9.0, (ord("6"), ord("d")): 9.0})
+    assert score_multiple_choice(mixed, tok, items)["correct"] == [True, False, True]
 
 
 def test_progress_and_cancellation(tiny):
@@ -239,7 +243,11 @@ class FixedClassifier(torch.nn.Module):
 def test_score_classification_counts_correct_labels():
     tok = ByteTokenizer()
     items = [ClassItem("ab", 1), ClassItem("abc", 0), ClassItem("abcd", 0), ClassItem("a", 1)]
-    assert score_classification(FixedClassifier(), tok, items, batch_size=3) == {"acc": 0.5, "n": 4}
+    assert score_classification(FixedClassifier(), tok, items, batch_size=3) == {
+        "acc": 0.5,
+        "n": 4,
+        "correct": [True, True, False, False],
+    }
     with pytest.raises(InvalidArgument, match="label 5"):
         score_classification(FixedClassifier(), tok, [ClassItem("ab", 5)])
 
@@ -297,3 +305,14 @@ def test_short_lora_fine_tune_improves_arith():
     )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["tuned"]["acc"] >= result["base"]["acc"] + 0.15, result
+
+
+def test_pack_item_bits_is_numpys_little_bit_order():
+    import numpy as np
+
+    from bslora_worker.trials.evaluate_trial import pack_item_bits
+
+    flags = [bool((i * 7) % 3) for i in range(21)]
+    assert pack_item_bits(flags) == np.packbits(np.array(flags), bitorder="little").tobytes()
+    assert pack_item_bits([True, False, True, True]) == bytes([0b1101])
+    assert pack_item_bits([]) == b""

@@ -13,9 +13,11 @@ from bslora_worker.errors import FailedPrecondition
 
 def test_an_unreachable_hub_fails_precondition_naming_the_dataset_and_the_fix(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("BSLORA_DATA_MIRROR", raising=False)
     with pytest.raises(FailedPrecondition) as err:
         data.load_train_examples("yahma/alpaca-cleaned")
-    assert "yahma/alpaca-cleaned" in str(err.value) and "local path" in str(err.value)
+    assert "yahma/alpaca-cleaned" in str(err.value) and "BSLORA_DATA_MIRROR" in str(err.value)
+    assert "yahma/alpaca-cleaned/train.json" in str(err.value) and "pass its path" in str(err.value)
 
 
 def test_hub_rows_become_examples_and_eval_items(monkeypatch):

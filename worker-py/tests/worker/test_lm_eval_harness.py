@@ -103,7 +103,6 @@ def _loglikelihoods(results: dict) -> list[list[float]]:
 
 
 def test_lm_eval_scores_the_in_process_bslora_model_as_our_scorer_does(smollm2, boolq, bslora_smollm2, monkeypatch):
-    pytest.importorskip("lm_eval")
     items, yaml_path = boolq
     items = items[:LIMIT]
     ref = f"lm-eval:{yaml_path}"
@@ -167,7 +166,6 @@ def test_lm_eval_ref_without_lm_eval_installed_says_how_to_install(tiny, boolq, 
 
 
 def test_lm_eval_ref_on_a_byte_tokenizer_model_names_the_model(tiny, boolq):
-    pytest.importorskip("lm_eval")
     _, yaml_path = boolq
     ref = f"lm-eval:{yaml_path}"
     with pytest.raises(FailedPrecondition) as exc:
@@ -186,7 +184,6 @@ def test_lm_eval_task_file_outside_allowed_roots_is_refused(tiny, boolq, tmp_pat
 
 
 def test_lm_eval_task_files_that_cannot_load_are_invalid_arguments(tmp_path):
-    pytest.importorskip("lm_eval")
     _, _, TaskManager = lm_eval_harness._import_lm_eval()
     (tmp_path / "missing.yaml").write_text(TASK_YAML.format(data=tmp_path / "absent.json").replace("boolq_local", "t1"))
     (tmp_path / "broken.yaml").write_text("task: [unclosed\n")

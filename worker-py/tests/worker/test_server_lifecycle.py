@@ -70,37 +70,47 @@ def worker_with(tmp_path):
         p.wait(timeout=15)
 
 
-def _spec(name: str) -> pb.Trial:
+def _trial(name: str) -> pb.Trial:
     return trial_message(trial_key=f"k-{name}", name=name, method="lora", rank=2, target_modules=["q_proj"],
                          training=pb.TrainingSettings(steps=3, learning_rate=1e-3, batch_size=2, seq_len=64))
 
 
 def test_dry_run_answers_at_once_without_a_model(worker_with):
     stub = worker_with("--dry-run")
-    started = time.monotonic()
-    events = list(stub.Train(pb.TrainRequest(trial=_spec("dry")), timeout=10))
-    assert events[-1].WhichOneof("event") == "result"
-    assert events[-1].result.device == "dry-run"
-    assert time.monotonic() - started < 2
+    stub.Describe(pb.DescribeRequest(), timeout=5)  # connected
+    # "At once" as a ratio on this machine, whatever its load: a dry-run Train costs about what a Describe does (a
+    # real one loads a model and trains). Fastest of three each, so one scheduling pause does not decide it.
+    describe_s, train_s = [], []
+    for i in range(3):
+        t0 = time.monotonic()
+        stub.Describe(pb.DescribeRequest(), timeout=5)
+        describe_s.append(time.monotonic() - t0)
+        t0 = time.monotonic()
+        events = list(stub.Train(pb.TrainRequest(trial=_trial(f"dry-{i}")), timeout=10))
+        train_s.append(time.monotonic() - t0)
+        assert events[-1].WhichOneof("event") == "result"
+        assert events[-1].result.device == "dry-run"
+        assert [e.WhichOneof("event") for e in events] == ["progress", "result"]  # one step reported, none trained
+    assert min(train_s) < 20 * min(describe_s) + 0.05, (train_s, describe_s)
     assert stub.Describe(pb.DescribeRequest(), timeout=5).resident_models == []
 
 
 def test_injected_unavailable_fault_is_transient_status(worker_with):
     stub = worker_with(env={"BSLORA_WORKER_FAULTS": "unavailable:doomed"})
     with pytest.raises(grpc.RpcError) as err:
-        list(stub.Train(pb.TrainRequest(trial=_spec("doomed-trial")), timeout=30))
+        list(stub.Train(pb.TrainRequest(trial=_trial("doomed-trial")), timeout=30))
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE
-    ok = list(stub.Train(pb.TrainRequest(trial=_spec("fine-trial")), timeout=60))
+    ok = list(stub.Train(pb.TrainRequest(trial=_trial("fine-trial")), timeout=60))
     assert ok[-1].result.steps == 3
 
 
 def test_oom_maps_to_resource_exhausted_and_the_worker_keeps_serving(worker_with):
     stub = worker_with(env={"BSLORA_WORKER_FAULTS": "oom:huge"})
     with pytest.raises(grpc.RpcError) as err:
-        list(stub.Train(pb.TrainRequest(trial=_spec("huge-trial")), timeout=30))
+        list(stub.Train(pb.TrainRequest(trial=_trial("huge-trial")), timeout=30))
     assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "out of memory" in err.value.details()
-    ok = list(stub.Train(pb.TrainRequest(trial=_spec("small-trial")), timeout=60))
+    ok = list(stub.Train(pb.TrainRequest(trial=_trial("small-trial")), timeout=60))
     assert ok[-1].result.steps == 3
 
 
@@ -110,18 +120,18 @@ def test_paths_outside_the_allowed_roots_are_refused(worker_with, tmp_path):
     outside = tmp_path / "outside.json"
     outside.write_text(json.dumps([{"instruction": "1+1?", "input": "", "output": "2"}] * 4))
     stub = worker_with("--allowed-root", str(inside))
-    spec = _spec("roots")
-    spec.training.seq_len = 320  # the Alpaca prompt template alone is ~200 bytes
-    spec.train_data = str(outside)
+    trial = _trial("roots")
+    trial.training.seq_len = 320  # the Alpaca prompt template alone is ~200 bytes
+    trial.train_data = str(outside)
     with pytest.raises(grpc.RpcError) as err:
-        list(stub.Train(pb.TrainRequest(trial=spec), timeout=30))
+        list(stub.Train(pb.TrainRequest(trial=trial), timeout=30))
     assert err.value.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.FAILED_PRECONDITION)
     assert str(outside) in err.value.details()
 
     allowed = inside / "train.json"
     allowed.write_text(outside.read_text())
-    spec.train_data = str(allowed)
-    ok = list(stub.Train(pb.TrainRequest(trial=spec), timeout=60))
+    trial.train_data = str(allowed)
+    ok = list(stub.Train(pb.TrainRequest(trial=trial), timeout=60))
     assert ok[-1].result.steps == 3
 
 

@@ -56,10 +56,12 @@ def test_smollm2_bslora_kron_trains_on_boolq_and_scores_arc_easy(smollm2, common
     out = train_trial(trial, smollm2, tmp_path, progress.append, threading.Event())
     assert [p.step for p in progress] == [1, 2, 3, 4] and out.steps == 4
     losses = [p.loss for p in progress]
-    # Sane for a pretrained model on short yes/no answers: finite, positive, far below ln(vocab) = 10.8 at the start
-    # (B starts at zero, so step 1 is the base model's loss), and the run does not diverge.
+    # A pretrained model on short true/false answers: finite, positive, far below ln(vocab) = 10.8 at the start (B
+    # starts at zero, so step 1 is the base model's loss). Two steps teach it the answer's form, so the loss of the
+    # last two steps is well under that of the first two (about 0.4x).
     assert all(math.isfinite(v) and v > 0 for v in losses), losses
-    assert out.initial_loss < 8.0 and out.final_loss < out.initial_loss + 1.0, losses
+    assert out.initial_loss < 8.0, losses
+    assert sum(losses[2:]) < 0.6 * sum(losses[:2]), losses
     assert out.counts["intra"] > 0 and out.counts["inter"] > 0 and out.counts["transform"] > 0, out.counts
     assert out.counts["total"] == sum(out.counts[k] for k in ("local", "intra", "inter", "transform", "head"))
     assert (tmp_path / "adapters" / f"{out.adapter_sha256}.tar").is_file()
@@ -69,7 +71,9 @@ def test_smollm2_bslora_kron_trains_on_boolq_and_scores_arc_easy(smollm2, common
                                      lambda *e: events.append(e), threading.Event())
     assert len(scores) == 1
     s = scores[0]
-    assert s.n == 50 and 0.0 <= s.acc <= 1.0 and 0.0 <= s.acc_norm <= 1.0, s
+    # ARC-Easy has four or five options (chance about 0.25); SmolLM2 scores well above chance and far from perfect,
+    # with or without this 4-step BoolQ adapter. A broken scorer, a mangled adapter or a wrong option order falls out.
+    assert s.n == 50 and 0.32 <= s.acc <= 0.7 and 0.32 <= s.acc_norm <= 0.7, s
     assert events[-1][1:] == (50, 50) and seconds > 0
 
     # The resident base is restored exactly after training and after evaluation: same tensors, bit for bit.

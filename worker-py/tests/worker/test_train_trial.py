@@ -156,7 +156,7 @@ def test_sequence_classification_trains_and_evaluates(tmp_path):
 
 def test_epochs_set_the_step_count_and_warmup_is_honoured(base, tmp_path):
     from bslora_worker.data import load_train_examples
-    from bslora_worker.trials.train_trial import _lr_at
+    from bslora_worker.trials.lr_schedule import lr_schedule
 
     n = len(load_train_examples("builtin:arith/train"))
     seen = []
@@ -164,23 +164,27 @@ def test_epochs_set_the_step_count_and_warmup_is_honoured(base, tmp_path):
     out = train_trial(trial, base, tmp_path, seen.append, threading.Event())
     assert out.steps == math.ceil(0.002 * n / 4) == len(seen)
     assert seen[-1].total_steps == out.steps
-    assert [round(_lr_at(s, 10, 1.0, warmup_steps=4), 3) for s in range(4)] == [0.25, 0.5, 0.75, 1.0]
-    assert _lr_at(0, 10, 1.0, warmup_steps=0) == 1.0  # no warm-up: the first step runs at the peak
+    lr_at = lr_schedule("linear", peak=1.0, warmup_steps=4, total_steps=10)
+    assert [round(lr_at(s), 3) for s in range(5)] == [0.0, 0.25, 0.5, 0.75, 1.0]  # the Trainer's warm-up starts at 0
+    assert lr_schedule("linear", peak=1.0, warmup_steps=0, total_steps=10)(0) == 1.0  # no warm-up: the peak at once
 
 
 def test_warmup_steps_zero_means_no_warmup_the_first_step_runs_at_peak(base, tmp_path):
-    # Regression: 0 used to mean "unset" on the wire and the worker then warmed up over 10 % of the steps.
+    # Regression: 0 used to mean "unset" on the wire and the worker then warmed up over 10 % of the steps (two of
+    # these 20, so the first step ran at half the peak).
     progress = []
-    train_trial(make_trial(steps=10, warmup_steps=0), base, tmp_path, progress.append, threading.Event())
+    train_trial(make_trial(steps=20, warmup_steps=0), base, tmp_path, progress.append, threading.Event())
     assert progress[0].learning_rate == pytest.approx(3e-3)
     warmed = []
     train_trial(make_trial(steps=10, warmup_steps=4), base, tmp_path / "w", warmed.append, threading.Event())
-    assert [p.learning_rate for p in warmed[:4]] == pytest.approx([3e-3 * k / 4 for k in (1, 2, 3, 4)])
+    # transformers' linear schedule, stepped after each optimizer step as the Trainer does: 0, 1/4, 2/4, 3/4, peak
+    assert [p.learning_rate for p in warmed[:5]] == pytest.approx([3e-3 * k / 4 for k in (0, 1, 2, 3, 4)])
 
 
 def test_an_unset_warmup_takes_the_default_of_trial_defaults_json(base, tmp_path):
-    from bslora_worker.trials.contract_files import trial_defaults
+    from bslora_worker.contract_files import trial_defaults
 
     trial = make_trial(steps=10)
     assert not trial.msg.training.HasField("warmup_steps")
     assert trial.warmup_steps == trial_defaults()["training"]["warmup_steps"] == 0
+

@@ -16,7 +16,11 @@ export async function getReadyHandler(reply: FastifyReply, ctx: ApiContext) {
   const store = { ok: ctx.cp.store.isHealthy() };
   const ready = redis.ok && store.ok;
   if (ready) return reply.status(200).send({ status: 'ready', checks: { redis, store } });
-  const why = [redis.ok ? null : `Redis: ${redis.message}`, store.ok ? null : 'the store is closed'].filter(Boolean).join('; ');
+  const why = [redis.ok ? null : `Redis: ${redis.message}`, store.ok ? null : 'the store is closed']
+    .filter(Boolean)
+    .join('; ');
   // Not ready is an error like any other ({error: {code, message}}), with the checks beside it for operators.
-  return reply.status(503).send({ status: 'not_ready', checks: { redis, store }, error: { code: 'CP_ERR_NOT_READY', message: why } });
+  return reply
+    .status(503)
+    .send({ status: 'not_ready', checks: { redis, store }, error: { code: 'CP_ERR_NOT_READY', message: why } });
 }

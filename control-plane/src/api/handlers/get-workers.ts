@@ -7,7 +7,11 @@ export async function listWorkers(ctx: ApiContext): Promise<WorkerHeartbeat[]> {
   try {
     return await ctx.redis.run((redis) => readWorkerHeartbeats(redis, ctx.cp.ctx.prefix));
   } catch (err) {
-    throw new ControlPlaneError('CP_ERR_REDIS_UNAVAILABLE', `cannot read worker heartbeats: ${(err as Error).message}`, { cause: err });
+    throw new ControlPlaneError(
+      'CP_ERR_REDIS_UNAVAILABLE',
+      `cannot read worker heartbeats: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 }
 

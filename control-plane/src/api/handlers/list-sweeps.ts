@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ControlPlaneError } from '../../errors.js';
 import type { SweepCursor, SweepStatus } from '../../store/store.js';
 import type { ApiContext } from '../api-route.js';
+import { summaryTotals } from '../sweep-views.js';
 import { sendJsonView } from '../view-cache.js';
 
 export function encodeCursor(c: SweepCursor): string {
@@ -16,9 +17,13 @@ export function decodeCursor(s: string): SweepCursor {
   } catch {
     // fall through
   }
-  throw new ControlPlaneError('CP_ERR_API_REQUEST', 'cursor is not one this API returned (pass nextCursor unchanged)', {
-    issues: [{ path: 'query.cursor', message: 'not a cursor this API returned' }],
-  });
+  throw new ControlPlaneError(
+    'CP_ERR_API_REQUEST',
+    'cursor is not one this API returned (pass nextCursor unchanged)',
+    {
+      issues: [{ path: 'query.cursor', message: 'not a cursor this API returned' }],
+    },
+  );
 }
 
 export type ListSweepsQuery = { limit: number; offset: number; cursor?: string; status?: SweepStatus };
@@ -37,7 +42,12 @@ export function listSweepsHandler(query: ListSweepsQuery, req: FastifyRequest, r
 function sweepListPage(query: ListSweepsQuery, ctx: ApiContext) {
   const cursor = query.cursor ? decodeCursor(query.cursor) : undefined;
   // One row more than asked says whether there is a next page.
-  const page = ctx.cp.store.listSweepsPage({ limit: query.limit + 1, cursor, offset: query.offset, status: query.status });
+  const page = ctx.cp.store.listSweepsPage({
+    limit: query.limit + 1,
+    cursor,
+    offset: query.offset,
+    status: query.status,
+  });
   const hasMore = page.rows.length > query.limit;
   const rows = page.rows.slice(0, query.limit);
   const last = rows.at(-1);
@@ -51,7 +61,7 @@ function sweepListPage(query: ListSweepsQuery, ctx: ApiContext) {
       ...s,
       source: s.source ?? null,
       trials: counts.get(s.id)!,
-      summary: listSummary(summary),
+      summary: summaryTotals(summary),
     })),
     limit: query.limit,
     offset: cursor ? 0 : query.offset,
@@ -59,15 +69,4 @@ function sweepListPage(query: ListSweepsQuery, ctx: ApiContext) {
     nextCursor,
     next,
   };
-}
-
-/**
- * A finished sweep's summary as a list shows it: counts, baseline and expect verdicts, without the per-trial rows
- * (they grow with the sweep's trials, and the dashboard's front page lists 200 sweeps every 5 s). Those rows are in
- * GET /api/v1/sweeps/:id/results.
- */
-function listSummary(summary: unknown): unknown {
-  if (summary === null || typeof summary !== 'object') return summary ?? null;
-  const { trials: _trials, ...rest } = summary as Record<string, unknown>;
-  return rest;
 }

@@ -1,9 +1,11 @@
 /**
  * `POST /api/v1/hooks/github`: for CI systems that can only send webhooks. Verifies GitHub's
- * `X-Hub-Signature-256` over the raw body with `BSLORA_GITHUB_HOOK_SECRET` (constant time), accepts `push` and
+ * `X-Hub-Signature-256` over the raw body with `BSLORA_GITHUB_HOOK_SECRET` (constant time; JSON bodies only), accepts
+ * `push` and
  * completed, successful `workflow_run` events, and submits the spec from `jobs/` that the hook's configuration
  * names (`?spec=` on the hook URL, else `BSLORA_GITHUB_HOOK_SPEC`), recording the repository, ref and commit sha
- * with the sweep. A redelivery (same `X-GitHub-Delivery`) answers with the sweep it already created.
+ * with the sweep. A redelivery (same `X-GitHub-Delivery`) answers with the sweep it already created; the same body
+ * under a new delivery id is a replay and is refused (409) for 24 hours.
  *
  * The control plane submits the spec as it is in its own checkout; the commit recorded is the one that triggered it.
  */
@@ -30,7 +32,10 @@ export function resolveHookSpec(name: string, jobsDir: string): { path: string; 
   const bad = (why: string) => new ControlPlaneError('CP_ERR_HOOK_REQUEST', `hook spec '${name}' ${why}`);
   const root = realpathSync(jobsDir);
   const candidate = resolve(root, name.replace(/^\.?\/?jobs\//, ''));
-  if (!['.yaml', '.yml', '.json'].includes(extname(candidate).toLowerCase())) throw bad('is not a .yaml, .yml or .json file');
+  if (!['.yaml', '.yml', '.json'].includes(extname(candidate).toLowerCase()))
+    throw bad('is not a .yaml, .yml or .json file');
+  // Outside jobs/ before anything is probed: whether such a file exists is not said.
+  if (!candidate.startsWith(root + sep)) throw bad('is not a file under jobs/');
   if (!existsSync(candidate)) throw bad(`does not exist under ${root}`);
   const real = realpathSync(candidate);
   if (!real.startsWith(root + sep)) throw bad('is not a file under jobs/');
@@ -46,12 +51,14 @@ interface GithubPayload {
   workflow_run?: { head_sha?: string; head_branch?: string; conclusion?: string | null; name?: string };
 }
 
-function parsePayload(raw: Buffer, contentType: string | undefined): GithubPayload {
+/**
+ * The payload: the signed bytes themselves, as JSON. GitHub can also send a form whose `payload` field holds the
+ * JSON; that is refused, because a form field can be cut out of any signed text that happens to contain
+ * `&payload=...&`, and then the signature no longer vouches for what is read.
+ */
+function parsePayload(raw: Buffer): GithubPayload {
   try {
-    const text = raw.toString('utf8');
-    // GitHub sends either application/json or a form with the JSON in its `payload` field.
-    const json = (contentType ?? '').includes('application/x-www-form-urlencoded') ? (new URLSearchParams(text).get('payload') ?? '') : text;
-    const data = JSON.parse(json) as unknown;
+    const data = JSON.parse(raw.toString('utf8')) as unknown;
     if (data && typeof data === 'object' && !Array.isArray(data)) return data as GithubPayload;
   } catch {
     // fall through
@@ -68,18 +75,36 @@ function refMatches(ref: string | null, allowed: string | undefined): boolean {
     .some((r) => ref === r || ref === `refs/heads/${r}`);
 }
 
-export async function postGithubHookHandler(query: { spec?: string }, req: FastifyRequest, reply: FastifyReply, ctx: ApiContext) {
+export async function postGithubHookHandler(
+  query: { spec?: string },
+  req: FastifyRequest,
+  reply: FastifyReply,
+  ctx: ApiContext,
+) {
   const secret = ctx.env.BSLORA_GITHUB_HOOK_SECRET;
   if (!secret) {
-    throw new ControlPlaneError('CP_ERR_HOOK_DISABLED', 'set BSLORA_GITHUB_HOOK_SECRET on the control plane to the secret of the GitHub webhook');
+    throw new ControlPlaneError(
+      'CP_ERR_HOOK_DISABLED',
+      'set BSLORA_GITHUB_HOOK_SECRET on the control plane to the secret of the GitHub webhook',
+    );
+  }
+  const type = (header(req, 'content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') {
+    throw new ControlPlaneError(
+      'CP_ERR_API_MEDIA_TYPE',
+      `Content-Type '${type || '(none)'}' is not accepted; set the GitHub webhook's content type to application/json`,
+    );
   }
   const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.from(typeof req.body === 'string' ? req.body : '');
   if (!verifyGithubSignature(secret, raw, header(req, GITHUB_SIGNATURE_HEADER))) {
-    throw new ControlPlaneError('CP_ERR_HOOK_SIGNATURE', 'X-Hub-Signature-256 is missing or does not match the body signed with the shared secret');
+    throw new ControlPlaneError(
+      'CP_ERR_HOOK_SIGNATURE',
+      'X-Hub-Signature-256 is missing or does not match the body signed with the shared secret',
+    );
   }
   const event = header(req, 'x-github-event') ?? '';
   const deliveryId = header(req, 'x-github-delivery') ?? null;
-  const payload = parsePayload(raw, header(req, 'content-type'));
+  const payload = parsePayload(raw);
   const ignore = (reason: string) => reply.status(202).send({ accepted: false, reason });
 
   let sha: string | null;
@@ -92,7 +117,8 @@ export async function postGithubHookHandler(query: { spec?: string }, req: Fasti
   } else if (event === 'workflow_run') {
     const run = payload.workflow_run ?? {};
     if (payload.action !== 'completed') return ignore(`workflow_run '${payload.action}': only 'completed' submits`);
-    if (run.conclusion !== 'success') return ignore(`workflow_run concluded '${run.conclusion}': only 'success' submits`);
+    if (run.conclusion !== 'success')
+      return ignore(`workflow_run concluded '${run.conclusion}': only 'success' submits`);
     sha = run.head_sha ?? null;
     ref = run.head_branch ? `refs/heads/${run.head_branch}` : null;
   } else {
@@ -102,21 +128,44 @@ export async function postGithubHookHandler(query: { spec?: string }, req: Fasti
 
   const specName = query.spec ?? ctx.env.BSLORA_GITHUB_HOOK_SPEC;
   if (!specName) {
-    throw new ControlPlaneError('CP_ERR_HOOK_REQUEST', 'name the spec to submit: ?spec=<file under jobs/> on the hook URL, or BSLORA_GITHUB_HOOK_SPEC');
+    throw new ControlPlaneError(
+      'CP_ERR_HOOK_REQUEST',
+      'name the spec to submit: ?spec=<file under jobs/> on the hook URL, or BSLORA_GITHUB_HOOK_SPEC',
+    );
   }
   const spec = resolveHookSpec(specName, ctx.jobsDir);
 
-  // A redelivery of the same event must not start a second sweep.
+  // A redelivery of the same event (same delivery id) must not start a second sweep: it answers with the first.
   const key = deliveryId ? `github:${deliveryId}` : null;
   const bodySha256 = createHash('sha256').update(raw).digest('hex');
   const known = key ? ctx.cp.store.findIdempotencyKey(key, IDEMPOTENCY_TTL_MS) : undefined;
-  if (known && known.bodySha256 === bodySha256) return reply.status(200).header('idempotent-replayed', 'true').send(known.response);
+  if (known && known.bodySha256 === bodySha256)
+    return reply.status(200).header('idempotent-replayed', 'true').send(known.response);
+  // The same signed bytes under another delivery id are a replay (the delivery id is not signed): refused. GitHub
+  // sends every event with its own body, so a legitimate event never repeats one.
+  const bodyKey = `github-body:${bodySha256}`;
+  const seen = ctx.cp.store.findIdempotencyKey(bodyKey, IDEMPOTENCY_TTL_MS);
+  if (seen) {
+    throw new ControlPlaneError(
+      'CP_ERR_HOOK_REPLAYED',
+      `this body was already delivered (sweep ${seen.sweepId}); a replayed delivery submits nothing. Redeliver from GitHub with the original delivery id instead`,
+    );
+  }
 
-  const submitted = await ctx.cp.submit(await loadSweepSpecFile(spec.path));
-  const source: SweepSource = { kind: 'github', event, deliveryId, repository: payload.repository?.full_name ?? null, ref, sha, spec: spec.name };
+  const submitted = await ctx.cp.submit(await loadSweepSpecFile(spec.path, { roots: ctx.dataRoots }));
+  const source: SweepSource = {
+    kind: 'github',
+    event,
+    deliveryId,
+    repository: payload.repository?.full_name ?? null,
+    ref,
+    sha,
+    spec: spec.name,
+  };
   ctx.cp.store.setSweepSource(submitted.sweepId, source);
   ctx.cp.store.addEvent(submitted.sweepId, null, 'sweep-source', source);
   const response = { accepted: true, sweepId: submitted.sweepId, sha };
   if (key) ctx.cp.store.saveIdempotencyKey(key, bodySha256, submitted.sweepId, response);
+  ctx.cp.store.saveIdempotencyKey(bodyKey, bodySha256, submitted.sweepId, response);
   return reply.status(201).send(response);
 }

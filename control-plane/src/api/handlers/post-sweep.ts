@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ControlPlaneError } from '../../errors.js';
-import { parseSweepSpec } from '../../sweep-specs/index.js';
+import { isUnderRoots } from '../../sweep-specs/local-paths.js';
+import { parseSweepSpecOffThread } from '../../sweep-specs/parse-off-thread.js';
 import type { ApiContext } from '../api-route.js';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
@@ -54,9 +55,21 @@ export async function postSweepHandler(
 ): Promise<Submitted> {
   const format = specFormatOf(req.headers['content-type']);
   const text = bodyText(req.body);
+  if (query.base !== undefined && !isUnderRoots(query.base, ctx.dataRoots)) {
+    throw new ControlPlaneError(
+      'CP_ERR_PATH_NOT_ALLOWED',
+      `?base=${query.base} is outside the folders this control plane reads (${ctx.dataRoots.join(', ')}); give a base under one of them, or none`,
+    );
+  }
   const baseDir = query.base ?? ctx.specBaseDir;
   const submit = async (): Promise<Submitted> => {
-    const spec = parseSweepSpec(text, { format, sourceName: 'request body', baseDir });
+    // Checked on its own thread: parsing and counting a large spec must not hold the event loop.
+    const spec = await parseSweepSpecOffThread(text, {
+      format,
+      sourceName: 'request body',
+      baseDir,
+      roots: ctx.dataRoots,
+    });
     const submitted = await ctx.cp.submit(spec);
     return { id: submitted.sweepId, trials: submitted.trials.length, reused: submitted.reused.length };
   };
@@ -67,7 +80,10 @@ export async function postSweepHandler(
   }
   const key = Array.isArray(rawKey) ? rawKey[0] : rawKey;
   if (!KEY_PATTERN.test(key)) {
-    throw new ControlPlaneError('CP_ERR_API_REQUEST', 'Idempotency-Key must be 1-255 printable ASCII characters without spaces (a UUID, say)');
+    throw new ControlPlaneError(
+      'CP_ERR_API_REQUEST',
+      'Idempotency-Key must be 1-255 printable ASCII characters without spaces (a UUID, say)',
+    );
   }
   // The request is "the same" when the spec text, its format and the folder it resolves against are.
   const bodySha256 = createHash('sha256').update(`${format}\n${baseDir}\n${text}`).digest('hex');

@@ -1,8 +1,8 @@
 // @ts-check
 /** The dashboard's entry point: `/` lists sweeps, `/sweeps/<id>` shows one. */
+import { loadSweep } from './api.js';
 import { h, replace } from './dom.js';
 import { renderSweepList } from './sweep-list.js';
-import { renderSweep } from './sweep-view.js';
 
 const LIVE_TEXT = /** @type {Record<string, string>} */ ({
   idle: '',
@@ -23,9 +23,21 @@ function setLive(mode) {
 const root = /** @type {HTMLElement} */ (document.getElementById('app'));
 const match = /^\/sweeps\/([^/]+)\/?$/.exec(location.pathname);
 if (match) {
-  void renderSweep(root, decodeURIComponent(match[1]), setLive);
+  // The sweep's table downloads while the chart's modules (ECharts) load and compile: neither waits for the other.
+  const id = decodeURIComponent(match[1]);
+  const first = loadSweep(id);
+  first.catch(() => {}); // handled where it is awaited
+  void import('./sweep-view.js').then(({ renderSweep }) => renderSweep(root, id, setLive, first));
+} else if (location.pathname === '/compare') {
+  const ids = new URLSearchParams(location.search).get('sweeps');
+  void import('./comparison-page.js').then(({ renderComparison }) =>
+    renderComparison(root, ids ? ids.split(',').filter(Boolean) : []),
+  );
 } else if (location.pathname === '/' || location.pathname === '') {
   void renderSweepList(root, setLive);
 } else {
-  replace(root, h('section', { class: 'card' }, h('h1', null, 'Not found'), h('p', null, h('a', { href: '/' }, 'All sweeps'))));
+  replace(
+    root,
+    h('section', { class: 'card' }, h('h1', null, 'Not found'), h('p', null, h('a', { href: '/' }, 'All sweeps'))),
+  );
 }

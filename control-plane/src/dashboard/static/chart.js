@@ -26,18 +26,26 @@ import {
 
 /** @typedef {import('./format.js').Trial} Trial */
 /** @typedef {import('./api.js').SweepData} SweepData */
+/** @typedef {import('./format.js').TrialDetail} TrialDetail */
 
 /** ECharts measures text itself, so it needs real font names (the stylesheet's stack). */
-const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', 'Liberation Sans', 'Helvetica Neue', Arial, sans-serif";
+const FONT =
+  "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', 'Liberation Sans', 'Helvetica Neue', Arial, sans-serif";
 
 export const FRONT_SERIES_ID = 'pareto-front';
+/** Above this many points a series is drawn in large mode and the chart does not animate. */
+const LARGE = 2000;
+const MAX_LABELS = 40;
 export const BASE_SERIES_ID = 'base-reference';
 
 /**
+ * SVG (crisp, and its points can be found in the DOM) up to LARGE trials; canvas above, where one path of thousands
+ * of symbols in an SVG attribute costs more than drawing them.
  * @param {HTMLElement} el
+ * @param {number} trials - how many trials the sweep has
  */
-export function createChart(el) {
-  const chart = echarts.init(el, null, { renderer: 'svg' });
+export function createChart(el, trials) {
+  const chart = echarts.init(el, null, { renderer: trials > LARGE ? 'canvas' : 'svg' });
   new ResizeObserver(() => chart.resize()).observe(el);
   return chart;
 }
@@ -67,9 +75,9 @@ function niceRange(values, pad) {
 /**
  * The chart's option for one sweep. Series ids are stable so live updates merge into the drawn chart.
  * @param {SweepData} data
- * @param {{ tooltip: (trial: Trial) => HTMLElement }} [opts]
+ * @param {{ tooltip: (trial: Trial) => HTMLElement, xName?: string }} [opts] xName: the x axis's measure
  */
-export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data) }) {
+export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data, null) }) {
   const plotted = data.trials.filter((t) => t.method !== 'base' && isPlotted(t));
   const byGroup = new Map();
   for (const t of plotted) {
@@ -79,13 +87,22 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data)
   const groups = [...byGroup.keys()].sort((a, b) => groupStyle(a).order - groupStyle(b).order || a.localeCompare(b));
   const baseline = data.trials.find((t) => t.name === data.loraBaseline && isPlotted(t)) ?? null;
   const bases = data.trials.filter((t) => t.method === 'base' && t.meanAcc !== null && Number.isFinite(t.meanAcc));
-  const baseAcc = bases.length ? bases.reduce((s, t) => s + /** @type {number} */ (t.meanAcc), 0) / bases.length : null;
-  const front = plotted.filter((t) => t.onFront).sort((a, b) => /** @type {number} */ (a.trainable) - /** @type {number} */ (b.trainable));
+  const baseAcc = bases.length
+    ? bases.reduce((s, t) => s + /** @type {number} */ (t.meanAcc), 0) / bases.length
+    : null;
+  const front = plotted
+    .filter((t) => t.onFront)
+    .sort((a, b) => /** @type {number} */ (a.trainable) - /** @type {number} */ (b.trainable));
 
+  /** Trial keys by series id, for series whose points are plain [x, y] pairs (large mode). */
+  /** @type {Map<string, string[]>} */
+  const keysOf = new Map();
   /** @type {any[]} */
   const series = groups.map((group) => {
     const style = groupStyle(group);
     const isLora = group === 'lora';
+    const points = byGroup.get(group);
+    const large = points.length > LARGE;
     /** @type {any} */
     const s = {
       id: `group:${group}`,
@@ -93,24 +110,37 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data)
       type: 'scatter',
       z: isLora ? 4 : 3,
       symbol: style.symbol,
-      symbolSize: style.size,
+      // In large mode every symbol is one sub-path of one shape: a white border per point would paint the dense
+      // parts white, so large series are drawn smaller and without it.
+      symbolSize: large ? Math.ceil(style.size / 2) : style.size,
       itemStyle: {
         color: style.color,
         borderColor: style.symbol === 'emptyCircle' ? style.color : '#ffffff',
-        borderWidth: style.symbol === 'emptyCircle' ? 2.5 : 1.2,
-        opacity: 0.92,
+        borderWidth: large ? 0 : style.symbol === 'emptyCircle' ? 2.5 : 1.2,
+        opacity: large ? 0.7 : 0.92,
       },
       emphasis: { scale: 1.5, itemStyle: { borderColor: '#111827', borderWidth: 2 } },
-      data: byGroup.get(group).map((/** @type {Trial} */ t) => ({
-        value: [t.trainable, t.meanAcc],
-        // Numbers only: chart labels are plain text, but keep trial strings out of them regardless.
-        trialKey: t.trialKey,
-        rank: t.plan?.rank ?? null,
-      })),
+      // Thousands of points: ECharts' large mode draws them as one path, without per-point animation.
+      large,
+      largeThreshold: LARGE,
+      data: large
+        ? points.map((/** @type {Trial} */ t) => [t.trainable, t.meanAcc])
+        : points.map((/** @type {Trial} */ t) => ({
+            value: [t.trainable, t.meanAcc],
+            // Numbers only: chart labels are plain text, but keep trial strings out of them regardless.
+            trialKey: t.trialKey,
+            rank: t.config.rank,
+          })),
     };
+    if (large)
+      keysOf.set(
+        s.id,
+        points.map((/** @type {Trial} */ t) => t.trialKey),
+      );
     if (isLora) {
       s.label = {
-        show: true,
+        // A label per point only while they can be read.
+        show: points.length <= MAX_LABELS,
         position: 'right',
         distance: 8,
         color: style.color,
@@ -118,15 +148,21 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data)
         formatter: (/** @type {any} */ p) => (p.data.rank !== null ? `LoRA r${Number(p.data.rank)}` : 'LoRA'),
       };
       if (baseline) {
-        const tag = baseline.plan?.rank !== null && baseline.plan?.rank !== undefined ? `LoRA r${Number(baseline.plan.rank)}` : 'LoRA';
+        const tag = baseline.config.rank !== null ? `LoRA r${Number(baseline.config.rank)}` : 'LoRA';
         s.markLine = {
           silent: true,
           symbol: 'none',
           lineStyle: { color: style.color, type: 'dashed', width: 1.2, opacity: 0.55 },
           label: { color: style.color, fontSize: 11 },
           data: [
-            { yAxis: baseline.meanAcc, label: { formatter: `${tag} accuracy ${fmtAcc(baseline.meanAcc)}`, position: 'insideEndTop' } },
-            { xAxis: baseline.trainable, label: { formatter: `${tag} size ${fmtCount(baseline.trainable)}`, position: 'end', distance: 4 } },
+            {
+              yAxis: baseline.meanAcc,
+              label: { formatter: `${tag} accuracy ${fmtAcc(baseline.meanAcc)}`, position: 'insideEndTop' },
+            },
+            {
+              xAxis: baseline.trainable,
+              label: { formatter: `${tag} size ${fmtCount(baseline.trainable)}`, position: 'end', distance: 4 },
+            },
           ],
         };
       }
@@ -165,7 +201,12 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data)
         silent: true,
         symbol: 'none',
         lineStyle: { color: style.color, type: 'dotted', width: 1.5 },
-        label: { formatter: `base model ${fmtAcc(baseAcc)}`, position: 'insideStartTop', color: style.color, fontSize: 11 },
+        label: {
+          formatter: `base model ${fmtAcc(baseAcc)}`,
+          position: 'insideStartTop',
+          color: style.color,
+          fontSize: 11,
+        },
         data: [{ yAxis: baseAcc }],
       },
     });
@@ -180,6 +221,8 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data)
   if (xMax <= xMin) xMax = xMin * 10;
 
   return {
+    trialKeysOf: keysOf,
+    animation: plotted.length <= LARGE,
     animationDuration: 300,
     animationDurationUpdate: 300,
     textStyle: { fontFamily: FONT },
@@ -210,8 +253,8 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data)
       padding: 0,
       extraCssText: 'box-shadow: 0 8px 24px rgba(15,23,42,.16); border-radius: 8px;',
       formatter: (/** @type {any} */ p) => {
-        const key = p?.data?.trialKey;
-        const trial = key ? data.trials.find((t) => t.trialKey === key) : undefined;
+        const key = p?.data?.trialKey ?? keysOf.get(p?.seriesId)?.[p?.dataIndex];
+        const trial = key ? data.byKey.get(key) : undefined;
         return trial ? opts.tooltip(trial) : h('div', { class: 'tip' }, String(p?.seriesName ?? ''));
       },
     },
@@ -220,7 +263,7 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data)
       logBase: 10,
       min: xMin,
       max: xMax,
-      name: 'trainable parameters (log)',
+      name: `${opts.xName ?? 'trainable parameters'} (log)`,
       nameLocation: 'middle',
       nameGap: 34,
       nameTextStyle: { color: '#334155', fontSize: 13, fontWeight: 600 },
@@ -256,46 +299,63 @@ export function locatePoints(option) {
   const out = new Map();
   for (const s of option.series) {
     if (s.type !== 'scatter') continue;
-    s.data.forEach((/** @type {any} */ d, /** @type {number} */ i) => out.set(d.trialKey, { seriesId: s.id, dataIndex: i }));
+    const keys = option.trialKeysOf?.get(s.id);
+    s.data.forEach((/** @type {any} */ d, /** @type {number} */ i) =>
+      out.set(keys ? keys[i] : d.trialKey, { seriesId: s.id, dataIndex: i }),
+    );
   }
   return out;
 }
 
 /**
- * The hover card: the trial's full configuration, its parameter breakdown and every task's accuracy.
+ * The hover card: the trial's configuration, its parameters and every task's accuracy. The plan's settings (learning
+ * rate, training, alpha, dropout, modules), the parameter breakdown and each task's acc_norm and n come from the
+ * trial's detail, loaded on demand: without it the card says that it is loading them.
  * @param {Trial} t
  * @param {SweepData} data
+ * @param {TrialDetail | null} detail
  */
-export function trialTooltip(t, data) {
+export function trialTooltip(t, data, detail) {
   const style = groupStyle(t.group);
-  const plan = t.plan;
-  const c = t.result?.counts ?? {};
+  const plan = detail?.plan ?? null;
+  const c = detail?.result?.counts ?? {};
   /** @type {[string, string][]} */
   const config = [['method', t.method]];
-  if (plan?.shareMode) config.push(['share mode', shareLabel(plan)]);
-  if (plan?.ranks) config.push(['ranks (local/intra/inter)', ranksLabel(plan)]);
-  else if (plan?.rank !== null && plan?.rank !== undefined) config.push(['rank', String(plan.rank)]);
+  if (t.config.shareMode) config.push(['share mode', shareLabel(t.config)]);
+  if (t.config.ranks) config.push(['ranks (local/intra/inter)', ranksLabel(t.config)]);
+  else if (t.config.rank !== null && t.config.rank !== undefined) config.push(['rank', String(t.config.rank)]);
   if (plan) {
     config.push(['learning rate', String(plan.training.learningRate)]);
-    config.push(['training', `${trainingLabel(plan)} · batch ${plan.training.batchSize} · seq ${plan.training.seqLen}`]);
-    config.push(['seed', String(plan.seed)]);
+    config.push([
+      'training',
+      `${trainingLabel(plan)} · batch ${plan.training.batchSize} · seq ${plan.training.seqLen}`,
+    ]);
+  }
+  config.push(['seed', String(t.config.seed)]);
+  if (plan) {
     if (plan.loraAlpha !== null && plan.loraAlpha !== undefined) config.push(['alpha', String(plan.loraAlpha)]);
     if (plan.method !== 'base') config.push(['dropout', String(plan.loraDropout)]);
     if (plan.targetModules.length) config.push(['modules', plan.targetModules.join(', ')]);
   }
 
-  const parts = ['local', 'intra', 'inter', 'transform'].filter((k) => (c[k] ?? 0) > 0).map((k) => `${k} ${fmtInt(c[k])}`);
+  const parts = ['local', 'intra', 'inter', 'transform']
+    .filter((k) => (c[k] ?? 0) > 0)
+    .map((k) => `${k} ${fmtInt(c[k])}`);
   /** @type {[string, string][]} */
   const size = [['trainable', fmtInt(t.trainable)]];
-  if (parts.length > 1 || (parts.length === 1 && !parts[0].startsWith('local'))) size.push(['breakdown', parts.join(' · ')]);
+  if (parts.length > 1 || (parts.length === 1 && !parts[0].startsWith('local')))
+    size.push(['breakdown', parts.join(' · ')]);
   if (t.loraShare !== null && data.loraBaseline) size.push([`of ${data.loraBaseline}`, fmtShare(t.loraShare)]);
 
   /** @type {[string, string][]} */
   const acc = [['mean accuracy', fmtAcc(t.meanAcc)]];
-  if (t.accDelta !== null && data.loraBaseline && t.name !== data.loraBaseline) acc.push([`vs ${data.loraBaseline}`, fmtDelta(t.accDelta)]);
+  if (t.accDelta !== null && data.loraBaseline && t.name !== data.loraBaseline)
+    acc.push([`vs ${data.loraBaseline}`, fmtDelta(t.accDelta)]);
   for (const task of data.tasks) {
-    const m = t.result?.metrics?.[task];
+    const m = detail?.result?.metrics?.[task];
+    const a = t.accuracy[task];
     if (m) acc.push([taskLabel(task), `${fmtAcc(m.acc)}  (norm ${fmtAcc(m.accNorm)}, n=${m.n})`]);
+    else if (a !== null && a !== undefined) acc.push([taskLabel(task), fmtAcc(a)]);
   }
   if (t.finalLoss !== null) acc.push(['final loss', fmtLoss(t.finalLoss)]);
 
@@ -306,9 +366,24 @@ export function trialTooltip(t, data) {
 
   return h(
     'div',
-    { class: 'tip', dataset: { trialKey: t.trialKey } },
-    h('div', { class: 'tip-head' }, h('span', { class: 'swatch', style: { background: style.color } }), h('strong', { class: 'tip-name' }, t.name)),
-    h('div', { class: 'tip-sub' }, style.label, t.onFront ? h('span', { class: 'chip chip-front' }, 'Pareto front') : null),
-    h('table', { class: 'tip-grid' }, h('tbody', null, rowsOf(config), section('parameters'), rowsOf(size), section('accuracy'), rowsOf(acc))),
+    { class: 'tip', dataset: detail ? { trialKey: t.trialKey } : { trialKey: t.trialKey, loading: 'true' } },
+    h(
+      'div',
+      { class: 'tip-head' },
+      h('span', { class: 'swatch', style: { background: style.color } }),
+      h('strong', { class: 'tip-name' }, t.name),
+    ),
+    h(
+      'div',
+      { class: 'tip-sub' },
+      style.label,
+      t.onFront ? h('span', { class: 'chip chip-front' }, 'Pareto front') : null,
+    ),
+    h(
+      'table',
+      { class: 'tip-grid' },
+      h('tbody', null, rowsOf(config), section('parameters'), rowsOf(size), section('accuracy'), rowsOf(acc)),
+    ),
+    detail ? null : h('div', { class: 'tip-loading muted' }, 'loading the plan…'),
   );
 }

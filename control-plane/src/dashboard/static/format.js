@@ -6,7 +6,7 @@ import { UNFINISHED_STATUSES } from './statuses.js';
  * @typedef {{ local: number, intra: number, inter: number }} RankTriple
  * @typedef {{
  *   trialKey: string, name: string, method: string, ranks: RankTriple | null, rank: number | null,
- *   shareMode: string | null, kronShareSize: number | null, gateShareSize: number | null,
+ *   shareMode: string | null, kronShareSize: number | null, gateShareSize: number | null, peftName: string | null,
  *   loraAlpha: number | null, loraDropout: number, baseModel: string, trainData: string,
  *   evalTasks: string[], targetModules: string[], seed: number, methodVersion: string,
  *   training: { steps: number, epochs: number | null, learningRate: number, batchSize: number, seqLen: number,
@@ -17,41 +17,46 @@ import { UNFINISHED_STATUSES } from './statuses.js';
  *   metrics: Record<string, TaskMetric> | null, meanAcc: number | null }} TrialResult
  * @typedef {{ phase?: string, step?: number, totalSteps?: number, loss?: number | null, etaSeconds?: number | null,
  *   task?: string }} TrialProgress
+ * @typedef {{ rank: number | null, ranks: RankTriple | null, shareMode: string | null, kronShareSize: number | null,
+ *   gateShareSize: number | null, peftName?: string | null, seed: number }} TrialConfig
+ * @typedef {{ plan: TrialFacts | null, result: TrialResult | null }} TrialDetail
  * @typedef {{
- *   trialKey: string, name: string, method: string, status: string, trainable: number | null,
+ *   trialKey: string, name: string, method: string, scale: number | null, status: string, trainable: number | null,
  *   finalLoss: number | null, meanAcc: number | null, loraShare: number | null, accDelta: number | null,
- *   onFront: boolean, plan: TrialFacts | null, result: TrialResult | null, progress: TrialProgress | null,
+ *   onFront: boolean, config: TrialConfig, accuracy: Record<string, number | null>,
+ *   footprint: Record<string, number | null>, progress: TrialProgress | null,
  *   reused: boolean, lastError: string | null, group: string
  * }} Trial
+ *
+ * A trial as the page holds it: its row of the results table (GET …/results?format=columns, then live events).
+ * Its plan and whole result (`TrialDetail`) are loaded when it is hovered.
  */
 
 /** @typedef {{ label: string, color: string, symbol: string, size: number, order: number }} GroupStyle */
 
-const METHOD_CASES = ['bslora', 'lora', 'vera', 'base'];
-const SHARE_CASES = ['slice', 'gate', 'kron'];
-
 /**
- * What the views show of a trial, read from its proto JSON (GET …/results?include=plan): the method is the key of
- * its settings (`{"bslora": {...}}`), the share mode the key inside BSLoRA's settings; fields at their zero value
- * are left out of proto JSON.
+ * What the views show of a trial: its proto JSON (GET …/results?include=plan) read with the row's method and grid
+ * coordinates (`config`), which the server derives from the same trial. The method's settings are under the
+ * method's name (`{"lora": {"rank": 8, …}}`); proto JSON leaves out fields at their zero value.
  * @param {any} json
+ * @param {string} method
+ * @param {any} config
  * @returns {TrialFacts}
  */
-export function trialFacts(json) {
-  const method = METHOD_CASES.find((m) => json[m] !== undefined) ?? 'base';
+export function trialFacts(json, method, config) {
   const settings = json[method] ?? {};
-  const shareMode = method === 'bslora' ? (SHARE_CASES.find((m) => settings[m] !== undefined) ?? null) : null;
-  const ranks = settings.ranks ?? null;
+  const shareMode = config?.shareMode ?? null;
   const t = json.training ?? {};
   return {
     trialKey: String(json.trialKey ?? ''),
     name: String(json.name ?? ''),
     method,
-    ranks: ranks ? { local: ranks.local ?? 0, intra: ranks.intra ?? 0, inter: ranks.inter ?? 0 } : null,
-    rank: method === 'lora' || method === 'vera' ? (settings.rank ?? 0) : null,
+    ranks: config?.ranks ?? null,
+    rank: config?.rank ?? null,
     shareMode,
-    kronShareSize: shareMode === 'kron' ? (settings.kron.shareSize ?? null) : null,
-    gateShareSize: shareMode === 'gate' ? (settings.gate.shareSize ?? null) : null,
+    kronShareSize: config?.kronShareSize ?? null,
+    gateShareSize: config?.gateShareSize ?? null,
+    peftName: config?.peftName ?? null,
     loraAlpha: settings.loraAlpha ?? null,
     loraDropout: settings.loraDropout ?? 0,
     baseModel: String(json.baseModel ?? ''),
@@ -85,12 +90,14 @@ const EXTRA_COLORS = ['#0891b2', '#db2777', '#65a30d', '#7c3aed', '#b45309'];
 export const FRONT_COLOR = '#dc2626';
 
 /**
- * Method and transformation of a trial: `lora`, `bslora-slice`, `bslora-gate`, `bslora-kron`, `vera`, `base`.
+ * Method and transformation of a trial: `lora`, `bslora-slice`, `bslora-gate`, `bslora-kron`, `vera`, `base`, or
+ * `peft:<entry name>` (each `grid.peft` entry is its own group, with the next spare colour).
  * @param {string} method
- * @param {TrialFacts | null} plan
+ * @param {{ shareMode: string | null, peftName?: string | null } | null} plan - the plan, or the trial's config
  */
 export function groupOf(method, plan) {
   if (method === 'bslora') return `bslora-${plan?.shareMode ?? 'slice'}`;
+  if (method === 'peft' && plan?.peftName) return `peft:${plan.peftName}`;
   return method;
 }
 
@@ -106,7 +113,13 @@ export function groupStyle(group) {
   if (Object.hasOwn(GROUPS, group)) return GROUPS[group];
   let style = extraGroups.get(group);
   if (!style) {
-    style = { label: group, color: EXTRA_COLORS[extraGroups.size % EXTRA_COLORS.length], symbol: 'circle', size: 12, order: 10 + extraGroups.size };
+    style = {
+      label: group,
+      color: EXTRA_COLORS[extraGroups.size % EXTRA_COLORS.length],
+      symbol: 'circle',
+      size: 12,
+      order: 10 + extraGroups.size,
+    };
     extraGroups.set(group, style);
   }
   return style;
@@ -181,7 +194,11 @@ const GENERIC_FILES = new Set(['test', 'train', 'dev', 'valid', 'validation', 'e
 export function taskLabel(task) {
   const noStyle = task.replace(/#[^/]*$/, '');
   if (noStyle.startsWith('builtin:')) return noStyle.slice('builtin:'.length);
-  const parts = noStyle.replace(/^(hub:|file:)/, '').replace(/@[^/]*$/, '').split('/').filter(Boolean);
+  const parts = noStyle
+    .replace(/^(hub:|file:)/, '')
+    .replace(/@[^/]*$/, '')
+    .split('/')
+    .filter(Boolean);
   if (parts.length === 0) return task;
   const last = parts[parts.length - 1];
   const stem = last.replace(/\.[a-z0-9]+$/i, '');
@@ -189,7 +206,10 @@ export function taskLabel(task) {
   return stem || last;
 }
 
-/** Ranks as written in trial names: `2/2/4` (local/intra/inter) or `r8`. @param {TrialFacts | null} plan */
+/**
+ * Ranks as written in trial names: `2/2/4` (local/intra/inter) or `r8`. @param {{ rank: number | null, ranks:
+ * RankTriple | null } | null} plan
+ */
 export function ranksLabel(plan) {
   if (!plan) return '—';
   if (plan.ranks) return `${plan.ranks.local}/${plan.ranks.intra}/${plan.ranks.inter}`;
@@ -197,7 +217,10 @@ export function ranksLabel(plan) {
   return '—';
 }
 
-/** `slice`, `gate 1024`, `kron 16`, or `—`. @param {TrialFacts | null} plan */
+/**
+ * `slice`, `gate 1024`, `kron 16`, or `—`.
+ * @param {{ shareMode: string | null, kronShareSize: number | null, gateShareSize: number | null } | null} plan
+ */
 export function shareLabel(plan) {
   if (!plan?.shareMode) return '—';
   if (plan.shareMode === 'kron') return `kron ${plan.kronShareSize ?? '?'}`;

@@ -7,7 +7,13 @@
 
 export const TRIAL_STATUSES = /** @type {const} */ (['queued', 'running', 'completed', 'failed', 'cancelled']);
 
-export const SWEEP_STATUSES = /** @type {const} */ (['queued', 'running', 'completed', 'completed_with_failures', 'cancelled']);
+export const SWEEP_STATUSES = /** @type {const} */ ([
+  'queued',
+  'running',
+  'completed',
+  'completed_with_failures',
+  'cancelled',
+]);
 
 /** The statuses that can still change, of a sweep or a trial; every other status is final. */
 export const UNFINISHED_STATUSES = /** @type {const} */ (['queued', 'running']);

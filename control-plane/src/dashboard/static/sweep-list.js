@@ -12,7 +12,9 @@ const REFRESH_MS = 5000;
 function trialsCell(s) {
   const t = s.trials;
   if (!t) return '—';
-  const extra = [t.running ? `${t.running} running` : '', t.failed ? `${t.failed} failed` : ''].filter(Boolean).join(', ');
+  const extra = [t.running ? `${t.running} running` : '', t.failed ? `${t.failed} failed` : '']
+    .filter(Boolean)
+    .join(', ');
   return `${t.completed} / ${t.total}${extra ? ` (${extra})` : ''}`;
 }
 
@@ -29,7 +31,13 @@ export async function renderSweepList(root, setLive) {
     h(
       'section',
       { class: 'card' },
-      h('div', { class: 'card-head' }, h('h1', null, 'Sweeps'), count),
+      h(
+        'div',
+        { class: 'card-head' },
+        h('h1', null, 'Sweeps'),
+        count,
+        h('a', { class: 'btn btn-quiet', id: 'compare-link', href: '/compare' }, 'Compare sweeps'),
+      ),
       body,
     ),
   );
@@ -37,7 +45,11 @@ export async function renderSweepList(root, setLive) {
   /** @param {SweepListItem[]} sweeps @param {number} total */
   const draw = (sweeps, total) => {
     count.textContent =
-      total > sweeps.length ? `the newest ${sweeps.length} of ${total} sweeps` : total === 1 ? '1 sweep' : `${total} sweeps`;
+      total > sweeps.length
+        ? `the newest ${sweeps.length} of ${total} sweeps`
+        : total === 1
+          ? '1 sweep'
+          : `${total} sweeps`;
     if (sweeps.length === 0) {
       replace(
         body,
@@ -55,7 +67,17 @@ export async function renderSweepList(root, setLive) {
       h(
         'table',
         { class: 'sweeps', id: 'sweep-table' },
-        h('thead', null, h('tr', null, ['sweep', 'status', 'trials done', 'created', 'finished', 'id'].map((c) => h('th', { scope: 'col', class: c === 'trials done' ? 'num' : undefined }, c)))),
+        h(
+          'thead',
+          null,
+          h(
+            'tr',
+            null,
+            ['sweep', 'status', 'trials done', 'created', 'finished', 'id'].map((c) =>
+              h('th', { scope: 'col', class: c === 'trials done' ? 'num' : undefined }, c),
+            ),
+          ),
+        ),
         h(
           'tbody',
           null,

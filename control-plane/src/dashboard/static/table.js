@@ -1,5 +1,8 @@
 // @ts-check
-/** The per-trial table: one row per trial, a column per eval task, sortable by clicking any header. */
+/**
+ * The per-trial table: one row per trial, a column per eval task, sortable by clicking any header, in pages of
+ * PAGE_SIZE rows (the DOM holds one page, however large the sweep).
+ */
 import { h, replace } from './dom.js';
 import {
   fmtAcc,
@@ -26,6 +29,7 @@ import { TRIAL_STATUSES } from './statuses.js';
 
 /** Sort order of the status column: running trials first, then the others in their life's order. */
 const STATUS_ORDER = ['running', ...TRIAL_STATUSES.filter((s) => s !== 'running')];
+export const PAGE_SIZE = 100;
 
 /** @param {SweepData} data @returns {Column[]} */
 function columns(data) {
@@ -50,8 +54,20 @@ function columns(data) {
           { class: 'trial-name' },
           h('span', { class: 'swatch', style: { background: groupStyle(t.group).color } }),
           h('span', null, t.name),
-          t.name === data.loraBaseline ? h('span', { class: 'chip chip-baseline', title: 'the LoRA baseline the shares and deltas refer to' }, 'baseline') : null,
-          t.reused ? h('span', { class: 'chip', title: 'result reused from an earlier sweep with the same trial key' }, 'reused') : null,
+          t.name === data.loraBaseline
+            ? h(
+                'span',
+                { class: 'chip chip-baseline', title: 'the LoRA baseline the shares and deltas refer to' },
+                'baseline',
+              )
+            : null,
+          t.reused
+            ? h(
+                'span',
+                { class: 'chip', title: 'result reused from an earlier sweep with the same trial key' },
+                'reused',
+              )
+            : null,
         ),
     },
     { id: 'group', label: 'method', title: 'method and share mode', value: (t) => t.group, cell: (t) => t.group },
@@ -59,11 +75,26 @@ function columns(data) {
       id: 'ranks',
       label: 'ranks',
       title: 'BSLoRA local/intra/inter ranks, or the LoRA / VeRA rank',
-      value: (t) => (t.plan?.ranks ? t.plan.ranks.local + t.plan.ranks.intra + t.plan.ranks.inter : t.plan?.rank ?? null),
-      cell: (t) => ranksLabel(t.plan),
+      value: (t) =>
+        t.config.ranks ? t.config.ranks.local + t.config.ranks.intra + t.config.ranks.inter : (t.config.rank ?? null),
+      cell: (t) => ranksLabel(t.config),
       numeric: true,
     },
-    { id: 'share', label: 'share', title: 'share mode and share size', value: (t) => shareLabel(t.plan), cell: (t) => shareLabel(t.plan) },
+    {
+      id: 'share',
+      label: 'share',
+      title: 'share mode and share size',
+      value: (t) => shareLabel(t.config),
+      cell: (t) => shareLabel(t.config),
+    },
+    {
+      id: 'scale',
+      label: 'scale',
+      title: 'the adapter scale s (ΔW = s · B A) the trial trains at (adapter.scaling)',
+      numeric: true,
+      value: (t) => num(t.scale),
+      cell: (t) => (t.scale === null ? '' : String(Number(t.scale.toPrecision(3)))),
+    },
     {
       id: 'trainable',
       label: 'trainable',
@@ -75,16 +106,27 @@ function columns(data) {
     {
       id: 'loraShare',
       label: '% of LoRA',
-      title: data.loraBaseline ? `trainable parameters as a share of ${data.loraBaseline}` : 'no LoRA baseline in this sweep',
+      title: data.loraBaseline
+        ? `trainable parameters as a share of ${data.loraBaseline}`
+        : 'no LoRA baseline in this sweep',
       numeric: true,
       value: (t) => num(t.loraShare),
       cell: (t) => fmtShare(t.loraShare),
     },
-    { id: 'meanAcc', label: 'mean acc', title: 'mean accuracy over the eval tasks', numeric: true, value: (t) => num(t.meanAcc), cell: (t) => fmtAcc(t.meanAcc) },
+    {
+      id: 'meanAcc',
+      label: 'mean acc',
+      title: 'mean accuracy over the eval tasks',
+      numeric: true,
+      value: (t) => num(t.meanAcc),
+      cell: (t) => fmtAcc(t.meanAcc),
+    },
     {
       id: 'accDelta',
       label: 'Δ LoRA',
-      title: data.loraBaseline ? `mean accuracy minus ${data.loraBaseline}'s, in points` : 'no LoRA baseline in this sweep',
+      title: data.loraBaseline
+        ? `mean accuracy minus ${data.loraBaseline}'s, in points`
+        : 'no LoRA baseline in this sweep',
       numeric: true,
       value: (t) => num(t.accDelta),
       cell: (t) => {
@@ -99,15 +141,18 @@ function columns(data) {
       label: taskLabel(task),
       title: `accuracy on ${task}`,
       numeric: true,
-      value: (t) => num(t.result?.metrics?.[task]?.acc ?? null),
-      cell: (t) => {
-        const m = t.result?.metrics?.[task];
-        return m ? h('span', { title: `acc_norm ${fmtAcc(m.accNorm)}, n=${m.n}` }, fmtAcc(m.acc)) : '—';
-      },
+      value: (t) => num(t.accuracy[task] ?? null),
+      cell: (t) => fmtAcc(t.accuracy[task] ?? null),
     }),
   );
   cols.push(
-    { id: 'finalLoss', label: 'final loss', numeric: true, value: (t) => num(t.finalLoss), cell: (t) => fmtLoss(t.finalLoss) },
+    {
+      id: 'finalLoss',
+      label: 'final loss',
+      numeric: true,
+      value: (t) => num(t.finalLoss),
+      cell: (t) => fmtLoss(t.finalLoss),
+    },
     {
       id: 'status',
       label: 'status',
@@ -120,7 +165,13 @@ function columns(data) {
           { class: 'status-cell' },
           h('span', { class: `badge badge-${t.status}`, title: t.lastError ?? undefined }, t.status),
           p ? h('span', { class: 'progress-text' }, progressLabel(p)) : null,
-          frac !== null ? h('span', { class: 'bar' }, h('span', { class: 'bar-fill', style: { width: `${(frac * 100).toFixed(1)}%` } })) : null,
+          frac !== null
+            ? h(
+                'span',
+                { class: 'bar' },
+                h('span', { class: 'bar-fill', style: { width: `${(frac * 100).toFixed(1)}%` } }),
+              )
+            : null,
         );
       },
     },
@@ -136,6 +187,20 @@ export function createTrialTable(hooks = {}) {
   const thead = h('thead');
   const tbody = h('tbody');
   table.append(thead, tbody);
+  let page = 0;
+  const pageInfo = h('span', { class: 'pager-info', id: 'table-page' });
+  const prev = h(
+    'button',
+    { type: 'button', class: 'btn btn-quiet', id: 'table-prev', onclick: () => turn(-1) },
+    '‹ previous',
+  );
+  const next = h(
+    'button',
+    { type: 'button', class: 'btn btn-quiet', id: 'table-next', onclick: () => turn(1) },
+    'next ›',
+  );
+  const pager = h('div', { class: 'pager', id: 'table-pager' }, prev, pageInfo, next);
+  const el = h('div', { class: 'trial-table' }, h('div', { class: 'table-wrap' }, table), pager);
   /** @type {{ col: string | null, dir: 1 | -1 }} */
   const sort = { col: null, dir: 1 };
   /** @type {SweepData | null} */
@@ -164,7 +229,11 @@ export function createTrialTable(hooks = {}) {
               'button',
               { type: 'button', class: 'sort', onclick: () => setSort(c.id) },
               c.label,
-              h('span', { class: 'sort-arrow', 'aria-hidden': 'true' }, sort.col === c.id ? (sort.dir === 1 ? '▲' : '▼') : ''),
+              h(
+                'span',
+                { class: 'sort-arrow', 'aria-hidden': 'true' },
+                sort.col === c.id ? (sort.dir === 1 ? '▲' : '▼') : '',
+              ),
             ),
           ),
         ),
@@ -183,14 +252,25 @@ export function createTrialTable(hooks = {}) {
         // Missing values last in either direction.
         if (va === null || va === '') return vb === null || vb === '' ? 0 : 1;
         if (vb === null || vb === '') return -1;
-        const cmp = typeof va === 'number' && typeof vb === 'number' ? va - vb : String(va).localeCompare(String(vb), 'en', { numeric: true });
+        const cmp =
+          typeof va === 'number' && typeof vb === 'number'
+            ? va - vb
+            : String(va).localeCompare(String(vb), 'en', { numeric: true });
         return cmp * sort.dir;
       });
     }
     const baseline = current.loraBaseline;
+    const pages = Math.max(1, Math.ceil(rows.length / PAGE_SIZE));
+    page = Math.min(page, pages - 1);
+    const first = page * PAGE_SIZE;
+    const shown = rows.slice(first, first + PAGE_SIZE);
+    pager.hidden = pages === 1;
+    pageInfo.textContent = `rows ${fmtInt(first + 1)}–${fmtInt(first + shown.length)} of ${fmtInt(rows.length)}`;
+    /** @type {HTMLButtonElement} */ (prev).disabled = page === 0;
+    /** @type {HTMLButtonElement} */ (next).disabled = page >= pages - 1;
     replace(
       tbody,
-      rows.map((t) =>
+      shown.map((t) =>
         h(
           'tr',
           {
@@ -203,7 +283,14 @@ export function createTrialTable(hooks = {}) {
         ),
       ),
     );
-    if (rows.length === 0) replace(tbody, h('tr', null, h('td', { colspan: cols.length, class: 'muted' }, 'This sweep has no trials.')));
+    if (rows.length === 0)
+      replace(tbody, h('tr', null, h('td', { colspan: cols.length, class: 'muted' }, 'This sweep has no trials.')));
+  };
+
+  /** @param {number} step */
+  const turn = (step) => {
+    page = Math.max(0, page + step);
+    renderBody();
   };
 
   /** @param {string} id */
@@ -213,12 +300,13 @@ export function createTrialTable(hooks = {}) {
       sort.col = id;
       sort.dir = 1;
     }
+    page = 0;
     renderHeader();
     renderBody();
   };
 
   return {
-    el: table,
+    el,
     /** @param {SweepData} data */
     update(data) {
       current = data;

@@ -49,11 +49,36 @@ ALPACA_PROMPT_WITH_INPUT = (
 )
 ANSWER_LEAD = "the correct answer is"
 
+# Prompt templates of instruction records (Alpaca files, and commonsense files read #llm-adapters), as
+# (template without input, template with input). "alpaca" is the Stanford Alpaca template that alpaca-lora,
+# LLM-Adapters and the BSLoRA reference train with; "alpaca_short" is alpaca-lora's template without the preamble;
+# "none" is the bare instruction (and input), a blank line, then the response.
+PROMPT_TEMPLATES = {
+    "alpaca": (ALPACA_PROMPT, ALPACA_PROMPT_WITH_INPUT),
+    "alpaca_short": (
+        "### Instruction:\n{instruction}\n\n### Response:\n",
+        "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n",
+    ),
+    "none": ("{instruction}\n\n", "{instruction}\n\n{input}\n\n"),
+}
+DEFAULT_PROMPT_TEMPLATE = "alpaca"
 
-def alpaca_prompt(instruction: str, input_text: str = "") -> str:
+
+def check_prompt_template(name: str) -> str:
+    """``name`` ("" = the default) if it is a known template; InvalidArgument listing them otherwise."""
+    name = name or DEFAULT_PROMPT_TEMPLATE
+    if name not in PROMPT_TEMPLATES:
+        raise InvalidArgument(
+            f"training.prompt_template {name!r} is not one of {', '.join(PROMPT_TEMPLATES)}"
+        )
+    return name
+
+
+def alpaca_prompt(instruction: str, input_text: str = "", template: str = DEFAULT_PROMPT_TEMPLATE) -> str:
+    plain, with_input = PROMPT_TEMPLATES[check_prompt_template(template)]
     if input_text:
-        return ALPACA_PROMPT_WITH_INPUT.format(instruction=instruction, input=input_text)
-    return ALPACA_PROMPT.format(instruction=instruction)
+        return with_input.format(instruction=instruction, input=input_text)
+    return plain.format(instruction=instruction)
 
 
 # ----------------------------------------------------------------------------------------------------------- reading
@@ -122,8 +147,8 @@ def _field(path: Path, rec: Record, name: str, *, required: bool = True) -> str:
     value: Any = rec.data.get(name)
     if value is None:
         if required:
-            keys = ", ".join(sorted(rec.data)) or "none"
-            raise InvalidArgument(f"data file {path}, {rec.where}: missing field {name!r} (fields present: {keys})")
+            # The record's other field names are its content: never quoted back (they reach the submitter).
+            raise InvalidArgument(f"data file {path}, {rec.where}: missing field {name!r}")
         return ""
     if not isinstance(value, str):
         raise InvalidArgument(
@@ -139,7 +164,7 @@ def is_commonsense(records: list[Record]) -> bool:
 # ----------------------------------------------------------------------------------------------------------- Alpaca
 
 
-def alpaca_examples(path: Path, records: list[Record]) -> list[TrainExample]:
+def alpaca_examples(path: Path, records: list[Record], template: str = DEFAULT_PROMPT_TEMPLATE) -> list[TrainExample]:
     out = []
     for rec in records:
         instruction = _field(path, rec, "instruction")
@@ -150,7 +175,8 @@ def alpaca_examples(path: Path, records: list[Record]) -> list[TrainExample]:
             raise InvalidArgument(f"data file {path}, {rec.where}: field 'output' is empty")
         out.append(
             TrainExample(
-                prompt=alpaca_prompt(instruction, _field(path, rec, "input", required=False)), completion=output
+                prompt=alpaca_prompt(instruction, _field(path, rec, "input", required=False), template),
+                completion=output,
             )
         )
     return out
@@ -194,14 +220,14 @@ def parse_commonsense(path: Path, rec: Record) -> Parsed:
         if not question:
             raise InvalidArgument(f"{where}: no question text before the answer format")
         if fmt_labels is not None and sorted(fmt_labels) != ["false", "true"]:
-            raise InvalidArgument(f"{where}: answer {answer!r} but the answer format is {fmt.group('fmt')!r}")
+            raise InvalidArgument(f"{where}: a true/false answer, but the answer format names other labels")
         # Harness BoolQ order: ["no", "yes"]; labels in the same order.
         return Parsed(question, ["no", "yes"], ["false", "true"], int(answer == "true"), "boolean")
 
     m = _ANSWER_RE.match(answer)
     if not m:
         raise InvalidArgument(
-            f"{where}: cannot parse answer {answer!r}; expected true/false or answerN/optionN/solutionN/endingN"
+            f"{where}: the answer is not one of true/false or answerN/optionN/solutionN/endingN"
         )
     kind, gold = m.group(1), int(m.group(2)) - 1
     markers = list(re.finditer(rf"(?<![A-Za-z0-9]){kind}(\d+)\s*:", question_full, re.IGNORECASE))
@@ -214,7 +240,7 @@ def parse_commonsense(path: Path, rec: Record) -> Parsed:
             run.append(mk)
     if len(run) < 2:
         raise InvalidArgument(
-            f"{where}: answer {answer!r} but the instruction does not list options "
+            f"{where}: answer {kind}{gold + 1} but the instruction does not list options "
             f"'{kind.capitalize()}1: ... {kind.capitalize()}2: ...'"
         )
     options = []
@@ -228,12 +254,12 @@ def parse_commonsense(path: Path, rec: Record) -> Parsed:
         expected = [f"{kind}{i + 1}" for i in range(len(options))]
         if fmt_labels != expected:
             raise InvalidArgument(
-                f"{where}: the instruction lists {len(options)} options but the answer format says "
-                f"{fmt.group('fmt')!r}"
+                f"{where}: the instruction lists {len(options)} options but the answer format names "
+                f"{len(fmt_labels)}"
             )
     if not 0 <= gold < len(options):
         raise InvalidArgument(
-            f"{where}: answer {answer!r} names an option that is not listed ({len(options)} options)"
+            f"{where}: answer {kind}{gold + 1} names an option that is not listed ({len(options)} options)"
         )
     question = " ".join(_PREFIX_RE.sub("", question_full[: run[0].start()]).split())
     if not question:
@@ -251,21 +277,27 @@ def _mc_context(p: Parsed) -> str:
     return f"Question: {q}\nAnswer:"
 
 
-def commonsense_items(path: Path, records: list[Record], style: str) -> list[ChoiceItem]:
+def commonsense_items(
+    path: Path, records: list[Record], style: str, template: str = DEFAULT_PROMPT_TEMPLATE
+) -> list[ChoiceItem]:
     items = []
     for rec in records:
         p = parse_commonsense(path, rec)
         if style == "llm-adapters":
-            prompt = alpaca_prompt(_field(path, rec, "instruction"), _field(path, rec, "input", required=False))
+            prompt = alpaca_prompt(
+                _field(path, rec, "instruction"), _field(path, rec, "input", required=False), template
+            )
             items.append(ChoiceItem(context=prompt + ANSWER_LEAD, options=p.labels, gold=p.gold))
         else:
             items.append(ChoiceItem(context=_mc_context(p), options=p.options, gold=p.gold))
     return items
 
 
-def commonsense_examples(path: Path, records: list[Record], style: str) -> list[TrainExample]:
+def commonsense_examples(
+    path: Path, records: list[Record], style: str, template: str = DEFAULT_PROMPT_TEMPLATE
+) -> list[TrainExample]:
     if style == "llm-adapters":
-        return alpaca_examples(path, records)
+        return alpaca_examples(path, records, template)
     out = []
     for rec in records:
         p = parse_commonsense(path, rec)

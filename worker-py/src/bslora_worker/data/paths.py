@@ -18,15 +18,15 @@ def looks_like_path(ref: str) -> bool:
 def resolve_local_path(ref: str, allowed_roots: Sequence[str] | None, *, what: str = "path") -> Path:
     """Resolve ``ref`` (symlinks included) and check that it lies under one of ``allowed_roots`` when given.
 
-    Raises InvalidArgument naming the path when it does not exist or lies outside every allowed root."""
+    Raises InvalidArgument naming the path when it lies outside every allowed root (an empty ``allowed_roots``
+    accepts no local path), or when it does not exist."""
     path = Path(os.path.expanduser(ref)).resolve()
     if allowed_roots is not None:
         roots = [Path(os.path.expanduser(r)).resolve() for r in allowed_roots]
         if not any(path == root or path.is_relative_to(root) for root in roots):
             shown = ", ".join(str(r) for r in roots) or "(none)"
-            raise InvalidArgument(
-                f"{what} {ref!r} resolves to {path}, which is outside the worker's allowed roots: {shown}"
-            )
+            # Said the same whether the path exists or not, and without the resolved path (a symlink's target).
+            raise InvalidArgument(f"{what} {ref!r} is outside the worker's allowed roots: {shown}")
     if not path.exists():
         raise InvalidArgument(f"{what} {ref!r} does not exist (resolved to {path})")
     return path

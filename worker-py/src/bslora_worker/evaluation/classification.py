@@ -21,7 +21,8 @@ def score_classification(
     device="cpu",
     on_progress: Callable[[int, int], None] | None = None,
 ) -> dict:
-    """``{"acc": float, "n": int}``: the share of items whose argmax logit is the label. Texts are right-padded with
+    """``{"acc": float, "n": int, "correct": [bool]}``: the share of items whose argmax logit is the label, and which
+    items those are (in the order given). Texts are right-padded with
     ``tokenizer.pad_token_id`` (the model's config must carry the same pad id; ``load_base_model`` sets it) and cut
     to the model's context length."""
     if not items:
@@ -29,7 +30,7 @@ def score_classification(
     num_labels = getattr(getattr(model, "config", None), "num_labels", None)
     dev = _model_device(model, device)
     max_len = _max_length(model)
-    correct = 0
+    correct: list[bool] = []
     was_training = model.training
     model.eval()
     try:
@@ -49,9 +50,9 @@ def score_classification(
                         raise InvalidArgument(
                             f"item {start + row}: label {it.label} but the model has {num_labels} labels"
                         )
-                    correct += int(logits[row].argmax()) == it.label
+                    correct.append(int(logits[row].argmax()) == it.label)
                 if on_progress is not None:
                     on_progress(min(start + batch_size, len(items)), len(items))
     finally:
         model.train(was_training)
-    return {"acc": correct / len(items), "n": len(items)}
+    return {"acc": sum(correct) / len(items), "n": len(items), "correct": correct}

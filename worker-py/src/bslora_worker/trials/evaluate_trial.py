@@ -29,6 +29,15 @@ class TaskScore:
     acc: float
     acc_norm: float
     n: int
+    # Per-item correctness packed one bit per item, least significant bit first (EvaluateResult's item_correct);
+    # empty when the scorer reports no items.
+    item_correct: bytes = b""
+
+
+def pack_item_bits(correct) -> bytes:
+    """Item i's flag as bit i % 8 of byte i // 8 (``numpy.packbits(..., bitorder="little")``)."""
+    flags = [bool(c) for c in correct]
+    return bytes(sum(1 << k for k, c in enumerate(flags[i : i + 8]) if c) for i in range(0, len(flags), 8))
 
 
 def adapter_path(run_dir: Path, sha256: str) -> Path:
@@ -56,7 +65,13 @@ def evaluate_trial(
             import bslora  # noqa: F401 - registers the BSLoRA method before PEFT reads the adapter config
             from peft import PeftModel
 
-            peft_model = PeftModel.from_pretrained(model, tmp)
+            try:
+                peft_model = PeftModel.from_pretrained(model, tmp)
+            except (ValueError, TypeError, NotImplementedError, KeyError, AttributeError) as err:
+                # The method's adapter cannot be loaded back: retrying cannot help.
+                raise FailedPrecondition(
+                    f"PEFT cannot load adapter {adapter_sha256[:12]}: {type(err).__name__}: {err}"
+                ) from err
             model = peft_model
         try:
             model.eval()
@@ -86,10 +101,10 @@ def _score_task(trial: Trial, task: str, model, base: LoadedBase, allowed_roots,
         with torch.no_grad():
             m = score_classification(model, base.tokenizer, items)
         on_progress(task, len(items), len(items))
-        return TaskScore(task, float(m["acc"]), float(m["acc"]), int(m["n"]))
-    items = load_eval_items(task, allowed_roots=allowed_roots, limit=limit)
+        return TaskScore(task, float(m["acc"]), float(m["acc"]), int(m["n"]), pack_item_bits(m["correct"]))
+    items = load_eval_items(task, allowed_roots=allowed_roots, limit=limit, prompt_template=trial.prompt_template)
     on_progress(task, 0, len(items))
     with torch.no_grad():
         m = score_multiple_choice(model, base.tokenizer, items)
     on_progress(task, len(items), len(items))
-    return TaskScore(task, float(m["acc"]), float(m["acc_norm"]), int(m["n"]))
+    return TaskScore(task, float(m["acc"]), float(m["acc_norm"]), int(m["n"]), pack_item_bits(m["correct"]))

@@ -25,16 +25,20 @@ from typing import Callable
 import torch
 from peft import get_peft_model
 
-from ..data import load_class_items, load_train_examples
-from ..errors import Cancelled, InvalidArgument
+from ..data import check_available, load_class_items, load_train_examples
+from ..errors import Cancelled, FailedPrecondition, InvalidArgument
 from ..models import LoadedBase
 from ..versions import library_versions
 from .adapter_config import adapter_config
+from .rank_fit import check_ranks_fit
 from .archive import pack_directory, sha256_hex
 from .batches import ClassStepBatches, StepBatches, tokenize_class_items, tokenize_examples
 from .checkpoints import CheckpointStore
 from .memory import PeakMemory, memory_settings, step_autocast
+from .lr_schedule import lr_schedule
+from .micro_batches import loss_targets, split_micro_batches
 from .parameter_counts import count_trial_parameters
+from .serving_footprint import ZERO, safetensors_bytes_in_archive, trial_footprint
 from .trial import Trial
 
 
@@ -50,7 +54,7 @@ class StepProgress:
 
 @dataclass(frozen=True)
 class TrainOutcome:
-    counts: dict[str, int]
+    counts: dict  # part counts, plus "footprint": the serving footprint (ParameterCounts.footprint)
     initial_loss: float
     final_loss: float
     steps: int
@@ -74,15 +78,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _lr_at(step: int, total: int, peak: float, warmup_steps: int) -> float:
-    """Linear warm-up over ``warmup_steps`` (0: none, the first step runs at the peak), then linear decay to 10 % of
-    the peak."""
-    if step < warmup_steps:
-        return peak * (step + 1) / warmup_steps
-    frac = (step - warmup_steps) / max(1, total - warmup_steps)
-    return peak * (1.0 - 0.9 * frac)
-
-
 def _peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
@@ -99,19 +94,27 @@ def train_trial(
     seed_everything(trial.seed)
     config = adapter_config(trial)
     if config is None:  # the untuned base model: nothing to train
-        counts = count_trial_parameters(trial, base.model, None)
+        counts = {**count_trial_parameters(trial, base.model, None), "footprint": dict(ZERO)}
         return TrainOutcome(counts, math.nan, math.nan, 0, time.perf_counter() - started, _peak_rss_bytes(),
                             library_versions(), "cpu", b"", "", 0)
 
+    for task in trial.eval_tasks:  # a data mirror that lacks an eval set fails the trial now, not after training
+        if not task.startswith("lm-eval:"):
+            check_available(task, "eval")
     if trial.task_type == "seq_cls":
         class_items = load_class_items(trial.train_data, split="train", allowed_roots=allowed_roots)
         items = tokenize_class_items(class_items, base.tokenizer, trial.seq_len)
         batches = ClassStepBatches(items, trial.batch_size, trial.seed, base.tokenizer.pad_token_id)
     else:
-        examples = load_train_examples(trial.train_data, allowed_roots=allowed_roots)
-        items = tokenize_examples(examples, base.tokenizer, trial.seq_len)
+        examples = load_train_examples(
+            trial.train_data, allowed_roots=allowed_roots, prompt_template=trial.prompt_template
+        )
+        items = tokenize_examples(examples, base.tokenizer, trial.seq_len, train_on_inputs=trial.train_on_inputs)
         batches = StepBatches(items, trial.batch_size, trial.seed, base.tokenizer.pad_token_id)
 
+    check_ranks_fit(base.model, trial)
+    if trial.method == "bslora":  # the adapter names its base, so a server can refuse it on any other
+        config.base_model_identity = base.identity
     try:
         peft_model = get_peft_model(base.model, config)
     except ValueError as err:  # PEFT and BSLoRA shape checks name the module; pass the message through
@@ -148,6 +151,8 @@ def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, sta
 
     adapter = _save_adapter(peft_model)
     sha = sha256_hex(adapter)
+    footprint = trial_footprint(trial, peft_model, counts, peft_model.peft_config["default"])
+    counts = {**counts, "footprint": {**footprint, "adapter_file_bytes": safetensors_bytes_in_archive(adapter)}}
     (run_dir / "adapters").mkdir(parents=True, exist_ok=True)
     (run_dir / "adapters" / f"{sha}.tar").write_bytes(adapter)
     checkpoints.clear()
@@ -168,25 +173,26 @@ def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, sta
 
 
 def _train_steps(trial, peft_model, optimizer, batches, device, losses, start_step, checkpoints, on_progress, cancel):
+    lr_at = lr_schedule(trial.lr_scheduler, peak=trial.learning_rate, warmup_steps=trial.warmup_steps,
+                        total_steps=trial.steps)
     step_started = time.perf_counter()
     for step in range(start_step, trial.steps):
         if cancel.is_set():
             raise Cancelled(f"trial {trial.trial_key[:12]} cancelled at step {step}")
-        lr = _lr_at(step, trial.steps, trial.learning_rate, trial.warmup_steps)
+        lr = lr_at(step)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        batch = {k: v.to(device) for k, v in batches.batch(step).items()}
+        batch = batches.batch(step)
         with step_autocast(trial, device):
-            loss = peft_model(**batch).loss
-        if not torch.isfinite(loss):
-            raise InvalidArgument(f"loss became {loss.item()} at step {step}: lower training.learning_rate")
-        loss.backward()
+            loss = _accumulate_gradients(peft_model, batch, trial.micro_batch_size, device)
+        if not math.isfinite(loss):
+            raise InvalidArgument(f"loss became {loss} at step {step}: lower training.learning_rate")
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        losses.append(float(loss.item()))
+        losses.append(loss)
 
         now = time.perf_counter()
-        tokens = int(batch["attention_mask"].sum())  # noqa: F841 - same for both task types
+        tokens = int(batch["attention_mask"].sum())
         elapsed = now - step_started
         step_started = now
         done = step + 1
@@ -196,9 +202,34 @@ def _train_steps(trial, peft_model, optimizer, batches, device, losses, start_st
             checkpoints.save(done, peft_model, optimizer, losses)
 
 
+def _accumulate_gradients(peft_model, batch, micro_batch_size: int, device) -> float:
+    """Backward over the step's micro-batches, each loss weighted by its share of the loss targets, so the gradients
+    are those of the whole batch's mean loss; returns that loss."""
+    micro = split_micro_batches(batch, micro_batch_size)
+    targets = [loss_targets(mb) for mb in micro]
+    total = sum(targets)
+    if total == 0:
+        raise InvalidArgument("a training batch has no loss targets: every label is masked; raise training.seq_len")
+    step_loss = 0.0
+    for mb, n in zip(micro, targets):
+        if n == 0:  # nothing to learn in these rows; their mean loss would be NaN
+            continue
+        loss = peft_model(**{k: v.to(device) for k, v in mb.items()}).loss * (n / total)
+        if not torch.isfinite(loss):
+            return float(loss.item())
+        loss.backward()
+        step_loss += float(loss.item())
+    return step_loss
+# What PEFT raises for a method whose adapter it cannot save; I/O errors (OSError) stay retryable.
+SAVE_REFUSALS = (ValueError, TypeError, NotImplementedError, KeyError, AttributeError)
+
+
 def _save_adapter(peft_model) -> bytes:
     with tempfile.TemporaryDirectory(prefix="bslora-adapter-") as tmp:
-        peft_model.save_pretrained(tmp)
+        try:
+            peft_model.save_pretrained(tmp)
+        except SAVE_REFUSALS as err:  # the method cannot be saved: retrying cannot help
+            raise FailedPrecondition(f"PEFT cannot save this adapter: {type(err).__name__}: {err}") from err
         # README.md carries a timestamp-free card, but strip it anyway: the archive must be a pure function of weights.
         readme = Path(tmp) / "README.md"
         if readme.exists():

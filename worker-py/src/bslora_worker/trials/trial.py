@@ -6,7 +6,18 @@ from __future__ import annotations
 from bslora_api.worker.v1 import worker_service_pb2 as pb
 
 from ..errors import FailedPrecondition, InvalidArgument
-from .contract_files import METHODS, SHARE_MODES, TASK_TYPES, method_versions, trial_defaults
+from ..contract_files import METHODS, SHARE_MODES, TASK_TYPES, method_versions, trial_defaults
+from .adapter_scaling import AdapterScaling
+
+
+def _enum_setting(enum, prefix: str, value: int, default: str, what: str) -> str:
+    """The spec name of a proto enum value (``LR_SCHEDULER_COSINE`` is ``cosine``); ``default`` when unset."""
+    if value == 0:
+        return default
+    try:
+        return enum.Name(value).removeprefix(prefix).lower()
+    except ValueError as err:
+        raise InvalidArgument(f"trial.{what} has the unknown value {value}: a newer control plane than this worker") from err
 
 
 class Trial:
@@ -40,7 +51,7 @@ class Trial:
 
     @property
     def method(self) -> str:
-        """``bslora``, ``lora``, ``vera`` or ``base`` (the case of the ``method`` oneof); ``""`` when unset."""
+        """``bslora``, ``lora``, ``vera``, ``base`` or ``peft`` (the case of the ``method`` oneof); ``""`` when unset."""
         return self.msg.WhichOneof("method") or ""
 
     @property
@@ -122,15 +133,38 @@ class Trial:
 
     @property
     def lora_dropout(self) -> float:
-        if self.method == "base":
+        if self.method in ("base", "peft"):  # a peft trial's dropout, if any, is in its config
             return 0.0
         if self.settings.HasField("lora_dropout"):
             return self.settings.lora_dropout
         return trial_defaults()["adapter"]["lora_dropout"]
 
+    @property
+    def scaling(self) -> AdapterScaling | None:
+        """The scale rule of lora and bslora (``None`` for vera and base); the default when the message has none."""
+        if self.method not in ("lora", "bslora"):
+            return None
+        msg = self.settings.scaling
+        if not self.settings.HasField("scaling") or msg.mode == pb.SCALING_MODE_UNSPECIFIED:
+            return AdapterScaling.from_setting(trial_defaults()["adapter"]["scaling"])
+        mode = _enum_setting(pb.ScalingMode, "SCALING_MODE_", msg.mode, "", f"{self.method}.scaling.mode")
+        if mode == "fixed" and not msg.HasField("fixed"):
+            raise InvalidArgument(f"trial.{self.method}.scaling is fixed without a scale: set scaling.fixed, e.g. 2")
+        return AdapterScaling(mode, msg.fixed if mode == "fixed" else 0.0)
+
+    @property
+    def kron_shared_dropout(self) -> bool:
+        """Dropout on BSLoRA's shared kron path too (``False``: the reference, the local path only)."""
+        if self.share_mode == "kron" and self.msg.bslora.kron.HasField("shared_dropout"):
+            return self.msg.bslora.kron.shared_dropout
+        return trial_defaults()["bslora"]["kron_shared_dropout"]
+
     def adapter_setting(self, name: str):
         """A field of the method's settings message, or its default (the method's own, else ``adapter``'s) from
-        trial-defaults.json when the message leaves it unset."""
+        trial-defaults.json when the message leaves it unset. ``scaling`` reads in the spec's form."""
+        if name == "scaling":
+            scaling = self.scaling
+            return scaling.as_setting() if scaling is not None else None
         if self.settings.HasField(name):
             return getattr(self.settings, name)
         defaults = trial_defaults()
@@ -138,7 +172,10 @@ class Trial:
 
     # -- training
     def training_setting(self, name: str):
-        """A ``TrainingSettings`` field, or its default from trial-defaults.json when the message leaves it unset."""
+        """A ``TrainingSettings`` field, or its default from trial-defaults.json when the message leaves it unset.
+        Enum settings (``lr_scheduler``, ``prompt_template``) read as their spec names."""
+        if name in ("lr_scheduler", "prompt_template"):
+            return getattr(self, name)
         if self.msg.training.HasField(name):
             return getattr(self.msg.training, name)
         return trial_defaults()["training"].get(name)
@@ -180,6 +217,28 @@ class Trial:
         return self.training_setting("checkpoint_every") or 0
 
     @property
+    def lr_scheduler(self) -> str:
+        """``linear``, ``cosine`` or ``constant_with_warmup`` (transformers' scheduler names)."""
+        return _enum_setting(pb.LrScheduler, "LR_SCHEDULER_", self.msg.training.lr_scheduler,
+                             trial_defaults()["training"]["lr_scheduler"], "training.lr_scheduler")
+
+    @property
+    def micro_batch_size(self) -> int:
+        """Examples per forward pass; 0 means the whole batch (no gradient accumulation)."""
+        return self.training_setting("micro_batch_size") or 0
+
+    @property
+    def train_on_inputs(self) -> bool:
+        """True: the loss is on the prompt's tokens too; False: on the completion only."""
+        return bool(self.training_setting("train_on_inputs"))
+
+    @property
+    def prompt_template(self) -> str:
+        """``alpaca``, ``alpaca_short`` or ``none`` (``data.formats.PROMPT_TEMPLATES``)."""
+        return _enum_setting(pb.PromptTemplate, "PROMPT_TEMPLATE_", self.msg.training.prompt_template,
+                             trial_defaults()["training"]["prompt_template"], "training.prompt_template")
+
+    @property
     def gradient_checkpointing(self) -> bool:
         """Recompute the base model's activations in the backward pass (trials/memory.py)."""
         return bool(self.training_setting("gradient_checkpointing"))
@@ -206,8 +265,17 @@ class Trial:
                 raise InvalidArgument(f"trial.bslora.{self.share_mode}.share_size must be positive, got {self.share_size}")
             if self.r_local + self.r_intra + self.r_inter <= 0:
                 raise InvalidArgument("trial.bslora.ranks are all 0: give BSLoRA at least one positive rank")
+        if self.method == "peft" and not (self.msg.peft.name and self.msg.peft.config_json):
+            raise InvalidArgument("trial.peft needs a name and a config_json (the PEFT config's fields as JSON)")
         if self.method in ("lora", "vera") and self.rank <= 0:
             raise InvalidArgument(f"trial.{self.method}.rank must be positive, got {self.rank}")
+        if self.method in ("lora", "bslora"):
+            self.scaling  # noqa: B018 - raises InvalidArgument for a bad scale rule
+        if self.micro_batch_size < 0 or self.micro_batch_size > max(self.batch_size, 0):
+            raise InvalidArgument(
+                f"trial.training.micro_batch_size {self.micro_batch_size} must lie in 1..batch_size ({self.batch_size})"
+            )
+        self.lr_scheduler, self.prompt_template  # noqa: B018 - raise InvalidArgument for unknown enum values
         if self.method != "base":
             if self.steps <= 0 and not self.epochs > 0:
                 raise InvalidArgument(

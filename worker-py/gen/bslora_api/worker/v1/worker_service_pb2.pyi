@@ -14,6 +14,7 @@ class Method(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     METHOD_LORA: _ClassVar[Method]
     METHOD_VERA: _ClassVar[Method]
     METHOD_BASE: _ClassVar[Method]
+    METHOD_PEFT: _ClassVar[Method]
 
 class ShareMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -27,11 +28,33 @@ class TaskType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TASK_TYPE_UNSPECIFIED: _ClassVar[TaskType]
     TASK_TYPE_CAUSAL_LM: _ClassVar[TaskType]
     TASK_TYPE_SEQ_CLS: _ClassVar[TaskType]
+
+class ScalingMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SCALING_MODE_UNSPECIFIED: _ClassVar[ScalingMode]
+    SCALING_MODE_FIXED: _ClassVar[ScalingMode]
+    SCALING_MODE_ALPHA_OVER_RANK: _ClassVar[ScalingMode]
+    SCALING_MODE_RSLORA: _ClassVar[ScalingMode]
+
+class LrScheduler(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LR_SCHEDULER_UNSPECIFIED: _ClassVar[LrScheduler]
+    LR_SCHEDULER_LINEAR: _ClassVar[LrScheduler]
+    LR_SCHEDULER_COSINE: _ClassVar[LrScheduler]
+    LR_SCHEDULER_CONSTANT_WITH_WARMUP: _ClassVar[LrScheduler]
+
+class PromptTemplate(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PROMPT_TEMPLATE_UNSPECIFIED: _ClassVar[PromptTemplate]
+    PROMPT_TEMPLATE_ALPACA: _ClassVar[PromptTemplate]
+    PROMPT_TEMPLATE_ALPACA_SHORT: _ClassVar[PromptTemplate]
+    PROMPT_TEMPLATE_NONE: _ClassVar[PromptTemplate]
 METHOD_UNSPECIFIED: Method
 METHOD_BSLORA: Method
 METHOD_LORA: Method
 METHOD_VERA: Method
 METHOD_BASE: Method
+METHOD_PEFT: Method
 SHARE_MODE_UNSPECIFIED: ShareMode
 SHARE_MODE_SLICE: ShareMode
 SHARE_MODE_GATE: ShareMode
@@ -39,6 +62,18 @@ SHARE_MODE_KRON: ShareMode
 TASK_TYPE_UNSPECIFIED: TaskType
 TASK_TYPE_CAUSAL_LM: TaskType
 TASK_TYPE_SEQ_CLS: TaskType
+SCALING_MODE_UNSPECIFIED: ScalingMode
+SCALING_MODE_FIXED: ScalingMode
+SCALING_MODE_ALPHA_OVER_RANK: ScalingMode
+SCALING_MODE_RSLORA: ScalingMode
+LR_SCHEDULER_UNSPECIFIED: LrScheduler
+LR_SCHEDULER_LINEAR: LrScheduler
+LR_SCHEDULER_COSINE: LrScheduler
+LR_SCHEDULER_CONSTANT_WITH_WARMUP: LrScheduler
+PROMPT_TEMPLATE_UNSPECIFIED: PromptTemplate
+PROMPT_TEMPLATE_ALPACA: PromptTemplate
+PROMPT_TEMPLATE_ALPACA_SHORT: PromptTemplate
+PROMPT_TEMPLATE_NONE: PromptTemplate
 
 class DescribeRequest(_message.Message):
     __slots__ = ()
@@ -110,36 +145,50 @@ class GateSharing(_message.Message):
     def __init__(self, share_size: _Optional[int] = ...) -> None: ...
 
 class KronSharing(_message.Message):
-    __slots__ = ("share_size",)
+    __slots__ = ("share_size", "shared_dropout")
     SHARE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SHARED_DROPOUT_FIELD_NUMBER: _ClassVar[int]
     share_size: int
-    def __init__(self, share_size: _Optional[int] = ...) -> None: ...
+    shared_dropout: bool
+    def __init__(self, share_size: _Optional[int] = ..., shared_dropout: _Optional[bool] = ...) -> None: ...
+
+class AdapterScaling(_message.Message):
+    __slots__ = ("mode", "fixed")
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    FIXED_FIELD_NUMBER: _ClassVar[int]
+    mode: ScalingMode
+    fixed: float
+    def __init__(self, mode: _Optional[_Union[ScalingMode, str]] = ..., fixed: _Optional[float] = ...) -> None: ...
 
 class BSLoraSettings(_message.Message):
-    __slots__ = ("ranks", "slice", "gate", "kron", "lora_alpha", "lora_dropout")
+    __slots__ = ("ranks", "slice", "gate", "kron", "lora_alpha", "lora_dropout", "scaling")
     RANKS_FIELD_NUMBER: _ClassVar[int]
     SLICE_FIELD_NUMBER: _ClassVar[int]
     GATE_FIELD_NUMBER: _ClassVar[int]
     KRON_FIELD_NUMBER: _ClassVar[int]
     LORA_ALPHA_FIELD_NUMBER: _ClassVar[int]
     LORA_DROPOUT_FIELD_NUMBER: _ClassVar[int]
+    SCALING_FIELD_NUMBER: _ClassVar[int]
     ranks: BSLoraRanks
     slice: SliceSharing
     gate: GateSharing
     kron: KronSharing
     lora_alpha: float
     lora_dropout: float
-    def __init__(self, ranks: _Optional[_Union[BSLoraRanks, _Mapping]] = ..., slice: _Optional[_Union[SliceSharing, _Mapping]] = ..., gate: _Optional[_Union[GateSharing, _Mapping]] = ..., kron: _Optional[_Union[KronSharing, _Mapping]] = ..., lora_alpha: _Optional[float] = ..., lora_dropout: _Optional[float] = ...) -> None: ...
+    scaling: AdapterScaling
+    def __init__(self, ranks: _Optional[_Union[BSLoraRanks, _Mapping]] = ..., slice: _Optional[_Union[SliceSharing, _Mapping]] = ..., gate: _Optional[_Union[GateSharing, _Mapping]] = ..., kron: _Optional[_Union[KronSharing, _Mapping]] = ..., lora_alpha: _Optional[float] = ..., lora_dropout: _Optional[float] = ..., scaling: _Optional[_Union[AdapterScaling, _Mapping]] = ...) -> None: ...
 
 class LoraSettings(_message.Message):
-    __slots__ = ("rank", "lora_alpha", "lora_dropout")
+    __slots__ = ("rank", "lora_alpha", "lora_dropout", "scaling")
     RANK_FIELD_NUMBER: _ClassVar[int]
     LORA_ALPHA_FIELD_NUMBER: _ClassVar[int]
     LORA_DROPOUT_FIELD_NUMBER: _ClassVar[int]
+    SCALING_FIELD_NUMBER: _ClassVar[int]
     rank: int
     lora_alpha: float
     lora_dropout: float
-    def __init__(self, rank: _Optional[int] = ..., lora_alpha: _Optional[float] = ..., lora_dropout: _Optional[float] = ...) -> None: ...
+    scaling: AdapterScaling
+    def __init__(self, rank: _Optional[int] = ..., lora_alpha: _Optional[float] = ..., lora_dropout: _Optional[float] = ..., scaling: _Optional[_Union[AdapterScaling, _Mapping]] = ...) -> None: ...
 
 class VeraSettings(_message.Message):
     __slots__ = ("rank", "lora_dropout")
@@ -153,8 +202,18 @@ class BaseSettings(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class PeftSettings(_message.Message):
+    __slots__ = ("name", "config_json", "peft_version")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_JSON_FIELD_NUMBER: _ClassVar[int]
+    PEFT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    config_json: str
+    peft_version: str
+    def __init__(self, name: _Optional[str] = ..., config_json: _Optional[str] = ..., peft_version: _Optional[str] = ...) -> None: ...
+
 class TrainingSettings(_message.Message):
-    __slots__ = ("steps", "epochs", "learning_rate", "batch_size", "seq_len", "warmup_steps", "eval_limit", "checkpoint_every", "gradient_checkpointing", "bf16_autocast")
+    __slots__ = ("steps", "epochs", "learning_rate", "batch_size", "seq_len", "warmup_steps", "eval_limit", "checkpoint_every", "lr_scheduler", "micro_batch_size", "train_on_inputs", "prompt_template", "gradient_checkpointing", "bf16_autocast")
     STEPS_FIELD_NUMBER: _ClassVar[int]
     EPOCHS_FIELD_NUMBER: _ClassVar[int]
     LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
@@ -163,6 +222,10 @@ class TrainingSettings(_message.Message):
     WARMUP_STEPS_FIELD_NUMBER: _ClassVar[int]
     EVAL_LIMIT_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_EVERY_FIELD_NUMBER: _ClassVar[int]
+    LR_SCHEDULER_FIELD_NUMBER: _ClassVar[int]
+    MICRO_BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    TRAIN_ON_INPUTS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TEMPLATE_FIELD_NUMBER: _ClassVar[int]
     GRADIENT_CHECKPOINTING_FIELD_NUMBER: _ClassVar[int]
     BF16_AUTOCAST_FIELD_NUMBER: _ClassVar[int]
     steps: int
@@ -173,18 +236,23 @@ class TrainingSettings(_message.Message):
     warmup_steps: int
     eval_limit: int
     checkpoint_every: int
+    lr_scheduler: LrScheduler
+    micro_batch_size: int
+    train_on_inputs: bool
+    prompt_template: PromptTemplate
     gradient_checkpointing: bool
     bf16_autocast: bool
-    def __init__(self, steps: _Optional[int] = ..., epochs: _Optional[float] = ..., learning_rate: _Optional[float] = ..., batch_size: _Optional[int] = ..., seq_len: _Optional[int] = ..., warmup_steps: _Optional[int] = ..., eval_limit: _Optional[int] = ..., checkpoint_every: _Optional[int] = ..., gradient_checkpointing: _Optional[bool] = ..., bf16_autocast: _Optional[bool] = ...) -> None: ...
+    def __init__(self, steps: _Optional[int] = ..., epochs: _Optional[float] = ..., learning_rate: _Optional[float] = ..., batch_size: _Optional[int] = ..., seq_len: _Optional[int] = ..., warmup_steps: _Optional[int] = ..., eval_limit: _Optional[int] = ..., checkpoint_every: _Optional[int] = ..., lr_scheduler: _Optional[_Union[LrScheduler, str]] = ..., micro_batch_size: _Optional[int] = ..., train_on_inputs: _Optional[bool] = ..., prompt_template: _Optional[_Union[PromptTemplate, str]] = ..., gradient_checkpointing: _Optional[bool] = ..., bf16_autocast: _Optional[bool] = ...) -> None: ...
 
 class Trial(_message.Message):
-    __slots__ = ("trial_key", "name", "bslora", "lora", "vera", "base", "method_version", "base_model", "task_type", "train_data", "eval_tasks", "target_modules", "training", "seed")
+    __slots__ = ("trial_key", "name", "bslora", "lora", "vera", "base", "peft", "method_version", "base_model", "task_type", "train_data", "eval_tasks", "target_modules", "training", "seed")
     TRIAL_KEY_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     BSLORA_FIELD_NUMBER: _ClassVar[int]
     LORA_FIELD_NUMBER: _ClassVar[int]
     VERA_FIELD_NUMBER: _ClassVar[int]
     BASE_FIELD_NUMBER: _ClassVar[int]
+    PEFT_FIELD_NUMBER: _ClassVar[int]
     METHOD_VERSION_FIELD_NUMBER: _ClassVar[int]
     BASE_MODEL_FIELD_NUMBER: _ClassVar[int]
     TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -199,6 +267,7 @@ class Trial(_message.Message):
     lora: LoraSettings
     vera: VeraSettings
     base: BaseSettings
+    peft: PeftSettings
     method_version: str
     base_model: str
     task_type: TaskType
@@ -207,7 +276,7 @@ class Trial(_message.Message):
     target_modules: _containers.RepeatedScalarFieldContainer[str]
     training: TrainingSettings
     seed: int
-    def __init__(self, trial_key: _Optional[str] = ..., name: _Optional[str] = ..., bslora: _Optional[_Union[BSLoraSettings, _Mapping]] = ..., lora: _Optional[_Union[LoraSettings, _Mapping]] = ..., vera: _Optional[_Union[VeraSettings, _Mapping]] = ..., base: _Optional[_Union[BaseSettings, _Mapping]] = ..., method_version: _Optional[str] = ..., base_model: _Optional[str] = ..., task_type: _Optional[_Union[TaskType, str]] = ..., train_data: _Optional[str] = ..., eval_tasks: _Optional[_Iterable[str]] = ..., target_modules: _Optional[_Iterable[str]] = ..., training: _Optional[_Union[TrainingSettings, _Mapping]] = ..., seed: _Optional[int] = ...) -> None: ...
+    def __init__(self, trial_key: _Optional[str] = ..., name: _Optional[str] = ..., bslora: _Optional[_Union[BSLoraSettings, _Mapping]] = ..., lora: _Optional[_Union[LoraSettings, _Mapping]] = ..., vera: _Optional[_Union[VeraSettings, _Mapping]] = ..., base: _Optional[_Union[BaseSettings, _Mapping]] = ..., peft: _Optional[_Union[PeftSettings, _Mapping]] = ..., method_version: _Optional[str] = ..., base_model: _Optional[str] = ..., task_type: _Optional[_Union[TaskType, str]] = ..., train_data: _Optional[str] = ..., eval_tasks: _Optional[_Iterable[str]] = ..., target_modules: _Optional[_Iterable[str]] = ..., training: _Optional[_Union[TrainingSettings, _Mapping]] = ..., seed: _Optional[int] = ...) -> None: ...
 
 class CountParametersRequest(_message.Message):
     __slots__ = ("trial",)
@@ -216,7 +285,7 @@ class CountParametersRequest(_message.Message):
     def __init__(self, trial: _Optional[_Union[Trial, _Mapping]] = ...) -> None: ...
 
 class ParameterCounts(_message.Message):
-    __slots__ = ("local", "intra", "inter", "transform", "total", "base_total", "head")
+    __slots__ = ("local", "intra", "inter", "transform", "total", "base_total", "head", "footprint")
     LOCAL_FIELD_NUMBER: _ClassVar[int]
     INTRA_FIELD_NUMBER: _ClassVar[int]
     INTER_FIELD_NUMBER: _ClassVar[int]
@@ -224,6 +293,7 @@ class ParameterCounts(_message.Message):
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     BASE_TOTAL_FIELD_NUMBER: _ClassVar[int]
     HEAD_FIELD_NUMBER: _ClassVar[int]
+    FOOTPRINT_FIELD_NUMBER: _ClassVar[int]
     local: int
     intra: int
     inter: int
@@ -231,13 +301,34 @@ class ParameterCounts(_message.Message):
     total: int
     base_total: int
     head: int
-    def __init__(self, local: _Optional[int] = ..., intra: _Optional[int] = ..., inter: _Optional[int] = ..., transform: _Optional[int] = ..., total: _Optional[int] = ..., base_total: _Optional[int] = ..., head: _Optional[int] = ...) -> None: ...
+    footprint: ServingFootprint
+    def __init__(self, local: _Optional[int] = ..., intra: _Optional[int] = ..., inter: _Optional[int] = ..., transform: _Optional[int] = ..., total: _Optional[int] = ..., base_total: _Optional[int] = ..., head: _Optional[int] = ..., footprint: _Optional[_Union[ServingFootprint, _Mapping]] = ...) -> None: ...
+
+class ServingFootprint(_message.Message):
+    __slots__ = ("adapter_file_bytes", "resident_bytes_bf16", "resident_bytes_fp32", "merged_resident_bytes_bf16", "merged_resident_bytes_fp32", "adapters_per_gib")
+    ADAPTER_FILE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    RESIDENT_BYTES_BF16_FIELD_NUMBER: _ClassVar[int]
+    RESIDENT_BYTES_FP32_FIELD_NUMBER: _ClassVar[int]
+    MERGED_RESIDENT_BYTES_BF16_FIELD_NUMBER: _ClassVar[int]
+    MERGED_RESIDENT_BYTES_FP32_FIELD_NUMBER: _ClassVar[int]
+    ADAPTERS_PER_GIB_FIELD_NUMBER: _ClassVar[int]
+    adapter_file_bytes: int
+    resident_bytes_bf16: int
+    resident_bytes_fp32: int
+    merged_resident_bytes_bf16: int
+    merged_resident_bytes_fp32: int
+    adapters_per_gib: float
+    def __init__(self, adapter_file_bytes: _Optional[int] = ..., resident_bytes_bf16: _Optional[int] = ..., resident_bytes_fp32: _Optional[int] = ..., merged_resident_bytes_bf16: _Optional[int] = ..., merged_resident_bytes_fp32: _Optional[int] = ..., adapters_per_gib: _Optional[float] = ...) -> None: ...
 
 class CountParametersResponse(_message.Message):
-    __slots__ = ("counts",)
+    __slots__ = ("counts", "canonical_config_json", "peft_version")
     COUNTS_FIELD_NUMBER: _ClassVar[int]
+    CANONICAL_CONFIG_JSON_FIELD_NUMBER: _ClassVar[int]
+    PEFT_VERSION_FIELD_NUMBER: _ClassVar[int]
     counts: ParameterCounts
-    def __init__(self, counts: _Optional[_Union[ParameterCounts, _Mapping]] = ...) -> None: ...
+    canonical_config_json: str
+    peft_version: str
+    def __init__(self, counts: _Optional[_Union[ParameterCounts, _Mapping]] = ..., canonical_config_json: _Optional[str] = ..., peft_version: _Optional[str] = ...) -> None: ...
 
 class TrainRequest(_message.Message):
     __slots__ = ("trial",)
@@ -337,16 +428,18 @@ class EvaluateRequest(_message.Message):
     def __init__(self, trial: _Optional[_Union[Trial, _Mapping]] = ..., adapter_sha256: _Optional[str] = ...) -> None: ...
 
 class TaskMetrics(_message.Message):
-    __slots__ = ("task", "acc", "acc_norm", "n")
+    __slots__ = ("task", "acc", "acc_norm", "n", "item_correct")
     TASK_FIELD_NUMBER: _ClassVar[int]
     ACC_FIELD_NUMBER: _ClassVar[int]
     ACC_NORM_FIELD_NUMBER: _ClassVar[int]
     N_FIELD_NUMBER: _ClassVar[int]
+    ITEM_CORRECT_FIELD_NUMBER: _ClassVar[int]
     task: str
     acc: float
     acc_norm: float
     n: int
-    def __init__(self, task: _Optional[str] = ..., acc: _Optional[float] = ..., acc_norm: _Optional[float] = ..., n: _Optional[int] = ...) -> None: ...
+    item_correct: bytes
+    def __init__(self, task: _Optional[str] = ..., acc: _Optional[float] = ..., acc_norm: _Optional[float] = ..., n: _Optional[int] = ..., item_correct: _Optional[bytes] = ...) -> None: ...
 
 class EvaluateProgress(_message.Message):
     __slots__ = ("task", "done", "total")

@@ -74,7 +74,9 @@ class WorkerServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CountParameters(self, request, context):
-        """CountParameters counts a trial's adapter parameters without training (meta device, no weights).
+        """CountParameters counts a trial's adapter parameters without training (meta device, no weights). For a peft
+        trial it also validates the config with the installed PEFT (INVALID_ARGUMENT with PEFT's message) and returns
+        the canonical config.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -48,6 +48,8 @@ export enum Method {
   METHOD_VERA = 3,
   /** METHOD_BASE - The untuned base model, evaluated only. */
   METHOD_BASE = 4,
+  /** METHOD_PEFT - Any PEFT method, named by its PEFT config (a baseline; see PeftSettings). */
+  METHOD_PEFT = 5,
   UNRECOGNIZED = -1,
 }
 
@@ -68,6 +70,9 @@ export function methodFromJSON(object: any): Method {
     case 4:
     case "METHOD_BASE":
       return Method.METHOD_BASE;
+    case 5:
+    case "METHOD_PEFT":
+      return Method.METHOD_PEFT;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -87,6 +92,8 @@ export function methodToJSON(object: Method): string {
       return "METHOD_VERA";
     case Method.METHOD_BASE:
       return "METHOD_BASE";
+    case Method.METHOD_PEFT:
+      return "METHOD_PEFT";
     case Method.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -186,6 +193,156 @@ export function taskTypeToJSON(object: TaskType): string {
   }
 }
 
+/** ScalingMode names how an adapter's output is scaled, dW = s * B A (the spec's adapter.scaling). */
+export enum ScalingMode {
+  /** SCALING_MODE_UNSPECIFIED - Unset: the default of proto/trial-defaults.json. */
+  SCALING_MODE_UNSPECIFIED = 0,
+  /** SCALING_MODE_FIXED - s = AdapterScaling.fixed for every method and part, whatever the rank. */
+  SCALING_MODE_FIXED = 1,
+  /** SCALING_MODE_ALPHA_OVER_RANK - s = lora_alpha / rank; for BSLoRA the total rank. */
+  SCALING_MODE_ALPHA_OVER_RANK = 2,
+  /** SCALING_MODE_RSLORA - s = lora_alpha / sqrt(rank); for BSLoRA the total rank. */
+  SCALING_MODE_RSLORA = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function scalingModeFromJSON(object: any): ScalingMode {
+  switch (object) {
+    case 0:
+    case "SCALING_MODE_UNSPECIFIED":
+      return ScalingMode.SCALING_MODE_UNSPECIFIED;
+    case 1:
+    case "SCALING_MODE_FIXED":
+      return ScalingMode.SCALING_MODE_FIXED;
+    case 2:
+    case "SCALING_MODE_ALPHA_OVER_RANK":
+      return ScalingMode.SCALING_MODE_ALPHA_OVER_RANK;
+    case 3:
+    case "SCALING_MODE_RSLORA":
+      return ScalingMode.SCALING_MODE_RSLORA;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ScalingMode.UNRECOGNIZED;
+  }
+}
+
+export function scalingModeToJSON(object: ScalingMode): string {
+  switch (object) {
+    case ScalingMode.SCALING_MODE_UNSPECIFIED:
+      return "SCALING_MODE_UNSPECIFIED";
+    case ScalingMode.SCALING_MODE_FIXED:
+      return "SCALING_MODE_FIXED";
+    case ScalingMode.SCALING_MODE_ALPHA_OVER_RANK:
+      return "SCALING_MODE_ALPHA_OVER_RANK";
+    case ScalingMode.SCALING_MODE_RSLORA:
+      return "SCALING_MODE_RSLORA";
+    case ScalingMode.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** LrScheduler names a transformers learning-rate schedule (get_scheduler) after the linear warm-up. */
+export enum LrScheduler {
+  /** LR_SCHEDULER_UNSPECIFIED - Unset: the default of proto/trial-defaults.json. */
+  LR_SCHEDULER_UNSPECIFIED = 0,
+  /** LR_SCHEDULER_LINEAR - Linear decay to 0 at the last step (the transformers Trainer's default). */
+  LR_SCHEDULER_LINEAR = 1,
+  /** LR_SCHEDULER_COSINE - Half-cosine decay to 0. */
+  LR_SCHEDULER_COSINE = 2,
+  /** LR_SCHEDULER_CONSTANT_WITH_WARMUP - The peak rate after the warm-up. */
+  LR_SCHEDULER_CONSTANT_WITH_WARMUP = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function lrSchedulerFromJSON(object: any): LrScheduler {
+  switch (object) {
+    case 0:
+    case "LR_SCHEDULER_UNSPECIFIED":
+      return LrScheduler.LR_SCHEDULER_UNSPECIFIED;
+    case 1:
+    case "LR_SCHEDULER_LINEAR":
+      return LrScheduler.LR_SCHEDULER_LINEAR;
+    case 2:
+    case "LR_SCHEDULER_COSINE":
+      return LrScheduler.LR_SCHEDULER_COSINE;
+    case 3:
+    case "LR_SCHEDULER_CONSTANT_WITH_WARMUP":
+      return LrScheduler.LR_SCHEDULER_CONSTANT_WITH_WARMUP;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return LrScheduler.UNRECOGNIZED;
+  }
+}
+
+export function lrSchedulerToJSON(object: LrScheduler): string {
+  switch (object) {
+    case LrScheduler.LR_SCHEDULER_UNSPECIFIED:
+      return "LR_SCHEDULER_UNSPECIFIED";
+    case LrScheduler.LR_SCHEDULER_LINEAR:
+      return "LR_SCHEDULER_LINEAR";
+    case LrScheduler.LR_SCHEDULER_COSINE:
+      return "LR_SCHEDULER_COSINE";
+    case LrScheduler.LR_SCHEDULER_CONSTANT_WITH_WARMUP:
+      return "LR_SCHEDULER_CONSTANT_WITH_WARMUP";
+    case LrScheduler.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** PromptTemplate names the prompt around instruction records (Alpaca files, #llm-adapters files). */
+export enum PromptTemplate {
+  /** PROMPT_TEMPLATE_UNSPECIFIED - Unset: the default of proto/trial-defaults.json. */
+  PROMPT_TEMPLATE_UNSPECIFIED = 0,
+  /** PROMPT_TEMPLATE_ALPACA - The Stanford Alpaca template (alpaca-lora, LLM-Adapters, the BSLoRA reference). */
+  PROMPT_TEMPLATE_ALPACA = 1,
+  /** PROMPT_TEMPLATE_ALPACA_SHORT - alpaca-lora's template without the preamble. */
+  PROMPT_TEMPLATE_ALPACA_SHORT = 2,
+  /** PROMPT_TEMPLATE_NONE - The bare instruction and input. */
+  PROMPT_TEMPLATE_NONE = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function promptTemplateFromJSON(object: any): PromptTemplate {
+  switch (object) {
+    case 0:
+    case "PROMPT_TEMPLATE_UNSPECIFIED":
+      return PromptTemplate.PROMPT_TEMPLATE_UNSPECIFIED;
+    case 1:
+    case "PROMPT_TEMPLATE_ALPACA":
+      return PromptTemplate.PROMPT_TEMPLATE_ALPACA;
+    case 2:
+    case "PROMPT_TEMPLATE_ALPACA_SHORT":
+      return PromptTemplate.PROMPT_TEMPLATE_ALPACA_SHORT;
+    case 3:
+    case "PROMPT_TEMPLATE_NONE":
+      return PromptTemplate.PROMPT_TEMPLATE_NONE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return PromptTemplate.UNRECOGNIZED;
+  }
+}
+
+export function promptTemplateToJSON(object: PromptTemplate): string {
+  switch (object) {
+    case PromptTemplate.PROMPT_TEMPLATE_UNSPECIFIED:
+      return "PROMPT_TEMPLATE_UNSPECIFIED";
+    case PromptTemplate.PROMPT_TEMPLATE_ALPACA:
+      return "PROMPT_TEMPLATE_ALPACA";
+    case PromptTemplate.PROMPT_TEMPLATE_ALPACA_SHORT:
+      return "PROMPT_TEMPLATE_ALPACA_SHORT";
+    case PromptTemplate.PROMPT_TEMPLATE_NONE:
+      return "PROMPT_TEMPLATE_NONE";
+    case PromptTemplate.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** DescribeRequest is empty. */
 export interface DescribeRequest {
 }
@@ -257,6 +414,19 @@ export interface GateSharing {
 export interface KronSharing {
   /** S, the side of the shared pairs (required, > 0). */
   shareSize: number;
+  /**
+   * Dropout on the shared kron path too (the spec's adapter.kron_shared_dropout); false is the reference's
+   * behaviour, dropout on the local path only.
+   */
+  sharedDropout?: boolean | undefined;
+}
+
+/** AdapterScaling is the scale rule of a LoRA or BSLoRA adapter. */
+export interface AdapterScaling {
+  /** The rule. */
+  mode: ScalingMode;
+  /** The scale of SCALING_MODE_FIXED (> 0); unused by the other modes. */
+  fixed?: number | undefined;
 }
 
 /** BSLoraSettings are the settings of a BSLoRA trial. Unset optional fields take proto/trial-defaults.json. */
@@ -277,24 +447,32 @@ export interface BSLoraSettings {
     /** Kron mode. */
     { $case: "kron"; value: KronSharing }
     | undefined;
-  /** Scaling numerator (scale = lora_alpha / total rank). */
+  /** Scaling numerator of the alpha modes of `scaling` (total rank). */
   loraAlpha?:
     | number
     | undefined;
   /** Dropout on the adapter input. */
-  loraDropout?: number | undefined;
+  loraDropout?:
+    | number
+    | undefined;
+  /** The scale rule (unset: the default). */
+  scaling: AdapterScaling | undefined;
 }
 
 /** LoraSettings are the settings of a LoRA trial. Unset optional fields take proto/trial-defaults.json. */
 export interface LoraSettings {
   /** Rank (> 0). */
   rank: number;
-  /** Scaling numerator (scale = lora_alpha / rank). */
+  /** Scaling numerator of the alpha modes of `scaling`. */
   loraAlpha?:
     | number
     | undefined;
   /** Dropout on the adapter input. */
-  loraDropout?: number | undefined;
+  loraDropout?:
+    | number
+    | undefined;
+  /** The scale rule (unset: the default). */
+  scaling: AdapterScaling | undefined;
 }
 
 /** VeraSettings are the settings of a VeRA trial. Unset optional fields take proto/trial-defaults.json. */
@@ -307,6 +485,25 @@ export interface VeraSettings {
 
 /** BaseSettings: the untuned base model has no settings. */
 export interface BaseSettings {
+}
+
+/**
+ * PeftSettings are the settings of a trial of any PEFT method: a PEFT config by its fields (`peft_type` and the
+ * config class's keyword arguments), validated and made canonical by the worker's installed PEFT.
+ */
+export interface PeftSettings {
+  /** The grid entry's name (`lokr-r8`), unique within a sweep. */
+  name: string;
+  /**
+   * The config as JSON with sorted keys: as written in the spec until a worker canonicalised it, then PEFT's
+   * `to_dict()` with every default filled in (what enters the trial key).
+   */
+  configJson: string;
+  /**
+   * The PEFT version that canonicalised the config; a worker with another version refuses the trial with
+   * FAILED_PRECONDITION ("" before validation: only CountParameters accepts that).
+   */
+  peftVersion: string;
 }
 
 /**
@@ -341,6 +538,18 @@ export interface TrainingSettings {
   checkpointEvery?:
     | number
     | undefined;
+  /** The learning-rate schedule (unset: the default). */
+  lrScheduler: LrScheduler;
+  /** Examples per forward pass; a step accumulates batch_size / micro_batch_size of them (unset: batch_size). */
+  microBatchSize?:
+    | number
+    | undefined;
+  /** Put the loss on the prompt's tokens too (unset: the default, false: the completion only). */
+  trainOnInputs?:
+    | boolean
+    | undefined;
+  /** How instruction records become prompts (unset: the default). */
+  promptTemplate: PromptTemplate;
   /**
    * Recompute the base model's activations in the backward pass instead of keeping them: less memory, more compute
    * (unset: the default in proto/trial-defaults.json).
@@ -378,6 +587,9 @@ export interface Trial {
     | //
     /** The base model, untuned. */
     { $case: "base"; value: BaseSettings }
+    | //
+    /** Any PEFT method. */
+    { $case: "peft"; value: PeftSettings }
     | undefined;
   /**
    * Version of the method's implementation the trial was planned for (proto/method-versions.json); a worker with
@@ -424,12 +636,37 @@ export interface ParameterCounts {
   baseTotal: number;
   /** Trained copies of modules_to_save (a classification head), included in total. */
   head: number;
+  /** What the adapter costs to serve (computed from shapes; the file size is measured for a trained adapter). */
+  footprint: ServingFootprint | undefined;
+}
+
+/**
+ * ServingFootprint: the bytes an adapter takes on disk and when resident, factored as trained and expanded to
+ * per-module LoRA (what a LoRA-only server would hold). Zero for the untuned base model.
+ */
+export interface ServingFootprint {
+  /** Bytes of adapter_model.safetensors (fp32 tensors, header included). */
+  adapterFileBytes: number;
+  /** Resident bytes of the factored adapter (shared tensors once), bf16 and fp32. */
+  residentBytesBf16: number;
+  residentBytesFp32: number;
+  /** Resident bytes once expanded to one LoRA pair per adapted module, bf16 and fp32. */
+  mergedResidentBytesBf16: number;
+  mergedResidentBytesFp32: number;
+  /** Factored bf16 adapters per GiB (2^30 / resident_bytes_bf16). */
+  adaptersPerGib: number;
 }
 
 /** CountParametersResponse carries the counts. */
 export interface CountParametersResponse {
   /** The breakdown. */
-  counts: ParameterCounts | undefined;
+  counts:
+    | ParameterCounts
+    | undefined;
+  /** For a peft trial: its config as the installed PEFT canonicalised it (PeftSettings.config_json); "" otherwise. */
+  canonicalConfigJson: string;
+  /** For a peft trial: the installed PEFT's version; "" otherwise. */
+  peftVersion: string;
 }
 
 /** TrainRequest starts training one trial. */
@@ -550,6 +787,13 @@ export interface TaskMetrics {
   accNorm: number;
   /** Items scored. */
   n: number;
+  /**
+   * Which items were scored correct (by acc), one bit per item in the task's fixed item order (the data file's order,
+   * cut to the eval limit), least significant bit first: item i is bit i % 8 of byte i / 8. Holds ceil(n / 8) bytes;
+   * empty when the scorer does not report items (lm-eval tasks). Trials scored on the same task are paired item by
+   * item through it (configuration-level statistics, docs/statistics.md).
+   */
+  itemCorrect: Buffer;
 }
 
 /** EvaluateProgress is sent as items are scored. */
@@ -1380,13 +1624,16 @@ export const GateSharing: MessageFns<GateSharing> = {
 };
 
 function createBaseKronSharing(): KronSharing {
-  return { shareSize: 0 };
+  return { shareSize: 0, sharedDropout: undefined };
 }
 
 export const KronSharing: MessageFns<KronSharing> = {
   encode(message: KronSharing, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.shareSize !== 0) {
       writer.uint32(8).uint32(message.shareSize);
+    }
+    if (message.sharedDropout !== undefined) {
+      writer.uint32(16).bool(message.sharedDropout);
     }
     return writer;
   },
@@ -1412,6 +1659,14 @@ export const KronSharing: MessageFns<KronSharing> = {
             message.shareSize = reader.uint32();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sharedDropout = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1431,6 +1686,11 @@ export const KronSharing: MessageFns<KronSharing> = {
         : isSet(object.share_size)
         ? globalThis.Number(object.share_size)
         : 0,
+      sharedDropout: isSet(object.sharedDropout)
+        ? globalThis.Boolean(object.sharedDropout)
+        : isSet(object.shared_dropout)
+        ? globalThis.Boolean(object.shared_dropout)
+        : undefined,
     };
   },
 
@@ -1438,6 +1698,9 @@ export const KronSharing: MessageFns<KronSharing> = {
     const obj: any = {};
     if (message.shareSize !== 0) {
       obj.shareSize = Math.round(message.shareSize);
+    }
+    if (message.sharedDropout !== undefined) {
+      obj.sharedDropout = message.sharedDropout;
     }
     return obj;
   },
@@ -1448,12 +1711,98 @@ export const KronSharing: MessageFns<KronSharing> = {
   fromPartial<I extends Exact<DeepPartial<KronSharing>, I>>(object: I): KronSharing {
     const message = createBaseKronSharing();
     message.shareSize = object.shareSize ?? 0;
+    message.sharedDropout = object.sharedDropout ?? undefined;
+    return message;
+  },
+};
+
+function createBaseAdapterScaling(): AdapterScaling {
+  return { mode: 0, fixed: undefined };
+}
+
+export const AdapterScaling: MessageFns<AdapterScaling> = {
+  encode(message: AdapterScaling, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mode !== 0) {
+      writer.uint32(8).int32(message.mode);
+    }
+    if (message.fixed !== undefined) {
+      writer.uint32(17).double(message.fixed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AdapterScaling {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAdapterScaling();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.mode = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.fixed = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AdapterScaling {
+    return {
+      mode: isSet(object.mode) ? scalingModeFromJSON(object.mode) : 0,
+      fixed: isSet(object.fixed) ? globalThis.Number(object.fixed) : undefined,
+    };
+  },
+
+  toJSON(message: AdapterScaling): unknown {
+    const obj: any = {};
+    if (message.mode !== 0) {
+      obj.mode = scalingModeToJSON(message.mode);
+    }
+    if (message.fixed !== undefined) {
+      obj.fixed = floatToJson(message.fixed);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AdapterScaling>, I>>(base?: I): AdapterScaling {
+    return AdapterScaling.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AdapterScaling>, I>>(object: I): AdapterScaling {
+    const message = createBaseAdapterScaling();
+    message.mode = object.mode ?? 0;
+    message.fixed = object.fixed ?? undefined;
     return message;
   },
 };
 
 function createBaseBSLoraSettings(): BSLoraSettings {
-  return { ranks: undefined, share: undefined, loraAlpha: undefined, loraDropout: undefined };
+  return { ranks: undefined, share: undefined, loraAlpha: undefined, loraDropout: undefined, scaling: undefined };
 }
 
 export const BSLoraSettings: MessageFns<BSLoraSettings> = {
@@ -1477,6 +1826,9 @@ export const BSLoraSettings: MessageFns<BSLoraSettings> = {
     }
     if (message.loraDropout !== undefined) {
       writer.uint32(49).double(message.loraDropout);
+    }
+    if (message.scaling !== undefined) {
+      AdapterScaling.encode(message.scaling, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -1542,6 +1894,14 @@ export const BSLoraSettings: MessageFns<BSLoraSettings> = {
             message.loraDropout = reader.double();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.scaling = AdapterScaling.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1574,6 +1934,7 @@ export const BSLoraSettings: MessageFns<BSLoraSettings> = {
         : isSet(object.lora_dropout)
         ? globalThis.Number(object.lora_dropout)
         : undefined,
+      scaling: isSet(object.scaling) ? AdapterScaling.fromJSON(object.scaling) : undefined,
     };
   },
 
@@ -1594,6 +1955,9 @@ export const BSLoraSettings: MessageFns<BSLoraSettings> = {
     }
     if (message.loraDropout !== undefined) {
       obj.loraDropout = floatToJson(message.loraDropout);
+    }
+    if (message.scaling !== undefined) {
+      obj.scaling = AdapterScaling.toJSON(message.scaling);
     }
     return obj;
   },
@@ -1628,12 +1992,15 @@ export const BSLoraSettings: MessageFns<BSLoraSettings> = {
     }
     message.loraAlpha = object.loraAlpha ?? undefined;
     message.loraDropout = object.loraDropout ?? undefined;
+    message.scaling = (object.scaling !== undefined && object.scaling !== null)
+      ? AdapterScaling.fromPartial(object.scaling)
+      : undefined;
     return message;
   },
 };
 
 function createBaseLoraSettings(): LoraSettings {
-  return { rank: 0, loraAlpha: undefined, loraDropout: undefined };
+  return { rank: 0, loraAlpha: undefined, loraDropout: undefined, scaling: undefined };
 }
 
 export const LoraSettings: MessageFns<LoraSettings> = {
@@ -1646,6 +2013,9 @@ export const LoraSettings: MessageFns<LoraSettings> = {
     }
     if (message.loraDropout !== undefined) {
       writer.uint32(25).double(message.loraDropout);
+    }
+    if (message.scaling !== undefined) {
+      AdapterScaling.encode(message.scaling, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -1687,6 +2057,14 @@ export const LoraSettings: MessageFns<LoraSettings> = {
             message.loraDropout = reader.double();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.scaling = AdapterScaling.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1712,6 +2090,7 @@ export const LoraSettings: MessageFns<LoraSettings> = {
         : isSet(object.lora_dropout)
         ? globalThis.Number(object.lora_dropout)
         : undefined,
+      scaling: isSet(object.scaling) ? AdapterScaling.fromJSON(object.scaling) : undefined,
     };
   },
 
@@ -1726,6 +2105,9 @@ export const LoraSettings: MessageFns<LoraSettings> = {
     if (message.loraDropout !== undefined) {
       obj.loraDropout = floatToJson(message.loraDropout);
     }
+    if (message.scaling !== undefined) {
+      obj.scaling = AdapterScaling.toJSON(message.scaling);
+    }
     return obj;
   },
 
@@ -1737,6 +2119,9 @@ export const LoraSettings: MessageFns<LoraSettings> = {
     message.rank = object.rank ?? 0;
     message.loraAlpha = object.loraAlpha ?? undefined;
     message.loraDropout = object.loraDropout ?? undefined;
+    message.scaling = (object.scaling !== undefined && object.scaling !== null)
+      ? AdapterScaling.fromPartial(object.scaling)
+      : undefined;
     return message;
   },
 };
@@ -1882,6 +2267,115 @@ export const BaseSettings: MessageFns<BaseSettings> = {
   },
 };
 
+function createBasePeftSettings(): PeftSettings {
+  return { name: "", configJson: "", peftVersion: "" };
+}
+
+export const PeftSettings: MessageFns<PeftSettings> = {
+  encode(message: PeftSettings, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.configJson !== "") {
+      writer.uint32(18).string(message.configJson);
+    }
+    if (message.peftVersion !== "") {
+      writer.uint32(26).string(message.peftVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PeftSettings {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePeftSettings();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.configJson = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.peftVersion = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PeftSettings {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      configJson: isSet(object.configJson)
+        ? globalThis.String(object.configJson)
+        : isSet(object.config_json)
+        ? globalThis.String(object.config_json)
+        : "",
+      peftVersion: isSet(object.peftVersion)
+        ? globalThis.String(object.peftVersion)
+        : isSet(object.peft_version)
+        ? globalThis.String(object.peft_version)
+        : "",
+    };
+  },
+
+  toJSON(message: PeftSettings): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.configJson !== "") {
+      obj.configJson = message.configJson;
+    }
+    if (message.peftVersion !== "") {
+      obj.peftVersion = message.peftVersion;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PeftSettings>, I>>(base?: I): PeftSettings {
+    return PeftSettings.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PeftSettings>, I>>(object: I): PeftSettings {
+    const message = createBasePeftSettings();
+    message.name = object.name ?? "";
+    message.configJson = object.configJson ?? "";
+    message.peftVersion = object.peftVersion ?? "";
+    return message;
+  },
+};
+
 function createBaseTrainingSettings(): TrainingSettings {
   return {
     length: undefined,
@@ -1891,6 +2385,10 @@ function createBaseTrainingSettings(): TrainingSettings {
     warmupSteps: undefined,
     evalLimit: undefined,
     checkpointEvery: undefined,
+    lrScheduler: 0,
+    microBatchSize: undefined,
+    trainOnInputs: undefined,
+    promptTemplate: 0,
     gradientCheckpointing: undefined,
     bf16Autocast: undefined,
   };
@@ -1924,11 +2422,23 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
     if (message.checkpointEvery !== undefined) {
       writer.uint32(64).uint32(message.checkpointEvery);
     }
+    if (message.lrScheduler !== 0) {
+      writer.uint32(72).int32(message.lrScheduler);
+    }
+    if (message.microBatchSize !== undefined) {
+      writer.uint32(80).uint32(message.microBatchSize);
+    }
+    if (message.trainOnInputs !== undefined) {
+      writer.uint32(88).bool(message.trainOnInputs);
+    }
+    if (message.promptTemplate !== 0) {
+      writer.uint32(96).int32(message.promptTemplate);
+    }
     if (message.gradientCheckpointing !== undefined) {
-      writer.uint32(72).bool(message.gradientCheckpointing);
+      writer.uint32(104).bool(message.gradientCheckpointing);
     }
     if (message.bf16Autocast !== undefined) {
-      writer.uint32(80).bool(message.bf16Autocast);
+      writer.uint32(112).bool(message.bf16Autocast);
     }
     return writer;
   },
@@ -2015,11 +2525,43 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
               break;
             }
 
-            message.gradientCheckpointing = reader.bool();
+            message.lrScheduler = reader.int32() as any;
             continue;
           }
           case 10: {
             if (tag !== 80) {
+              break;
+            }
+
+            message.microBatchSize = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.trainOnInputs = reader.bool();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.promptTemplate = reader.int32() as any;
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.gradientCheckpointing = reader.bool();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
               break;
             }
 
@@ -2075,6 +2617,26 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
         : isSet(object.checkpoint_every)
         ? globalThis.Number(object.checkpoint_every)
         : undefined,
+      lrScheduler: isSet(object.lrScheduler)
+        ? lrSchedulerFromJSON(object.lrScheduler)
+        : isSet(object.lr_scheduler)
+        ? lrSchedulerFromJSON(object.lr_scheduler)
+        : 0,
+      microBatchSize: isSet(object.microBatchSize)
+        ? globalThis.Number(object.microBatchSize)
+        : isSet(object.micro_batch_size)
+        ? globalThis.Number(object.micro_batch_size)
+        : undefined,
+      trainOnInputs: isSet(object.trainOnInputs)
+        ? globalThis.Boolean(object.trainOnInputs)
+        : isSet(object.train_on_inputs)
+        ? globalThis.Boolean(object.train_on_inputs)
+        : undefined,
+      promptTemplate: isSet(object.promptTemplate)
+        ? promptTemplateFromJSON(object.promptTemplate)
+        : isSet(object.prompt_template)
+        ? promptTemplateFromJSON(object.prompt_template)
+        : 0,
       gradientCheckpointing: isSet(object.gradientCheckpointing)
         ? globalThis.Boolean(object.gradientCheckpointing)
         : isSet(object.gradient_checkpointing)
@@ -2113,6 +2675,18 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
     if (message.checkpointEvery !== undefined) {
       obj.checkpointEvery = Math.round(message.checkpointEvery);
     }
+    if (message.lrScheduler !== 0) {
+      obj.lrScheduler = lrSchedulerToJSON(message.lrScheduler);
+    }
+    if (message.microBatchSize !== undefined) {
+      obj.microBatchSize = Math.round(message.microBatchSize);
+    }
+    if (message.trainOnInputs !== undefined) {
+      obj.trainOnInputs = message.trainOnInputs;
+    }
+    if (message.promptTemplate !== 0) {
+      obj.promptTemplate = promptTemplateToJSON(message.promptTemplate);
+    }
     if (message.gradientCheckpointing !== undefined) {
       obj.gradientCheckpointing = message.gradientCheckpointing;
     }
@@ -2147,6 +2721,10 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
     message.warmupSteps = object.warmupSteps ?? undefined;
     message.evalLimit = object.evalLimit ?? undefined;
     message.checkpointEvery = object.checkpointEvery ?? undefined;
+    message.lrScheduler = object.lrScheduler ?? 0;
+    message.microBatchSize = object.microBatchSize ?? undefined;
+    message.trainOnInputs = object.trainOnInputs ?? undefined;
+    message.promptTemplate = object.promptTemplate ?? 0;
     message.gradientCheckpointing = object.gradientCheckpointing ?? undefined;
     message.bf16Autocast = object.bf16Autocast ?? undefined;
     return message;
@@ -2189,6 +2767,9 @@ export const Trial: MessageFns<Trial> = {
         break;
       case "base":
         BaseSettings.encode(message.method.value, writer.uint32(50).fork()).join();
+        break;
+      case "peft":
+        PeftSettings.encode(message.method.value, writer.uint32(122).fork()).join();
         break;
     }
     if (message.methodVersion !== "") {
@@ -2277,6 +2858,14 @@ export const Trial: MessageFns<Trial> = {
             }
 
             message.method = { $case: "base", value: BaseSettings.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.method = { $case: "peft", value: PeftSettings.decode(reader, reader.uint32()) };
             continue;
           }
           case 7: {
@@ -2371,6 +2960,8 @@ export const Trial: MessageFns<Trial> = {
         ? { $case: "vera", value: VeraSettings.fromJSON(object.vera) }
         : isSet(object.base)
         ? { $case: "base", value: BaseSettings.fromJSON(object.base) }
+        : isSet(object.peft)
+        ? { $case: "peft", value: PeftSettings.fromJSON(object.peft) }
         : undefined,
       methodVersion: isSet(object.methodVersion)
         ? globalThis.String(object.methodVersion)
@@ -2423,6 +3014,8 @@ export const Trial: MessageFns<Trial> = {
       obj.vera = VeraSettings.toJSON(message.method.value);
     } else if (message.method?.$case === "base") {
       obj.base = BaseSettings.toJSON(message.method.value);
+    } else if (message.method?.$case === "peft") {
+      obj.peft = PeftSettings.toJSON(message.method.value);
     }
     if (message.methodVersion !== "") {
       obj.methodVersion = message.methodVersion;
@@ -2480,6 +3073,12 @@ export const Trial: MessageFns<Trial> = {
       case "base": {
         if (object.method?.value !== undefined && object.method?.value !== null) {
           message.method = { $case: "base", value: BaseSettings.fromPartial(object.method.value) };
+        }
+        break;
+      }
+      case "peft": {
+        if (object.method?.value !== undefined && object.method?.value !== null) {
+          message.method = { $case: "peft", value: PeftSettings.fromPartial(object.method.value) };
         }
         break;
       }
@@ -2566,7 +3165,7 @@ export const CountParametersRequest: MessageFns<CountParametersRequest> = {
 };
 
 function createBaseParameterCounts(): ParameterCounts {
-  return { local: 0, intra: 0, inter: 0, transform: 0, total: 0, baseTotal: 0, head: 0 };
+  return { local: 0, intra: 0, inter: 0, transform: 0, total: 0, baseTotal: 0, head: 0, footprint: undefined };
 }
 
 export const ParameterCounts: MessageFns<ParameterCounts> = {
@@ -2591,6 +3190,9 @@ export const ParameterCounts: MessageFns<ParameterCounts> = {
     }
     if (message.head !== 0) {
       writer.uint32(56).uint64(message.head);
+    }
+    if (message.footprint !== undefined) {
+      ServingFootprint.encode(message.footprint, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -2664,6 +3266,14 @@ export const ParameterCounts: MessageFns<ParameterCounts> = {
             message.head = longToNumber(reader.uint64());
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.footprint = ServingFootprint.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2689,6 +3299,7 @@ export const ParameterCounts: MessageFns<ParameterCounts> = {
         ? globalThis.Number(object.base_total)
         : 0,
       head: isSet(object.head) ? globalThis.Number(object.head) : 0,
+      footprint: isSet(object.footprint) ? ServingFootprint.fromJSON(object.footprint) : undefined,
     };
   },
 
@@ -2715,6 +3326,9 @@ export const ParameterCounts: MessageFns<ParameterCounts> = {
     if (message.head !== 0) {
       obj.head = Math.round(message.head);
     }
+    if (message.footprint !== undefined) {
+      obj.footprint = ServingFootprint.toJSON(message.footprint);
+    }
     return obj;
   },
 
@@ -2730,18 +3344,207 @@ export const ParameterCounts: MessageFns<ParameterCounts> = {
     message.total = object.total ?? 0;
     message.baseTotal = object.baseTotal ?? 0;
     message.head = object.head ?? 0;
+    message.footprint = (object.footprint !== undefined && object.footprint !== null)
+      ? ServingFootprint.fromPartial(object.footprint)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseServingFootprint(): ServingFootprint {
+  return {
+    adapterFileBytes: 0,
+    residentBytesBf16: 0,
+    residentBytesFp32: 0,
+    mergedResidentBytesBf16: 0,
+    mergedResidentBytesFp32: 0,
+    adaptersPerGib: 0,
+  };
+}
+
+export const ServingFootprint: MessageFns<ServingFootprint> = {
+  encode(message: ServingFootprint, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.adapterFileBytes !== 0) {
+      writer.uint32(8).uint64(message.adapterFileBytes);
+    }
+    if (message.residentBytesBf16 !== 0) {
+      writer.uint32(16).uint64(message.residentBytesBf16);
+    }
+    if (message.residentBytesFp32 !== 0) {
+      writer.uint32(24).uint64(message.residentBytesFp32);
+    }
+    if (message.mergedResidentBytesBf16 !== 0) {
+      writer.uint32(32).uint64(message.mergedResidentBytesBf16);
+    }
+    if (message.mergedResidentBytesFp32 !== 0) {
+      writer.uint32(40).uint64(message.mergedResidentBytesFp32);
+    }
+    if (message.adaptersPerGib !== 0) {
+      writer.uint32(49).double(message.adaptersPerGib);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ServingFootprint {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseServingFootprint();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.adapterFileBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.residentBytesBf16 = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.residentBytesFp32 = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.mergedResidentBytesBf16 = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.mergedResidentBytesFp32 = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.adaptersPerGib = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ServingFootprint {
+    return {
+      adapterFileBytes: isSet(object.adapterFileBytes)
+        ? globalThis.Number(object.adapterFileBytes)
+        : isSet(object.adapter_file_bytes)
+        ? globalThis.Number(object.adapter_file_bytes)
+        : 0,
+      residentBytesBf16: isSet(object.residentBytesBf16)
+        ? globalThis.Number(object.residentBytesBf16)
+        : isSet(object.resident_bytes_bf16)
+        ? globalThis.Number(object.resident_bytes_bf16)
+        : 0,
+      residentBytesFp32: isSet(object.residentBytesFp32)
+        ? globalThis.Number(object.residentBytesFp32)
+        : isSet(object.resident_bytes_fp32)
+        ? globalThis.Number(object.resident_bytes_fp32)
+        : 0,
+      mergedResidentBytesBf16: isSet(object.mergedResidentBytesBf16)
+        ? globalThis.Number(object.mergedResidentBytesBf16)
+        : isSet(object.merged_resident_bytes_bf16)
+        ? globalThis.Number(object.merged_resident_bytes_bf16)
+        : 0,
+      mergedResidentBytesFp32: isSet(object.mergedResidentBytesFp32)
+        ? globalThis.Number(object.mergedResidentBytesFp32)
+        : isSet(object.merged_resident_bytes_fp32)
+        ? globalThis.Number(object.merged_resident_bytes_fp32)
+        : 0,
+      adaptersPerGib: isSet(object.adaptersPerGib)
+        ? globalThis.Number(object.adaptersPerGib)
+        : isSet(object.adapters_per_gib)
+        ? globalThis.Number(object.adapters_per_gib)
+        : 0,
+    };
+  },
+
+  toJSON(message: ServingFootprint): unknown {
+    const obj: any = {};
+    if (message.adapterFileBytes !== 0) {
+      obj.adapterFileBytes = Math.round(message.adapterFileBytes);
+    }
+    if (message.residentBytesBf16 !== 0) {
+      obj.residentBytesBf16 = Math.round(message.residentBytesBf16);
+    }
+    if (message.residentBytesFp32 !== 0) {
+      obj.residentBytesFp32 = Math.round(message.residentBytesFp32);
+    }
+    if (message.mergedResidentBytesBf16 !== 0) {
+      obj.mergedResidentBytesBf16 = Math.round(message.mergedResidentBytesBf16);
+    }
+    if (message.mergedResidentBytesFp32 !== 0) {
+      obj.mergedResidentBytesFp32 = Math.round(message.mergedResidentBytesFp32);
+    }
+    if (message.adaptersPerGib !== 0) {
+      obj.adaptersPerGib = floatToJson(message.adaptersPerGib);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ServingFootprint>, I>>(base?: I): ServingFootprint {
+    return ServingFootprint.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ServingFootprint>, I>>(object: I): ServingFootprint {
+    const message = createBaseServingFootprint();
+    message.adapterFileBytes = object.adapterFileBytes ?? 0;
+    message.residentBytesBf16 = object.residentBytesBf16 ?? 0;
+    message.residentBytesFp32 = object.residentBytesFp32 ?? 0;
+    message.mergedResidentBytesBf16 = object.mergedResidentBytesBf16 ?? 0;
+    message.mergedResidentBytesFp32 = object.mergedResidentBytesFp32 ?? 0;
+    message.adaptersPerGib = object.adaptersPerGib ?? 0;
     return message;
   },
 };
 
 function createBaseCountParametersResponse(): CountParametersResponse {
-  return { counts: undefined };
+  return { counts: undefined, canonicalConfigJson: "", peftVersion: "" };
 }
 
 export const CountParametersResponse: MessageFns<CountParametersResponse> = {
   encode(message: CountParametersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.counts !== undefined) {
       ParameterCounts.encode(message.counts, writer.uint32(10).fork()).join();
+    }
+    if (message.canonicalConfigJson !== "") {
+      writer.uint32(18).string(message.canonicalConfigJson);
+    }
+    if (message.peftVersion !== "") {
+      writer.uint32(26).string(message.peftVersion);
     }
     return writer;
   },
@@ -2767,6 +3570,22 @@ export const CountParametersResponse: MessageFns<CountParametersResponse> = {
             message.counts = ParameterCounts.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.canonicalConfigJson = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.peftVersion = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2780,13 +3599,31 @@ export const CountParametersResponse: MessageFns<CountParametersResponse> = {
   },
 
   fromJSON(object: any): CountParametersResponse {
-    return { counts: isSet(object.counts) ? ParameterCounts.fromJSON(object.counts) : undefined };
+    return {
+      counts: isSet(object.counts) ? ParameterCounts.fromJSON(object.counts) : undefined,
+      canonicalConfigJson: isSet(object.canonicalConfigJson)
+        ? globalThis.String(object.canonicalConfigJson)
+        : isSet(object.canonical_config_json)
+        ? globalThis.String(object.canonical_config_json)
+        : "",
+      peftVersion: isSet(object.peftVersion)
+        ? globalThis.String(object.peftVersion)
+        : isSet(object.peft_version)
+        ? globalThis.String(object.peft_version)
+        : "",
+    };
   },
 
   toJSON(message: CountParametersResponse): unknown {
     const obj: any = {};
     if (message.counts !== undefined) {
       obj.counts = ParameterCounts.toJSON(message.counts);
+    }
+    if (message.canonicalConfigJson !== "") {
+      obj.canonicalConfigJson = message.canonicalConfigJson;
+    }
+    if (message.peftVersion !== "") {
+      obj.peftVersion = message.peftVersion;
     }
     return obj;
   },
@@ -2799,6 +3636,8 @@ export const CountParametersResponse: MessageFns<CountParametersResponse> = {
     message.counts = (object.counts !== undefined && object.counts !== null)
       ? ParameterCounts.fromPartial(object.counts)
       : undefined;
+    message.canonicalConfigJson = object.canonicalConfigJson ?? "";
+    message.peftVersion = object.peftVersion ?? "";
     return message;
   },
 };
@@ -3879,7 +4718,7 @@ export const EvaluateRequest: MessageFns<EvaluateRequest> = {
 };
 
 function createBaseTaskMetrics(): TaskMetrics {
-  return { task: "", acc: 0, accNorm: 0, n: 0 };
+  return { task: "", acc: 0, accNorm: 0, n: 0, itemCorrect: Buffer.alloc(0) };
 }
 
 export const TaskMetrics: MessageFns<TaskMetrics> = {
@@ -3895,6 +4734,9 @@ export const TaskMetrics: MessageFns<TaskMetrics> = {
     }
     if (message.n !== 0) {
       writer.uint32(32).uint32(message.n);
+    }
+    if (message.itemCorrect.length !== 0) {
+      writer.uint32(42).bytes(message.itemCorrect);
     }
     return writer;
   },
@@ -3944,6 +4786,14 @@ export const TaskMetrics: MessageFns<TaskMetrics> = {
             message.n = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.itemCorrect = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3966,6 +4816,11 @@ export const TaskMetrics: MessageFns<TaskMetrics> = {
         ? globalThis.Number(object.acc_norm)
         : 0,
       n: isSet(object.n) ? globalThis.Number(object.n) : 0,
+      itemCorrect: isSet(object.itemCorrect)
+        ? Buffer.from(bytesFromBase64(object.itemCorrect))
+        : isSet(object.item_correct)
+        ? Buffer.from(bytesFromBase64(object.item_correct))
+        : Buffer.alloc(0),
     };
   },
 
@@ -3983,6 +4838,9 @@ export const TaskMetrics: MessageFns<TaskMetrics> = {
     if (message.n !== 0) {
       obj.n = Math.round(message.n);
     }
+    if (message.itemCorrect.length !== 0) {
+      obj.itemCorrect = base64FromBytes(message.itemCorrect);
+    }
     return obj;
   },
 
@@ -3995,6 +4853,7 @@ export const TaskMetrics: MessageFns<TaskMetrics> = {
     message.acc = object.acc ?? 0;
     message.accNorm = object.accNorm ?? 0;
     message.n = object.n ?? 0;
+    message.itemCorrect = object.itemCorrect ?? Buffer.alloc(0);
     return message;
   },
 };
@@ -4323,7 +5182,11 @@ export const WorkerServiceService = {
     responseSerialize: (value: DescribeResponse): Buffer => Buffer.from(DescribeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DescribeResponse => DescribeResponse.decode(value),
   },
-  /** CountParameters counts a trial's adapter parameters without training (meta device, no weights). */
+  /**
+   * CountParameters counts a trial's adapter parameters without training (meta device, no weights). For a peft
+   * trial it also validates the config with the installed PEFT (INVALID_ARGUMENT with PEFT's message) and returns
+   * the canonical config.
+   */
   countParameters: {
     path: "/bslora_api.worker.v1.WorkerService/CountParameters" as const,
     requestStream: false as const,
@@ -4371,7 +5234,11 @@ export const WorkerServiceService = {
 export interface WorkerServiceServer extends UntypedServiceImplementation {
   /** Describe reports the worker's devices, memory, library versions and capacity. */
   describe: handleUnaryCall<DescribeRequest, DescribeResponse>;
-  /** CountParameters counts a trial's adapter parameters without training (meta device, no weights). */
+  /**
+   * CountParameters counts a trial's adapter parameters without training (meta device, no weights). For a peft
+   * trial it also validates the config with the installed PEFT (INVALID_ARGUMENT with PEFT's message) and returns
+   * the canonical config.
+   */
   countParameters: handleUnaryCall<CountParametersRequest, CountParametersResponse>;
   /** Train fine-tunes one trial: progress events, then the adapter in chunks, then the result (always last). */
   train: handleServerStreamingCall<TrainRequest, TrainEvent>;
@@ -4398,7 +5265,11 @@ export interface WorkerServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DescribeResponse) => void,
   ): ClientUnaryCall;
-  /** CountParameters counts a trial's adapter parameters without training (meta device, no weights). */
+  /**
+   * CountParameters counts a trial's adapter parameters without training (meta device, no weights). For a peft
+   * trial it also validates the config with the installed PEFT (INVALID_ARGUMENT with PEFT's message) and returns
+   * the canonical config.
+   */
   countParameters(
     request: CountParametersRequest,
     callback: (error: ServiceError | null, response: CountParametersResponse) => void,

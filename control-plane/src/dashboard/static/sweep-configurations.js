@@ -1,0 +1,25 @@
+// @ts-check
+/** The configuration views under a sweep's page, from GET /api/v1/sweeps/:id/results (its `configurations`). */
+import { getJson } from './api.js';
+import { renderConfigurationViews } from './config-views.js';
+import { h, replace } from './dom.js';
+
+/**
+ * Appends the views to `root` and draws them; `refresh()` redraws from the current results.
+ * @param {HTMLElement} root
+ * @param {string} id
+ */
+export function mountSweepConfigurations(root, id) {
+  const box = h('div', { id: 'config-views' });
+  root.appendChild(box);
+  const refresh = async () => {
+    try {
+      const r = await getJson(`/api/v1/sweeps/${encodeURIComponent(id)}/results`);
+      renderConfigurationViews(box, r.configurations, { file: id });
+    } catch (err) {
+      replace(box, h('p', { class: 'error' }, /** @type {Error} */ (err).message));
+    }
+  };
+  void refresh();
+  return { refresh };
+}
