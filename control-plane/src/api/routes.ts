@@ -155,8 +155,15 @@ export const API_ROUTES: ApiRoute[] = [
     auth: 'none',
     params: trialParamsSchema,
     responses: {
-      200: { description: 'the adapter archive', contentType: 'application/x-tar', headers: { 'X-Adapter-Sha256': 'sha256 hex of the archive' } },
-      404: { description: 'no such sweep (CP_ERR_SWEEP_NOT_FOUND) or trial (CP_ERR_TRIAL_NOT_FOUND), or the trial has no adapter (CP_ERR_ADAPTER_NOT_FOUND: the base model, an unfinished trial)' },
+      200: {
+        description: 'the adapter archive',
+        contentType: 'application/x-tar',
+        headers: { 'X-Adapter-Sha256': 'sha256 hex of the archive' },
+      },
+      404: {
+        description:
+          'no such sweep (CP_ERR_SWEEP_NOT_FOUND) or trial (CP_ERR_TRIAL_NOT_FOUND), or the trial has no adapter (CP_ERR_ADAPTER_NOT_FOUND: the base model, an unfinished trial)',
+      },
     },
     handler: async ({ params, reply, ctx }) => getTrialAdapterHandler(params.id, params.trialKey, reply, ctx),
   }),

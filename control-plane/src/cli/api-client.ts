@@ -7,7 +7,12 @@ export class ApiClient {
     private readonly token: string | undefined,
   ) {}
 
-  async request<T>(method: string, path: string, body?: { text: string; contentType: string }, headers?: Record<string, string>): Promise<T> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: { text: string; contentType: string },
+    headers?: Record<string, string>,
+  ): Promise<T> {
     const res = await this.send(method, path, body, headers);
     const text = await res.text();
     if (!res.ok) throw errorOf(res, text);
@@ -21,7 +26,12 @@ export class ApiClient {
     return { data: Buffer.from(await res.arrayBuffer()), headers: res.headers };
   }
 
-  private async send(method: string, path: string, body?: { text: string; contentType: string }, headers?: Record<string, string>): Promise<Response> {
+  private async send(
+    method: string,
+    path: string,
+    body?: { text: string; contentType: string },
+    headers?: Record<string, string>,
+  ): Promise<Response> {
     try {
       return await fetch(`${this.baseUrl}${path}`, {
         method,
@@ -50,6 +60,10 @@ function errorOf(res: Response, text: string): ControlPlaneError {
   } catch {
     // not JSON: keep the raw text below
   }
-  const code = (parsed.error?.code && parsed.error.code in ERROR_CODES ? parsed.error.code : 'CP_ERR_API_REQUEST') as ErrorCode;
-  return new ControlPlaneError(code, parsed.error?.message ?? `${res.status} ${text.slice(0, 200)}`, { issues: parsed.error?.issues });
+  const code = (
+    parsed.error?.code && parsed.error.code in ERROR_CODES ? parsed.error.code : 'CP_ERR_API_REQUEST'
+  ) as ErrorCode;
+  return new ControlPlaneError(code, parsed.error?.message ?? `${res.status} ${text.slice(0, 200)}`, {
+    issues: parsed.error?.issues,
+  });
 }

@@ -24,15 +24,27 @@ interface DemoOptions {
 export function makeDemoCommand(config: CliConfig, io: CliIo): Command {
   const cmd = new Command('demo');
   return cmd
-    .description('run the demo sweep on this machine, offline: SmolLM2-135M learning arithmetic, base vs LoRA vs BSLoRA')
+    .description(
+      'run the demo sweep on this machine, offline: SmolLM2-135M learning arithmetic, base vs LoRA vs BSLoRA',
+    )
     .argument('[spec]', 'sweep spec to run instead of the demo (jobs/smollm2-arith.yaml)')
-    .option('--tiny', 'the smoke run instead: a random tiny Llama (jobs/quickstart.yaml), LoRA vs BSLoRA, seconds not minutes')
+    .option(
+      '--tiny',
+      'the smoke run instead: a random tiny Llama (jobs/quickstart.yaml), LoRA vs BSLoRA, seconds not minutes',
+    )
     .option('--json', 'print the finished sweep as JSON (and nothing else) on stdout')
     .option('--fresh', 'train every trial again (a new demo home) instead of reusing results of earlier demo runs')
     .option('--data-mirror <dir>', DATA_MIRROR_HELP)
-    .addHelpText('after', '\nExamples:\n  $ bslora demo\n  $ bslora demo --tiny\n  $ bslora demo jobs/smollm2-commonsense.yaml')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ bslora demo\n  $ bslora demo --tiny\n  $ bslora demo jobs/smollm2-commonsense.yaml',
+    )
     .action(async (specArg: string | undefined, opts: DemoOptions) => {
-      if (specArg && opts.tiny) cmd.error(`error: give either a spec (${specArg}) or --tiny, not both`, { exitCode: 2, code: 'bslora.demoUsage' });
+      if (specArg && opts.tiny)
+        cmd.error(`error: give either a spec (${specArg}) or --tiny, not both`, {
+          exitCode: 2,
+          code: 'bslora.demoUsage',
+        });
       applyDataMirror(opts.dataMirror);
       // Loaded here, not at the top: `bslora --help` and the other commands start without the stack's modules.
       const { runDemo } = await import('./run-demo.js');
@@ -40,4 +52,4 @@ export function makeDemoCommand(config: CliConfig, io: CliIo): Command {
     });
 }
 
-export { type DemoOptions };
+export type { DemoOptions };

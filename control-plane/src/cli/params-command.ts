@@ -16,8 +16,14 @@ export function makeParamsCommand(_config: CliConfig, io: CliIo): Command {
     )
     .argument('<spec>', 'sweep spec file (YAML or JSON)')
     .option('--json', 'print JSON')
-    .option('--worker <address>', 'ask the worker at host:port (for shapes not known here, a worker is started otherwise)')
-    .option('--spawn-worker', 'count through a worker started for it even when the model is a known Llama shape (proto/model-shapes.json)')
+    .option(
+      '--worker <address>',
+      'ask the worker at host:port (for shapes not known here, a worker is started otherwise)',
+    )
+    .option(
+      '--spawn-worker',
+      'count through a worker started for it even when the model is a known Llama shape (proto/model-shapes.json)',
+    )
     .option('--device <device>', 'device of the worker started for counting (counting itself uses no weights)', 'cpu')
     .option('--timeout <seconds>', 'how long to wait for the --worker to answer', '10')
     .addHelpText(

@@ -153,7 +153,9 @@ describe('expandSweep', () => {
     const [base, lora] = expand(minimalSpec({ grid, training }));
     for (const setting of ['gradient_checkpointing', 'bf16_autocast']) {
       const [base2, lora2] = expand(minimalSpec({ grid, training: { ...training, [setting]: true } }));
-      expect(lora2!.training, setting).toMatchObject({ [setting === 'bf16_autocast' ? 'bf16Autocast' : 'gradientCheckpointing']: true });
+      expect(lora2!.training, setting).toMatchObject({
+        [setting === 'bf16_autocast' ? 'bf16Autocast' : 'gradientCheckpointing']: true,
+      });
       expect(lora2!.trialKey, setting).not.toBe(lora!.trialKey);
       expect(base2!.trialKey, setting).toBe(base!.trialKey);
     }
