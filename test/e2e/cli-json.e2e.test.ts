@@ -84,6 +84,8 @@ describe('every --json command prints JSON alone on stdout', () => {
     expect((await run('sweep status', [sweepId])).json).toMatchObject({ id: sweepId });
     expect((await run('sweep list', [])).json.map((s: { id: string }) => s.id)).toContain(sweepId);
     expect((await run('sweep results', [sweepId])).json).toMatchObject({ sweepId });
+    const compared = await run('compare', [sweepId, String(waited.json.id)]);
+    expect(compared.json.sweeps.map((s: { id: string }) => s.id)).toEqual([sweepId, String(waited.json.id)]);
   }, 240_000);
 
   it('workers, params, adapter get', async () => {

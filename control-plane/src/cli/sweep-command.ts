@@ -10,7 +10,6 @@ import { resultTable, type SweepDetail } from './sweep-view.js';
 import { waitForSweep } from './wait-for-sweep.js';
 import { loadOrCreateToken } from '../api/auth-token.js';
 import { expectLines, sweepOutcomeError, type ExpectSummary } from './expect-view.js';
-import { configurationTable } from './configuration-view.js';
 import type { ConfigurationResults } from '../stats/configuration-results.js';
 
 export interface CliIo {
@@ -142,6 +141,8 @@ export function makeSweepCommand(config: CliConfig, io: CliIo): Command {
     .option('--full', "with json: each trial's whole plan and recorded result too (train report, metrics)")
     .addHelpText('after', '\nExample:\n  $ bslora sweep results sw-20261129-1a2b3c4d --format csv > results.csv')
     .action(async (id: string, opts: { format: string; json?: boolean; full?: boolean }) => {
+      // The statistics modules (and the generated contract under them) load only when a table is printed.
+      const { configurationTable } = await import('./configuration-view.js');
       const format = opts.json ? 'json' : opts.format;
       const client = api();
       if (format === 'csv') {

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from bslora_worker.models import load_base_model
-from bslora_worker.trials.contract_files import trial_defaults
+from bslora_worker.contract_files import trial_defaults
 from bslora_worker.trials.memory import PeakMemory
 from bslora_worker.trials.train_trial import train_trial
 from trial_messages import trial_view
