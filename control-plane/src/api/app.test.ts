@@ -531,6 +531,7 @@ describe('REST API (inject)', () => {
       expect(Object.keys((resumed[2].data as { row: object }).row).sort()).toEqual([
         'accuracy',
         'finalLoss',
+        'footprint',
         'lastError',
         'meanAcc',
         'reused',
