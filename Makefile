@@ -4,7 +4,7 @@
 setup:
 	@bash infra/scripts/setup.sh
 
-## demo: run the quick-start sweep (real training, offline) and print its result table
+## demo: SmolLM2-135M learning arithmetic: base, LoRA r=8 and BSLoRA per share mode (real training, offline); table and chart
 demo: setup
 	@node bin/bslora.js demo
 

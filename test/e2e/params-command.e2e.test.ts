@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeProgram } from '../../control-plane/src/cli/program.js';
 import type { ParamsReport } from '../../control-plane/src/cli/params-command.js';
@@ -123,9 +124,9 @@ describe('bslora params', () => {
     expect(cap.stdout()).toMatch(/bslora-slice-2\/2\/4-s0\s+bslora\s+[\d,]+/);
   });
 
-  it('starts and stops a worker of its own when none is named', async () => {
+  it('starts and stops a worker of its own with --spawn-worker', async () => {
     const { run, cap } = cli();
-    await run(['params', specWith(4)]);
+    await run(['params', specWith(4), '--spawn-worker']);
     const out = cap.stdout();
     expect(out).toMatch(/^params-e2e: 8 trials on builtin:tiny-llama \([\d,]+ base parameters\)/);
     expect(out).toMatch(/trial\s+method\s+local\s+intra\s+inter\s+transform\s+total\s+of LoRA/);
@@ -134,4 +135,57 @@ describe('bslora params', () => {
     );
     expect(out).toMatch(/of LoRA\s+file bytes\s+bf16 bytes\s+merged bf16\s+per GiB/);
   }, 120_000);
+
+  it('counts known Llama shapes without a worker, exactly as the worker counts them (every method, share mode, GQA, refusals)', async () => {
+    const wide = (base: string, kron: number) => {
+      const path = join(home, `wide-${base.replace(/\W/g, '_')}-${kron}.yaml`);
+      writeFileSync(
+        path,
+        [
+          'name: params-wide',
+          `base_model: ${base}`,
+          'train_data: builtin:arith',
+          'eval_tasks: [builtin:arith]',
+          'target_modules: [down_proj, q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj]',
+          'training: {steps: 3, learning_rate: 0.003, batch_size: 4, seq_len: 64}',
+          'grid:',
+          '  method: [base, lora, vera, bslora]',
+          '  lora_ranks: [4, 16]',
+          '  vera_ranks: [32]',
+          `  paired: [{share_mode: slice, ranks: [{local: 2, intra: 2, inter: 4}, {local: 4, intra: 0, inter: 0}]}, {share_mode: gate, gate_share_size: 48, ranks: [{local: 1, intra: 2, inter: 0}]}, {share_mode: kron, kron_share_size: ${kron}, ranks: [{local: 2, intra: 4, inter: 8}]}]`,
+        ].join('\n'),
+      );
+      return path;
+    };
+    const specs = [
+      specWith(4),
+      specWith(7),
+      wide('builtin:tiny-llama', 16),
+      wide('builtin:tiny-llama', 3),
+      wide('meta-llama/Meta-Llama-3-8B', 256),
+      wide('meta-llama/Llama-2-7b-hf', 64),
+      fileURLToPath(new URL('../../jobs/quickstart.yaml', import.meta.url)),
+      fileURLToPath(new URL('../../jobs/smollm2-arith.yaml', import.meta.url)),
+      fileURLToPath(new URL('../../jobs/paper/llama2-7b-commonsense.yaml', import.meta.url)),
+    ];
+    for (const spec of specs) {
+      const viaWorker = cli();
+      const e1 = await viaWorker.run(['params', spec, '--worker', worker.address, '--json']).catch((e) => e);
+      const local = cli();
+      const started = Date.now();
+      const e2 = await local.run(['params', spec, '--json']).catch((e) => e);
+      expect(Date.now() - started, spec).toBeLessThan(2_000);
+      // The serving footprint is computed by a worker only (docs/reference/cli.md): counted from shapes it is null,
+      // and every other field equals the worker's.
+      const fromShapes = JSON.parse(local.cap.stdout()) as { trials: { footprint: unknown }[] };
+      const fromWorker = JSON.parse(viaWorker.cap.stdout()) as { trials: { footprint: unknown }[] };
+      for (const t of fromShapes.trials) expect(t.footprint, spec).toBeNull();
+      const withoutFootprint = (r: { trials: { footprint: unknown }[] }) => ({
+        ...r,
+        trials: r.trials.map(({ footprint: _f, ...t }) => t),
+      });
+      expect(withoutFootprint(fromShapes), spec).toEqual(withoutFootprint(fromWorker));
+      expect(e2?.issues ?? null, spec).toEqual(e1?.issues ?? null);
+    }
+  }, 240_000);
 });

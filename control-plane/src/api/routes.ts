@@ -28,6 +28,7 @@ import {
 import { getReadyHandler } from './handlers/get-health.js';
 import { getMetricsHandler } from './handlers/get-metrics.js';
 import { getSweepEventsHandler } from './handlers/get-sweep-events.js';
+import { getTrialAdapterHandler } from './handlers/get-trial-adapter.js';
 import { getWorkersHandler } from './handlers/get-workers.js';
 import { listSweepsHandler } from './handlers/list-sweeps.js';
 import { postGithubHookHandler } from './handlers/post-github-hook.js';
@@ -140,6 +141,31 @@ export const API_ROUTES: ApiRoute[] = [
       404: { description: 'no such sweep (CP_ERR_SWEEP_NOT_FOUND) or trial in it (CP_ERR_TRIAL_NOT_FOUND)' },
     },
     handler: async ({ params, ctx }) => sweepTrial(ctx.cp, params.id, params.trialKey),
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/v1/sweeps/:id/trials/:trialKey/adapter',
+    operationId: 'getTrialAdapter',
+    summary: "Download a trial's trained adapter",
+    description:
+      'A tar of the PEFT `save_pretrained` directory the worker wrote (adapter_config.json, adapter_model.safetensors), byte for byte as ' +
+      'stored; `X-Adapter-Sha256` is its sha256. `PeftModel.from_pretrained` loads the unpacked directory (`import bslora` first for a ' +
+      'BSLoRA adapter). `bslora adapter get` adds a model card.',
+    tag: 'sweeps',
+    auth: 'none',
+    params: trialParamsSchema,
+    responses: {
+      200: {
+        description: 'the adapter archive',
+        contentType: 'application/x-tar',
+        headers: { 'X-Adapter-Sha256': 'sha256 hex of the archive' },
+      },
+      404: {
+        description:
+          'no such sweep (CP_ERR_SWEEP_NOT_FOUND) or trial (CP_ERR_TRIAL_NOT_FOUND), or the trial has no adapter (CP_ERR_ADAPTER_NOT_FOUND: the base model, an unfinished trial)',
+      },
+    },
+    handler: async ({ params, reply, ctx }) => getTrialAdapterHandler(params.id, params.trialKey, reply, ctx),
   }),
   defineRoute({
     method: 'GET',

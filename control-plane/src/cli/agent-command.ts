@@ -1,10 +1,6 @@
 /** `bslora agent`: on a GPU host, spawn one worker per device (or drive named remote workers) and consume trials. */
 import { Command } from 'commander';
-import { resolveDevices } from '../agent/discover-devices.js';
-import { Agent } from '../agent/agent.js';
 import { ControlPlaneError } from '../errors.js';
-import { connectionFromUrl } from '../queue/queues.js';
-import { checkEvictionPolicy, pingRedis } from '../redis/ensure-redis.js';
 import type { CliConfig } from './config.js';
 import { DATA_MIRROR_HELP, applyDataMirror } from './data-mirror-option.js';
 import type { CliIo } from './sweep-command.js';
@@ -41,6 +37,11 @@ export function makeAgentCommand(config: CliConfig, io: CliIo): Command {
         dataMirror?: string;
       }) => {
         applyDataMirror(opts.dataMirror);
+        // Loaded when the command runs, so that the rest of the CLI starts without the agent's modules.
+        const { checkEvictionPolicy, pingRedis } = await import('../redis/ensure-redis.js');
+        const { connectionFromUrl } = await import('../queue/queues.js');
+        const { resolveDevices } = await import('../agent/discover-devices.js');
+        const { Agent } = await import('../agent/agent.js');
         const redisUrl = opts.redis ?? config.redisUrl;
         if (!(await pingRedis(redisUrl))) {
           throw new ControlPlaneError('CP_ERR_REDIS_UNAVAILABLE', `no Redis answers at ${redisUrl}`);

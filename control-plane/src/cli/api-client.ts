@@ -13,9 +13,27 @@ export class ApiClient {
     body?: { text: string; contentType: string },
     headers?: Record<string, string>,
   ): Promise<T> {
-    let res: Response;
+    const res = await this.send(method, path, body, headers);
+    const text = await res.text();
+    if (!res.ok) throw errorOf(res, text);
+    return (res.headers.get('content-type') ?? '').includes('json') ? (JSON.parse(text) as T) : (text as T);
+  }
+
+  /** A GET whose body is bytes (an adapter archive), with the response headers. */
+  async download(path: string): Promise<{ data: Buffer; headers: Headers }> {
+    const res = await this.send('GET', path);
+    if (!res.ok) throw errorOf(res, await res.text());
+    return { data: Buffer.from(await res.arrayBuffer()), headers: res.headers };
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    body?: { text: string; contentType: string },
+    headers?: Record<string, string>,
+  ): Promise<Response> {
     try {
-      res = await fetch(`${this.baseUrl}${path}`, {
+      return await fetch(`${this.baseUrl}${path}`, {
         method,
         headers: {
           ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
@@ -31,21 +49,21 @@ export class ApiClient {
         { cause: err },
       );
     }
-    const text = await res.text();
-    if (!res.ok) {
-      let parsed: { error?: { code?: string; message?: string; issues?: { path: string; message: string }[] } } = {};
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        // not JSON: keep the raw text below
-      }
-      const code = (
-        parsed.error?.code && parsed.error.code in ERROR_CODES ? parsed.error.code : 'CP_ERR_API_REQUEST'
-      ) as ErrorCode;
-      throw new ControlPlaneError(code, parsed.error?.message ?? `${res.status} ${text.slice(0, 200)}`, {
-        issues: parsed.error?.issues,
-      });
-    }
-    return (res.headers.get('content-type') ?? '').includes('json') ? (JSON.parse(text) as T) : (text as T);
   }
+}
+
+/** The server's error document as a ControlPlaneError with the server's code (CP_ERR_API_REQUEST when unknown). */
+function errorOf(res: Response, text: string): ControlPlaneError {
+  let parsed: { error?: { code?: string; message?: string; issues?: { path: string; message: string }[] } } = {};
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON: keep the raw text below
+  }
+  const code = (
+    parsed.error?.code && parsed.error.code in ERROR_CODES ? parsed.error.code : 'CP_ERR_API_REQUEST'
+  ) as ErrorCode;
+  return new ControlPlaneError(code, parsed.error?.message ?? `${res.status} ${text.slice(0, 200)}`, {
+    issues: parsed.error?.issues,
+  });
 }

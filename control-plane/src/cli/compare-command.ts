@@ -6,7 +6,6 @@ import { loadOrCreateToken } from '../api/auth-token.js';
 import type { Comparison } from '../stats/compare-sweeps.js';
 import { ApiClient } from './api-client.js';
 import type { CliConfig } from './config.js';
-import { configurationTable } from './configuration-view.js';
 import type { CliIo } from './sweep-command.js';
 
 export function makeCompareCommand(config: CliConfig, io: CliIo): Command {
@@ -27,6 +26,8 @@ export function makeCompareCommand(config: CliConfig, io: CliIo): Command {
         'Sweeps that differ in base model, eval tasks or eval limit are refused with the difference (exit 2).',
     )
     .action(async (ids: string[], opts: { reference?: string; format: string; json?: boolean }) => {
+      // The statistics modules (and the generated contract under them) load only when a table is printed.
+      const { configurationTable } = await import('./configuration-view.js');
       const client = new ApiClient(config.apiUrl, loadOrCreateToken(config.homeDir).token);
       const query = new URLSearchParams({ sweeps: ids.join(',') });
       if (opts.reference) query.set('reference', opts.reference);

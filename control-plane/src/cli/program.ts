@@ -1,6 +1,7 @@
 /** The `bslora` program: every subcommand from its `make…Command()` factory (tests call `parseAsync` on this). */
 import { Command } from 'commander';
 import type { CliConfig } from './config.js';
+import { makeAdapterCommand } from './adapter-command.js';
 import { makeAgentCommand } from './agent-command.js';
 import { makeDemoCommand } from './demo-command.js';
 import { makeServeCommand } from './serve-command.js';
@@ -29,6 +30,7 @@ export function makeProgram(config: CliConfig, io: CliIo): Command {
   program.addCommand(makeAgentCommand(config, io));
   program.addCommand(makeDemoCommand(config, io));
   program.addCommand(makeSweepCommand(config, io));
+  program.addCommand(makeAdapterCommand(config, io));
   program.addCommand(makeCompareCommand(config, io));
   program.addCommand(makeParamsCommand(config, io));
   program.addCommand(makeWorkersCommand(config, io));

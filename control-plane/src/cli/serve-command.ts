@@ -1,11 +1,8 @@
 /** `bslora serve`: the control plane alone (store, planner, recorder, API) for a many-host deployment. */
 import { Command } from 'commander';
-import { buildApp } from '../api/app.js';
 import { loadOrCreateToken } from '../api/auth-token.js';
 import { defaultReadAuth } from '../api/read-auth.js';
-import { ControlPlane } from '../control-plane.js';
 import { ControlPlaneError } from '../errors.js';
-import { pingRedis } from '../redis/ensure-redis.js';
 import type { CliConfig } from './config.js';
 import type { CliIo } from './sweep-command.js';
 import { untilSignal } from './until-signal.js';
@@ -26,6 +23,10 @@ export function makeServeCommand(config: CliConfig, io: CliIo): Command {
       '\nExample:\n  $ BSLORA_HOST=0.0.0.0 bslora serve --redis redis://queue.internal:6379\n  $ bslora agent --redis redis://queue.internal:6379   # on each GPU host',
     )
     .action(async (opts: { redis?: string; readAuth?: boolean }) => {
+      // Loaded when the command runs, so that the rest of the CLI starts without the server's modules.
+      const { pingRedis } = await import('../redis/ensure-redis.js');
+      const { ControlPlane } = await import('../control-plane.js');
+      const { buildApp } = await import('../api/app.js');
       const redisUrl = opts.redis ?? config.redisUrl;
       const { token, created } = loadOrCreateToken(config.homeDir);
       if (!(await pingRedis(redisUrl))) {

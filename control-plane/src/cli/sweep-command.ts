@@ -2,9 +2,7 @@
 import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { loadSweepSpecFile } from '../sweep-specs/index.js';
 import { SWEEP_STATUSES } from '../store/statuses.js';
-import { usesRelativeLocalPaths } from '../sweep-specs/parse-sweep-spec.js';
 import { ApiClient } from './api-client.js';
 import type { CliConfig } from './config.js';
 import { renderTable } from './render-table.js';
@@ -12,7 +10,6 @@ import { resultTable, type SweepDetail } from './sweep-view.js';
 import { waitForSweep } from './wait-for-sweep.js';
 import { loadOrCreateToken } from '../api/auth-token.js';
 import { expectLines, sweepOutcomeError, type ExpectSummary } from './expect-view.js';
-import { configurationTable } from './configuration-view.js';
 import type { ConfigurationResults } from '../stats/configuration-results.js';
 
 export interface CliIo {
@@ -54,6 +51,9 @@ export function makeSweepCommand(config: CliConfig, io: CliIo): Command {
     .action(
       async (specPath: string, opts: { wait?: boolean; json?: boolean; idempotencyKey?: string; root?: string[] }) => {
         const path = resolve(specPath);
+        // The spec modules (zod, yaml) are loaded only by the command that reads a spec.
+        const { loadSweepSpecFile } = await import('../sweep-specs/index.js');
+        const { usesRelativeLocalPaths } = await import('../sweep-specs/parse-sweep-spec.js');
         // Validate locally first: every problem is named before anything reaches the queue. Local paths must lie
         // under the spec's folder (or a --root).
         await loadSweepSpecFile(path, { roots: [dirname(path), ...(opts.root ?? []).map((r) => resolve(r))] });
@@ -76,8 +76,10 @@ export function makeSweepCommand(config: CliConfig, io: CliIo): Command {
           );
           return;
         }
-        if (!opts.json)
-          io.out.write(`submitted sweep ${submitted.id}: ${submitted.trials} trials (${submitted.reused} reused)\n`);
+        // With --json, stdout carries the finished sweep alone; the submission line goes to stderr.
+        (opts.json ? io.err : io.out).write(
+          `submitted sweep ${submitted.id}: ${submitted.trials} trials (${submitted.reused} reused)\n`,
+        );
         const done = await waitForSweep(client, submitted.id, io.out, { quiet: opts.json });
         const verdicts = expectLines(summaryOf(done));
         io.out.write(
@@ -139,6 +141,8 @@ export function makeSweepCommand(config: CliConfig, io: CliIo): Command {
     .option('--full', "with json: each trial's whole plan and recorded result too (train report, metrics)")
     .addHelpText('after', '\nExample:\n  $ bslora sweep results sw-20261129-1a2b3c4d --format csv > results.csv')
     .action(async (id: string, opts: { format: string; json?: boolean; full?: boolean }) => {
+      // The statistics modules (and the generated contract under them) load only when a table is printed.
+      const { configurationTable } = await import('./configuration-view.js');
       const format = opts.json ? 'json' : opts.format;
       const client = api();
       if (format === 'csv') {

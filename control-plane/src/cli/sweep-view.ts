@@ -29,26 +29,47 @@ export interface SweepDetail {
 
 export function resultTable(sweep: SweepDetail): string {
   const lora = pickLoraBaseline(sweep.trials, (t) => t.result?.counts.total);
-  const rows = sweep.trials.map((t) => [
-    t.name,
-    t.method === 'peft' && t.peftName ? `peft:${t.peftName}` : t.method,
-    t.scale === null || t.scale === undefined ? null : fmtScale(t.scale),
-    t.status + (t.reused ? ' (reused)' : ''),
-    fmtInt(t.result?.counts.total),
-    lora && t.result ? fmtPct(t.result.counts.total / lora.result!.counts.total) : null,
-    fmtNum(t.result?.initialLoss),
-    fmtNum(t.result?.finalLoss),
-    t.result?.meanAcc === null || t.result?.meanAcc === undefined ? null : fmtPct(t.result.meanAcc),
-  ]);
-  const table = renderTable(
-    ['trial', 'method', 'scale', 'status', 'trainable', 'of LoRA', 'first loss', 'final loss', 'mean acc'],
-    rows,
-  );
+  // The untuned model's accuracy (mean over its seeds): each trial's gain over it gets a column when there is one.
+  const bases = sweep.trials
+    .filter((t) => t.method === 'base' && t.result?.meanAcc != null)
+    .map((t) => t.result!.meanAcc!);
+  const baseAcc = bases.length ? bases.reduce((a, b) => a + b, 0) / bases.length : null;
+  const rows = sweep.trials.map((t) => {
+    const acc = t.result?.meanAcc ?? null;
+    const row = [
+      t.name,
+      t.method === 'peft' && t.peftName ? `peft:${t.peftName}` : t.method,
+      t.scale === null || t.scale === undefined ? null : fmtScale(t.scale),
+      t.status + (t.reused ? ' (reused)' : ''),
+      fmtInt(t.result?.counts.total),
+      lora && t.result ? fmtPct(t.result.counts.total / lora.result!.counts.total) : null,
+      fmtNum(t.result?.initialLoss),
+      fmtNum(t.result?.finalLoss),
+      acc === null ? null : fmtPct(acc),
+    ];
+    return baseAcc === null ? row : [...row, acc === null || t.method === 'base' ? null : fmtPoints(acc - baseAcc)];
+  });
+  const header = [
+    'trial',
+    'method',
+    'scale',
+    'status',
+    'trainable',
+    'of LoRA',
+    'first loss',
+    'final loss',
+    'mean acc',
+    ...(baseAcc === null ? [] : ['vs base']),
+  ];
+  const table = renderTable(header, rows);
   const errors = sweep.trials
     .filter((t) => t.lastError && t.status !== 'completed')
     .map((t) => `  ${t.name}: ${t.lastError}`);
   return errors.length ? `${table}\n\nfailed trials:\n${errors.join('\n')}` : table;
 }
+
+/** A difference of accuracies (0–1) in signed points: `+45.0 pt`. */
+const fmtPoints = (d: number) => `${d >= 0 ? '+' : '-'}${Math.abs(100 * d).toFixed(1)} pt`;
 
 /** A scale as a short number: 2, 0.727, 3.54. */
 function fmtScale(s: number): string {

@@ -1,7 +1,5 @@
 /** `bslora up`: Redis (if none answers), control plane, one agent with a worker per device, and the API. */
 import { Command } from 'commander';
-import { resolveDevices } from '../agent/discover-devices.js';
-import { startLocalStack } from '../local-stack.js';
 import type { CliConfig } from './config.js';
 import { DATA_MIRROR_HELP, applyDataMirror } from './data-mirror-option.js';
 import type { CliIo } from './sweep-command.js';
@@ -24,6 +22,9 @@ export function makeUpCommand(config: CliConfig, io: CliIo): Command {
     .addHelpText('after', '\nExample:\n  $ bslora up &\n  $ bslora sweep submit jobs/quickstart.yaml --wait')
     .action(async (opts: { devices: string; readAuth?: boolean; dataMirror?: string }) => {
       applyDataMirror(opts.dataMirror);
+      // Loaded when the command runs, so that the rest of the CLI starts without the stack's modules.
+      const { resolveDevices } = await import('../agent/discover-devices.js');
+      const { startLocalStack } = await import('../local-stack.js');
       const stack = await startLocalStack({
         homeDir: config.homeDir,
         redisUrl: config.redisUrl,

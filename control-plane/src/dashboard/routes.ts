@@ -19,7 +19,9 @@ export interface DashboardDeps {
   controlPlane: ControlPlane;
 }
 
-const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
+// Spelled from the repository root (three levels up, as every data path here), so that it holds in the compiled CLI
+// (dist/cli/js/, infra/scripts/build-cli.sh) too.
+const STATIC_DIR = fileURLToPath(new URL('../../../control-plane/src/dashboard/static/', import.meta.url));
 const ECHARTS_DIST = dirname(createRequire(import.meta.url).resolve('echarts'));
 
 const JS = 'text/javascript; charset=utf-8';

@@ -111,6 +111,8 @@ describe('expandSweep', () => {
       microBatchSize: undefined,
       trainOnInputs: false,
       promptTemplate: PromptTemplate.PROMPT_TEMPLATE_ALPACA,
+      gradientCheckpointing: false,
+      bf16Autocast: false,
     });
   });
 
@@ -131,6 +133,8 @@ describe('expandSweep', () => {
           lr_scheduler: 'linear',
           train_on_inputs: false,
           prompt_template: 'alpaca',
+          gradient_checkpointing: false,
+          bf16_autocast: false,
         },
       }),
     );
@@ -141,6 +145,20 @@ describe('expandSweep', () => {
       value: { rank: 8, loraAlpha: 16, loraDropout: 0.05, scaling: fixed2 },
     });
     expect(implicit[1]!.method).toMatchObject({ $case: 'bslora', value: { loraAlpha: 16, loraDropout: 0.05 } });
+  });
+
+  it('puts gradient_checkpointing and bf16_autocast into adapter trials and their keys (base evaluations keep theirs)', () => {
+    const grid = { method: ['base', 'lora'], lora_ranks: [8] };
+    const training = { steps: 10, learning_rate: 0.001, batch_size: 4, seq_len: 32 };
+    const [base, lora] = expand(minimalSpec({ grid, training }));
+    for (const setting of ['gradient_checkpointing', 'bf16_autocast']) {
+      const [base2, lora2] = expand(minimalSpec({ grid, training: { ...training, [setting]: true } }));
+      expect(lora2!.training, setting).toMatchObject({
+        [setting === 'bf16_autocast' ? 'bf16Autocast' : 'gradientCheckpointing']: true,
+      });
+      expect(lora2!.trialKey, setting).not.toBe(lora!.trialKey);
+      expect(base2!.trialKey, setting).toBe(base!.trialKey);
+    }
   });
 
   it('keeps warmup_steps: 0 on the wire as a set 0, apart from leaving it unset', () => {

@@ -204,6 +204,18 @@ export const trainingSchema = z
         `put the loss on the prompt's tokens too; default ${String(TRIAL_DEFAULTS.training.train_on_inputs)} (the completion only, as the reference)`,
       ),
     prompt_template: promptTemplateSchema.optional(),
+    gradient_checkpointing: z
+      .boolean()
+      .optional()
+      .describe(
+        `recompute the base model's activations in the backward pass: less memory, more compute; default ${String(TRIAL_DEFAULTS.training.gradient_checkpointing)}`,
+      ),
+    bf16_autocast: z
+      .boolean()
+      .optional()
+      .describe(
+        `forward and backward under bfloat16 autocast where the device supports it (adapter weights stay float32); default ${String(TRIAL_DEFAULTS.training.bf16_autocast)}`,
+      ),
   })
   .superRefine((t, ctx) => {
     if (t.micro_batch_size !== undefined && t.batch_size % t.micro_batch_size !== 0) {

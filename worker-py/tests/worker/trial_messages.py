@@ -9,7 +9,8 @@ from bslora_worker.contract_files import method_versions
 from bslora_worker.trials.trial import Trial
 
 _TRAINING = ("steps", "epochs", "learning_rate", "batch_size", "seq_len", "warmup_steps", "eval_limit",
-             "checkpoint_every", "micro_batch_size", "train_on_inputs")
+             "checkpoint_every", "micro_batch_size", "train_on_inputs",
+             "gradient_checkpointing", "bf16_autocast")
 _TRAINING_ENUMS = {"lr_scheduler": (pb.LrScheduler, "LR_SCHEDULER_"),
                    "prompt_template": (pb.PromptTemplate, "PROMPT_TEMPLATE_")}
 

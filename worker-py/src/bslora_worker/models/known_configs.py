@@ -1,38 +1,39 @@
 """Shapes of well-known hub models, so parameters can be counted (and sweeps planned) without the hub or weights.
 
-Only architecture sizes are recorded here (public facts from each model's config.json); counting builds the model on
-the meta device, so a 70B shape costs nothing.
+Only architecture sizes are recorded (public facts from each model's config.json), in proto/model-shapes.json;
+counting builds the model on the meta device, so a 70B shape costs nothing.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from transformers import LlamaConfig
 
-_LLAMA = {
-    # hub id: (hidden, intermediate, layers, heads, kv heads, vocab)
-    "huggyllama/llama-7b": (4096, 11008, 32, 32, 32, 32000),
-    "huggyllama/llama-13b": (5120, 13824, 40, 40, 40, 32000),
-    "meta-llama/Llama-2-7b-hf": (4096, 11008, 32, 32, 32, 32000),
-    "meta-llama/Llama-2-13b-hf": (5120, 13824, 40, 40, 40, 32000),
-    "meta-llama/Llama-2-70b-hf": (8192, 28672, 80, 64, 8, 32000),
-    "meta-llama/Meta-Llama-3-8B": (4096, 14336, 32, 32, 8, 128256),
-    "meta-llama/Meta-Llama-3-70B": (8192, 28672, 80, 64, 8, 128256),
-    "meta-llama/Llama-3.1-8B": (4096, 14336, 32, 32, 8, 128256),
-}
+
+def _hub_shapes() -> dict[str, dict]:
+    """The hub entries of proto/model-shapes.json (the control plane counts from the same file)."""
+    path = Path(__file__).resolve().parents[4] / "proto" / "model-shapes.json"
+    models = json.loads(path.read_text())["models"]
+    return {ref: shape for ref, shape in models.items() if not ref.startswith("builtin:")}
+
+
+_LLAMA = _hub_shapes()
 
 
 def known_config(ref: str) -> LlamaConfig | None:
     shape = _LLAMA.get(ref)
     if shape is None:
         return None
-    hidden, inter, layers, heads, kv, vocab = shape
     return LlamaConfig(
-        hidden_size=hidden,
-        intermediate_size=inter,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        num_key_value_heads=kv,
-        vocab_size=vocab,
+        hidden_size=shape["hidden"],
+        intermediate_size=shape["intermediate"],
+        num_hidden_layers=shape["layers"],
+        num_attention_heads=shape["heads"],
+        num_key_value_heads=shape["kv_heads"],
+        vocab_size=shape["vocab"],
+        tie_word_embeddings=shape["tied"],
         architectures=["LlamaForCausalLM"],
     )
 

@@ -28,13 +28,13 @@ from peft import get_peft_model
 from ..data import check_available, load_class_items, load_train_examples
 from ..errors import Cancelled, FailedPrecondition, InvalidArgument
 from ..models import LoadedBase
-from ..devices import peak_memory_bytes
 from ..versions import library_versions
 from .adapter_config import adapter_config
 from .rank_fit import check_ranks_fit
 from .archive import pack_directory, sha256_hex
 from .batches import ClassStepBatches, StepBatches, tokenize_class_items, tokenize_examples
 from .checkpoints import CheckpointStore
+from .memory import PeakMemory, memory_settings, step_autocast
 from .lr_schedule import lr_schedule
 from .micro_batches import loss_targets, split_micro_batches
 from .parameter_counts import count_trial_parameters
@@ -146,34 +146,8 @@ def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, sta
         losses = list(state["losses"])
 
     device = next(peft_model.parameters()).device
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    lr_at = lr_schedule(trial.lr_scheduler, peak=trial.learning_rate, warmup_steps=trial.warmup_steps,
-                        total_steps=trial.steps)
-    step_started = time.perf_counter()
-    for step in range(start_step, trial.steps):
-        if cancel.is_set():
-            raise Cancelled(f"trial {trial.trial_key[:12]} cancelled at step {step}")
-        lr = lr_at(step)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        batch = batches.batch(step)
-        loss = _accumulate_gradients(peft_model, batch, trial.micro_batch_size, device)
-        if not math.isfinite(loss):
-            raise InvalidArgument(f"loss became {loss} at step {step}: lower training.learning_rate")
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        losses.append(loss)
-
-        now = time.perf_counter()
-        tokens = int(batch["attention_mask"].sum())
-        elapsed = now - step_started
-        step_started = now
-        done = step + 1
-        eta = elapsed * (trial.steps - done)
-        on_progress(StepProgress(done, trial.steps, losses[-1], lr, tokens / max(elapsed, 1e-9), eta))
-        if trial.checkpoint_every and done % trial.checkpoint_every == 0 and done < trial.steps:
-            checkpoints.save(done, peft_model, optimizer, losses)
+    with memory_settings(peft_model, trial, device), PeakMemory(device) as peak:
+        _train_steps(trial, peft_model, optimizer, batches, device, losses, start_step, checkpoints, on_progress, cancel)
 
     adapter = _save_adapter(peft_model)
     sha = sha256_hex(adapter)
@@ -189,13 +163,43 @@ def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, sta
         final_loss=sum(tail) / len(tail),
         steps=len(losses),
         wall_seconds=time.perf_counter() - started,
-        peak_memory_bytes=peak_memory_bytes(str(device)),
+        peak_memory_bytes=peak.peak_bytes,
         versions=library_versions(),
         device=str(device),
         adapter=adapter,
         adapter_sha256=sha,
         resumed_from_step=start_step,
     )
+
+
+def _train_steps(trial, peft_model, optimizer, batches, device, losses, start_step, checkpoints, on_progress, cancel):
+    lr_at = lr_schedule(trial.lr_scheduler, peak=trial.learning_rate, warmup_steps=trial.warmup_steps,
+                        total_steps=trial.steps)
+    step_started = time.perf_counter()
+    for step in range(start_step, trial.steps):
+        if cancel.is_set():
+            raise Cancelled(f"trial {trial.trial_key[:12]} cancelled at step {step}")
+        lr = lr_at(step)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        batch = batches.batch(step)
+        with step_autocast(trial, device):
+            loss = _accumulate_gradients(peft_model, batch, trial.micro_batch_size, device)
+        if not math.isfinite(loss):
+            raise InvalidArgument(f"loss became {loss} at step {step}: lower training.learning_rate")
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        losses.append(loss)
+
+        now = time.perf_counter()
+        tokens = int(batch["attention_mask"].sum())
+        elapsed = now - step_started
+        step_started = now
+        done = step + 1
+        eta = elapsed * (trial.steps - done)
+        on_progress(StepProgress(done, trial.steps, losses[-1], lr, tokens / max(elapsed, 1e-9), eta))
+        if trial.checkpoint_every and done % trial.checkpoint_every == 0 and done < trial.steps:
+            checkpoints.save(done, peft_model, optimizer, losses)
 
 
 def _accumulate_gradients(peft_model, batch, micro_batch_size: int, device) -> float:

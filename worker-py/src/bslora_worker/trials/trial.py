@@ -238,6 +238,16 @@ class Trial:
         return _enum_setting(pb.PromptTemplate, "PROMPT_TEMPLATE_", self.msg.training.prompt_template,
                              trial_defaults()["training"]["prompt_template"], "training.prompt_template")
 
+    @property
+    def gradient_checkpointing(self) -> bool:
+        """Recompute the base model's activations in the backward pass (trials/memory.py)."""
+        return bool(self.training_setting("gradient_checkpointing"))
+
+    @property
+    def bf16_autocast(self) -> bool:
+        """Forward and backward under bfloat16 autocast (trials/memory.py)."""
+        return bool(self.training_setting("bf16_autocast"))
+
     def __repr__(self) -> str:
         return f"Trial({self.name!r}, method={self.method!r}, key={self.trial_key[:12]!r})"
 

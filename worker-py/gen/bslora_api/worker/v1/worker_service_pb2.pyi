@@ -213,7 +213,7 @@ class PeftSettings(_message.Message):
     def __init__(self, name: _Optional[str] = ..., config_json: _Optional[str] = ..., peft_version: _Optional[str] = ...) -> None: ...
 
 class TrainingSettings(_message.Message):
-    __slots__ = ("steps", "epochs", "learning_rate", "batch_size", "seq_len", "warmup_steps", "eval_limit", "checkpoint_every", "lr_scheduler", "micro_batch_size", "train_on_inputs", "prompt_template")
+    __slots__ = ("steps", "epochs", "learning_rate", "batch_size", "seq_len", "warmup_steps", "eval_limit", "checkpoint_every", "lr_scheduler", "micro_batch_size", "train_on_inputs", "prompt_template", "gradient_checkpointing", "bf16_autocast")
     STEPS_FIELD_NUMBER: _ClassVar[int]
     EPOCHS_FIELD_NUMBER: _ClassVar[int]
     LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
@@ -226,6 +226,8 @@ class TrainingSettings(_message.Message):
     MICRO_BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
     TRAIN_ON_INPUTS_FIELD_NUMBER: _ClassVar[int]
     PROMPT_TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    GRADIENT_CHECKPOINTING_FIELD_NUMBER: _ClassVar[int]
+    BF16_AUTOCAST_FIELD_NUMBER: _ClassVar[int]
     steps: int
     epochs: float
     learning_rate: float
@@ -238,7 +240,9 @@ class TrainingSettings(_message.Message):
     micro_batch_size: int
     train_on_inputs: bool
     prompt_template: PromptTemplate
-    def __init__(self, steps: _Optional[int] = ..., epochs: _Optional[float] = ..., learning_rate: _Optional[float] = ..., batch_size: _Optional[int] = ..., seq_len: _Optional[int] = ..., warmup_steps: _Optional[int] = ..., eval_limit: _Optional[int] = ..., checkpoint_every: _Optional[int] = ..., lr_scheduler: _Optional[_Union[LrScheduler, str]] = ..., micro_batch_size: _Optional[int] = ..., train_on_inputs: _Optional[bool] = ..., prompt_template: _Optional[_Union[PromptTemplate, str]] = ...) -> None: ...
+    gradient_checkpointing: bool
+    bf16_autocast: bool
+    def __init__(self, steps: _Optional[int] = ..., epochs: _Optional[float] = ..., learning_rate: _Optional[float] = ..., batch_size: _Optional[int] = ..., seq_len: _Optional[int] = ..., warmup_steps: _Optional[int] = ..., eval_limit: _Optional[int] = ..., checkpoint_every: _Optional[int] = ..., lr_scheduler: _Optional[_Union[LrScheduler, str]] = ..., micro_batch_size: _Optional[int] = ..., train_on_inputs: _Optional[bool] = ..., prompt_template: _Optional[_Union[PromptTemplate, str]] = ..., gradient_checkpointing: _Optional[bool] = ..., bf16_autocast: _Optional[bool] = ...) -> None: ...
 
 class Trial(_message.Message):
     __slots__ = ("trial_key", "name", "bslora", "lora", "vera", "base", "peft", "method_version", "base_model", "task_type", "train_data", "eval_tasks", "target_modules", "training", "seed")

@@ -550,6 +550,18 @@ export interface TrainingSettings {
     | undefined;
   /** How instruction records become prompts (unset: the default). */
   promptTemplate: PromptTemplate;
+  /**
+   * Recompute the base model's activations in the backward pass instead of keeping them: less memory, more compute
+   * (unset: the default in proto/trial-defaults.json).
+   */
+  gradientCheckpointing?:
+    | boolean
+    | undefined;
+  /**
+   * Run forward and backward under bfloat16 autocast where the device supports it; the adapter's weights and the
+   * optimizer stay float32 (unset: the default in proto/trial-defaults.json).
+   */
+  bf16Autocast?: boolean | undefined;
 }
 
 /**
@@ -707,7 +719,10 @@ export interface TrainResult {
   steps: number;
   /** Wall time of this call in seconds. */
   wallSeconds: number;
-  /** Peak memory in bytes (RSS on CPU, allocated on CUDA). */
+  /**
+   * Peak memory of this trial's training in bytes: the highest resident set size sampled while it trained on the CPU,
+   * the allocator's peak since it started on CUDA.
+   */
   peakMemoryBytes: number;
   /** Library versions. */
   versions: { [key: string]: string };
@@ -2374,6 +2389,8 @@ function createBaseTrainingSettings(): TrainingSettings {
     microBatchSize: undefined,
     trainOnInputs: undefined,
     promptTemplate: 0,
+    gradientCheckpointing: undefined,
+    bf16Autocast: undefined,
   };
 }
 
@@ -2416,6 +2433,12 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
     }
     if (message.promptTemplate !== 0) {
       writer.uint32(96).int32(message.promptTemplate);
+    }
+    if (message.gradientCheckpointing !== undefined) {
+      writer.uint32(104).bool(message.gradientCheckpointing);
+    }
+    if (message.bf16Autocast !== undefined) {
+      writer.uint32(112).bool(message.bf16Autocast);
     }
     return writer;
   },
@@ -2529,6 +2552,22 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
             message.promptTemplate = reader.int32() as any;
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.gradientCheckpointing = reader.bool();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.bf16Autocast = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2598,6 +2637,16 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
         : isSet(object.prompt_template)
         ? promptTemplateFromJSON(object.prompt_template)
         : 0,
+      gradientCheckpointing: isSet(object.gradientCheckpointing)
+        ? globalThis.Boolean(object.gradientCheckpointing)
+        : isSet(object.gradient_checkpointing)
+        ? globalThis.Boolean(object.gradient_checkpointing)
+        : undefined,
+      bf16Autocast: isSet(object.bf16Autocast)
+        ? globalThis.Boolean(object.bf16Autocast)
+        : isSet(object.bf16_autocast)
+        ? globalThis.Boolean(object.bf16_autocast)
+        : undefined,
     };
   },
 
@@ -2638,6 +2687,12 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
     if (message.promptTemplate !== 0) {
       obj.promptTemplate = promptTemplateToJSON(message.promptTemplate);
     }
+    if (message.gradientCheckpointing !== undefined) {
+      obj.gradientCheckpointing = message.gradientCheckpointing;
+    }
+    if (message.bf16Autocast !== undefined) {
+      obj.bf16Autocast = message.bf16Autocast;
+    }
     return obj;
   },
 
@@ -2670,6 +2725,8 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
     message.microBatchSize = object.microBatchSize ?? undefined;
     message.trainOnInputs = object.trainOnInputs ?? undefined;
     message.promptTemplate = object.promptTemplate ?? 0;
+    message.gradientCheckpointing = object.gradientCheckpointing ?? undefined;
+    message.bf16Autocast = object.bf16Autocast ?? undefined;
     return message;
   },
 };
