@@ -268,6 +268,20 @@ export const comparisonQuerySchema = z.object({
     .describe('configuration that paired differences are taken against; default: the largest LoRA'),
 });
 
+export const sweepConfigurationsSchema = component(
+  'SweepConfigurations',
+  z.object({
+    sweepId: z.string(),
+    status: z.enum(SWEEP_STATUSES),
+    configurations: configurationResultsSchema,
+  }),
+  "A sweep's configuration-level results alone: what the results document carries under `configurations`, without its trial rows.",
+);
+
+export const configurationsQuerySchema = z.object({
+  reference: referenceQueryField(),
+});
+
 export const sweepResultsSchema = component(
   'SweepResults',
   z.object({
@@ -518,6 +532,16 @@ export const listSweepsQuerySchema = z.object({
   status: z.enum(SWEEP_STATUSES).optional(),
 });
 
+function referenceQueryField() {
+  return z
+    .string()
+    .max(300)
+    .optional()
+    .describe(
+      'configuration name (trial name without -s<seed>) that paired differences are taken against; default: the largest LoRA',
+    );
+}
+
 export const resultsQuerySchema = z.object({
   format: z
     .enum(['json', 'csv', 'columns'])
@@ -530,13 +554,7 @@ export const resultsQuerySchema = z.object({
     .regex(/^(plan|result)(,(plan|result))*$/, "a comma-separated list of 'plan' and 'result'")
     .optional()
     .describe("JSON only: add each trial's whole plan and/or recorded result (train report, metrics) to its row"),
-  reference: z
-    .string()
-    .max(300)
-    .optional()
-    .describe(
-      'configuration name (trial name without -s<seed>) that paired differences are taken against; default: the largest LoRA',
-    ),
+  reference: referenceQueryField(),
 });
 
 export const sweepEventsQuerySchema = z.object({

@@ -15,6 +15,8 @@ import {
   sweepIdParamsSchema,
   sweepListSchema,
   sweepResultsSchema,
+  sweepConfigurationsSchema,
+  configurationsQuerySchema,
   sweepEventsQuerySchema,
   comparisonQuerySchema,
   comparisonResponseSchema,
@@ -45,6 +47,7 @@ import {
   sweepOr404,
   sweepResultColumns,
   sweepResults,
+  sweepConfigurations,
   sweepTrial,
   sweepTrials,
 } from './sweep-views.js';
@@ -218,6 +221,29 @@ export const API_ROUTES: ApiRoute[] = [
       const ref = query.reference === undefined ? '' : `:ref=${query.reference}`;
       return sendJsonView(req, reply, ctx.viewCache, `json:${include.join(',')}:${params.id}${ref}`, () =>
         sweepResults(ctx.cp, params.id, include, query.reference),
+      );
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/v1/sweeps/:id/configurations',
+    operationId: 'getConfigurations',
+    summary: "Get a sweep's configuration-level results (means over seeds with intervals, paired differences, front)",
+    tag: 'sweeps',
+    auth: 'none',
+    params: sweepIdParamsSchema,
+    query: configurationsQuerySchema,
+    responses: {
+      200: {
+        description: 'the configurations (the `configurations` of GET results, without trial rows)',
+        schema: sweepConfigurationsSchema,
+      },
+      ...notFound,
+    },
+    handler: async ({ params, query, req, reply, ctx }) => {
+      const ref = query.reference === undefined ? '' : `:ref=${query.reference}`;
+      return sendJsonView(req, reply, ctx.viewCache, `configurations:${params.id}${ref}`, () =>
+        sweepConfigurations(ctx.cp, params.id, query.reference),
       );
     },
   }),

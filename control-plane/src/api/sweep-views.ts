@@ -88,6 +88,22 @@ export function sweepResults(
   };
 }
 
+/**
+ * The configuration-level results alone. The dashboard's configuration views read this rather than the results
+ * document, whose trial rows are megabytes at thousands of trials and which the page already has in columns.
+ */
+export function sweepConfigurations(cp: ControlPlane, id: string, reference?: string) {
+  const sweep = sweepOr404(cp, id);
+  const rows = cp.store.trialsOfSweep(id);
+  return {
+    sweepId: id,
+    status: sweep.status,
+    configurations: configurationResults(rows, itemsOfRows(cp.store.db, rows), {
+      reference: referenceOr400(rows, reference),
+    }),
+  };
+}
+
 /** The parts of a trial's table row that depend on the trial alone: its grid coordinates, counts and accuracies. */
 function tableColumnsOf(row: TrialRow) {
   const c = trialCoordinates(row.plan);

@@ -57,8 +57,8 @@ export async function getAdapter(config: CliConfig, io: CliIo, req: GetAdapterRe
     throw new ControlPlaneError('CP_ERR_OUTPUT_EXISTS', `${dir} is not empty: name a new or empty directory`);
   }
 
-  const { data, headers } = await api.download(`${sweepPath}/trials/${encodeURIComponent(trial.trialKey)}/adapter`);
-  const announced = headers.get('x-adapter-sha256');
+  const { data, header } = await api.download(`${sweepPath}/trials/${encodeURIComponent(trial.trialKey)}/adapter`);
+  const announced = header('x-adapter-sha256');
   const actual = createHash('sha256').update(data).digest('hex');
   if (announced !== actual) {
     throw new ControlPlaneError(

@@ -111,7 +111,14 @@ export async function startResultRecorder(
     const job = parseTrialJobId(jobId);
     if (!job) return;
     const r = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as EvalJobResult;
-    recordEvalResult(store, job.sweepId, r);
+    try {
+      recordEvalResult(store, job.sweepId, r);
+    } catch (err) {
+      // A throw here would end QueueEvents' reading loop without a word, and every later trial would stay running.
+      // The sweep job records this trial again when the flow ends; meanwhile the sweep's log says what went wrong.
+      store.addEvent(job.sweepId, r.trialKey, 'record-failed', { message: (err as Error).message });
+      return;
+    }
     hooks.onChange?.(job.sweepId, 'trial-finished', { trialKey: r.trialKey });
   });
   const runningSweeps = new Set<string>();

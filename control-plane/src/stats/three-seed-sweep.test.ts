@@ -25,7 +25,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../../../test/helpers/redis.js';
 import { buildApp } from '../api/app.js';
-import { sweepResultsSchema, webhookPayloadSchema } from '../api/api-schemas.js';
+import { sweepConfigurationsSchema, sweepResultsSchema, webhookPayloadSchema } from '../api/api-schemas.js';
 import { ControlPlane } from '../control-plane.js';
 import { finishSweep } from '../recorder/result-recorder.js';
 import { recordItemResults, type ItemTruth } from '../../../test/helpers/item-results.js';
@@ -172,6 +172,21 @@ describe('a sweep with three seeds per configuration', () => {
     expect(bad.json().error.message).toMatch(
       /reference 'lora-r99' is not a configuration of this sweep; use one of: .*lora-r8/,
     );
+  });
+
+  it('serves the configurations alone, equal to those in the results document, for any reference', async () => {
+    for (const query of ['', '?reference=bslora-slice-2/2/4']) {
+      const res = await app.inject(`/api/v1/sweeps/${sweepId}/configurations${query}`);
+      expect(res.statusCode).toBe(200);
+      const alone = sweepConfigurationsSchema.parse(res.json());
+      expect(alone.configurations).toEqual((await results(query)).configurations);
+      expect(res.body.length).toBeLessThan(
+        (await app.inject(`/api/v1/sweeps/${sweepId}/results${query}`)).body.length,
+      );
+    }
+    const bad = await app.inject(`/api/v1/sweeps/${sweepId}/configurations?reference=lora-r99`);
+    expect(bad.statusCode).toBe(400);
+    expect((await app.inject('/api/v1/sweeps/sw-nope/configurations')).statusCode).toBe(404);
   });
 
   it('prints configuration rows as mean ± half-width (n) in `bslora sweep results`', async () => {

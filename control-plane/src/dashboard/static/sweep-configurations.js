@@ -1,5 +1,5 @@
 // @ts-check
-/** The configuration views under a sweep's page, from GET /api/v1/sweeps/:id/results (its `configurations`). */
+/** The configuration views under a sweep's page, from GET /api/v1/sweeps/:id/configurations. */
 import { getJson } from './api.js';
 import { renderConfigurationViews } from './config-views.js';
 import { h, replace } from './dom.js';
@@ -14,7 +14,7 @@ export function mountSweepConfigurations(root, id) {
   root.appendChild(box);
   const refresh = async () => {
     try {
-      const r = await getJson(`/api/v1/sweeps/${encodeURIComponent(id)}/results`);
+      const r = await getJson(`/api/v1/sweeps/${encodeURIComponent(id)}/configurations`);
       renderConfigurationViews(box, r.configurations, { file: id });
     } catch (err) {
       replace(box, h('p', { class: 'error' }, /** @type {Error} */ (err).message));
