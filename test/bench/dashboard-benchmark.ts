@@ -3,6 +3,7 @@
  *
  *   npx tsx test/bench/dashboard-benchmark.ts [--trials 10000] [--workers 2] [--opens 3] [--json out.json]
  *                                             [--redis redis://127.0.0.1:6379] [--timeout-s 1800]
+ *                                             [--profile page.cpuprofile]  (the page's CPU profile, first open)
  *
  * One ControlPlane, one dry-run Agent (`--workers` Python workers started with `--dry-run`, which answer Train and
  * Evaluate at once without a model) and the REST API with the dashboard, in this process, on a real Redis under a
@@ -53,6 +54,7 @@ const { values: args } = parseArgs({
     redis: { type: 'string', default: TEST_REDIS_URL },
     json: { type: 'string' },
     'timeout-s': { type: 'string', default: '1800' },
+    profile: { type: 'string' },
   },
 });
 const TRIALS = Number(args.trials);
@@ -398,8 +400,27 @@ async function main(): Promise<void> {
       await p.addInitScript(LONG_TASKS_SCRIPT);
       const c = await ctx.newCDPSession(p);
       const t = await countTraffic(c, sweepId);
+      const profiling = args.profile !== undefined && i === 0;
+      if (profiling) {
+        await c.send('Profiler.enable');
+        await c.send('Profiler.start');
+      }
       await p.goto(`${url}/sweeps/${sweepId}`);
       const firstChartMs = (await p.evaluate(firstChartInPage(plotted))) as number;
+      if (profiling) {
+        const { profile } = await c.send('Profiler.stop');
+        writeFileSync(args.profile!, JSON.stringify(profile));
+        log(`  open 1: CPU profile of the page until its first chart written to ${args.profile}`);
+      }
+      // Where the time went: when the page's script could start, and when the table's columns had arrived.
+      const milestones = (await p.evaluate(`(() => {
+        const nav = performance.getEntriesByType('navigation')[0];
+        const columns = performance.getEntriesByType('resource').find((e) => e.name.includes('format=columns'));
+        return { domContentLoaded: nav ? nav.domContentLoadedEventEnd : null, columnsArrived: columns ? columns.responseEnd : null };
+      })()`)) as { domContentLoaded: number | null; columnsArrived: number | null };
+      log(
+        `  open ${i + 1}: DOMContentLoaded at ${fmt(milestones.domContentLoaded ?? Number.NaN, 0)} ms, table columns arrived at ${fmt(milestones.columnsArrived ?? Number.NaN, 0)} ms`,
+      );
       await quiet(t);
       const hoverMs = await hoverLatency(p);
       opens.push({

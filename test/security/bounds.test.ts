@@ -106,6 +106,12 @@ describe('bounds', () => {
       'grid.lora_ranks[0]',
       'must be <= 65536 (got 1000000000)',
     ],
+    [
+      "LoRA rank above the model's smallest targeted dimension",
+      { grid: { method: ['lora'], lora_ranks: [33] } },
+      'grid.lora_ranks[0]',
+      'lora rank 33 is larger than module model.layers.0.self_attn.v_proj of builtin:tiny-llama (64 x 32) allows; use at most 32',
+    ],
     ['description of 1 MB', { description: 'x'.repeat(200_000) }, 'description', 'must be at most 10000 characters'],
     [
       'description with NUL',
@@ -155,7 +161,8 @@ describe('bounds', () => {
     const res = await submit(
       minimalSpec({
         name: 'streamed',
-        grid: { method: ['lora'], lora_ranks: Array.from({ length: 300 }, (_, i) => i + 1) },
+        base_model: 'builtin:smollm2-135m',
+        grid: { method: ['lora'], lora_ranks: Array.from({ length: 150 }, (_, i) => i + 1), seeds: [0, 1] },
       }),
     );
     expect(res.statusCode, res.body).toBe(201);

@@ -5,22 +5,8 @@
  * params` answers in well under a second for any size. Anything else (another architecture, seq_cls, target names
  * other than the seven Llama projections) returns null and is counted by a worker. A test checks both agree.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { taskTypeName, TRIAL_DEFAULTS, trialCoordinates, type Trial } from '../sweep-specs/index.js';
-
-interface LlamaShape {
-  hidden: number;
-  intermediate: number;
-  layers: number;
-  heads: number;
-  kv_heads: number;
-  vocab: number;
-  tied: boolean;
-}
-
-const SHAPES_PATH = fileURLToPath(new URL('../../../proto/model-shapes.json', import.meta.url));
-const SHAPES = (JSON.parse(readFileSync(SHAPES_PATH, 'utf8')) as { models: Record<string, LlamaShape> }).models;
+import { firstLayerModule, knownShape, type LlamaShape, projections } from './model-shapes.js';
 
 export interface CountedParams {
   local: number;
@@ -30,20 +16,6 @@ export interface CountedParams {
   head: number;
   total: number;
   baseTotal: number;
-}
-
-/** (in, out) of each projection a target name can adapt, in one decoder layer. */
-function projections(s: LlamaShape): Record<string, [number, number]> {
-  const kv = s.kv_heads * (s.hidden / s.heads);
-  return {
-    q_proj: [s.hidden, s.hidden],
-    k_proj: [s.hidden, kv],
-    v_proj: [s.hidden, kv],
-    o_proj: [s.hidden, s.hidden],
-    gate_proj: [s.hidden, s.intermediate],
-    up_proj: [s.hidden, s.intermediate],
-    down_proj: [s.intermediate, s.hidden],
-  };
 }
 
 function baseTotal(s: LlamaShape): number {
@@ -69,7 +41,7 @@ export class AdapterDoesNotFit extends Error {}
  * {@link AdapterDoesNotFit} for a kron share size that does not divide every adapted dimension.
  */
 export function countLlamaAdapter(trial: Trial): CountedParams | null {
-  const shape = Object.hasOwn(SHAPES, trial.baseModel) ? SHAPES[trial.baseModel]! : null;
+  const shape = knownShape(trial.baseModel);
   const taskType = taskTypeName(trial.taskType) ?? TRIAL_DEFAULTS.task_type;
   if (!shape || taskType !== 'causal_lm' || shape.hidden % shape.heads !== 0) return null;
   const plan = { ...trialCoordinates(trial), baseModel: trial.baseModel, targetModules: trial.targetModules };
@@ -103,7 +75,7 @@ export function countLlamaAdapter(trial: Trial): CountedParams | null {
       if (bad.length) {
         const name = names.find((m) => proj[m]![0] % size || proj[m]![1] % size)!;
         const [i, o] = proj[name]!;
-        const module = `model.layers.0.${['gate_proj', 'up_proj', 'down_proj'].includes(name) ? 'mlp' : 'self_attn'}.${name}`;
+        const module = firstLayerModule(name);
         const common = targets.flat().reduce(gcd);
         throw new AdapterDoesNotFit(
           `adapter does not fit ${plan.baseModel}: BSLoraConfig.kron_share_size=${size} does not divide the shape of module ` +

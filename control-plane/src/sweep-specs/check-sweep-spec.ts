@@ -8,6 +8,7 @@ import { maxSweepTrials } from './spec-limits.js';
 import type { SweepSpec } from './sweep-spec.js';
 import { trialCoordinates } from './trial-coordinates.js';
 import { asList, axisPath, bsloraBlocks, enumerateTrials } from './trial-plan.js';
+import { rankDoesNotFit, rankLimit } from '../params/rank-fit.js';
 
 /** A cross-field problem; `path` as zod paths are (segments). */
 export interface SpecCheckIssue {
@@ -63,6 +64,18 @@ function dedupe(issues: SpecCheckIssue[]): SpecCheckIssue[] {
     seen.add(id);
     return true;
   });
+}
+
+/** Where a rank that does not fit was given: the list entry when it is one, else the field it was computed from. */
+function rankPath(spec: SweepSpec, method: string, rank: number): (string | number)[] {
+  const grid = spec.grid;
+  if (method === 'lora') {
+    const i = (asList(grid.lora_ranks) ?? []).indexOf(rank);
+    return axisPath(['grid'], 'lora_ranks', grid.lora_ranks, Math.max(i, 0));
+  }
+  const i = (grid.ranks ?? []).findIndex((r) => r.local === rank);
+  if (i >= 0) return ['grid', 'ranks', i, 'local'];
+  return grid.total_rank !== undefined ? ['grid', 'total_rank'] : grid.paired ? ['grid', 'paired'] : ['grid'];
 }
 
 /** Checks every rule that ties fields of a structurally valid spec together. */
@@ -205,6 +218,18 @@ export function checkSweepSpec(spec: SweepSpec): SpecCheckIssue[] {
   // Only enumerate when the grid itself is sound: the count and the expect rules depend on it.
   if (issues.some((i) => i.path[0] === 'grid' || i.path[0] === 'training')) return dedupe(issues);
   const trials = enumerateTrials(spec).map(trialCoordinates);
+
+  // Ranks against the model's shapes, where they are known here; a worker checks any other model the same way.
+  const limit = rankLimit(spec.base_model, spec.target_modules);
+  for (const t of trials) {
+    const why =
+      t.method === 'lora'
+        ? rankDoesNotFit('lora rank', t.rank!, spec.base_model, limit)
+        : t.method === 'bslora'
+          ? rankDoesNotFit('bslora local rank', t.ranks!.local, spec.base_model, limit)
+          : null;
+    if (why) add(rankPath(spec, t.method, t.method === 'lora' ? t.rank! : t.ranks!.local), why);
+  }
 
   (spec.expect ?? []).forEach((rule, i) => {
     const path = ['expect', i];
