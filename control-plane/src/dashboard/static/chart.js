@@ -33,7 +33,7 @@ const FONT =
   "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', 'Liberation Sans', 'Helvetica Neue', Arial, sans-serif";
 
 export const FRONT_SERIES_ID = 'pareto-front';
-/** Above this many points a series is drawn in large mode and the chart does not animate. */
+/** Above this many points in the chart its series are drawn in large mode and the chart does not animate. */
 const LARGE = 2000;
 const MAX_LABELS = 40;
 export const BASE_SERIES_ID = 'base-reference';
@@ -46,7 +46,13 @@ export const BASE_SERIES_ID = 'base-reference';
  */
 export function createChart(el, trials) {
   const chart = echarts.init(el, null, { renderer: trials > LARGE ? 'canvas' : 'svg' });
-  new ResizeObserver(() => chart.resize()).observe(el);
+  // The observer also reports the size the chart was created at; redrawing for that would draw everything twice.
+  let size = `${el.clientWidth}x${el.clientHeight}`;
+  new ResizeObserver(() => {
+    const now = `${el.clientWidth}x${el.clientHeight}`;
+    if (now !== size) chart.resize();
+    size = now;
+  }).observe(el);
   return chart;
 }
 
@@ -102,7 +108,9 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data,
     const style = groupStyle(group);
     const isLora = group === 'lora';
     const points = byGroup.get(group);
-    const large = points.length > LARGE;
+    // Large mode once the chart as a whole is dense: a thousand LoRA seeds beside nine thousand BSLoRA points cost
+    // a path per symbol otherwise. A handful of baseline points keeps its full symbols and labels.
+    const large = plotted.length > LARGE && points.length > MAX_LABELS;
     /** @type {any} */
     const s = {
       id: `group:${group}`,
@@ -122,7 +130,7 @@ export function chartOption(data, opts = { tooltip: (t) => trialTooltip(t, data,
       emphasis: { scale: 1.5, itemStyle: { borderColor: '#111827', borderWidth: 2 } },
       // Thousands of points: ECharts' large mode draws them as one path, without per-point animation.
       large,
-      largeThreshold: LARGE,
+      largeThreshold: MAX_LABELS,
       data: large
         ? points.map((/** @type {Trial} */ t) => [t.trainable, t.meanAcc])
         : points.map((/** @type {Trial} */ t) => ({

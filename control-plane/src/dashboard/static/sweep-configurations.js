@@ -20,6 +20,7 @@ export function mountSweepConfigurations(root, id) {
       replace(box, h('p', { class: 'error' }, /** @type {Error} */ (err).message));
     }
   };
-  void refresh();
+  // After the chart above has been painted: the first screen is the chart, and these views can wait a frame.
+  requestAnimationFrame(() => setTimeout(() => void refresh(), 0));
   return { refresh };
 }
