@@ -11,5 +11,10 @@ rm -rf "$out.tmp"
 node_modules/.bin/esbuild control-plane/src/cli/main.ts \
   --bundle --splitting --format=esm --platform=node --target=node20 --packages=external \
   --outdir="$out.tmp" --entry-names='[name]' --chunk-names='[name]-[hash]' --log-level=warning
+# The spec-checking thread's entry (parse-off-thread.ts starts `./parse-thread.mjs` beside itself): compiled too, so
+# the compiled CLI's server does not need tsx to check a submitted spec.
+node_modules/.bin/esbuild control-plane/src/sweep-specs/parse-thread.ts \
+  --bundle --format=esm --platform=node --target=node20 --packages=external \
+  --outfile="$out.tmp/parse-thread.mjs" --log-level=warning
 rm -rf "$out"
 mv "$out.tmp" "$out"

@@ -6,6 +6,7 @@
 import { execa } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -45,6 +46,34 @@ describe('the compiled CLI', () => {
     expect(packages.length).toBeGreaterThan(0);
     for (const p of packages) expect(p, p).toMatch(/^(commander|node:[a-z_/]+)$/);
   });
+
+  it('checks a spec on its own thread without tsx (the server side of a submission)', async () => {
+    const worker = new Worker(join(OUT, 'parse-thread.mjs'));
+    try {
+      const replies: { ready?: boolean; id?: number; ok?: boolean; spec?: { name: string }; error?: unknown }[] = [];
+      worker.on('message', (m) => replies.push(m));
+      await new Promise<void>((resolve, reject) => {
+        worker.once('error', reject);
+        const tick = setInterval(() => {
+          if (replies.some((r) => r.id === 1)) {
+            clearInterval(tick);
+            resolve();
+          }
+        }, 20);
+        worker.postMessage({
+          id: 1,
+          text: readFileSync(join(ROOT, 'jobs/quickstart.yaml'), 'utf8'),
+          opts: { baseDir: join(ROOT, 'jobs') },
+        });
+      });
+      const reply = replies.find((r) => r.id === 1)!;
+      expect(reply.error).toBeUndefined();
+      expect(reply.ok).toBe(true);
+      expect(reply.spec!.name).toBe('quickstart');
+    } finally {
+      await worker.terminate();
+    }
+  }, 60_000);
 
   it('finds the data files the sources name relative to themselves (builtin resources, jobs/)', async () => {
     // Validating the spec reads proto/builtin-resources.json; then the API is unreachable: exit 3, not a crash.
