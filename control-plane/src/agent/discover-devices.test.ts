@@ -24,7 +24,11 @@ describe('resolveDevices', () => {
 describe('devicesFromEnvironment', () => {
   const cases: [string, NodeJS.ProcessEnv, string[] | undefined][] = [
     ['nothing set', {}, undefined],
-    ['Slurm gres: CUDA_VISIBLE_DEVICES first', { CUDA_VISIBLE_DEVICES: '1,3', SLURM_JOB_GPUS: '5,7' }, ['cuda:1', 'cuda:3']],
+    [
+      'Slurm gres: CUDA_VISIBLE_DEVICES first',
+      { CUDA_VISIBLE_DEVICES: '1,3', SLURM_JOB_GPUS: '5,7' },
+      ['cuda:1', 'cuda:3'],
+    ],
     ['GPU UUIDs as given', { CUDA_VISIBLE_DEVICES: 'GPU-8f2a,MIG-77c1' }, ['cuda:GPU-8f2a', 'cuda:MIG-77c1']],
     ['no GPU: empty', { CUDA_VISIBLE_DEVICES: '' }, ['cpu']],
     ['no GPU: -1', { CUDA_VISIBLE_DEVICES: '-1' }, ['cpu']],

@@ -31,7 +31,9 @@ export function watchForIdle(
   idleSeconds: number,
   opts: { pollMs?: number; onError?: (err: Error) => void } = {},
 ): IdleWatch {
-  const queues = [TRAIN_QUEUE, EVAL_QUEUE].map((name) => new Queue(name, { connection: ctx.connection, prefix: ctx.prefix }));
+  const queues = [TRAIN_QUEUE, EVAL_QUEUE].map(
+    (name) => new Queue(name, { connection: ctx.connection, prefix: ctx.prefix }),
+  );
   for (const q of queues) q.on('error', (err) => opts.onError?.(err));
   // Poll often enough to notice the end of a short idle period, rarely enough to cost Redis nothing at 100 agents.
   const pollMs = opts.pollMs ?? Math.min(5_000, Math.max(250, (idleSeconds * 1000) / 4));

@@ -44,7 +44,8 @@ export function parseArtifactsSetting(value: string | undefined): ArtifactsSetti
     const bucket = slash < 0 ? rest : rest.slice(0, slash);
     const prefix = slash < 0 ? '' : rest.slice(slash + 1).replace(/\/+$/, '');
     // S3's bucket naming rules: 3 to 63 lower-case letters, digits, dots and hyphens.
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) refuse(`names no valid bucket (${JSON.stringify(bucket)})`);
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+      refuse(`names no valid bucket (${JSON.stringify(bucket)})`);
     return { kind: 's3', bucket, prefix };
   }
   return refuse('is not a backend');

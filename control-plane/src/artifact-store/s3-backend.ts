@@ -1,7 +1,7 @@
 /**
  * An S3 bucket (or any S3-compatible store): adapters as `<prefix>/<sha256>.tar`. A PutObject becomes visible whole
- * or not at all, and S3 checks the upload against the sha256 sent with it (x-amz-checksum-sha256), so a torn or
- * altered upload is refused rather than stored.
+ * or not at all. Each upload carries its sha256 (x-amz-checksum-sha256), which AWS S3 checks before storing; not
+ * every S3-compatible server does (moto, which the tests use, does not), so reads are verified in any case.
  *
  * Credentials and region come from the AWS SDK's usual chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, instance or pod
  * roles, AWS_REGION); AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL points it at an S3-compatible server (path-style
@@ -30,6 +30,15 @@ export class S3Backend implements ArtifactBackend {
       endpoint,
       forcePathStyle: endpoint !== undefined,
       region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
+      // Keys in the given environment first (as the SDK's own chain does with process.env); else that chain.
+      credentials:
+        env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+          ? {
+              accessKeyId: env.AWS_ACCESS_KEY_ID,
+              secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+              sessionToken: env.AWS_SESSION_TOKEN || undefined,
+            }
+          : undefined,
       // The sha256 checksum is sent explicitly below; no second (CRC) checksum, which not every S3-compatible
       // server accepts.
       requestChecksumCalculation: 'WHEN_REQUIRED',

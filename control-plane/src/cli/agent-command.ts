@@ -100,7 +100,9 @@ export function makeAgentCommand(config: CliConfig, io: CliIo): Command {
           await agent.close();
           return;
         }
-        const watch = watchForIdle(ctx, opts.exitWhenIdle, { onError: (e) => io.err.write(`idle watch: ${e.message}\n`) });
+        const watch = watchForIdle(ctx, opts.exitWhenIdle, {
+          onError: (e) => io.err.write(`idle watch: ${e.message}\n`),
+        });
         const ended = await Promise.race([untilSignal(), watch.idle.then(() => 'idle' as const)]);
         await watch.stop();
         if (ended === 'idle') io.out.write(`agent ${process.pid}: no work for ${opts.exitWhenIdle} s; exiting\n`);

@@ -11,7 +11,7 @@ export interface CliConfig {
   apiUrl: string;
   host: string;
   port: number;
-  /** Where adapters travel between hosts (BSLORA_ARTIFACTS; artifact-store/artifacts-setting.ts). unset: the Redis mirror */
+  /** Where adapters travel between hosts (BSLORA_ARTIFACTS; artifact-store/artifacts-setting.ts); unset: Redis. */
   artifacts?: string;
 }
 

@@ -71,7 +71,11 @@ export async function processEval(
  * filesystem may show the file late, an upload may still be landing; after the last attempt the trial fails
  * with this message. A wrong adapter is never evaluated.
  */
-export async function fetchVerifiedAdapter(artifacts: ArtifactStore, sha256: string, trialName: string): Promise<Buffer> {
+export async function fetchVerifiedAdapter(
+  artifacts: ArtifactStore,
+  sha256: string,
+  trialName: string,
+): Promise<Buffer> {
   let adapter: Buffer | undefined;
   try {
     adapter = await artifacts.fetch(sha256);

@@ -65,7 +65,8 @@ export async function processTrain(
   } catch (err) {
     if (signal?.aborted) throw await abortOutcome(job, token, signal);
     // Training again would make the same adapter, just as large: fail the trial with the cap and the way out.
-    if (isControlPlaneError(err) && err.code === 'CP_ERR_ARTIFACT_TOO_LARGE') throw new UnrecoverableError(err.message);
+    if (isControlPlaneError(err) && err.code === 'CP_ERR_ARTIFACT_TOO_LARGE')
+      throw new UnrecoverableError(err.message);
     if (isPermanentGrpcError(err)) {
       throw new UnrecoverableError(`worker refused trial ${job.data.plan.name}: ${(err as Error).message}`);
     }

@@ -1,8 +1,8 @@
 /**
  * `GET /api/v1/sweeps/{id}/trials/{key}/adapter`: a finished trial's trained adapter, the tar of its PEFT
- * `save_pretrained` directory exactly as the worker sent it, streamed from artifacts/ (fetched from the shared artifact
- * backend first when another host trained it). `X-Adapter-Sha256` names the archive's sha256, which is also its name in
- * artifacts/, so a client checks what arrived against it.
+ * `save_pretrained` directory exactly as the worker sent it, streamed from artifacts/ (fetched from the shared
+ * artifact backend first when another host trained it). `X-Adapter-Sha256` names the archive's sha256, which is also
+ * its name in artifacts/, so a client checks what arrived against it.
  */
 import { createReadStream, statSync } from 'node:fs';
 import type { FastifyReply } from 'fastify';
