@@ -35,6 +35,7 @@ describe('devicesFromEnvironment', () => {
     ['k8s device plugin', { NVIDIA_VISIBLE_DEVICES: 'GPU-aa11' }, ['cuda:GPU-aa11']],
     ['k8s: all means ask torch', { NVIDIA_VISIBLE_DEVICES: 'all' }, undefined],
     ['k8s: none', { NVIDIA_VISIBLE_DEVICES: 'none' }, ['cpu']],
+    ['k8s: device files mounted', { NVIDIA_VISIBLE_DEVICES: '/var/run/nvidia-container-devices' }, undefined],
     ['Slurm step before job', { SLURM_STEP_GPUS: '4', SLURM_JOB_GPUS: '4,5' }, ['cuda:4']],
     ['Slurm job GPUs', { SLURM_JOB_GPUS: '0,1,2' }, ['cuda:0', 'cuda:1', 'cuda:2']],
     ['Slurm count only', { SLURM_GPUS_ON_NODE: '2' }, ['cuda:0', 'cuda:1']],

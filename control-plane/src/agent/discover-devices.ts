@@ -25,7 +25,7 @@ function entries(value: string): string[] {
  * SLURM_STEP_GPUS, SLURM_JOB_GPUS, SLURM_GPUS_ON_NODE. Each entry becomes `cuda:<entry>`, where the entry is an index
  * or a GPU/MIG UUID exactly as the variable names it; the agent hands that to its worker as CUDA_VISIBLE_DEVICES, so
  * the worker uses that device and no other. An empty CUDA_VISIBLE_DEVICES, `-1` or NVIDIA's `none`/`void` mean no
- * GPU (the CPU). Undefined when nothing is set, or NVIDIA_VISIBLE_DEVICES is `all` (then torch is asked).
+ * GPU (the CPU). Undefined when nothing is set, or NVIDIA_VISIBLE_DEVICES is `all` or a path (then torch is asked).
  */
 export function devicesFromEnvironment(env: NodeJS.ProcessEnv = process.env): DevicesFound | undefined {
   const cpu = (source: string) => ({ devices: ['cpu'], source });
@@ -39,7 +39,9 @@ export function devicesFromEnvironment(env: NodeJS.ProcessEnv = process.env): De
   const nvidia = env.NVIDIA_VISIBLE_DEVICES;
   if (nvidia !== undefined) {
     const list = entries(nvidia);
-    if (list.length === 1 && list[0] === 'all') return undefined;
+    // `all`, or a folder of device files (the device plugin's volume-mounts strategy): the container sees only its
+    // own GPUs, so torch's count is the answer.
+    if ((list.length === 1 && list[0] === 'all') || list[0]?.startsWith('/')) return undefined;
     if (list.length === 0 || list[0] === 'none' || list[0] === 'void') return cpu('NVIDIA_VISIBLE_DEVICES');
     return { devices: list.map((d) => `cuda:${d}`), source: 'NVIDIA_VISIBLE_DEVICES' };
   }
