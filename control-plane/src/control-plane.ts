@@ -26,6 +26,7 @@ import { checkEvictionPolicy } from './redis/ensure-redis.js';
 import { isUnfinished } from './store/statuses.js';
 import { Store } from './store/store.js';
 import { ArtifactStore } from './queue/artifacts.js';
+import { openArtifactBackend } from './artifact-store/open-artifact-backend.js';
 import type { SweepSpec } from './sweep-specs/index.js';
 import { hashLocalRefs } from './sweep-specs/hash-local-refs.js';
 import { cancelChannel } from './agent/trial-consumers.js';
@@ -39,6 +40,11 @@ export interface ControlPlaneOptions {
   prefix?: string;
   /** Directory for the store (bslora.db) and artifacts/. */
   homeDir: string;
+  /**
+   * Where adapters travel between hosts: 'redis', 'file:///path' or 's3://bucket/prefix' (artifacts-setting.ts).
+   * @defaultValue BSLORA_ARTIFACTS of `env`, else 'redis'
+   */
+  artifacts?: string;
   /** Where webhook secrets and the webhook destination policy are read. @defaultValue process.env */
   env?: NodeJS.ProcessEnv;
 }
@@ -56,8 +62,8 @@ export class ControlPlane {
   readonly store: Store;
   readonly ctx: QueueContext;
   readonly artifactsDir: string;
-  /** Adapters by sha256; filled from the agents' Redis mirror as trials finish. */
-  readonly artifacts: ArtifactStore;
+  /** Adapters by sha256; filled from the shared artifact backend as trials finish. */
+  artifacts!: ArtifactStore;
   /** Emits 'event' with a LiveEvent for every trial progress, result and sweep end. */
   readonly live = new EventEmitter();
   /** Latest progress per trial key, for status views (versioned, so cached views know when it moved). */
@@ -85,7 +91,6 @@ export class ControlPlane {
     this.publisher = new Redis({ ...(this.ctx.connection as object), maxRetriesPerRequest: 1 });
     // Connection errors while Redis restarts are retried by ioredis; they must not crash the process.
     this.publisher.on('error', () => {});
-    this.artifacts = new ArtifactStore(this.artifactsDir, { redis: this.publisher, prefix: this.ctx.prefix });
     this.flows.on('error', () => {});
     this.live.setMaxListeners(100);
   }
@@ -93,6 +98,15 @@ export class ControlPlane {
   static async start(opts: ControlPlaneOptions): Promise<ControlPlane> {
     await checkEvictionPolicy(opts.redisUrl);
     const cp = new ControlPlane(opts);
+    const env = opts.env ?? process.env;
+    try {
+      const mirror = { redis: cp.publisher, prefix: cp.ctx.prefix };
+      const backend = await openArtifactBackend(opts.artifacts ?? env.BSLORA_ARTIFACTS, mirror, env);
+      cp.artifacts = new ArtifactStore(cp.artifactsDir, backend);
+    } catch (err) {
+      await cp.close();
+      throw err;
+    }
     cp.webhooks = await startWebhookDispatcher(cp.ctx, cp.store, {
       env: opts.env ?? process.env,
       policy: cp.webhookPolicy,
@@ -117,7 +131,7 @@ export class ControlPlane {
     return cp;
   }
 
-  /** Copies a finished trial's adapter into this control plane's artifacts/ (from the Redis mirror if needed). */
+  /** Copies a finished trial's adapter into this control plane's artifacts/ (from the shared backend if needed). */
   private async collectAdapter(trialKey: string): Promise<void> {
     const sha = this.store.adapterSha256Of(trialKey);
     if (sha) await this.artifacts.fetch(sha).catch(() => undefined);
@@ -225,6 +239,7 @@ export class ControlPlane {
     await this.webhooks?.close();
     await Promise.all([this.flows.close(), ...this.queues.map((q) => q.close())]);
     this.publisher.disconnect();
+    await this.artifacts?.close();
     this.store.close();
   }
 }

@@ -78,6 +78,12 @@ export const ERROR_CODES = {
   CP_ERR_ADAPTER_INVALID: { exitCode: 1, httpStatus: 502, summary: 'the adapter archive is damaged' },
   /** The directory `bslora adapter get` should write to exists and is not empty. */
   CP_ERR_OUTPUT_EXISTS: { exitCode: 2, httpStatus: 400, summary: 'the output directory is not empty' },
+  /** `--artifacts` / BSLORA_ARTIFACTS (or BSLORA_ARTIFACTS_REDIS_MAX_BYTES) is not a backend this build knows. */
+  CP_ERR_ARTIFACTS_SETTING: { exitCode: 2, httpStatus: 500, summary: 'the artifact backend setting is invalid' },
+  /** A trained adapter is larger than the Redis mirror takes (BSLORA_ARTIFACTS_REDIS_MAX_BYTES). */
+  CP_ERR_ARTIFACT_TOO_LARGE: { exitCode: 1, httpStatus: 507, summary: "the adapter is over the Redis mirror's cap" },
+  /** `bslora agent --exit-when-idle` was given no whole number of seconds. */
+  CP_ERR_AGENT_OPTION: { exitCode: 2, httpStatus: 400, summary: 'an agent option is invalid' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

