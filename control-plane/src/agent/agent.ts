@@ -4,7 +4,8 @@
  * minus spawning.
  */
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { newRedisClient, type RedisClient } from '../redis/redis-connection.js';
 import { ArtifactStore } from '../queue/artifacts.js';
 import type { QueueContext } from '../queue/queues.js';
 import { spawnWorker, type WorkerProcess } from '../worker-process/spawn-worker.js';
@@ -43,17 +44,18 @@ interface Slot {
 export class Agent {
   private slots: Slot[] = [];
   private closing = false;
-  private mirrorRedis?: Redis;
+  private mirrorRedis?: RedisClient;
   private heartbeat?: WorkerHeartbeatHandle;
 
   private constructor(private readonly opts: AgentOptions) {}
 
   static async start(opts: AgentOptions): Promise<Agent> {
     const agent = new Agent(opts);
-    agent.mirrorRedis = new Redis({ ...(opts.ctx.connection as object), maxRetriesPerRequest: null });
+    agent.mirrorRedis = newRedisClient(opts.ctx.connection, { maxRetriesPerRequest: null });
     agent.mirrorRedis.on('error', (e) => opts.log?.(`artifact mirror: ${e.message}`));
     const artifacts = new ArtifactStore(opts.artifactsDir ?? join(opts.homeDir, 'artifacts'), {
-      redis: agent.mirrorRedis,
+      // A Cluster has the same commands as a Redis; the mirror uses SET and GET of one key.
+      redis: agent.mirrorRedis as Redis,
       prefix: opts.ctx.prefix,
     });
     try {

@@ -4,7 +4,7 @@
  * gRPC call of that sweep's job, whichever host runs it.
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { newRedisClient } from '../redis/redis-connection.js';
 import type { ArtifactStore } from '../queue/artifacts.js';
 import { processEval } from '../queue/process-eval.js';
 import { processTrain } from '../queue/process-train.js';
@@ -44,7 +44,7 @@ export async function startTrialConsumers(
     stalledInterval: Number(process.env.BSLORA_STALLED_INTERVAL_MS ?? 30_000),
     maxStalledCount: 2,
   };
-  const redis = new Redis({ ...(ctx.connection as object), maxRetriesPerRequest: null });
+  const redis = newRedisClient(ctx.connection, { maxRetriesPerRequest: null });
   redis.on('error', (err) => opts.onError?.(err));
   // A cancelled sweep's jobs are refused before they reach a worker, on every host.
   const refuseIfCancelled = async (job: Job<TrainJobData>) => {
@@ -70,7 +70,7 @@ export async function startTrialConsumers(
   );
   for (const w of [trains, evals]) w.on('error', (err) => opts.onError?.(err));
 
-  const sub = new Redis({ ...(ctx.connection as object), maxRetriesPerRequest: null });
+  const sub = newRedisClient(ctx.connection, { maxRetriesPerRequest: null });
   sub.on('error', (err) => opts.onError?.(err));
   await sub.subscribe(cancelChannel(ctx.prefix));
   const runningJobs = new Map<Worker, Map<string, unknown>>([

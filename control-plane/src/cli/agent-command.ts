@@ -39,7 +39,8 @@ export function makeAgentCommand(config: CliConfig, io: CliIo): Command {
         applyDataMirror(opts.dataMirror);
         // Loaded when the command runs, so that the rest of the CLI starts without the agent's modules.
         const { checkEvictionPolicy, pingRedis } = await import('../redis/ensure-redis.js');
-        const { connectionFromUrl } = await import('../queue/queues.js');
+        const { queueContextFromUrl } = await import('../queue/queues.js');
+        const { closeConnection } = await import('../redis/redis-connection.js');
         const { resolveDevices } = await import('../agent/discover-devices.js');
         const { Agent } = await import('../agent/agent.js');
         const redisUrl = opts.redis ?? config.redisUrl;
@@ -47,8 +48,10 @@ export function makeAgentCommand(config: CliConfig, io: CliIo): Command {
           throw new ControlPlaneError('CP_ERR_REDIS_UNAVAILABLE', `no Redis answers at ${redisUrl}`);
         }
         await checkEvictionPolicy(redisUrl);
+        // The same prefix rule as the control plane's: a hash tag on a Redis Cluster.
+        const ctx = queueContextFromUrl(redisUrl, opts.prefix ?? config.prefix);
         const agent = await Agent.start({
-          ctx: { connection: connectionFromUrl(redisUrl), prefix: opts.prefix ?? config.prefix },
+          ctx,
           homeDir: join(config.homeDir, `agent-${process.pid}`),
           artifactsDir: join(config.homeDir, 'artifacts'),
           devices: opts.spawn ? await resolveDevices(opts.devices) : [],
@@ -62,6 +65,7 @@ export function makeAgentCommand(config: CliConfig, io: CliIo): Command {
         );
         await untilSignal();
         await agent.close();
+        closeConnection(ctx.connection);
       },
     );
 }
