@@ -77,7 +77,7 @@ export class ControlPlane {
   readonly webhookPolicy: WebhookPolicy;
 
   private constructor(opts: ControlPlaneOptions) {
-    // On a Redis Cluster the prefix becomes a hash tag (`{bslora}`), so that every key of the deployment shares a slot.
+    // On a Redis Cluster the prefix becomes a hash tag (`{bslora}`): every key of the deployment shares one slot.
     this.ctx = queueContextFromUrl(opts.redisUrl, opts.prefix ?? 'bslora');
     this.store = new Store(join(opts.homeDir, 'bslora.db'));
     this.env = opts.env ?? process.env;

@@ -4,6 +4,7 @@
  * gRPC call of that sweep's job, whichever host runs it.
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { hostname } from 'node:os';
 import { newRedisClient } from '../redis/redis-connection.js';
 import type { ArtifactStore } from '../queue/artifacts.js';
 import { processEval } from '../queue/process-eval.js';
@@ -36,6 +37,9 @@ export async function startTrialConsumers(
   const common = {
     connection: ctx.connection,
     prefix: ctx.prefix,
+    // Stored on each job it takes (`processedBy`): which host, agent and worker ran a job, for operators and for
+    // test/bench/scale-run.ts, which times each consumer's jobs from Redis.
+    name: `${hostname()}:${process.pid}:${client.address}`,
     concurrency: 1,
     // Trainings are long; the lock is renewed every lockDuration/2 while the processor awaits gRPC. A consumer
     // that dies holds its job until the lock lapses and the stalled check returns it to the queue; tests shorten

@@ -11,7 +11,7 @@ import { serverDataRoots } from '../data-roots.js';
 export function makeAgentCommand(config: CliConfig, io: CliIo): Command {
   return new Command('agent')
     .description('run workers on this host and consume trials from a shared Redis')
-    .option('--redis <url>', 'Redis URL (default: BSLORA_REDIS_URL)')
+    .option('--redis <url>', 'Redis URL, or redis-cluster://host1:port1,host2:port2 (default: BSLORA_REDIS_URL)')
     .option(
       '--devices <list>',
       'comma-separated devices, one worker each (cpu, cuda:0, …), or auto (every CUDA device, else the CPU)',
