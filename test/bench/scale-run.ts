@@ -15,13 +15,15 @@
  * - enqueue: parse + validate the spec text and `ControlPlane.submit` (expand, store, BullMQ flow), with the train and
  *   eval queues paused so it is timed alone;
  * - Redis memory per queued trial: `used_memory` after the submit minus before, over the trials;
- * - dispatch, per job, from Redis alone (the agents are other processes): BullMQ stamps each job with the consumer
- *   that took it (`processedBy`, trial-consumers.ts names each consumer), when it took it (`processedOn`) and when it
- *   finished (`finishedOn`). Per consumer, in the order it took its jobs:
- *     ready = max(job available, the same consumer's previous job finished); dispatch = processedOn - ready
- *   "available" is the resume of the queues for a train job, its train child's `finishedOn` for an eval job. This
- *   ends where the job is moved to active (the Lua script), a little earlier than scale-benchmark.ts's end point
- *   (the gRPC call), which only an in-process agent can see;
+ * - dispatch, per job (the agents are other processes): BullMQ stamps each job with the consumer that took it
+ *   (`processedBy`; trial-consumers.ts names each consumer) and when its processor returned (`finishedOn`); each
+ *   dry-run worker logs when each Train or Evaluate call reached it (BSLORA_DRY_RUN_CALL_LOG). Per consumer, in the
+ *   order it took its jobs:
+ *     ready = max(job available, the same consumer's previous job finished); dispatch = call arrived - ready
+ *   "available" is the resume of the queues for a train job, its train child's `finishedOn` for an eval job. This is
+ *   scale-benchmark.ts's measure, ending where the call reaches the worker instead of where the agent sends it (the
+ *   gRPC hop, under a millisecond, is in it). BullMQ's own `processedOn` is no use here: the script that finishes a
+ *   job takes the next one with the same timestamp;
  * - trials per second: trials / (resume of the queues -> the store marks the sweep finished);
  * - Redis memory per finished trial: `used_memory` once the sweep has ended (completed jobs are kept a day) minus
  *   before the submit, over the trials;
@@ -131,7 +133,13 @@ async function startAgent(i: number, redisUrl: string, home: string): Promise<Ag
   const worker = execa(
     PYTHON,
     ['-m', 'bslora_worker', 'serve', '--listen', '127.0.0.1:0', '--run-dir', runDir, '--dry-run', '--without-torch'],
-    { reject: false, buffer: false, stdin: 'ignore', stderr: 'ignore' },
+    {
+      reject: false,
+      buffer: false,
+      stdin: 'ignore',
+      stderr: 'ignore',
+      env: { BSLORA_DRY_RUN_CALL_LOG: join(home, `calls-${i}.log`) },
+    },
   );
   let out = '';
   worker.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -230,7 +238,29 @@ async function readStamps(redis: Redis, sweepId: string, trialKeys: string[]): P
   return out;
 }
 
-function dispatchOverheads(stamps: JobStamp[], resumedAt: number): { all: number[]; idle: number[] } {
+/** When each call reached its worker, per `<queue> <trial key>` (the last one, if a job ran again). */
+function readCallLogs(home: string, agents: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (let i = 0; i < agents; i++) {
+    let text = '';
+    try {
+      text = readFileSync(join(home, `calls-${i}.log`), 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      const [kind, key, at] = line.split(' ');
+      if (at) out.set(`${kind} ${key}`, Number(at));
+    }
+  }
+  return out;
+}
+
+function dispatchOverheads(
+  stamps: JobStamp[],
+  resumedAt: number,
+  calledAt: Map<string, number>,
+): { all: number[]; idle: number[] } {
   const trainFinished = new Map(stamps.filter((s) => s.queue === 'train').map((s) => [s.trialKey, s.finishedOn]));
   const byConsumer = new Map<string, JobStamp[]>();
   for (const s of stamps) {
@@ -241,13 +271,14 @@ function dispatchOverheads(stamps: JobStamp[], resumedAt: number): { all: number
   const all: number[] = [];
   const idle: number[] = [];
   for (const jobs of byConsumer.values()) {
-    jobs.sort((a, b) => a.processedOn - b.processedOn);
+    jobs.sort((a, b) => a.processedOn - b.processedOn || a.finishedOn - b.finishedOn);
     let prevFinished = 0;
     for (const j of jobs) {
       const available = j.queue === 'train' ? resumedAt : (trainFinished.get(j.trialKey) ?? resumedAt);
       const ready = Math.max(available, prevFinished);
-      all.push(j.processedOn - ready);
-      if (available > prevFinished) idle.push(j.processedOn - ready);
+      const called = calledAt.get(`${j.queue} ${j.trialKey}`) ?? Number.NaN;
+      all.push(called - ready);
+      if (available > prevFinished) idle.push(called - ready);
       prevFinished = j.finishedOn;
     }
   }
@@ -345,7 +376,7 @@ async function main(): Promise<void> {
           insertedPerTrial.set(e.trial_key, (insertedPerTrial.get(e.trial_key) ?? 0) + 1);
       }
       const stamps = await readStamps(redis, sweepId, keys);
-      const { all, idle } = dispatchOverheads(stamps, resumedAt);
+      const { all, idle } = dispatchOverheads(stamps, resumedAt, readCallLogs(home, AGENTS));
       const lost = keys.filter((k) => (insertedPerTrial.get(k) ?? 0) === 0).length + (trials - completed);
       const duplicatedRecords = keys.filter((k) => (insertedPerTrial.get(k) ?? 0) > 1).length;
       const startedTwice = stamps.filter((s) => s.attemptsStarted > 1).length;

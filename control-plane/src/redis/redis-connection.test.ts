@@ -29,7 +29,7 @@ describe('parseRedisUrl', () => {
     ['redis-cluster://h1:7000,h2', "'h2' is not host:port"],
     ['redis-cluster://h1:99999', "'h1:99999' is not host:port"],
     ['http://h1:6379', "the scheme 'http:' is not redis:"],
-    ['127.0.0.1:6379', 'is not redis:'],
+    ['127.0.0.1:6379', 'it is not a URL'],
     ['redis://h1:6379/x', "'x' is not a database number"],
   ])('refuses %s, naming the value and both accepted forms', (url, why) => {
     let err: unknown;

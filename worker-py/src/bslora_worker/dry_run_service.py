@@ -13,6 +13,7 @@ import asyncio
 import os
 import platform
 import socket
+import time
 
 import grpc
 
@@ -30,6 +31,14 @@ class DryRunWorkerService(pb_grpc.WorkerServiceServicer):
         self.device = device
         # One trial at a time, as the real worker: the capacity Describe reports.
         self._busy = asyncio.Lock()
+        # BSLORA_DRY_RUN_CALL_LOG: a file to which each Train and Evaluate call appends "<train|eval> <trial key>
+        # <unix ms>" as it arrives, so that a scale run with agents in other processes can time dispatch up to here.
+        path = os.environ.get("BSLORA_DRY_RUN_CALL_LOG")
+        self._call_log = open(path, "a", buffering=1) if path else None  # noqa: SIM115 - open for the process's life
+
+    def _note(self, kind: str, trial_key: str) -> None:
+        if self._call_log is not None:
+            self._call_log.write(f"{kind} {trial_key} {time.time() * 1000:.1f}\n")
 
     async def Describe(self, request, context):
         total, free = _memory()
@@ -55,6 +64,7 @@ class DryRunWorkerService(pb_grpc.WorkerServiceServicer):
             return None
 
     async def Train(self, request: pb.TrainRequest, context):
+        self._note("train", request.trial.trial_key)
         trial = await self._trial(request, context)
         if trial is None:
             return
@@ -78,6 +88,7 @@ class DryRunWorkerService(pb_grpc.WorkerServiceServicer):
             ))
 
     async def Evaluate(self, request: pb.EvaluateRequest, context):
+        self._note("eval", request.trial.trial_key)
         trial = await self._trial(request, context)
         if trial is None:
             return
