@@ -165,13 +165,17 @@ async function startAgent(i: number, redisUrl: string, home: string): Promise<Ag
   return { agent, worker, address: ready[1] };
 }
 
+/**
+ * `trials` dry-run BSLoRA trials: rank triples × seeds, with at most 1,000 seeds (a spec list's limit), so 10,000
+ * trials are 10 triples × 1,000 seeds and 100,000 are 100 × 1,000. `firstSeed` keeps every sweep's keys new.
+ */
 function specText(trials: number, firstSeed: number): string {
-  const ranks = [
-    { local: 2, intra: 2, inter: 4 },
-    { local: 4, intra: 2, inter: 2 },
-    { local: 2, intra: 4, inter: 2 },
-    { local: 1, intra: 1, inter: 6 },
-  ];
+  const triples = Math.max(1, Math.ceil(trials / 1_000));
+  const ranks = Array.from({ length: triples }, (_, i) => ({
+    local: 1 + (i % 10),
+    intra: 1 + Math.floor(i / 10),
+    inter: 2,
+  }));
   return JSON.stringify({
     name: `scale-run-${trials}`,
     base_model: 'builtin:tiny-llama',
@@ -182,7 +186,7 @@ function specText(trials: number, firstSeed: number): string {
     grid: {
       method: ['bslora'],
       ranks,
-      seeds: Array.from({ length: trials / ranks.length }, (_, i) => firstSeed + i),
+      seeds: Array.from({ length: trials / triples }, (_, i) => firstSeed + i),
     },
   });
 }

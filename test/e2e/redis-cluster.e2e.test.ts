@@ -28,6 +28,7 @@ import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.j
 import { isAlive, waitFor, waitForSweepEnd, writeTinySpec } from '../helpers/sweep-helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/bslora.js', import.meta.url));
+const PYTHON = process.env.BSLORA_PYTHON ?? fileURLToPath(new URL('../../.venv/bin/python', import.meta.url));
 
 let cluster: RedisCluster;
 const cleanup: (() => Promise<void>)[] = [];
@@ -98,17 +99,41 @@ async function keysPerMaster(keyPrefix: string): Promise<Map<number, number>> {
   return out;
 }
 
-async function startAgentProcess(redisUrl: string, prefix: string, agentHome: string): Promise<ResultPromise> {
+/**
+ * A `bslora agent` process driving one torch-free dry-run worker (`serve --dry-run --without-torch`, started here):
+ * the agent's path through Redis is the same as with a spawned worker, and it starts in seconds on a loaded machine.
+ */
+async function startAgentProcess(
+  redisUrl: string,
+  prefix: string,
+  agentHome: string,
+): Promise<{ child: ResultPromise; output: () => string }> {
+  const worker = execa(
+    PYTHON,
+    [
+      '-m',
+      'bslora_worker',
+      'serve',
+      '--listen',
+      '127.0.0.1:0',
+      '--run-dir',
+      join(agentHome, 'worker'),
+      '--dry-run',
+      '--without-torch',
+    ],
+    { reject: false, buffer: false, stdin: 'ignore', stderr: 'ignore' },
+  );
+  cleanup.push(async () => {
+    worker.kill('SIGTERM');
+    await worker;
+  });
+  let ready = '';
+  worker.stdout!.on('data', (d: Buffer) => (ready += d.toString()));
+  const address = (await waitFor(() => /"address": "([^"]+)"/.exec(ready) ?? undefined, 60_000, 'the worker'))[1];
   const child = execa(
     'node',
-    [BIN, 'agent', '--redis', redisUrl, '--prefix', prefix, '--devices', 'cpu', '--dry-run'],
-    {
-      env: { BSLORA_HOME: agentHome },
-      forceKillAfterDelay: 30_000,
-      reject: false,
-      all: true,
-      buffer: false,
-    },
+    [BIN, 'agent', '--redis', redisUrl, '--prefix', prefix, '--no-spawn', '--worker', address],
+    { env: { BSLORA_HOME: agentHome }, forceKillAfterDelay: 30_000, reject: false, all: true, buffer: false },
   );
   let output = '';
   child.all!.on('data', (d: Buffer) => (output += d.toString()));
@@ -116,8 +141,10 @@ async function startAgentProcess(redisUrl: string, prefix: string, agentHome: st
     child.kill('SIGTERM');
     await child;
   });
-  await waitFor(() => /consuming from /.test(output) || undefined, 120_000, `the agent to start:\n${output}`);
-  return child;
+  await waitFor(() => /consuming from /.test(output) || undefined, 120_000, 'the agent to start').catch((err) => {
+    throw new Error(`${(err as Error).message}; its output:\n${output}`);
+  });
+  return { child, output: () => output };
 }
 
 describe('Redis Cluster (3 masters, 1 replica each)', () => {
@@ -126,10 +153,12 @@ describe('Redis Cluster (3 masters, 1 replica each)', () => {
     const cp = await ControlPlane.start({ redisUrl: cluster.url, prefix, homeDir: home('cp') });
     cleanup.push(() => cp.close());
     expect(cp.ctx.prefix).toBe(`{${prefix}}`);
-    await startAgentProcess(cluster.url, prefix, home('agent'));
+    const agent = await startAgentProcess(cluster.url, prefix, home('agent'));
 
     const { sweepId, trials } = await cp.submit(parseSweepSpec(dryRunSpec('cluster-sweep', 40), { format: 'json' }));
-    const sweep = await waitForSweepEnd(cp.store, sweepId, 120_000);
+    const sweep = await waitForSweepEnd(cp.store, sweepId, 120_000).catch((err) => {
+      throw new Error(`${(err as Error).message}; the agent's output:\n${agent.output().slice(-3000)}`);
+    });
     expect(sweep.status).toBe('completed');
     const rows = cp.store.trialsOfSweep(sweepId);
     expect(rows).toHaveLength(40);
