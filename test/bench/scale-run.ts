@@ -351,6 +351,9 @@ async function main(): Promise<void> {
       const enqueueS = (performance.now() - tSubmit) / 1000;
       const cpCpuSubmit = process.cpuUsage(cpCpu0);
       const memQueued = await usedMemory(redis);
+      log(
+        `${trials} trials queued in ${enqueueS.toFixed(2)} s; Redis +${((memQueued - memQueued0) / trials).toFixed(0)} B per queued trial`,
+      );
 
       const agentCpu0 = sum((a) => cpuSeconds(a.agent.pid!));
       const workerCpu0 = sum((a) => cpuSeconds(a.worker.pid!));
@@ -359,7 +362,17 @@ async function main(): Promise<void> {
       const load0 = loadavg()[0];
       const resumedAt = Date.now();
       for (const q of queues) await q.resume();
-      const sweep = await waitForSweepEnd(cp.store, sweepId, Number(args['timeout-s']) * 1000);
+      // Progress every 30 s, so that a run stopped early still says how far it got and how fast.
+      const progress = setInterval(() => {
+        const done = cp!.store.trialsOfSweep(sweepId).filter((r) => r.status === 'completed').length;
+        const s = (Date.now() - resumedAt) / 1000;
+        log(
+          `  ${done}/${trials} completed after ${s.toFixed(0)} s (${(done / s).toFixed(1)}/s), load ${loadavg()[0]}`,
+        );
+      }, 30_000);
+      const sweep = await waitForSweepEnd(cp.store, sweepId, Number(args['timeout-s']) * 1000).finally(() =>
+        clearInterval(progress),
+      );
       const runS = (Date.now() - resumedAt) / 1000;
       const cpCpuRun = process.cpuUsage(cpCpuRun0);
       const agentCpu = sum((a) => cpuSeconds(a.agent.pid!)) - agentCpu0;
