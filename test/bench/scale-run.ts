@@ -363,11 +363,13 @@ async function main(): Promise<void> {
       const resumedAt = Date.now();
       for (const q of queues) await q.resume();
       // Progress every 30 s, so that a run stopped early still says how far it got and how fast.
-      const progress = setInterval(() => {
-        const done = cp!.store.trialsOfSweep(sweepId).filter((r) => r.status === 'completed').length;
+      // Counted as eval jobs in BullMQ's completed set (one ZCARD), less those of earlier sweeps.
+      const evalsBefore = await redis.zcard(`${PREFIX}:${EVAL_QUEUE}:completed`);
+      const progress = setInterval(async () => {
+        const done = (await redis.zcard(`${PREFIX}:${EVAL_QUEUE}:completed`)) - evalsBefore;
         const s = (Date.now() - resumedAt) / 1000;
         log(
-          `  ${done}/${trials} completed after ${s.toFixed(0)} s (${(done / s).toFixed(1)}/s), load ${loadavg()[0]}`,
+          `  ${done}/${trials} evaluated after ${s.toFixed(0)} s (${(done / s).toFixed(1)}/s), load ${loadavg()[0]}`,
         );
       }, 30_000);
       const sweep = await waitForSweepEnd(cp.store, sweepId, Number(args['timeout-s']) * 1000).finally(() =>
