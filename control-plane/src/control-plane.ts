@@ -15,7 +15,7 @@ import {
   SWEEP_QUEUE,
   TRAIN_QUEUE,
   cancelledSweepKey,
-  connectionFromUrl,
+  queueContextFromUrl,
   type QueueContext,
 } from './queue/queues.js';
 import { trialJobId } from './queue/job-ids.js';
@@ -30,7 +30,8 @@ import { openArtifactBackend } from './artifact-store/open-artifact-backend.js';
 import type { SweepSpec } from './sweep-specs/index.js';
 import { hashLocalRefs } from './sweep-specs/hash-local-refs.js';
 import { cancelChannel } from './agent/trial-consumers.js';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { closeConnection, newRedisClient, type RedisClient } from './redis/redis-connection.js';
 import { startWebhookDispatcher, type WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
 import { refusedUrl, webhookPolicyFrom, type WebhookPolicy } from './webhooks/destination-policy.js';
 
@@ -75,20 +76,21 @@ export class ControlPlane {
   reconciled: ReconcileReport = { finished: [], requeued: [] };
   private recorder?: ResultRecorder;
   private queues: Queue[] = [];
-  private publisher: Redis;
+  private publisher: RedisClient;
   /** Settings: webhook secrets and policy, BSLORA_MAX_ACTIVE_SWEEPS. */
   private readonly env: NodeJS.ProcessEnv;
   /** Where `notify` webhooks may go (BSLORA_WEBHOOK_ALLOW_HOSTS, BSLORA_WEBHOOK_ALLOW_NETWORKS). */
   readonly webhookPolicy: WebhookPolicy;
 
   private constructor(opts: ControlPlaneOptions) {
-    this.ctx = { connection: connectionFromUrl(opts.redisUrl), prefix: opts.prefix ?? 'bslora' };
+    // On a Redis Cluster the prefix becomes a hash tag (`{bslora}`): every key of the deployment shares one slot.
+    this.ctx = queueContextFromUrl(opts.redisUrl, opts.prefix ?? 'bslora');
     this.store = new Store(join(opts.homeDir, 'bslora.db'));
     this.env = opts.env ?? process.env;
     this.webhookPolicy = webhookPolicyFrom(this.env);
     this.artifactsDir = join(opts.homeDir, 'artifacts');
     this.flows = new FlowProducer({ connection: this.ctx.connection, prefix: this.ctx.prefix });
-    this.publisher = new Redis({ ...(this.ctx.connection as object), maxRetriesPerRequest: 1 });
+    this.publisher = newRedisClient(this.ctx.connection, { maxRetriesPerRequest: 1 });
     // Connection errors while Redis restarts are retried by ioredis; they must not crash the process.
     this.publisher.on('error', () => {});
     this.flows.on('error', () => {});
@@ -100,7 +102,8 @@ export class ControlPlane {
     const cp = new ControlPlane(opts);
     const env = opts.env ?? process.env;
     try {
-      const mirror = { redis: cp.publisher, prefix: cp.ctx.prefix };
+      // A Cluster has the same commands as a Redis; the mirror uses SET and GET of one key.
+      const mirror = { redis: cp.publisher as Redis, prefix: cp.ctx.prefix };
       const backend = await openArtifactBackend(opts.artifacts ?? env.BSLORA_ARTIFACTS, mirror, env);
       cp.artifacts = new ArtifactStore(cp.artifactsDir, backend);
     } catch (err) {
@@ -240,6 +243,7 @@ export class ControlPlane {
     await Promise.all([this.flows.close(), ...this.queues.map((q) => q.close())]);
     this.publisher.disconnect();
     await this.artifacts?.close();
+    closeConnection(this.ctx.connection);
     this.store.close();
   }
 }

@@ -16,6 +16,8 @@ export const ERROR_CODES = {
     httpStatus: 503,
     summary: "Redis maxmemory-policy is not 'noeviction'",
   },
+  /** BSLORA_REDIS_URL (or --redis) is neither a redis:// URL nor a redis-cluster:// node list. */
+  CP_ERR_REDIS_URL_INVALID: { exitCode: 2, httpStatus: 500, summary: 'the Redis setting is not a valid URL' },
   /** A worker process failed to start or to become healthy. */
   CP_ERR_WORKER_START: { exitCode: 4, httpStatus: 503, summary: 'a worker process did not start' },
   /** A worker answered a call with an error that retrying cannot fix. */

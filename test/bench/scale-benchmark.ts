@@ -2,7 +2,8 @@
  * Control-plane scale benchmark (issue 5 item 8; results in docs/benchmarks.md, "Control-plane scale").
  *
  *   npx tsx test/bench/scale-benchmark.ts [--trials 1000] [--workers 8] [--rounds 1] [--overlap] [--json out.json]
- *                                         [--redis redis://127.0.0.1:6379] [--timeout-s 3600]
+ *                                         [--redis redis://127.0.0.1:6379 | --own-redis | --own-cluster]
+ *                                         [--timeout-s 3600]
  *
  * One ControlPlane and one dry-run Agent (N Python workers started with `--dry-run`, which answer Train and
  * Evaluate at once without a model) in this process, on a real Redis under a unique queue prefix that is deleted
@@ -41,7 +42,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { Agent } from '../../control-plane/src/agent/agent.js';
 import { ControlPlane } from '../../control-plane/src/control-plane.js';
 import { trialJobId } from '../../control-plane/src/queue/job-ids.js';
@@ -50,13 +50,23 @@ import { isUnfinished } from '../../control-plane/src/store/statuses.js';
 import { Store } from '../../control-plane/src/store/store.js';
 import { expandSweep, parseSweepSpec } from '../../control-plane/src/sweep-specs/index.js';
 import { WorkerClient } from '../../control-plane/src/worker-process/worker-client.js';
-import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { deletePrefixKeys } from '../../control-plane/src/redis/delete-prefix-keys.js';
+import { redisClientFromUrl, serversOf, type RedisClient } from '../../control-plane/src/redis/redis-connection.js';
+import { REDIS_CONF, pingRedis } from '../../control-plane/src/redis/ensure-redis.js';
+import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { startRedisCluster } from '../helpers/redis-cluster.js';
+import { freePort, waitFor } from '../helpers/sweep-helpers.js';
+import { execa } from 'execa';
 
 const { values: args } = parseArgs({
   options: {
     trials: { type: 'string', default: '1000' },
     workers: { type: 'string', default: '8' },
     redis: { type: 'string', default: TEST_REDIS_URL },
+    // A Redis of this run's own, with the shipped redis.conf (AOF everysec, noeviction), on a free port: one
+    // redis-server, or a Redis Cluster of 3 masters with a replica each (test/helpers/redis-cluster.ts).
+    'own-redis': { type: 'boolean', default: false },
+    'own-cluster': { type: 'boolean', default: false },
     json: { type: 'string' },
     'timeout-s': { type: 'string', default: '3600' },
     // Let the consumers run while the sweep is still being enqueued (default: queues paused until it is in).
@@ -68,7 +78,7 @@ const { values: args } = parseArgs({
 const TRIALS = Number(args.trials);
 const WORKERS = Number(args.workers);
 const ROUNDS = Number(args.rounds);
-const REDIS_URL = args.redis!;
+let REDIS_URL = args.redis!;
 const RANK_TRIPLES = [
   { local: 2, intra: 2, inter: 4 },
   { local: 4, intra: 2, inter: 2 },
@@ -245,10 +255,15 @@ function rssMiB(pid: number): number {
     return NaN;
   }
 }
-async function redisCpuSeconds(redis: Redis): Promise<number> {
-  const info = await redis.info('cpu');
-  const get = (k: string) => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? NaN);
-  return get('used_cpu_sys') + get('used_cpu_user');
+/** CPU seconds of Redis: of every master on a cluster (replicas' replication work is not counted). */
+async function redisCpuSeconds(redis: RedisClient): Promise<number> {
+  let total = 0;
+  for (const server of serversOf(redis)) {
+    const info = await server.info('cpu');
+    const get = (k: string) => Number(new RegExp(`${k}:([0-9.]+)`).exec(info)?.[1] ?? NaN);
+    total += get('used_cpu_sys') + get('used_cpu_user');
+  }
+  return total;
 }
 
 async function loadJobs(queue: Queue, ids: string[]): Promise<Map<string, Job>> {
@@ -266,7 +281,8 @@ const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : 'n/a');
 async function main(): Promise<number> {
   const prefix = uniquePrefix('bench');
   const home = mkdtempSync(join(tmpdir(), 'bslora-bench-'));
-  const redis = new Redis(REDIS_URL);
+  const redis = redisClientFromUrl(REDIS_URL);
+  await redis.ping();
   let cp: ControlPlane | undefined;
   let agent: Agent | undefined;
   const onSignal = () => void cleanup().then(() => process.exit(130));
@@ -275,7 +291,7 @@ async function main(): Promise<number> {
     await agent?.close().catch(() => {});
     await cp?.close().catch(() => {});
     agent = cp = undefined;
-    await deleteKeysWithPrefix(prefix).catch(() => {});
+    await deletePrefixKeys(REDIS_URL, prefix).catch(() => {});
     redis.disconnect();
     rmSync(home, { recursive: true, force: true });
   }
@@ -356,7 +372,9 @@ async function main(): Promise<number> {
       const expandMs = performance.now() - tExpand;
       // Without --overlap the train and eval queues are paused while the sweep is submitted, so that the submit is
       // timed on its own and dispatch is measured without the enqueue competing for this process.
-      const runQueues = [TRAIN_QUEUE, EVAL_QUEUE].map((n) => new Queue(n, { connection: cp!.ctx.connection, prefix }));
+      const runQueues = [TRAIN_QUEUE, EVAL_QUEUE].map(
+        (n) => new Queue(n, { connection: cp!.ctx.connection, prefix: cp!.ctx.prefix }),
+      );
       if (!args.overlap) await Promise.all(runQueues.map((q) => q.pause()));
       const tSubmit = performance.now();
       const submitted = await cp.submit(spec);
@@ -398,7 +416,7 @@ async function main(): Promise<number> {
       // Read the jobs back from Redis.
       const keys = submitted.trials.map((t) => t.trialKey);
       const [trainQ, evalQ] = [TRAIN_QUEUE, EVAL_QUEUE].map(
-        (n) => new Queue(n, { connection: cp!.ctx.connection, prefix }),
+        (n) => new Queue(n, { connection: cp!.ctx.connection, prefix: cp!.ctx.prefix }),
       );
       const trainJobs = await loadJobs(
         trainQ,
@@ -569,10 +587,42 @@ function log(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    process.stderr.write(`${(err as Error).stack ?? err}\n`);
-    process.exit(1);
-  },
-);
+/** Starts the Redis asked for by --own-redis / --own-cluster; returns how to stop it. */
+async function startOwnRedis(): Promise<() => Promise<void>> {
+  if (args['own-cluster']) {
+    const cluster = await startRedisCluster({ masters: 3, replicas: 1 });
+    REDIS_URL = cluster.url;
+    log(`own Redis Cluster: ${cluster.url} (3 masters, 1 replica each)`);
+    return () => cluster.stop();
+  }
+  if (args['own-redis']) {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'bslora-bench-redis-'));
+    const server = execa('redis-server', [REDIS_CONF, '--port', String(port), '--dir', dir], { reject: false });
+    REDIS_URL = `redis://127.0.0.1:${port}`;
+    await waitFor(() => pingRedis(REDIS_URL, 200).then((ok) => ok || undefined), 10_000, 'own redis-server');
+    log(`own redis-server: ${REDIS_URL}`);
+    return async () => {
+      server.kill('SIGTERM');
+      await server;
+      rmSync(dir, { recursive: true, force: true });
+    };
+  }
+  return async () => {};
+}
+
+startOwnRedis()
+  .then(async (stopRedis) => {
+    try {
+      return await main();
+    } finally {
+      await stopRedis();
+    }
+  })
+  .then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`${(err as Error).stack ?? err}\n`);
+      process.exit(1);
+    },
+  );

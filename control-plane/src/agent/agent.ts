@@ -4,8 +4,9 @@
  * minus spawning.
  */
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { openArtifactBackend } from '../artifact-store/open-artifact-backend.js';
+import { newRedisClient, type RedisClient } from '../redis/redis-connection.js';
 import { ArtifactStore } from '../queue/artifacts.js';
 import type { QueueContext } from '../queue/queues.js';
 import { spawnWorker, type WorkerProcess } from '../worker-process/spawn-worker.js';
@@ -49,7 +50,7 @@ interface Slot {
 export class Agent {
   private slots: Slot[] = [];
   private closing = false;
-  private mirrorRedis?: Redis;
+  private mirrorRedis?: RedisClient;
   private artifacts?: ArtifactStore;
   private heartbeat?: WorkerHeartbeatHandle;
 
@@ -57,10 +58,11 @@ export class Agent {
 
   static async start(opts: AgentOptions): Promise<Agent> {
     const agent = new Agent(opts);
-    agent.mirrorRedis = new Redis({ ...(opts.ctx.connection as object), maxRetriesPerRequest: null });
+    agent.mirrorRedis = newRedisClient(opts.ctx.connection, { maxRetriesPerRequest: null });
     agent.mirrorRedis.on('error', (e) => opts.log?.(`artifact mirror: ${e.message}`));
     try {
-      const mirror = { redis: agent.mirrorRedis, prefix: opts.ctx.prefix };
+      // A Cluster has the same commands as a Redis; the mirror uses SET and GET of one key.
+      const mirror = { redis: agent.mirrorRedis as Redis, prefix: opts.ctx.prefix };
       const backend = await openArtifactBackend(opts.artifacts ?? process.env.BSLORA_ARTIFACTS, mirror);
       const artifacts = new ArtifactStore(opts.artifactsDir ?? join(opts.homeDir, 'artifacts'), backend);
       agent.artifacts = artifacts;

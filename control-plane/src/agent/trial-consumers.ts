@@ -4,7 +4,8 @@
  * gRPC call of that sweep's job, whichever host runs it.
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { hostname } from 'node:os';
+import { newRedisClient } from '../redis/redis-connection.js';
 import type { ArtifactStore } from '../queue/artifacts.js';
 import { processEval } from '../queue/process-eval.js';
 import { processTrain } from '../queue/process-train.js';
@@ -36,6 +37,9 @@ export async function startTrialConsumers(
   const common = {
     connection: ctx.connection,
     prefix: ctx.prefix,
+    // Stored on each job it takes (`processedBy`): which host, agent and worker ran a job, for operators and for
+    // test/bench/scale-run.ts, which times each consumer's jobs from Redis.
+    name: `${hostname()}:${process.pid}:${client.address}`,
     concurrency: 1,
     // Trainings are long; the lock is renewed every lockDuration/2 while the processor awaits gRPC. A consumer
     // that dies holds its job until the lock lapses and the stalled check returns it to the queue; tests shorten
@@ -44,7 +48,7 @@ export async function startTrialConsumers(
     stalledInterval: Number(process.env.BSLORA_STALLED_INTERVAL_MS ?? 30_000),
     maxStalledCount: 2,
   };
-  const redis = new Redis({ ...(ctx.connection as object), maxRetriesPerRequest: null });
+  const redis = newRedisClient(ctx.connection, { maxRetriesPerRequest: null });
   redis.on('error', (err) => opts.onError?.(err));
   // A cancelled sweep's jobs are refused before they reach a worker, on every host.
   const refuseIfCancelled = async (job: Job<TrainJobData>) => {
@@ -70,7 +74,7 @@ export async function startTrialConsumers(
   );
   for (const w of [trains, evals]) w.on('error', (err) => opts.onError?.(err));
 
-  const sub = new Redis({ ...(ctx.connection as object), maxRetriesPerRequest: null });
+  const sub = newRedisClient(ctx.connection, { maxRetriesPerRequest: null });
   sub.on('error', (err) => opts.onError?.(err));
   await sub.subscribe(cancelChannel(ctx.prefix));
   const runningJobs = new Map<Worker, Map<string, unknown>>([

@@ -11,8 +11,8 @@
  * await heartbeat.stop();                                             // deletes this agent's entries
  */
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
 import type { QueueContext } from '../queue/queues.js';
+import { newRedisClient, type RedisClient } from '../redis/redis-connection.js';
 import { WorkerClient } from '../worker-process/worker-client.js';
 
 /** One worker as its agent last saw it. */
@@ -63,7 +63,8 @@ export function startWorkerHeartbeat(
   const interval = opts.intervalSeconds ?? 5;
   const ttl = opts.ttlSeconds ?? interval * 3;
   const agentId = opts.agentId ?? `${hostname()}:${process.pid}`;
-  const redis = new Redis({ ...(ctx.connection as object), maxRetriesPerRequest: 1 });
+  // The hash, its expiry and the index entry go in one MULTI: on a cluster they share the prefix's hash slot.
+  const redis = newRedisClient(ctx.connection, { maxRetriesPerRequest: 1 });
   redis.on('error', (err) => opts.onError?.(err));
   const clients = new Map<string, WorkerClient>();
   /** Last worker id Describe gave per address, so an unreachable worker keeps its entry. */
@@ -199,7 +200,7 @@ function fromHash(h: Record<string, string>): WorkerHeartbeat | null {
 }
 
 /** Every live heartbeat under `prefix`, sorted by id (two round trips, whatever else Redis holds). */
-export async function readWorkerHeartbeats(redis: Redis, prefix: string): Promise<WorkerHeartbeat[]> {
+export async function readWorkerHeartbeats(redis: RedisClient, prefix: string): Promise<WorkerHeartbeat[]> {
   const index = workerIndexKey(prefix);
   const [, live] = ((await redis.multi().zremrangebyscore(index, '-inf', Date.now()).zrange(index, 0, -1).exec()) ??
     []) as [unknown, [Error | null, string[]]];

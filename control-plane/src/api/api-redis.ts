@@ -3,17 +3,16 @@
  * call bounded by a timeout so that an unreachable Redis makes those endpoints answer "not ready" instead of hang.
  */
 import type { ConnectionOptions } from 'bullmq';
-import { Redis } from 'ioredis';
+import { newRedisClient, type RedisClient } from '../redis/redis-connection.js';
 
 export class ApiRedis {
-  private client?: Redis;
+  private client?: RedisClient;
 
   constructor(private readonly connection: ConnectionOptions) {}
 
-  private get(): Redis {
+  private get(): RedisClient {
     if (!this.client) {
-      this.client = new Redis({
-        ...(this.connection as object),
+      this.client = newRedisClient(this.connection, {
         maxRetriesPerRequest: 1,
         connectTimeout: 1_000,
         lazyConnect: false,
@@ -25,7 +24,7 @@ export class ApiRedis {
   }
 
   /** Runs `fn` against Redis, rejecting after `timeoutMs`. */
-  async run<T>(fn: (redis: Redis) => Promise<T>, timeoutMs = 1_500): Promise<T> {
+  async run<T>(fn: (redis: RedisClient) => Promise<T>, timeoutMs = 1_500): Promise<T> {
     return withTimeout(fn(this.get()), timeoutMs, `Redis did not answer within ${timeoutMs} ms`);
   }
 

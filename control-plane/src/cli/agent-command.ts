@@ -24,7 +24,7 @@ export function parseIdleSeconds(value: string): number {
 export function makeAgentCommand(config: CliConfig, io: CliIo): Command {
   return new Command('agent')
     .description('run workers on this host and consume trials from a shared Redis')
-    .option('--redis <url>', 'Redis URL (default: BSLORA_REDIS_URL)')
+    .option('--redis <url>', 'Redis URL, or redis-cluster://host1:port1,host2:port2 (default: BSLORA_REDIS_URL)')
     .option(
       '--devices <list>',
       'comma-separated devices, one worker each (cpu, cuda:0, …), or auto (every CUDA device, else the CPU)',
@@ -69,7 +69,8 @@ export function makeAgentCommand(config: CliConfig, io: CliIo): Command {
         applyDataMirror(opts.dataMirror);
         // Loaded when the command runs, so that the rest of the CLI starts without the agent's modules.
         const { checkEvictionPolicy, pingRedis } = await import('../redis/ensure-redis.js');
-        const { connectionFromUrl } = await import('../queue/queues.js');
+        const { queueContextFromUrl } = await import('../queue/queues.js');
+        const { closeConnection } = await import('../redis/redis-connection.js');
         const { findDevices } = await import('../agent/discover-devices.js');
         const { watchForIdle } = await import('../agent/idle-watch.js');
         const { Agent } = await import('../agent/agent.js');
@@ -79,7 +80,8 @@ export function makeAgentCommand(config: CliConfig, io: CliIo): Command {
         }
         await checkEvictionPolicy(redisUrl);
         const found = opts.spawn ? await findDevices(opts.devices) : { devices: [], source: '--no-spawn' };
-        const ctx = { connection: connectionFromUrl(redisUrl), prefix: opts.prefix ?? config.prefix };
+        // The same prefix rule as the control plane's: a hash tag on a Redis Cluster.
+        const ctx = queueContextFromUrl(redisUrl, opts.prefix ?? config.prefix);
         const agent = await Agent.start({
           ctx,
           homeDir: join(config.homeDir, `agent-${process.pid}`),
@@ -108,6 +110,7 @@ export function makeAgentCommand(config: CliConfig, io: CliIo): Command {
         if (ended === 'idle') io.out.write(`agent ${process.pid}: no work for ${opts.exitWhenIdle} s; exiting\n`);
         // Closing hands a running trial back to the queue (none is running when idle) and stops the workers.
         await agent.close();
+        closeConnection(ctx.connection);
         if (ended === 'idle') io.out.write(`agent ${process.pid}: workers stopped\n`);
       },
     );

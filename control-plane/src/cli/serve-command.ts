@@ -13,7 +13,7 @@ export function makeServeCommand(config: CliConfig, io: CliIo): Command {
     .description(
       'run the control plane (API, planner, recorder) against a shared Redis; agents on GPU hosts do the work',
     )
-    .option('--redis <url>', 'Redis URL (default: BSLORA_REDIS_URL)')
+    .option('--redis <url>', 'Redis URL, or redis-cluster://host1:port1,host2:port2 (default: BSLORA_REDIS_URL)')
     .option(
       '--read-auth',
       'require the API token for reads too (default: on when BSLORA_HOST is not loopback; BSLORA_READ_AUTH=0/1)',

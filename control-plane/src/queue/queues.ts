@@ -6,29 +6,25 @@
  * on one Redis with a unique prefix each.
  */
 import type { ConnectionOptions, DefaultJobOptions } from 'bullmq';
+import { connectionFromUrl, keyPrefixFor } from '../redis/redis-connection.js';
 import type { Trial } from '../sweep-specs/index.js';
+
+export { connectionFromUrl };
 
 export const TRAIN_QUEUE = 'train';
 export const EVAL_QUEUE = 'eval';
 export const SWEEP_QUEUE = 'sweep';
 
 export interface QueueContext {
+  /** Plain options for one Redis, a shared ioredis Cluster for a cluster (redis/redis-connection.ts). */
   connection: ConnectionOptions;
-  /** Key prefix of every queue. @defaultValue 'bslora' */
+  /** Key prefix of every queue (a hash tag on a cluster: `{bslora}`). @defaultValue 'bslora' */
   prefix: string;
 }
 
-export function connectionFromUrl(url: string): ConnectionOptions {
-  const u = new URL(url);
-  return {
-    host: u.hostname,
-    port: Number(u.port || 6379),
-    username: u.username || undefined,
-    password: u.password || undefined,
-    db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
-    // BullMQ consumers block on Redis: never give up on a request, reconnect instead.
-    maxRetriesPerRequest: null,
-  };
+/** The queue context of a deployment on the Redis `url` (one Redis or a cluster) under `prefix`. */
+export function queueContextFromUrl(url: string, prefix: string): QueueContext {
+  return { connection: connectionFromUrl(url), prefix: keyPrefixFor(url, prefix) };
 }
 
 export interface TrainJobData {

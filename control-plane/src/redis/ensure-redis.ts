@@ -4,9 +4,9 @@
  */
 import { execa, type ResultPromise } from 'execa';
 import { mkdirSync } from 'node:fs';
-import { Redis } from 'ioredis';
 import { fileURLToPath } from 'node:url';
 import { ControlPlaneError } from '../errors.js';
+import { isClusterUrl, redisClientFromUrl, serversOf } from './redis-connection.js';
 
 /** The Redis configuration bslora needs (noeviction, AOF), shared by `bslora up` and the fault tests. */
 export const REDIS_CONF = fileURLToPath(new URL('../../../infra/redis/redis.conf', import.meta.url));
@@ -21,7 +21,8 @@ export interface RedisHandle {
 }
 
 export async function pingRedis(url: string, timeoutMs = 1_000): Promise<boolean> {
-  const client = new Redis(url, {
+  // A malformed setting throws here, naming the value (CP_ERR_REDIS_URL_INVALID), rather than reading as "down".
+  const client = redisClientFromUrl(url, {
     lazyConnect: true,
     connectTimeout: timeoutMs,
     maxRetriesPerRequest: 0,
@@ -38,17 +39,28 @@ export async function pingRedis(url: string, timeoutMs = 1_000): Promise<boolean
   }
 }
 
-/** BullMQ loses jobs when Redis evicts keys under memory pressure: only `noeviction` is safe. */
+/**
+ * BullMQ loses jobs when Redis evicts keys under memory pressure: only `noeviction` is safe. On a cluster every master
+ * is checked (a replica takes its master's place on failover, so set it there too).
+ */
 export async function checkEvictionPolicy(url: string): Promise<void> {
-  const client = new Redis(url, { maxRetriesPerRequest: 1 });
+  const client = redisClientFromUrl(url, { maxRetriesPerRequest: 1 });
+  client.on('error', () => {});
   try {
-    const [, policy] = (await client.config('GET', 'maxmemory-policy')) as [string, string];
-    if (policy !== 'noeviction') {
-      throw new ControlPlaneError(
-        'CP_ERR_REDIS_EVICTION_POLICY',
-        `Redis at ${url} has maxmemory-policy '${policy}'; BullMQ needs 'noeviction'. ` +
-          `Fix: redis-cli -u ${url} CONFIG SET maxmemory-policy noeviction (and set it in redis.conf)`,
-      );
+    await client.ping();
+    for (const server of serversOf(client)) {
+      const [, policy] = (await server.config('GET', 'maxmemory-policy')) as [string, string];
+      if (policy !== 'noeviction') {
+        const where = isClusterUrl(url) ? `${server.options.host}:${server.options.port}` : url;
+        const fix = isClusterUrl(url)
+          ? `redis-cli -h ${server.options.host} -p ${server.options.port}`
+          : `redis-cli -u ${url}`;
+        throw new ControlPlaneError(
+          'CP_ERR_REDIS_EVICTION_POLICY',
+          `Redis at ${where} has maxmemory-policy '${policy}'; BullMQ needs 'noeviction'. ` +
+            `Fix: ${fix} CONFIG SET maxmemory-policy noeviction (and set it in redis.conf)`,
+        );
+      }
     }
   } finally {
     client.disconnect();
@@ -59,6 +71,12 @@ export async function ensureRedis(url: string, dataDir: string): Promise<RedisHa
   if (await pingRedis(url)) {
     await checkEvictionPolicy(url);
     return { url, started: false, pid: null, stop: async () => {} };
+  }
+  if (isClusterUrl(url)) {
+    throw new ControlPlaneError(
+      'CP_ERR_REDIS_UNAVAILABLE',
+      `no node of the Redis Cluster ${url} answers; a cluster is never started here: start its nodes and check 'redis-cli -p <port> cluster info'`,
+    );
   }
   const parsed = new URL(url);
   if (!['127.0.0.1', 'localhost', '::1', '[::1]'].includes(parsed.hostname)) {

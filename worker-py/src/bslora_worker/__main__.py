@@ -25,6 +25,10 @@ def main(argv: list[str] | None = None) -> None:
     serve_p.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda:0")
     serve_p.add_argument("--dry-run", action="store_true",
                          help="answer Train and Evaluate at once without a model (control-plane benchmarks)")
+    serve_p.add_argument("--without-torch", action="store_true",
+                         help="with --dry-run: serve from a service that never imports torch (about 40 MiB instead "
+                              "of 400 MiB per worker, for scale runs with many workers on one machine; "
+                              "CountParameters and UploadAdapter answer UNIMPLEMENTED)")
     serve_p.add_argument("--allowed-root", action="append", default=None, metavar="DIR",
                          help="local models and data must lie under DIR (repeatable; also BSLORA_ALLOWED_ROOTS, "
                               "colon-separated; default: none, so only builtin and hub references are accepted)")
@@ -32,6 +36,8 @@ def main(argv: list[str] | None = None) -> None:
                          help="read named data sets (hub ids, llm-adapters:SET) from this folder, laid out by dataset "
                               "id and split, instead of the network (also BSLORA_DATA_MIRROR)")
     args = parser.parse_args(argv)
+    if args.without_torch and not args.dry_run:
+        parser.error("--without-torch only applies to --dry-run (a real worker trains with torch)")
     if args.data_mirror:
         mirror = Path(args.data_mirror).expanduser().resolve()
         if not mirror.is_dir():
@@ -45,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     from .server import serve
 
     asyncio.run(serve(args.listen, Path(args.run_dir), args.device, dry_run=args.dry_run,
-                      allowed_roots=tuple(roots)))
+                      allowed_roots=tuple(roots), without_torch=args.without_torch))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from bslora_api.worker.v1 import worker_service_pb2_grpc as pb_grpc
 
 from .channel_settings import server_options
-from .service import WorkerService
 
 SERVICE_NAME = "bslora_api.worker.v1.WorkerService"
 
@@ -44,9 +43,17 @@ async def _exit_when_orphaned(stop: asyncio.Event) -> None:
 
 
 async def serve(listen: str, run_dir: Path, device: str = "cpu", dry_run: bool = False,
-                allowed_roots: tuple[str, ...] | None = None) -> None:
+                allowed_roots: tuple[str, ...] | None = None, without_torch: bool = False) -> None:
     server = grpc.aio.server(options=server_options())
-    service = WorkerService(run_dir, device, dry_run=dry_run, allowed_roots=allowed_roots)
+    # Imported here: the torch-free dry run must not load WorkerService's modules, which import torch.
+    if without_torch:
+        from .dry_run_service import DryRunWorkerService
+
+        service = DryRunWorkerService(device)
+    else:
+        from .service import WorkerService
+
+        service = WorkerService(run_dir, device, dry_run=dry_run, allowed_roots=allowed_roots)
     pb_grpc.add_WorkerServiceServicer_to_server(service, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -96,6 +96,34 @@ def test_dry_run_answers_at_once_without_a_model(worker_with):
     assert stub.Describe(pb.DescribeRequest(), timeout=5).resident_models == []
 
 
+def test_dry_run_without_torch_answers_the_same_and_never_imports_torch(worker_with):
+    stub = worker_with("--dry-run", "--without-torch")
+    d = stub.Describe(pb.DescribeRequest(), timeout=10)
+    assert d.capacity == 1 and d.method_versions  # the agent's heartbeat and version checks read these
+    train = list(stub.Train(pb.TrainRequest(trial=_trial("light")), timeout=10))
+    assert [e.WhichOneof("event") for e in train] == ["progress", "result"]
+    assert train[-1].result.device == "dry-run" and train[-1].result.trial_key == "k-light"
+    evaluate = list(stub.Evaluate(pb.EvaluateRequest(trial=_trial("light")), timeout=10))
+    assert evaluate[-1].result.trial_key == "k-light"
+    # A trial planned for another method version is refused, as by the full worker.
+    stale = _trial("stale")
+    stale.method_version = "0-not-this-one"
+    with pytest.raises(grpc.RpcError) as err:
+        list(stub.Train(pb.TrainRequest(trial=stale), timeout=10))
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    # What makes it light: the serving process never loaded torch (checked in a process of its own).
+    code = ("import sys, bslora_worker.server, bslora_worker.dry_run_service; "
+            "print('torch' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() \
+        == "False"
+
+
+def test_without_torch_is_refused_without_dry_run(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "bslora_worker", "serve", "--run-dir", str(tmp_path), "--without-torch"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "--without-torch only applies to --dry-run" in r.stderr
+
+
 def test_injected_unavailable_fault_is_transient_status(worker_with):
     stub = worker_with(env={"BSLORA_WORKER_FAULTS": "unavailable:doomed"})
     with pytest.raises(grpc.RpcError) as err:
