@@ -8,10 +8,11 @@ Two parts:
 * ``--part measured`` (SmolLM2-135M, builtin): for LoRA r=8 and BSLoRA 2/4/16 in each mode, N adapters in an
   ``AdapterPool`` (N = the --ns list, default 1, 10, 100, 1,000): the pool's resident bytes against parameters × 4 B,
   the time of the real ``AdapterPool.load`` of the N-th adapter from a saved directory, and tokens/s of a mixed
-  batch of --rows rows drawn from the first N adapters (distinct once N >= rows), --rounds times, median and spread,
+  batch of --rows rows drawn from the first N adapters (distinct once N >= rows), --rounds times (at most 3 below
+  N = rows), median and spread,
   against the base model alone (a pool's model under ``disable_adapter()``) and against PEFT LoRA's mixed batch
   (``adapter_names=``). The BSLoRA rows are timed twice in the same rounds: the stacked mixed batch (now) and the
-  per-adapter loop it replaced (``bslora.layer.MIXED_BATCH_STACKED = False``, "before").
+  per-adapter loop it replaced (``bslora.layer.MIXED_BATCH_STACKED = False``, "before"), at the N >= rows.
 
 The adapters between the timed loads are copies of the first one made by ``serving_populate.Populator`` (same
 tensors and per-module objects as a real load, in storage of their own, without PEFT re-walking the whole model per
@@ -191,7 +192,7 @@ def time_rounds(n: int, methods: list[Method], ids, rows: int, rounds: int) -> d
     items.append(("base model alone", base))
     for m in methods:
         items.append((m.label, lambda m=m: m.pool.forward(ids, names)))
-        if m.is_bslora:
+        if m.is_bslora and n >= rows:  # before/after where a batch has the most adapter groups
             def loop(m=m):
                 bslora.layer.MIXED_BATCH_STACKED = False
                 try:
@@ -243,7 +244,7 @@ def measured_part(ns: list[int], rows: int, seq: int, rounds: int, threads: int,
             m.grow(n, ids, profile=(n == profile_at))
             print(f"{m.label:>20} N={n:>5}: pool {m.resident[n] / MIB:8.1f} MiB, "
                   f"load of the {n}th {m.loads[n] * 1000:7.0f} ms", flush=True)
-        timings[n] = time_rounds(n, pools, ids, rows, rounds)
+        timings[n] = time_rounds(n, pools, ids, rows, rounds if n >= rows else min(rounds, 3))
         report_timing(n, timings[n])
     rss_growth: dict[str, tuple[int, int, int]] = {}
     big = [n for n in ns if n > together_max]
