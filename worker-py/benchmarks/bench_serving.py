@@ -137,6 +137,7 @@ class Method:
         self.params = params_per_adapter
         self.pool = AdapterPool(base, identity=identity)
         self.populator = None
+        self.timed_load_max = 0  # above this N the N-th adapter is a copy too (0: always the real load)
         self.loads: dict[int, float] = {}  # N -> seconds of the real load of the N-th adapter
         self.resident: dict[int, int] = {}
         self.rss: dict[int, int] = {}
@@ -154,7 +155,10 @@ class Method:
             self.populator = Populator(self.pool, "a0")
             have = 1
         self.populator.fill(f"a{i}" for i in range(have, n - 1))  # copies, in O(modules) each
-        if n > 1:
+        if n > 1 and self.timed_load_max and n > self.timed_load_max:  # the real load not timed at this N
+            self.populator.clone(f"a{n - 1}")
+            self.loads[n] = float("nan")
+        elif n > 1:
             profiler = cProfile.Profile() if profile else None
             t = time.perf_counter()
             if profiler:
@@ -210,7 +214,7 @@ def time_rounds(n: int, methods: list[Method], ids, rows: int, rounds: int) -> d
 
 
 def measured_part(ns: list[int], rows: int, seq: int, rounds: int, threads: int, kron_size: int,
-                  together_max: int, only: str = "", profile_at: int = 0) -> None:
+                  together_max: int, only: str = "", profile_at: int = 0, timed_load_max: int = 0) -> None:
     from bslora_worker.models import load_base_model
 
     torch.set_num_threads(threads)
@@ -238,6 +242,8 @@ def measured_part(ns: list[int], rows: int, seq: int, rounds: int, threads: int,
     # each method gets its own copy of the base model, so that all pools are resident at once up to together_max
     pools = [Method(label, config, directory, base if i == 0 else copy.deepcopy(base), loaded.identity, params)
              for i, (label, config, directory, params) in enumerate(methods)]
+    for m in pools:
+        m.timed_load_max = timed_load_max
     timings: dict[int, dict[str, list[float]]] = {}
     for n in [n for n in ns if n <= together_max]:
         for m in pools:
@@ -252,9 +258,9 @@ def measured_part(ns: list[int], rows: int, seq: int, rounds: int, threads: int,
         # one method at a time, the smallest first, each freed when done, so that memory stays bounded
         for m in sorted(pools, key=lambda m: m.params):
             for n in big:
-                before_n, rss_before = max(m.rss), rss_bytes()
+                before_n, rss_before = max(m.rss, default=0), rss_bytes()
                 m.grow(n, ids, profile=(n == profile_at))
-                rss_growth[m.label] = (n - before_n, m.rss[n] - rss_before, m.resident[n] - m.resident[before_n])
+                rss_growth[m.label] = (n - before_n, m.rss[n] - rss_before, m.resident[n] - m.resident.get(before_n, 0))
                 print(f"{m.label:>20} N={n:>5}: pool {m.resident[n] / MIB:8.1f} MiB, "
                       f"load of the {n}th {m.loads[n] * 1000:7.0f} ms, RSS +{(m.rss[n] - rss_before) / MIB:.0f} MiB "
                       f"for {n - before_n} adapters", flush=True)
@@ -324,6 +330,8 @@ def main(argv=None) -> None:
     ap.add_argument("--together-max", type=int, default=100,
                     help="up to this N all methods are resident at once and timed interleaved; above it, one at a time")
     ap.add_argument("--profile-load", type=int, default=0, help="cProfile the real load of the adapter at this N")
+    ap.add_argument("--timed-load-max", type=int, default=0,
+                    help="above this N the N-th adapter is copied like the others, its real load not timed (0: none)")
     ap.add_argument("--only", default="", help="measure only the methods whose label contains this (e.g. kron)")
     ap.add_argument("--kron-share-size", type=int, default=64,
                     help="SmolLM2's dimensions (576, 192, 1536) are not multiples of the paper's 256")
@@ -332,7 +340,8 @@ def main(argv=None) -> None:
         shapes_part(args.hbm_gib)
     else:
         measured_part([int(n) for n in args.ns.split(",")], args.rows, args.seq, args.rounds, args.threads,
-                      args.kron_share_size, args.together_max, args.only, args.profile_load)
+                      args.kron_share_size, args.together_max, args.only, args.profile_load,
+                      args.timed_load_max)
 
 
 if __name__ == "__main__":
