@@ -391,17 +391,23 @@ class BSLoraLayer(BaseTunerLayer):
             row_member += [m] * len(rows[adapter])
             row_scale += [self.bslora_scaling[adapter]] * len(rows[adapter])
         index = torch.tensor(row_index, device=x.device)
-        if row_member != list(range(len(members))):  # a member with several rows: its factors repeat per row
+        counts = {len(rows[a]) for a in members}
+        if len(counts) > 1:  # members with different row counts: each row gets its member's factors
             member = torch.tensor(row_member, device=A.device)
             A, B = A.index_select(0, member), B.index_select(0, member)
+            groups = len(row_index)
+        else:  # k rows per member, contiguous in row_index: one (k · tokens × in) slab per member, no copies
+            groups = len(members)
         xs = self._cast_input_dtype(x.index_select(0, index), dtype)
-        xs3 = xs.reshape(len(row_index), -1, self.in_features)  # (rows, tokens, in)
+        xs3 = xs.reshape(groups, -1, self.in_features)
         out = torch.bmm(torch.bmm(xs3, A.transpose(1, 2)), B.transpose(1, 2))
+        out = out.reshape(*xs.shape[:-1], self.out_features)
         if len(set(row_scale)) == 1:
             out = out * row_scale[0]
         else:
-            out = out * torch.tensor(row_scale, dtype=out.dtype, device=out.device)[:, None, None]
-        out = out.reshape(*xs.shape[:-1], self.out_features).to(result.dtype)
+            scale = torch.tensor(row_scale, dtype=out.dtype, device=out.device)
+            out = out * scale.reshape(-1, *([1] * (out.dim() - 1)))
+        out = out.to(result.dtype)
         return result.index_add(0, index.to(result.device), out)
 
 

@@ -156,12 +156,17 @@ def _same_rank_adapters(mode: str) -> PeftModel:
 @pytest.mark.parametrize("mode", MODES)
 def test_stacked_mixed_batch_equals_the_per_adapter_loop_and_one_by_one(mode, monkeypatch):
     pm = _same_rank_adapters(mode)
-    names = ["s2", "s0", "__base__", "other", "s1", "s0", "s3", "s2", "s3"]  # repeats: factors gathered per row
-    inputs = model_inputs(seed=6, batch=len(names), seq=5)
-    stacked = _logits(pm, {**inputs, "adapter_names": names})
-    monkeypatch.setattr(bslora.layer, "MIXED_BATCH_STACKED", False)
-    loop = _logits(pm, {**inputs, "adapter_names": names})
-    torch.testing.assert_close(stacked, loop, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(stacked, _one_by_one(pm, inputs, names), atol=1e-5, rtol=1e-5)
-    # the same-shape adapters differ, so a row given another member's factors would fail the equality
-    assert not torch.allclose(stacked[1], stacked[4], atol=1e-4)
+    # uneven repeats (factors gathered per row), then two rows per adapter (one slab per adapter)
+    for names in (["s2", "s0", "__base__", "other", "s1", "s0", "s3", "s2", "s3"],
+                  ["s1", "s3", "s1", "__base__", "s3", "s0", "s0"]):
+        one = model_inputs(seed=6, batch=1, seq=5)  # every row the same input: rows differ only by their adapter
+        inputs = {k: v.repeat(len(names), *([1] * (v.dim() - 1))) for k, v in one.items()}
+        stacked = _logits(pm, {**inputs, "adapter_names": names})
+        monkeypatch.setattr(bslora.layer, "MIXED_BATCH_STACKED", False)
+        loop = _logits(pm, {**inputs, "adapter_names": names})
+        monkeypatch.setattr(bslora.layer, "MIXED_BATCH_STACKED", True)
+        torch.testing.assert_close(stacked, loop, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(stacked, _one_by_one(pm, inputs, names), atol=1e-5, rtol=1e-5)
+        # the same-shape adapters differ, so a row given another member's factors would fail the equality
+        for a, b in (("s0", "s1"), ("s1", "s3"), ("s0", "__base__")):
+            assert not torch.allclose(stacked[names.index(a)], stacked[names.index(b)], atol=1e-4), (a, b)
