@@ -319,8 +319,9 @@ def summarize(pools: list[Method], ns: list[int], timings, rss_growth) -> None:
             rel = f"{med(values) / med(lora):.2f}" if lora else "–"
             norm = (f"{(med(values) / med(base)) / (med(lora) / med(base_lora)):.2f}" if lora and base and base_lora
                     else "–")
+            base_cells = f"{med(base):.1f} | {med(values) / med(base):.2f}" if base else "– | –"
             print(f"| {n:,} | {label} | {med(values):.1f} ({min(values):.1f}–{max(values):.1f}) "
-                  f"| {med(base):.1f} | {med(values) / med(base):.2f} | {rel} | {norm} |")
+                  f"| {base_cells} | {rel} | {norm} |")
 
 
 def main(argv=None) -> None:
