@@ -5,31 +5,36 @@ Two parts:
 * ``--part shapes`` (Llama-2-7B, exact, no weights): per-adapter bytes from the shapes on the meta device for LoRA r=8
   and every BSLoRA configuration of jobs/paper/ (plus slice 2/4/16), resident memory against N, and how many
   adapters fit beside the fp16 base model in 80 GiB (the reference repository's plot).
-* ``--part measured`` (SmolLM2-135M, builtin): for LoRA r=8 and BSLoRA 2/4/16 in each mode, N adapters loaded into an
-  ``AdapterPool`` from a saved directory (N = the --ns list): resident bytes (the pool's count and the process's RSS
-  growth), the time to load one adapter, and tokens/s of a mixed batch of --rows rows drawn at random from the N
-  adapters, distinct once N >= rows (one forward over rows × seq tokens, best of --rounds), against the base model
-  alone (the same wrapped model under ``disable_adapter()``). The LoRA rows are PEFT LoRA's own mixed batch
-  (``adapter_names=``).
+* ``--part measured`` (SmolLM2-135M, builtin): for LoRA r=8 and BSLoRA 2/4/16 in each mode, N adapters in an
+  ``AdapterPool`` (N = the --ns list, default 1, 10, 100, 1,000): the pool's resident bytes against parameters × 4 B,
+  the time of the real ``AdapterPool.load`` of the N-th adapter from a saved directory, and tokens/s of a mixed
+  batch of --rows rows drawn from the first N adapters (distinct once N >= rows), --rounds times (at most 3 below
+  N = rows), median and spread,
+  against the base model alone (a pool's model under ``disable_adapter()``) and against PEFT LoRA's mixed batch
+  (``adapter_names=``). The BSLoRA rows are timed twice in the same rounds: the stacked mixed batch (now) and the
+  per-adapter loop it replaced (``bslora.layer.MIXED_BATCH_STACKED = False``, "before"), at the N >= rows.
 
-Each method's N adapters are N loads of one saved directory under N names (identical bytes, so the same memory and
-load time as N different adapters; what the rows compute does not change the time). The methods are measured in one
-process, and the timing rounds interleave the base model and the pools so that machine noise hits them alike.
+The adapters between the timed loads are copies of the first one made by ``serving_populate.Populator`` (same
+tensors and per-module objects as a real load, in storage of their own, without PEFT re-walking the whole model per
+adapter; see that module and docs/benchmarks.md). Up to --together-max (100) every method has its own copy of the
+base model and all are resident at once, so each timing round runs the base, LoRA and every BSLoRA mode in turn;
+above it each method grows alone, the smallest first, and is freed when done (its rounds include the base alone).
 
     .venv/bin/python worker-py/benchmarks/bench_serving.py --part shapes
-    nice -n 10 .venv/bin/python worker-py/benchmarks/bench_serving.py --part measured --ns 1,10,32 --timed-ns 32 \
-        --rows 32 --seq 8 --rounds 3 --threads 1
-    nice -n 10 .venv/bin/python worker-py/benchmarks/bench_serving.py --part measured --only kron --ns 32 --timed-ns 0
-
-(the second: one method in a fresh process, for its RSS growth; see docs/benchmarks.md for why N stops at 32)
+    nice -n 10 .venv/bin/python worker-py/benchmarks/bench_serving.py --part measured --ns 1,10,100,1000 \
+        --rows 32 --seq 8 --rounds 5 --threads 1 --profile-load 100
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import cProfile
 import gc
 import os
+import pstats
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -42,7 +47,10 @@ import peft  # noqa: E402
 import torch  # noqa: E402
 
 import bslora  # noqa: E402
+from bslora.counting import count_lora_parameters, count_parameters  # noqa: E402
 from bslora.footprint import lora_serving_footprint, serving_footprint  # noqa: E402
+from bslora_worker.serving import AdapterPool  # noqa: E402
+from serving_populate import Populator, check_clone_matches  # noqa: E402
 
 TARGETS = ["q_proj", "k_proj", "v_proj", "up_proj", "down_proj"]  # jobs/paper/llama2-7b-commonsense.yaml
 # (label, share_mode, share size, (r_local, r_intra, r_inter)): the paper job's grid, plus slice 2/4/16
@@ -121,110 +129,217 @@ def save_adapter(base, config, directory: Path) -> None:
     pm.unload()  # the base comes back bare, for the next method
 
 
-def mixed_tokens_per_s(run, rows: int, seq: int, rounds: int) -> float:
-    best = float("inf")
+class Method:
+    """One method's pool on its own copy of the base model, grown to N adapters: the N-th by the real load."""
+
+    def __init__(self, label, config, directory: Path, base, identity, params_per_adapter: int):
+        self.label, self.config, self.directory = label, config, directory
+        self.params = params_per_adapter
+        self.pool = AdapterPool(base, identity=identity)
+        self.populator = None
+        self.timed_load_max = 0  # above this N the N-th adapter is a copy too (0: always the real load)
+        self.loads: dict[int, float] = {}  # N -> seconds of the real load of the N-th adapter
+        self.resident: dict[int, int] = {}
+        self.rss: dict[int, int] = {}
+
+    @property
+    def is_bslora(self) -> bool:
+        return isinstance(self.config, bslora.BSLoraConfig)
+
+    def grow(self, n: int, ids, profile: bool = False) -> None:
+        have = len(self.pool.names)
+        if have == 0:
+            t = time.perf_counter()
+            self.pool.load("a0", self.directory)
+            self.loads[1] = time.perf_counter() - t
+            self.populator = Populator(self.pool, "a0")
+            have = 1
+        self.populator.fill(f"a{i}" for i in range(have, n - 1))  # copies, in O(modules) each
+        if n > 1 and self.timed_load_max and n > self.timed_load_max:  # the real load not timed at this N
+            self.populator.clone(f"a{n - 1}")
+            self.loads[n] = float("nan")
+        elif n > 1:
+            profiler = cProfile.Profile() if profile else None
+            t = time.perf_counter()
+            if profiler:
+                profiler.enable()
+            self.pool.load(f"a{n - 1}", self.directory)  # the real path, timed
+            if profiler:
+                profiler.disable()
+            self.loads[n] = time.perf_counter() - t
+            if profiler:
+                print(f"\nprofile of the real load of adapter {n} ({self.label}), by cumulative time:")
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(18)
+            if n == 10:  # once per method: a copy serves what a real load of the same directory serves
+                check_clone_matches(self.pool, "a9", "a1", ids)
+        self.resident[n] = self.pool.resident_bytes()
+        self.rss[n] = rss_bytes()
+
+    def release(self) -> None:
+        self.pool = self.populator = None
+        gc.collect()
+
+
+def time_rounds(n: int, methods: list[Method], ids, rows: int, rounds: int,
+                with_base: bool = True) -> dict[str, list[float]]:
+    """tokens/s of the base alone and of each mixed batch over rows drawn from the first n adapters; every round runs
+    each item once, in the same order, so that machine noise spreads over all of them."""
+    rng = random.Random(n)
+    names = [f"a{i}" for i in (rng.sample(range(n), rows) if n >= rows else rng.choices(range(n), k=rows))]
+    seq = ids.shape[1]
+    items = []
+    host = methods[0].pool.peft_model
+
+    def base():
+        with host.disable_adapter(), torch.no_grad():
+            host(input_ids=ids)
+
+    if with_base:
+        items.append(("base model alone", base))
+    for m in methods:
+        items.append((m.label, lambda m=m: m.pool.forward(ids, names)))
+        if m.is_bslora and n >= rows:  # before/after where a batch has the most adapter groups
+            def loop(m=m):
+                bslora.layer.MIXED_BATCH_STACKED = False
+                try:
+                    m.pool.forward(ids, names)
+                finally:
+                    bslora.layer.MIXED_BATCH_STACKED = True
+            items.append((f"{m.label}, per-adapter loop (before)", loop))
+    times: dict[str, list[float]] = {label: [] for label, _ in items}
     for _ in range(rounds):
-        t = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - t)
-    return rows * seq / best
+        for label, run in items:
+            t = time.perf_counter()
+            run()
+            times[label].append(rows * seq / (time.perf_counter() - t))
+    return times
 
 
 def measured_part(ns: list[int], rows: int, seq: int, rounds: int, threads: int, kron_size: int,
-                  timed_ns: set[int], only: str = "") -> None:
+                  together_max: int, only: str = "", profile_at: int = 0, timed_load_max: int = 0,
+                  base_above: int = 0) -> None:
     from bslora_worker.models import load_base_model
-    from bslora_worker.serving import AdapterPool
 
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
     loaded = load_base_model("builtin:smollm2-135m")
     base = loaded.model.eval()
     print(f"SmolLM2-135M loaded in {time.perf_counter() - t0:.0f} s ({base.dtype}); {threads} thread(s); "
-          f"mixed batch {rows} rows × {seq} tokens; N = {ns}\n")
-    methods = [("LoRA r=8", peft.LoraConfig(r=8, lora_alpha=16, target_modules=TARGETS, init_lora_weights=False))]
-    methods += [(f"BSLoRA {m} 2/4/16", bslora_config(m, s, (2, 4, 16), init_weights=False))
+          f"mixed batch {rows} rows × {seq} tokens; N = {ns}; {rounds} rounds\n", flush=True)
+    configs = [("LoRA r=8", peft.LoraConfig(r=8, lora_alpha=16, target_modules=TARGETS, init_lora_weights=False))]
+    configs += [(f"BSLoRA {m} 2/4/16", bslora_config(m, s, (2, 4, 16), init_weights=False))
                 for m, s in (("slice", 0), ("gate", 1024), ("kron", kron_size))]
-    methods = [(label, config) for label, config in methods if only in label]
+    configs = [(label, config) for label, config in configs if only in label]
     ids = torch.randint(0, base.config.vocab_size, (rows, seq), generator=torch.Generator().manual_seed(0))
     work = Path(tempfile.mkdtemp(prefix="bench-serving-"))
-    for label, config in methods:
+    methods = []
+    for label, config in configs:
         if isinstance(config, bslora.BSLoraConfig):  # as the worker does: the adapter names its base model
             config.base_model_identity = loaded.identity
-        save_adapter(base, config, work / label.replace(" ", "_").replace("/", "-"))
-
-    results = []
-    for label, _ in methods:
+            params = count_parameters(base, config)["total"]
+        else:
+            params = count_lora_parameters(base, 8, TARGETS)
         directory = work / label.replace(" ", "_").replace("/", "-")
-        file_bytes = (directory / "adapter_model.safetensors").stat().st_size
-        gc.collect()
-        rss0 = rss_bytes()
-        pool = AdapterPool(base, identity=loaded.identity)
-        loaded_n = 0
+        save_adapter(base, config, directory)
+        methods.append((label, config, directory, params))
+    # each method gets its own copy of the base model, so that all pools are resident at once up to together_max
+    pools = [Method(label, config, directory, base if i == 0 else copy.deepcopy(base), loaded.identity, params)
+             for i, (label, config, directory, params) in enumerate(methods)]
+    for m in pools:
+        m.timed_load_max = timed_load_max
+    timings: dict[int, dict[str, list[float]]] = {}
+    for n in [n for n in ns if n <= together_max]:
+        for m in pools:
+            m.grow(n, ids, profile=(n == profile_at))
+            print(f"{m.label:>20} N={n:>5}: pool {m.resident[n] / MIB:8.1f} MiB, "
+                  f"load of the {n}th {m.loads[n] * 1000:7.0f} ms", flush=True)
+        timings[n] = time_rounds(n, pools, ids, rows, rounds if n >= rows else min(rounds, 3))
+        report_timing(n, timings[n])
+    rss_growth: dict[str, tuple[int, int, int]] = {}
+    big = [n for n in ns if n > together_max]
+    if big:
+        # one method at a time, the smallest first, each freed when done, so that memory stays bounded
+        for m in sorted(pools, key=lambda m: m.params):
+            for n in big:
+                before_n, rss_before = max(m.rss, default=0), rss_bytes()
+                m.grow(n, ids, profile=(n == profile_at))
+                rss_growth[m.label] = (n - before_n, m.rss[n] - rss_before, m.resident[n] - m.resident.get(before_n, 0))
+                print(f"{m.label:>20} N={n:>5}: pool {m.resident[n] / MIB:8.1f} MiB, "
+                      f"load of the {n}th {m.loads[n] * 1000:7.0f} ms, RSS +{(m.rss[n] - rss_before) / MIB:.0f} MiB "
+                      f"for {n - before_n} adapters", flush=True)
+                # PEFT's disable_adapter() walks every adapter's modules twice, so at large N the "base alone" item
+                # times that walk more than the forward (run 2: 2.3 tok/s at N = 1,000); --no-base-above skips it
+                t = time_rounds(n, [m], ids, rows, rounds, with_base=not (base_above and n > base_above))
+                report_timing(n, t)
+                timings.setdefault(n, {}).update({k if k != "base model alone" else f"base model alone ({m.label})": v
+                                                  for k, v in t.items()})
+            m.release()
+    summarize(pools, ns, timings, rss_growth)
+
+
+def med(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def report_timing(n: int, times: dict[str, list[float]]) -> None:
+    for label, values in times.items():
+        print(f"    N={n:>5} {label:>48}: median {med(values):6.1f} tok/s (min {min(values):6.1f}, "
+              f"max {max(values):6.1f})", flush=True)
+
+
+def summarize(pools: list[Method], ns: list[int], timings, rss_growth) -> None:
+    print("\n| adapter | N | resident MiB (pool) | pool / (N × params × 4 B) | load of the N-th adapter, ms |")
+    print("|---|---:|---:|---:|---:|")
+    for m in pools:
         for n in ns:
-            t = time.perf_counter()
-            for i in range(loaded_n, n):
-                pool.load(f"a{i}", directory)
-            load_s = (time.perf_counter() - t) / max(1, n - loaded_n)
-            loaded_n = n
-            gc.collect()
-            # rows draw distinct adapters once N >= rows (the most groups a batch can have), with repeats below
-            rng = random.Random(0)
-            names = [f"a{i}" for i in (rng.sample(range(n), rows) if n >= rows else rng.choices(range(n), k=rows))]
-            tps_base = tps_mixed = float("nan")  # not timed at this N
-            if n in timed_ns:
-                tps_base = tps_mixed = 0.0
-            for _ in range(rounds if n in timed_ns else 0):  # interleaved: noise hits both alike
-                with pool.peft_model.disable_adapter():
-                    tps_base = max(tps_base, mixed_tokens_per_s(base_run_wrapped(pool, ids), rows, seq, 1))
-                tps_mixed = max(tps_mixed, mixed_tokens_per_s(lambda: pool.forward(ids, names), rows, seq, 1))
-            grown = rss_bytes() - rss0
-            results.append((label, n, pool.resident_bytes(), grown, load_s, tps_mixed, tps_base, file_bytes))
-            print(f"{label:>20} N={n:>5}: pool {pool.resident_bytes() / MIB:8.1f} MiB, RSS +{grown / MIB:8.1f} MiB, "
-                  f"load {load_s * 1000:7.1f} ms/adapter, mixed {tps_mixed:7.1f} tok/s, base {tps_base:7.1f} tok/s",
-                  flush=True)
-        for name in list(pool.names):
-            pool.unload(name)
-        base = pool.base_model
-        del pool
-        gc.collect()
-
-    print("\n| adapter | N | resident MiB (pool) | per adapter MiB | RSS growth MiB | load ms/adapter | mixed tok/s "
-          "| base alone tok/s | mixed / base |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for label, n, resident, rss, load_s, tps, tps_base, _ in results:
-        print(f"| {label} | {n:,} | {resident / MIB:.1f} | {resident / n / MIB:.2f} | {rss / MIB:.1f} "
-              f"| {load_s * 1000:.0f} "
-              f"| {tps:.0f} | {tps_base:.0f} | {tps / tps_base:.2f} |")
-    lora = {n: (tps, tps_base) for label, n, _, _, _, tps, tps_base, _ in results if label.startswith("LoRA")}
-    if not lora:
-        return
-    print("\nmixed-batch tokens/s relative to PEFT LoRA's mixed batch at the same N: raw, and each divided by the "
-          "base model's tokens/s measured interleaved with it (which cancels the machine's load drifting between "
-          "methods):")
-    for label, n, _, _, _, tps, tps_base, _ in results:
-        if not label.startswith("LoRA") and n in timed_ns:
-            raw = tps / lora[n][0]
-            normalized = (tps / tps_base) / (lora[n][0] / lora[n][1])
-            print(f"  {label} N={n}: raw {raw:.2f}, base-normalized {normalized:.2f}")
-
-
-def base_run_wrapped(pool, ids):
-    def run():
-        with torch.no_grad():
-            pool.peft_model(input_ids=ids)
-    return run
+            if n in m.resident:
+                print(f"| {m.label} | {n:,} | {m.resident[n] / MIB:.1f} | {m.resident[n] / (n * m.params * 4):.6f} "
+                      f"| {m.loads[n] * 1000:,.0f} |")
+    if rss_growth:
+        print("\nRSS growth while one method grew alone (the other pools freed before; the heap may reuse their "
+              "memory, so this bounds the overhead from below):")
+        for label, (added, rss, tensors) in rss_growth.items():
+            print(f"  {label}: +{added} adapters, RSS +{rss / MIB:.1f} MiB, tensors +{tensors / MIB:.1f} MiB, "
+                  f"over the tensors {(rss - tensors) / added / 1024:.0f} KiB per adapter")
+    print("\n| N | adapter | mixed tok/s, median (min–max) | base alone tok/s | mixed / base | vs LoRA's mixed batch "
+          "(ratio of medians) | vs LoRA, base-normalized |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    for n in ns:
+        t = timings.get(n)
+        if not t:
+            continue
+        lora = t.get("LoRA r=8")
+        for label, values in t.items():
+            if label.startswith("base model alone"):
+                continue
+            base_key = "base model alone" if "base model alone" in t else \
+                f"base model alone ({label.split(',')[0]})"
+            base = t.get(base_key)
+            base_lora = t.get("base model alone", t.get("base model alone (LoRA r=8)"))
+            rel = f"{med(values) / med(lora):.2f}" if lora else "–"
+            norm = (f"{(med(values) / med(base)) / (med(lora) / med(base_lora)):.2f}" if lora and base and base_lora
+                    else "–")
+            base_cells = f"{med(base):.1f} | {med(values) / med(base):.2f}" if base else "– | –"
+            print(f"| {n:,} | {label} | {med(values):.1f} ({min(values):.1f}–{max(values):.1f}) "
+                  f"| {base_cells} | {rel} | {norm} |")
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--part", choices=("shapes", "measured"), default="shapes")
     ap.add_argument("--hbm-gib", type=float, default=80.0, help="device memory for the 'fit' columns (GiB)")
-    ap.add_argument("--ns", default="1,10,100", help="adapter counts, increasing (measured part)")
+    ap.add_argument("--ns", default="1,10,100,1000", help="adapter counts, increasing (measured part)")
     ap.add_argument("--rows", type=int, default=32)
-    ap.add_argument("--seq", type=int, default=16)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seq", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=5, help="timing rounds per N (median and spread reported)")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--timed-ns", default="", help="time the mixed batch only at these N (default: every N; 0: never)")
+    ap.add_argument("--together-max", type=int, default=100,
+                    help="up to this N all methods are resident at once and timed interleaved; above it, one at a time")
+    ap.add_argument("--profile-load", type=int, default=0, help="cProfile the real load of the adapter at this N")
+    ap.add_argument("--timed-load-max", type=int, default=0,
+                    help="above this N the N-th adapter is copied like the others, its real load not timed (0: none)")
+    ap.add_argument("--no-base-above", type=int, default=0,
+                    help="above this N (one method at a time) do not time the base model alone (0: always time it)")
     ap.add_argument("--only", default="", help="measure only the methods whose label contains this (e.g. kron)")
     ap.add_argument("--kron-share-size", type=int, default=64,
                     help="SmolLM2's dimensions (576, 192, 1536) are not multiples of the paper's 256")
@@ -233,7 +348,8 @@ def main(argv=None) -> None:
         shapes_part(args.hbm_gib)
     else:
         measured_part([int(n) for n in args.ns.split(",")], args.rows, args.seq, args.rounds, args.threads,
-                      args.kron_share_size, {int(n) for n in (args.timed_ns or args.ns).split(",")}, args.only)
+                      args.kron_share_size, args.together_max, args.only, args.profile_load,
+                      args.timed_load_max, args.no_base_above)
 
 
 if __name__ == "__main__":

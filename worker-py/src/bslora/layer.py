@@ -59,6 +59,11 @@ class LayerSpec:
         return [p for p, r in (("intra", self.r_intra), ("inter", self.r_inter)) if r > 0]
 
 
+# Mixed-adapter batches stack the factors of all adapters of one shape and apply them with batched matmuls. False:
+# one adapter at a time (the reference path; bench_serving.py times both in one run).
+MIXED_BATCH_STACKED = True
+
+
 class SharedStore:
     """Unregistered handle on the tuner-level shared containers.
 
@@ -302,17 +307,108 @@ class BSLoraLayer(BaseTunerLayer):
         if self.merged:
             raise ValueError("Cannot pass `adapter_names` when there are merged adapters; unmerge first.")
         result = self.base_layer(x, *args, **kwargs)
-        result_dtype = result.dtype
         rows: dict[str, list[int]] = {}
         for i, name in enumerate(adapter_names):
             rows.setdefault(name, []).append(i)
-        # each adapter's factors are built once per call from its shared tensors (held once, on the tuner) and
-        # applied to its rows only; rows of "__base__" get the base layer's output
-        for adapter, idx in rows.items():
-            if adapter == "__base__" or adapter not in self.bslora_spec:
-                continue
+        # rows of "__base__" (or of an adapter this module does not carry) get the base layer's output
+        adapters = [a for a in rows if a != "__base__" and a in self.bslora_spec]
+        if not adapters:
+            return result
+        if not MIXED_BATCH_STACKED or any(self._dropout_active(a) for a in adapters):
+            return self._mixed_batch_loop(x, result, rows, adapters)
+        # adapters of the same ranks and mode have factors of the same shapes: each such group is stacked once and
+        # applied to all its rows with two batched matmuls, instead of two matmuls per adapter
+        groups: dict[tuple, list[str]] = {}
+        for a in adapters:
+            groups.setdefault(self._stack_signature(a), []).append(a)
+        for members in groups.values():
+            result = self._mixed_batch_stacked(x, result, rows, members)
+        return result
+
+    def _dropout_active(self, adapter: str) -> bool:
+        dropout = self.bslora_dropout[adapter]
+        return isinstance(dropout, nn.Dropout) and dropout.training and dropout.p > 0
+
+    def _stack_signature(self, adapter: str) -> tuple:
+        spec = self.bslora_spec[adapter]
+        return spec.share_mode, spec.r_local, spec.r_intra, spec.r_inter, spec.crop_in, spec.crop_out
+
+    def _mixed_batch_loop(self, x: torch.Tensor, result: torch.Tensor, rows: dict[str, list[int]],
+                          adapters: list[str]) -> torch.Tensor:
+        """One adapter at a time: its factors, then its rows (the reference for the stacked path; used with dropout)."""
+        result_dtype = result.dtype
+        for adapter in adapters:
+            idx = rows[adapter]
             result[idx] += self._adapter_output(adapter, x[idx]).to(result_dtype)
         return result
+
+    def _stacked_factors(self, members: list[str], dtype: torch.dtype, device: torch.device):
+        """(A, B) of shapes (G, R, in) and (G, out, R): member g's ΔW = s_g · B[g] @ A[g], as ``_lowrank_factors``."""
+        spec = self.bslora_spec[members[0]]  # the same ranks, mode and crops for every member
+        As, Bs = [], []
+        if spec.r_local > 0:
+            As.append(torch.stack([self.bslora_A[a] for a in members]).to(device=device, dtype=dtype))
+            Bs.append(torch.stack([self.bslora_B[a] for a in members]).to(device=device, dtype=dtype))
+        store, block = self._bslora_store, spec.block
+        for part in spec.parts():
+            pairs = [store.pair(a, part, block) for a in members]
+            if spec.share_mode == "slice":
+                # the centred crops, stacked (the crop is a view, the stack the one copy)
+                ci, co = spec.crop_in, spec.crop_out
+                As.append(torch.stack([A[:, ci: ci + self.in_features] for A, _ in pairs]).to(device=device,
+                                                                                               dtype=dtype))
+                Bs.append(torch.stack([B[co: co + self.out_features, :] for _, B in pairs]).to(device=device,
+                                                                                                dtype=dtype))
+                continue
+            A = torch.stack([p[0] for p in pairs]).to(device=device, dtype=dtype)  # (G, r, S_in)
+            B = torch.stack([p[1] for p in pairs]).to(device=device, dtype=dtype)  # (G, S_out, r)
+
+            def g(name: str) -> torch.Tensor:
+                return torch.stack([self.bslora_transform[a][f"{part}_{name}"] for a in members]).to(
+                    device=device, dtype=dtype)
+
+            if spec.share_mode == "gate":
+                # c_g = g_odᵀ B A g_iu per member, then the rank-1 pair (g_id, c · g_ou), as in _lowrank_factors
+                c = (g("out_down").unsqueeze(1) @ (B @ (A @ g("in_up").unsqueeze(2)))).reshape(-1)
+                As.append(g("in_down").unsqueeze(1))
+                Bs.append((c[:, None] * g("out_up")).unsqueeze(2))
+            else:
+                kA, kB = g("sampler_A"), g("sampler_B")  # (G, in/S), (G, out/S)
+                G, r = A.shape[0], A.shape[1]
+                As.append((kA[:, None, :, None] * A[:, :, None, :]).reshape(G, r, self.in_features))
+                Bs.append((kB[:, :, None, None] * B[:, None, :, :]).reshape(G, self.out_features, r))
+        if len(As) == 1:
+            return As[0], Bs[0]
+        return torch.cat(As, dim=1), torch.cat(Bs, dim=2)
+
+    def _mixed_batch_stacked(self, x: torch.Tensor, result: torch.Tensor, rows: dict[str, list[int]],
+                             members: list[str]) -> torch.Tensor:
+        dtype, device = self._dtype_device(members[0])
+        A, B = self._stacked_factors(members, dtype, device)
+        row_index, row_member, row_scale = [], [], []
+        for m, adapter in enumerate(members):
+            row_index += rows[adapter]
+            row_member += [m] * len(rows[adapter])
+            row_scale += [self.bslora_scaling[adapter]] * len(rows[adapter])
+        index = torch.tensor(row_index, device=x.device)
+        counts = {len(rows[a]) for a in members}
+        if len(counts) > 1:  # members with different row counts: each row gets its member's factors
+            member = torch.tensor(row_member, device=A.device)
+            A, B = A.index_select(0, member), B.index_select(0, member)
+            groups = len(row_index)
+        else:  # k rows per member, contiguous in row_index: one (k · tokens × in) slab per member, no copies
+            groups = len(members)
+        xs = self._cast_input_dtype(x.index_select(0, index), dtype)
+        xs3 = xs.reshape(groups, -1, self.in_features)
+        out = torch.bmm(torch.bmm(xs3, A.transpose(1, 2)), B.transpose(1, 2))
+        out = out.reshape(*xs.shape[:-1], self.out_features)
+        if len(set(row_scale)) == 1:
+            out = out * row_scale[0]
+        else:
+            scale = torch.tensor(row_scale, dtype=out.dtype, device=out.device)
+            out = out * scale.reshape(-1, *([1] * (out.dim() - 1)))
+        out = out.to(result.dtype)
+        return result.index_add(0, index.to(result.device), out)
 
 
 

@@ -39,6 +39,19 @@ def _adapter_names_pre_forward_hook(target, args, kwargs, adapter_names):
     return args, kwargs
 
 
+def _bslora_layers(model: nn.Module) -> list[BSLoraLayer]:
+    """The BSLoRA layers, found without descending into them: their per-adapter children (dropout, transform) grow
+    with the number of adapters, and a mixed batch looks the layers up at every forward."""
+    found, stack = [], [model]
+    while stack:
+        module = stack.pop()
+        if isinstance(module, BSLoraLayer):
+            found.append(module)
+        else:
+            stack.extend(m for m in module._modules.values() if m is not None)
+    return found
+
+
 class BSLoraModel(BaseTuner):
     prefix: str = "bslora_"
     tuner_layer_cls = BSLoraLayer
@@ -226,10 +239,9 @@ class BSLoraModel(BaseTuner):
         if unknown:
             raise ValueError(f"Trying to infer with unknown adapter(s) {sorted(unknown)}; known: {sorted(expected)}.")
         handles = []
-        for module in self.model.modules():
-            if isinstance(module, BSLoraLayer):
-                hook = partial(_adapter_names_pre_forward_hook, adapter_names=adapter_names)
-                handles.append(module.register_forward_pre_hook(hook, with_kwargs=True))
+        hook = partial(_adapter_names_pre_forward_hook, adapter_names=adapter_names)
+        for module in _bslora_layers(self.model):
+            handles.append(module.register_forward_pre_hook(hook, with_kwargs=True))
         try:
             yield
         finally:

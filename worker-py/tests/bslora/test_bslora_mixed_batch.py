@@ -139,3 +139,34 @@ def test_load_and_unload_from_a_directory_leaves_other_adapters_untouched(mode, 
         assert after_unload[n][0] == ptr and torch.equal(after_unload[n][1], value), n
     torch.testing.assert_close(_logits(pm, {**inputs, "adapter_names": ["a0", "a3", "a2", "__base__", "a1"]}),
                                others_before, atol=0, rtol=0)
+
+
+def _same_rank_adapters(mode: str) -> PeftModel:
+    # four adapters of one shape (stacked together in a mixed batch) and one of another (a group of its own)
+    torch.manual_seed(20)
+    pm = peft.get_peft_model(tiny_llama(layers=2), make_config(mode, LLAMA_TARGETS, init_weights=False, **RANKS[0]),
+                             adapter_name="s0")
+    for i in range(1, 4):
+        torch.manual_seed(20 + i)
+        pm.add_adapter(f"s{i}", make_config(mode, LLAMA_TARGETS, init_weights=False, **RANKS[0]))
+    pm.add_adapter("other", make_config(mode, LLAMA_TARGETS, init_weights=False, **RANKS[1]))
+    return pm.eval()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_stacked_mixed_batch_equals_the_per_adapter_loop_and_one_by_one(mode, monkeypatch):
+    pm = _same_rank_adapters(mode)
+    # uneven repeats (factors gathered per row), then two rows per adapter (one slab per adapter)
+    for names in (["s2", "s0", "__base__", "other", "s1", "s0", "s3", "s2", "s3"],
+                  ["s1", "s3", "s1", "__base__", "s3", "s0", "s0"]):
+        one = model_inputs(seed=6, batch=1, seq=5)  # every row the same input: rows differ only by their adapter
+        inputs = {k: v.repeat(len(names), *([1] * (v.dim() - 1))) for k, v in one.items()}
+        stacked = _logits(pm, {**inputs, "adapter_names": names})
+        monkeypatch.setattr(bslora.layer, "MIXED_BATCH_STACKED", False)
+        loop = _logits(pm, {**inputs, "adapter_names": names})
+        monkeypatch.setattr(bslora.layer, "MIXED_BATCH_STACKED", True)
+        torch.testing.assert_close(stacked, loop, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(stacked, _one_by_one(pm, inputs, names), atol=1e-5, rtol=1e-5)
+        # the same-shape adapters differ, so a row given another member's factors would fail the equality
+        for a, b in (("s0", "s1"), ("s1", "s3"), ("s0", "__base__")):
+            assert not torch.allclose(stacked[names.index(a)], stacked[names.index(b)], atol=1e-4), (a, b)

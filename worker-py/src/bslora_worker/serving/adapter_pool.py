@@ -39,6 +39,21 @@ def safetensors_numels(path: Path) -> list[int]:
     return numels
 
 
+def tuner_layers(model: torch.nn.Module) -> list[torch.nn.Module]:
+    """The adapted modules of a PEFT-wrapped model, found without descending into them (their per-adapter children
+    grow with the number of adapters loaded)."""
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    found, stack = [], [model]
+    while stack:
+        module = stack.pop()
+        if isinstance(module, BaseTunerLayer):
+            found.append(module)
+            continue
+        stack.extend(m for m in module._modules.values() if m is not None)
+    return found
+
+
 class AdapterPool:
     def __init__(self, base_model: torch.nn.Module, identity: Optional[str] = None,
                  memory_limit_bytes: Optional[int] = None, dtype: Optional[torch.dtype] = None):
@@ -141,11 +156,19 @@ class AdapterPool:
         return self._bytes[name]
 
     def _adapter_params(self, name: str) -> list[torch.nn.Parameter]:
+        # Walks the adapted modules and the tuner's own containers and looks the name up in each per-adapter dict,
+        # rather than listing every parameter of the model: that list grows with every adapter loaded, which made
+        # each load slower as N grew (docs/benchmarks.md, serving).
         unique: dict[int, torch.nn.Parameter] = {}
-        for key, param in self.peft_model.named_parameters():
-            parts = key.split(".")
-            if name in parts and any(p.startswith(("bslora_", "lora_")) for p in parts):
-                unique[id(param)] = param
+        tuner = self.peft_model.base_model
+        holders = [*tuner_layers(tuner.model), tuner]
+        for holder in holders:
+            for child in holder._modules.values():
+                if isinstance(child, (torch.nn.ModuleDict, torch.nn.ParameterDict)) and name in child:
+                    entry = child[name]
+                    params = [entry] if isinstance(entry, torch.nn.Parameter) else entry.parameters()
+                    for param in params:
+                        unique[id(param)] = param
         return list(unique.values())
 
     def _hold(self, name: str) -> int:
