@@ -7,7 +7,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { taskTypeName, TRIAL_DEFAULTS, trialCoordinates, type Trial } from '../sweep-specs/index.js';
+import type { Trial } from '../gen/bslora_api/worker/v1/worker_service.js';
+import { TRIAL_DEFAULTS } from '../sweep-specs/trial-defaults.js';
+import { taskTypeName } from '../sweep-specs/trial-enums.js';
+import { trialCoordinates } from '../sweep-specs/trial-coordinates.js';
 
 interface LlamaShape {
   hidden: number;

@@ -8,6 +8,7 @@ import { maxSweepTrials } from './spec-limits.js';
 import type { SweepSpec } from './sweep-spec.js';
 import { trialCoordinates } from './trial-coordinates.js';
 import { asList, axisPath, bsloraBlocks, enumerateTrials } from './trial-plan.js';
+import { planSearch, searchSpecIssues } from '../search/search-plan.js';
 
 /** A cross-field problem; `path` as zod paths are (segments). */
 export interface SpecCheckIssue {
@@ -202,9 +203,14 @@ export function checkSweepSpec(spec: SweepSpec): SpecCheckIssue[] {
     for (const i of duplicates(list)) add(axisPath(['grid'], key, grid[key], i), `duplicate rank ${list[i]}`);
   }
 
+  issues.push(...searchSpecIssues(spec));
+
   // Only enumerate when the grid itself is sound: the count and the expect rules depend on it.
-  if (issues.some((i) => i.path[0] === 'grid' || i.path[0] === 'training')) return dedupe(issues);
-  const trials = enumerateTrials(spec).map(trialCoordinates);
+  if (issues.some((i) => ['grid', 'training', 'search', 'task_type'].includes(String(i.path[0]))))
+    return dedupe(issues);
+  const planned = enumerateTrials(spec);
+  const trials = planned.map(trialCoordinates);
+  issues.push(...planSearch(spec, planned).issues);
 
   (spec.expect ?? []).forEach((rule, i) => {
     const path = ['expect', i];
