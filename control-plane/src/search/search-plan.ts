@@ -4,7 +4,7 @@
  * (params/count-llama-adapters.ts). Every problem is an issue at a spec path, as the other spec checks report them.
  */
 import type { Trial } from '../gen/bslora_api/worker/v1/worker_service.js';
-import { countLlamaAdapter } from '../params/count-llama-adapters.js';
+import { AdapterDoesNotFit, countLlamaAdapter } from '../params/count-llama-adapters.js';
 import type { SpecCheckIssue } from '../sweep-specs/check-sweep-spec.js';
 import type { SweepSpec } from '../sweep-specs/sweep-spec.js';
 import { bucketOf, bucketsOf, describeBucket, emptyBuckets, type Bucket } from './budget-buckets.js';
@@ -53,7 +53,14 @@ export function planSearch(spec: SweepSpec, trials: readonly Trial[]): { plan: S
       existing.trialNames.push(trial.name);
       return;
     }
-    const counted = countLlamaAdapter(trial);
+    let counted;
+    try {
+      counted = countLlamaAdapter(trial);
+    } catch (err) {
+      if (!(err instanceof AdapterDoesNotFit)) throw err;
+      issues.push({ path: ['grid'], message: `${trial.name}: ${err.message}` });
+      return;
+    }
     if (counted === null) {
       issues.push({
         path: ['search'],
