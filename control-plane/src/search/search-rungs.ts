@@ -12,7 +12,7 @@
  */
 import { type FlowJob, type FlowProducer, type Job, Queue, Worker } from 'bullmq';
 import { addSweepFlow } from '../planner/submit-sweep.js';
-import { rungJobId, rungTrainJobId, sweepJobId } from '../queue/job-ids.js';
+import { parseTrialJobId, rungJobId, rungTrainJobId, sweepJobId } from '../queue/job-ids.js';
 import {
   TRAIN_QUEUE,
   TRIAL_JOB_OPTIONS,
@@ -22,7 +22,6 @@ import {
 } from '../queue/queues.js';
 import type { Store } from '../store/store.js';
 import type { Trial } from '../sweep-specs/index.js';
-import { parseTrialJobId } from '../queue/job-ids.js';
 import { selectSurvivors, type RungCandidate } from './rungs.js';
 import type { SearchPlan } from './search-plan.js';
 
