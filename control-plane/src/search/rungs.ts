@@ -11,6 +11,8 @@
 
 /** The step count of each rung, strictly increasing, the last one max_steps. */
 export function rungSteps(minSteps: number, maxSteps: number, eta: number): number[] {
+  // The spec refuses these; the cross-field checks may still see them, and must not loop.
+  if (!(eta >= 2) || !(minSteps >= 1)) return [maxSteps];
   const steps: number[] = [];
   for (let s = minSteps; s < maxSteps; s *= eta) steps.push(s);
   steps.push(maxSteps);
