@@ -1,7 +1,8 @@
 /**
  * Successive halving against the full grid (docs/benchmarks.md, "Successive halving against the full grid").
  *
- *   nice -n 10 npx tsx test/bench/search-benchmark.ts [--spec jobs/smollm2-arith-search.yaml] [--home .bslora/search-bench]
+ *   nice -n 10 npx tsx test/bench/search-benchmark.ts [--spec jobs/smollm2-arith-search.yaml]
+ *     [--home .bslora/search-bench] [--search-only]
  *
  * Runs the searched spec on a local stack (Redis, BullMQ, one spawned worker on the CPU), then the same spec without
  * its `search` block: the full grid, same seeds, steps, data and validation split, so the search's finalists are the
@@ -96,14 +97,22 @@ async function main(): Promise<void> {
     const searchRows = cp.store.trialsOfSweep(s.sweepId);
     const view = searchViewOf(cp.store, s.sweepId, searchRows, true) as SearchView;
     const plan = cp.store.searchOf(s.sweepId)!.plan as SearchPlan;
-    const finalistKeys = new Set(view.trials.filter((t) => !t.stopped && t.rung === plan.rungSteps.length - 1).map((t) => t.trialKey));
+    const finalistKeys = new Set(
+      view.trials.filter((t) => !t.stopped && t.rung === plan.rungSteps.length - 1).map((t) => t.trialKey),
+    );
     const searchConfigs = configsOf(
       searchRows.filter((r) => finalistKeys.has(r.trialKey)),
       plan,
     );
     const report: Record<string, unknown> = {
       spec: args.spec,
-      search: { sweepId: s.sweepId, status: searchDone.status, wallSeconds: searchWall, view, finalists: searchConfigs },
+      search: {
+        sweepId: s.sweepId,
+        status: searchDone.status,
+        wallSeconds: searchWall,
+        view,
+        finalists: searchConfigs,
+      },
     };
     const write = () => writeFileSync(join(home, 'search-benchmark.json'), `${JSON.stringify(report, null, 2)}\n`);
     write();

@@ -210,7 +210,8 @@ export const sweepDetailSchema = component(
     summary: z.unknown().nullable(),
     source: sweepSourceSchema.nullable().optional(),
     trials: z.array(trialSchema),
-    search: sweepSearchSchema.optional()
+    search: sweepSearchSchema
+      .optional()
       .describe('a successive-halving search (spec `search`), as GET /sweeps/:id/search gives it; null without one'),
   }),
 );

@@ -121,9 +121,10 @@ export const API_ROUTES: ApiRoute[] = [
     method: 'GET',
     url: '/api/v1/sweeps/:id/search',
     operationId: 'getSweepSearch',
-    summary: "Get a searched sweep's successive halving: rungs, budget buckets, stopped trials, compute against the grid",
+    summary:
+      "Get a searched sweep's successive halving: rungs, budget buckets, stopped trials, compute against the grid",
     description:
-      'null for a sweep without a `search` block. Compute: the train steps the search needed (no step runs twice) against the full grid\'s (trials × max_steps), and seconds and device-hours from each trial\'s measured seconds per step.',
+      "null for a sweep without a `search` block. Compute: the train steps the search needed (no step runs twice) against the full grid's (trials × max_steps), and seconds and device-hours from each trial's measured seconds per step.",
     tag: 'sweeps',
     auth: 'none',
     params: sweepIdParamsSchema,

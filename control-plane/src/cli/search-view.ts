@@ -10,7 +10,13 @@ export function searchTable(search: SearchView): string {
       `${r.rung + 1}/${search.rungSteps.length}`,
       fmtInt(r.steps),
       fmtInt(r.configs),
-      r.rung === last ? '(final)' : r.kept === null ? (r.rung === search.currentRung ? 'running' : 'waiting') : fmtInt(r.kept),
+      r.rung === last
+        ? '(final)'
+        : r.kept === null
+          ? r.rung === search.currentRung
+            ? 'running'
+            : 'waiting'
+          : fmtInt(r.kept),
       r.stopped === null ? null : fmtInt(r.stopped),
     ]),
   );

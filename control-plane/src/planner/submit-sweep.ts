@@ -48,7 +48,12 @@ export async function submitSweep(
         sweepId,
         search.plan,
         search.plan.configs.flatMap((c) =>
-          c.trialNames.map((name) => ({ trialKey: byName.get(name)!, config: c.config, bucket: c.bucket, params: c.params })),
+          c.trialNames.map((name) => ({
+            trialKey: byName.get(name)!,
+            config: c.config,
+            bucket: c.bucket,
+            params: c.params,
+          })),
         ),
       );
     }

@@ -17,7 +17,12 @@ describe('trial job ids', () => {
     const id = trialJobId('sw-20261129-1a2b3c4d', TRAIN_QUEUE, KEY);
     expect(id).toBe(`sw-20261129-1a2b3c4d.train.${KEY}`);
     expect(parseTrialJobId(id)).toEqual({ sweepId: 'sw-20261129-1a2b3c4d', kind: 'train', trialKey: KEY, rung: null });
-    expect(parseTrialJobId(trialJobId('s', EVAL_QUEUE, KEY))).toEqual({ sweepId: 's', kind: 'eval', trialKey: KEY, rung: null });
+    expect(parseTrialJobId(trialJobId('s', EVAL_QUEUE, KEY))).toEqual({
+      sweepId: 's',
+      kind: 'eval',
+      trialKey: KEY,
+      rung: null,
+    });
   });
 
   it('reads the id inside a failure key (<prefix>:<queue>:<id>)', () => {

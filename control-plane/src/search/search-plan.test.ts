@@ -50,7 +50,10 @@ describe('the search block', () => {
   });
 
   it('refuses eta < 2 at its path', () => {
-    expect(refused(searched({ eta: 1 }))).toContainEqual({ path: 'search.eta', message: expect.stringMatching(/>= ?2/) });
+    expect(refused(searched({ eta: 1 }))).toContainEqual({
+      path: 'search.eta',
+      message: expect.stringMatching(/>= ?2/),
+    });
   });
 
   it('refuses min_steps > max_steps at its path', () => {
@@ -59,7 +62,10 @@ describe('the search block', () => {
       message: 'must be <= max_steps (18, from training.steps), got 30',
     });
     expect(refused(searched({ max_steps: 12 }))).toContainEqual(
-      expect.objectContaining({ path: 'search.max_steps', message: expect.stringContaining('must equal training.steps (18)') }),
+      expect.objectContaining({
+        path: 'search.max_steps',
+        message: expect.stringContaining('must equal training.steps (18)'),
+      }),
     );
   });
 
@@ -78,7 +84,10 @@ describe('the search block', () => {
       message: expect.stringMatching(/^bucket 1 \[0, 1\) has no configuration/),
     });
     expect(refused(searched({ budgets: { buckets: 40 } }))).toContainEqual(
-      expect.objectContaining({ path: 'search.budgets.buckets', message: expect.stringContaining('has no configuration') }),
+      expect.objectContaining({
+        path: 'search.budgets.buckets',
+        message: expect.stringContaining('has no configuration'),
+      }),
     );
     expect(refused(searched({ budgets: { edges: [5, 3] } }))).toContainEqual(
       expect.objectContaining({ path: 'search.budgets.edges', message: 'must be strictly ascending' }),

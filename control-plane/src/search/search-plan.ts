@@ -41,7 +41,10 @@ export const configOfTrialName = (name: string): string => name.replace(/-s\d+$/
  * (η ≥ 2, min_steps ≤ max_steps, a validation source) are checked by `searchSpecIssues`; this adds what needs the
  * trials: that every trial's parameters can be counted, and that no bucket is empty.
  */
-export function planSearch(spec: SweepSpec, trials: readonly Trial[]): { plan: SearchPlan | null; issues: SpecCheckIssue[] } {
+export function planSearch(
+  spec: SweepSpec,
+  trials: readonly Trial[],
+): { plan: SearchPlan | null; issues: SpecCheckIssue[] } {
   const search = spec.search;
   if (!search) return { plan: null, issues: [] };
   const issues: SpecCheckIssue[] = [];
@@ -112,7 +115,11 @@ export function searchSpecIssues(spec: SweepSpec): SpecCheckIssue[] {
     add(['training', 'epochs'], 'a search needs training.steps (its rungs are step counts), not epochs');
   }
   const maxSteps = search.max_steps ?? spec.training.steps;
-  if (search.max_steps !== undefined && spec.training.steps !== undefined && search.max_steps !== spec.training.steps) {
+  if (
+    search.max_steps !== undefined &&
+    spec.training.steps !== undefined &&
+    search.max_steps !== spec.training.steps
+  ) {
     add(
       ['search', 'max_steps'],
       `must equal training.steps (${spec.training.steps}): the configurations that reach the last rung are the grid's trials, trained for training.steps; leave max_steps out or set both to the same number`,

@@ -86,7 +86,11 @@ export async function queueRung(
     name: 'rung',
     queueName: SEARCH_RUNG_QUEUE,
     data: { sweepId, rung } satisfies RungJobData,
-    opts: { jobId: rungJobId(sweepId, rung), removeOnComplete: { age: 24 * 3600 }, removeOnFail: { age: 7 * 24 * 3600 } },
+    opts: {
+      jobId: rungJobId(sweepId, rung),
+      removeOnComplete: { age: 24 * 3600 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    },
     children: toRun.map((key) => {
       const trial = plans.get(key)!;
       return {

@@ -117,7 +117,9 @@ export class SearchTables {
   }
 
   promote(sweepId: string, trialKeys: readonly string[], rung: number): void {
-    const up = this.sql.prepare('UPDATE search_trials SET rung = ? WHERE sweep_id = ? AND trial_key = ? AND stopped = 0');
+    const up = this.sql.prepare(
+      'UPDATE search_trials SET rung = ? WHERE sweep_id = ? AND trial_key = ? AND stopped = 0',
+    );
     for (const k of trialKeys) up.run(rung, sweepId, k);
   }
 

@@ -355,9 +355,7 @@ export const budgetSchema = z.strictObject({
 export const searchSchema = z
   .strictObject({
     strategy: z.enum(['successive_halving']).describe('the search strategy: successive_halving'),
-    eta: intIn(R.searchEta)
-      .optional()
-      .describe('keep the best 1/eta of each budget bucket at every rung; default 3'),
+    eta: intIn(R.searchEta).optional().describe('keep the best 1/eta of each budget bucket at every rung; default 3'),
     min_steps: intIn(R.steps).describe('steps every configuration trains before the first selection'),
     max_steps: intIn(R.steps)
       .optional()

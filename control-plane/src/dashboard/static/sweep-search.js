@@ -55,7 +55,15 @@ export function mountSweepSearch(root, id) {
       h(
         'table',
         { class: 'data', id: 'search-rungs' },
-        h('thead', null, h('tr', null, ['rung', 'steps', 'configurations', 'kept', 'stopped early'].map((x) => h('th', null, x)))),
+        h(
+          'thead',
+          null,
+          h(
+            'tr',
+            null,
+            ['rung', 'steps', 'configurations', 'kept', 'stopped early'].map((x) => h('th', null, x)),
+          ),
+        ),
         h(
           'tbody',
           null,
@@ -66,7 +74,17 @@ export function mountSweepSearch(root, id) {
               h('td', null, `${r.rung + 1} / ${s.rungSteps.length}`),
               h('td', null, String(r.steps)),
               h('td', null, String(r.configs)),
-              h('td', null, r.rung === last ? 'final' : r.kept === null ? (r.rung === s.currentRung ? 'running' : 'waiting') : String(r.kept)),
+              h(
+                'td',
+                null,
+                r.rung === last
+                  ? 'final'
+                  : r.kept === null
+                    ? r.rung === s.currentRung
+                      ? 'running'
+                      : 'waiting'
+                    : String(r.kept),
+              ),
               h('td', null, r.stopped === null ? '' : String(r.stopped)),
             ),
           ),
@@ -75,7 +93,15 @@ export function mountSweepSearch(root, id) {
       h(
         'table',
         { class: 'data', id: 'search-buckets' },
-        h('thead', null, h('tr', null, ['budget bucket', 'trainable', 'configurations', 'finalists'].map((x) => h('th', null, x)))),
+        h(
+          'thead',
+          null,
+          h(
+            'tr',
+            null,
+            ['budget bucket', 'trainable', 'configurations', 'finalists'].map((x) => h('th', null, x)),
+          ),
+        ),
         h(
           'tbody',
           null,
@@ -105,7 +131,9 @@ export function mountSweepSearch(root, id) {
                   null,
                   h('strong', null, t.name),
                   ` · ${fmtCount(t.params)} params · stopped at rung ${t.rung + 1} (step ${t.steps})`,
-                  t.validationLoss[t.rung] == null ? ' · failed' : ` · validation loss ${num(t.validationLoss[t.rung])}`,
+                  t.validationLoss[t.rung] == null
+                    ? ' · failed'
+                    : ` · validation loss ${num(t.validationLoss[t.rung])}`,
                 ),
               ),
             ),
