@@ -166,7 +166,8 @@ def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, sta
     with memory_settings(peft_model, trial, device), PeakMemory(device) as peak:
         _train_steps(trial, peft_model, optimizer, batches, device, losses, start_step, checkpoints, on_progress, cancel,
                      stop)
-    val_loss = validation_loss(peft_model, list(validation), trial.batch_size, pad_id, device) if validation else None
+    # No gradients, so four training batches fit in one forward pass.
+    val_loss = validation_loss(peft_model, list(validation), 4 * trial.batch_size, pad_id, device) if validation else None
 
     adapter = _save_adapter(peft_model)
     sha = sha256_hex(adapter)
