@@ -167,7 +167,9 @@ def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, sta
         _train_steps(trial, peft_model, optimizer, batches, device, losses, start_step, checkpoints, on_progress, cancel,
                      stop)
     # No gradients, so four training batches fit in one forward pass.
-    val_loss = validation_loss(peft_model, list(validation), 4 * trial.batch_size, pad_id, device) if validation else None
+    val_loss = None
+    if validation:
+        val_loss = validation_loss(peft_model, list(validation), 4 * trial.batch_size, pad_id, device)
 
     adapter = _save_adapter(peft_model)
     sha = sha256_hex(adapter)
