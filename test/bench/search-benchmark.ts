@@ -18,7 +18,7 @@ import { startLocalStack } from '../../control-plane/src/local-stack.js';
 import { searchViewOf, type SearchView } from '../../control-plane/src/search/search-view.js';
 import type { SearchPlan } from '../../control-plane/src/search/search-plan.js';
 import { configOfTrialName } from '../../control-plane/src/search/search-plan.js';
-import type { TrialRow } from '../../control-plane/src/store/store.js';
+import { Store, type TrialRow } from '../../control-plane/src/store/store.js';
 import { loadSweepSpecFile } from '../../control-plane/src/sweep-specs/index.js';
 import { TEST_REDIS_URL } from '../helpers/redis.js';
 import { waitForSweepEnd } from '../helpers/sweep-helpers.js';
@@ -29,6 +29,8 @@ const { values: args } = parseArgs({
     home: { type: 'string', default: '.bslora/search-bench' },
     redis: { type: 'string', default: TEST_REDIS_URL },
     'search-only': { type: 'boolean', default: false },
+    // Print where a run stands from its store alone (nothing is started): rung results so far, compute so far.
+    'report-only': { type: 'boolean', default: false },
   },
 });
 
@@ -71,8 +73,43 @@ function front(configs: readonly Config[]): Config[] {
   return out;
 }
 
+/** Where the searched sweeps of a home stand, from the store alone. */
+function reportOnly(home: string): void {
+  const store = new Store(join(home, 'bslora.db'));
+  try {
+    for (const sweep of store.listSweeps(100)) {
+      const rows = store.trialsOfSweep(sweep.id);
+      const view = searchViewOf(store, sweep.id, rows, sweep.status !== 'queued' && sweep.status !== 'running');
+      const results = store.rungResults(rows.map((r) => r.trialKey));
+      const rung = [...results.values()].flat();
+      process.stdout.write(
+        `${JSON.stringify(
+          {
+            sweep: sweep.id,
+            name: sweep.name,
+            status: sweep.status,
+            trials: rows.length,
+            withResult: rows.filter((r) => r.result).length,
+            rungResults: rung.length,
+            rungTrainSeconds: rung.reduce((a, r) => a + r.trainSeconds, 0),
+            search: view && { currentRung: view.currentRung, rungs: view.rungs, compute: view.compute },
+            accuracies: rows
+              .filter((r) => r.result)
+              .map((r) => ({ name: r.name, acc: r.result!.meanAcc, wallSeconds: r.result!.train.wallSeconds })),
+          },
+          null,
+          2,
+        )}\n`,
+      );
+    }
+  } finally {
+    store.close();
+  }
+}
+
 async function main(): Promise<void> {
   const home = resolve(args.home!);
+  if (args['report-only']) return reportOnly(home);
   mkdirSync(home, { recursive: true });
   const searched = await loadSweepSpecFile(resolve(args.spec!));
   const { search: _search, ...gridSpec } = searched;
