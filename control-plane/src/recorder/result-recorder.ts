@@ -6,7 +6,7 @@
  * BullMQ events are fire-and-forget). A reconciler at start-up re-queues trials whose jobs vanished.
  */
 import { FlowProducer, type Job, QueueEvents, Worker } from 'bullmq';
-import { startRungWorker } from '../search/search-rungs.js';
+import { recordRungTraining, startRungWorker, storedSearchPlan } from '../search/search-rungs.js';
 import type { Store } from '../store/store.js';
 import {
   EVAL_QUEUE,
@@ -14,6 +14,7 @@ import {
   TRAIN_QUEUE,
   type EvalJobResult,
   type QueueContext,
+  type TrainJobResult,
   type SweepJobData,
 } from '../queue/queues.js';
 import { parseTrialJobId } from '../queue/job-ids.js';
@@ -137,6 +138,17 @@ export async function startResultRecorder(
     const r = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as EvalJobResult;
     recordEvalResult(store, job.sweepId, r);
     hooks.onChange?.(job.sweepId, 'trial-finished', { trialKey: r.trialKey });
+  });
+  // A search's rung training, the moment it finishes (the rung's parent job records it again, idempotently).
+  trainEvents.on('completed', ({ jobId, returnvalue }) => {
+    const job = parseTrialJobId(jobId);
+    if (!job || job.rung === null) return;
+    const steps = storedSearchPlan(store, job.sweepId)?.plan.rungSteps[job.rung];
+    if (steps === undefined) return;
+    const r = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as TrainJobResult;
+    recordRungTraining(store, job.sweepId, steps, r);
+    // Still in the search (not finished): the dashboard refreshes its search card on this.
+    hooks.onChange?.(job.sweepId, 'trial-running', { trialKey: r.trialKey });
   });
   const runningSweeps = new Set<string>();
   for (const events of [trainEvents, evalEvents]) {
