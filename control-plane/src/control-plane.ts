@@ -18,7 +18,7 @@ import {
   queueContextFromUrl,
   type QueueContext,
 } from './queue/queues.js';
-import { trialJobId } from './queue/job-ids.js';
+import { rungTrainJobId, trialJobId } from './queue/job-ids.js';
 import { LiveProgress } from './recorder/live-progress.js';
 import { reconcileSweeps, type ReconcileReport } from './recorder/reconcile-sweeps.js';
 import { startResultRecorder, type ResultRecorder } from './recorder/result-recorder.js';
@@ -208,7 +208,7 @@ export class ControlPlane {
     this.store.setSweepStatus(sweepId, 'cancelled');
     const rows = this.store.trialsOfSweep(sweepId);
     for (const row of rows) {
-      if (row.status !== 'completed')
+      if (row.status !== 'completed' && row.status !== 'stopped')
         this.store.setTrialStatus(row.trialKey, 'cancelled', `sweep ${sweepId} cancelled`);
     }
     // 2. Every consumer refuses the sweep's jobs from now on, and aborts the one it runs (any host).
@@ -222,6 +222,14 @@ export class ControlPlane {
         [evalQ, EVAL_QUEUE],
       ] as const) {
         const job = await q.getJob(trialJobId(sweepId, kind, row.trialKey));
+        if (job && !(await job.isActive())) await job.remove().catch(() => {});
+      }
+    }
+    // A search's rung trainings too (their rung's parent job then finds the sweep cancelled and stops the search).
+    const search = this.store.searchOf(sweepId)?.plan as { rungSteps: number[] } | undefined;
+    for (let rung = 0; rung < (search?.rungSteps.length ?? 0); rung++) {
+      for (const row of rows) {
+        const job = await trainQ.getJob(rungTrainJobId(sweepId, rung, row.trialKey));
         if (job && !(await job.isActive())) await job.remove().catch(() => {});
       }
     }

@@ -145,6 +145,59 @@ export const trialSchema = component(
   }),
 );
 
+export const sweepSearchSchema = component(
+  'SweepSearch',
+  z
+    .object({
+      strategy: z.literal('successive_halving'),
+      eta: z.int(),
+      rungSteps: z.array(z.int()).describe('the step count of each rung; the last is max_steps'),
+      currentRung: z.int().describe('the rung the search is at (0-based); rungSteps.length once the sweep is over'),
+      buckets: z.array(
+        z.object({
+          index: z.int(),
+          label: z.string(),
+          low: z.number(),
+          high: z.number().nullable(),
+          configs: z.int(),
+          finalists: z.int(),
+        }),
+      ),
+      rungs: z.array(
+        z.object({
+          rung: z.int(),
+          steps: z.int(),
+          configs: z.int(),
+          kept: z.int().nullable().describe('null until the rung closes, and for the last rung'),
+          stopped: z.int().nullable(),
+        }),
+      ),
+      trials: z.array(
+        z.object({
+          trialKey: z.string(),
+          name: z.string(),
+          config: z.string(),
+          bucket: z.int(),
+          params: z.int(),
+          rung: z.int().describe('the rung reached'),
+          steps: z.int().describe("the rung's step count"),
+          stopped: z.boolean(),
+          validationLoss: z.array(z.number().nullable()).describe('at each rung, null where it has none'),
+        }),
+      ),
+      compute: z.object({
+        steps: z.int(),
+        gridSteps: z.int(),
+        stepShare: z.number(),
+        seconds: z.number(),
+        gridSeconds: z.number(),
+        deviceHours: z.number(),
+        gridDeviceHours: z.number(),
+      }),
+    })
+    .nullable(),
+);
+
 export const sweepDetailSchema = component(
   'SweepDetail',
   z.object({
@@ -157,6 +210,9 @@ export const sweepDetailSchema = component(
     summary: z.unknown().nullable(),
     source: sweepSourceSchema.nullable().optional(),
     trials: z.array(trialSchema),
+    search: sweepSearchSchema
+      .optional()
+      .describe('a successive-halving search (spec `search`), as GET /sweeps/:id/search gives it; null without one'),
   }),
 );
 

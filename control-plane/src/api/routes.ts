@@ -12,6 +12,7 @@ import {
   submitQuerySchema,
   submitResponseSchema,
   sweepDetailSchema,
+  sweepSearchSchema,
   sweepIdParamsSchema,
   sweepListSchema,
   sweepResultsSchema,
@@ -44,6 +45,7 @@ import {
   RESULTS_INCLUDES,
   referenceOr400,
   sweepDetail,
+  sweepSearch,
   sweepOr404,
   sweepResultColumns,
   sweepResults,
@@ -117,6 +119,20 @@ export const API_ROUTES: ApiRoute[] = [
         alsoDependsOn: String(ctx.cp.progress.version),
       });
     },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/api/v1/sweeps/:id/search',
+    operationId: 'getSweepSearch',
+    summary:
+      "Get a searched sweep's successive halving: rungs, budget buckets, stopped trials, compute against the grid",
+    description:
+      "null for a sweep without a `search` block. Compute: the train steps the search needed (no step runs twice) against the full grid's (trials × max_steps), and seconds and device-hours from each trial's measured seconds per step.",
+    tag: 'sweeps',
+    auth: 'none',
+    params: sweepIdParamsSchema,
+    responses: { 200: { description: 'the search, or null', schema: sweepSearchSchema }, ...notFound },
+    handler: async ({ params, ctx }) => sweepSearch(ctx.cp, params.id),
   }),
   defineRoute({
     method: 'GET',

@@ -9,6 +9,8 @@ import { Trial, trialCoordinates, type SweepSpec } from '../sweep-specs/index.js
 import { trialScale } from '../sweep-specs/training-settings.js';
 import { itemsOfRows } from '../store/item-correctness.js';
 import { configurationResults } from '../stats/configuration-results.js';
+import { searchViewOf } from '../search/search-view.js';
+import { isUnfinished } from '../store/statuses.js';
 
 export function sweepOr404(cp: ControlPlane, id: string): SweepRow {
   const sweep = cp.store.getSweep(id);
@@ -34,7 +36,19 @@ function trialView(cp: ControlPlane, t: TrialRow) {
 
 export function sweepDetail(cp: ControlPlane, id: string) {
   const sweep = sweepOr404(cp, id);
-  return { ...sweep, source: sweep.source ?? null, trials: cp.store.trialsOfSweep(id).map((t) => trialView(cp, t)) };
+  const rows = cp.store.trialsOfSweep(id);
+  return {
+    ...sweep,
+    source: sweep.source ?? null,
+    trials: rows.map((t) => trialView(cp, t)),
+    search: searchViewOf(cp.store, id, rows, !isUnfinished(sweep.status)),
+  };
+}
+
+/** A searched sweep's search view (search/search-view.ts); null for a sweep without a search. */
+export function sweepSearch(cp: ControlPlane, id: string) {
+  const sweep = sweepOr404(cp, id);
+  return searchViewOf(cp.store, id, cp.store.trialsOfSweep(id), !isUnfinished(sweep.status));
 }
 
 export function sweepTrials(cp: ControlPlane, id: string) {

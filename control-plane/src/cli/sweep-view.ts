@@ -2,6 +2,8 @@
 import { pickLoraBaseline } from '../recorder/lora-baseline.js';
 import { isUnfinished } from '../store/statuses.js';
 import { fmtInt, fmtNum, fmtPct, renderTable } from './render-table.js';
+import type { SearchView } from '../search/search-view.js';
+import { searchTable } from './search-view.js';
 
 export interface SweepDetail {
   id: string;
@@ -25,6 +27,8 @@ export interface SweepDetail {
       meanAcc: number | null;
     } | null;
   }[];
+  /** A successive-halving search's rungs and compute (absent from older control planes; null without a search). */
+  search?: SearchView | null;
 }
 
 export function resultTable(sweep: SweepDetail): string {
@@ -63,9 +67,10 @@ export function resultTable(sweep: SweepDetail): string {
   ];
   const table = renderTable(header, rows);
   const errors = sweep.trials
-    .filter((t) => t.lastError && t.status !== 'completed')
+    .filter((t) => t.lastError && t.status !== 'completed' && t.status !== 'stopped')
     .map((t) => `  ${t.name}: ${t.lastError}`);
-  return errors.length ? `${table}\n\nfailed trials:\n${errors.join('\n')}` : table;
+  const search = sweep.search ? `\n\n${searchTable(sweep.search)}` : '';
+  return (errors.length ? `${table}\n\nfailed trials:\n${errors.join('\n')}` : table) + search;
 }
 
 /** A difference of accuracies (0–1) in signed points: `+45.0 pt`. */
@@ -84,5 +89,10 @@ export function progressLine(sweep: SweepDetail): string {
       (t) =>
         `${t.name} ${t.progress!.phase ?? ''} ${t.progress!.step}/${t.progress!.totalSteps}${t.progress!.loss != null ? ` loss ${t.progress!.loss.toFixed(3)}` : ''}`,
     );
-  return `[${sweep.id}] ${sweep.status}: ${done}/${sweep.trials.length} trials done${running.length ? ` | ${running.join(', ')}` : ''}`;
+  const s = sweep.search;
+  const rung =
+    s && s.currentRung < s.rungSteps.length
+      ? ` (rung ${s.currentRung + 1}/${s.rungSteps.length}, step ${s.rungSteps[s.currentRung]})`
+      : '';
+  return `[${sweep.id}] ${sweep.status}${rung}: ${done}/${sweep.trials.length} trials done${running.length ? ` | ${running.join(', ')}` : ''}`;
 }

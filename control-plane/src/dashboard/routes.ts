@@ -43,6 +43,7 @@ const ASSETS: Record<string, { file: string; type: string; immutable?: boolean }
   'config-charts.js': { file: join(STATIC_DIR, 'config-charts.js'), type: JS },
   'config-views.js': { file: join(STATIC_DIR, 'config-views.js'), type: JS },
   'sweep-configurations.js': { file: join(STATIC_DIR, 'sweep-configurations.js'), type: JS },
+  'sweep-search.js': { file: join(STATIC_DIR, 'sweep-search.js'), type: JS },
   'comparison-page.js': { file: join(STATIC_DIR, 'comparison-page.js'), type: JS },
   'dashboard.css': { file: join(STATIC_DIR, 'dashboard.css'), type: 'text/css; charset=utf-8' },
   'favicon.svg': { file: join(STATIC_DIR, 'favicon.svg'), type: 'image/svg+xml' },

@@ -5,7 +5,10 @@
  * params` answers in well under a second for any size. Anything else (another architecture, seq_cls, target names
  * other than the seven Llama projections) returns null and is counted by a worker. A test checks both agree.
  */
-import { taskTypeName, TRIAL_DEFAULTS, trialCoordinates, type Trial } from '../sweep-specs/index.js';
+import type { Trial } from '../gen/bslora_api/worker/v1/worker_service.js';
+import { TRIAL_DEFAULTS } from '../sweep-specs/trial-defaults.js';
+import { taskTypeName } from '../sweep-specs/trial-enums.js';
+import { trialCoordinates } from '../sweep-specs/trial-coordinates.js';
 import { firstLayerModule, knownShape, type LlamaShape, projections } from './model-shapes.js';
 
 export interface CountedParams {

@@ -12,6 +12,10 @@ import type { PeftCanonical } from '../sweep-specs/trial-plan.js';
 import type { Store } from '../store/store.js';
 import { EVAL_QUEUE, SWEEP_QUEUE, TRAIN_QUEUE, TRIAL_JOB_OPTIONS, type QueueContext } from '../queue/queues.js';
 import { sweepGateJobId, sweepJobId, trialJobId } from '../queue/job-ids.js';
+import { ControlPlaneError } from '../errors.js';
+import { formatPath } from '../sweep-specs/spec-issues.js';
+import { planSearch } from '../search/search-plan.js';
+import { queueRung } from '../search/search-rungs.js';
 
 export interface SubmittedSweep {
   sweepId: string;
@@ -29,12 +33,37 @@ export async function submitSweep(
   const sweepId =
     opts.sweepId ?? `sw-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}-${randomUUID().slice(0, 8)}`;
   const reused = deps.store.finishedTrialKeys(trials.map((t) => t.trialKey));
-  deps.store.createSweep({ id: sweepId, name: spec.name, spec }, trials, reused);
+  const search = planSearch(spec, trials);
+  if (search.issues.length > 0) {
+    // parseSweepSpec refuses these first; a spec built in code reaches here.
+    throw new ControlPlaneError('CP_ERR_SPEC_INVALID', `sweep spec ${spec.name} is invalid`, {
+      issues: search.issues.map((i) => ({ path: formatPath(i.path), message: i.message })),
+    });
+  }
+  deps.store.inTransaction(() => {
+    deps.store.createSweep({ id: sweepId, name: spec.name, spec }, trials, reused);
+    if (search.plan) {
+      const byName = new Map(trials.map((t) => [t.name, t.trialKey]));
+      deps.store.createSearch(
+        sweepId,
+        search.plan,
+        search.plan.configs.flatMap((c) =>
+          c.trialNames.map((name) => ({
+            trialKey: byName.get(name)!,
+            config: c.config,
+            bucket: c.bucket,
+            params: c.params,
+          })),
+        ),
+      );
+    }
+  });
   deps.store.addEvent(sweepId, null, 'sweep-submitted', { trials: trials.length, reused: reused.size });
 
   const toRun = trials.filter((t) => !reused.has(t.trialKey));
   try {
-    await addSweepFlow(deps.flows, deps.ctx, sweepId, toRun);
+    if (search.plan) await queueRung(deps, sweepId, 0);
+    else await addSweepFlow(deps.flows, deps.ctx, sweepId, toRun);
   } catch (err) {
     // Nothing of the flow is left in Redis (addSweepFlow takes back what it added): take the sweep back out of the
     // store so nothing partial remains. When Redis could not be cleaned, the sweep stays in the store and the

@@ -13,9 +13,11 @@ export interface TrialJobId {
   sweepId: string;
   kind: TrialJobKind;
   trialKey: string;
+  /** The rung of a search's rung training (`<sweepId>.rung<k>.train.<trialKey>`); null for a trial's own jobs. */
+  rung: number | null;
 }
 
-const TRIAL_JOB_ID = new RegExp(`^(.+)\\.(${TRAIN_QUEUE}|${EVAL_QUEUE})\\.([^.:]+)$`);
+const TRIAL_JOB_ID = new RegExp(`^(.+?)(?:\\.rung(\\d+))?\\.(${TRAIN_QUEUE}|${EVAL_QUEUE})\\.([^.:]+)$`);
 
 /** The id of one trial's train or eval job in a sweep. */
 export function trialJobId(sweepId: string, kind: TrialJobKind, trialKey: string): string {
@@ -28,7 +30,19 @@ export function trialJobId(sweepId: string, kind: TrialJobKind, trialKey: string
  */
 export function parseTrialJobId(id: string): TrialJobId | null {
   const m = TRIAL_JOB_ID.exec(id.slice(id.lastIndexOf(':') + 1));
-  return m ? { sweepId: m[1], kind: m[2] as TrialJobKind, trialKey: m[3] } : null;
+  return m
+    ? { sweepId: m[1]!, kind: m[3] as TrialJobKind, trialKey: m[4]!, rung: m[2] === undefined ? null : Number(m[2]) }
+    : null;
+}
+
+/** The train job of one trial at one rung of a search: it stops at the rung's step count. */
+export function rungTrainJobId(sweepId: string, rung: number, trialKey: string): string {
+  return `${sweepId}.rung${rung}.${TRAIN_QUEUE}.${trialKey}`;
+}
+
+/** The parent job of a search's rung: it runs once every training of the rung is done, and advances the search. */
+export function rungJobId(sweepId: string, rung: number): string {
+  return `${sweepId}.rung${rung}`;
 }
 
 /** The sweep job of a sweep's first flow: the sweep id is unique, so a retained job with this id is this sweep's. */

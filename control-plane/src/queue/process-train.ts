@@ -61,6 +61,9 @@ export async function processTrain(
       adapterSize: result.adapterSize,
       resumedFromStep: result.resumedFromStep,
       workerAddress: client.address,
+      validationLoss:
+        result.validationLoss !== undefined && Number.isFinite(result.validationLoss) ? result.validationLoss : null,
+      validationExamples: result.validationExamples,
     };
   } catch (err) {
     if (signal?.aborted) throw await abortOutcome(job, token, signal);

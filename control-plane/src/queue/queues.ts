@@ -52,6 +52,9 @@ export interface TrainJobResult {
   adapterSize: number;
   resumedFromStep: number;
   workerAddress: string;
+  /** Mean loss on the validation split (training.validation_holdout) after the last step; null without one. */
+  validationLoss?: number | null;
+  validationExamples?: number;
 }
 
 export interface EvalJobResult {

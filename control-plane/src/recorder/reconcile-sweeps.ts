@@ -15,6 +15,7 @@ import { trialFlow } from '../planner/submit-sweep.js';
 import { EVAL_QUEUE, SWEEP_QUEUE, type EvalJobResult, type QueueContext } from '../queue/queues.js';
 import { repairSweepJobId, trialJobId } from '../queue/job-ids.js';
 import { finishSweep, recordEvalResult } from './result-recorder.js';
+import { currentRungJobExists, queueRung, storedSearchPlan } from '../search/search-rungs.js';
 
 export interface ReconcileReport {
   finished: string[];
@@ -26,14 +27,31 @@ export async function reconcileSweeps(store: Store, ctx: QueueContext, flows: Fl
   const evalQueue = new Queue(EVAL_QUEUE, { connection: ctx.connection, prefix: ctx.prefix });
   try {
     for (const sweep of store.unfinishedSweeps()) {
-      const rows = store.trialsOfSweep(sweep.id);
+      const search = storedSearchPlan(store, sweep.id);
+      if (search && search.rung < search.plan.rungSteps.length - 1) {
+        // A search before its last rung waits on its rung's parent job; queue the rung again if Redis lost it (its
+        // trials continue from their checkpoints, and rung results already recorded are reused).
+        if (!(await currentRungJobExists(ctx, store, sweep.id))) {
+          await queueRung({ store, flows, ctx }, sweep.id, search.rung);
+          store.addEvent(sweep.id, null, 'sweep-repaired', { rung: search.rung });
+          report.requeued.push({ sweepId: sweep.id, trialKeys: [] });
+        }
+        continue;
+      }
+      const stopped = new Set(
+        store
+          .searchTrials(sweep.id)
+          .filter((t) => t.stopped)
+          .map((t) => t.trialKey),
+      );
+      const rows = store.trialsOfSweep(sweep.id).filter((r) => !stopped.has(r.trialKey));
       const lost = [];
       for (const row of rows) {
         if (row.result) {
           if (row.status !== 'completed') store.setTrialStatus(row.trialKey, 'completed');
           continue;
         }
-        if (row.status === 'failed' || row.status === 'cancelled') continue;
+        if (row.status === 'failed' || row.status === 'cancelled' || row.status === 'stopped') continue;
         const job = await evalQueue.getJob(trialJobId(sweep.id, EVAL_QUEUE, row.trialKey));
         if (!job) lost.push(row);
         else if (await job.isCompleted()) recordEvalResult(store, sweep.id, job.returnvalue as EvalJobResult);

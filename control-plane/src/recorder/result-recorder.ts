@@ -5,7 +5,8 @@
  * sweep job, processed once every child is done, re-records all children values (the path that cannot miss, since
  * BullMQ events are fire-and-forget). A reconciler at start-up re-queues trials whose jobs vanished.
  */
-import { type Job, QueueEvents, Worker } from 'bullmq';
+import { FlowProducer, type Job, QueueEvents, Worker } from 'bullmq';
+import { recordRungTraining, startRungWorker, storedSearchPlan } from '../search/search-rungs.js';
 import type { Store } from '../store/store.js';
 import {
   EVAL_QUEUE,
@@ -13,6 +14,7 @@ import {
   TRAIN_QUEUE,
   type EvalJobResult,
   type QueueContext,
+  type TrainJobResult,
   type SweepJobData,
 } from '../queue/queues.js';
 import { parseTrialJobId } from '../queue/job-ids.js';
@@ -61,6 +63,19 @@ function recordAndLog(
     resumedFromStep: train.resumedFromStep,
   });
   recordItemCorrectness(store.db, r.trialKey, itemsOfResult(r));
+  // A trial with a validation split also reports its validation loss at its last step: that is its last rung's
+  // result, so a search's final rung (and a later search of the same trial) has it.
+  if (train.validationLoss !== undefined && train.validationLoss !== null) {
+    store.recordRungResult({
+      trialKey: r.trialKey,
+      steps: train.steps,
+      validationLoss: train.validationLoss,
+      validationExamples: train.validationExamples ?? 0,
+      stepsTrained: Math.max(0, train.steps - train.resumedFromStep),
+      trainSeconds: train.wallSeconds,
+      adapterSha256: train.adapterSha256 || null,
+    });
+  }
 }
 
 /** The item bits of an eval result, by task (tasks whose bit count does not match their item count are left out). */
@@ -78,14 +93,24 @@ function itemsOfResult(r: EvalJobResult): Record<string, TaskItems> {
 export function finishSweep(store: Store, sweepId: string): string | null {
   const sweep = store.getSweep(sweepId);
   if (!sweep || sweep.status === 'cancelled') return null;
-  const rows = store.trialsOfSweep(sweepId);
+  // A search's stopped trials are finished in this sweep, whatever another sweep does with the same trial, and stay
+  // out of its summary: its front is the configurations the search carried to the end.
+  const stopped = new Set(
+    store
+      .searchTrials(sweepId)
+      .filter((t) => t.stopped)
+      .map((t) => t.trialKey),
+  );
+  const all = store.trialsOfSweep(sweepId);
+  const rows = all.filter((r) => !stopped.has(r.trialKey));
   // A repaired sweep has several flows; only the last one to finish closes the sweep.
   if (rows.some((r) => isUnfinished(r.status))) return null;
   const summary = {
     ...summarizeSweep(rows),
     ...expectVerdictsOf(sweep.spec as SweepSpec, rows, itemsOfRows(store.db, rows)),
   };
-  const status = rows.every((r) => r.status === 'completed') ? 'completed' : 'completed_with_failures';
+  const failed = all.filter((r) => (stopped.has(r.trialKey) ? r.status === 'failed' : r.status !== 'completed'));
+  const status = failed.length === 0 ? 'completed' : 'completed_with_failures';
   store.setSweepStatus(sweepId, status, summary);
   store.addEvent(sweepId, null, 'sweep-finished', { status, expectPassed: summary.expectPassed });
   return status;
@@ -120,6 +145,17 @@ export async function startResultRecorder(
       return;
     }
     hooks.onChange?.(job.sweepId, 'trial-finished', { trialKey: r.trialKey });
+  });
+  // A search's rung training, the moment it finishes (the rung's parent job records it again, idempotently).
+  trainEvents.on('completed', ({ jobId, returnvalue }) => {
+    const job = parseTrialJobId(jobId);
+    if (!job || job.rung === null) return;
+    const steps = storedSearchPlan(store, job.sweepId)?.plan.rungSteps[job.rung];
+    if (steps === undefined) return;
+    const r = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as TrainJobResult;
+    recordRungTraining(store, job.sweepId, steps, r);
+    // Still in the search (not finished): the dashboard refreshes its search card on this.
+    hooks.onChange?.(job.sweepId, 'trial-running', { trialKey: r.trialKey });
   });
   const runningSweeps = new Set<string>();
   for (const events of [trainEvents, evalEvents]) {
@@ -170,10 +206,16 @@ export async function startResultRecorder(
     },
     { ...base, concurrency: 4 },
   );
+  // A search's rungs: each rung's parent job, run when the rung's trainings are done, queues the next rung.
+  const flows = new FlowProducer(base);
+  flows.on('error', () => {});
+  const rungs = startRungWorker({ store, flows, ctx, onChange: hooks.onChange });
+  rungs.on('error', () => {});
 
   return {
     async close() {
-      await Promise.all([sweeps.close(), evalEvents.close(), trainEvents.close()]);
+      await Promise.all([sweeps.close(), rungs.close(), evalEvents.close(), trainEvents.close()]);
+      await flows.close();
     },
   };
 }

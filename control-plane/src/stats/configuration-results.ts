@@ -81,7 +81,11 @@ export interface ConfigurationOptions {
  */
 export function configurationKey(plan: Trial): string {
   const { trialKey: _k, name: _n, seed: _s, ...rest } = Trial.toJSON(plan) as Record<string, unknown>;
-  const training = { ...(rest.training as Record<string, unknown> | undefined), checkpointEvery: undefined };
+  const training = {
+    ...(rest.training as Record<string, unknown> | undefined),
+    checkpointEvery: undefined,
+    stopAfterSteps: undefined,
+  };
   return createHash('sha256')
     .update(canonicalJson({ ...rest, training }))
     .digest('hex')

@@ -1,5 +1,6 @@
 /** Versioned schema migrations of the SQLite store; each runs once, in order, inside a transaction. */
 import { ITEM_CORRECTNESS_MIGRATION } from './item-correctness.js';
+import { SEARCH_MIGRATION } from './search-tables.js';
 
 export const MIGRATIONS: { version: number; sql: string }[] = [
   {
@@ -83,4 +84,5 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
     `,
   },
   ITEM_CORRECTNESS_MIGRATION,
+  SEARCH_MIGRATION,
 ];

@@ -4,8 +4,11 @@
  * is, without a build step) is checked equal to these lists by dashboard/statuses.test.ts.
  */
 
-/** A trial's life: queued, running (training, then evaluation), then one of the three final statuses. */
-export const TRIAL_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+/**
+ * A trial's life: queued, running (training, then evaluation), then one of the final statuses. `stopped`: a
+ * successive-halving search stopped it early at a rung (search/), which is an outcome of the search, not a failure.
+ */
+export const TRIAL_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'stopped'] as const;
 export type TrialStatus = (typeof TRIAL_STATUSES)[number];
 
 /** A sweep's life: queued, running, then one of the final statuses (failed trials give `completed_with_failures`). */

@@ -10,6 +10,7 @@ import { EventsTable } from './events-table.js';
 import { IdempotencyKeysTable, type IdempotencyRecord } from './idempotency-keys-table.js';
 import { openDatabase } from './open-database.js';
 import { ResultsTable, type TrialResult } from './results-table.js';
+import { SearchTables, type RungResult, type SearchTrialRow } from './search-tables.js';
 import { now, SqlStatements } from './sql-statements.js';
 import type { SweepStatus, TrialStatus } from './statuses.js';
 import { SweepTrialsTable, type TrialRow, type TrialStatusCounts } from './sweep-trials-table.js';
@@ -20,6 +21,7 @@ import { WebhookDeliveriesTable, type WebhookAttempt } from './webhook-deliverie
 export type { SweepStatus, TrialStatus } from './statuses.js';
 export type { IdempotencyRecord } from './idempotency-keys-table.js';
 export type { TrialResult } from './results-table.js';
+export type { RungResult, SearchTrialRow } from './search-tables.js';
 export type { TrialRow, TrialStatusCounts } from './sweep-trials-table.js';
 export type { SweepCursor, SweepRow, SweepSource } from './sweeps-table.js';
 export type { WebhookAttempt } from './webhook-deliveries-table.js';
@@ -40,6 +42,7 @@ export class Store {
   private readonly events: EventsTable;
   private readonly idempotencyKeys: IdempotencyKeysTable;
   private readonly webhookAttempts: WebhookDeliveriesTable;
+  private readonly search: SearchTables;
 
   constructor(path: string, opts: StoreOptions = {}) {
     this.db = openDatabase(path);
@@ -51,6 +54,7 @@ export class Store {
     this.events = new EventsTable(this.sql);
     this.idempotencyKeys = new IdempotencyKeysTable(this.sql);
     this.webhookAttempts = new WebhookDeliveriesTable(this.sql);
+    this.search = new SearchTables(this.sql);
   }
 
   /** Runs `fn` in one transaction (nested calls become savepoints): many writes, one commit. */
@@ -101,6 +105,7 @@ export class Store {
   deleteSweep(id: string): void {
     this.inTransaction(() => {
       this.events.deleteOfSweep(id);
+      this.search.deleteOfSweep(id);
       this.sweepTrials.deleteOfSweep(id);
       this.sweeps.delete(id);
     });
@@ -169,6 +174,51 @@ export class Store {
   /** Moves a trial to `status`; completed stays completed, and cancelled leaves only to complete or be queued. */
   setTrialStatus(trialKey: string, status: TrialStatus, lastError: string | null = null): void {
     this.trials.setStatus(trialKey, status, lastError);
+  }
+
+  // Successive-halving searches (search/).
+
+  /** Records a searched sweep's plan and its trials' buckets (with the sweep, in the caller's transaction). */
+  createSearch(sweepId: string, plan: unknown, trials: Omit<SearchTrialRow, 'rung' | 'stopped'>[]): void {
+    this.inTransaction(() => this.search.insert(sweepId, plan, trials));
+  }
+
+  /** A searched sweep's plan and the rung it has reached; undefined for a sweep without a search. */
+  searchOf(sweepId: string): { plan: unknown; rung: number } | undefined {
+    return this.search.get(sweepId);
+  }
+
+  searchTrials(sweepId: string): SearchTrialRow[] {
+    return this.search.trials(sweepId);
+  }
+
+  /**
+   * Closes rung `rung` of a search in one transaction: `promoted` reach rung + 1, `stopped` stay at `rung` and are
+   * marked stopped, and the trials of `stoppedTrials` (the stopped ones that did not fail) take the status stopped.
+   * False, and nothing written, when the search is past `rung` already.
+   */
+  advanceSearch(
+    sweepId: string,
+    rung: number,
+    change: { promoted: readonly string[]; stopped: readonly string[]; stoppedTrials: readonly string[] },
+    reason: string,
+  ): boolean {
+    return this.inTransaction(() => {
+      if (!this.search.advance(sweepId, rung)) return false;
+      this.search.promote(sweepId, change.promoted, rung + 1);
+      this.search.stop(sweepId, change.stopped);
+      for (const key of change.stoppedTrials) this.trials.setStatus(key, 'stopped', reason);
+      return true;
+    });
+  }
+
+  /** Records what a trial reported at a rung, once per trial key and step count; true when this call wrote it. */
+  recordRungResult(r: RungResult): boolean {
+    return this.search.recordRungResult(r);
+  }
+
+  rungResults(trialKeys: readonly string[]): Map<string, RungResult[]> {
+    return this.search.rungResults(trialKeys);
   }
 
   // Results.

@@ -171,8 +171,24 @@ describe('SweepTrialsTable', () => {
     results.insertOnce('k3', result);
     trials.setStatus('k3', 'completed');
     const counts = sweepTrials.statusCounts(['s1', 's2']);
-    expect(counts.get('s1')).toEqual({ total: 3, queued: 1, running: 1, completed: 1, failed: 0, cancelled: 0 });
-    expect(counts.get('s2')).toEqual({ total: 0, queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 });
+    expect(counts.get('s1')).toEqual({
+      total: 3,
+      queued: 1,
+      running: 1,
+      completed: 1,
+      failed: 0,
+      cancelled: 0,
+      stopped: 0,
+    });
+    expect(counts.get('s2')).toEqual({
+      total: 0,
+      queued: 0,
+      running: 0,
+      completed: 0,
+      failed: 0,
+      cancelled: 0,
+      stopped: 0,
+    });
     expect(sweepTrials.resultCount('s1')).toBe(1);
     expect(sweepTrials.sweepsOfTrial('k1')).toEqual(['s1']);
     expect(sweepTrials.trialsOfSweep('s1').map((r) => [r.trialKey, r.status, r.result?.counts.total ?? null])).toEqual(

@@ -9,6 +9,7 @@ import type { SweepSpec } from './sweep-spec.js';
 import { trialCoordinates } from './trial-coordinates.js';
 import { asList, axisPath, bsloraBlocks, enumerateTrials } from './trial-plan.js';
 import { rankDoesNotFit, rankLimit } from '../params/rank-fit.js';
+import { planSearch, searchSpecIssues } from '../search/search-plan.js';
 
 /** A cross-field problem; `path` as zod paths are (segments). */
 export interface SpecCheckIssue {
@@ -215,9 +216,14 @@ export function checkSweepSpec(spec: SweepSpec): SpecCheckIssue[] {
     for (const i of duplicates(list)) add(axisPath(['grid'], key, grid[key], i), `duplicate rank ${list[i]}`);
   }
 
+  issues.push(...searchSpecIssues(spec));
+
   // Only enumerate when the grid itself is sound: the count and the expect rules depend on it.
-  if (issues.some((i) => i.path[0] === 'grid' || i.path[0] === 'training')) return dedupe(issues);
-  const trials = enumerateTrials(spec).map(trialCoordinates);
+  if (issues.some((i) => ['grid', 'training', 'search', 'task_type'].includes(String(i.path[0]))))
+    return dedupe(issues);
+  const planned = enumerateTrials(spec);
+  const trials = planned.map(trialCoordinates);
+  issues.push(...planSearch(spec, planned).issues);
 
   // Ranks against the model's shapes, where they are known here; a worker checks any other model the same way.
   const limit = rankLimit(spec.base_model, spec.target_modules);

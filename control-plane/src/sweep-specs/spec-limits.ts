@@ -29,6 +29,10 @@ export const NUMBER_RANGES = {
   seed: { min: 0, max: 2 ** 31 - 1 },
   loraAlpha: { min: 0, max: 1_000_000 },
   maxDeviceHours: { min: 0, max: 1_000_000 },
+  validationHoldout: { min: 1, max: 1_000_000 },
+  /** A successive-halving search: the kept share 1/eta, and the number of budget buckets. */
+  searchEta: { min: 2, max: 100 },
+  searchBuckets: { min: 1, max: 100 },
 } as const;
 
 /** Longest list any axis or list field may have. */

@@ -210,6 +210,11 @@ export const trainingSchema = z
       .describe(
         `recompute the base model's activations in the backward pass: less memory, more compute; default ${String(TRIAL_DEFAULTS.training.gradient_checkpointing)}`,
       ),
+    validation_holdout: intIn(R.validationHoldout)
+      .optional()
+      .describe(
+        'hold this many training examples out as a validation split (carved deterministically from train_data, never from a test split); the worker reports the adapter loss on it; a search ranks by it',
+      ),
     bf16_autocast: z
       .boolean()
       .optional()
@@ -347,6 +352,33 @@ export const budgetSchema = z.strictObject({
     .describe('stop queueing new trials past this much device time'),
 });
 
+export const searchSchema = z
+  .strictObject({
+    strategy: z.enum(['successive_halving']).describe('the search strategy: successive_halving'),
+    eta: intIn(R.searchEta).optional().describe('keep the best 1/eta of each budget bucket at every rung; default 3'),
+    min_steps: intIn(R.steps).describe('steps every configuration trains before the first selection'),
+    max_steps: intIn(R.steps)
+      .optional()
+      .describe("steps of the last rung; default (and the only value allowed) training.steps, the grid's schedule"),
+    budgets: z
+      .union([
+        z.strictObject({
+          buckets: intIn(R.searchBuckets).describe('log-spaced buckets between the smallest and largest adapter'),
+        }),
+        z.strictObject({
+          edges: z
+            .array(z.number().positive().max(1e15))
+            .min(1)
+            .max(R.searchBuckets.max - 1)
+            .refine((e) => e.every((v, i) => i === 0 || v > e[i - 1]!), { message: 'must be strictly ascending' })
+            .describe('trainable-parameter counts separating the buckets, ascending'),
+        }),
+      ])
+      .optional()
+      .describe('how configurations are grouped by trainable parameters; default {buckets: 3}'),
+  })
+  .describe('successive halving over the grid: rungs of increasing steps, the best 1/eta of each budget continue');
+
 /** The sweep spec object, before the cross-field rules. */
 export const sweepSpecObjectSchema = z.strictObject({
   $schema: plainString(STRING_LENGTHS.ref).optional().describe('editor hint; ignored'),
@@ -384,6 +416,7 @@ export const sweepSpecObjectSchema = z.strictObject({
   notify: z.array(notifySchema).max(MAX_NOTIFY_TARGETS).optional(),
   priority: z.int().min(1).max(1000).default(500).describe('1 (runs first) to 1000 (runs last)'),
   budget: budgetSchema.optional(),
+  search: searchSchema.optional(),
 });
 
 /** A validated sweep spec (defaults applied). */

@@ -164,9 +164,11 @@ export function trialKeyMaterial(
     seqLen: t.seqLen,
   };
   if (trial.method.$case === 'base') return common;
-  // Not results: where checkpoints go, and what is already in `common`.
+  // Not results: where checkpoints go, where a search's rung stops (a rung is recorded beside the key, and every
+  // rung of one configuration continues the same trial), and what is already in `common`.
   const {
     checkpointEvery: _c,
+    stopAfterSteps: _r,
     evalLimit: _e,
     seqLen: _s,
     ...trained

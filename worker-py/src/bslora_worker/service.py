@@ -170,6 +170,8 @@ class WorkerService(pb_grpc.WorkerServiceServicer):
                 adapter_sha256=outcome.adapter_sha256,
                 adapter_size=len(outcome.adapter),
                 resumed_from_step=outcome.resumed_from_step,
+                validation_loss=outcome.validation_loss,
+                validation_examples=outcome.validation_examples,
             ))
 
     async def CountParameters(self, request: pb.CountParametersRequest, context):

@@ -10,7 +10,7 @@ from bslora_worker.trials.trial import Trial
 
 _TRAINING = ("steps", "epochs", "learning_rate", "batch_size", "seq_len", "warmup_steps", "eval_limit",
              "checkpoint_every", "micro_batch_size", "train_on_inputs",
-             "gradient_checkpointing", "bf16_autocast")
+             "gradient_checkpointing", "bf16_autocast", "validation_holdout", "stop_after_steps")
 _TRAINING_ENUMS = {"lr_scheduler": (pb.LrScheduler, "LR_SCHEDULER_"),
                    "prompt_template": (pb.PromptTemplate, "PROMPT_TEMPLATE_")}
 

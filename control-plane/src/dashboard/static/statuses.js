@@ -5,7 +5,14 @@
  * the two differ.
  */
 
-export const TRIAL_STATUSES = /** @type {const} */ (['queued', 'running', 'completed', 'failed', 'cancelled']);
+export const TRIAL_STATUSES = /** @type {const} */ ([
+  'queued',
+  'running',
+  'completed',
+  'failed',
+  'cancelled',
+  'stopped',
+]);
 
 export const SWEEP_STATUSES = /** @type {const} */ ([
   'queued',

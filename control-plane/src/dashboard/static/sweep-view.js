@@ -10,6 +10,7 @@ import { summarizeTrials } from './sweep-summary.js';
 import { createTrialTable } from './table.js';
 import { withXMeasure, X_MEASURES, xMeasureLabel } from './x-measure.js';
 import { mountSweepConfigurations } from './sweep-configurations.js';
+import { mountSweepSearch } from './sweep-search.js';
 
 /** @typedef {import('./api.js').SweepData} SweepData */
 /** @typedef {import('./format.js').Trial} Trial */
@@ -328,6 +329,18 @@ export async function renderSweep(root, id, setLive, first) {
 
   draw(data);
   const configurations = mountSweepConfigurations(root, id);
+  const search = mountSweepSearch(root, id);
+  // A search moves to its next rung when its trainings start again, and ends with its final trials: refresh the
+  // search card on those, at most every two seconds.
+  /** @type {ReturnType<typeof setTimeout> | null} */
+  let searchRefresh = null;
+  const refreshSearch = () => {
+    if (!searchRefresh)
+      searchRefresh = setTimeout(() => {
+        searchRefresh = null;
+        void search.refresh();
+      }, 2000);
+  };
 
   // For tests and debugging in the console: the chart instance and the data on screen.
   /** @type {any} */ (window).bsloraDashboard = {
@@ -357,11 +370,13 @@ export async function renderSweep(root, id, setLive, first) {
     followSweep(id, data.eventId, {
       onEvent: (name, payload) => {
         if (name === 'trial-finished' && typeof payload?.trialKey === 'string') forget(payload.trialKey);
+        if (name === 'trial-running' || name === 'trial-finished') refreshSearch();
         if (applyEvent(data, name, payload)) scheduleDraw();
         // The last event: the final picture is drawn now, before the page says the sweep has finished.
         if (name === 'end') {
           drawNow();
           void configurations.refresh();
+          void search.refresh();
         }
         // A sweep that ended with trials still queued or running on the page was cancelled: its trials' new status
         // comes with no event of its own, so the table is loaded once more.

@@ -40,6 +40,7 @@ from .micro_batches import loss_targets, split_micro_batches
 from .parameter_counts import count_trial_parameters
 from .serving_footprint import ZERO, safetensors_bytes_in_archive, trial_footprint
 from .trial import Trial
+from .validation_split import carve_validation, validation_loss
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class TrainOutcome:
     adapter: bytes  # deterministic tar of the save_pretrained directory; empty for method "base"
     adapter_sha256: str
     resumed_from_step: int
+    validation_loss: float | None = None  # mean loss on the held-out split (training.validation_holdout)
+    validation_examples: int = 0
 
 
 def release_memory() -> None:
@@ -101,7 +104,10 @@ def train_trial(
     for task in trial.eval_tasks:  # a data mirror that lacks an eval set fails the trial now, not after training
         if not task.startswith("lm-eval:"):
             check_available(task, "eval")
+    validation: list = []
     if trial.task_type == "seq_cls":
+        if trial.validation_holdout:
+            raise InvalidArgument("training.validation_holdout works with task_type causal_lm only")
         class_items = load_class_items(trial.train_data, split="train", allowed_roots=allowed_roots)
         items = tokenize_class_items(class_items, base.tokenizer, trial.seq_len)
         batches = ClassStepBatches(items, trial.batch_size, trial.seed, base.tokenizer.pad_token_id)
@@ -110,6 +116,7 @@ def train_trial(
             trial.train_data, allowed_roots=allowed_roots, prompt_template=trial.prompt_template
         )
         items = tokenize_examples(examples, base.tokenizer, trial.seq_len, train_on_inputs=trial.train_on_inputs)
+        items, validation = carve_validation(items, trial.validation_holdout)
         batches = StepBatches(items, trial.batch_size, trial.seed, base.tokenizer.pad_token_id)
 
     check_ranks_fit(base.model, trial)
@@ -122,7 +129,9 @@ def train_trial(
     if trial.steps <= 0:  # derived from epochs: a whole number of batches covering the data `epochs` times
         trial = trial.with_steps(max(1, math.ceil(trial.epochs * len(items) / trial.batch_size)))
     try:
-        return _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, started)
+        outcome = _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, started, validation,
+                                 base.tokenizer.pad_token_id)
+        return outcome
     finally:
         # Always restore the resident base, even on cancel or error, so the next trial starts clean, and give the
         # adapter's and optimizer's memory back before the next call.
@@ -131,7 +140,8 @@ def train_trial(
         release_memory()
 
 
-def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, started) -> TrainOutcome:
+def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, started, validation=(),
+                   pad_id=0) -> TrainOutcome:
     peft_model.train()
     trainable = [p for p in peft_model.parameters() if p.requires_grad]
     counts = count_trial_parameters(trial, peft_model, trainable, peft_model.peft_config["default"])
@@ -144,10 +154,22 @@ def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, sta
     if state is not None:
         start_step = checkpoints.restore(state, peft_model, optimizer)
         losses = list(state["losses"])
+    # A search's rung stops inside the schedule of `steps`; the next rung continues from the checkpoint kept here.
+    stop = min(trial.stop_after_steps or trial.steps, trial.steps)
+    if start_step > stop:
+        raise FailedPrecondition(
+            f"trial {trial.name}: its checkpoint is at step {start_step}, past this call's stop at step {stop}; "
+            "a rung cannot be trained backwards (clear the checkpoint to train it again)"
+        )
 
     device = next(peft_model.parameters()).device
     with memory_settings(peft_model, trial, device), PeakMemory(device) as peak:
-        _train_steps(trial, peft_model, optimizer, batches, device, losses, start_step, checkpoints, on_progress, cancel)
+        _train_steps(trial, peft_model, optimizer, batches, device, losses, start_step, checkpoints, on_progress, cancel,
+                     stop)
+    # No gradients, so four training batches fit in one forward pass.
+    val_loss = None
+    if validation:
+        val_loss = validation_loss(peft_model, list(validation), 4 * trial.batch_size, pad_id, device)
 
     adapter = _save_adapter(peft_model)
     sha = sha256_hex(adapter)
@@ -155,7 +177,11 @@ def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, sta
     counts = {**counts, "footprint": {**footprint, "adapter_file_bytes": safetensors_bytes_in_archive(adapter)}}
     (run_dir / "adapters").mkdir(parents=True, exist_ok=True)
     (run_dir / "adapters" / f"{sha}.tar").write_bytes(adapter)
-    checkpoints.clear()
+    if stop < trial.steps:
+        if start_step < stop:  # (a call that trained nothing leaves the checkpoint it found)
+            checkpoints.save(stop, peft_model, optimizer, losses)
+    else:
+        checkpoints.clear()
     tail = losses[-max(1, len(losses) // 5):]
     return TrainOutcome(
         counts=counts,
@@ -169,14 +195,17 @@ def _train_wrapped(trial, peft_model, batches, run_dir, on_progress, cancel, sta
         adapter=adapter,
         adapter_sha256=sha,
         resumed_from_step=start_step,
+        validation_loss=val_loss,
+        validation_examples=len(validation),
     )
 
 
-def _train_steps(trial, peft_model, optimizer, batches, device, losses, start_step, checkpoints, on_progress, cancel):
+def _train_steps(trial, peft_model, optimizer, batches, device, losses, start_step, checkpoints, on_progress, cancel,
+                 stop):
     lr_at = lr_schedule(trial.lr_scheduler, peak=trial.learning_rate, warmup_steps=trial.warmup_steps,
                         total_steps=trial.steps)
     step_started = time.perf_counter()
-    for step in range(start_step, trial.steps):
+    for step in range(start_step, stop):
         if cancel.is_set():
             raise Cancelled(f"trial {trial.trial_key[:12]} cancelled at step {step}")
         lr = lr_at(step)
@@ -196,9 +225,9 @@ def _train_steps(trial, peft_model, optimizer, batches, device, losses, start_st
         elapsed = now - step_started
         step_started = now
         done = step + 1
-        eta = elapsed * (trial.steps - done)
-        on_progress(StepProgress(done, trial.steps, losses[-1], lr, tokens / max(elapsed, 1e-9), eta))
-        if trial.checkpoint_every and done % trial.checkpoint_every == 0 and done < trial.steps:
+        eta = elapsed * (stop - done)
+        on_progress(StepProgress(done, stop, losses[-1], lr, tokens / max(elapsed, 1e-9), eta))
+        if trial.checkpoint_every and done % trial.checkpoint_every == 0 and done < stop:
             checkpoints.save(done, peft_model, optimizer, losses)
 
 

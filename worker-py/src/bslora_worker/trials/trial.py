@@ -248,6 +248,16 @@ class Trial:
         """Forward and backward under bfloat16 autocast (trials/memory.py)."""
         return bool(self.training_setting("bf16_autocast"))
 
+    @property
+    def validation_holdout(self) -> int:
+        """Training examples held out as the validation split (trials/validation_split.py); 0 means none."""
+        return self.training_setting("validation_holdout") or 0
+
+    @property
+    def stop_after_steps(self) -> int:
+        """Where this call stops within the ``steps`` of its schedule (a search's rung); 0 means at ``steps``."""
+        return self.training_setting("stop_after_steps") or 0
+
     def __repr__(self) -> str:
         return f"Trial({self.name!r}, method={self.method!r}, key={self.trial_key[:12]!r})"
 

@@ -213,7 +213,7 @@ class PeftSettings(_message.Message):
     def __init__(self, name: _Optional[str] = ..., config_json: _Optional[str] = ..., peft_version: _Optional[str] = ...) -> None: ...
 
 class TrainingSettings(_message.Message):
-    __slots__ = ("steps", "epochs", "learning_rate", "batch_size", "seq_len", "warmup_steps", "eval_limit", "checkpoint_every", "lr_scheduler", "micro_batch_size", "train_on_inputs", "prompt_template", "gradient_checkpointing", "bf16_autocast")
+    __slots__ = ("steps", "epochs", "learning_rate", "batch_size", "seq_len", "warmup_steps", "eval_limit", "checkpoint_every", "lr_scheduler", "micro_batch_size", "train_on_inputs", "prompt_template", "gradient_checkpointing", "bf16_autocast", "validation_holdout", "stop_after_steps")
     STEPS_FIELD_NUMBER: _ClassVar[int]
     EPOCHS_FIELD_NUMBER: _ClassVar[int]
     LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
@@ -228,6 +228,8 @@ class TrainingSettings(_message.Message):
     PROMPT_TEMPLATE_FIELD_NUMBER: _ClassVar[int]
     GRADIENT_CHECKPOINTING_FIELD_NUMBER: _ClassVar[int]
     BF16_AUTOCAST_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_HOLDOUT_FIELD_NUMBER: _ClassVar[int]
+    STOP_AFTER_STEPS_FIELD_NUMBER: _ClassVar[int]
     steps: int
     epochs: float
     learning_rate: float
@@ -242,7 +244,9 @@ class TrainingSettings(_message.Message):
     prompt_template: PromptTemplate
     gradient_checkpointing: bool
     bf16_autocast: bool
-    def __init__(self, steps: _Optional[int] = ..., epochs: _Optional[float] = ..., learning_rate: _Optional[float] = ..., batch_size: _Optional[int] = ..., seq_len: _Optional[int] = ..., warmup_steps: _Optional[int] = ..., eval_limit: _Optional[int] = ..., checkpoint_every: _Optional[int] = ..., lr_scheduler: _Optional[_Union[LrScheduler, str]] = ..., micro_batch_size: _Optional[int] = ..., train_on_inputs: _Optional[bool] = ..., prompt_template: _Optional[_Union[PromptTemplate, str]] = ..., gradient_checkpointing: _Optional[bool] = ..., bf16_autocast: _Optional[bool] = ...) -> None: ...
+    validation_holdout: int
+    stop_after_steps: int
+    def __init__(self, steps: _Optional[int] = ..., epochs: _Optional[float] = ..., learning_rate: _Optional[float] = ..., batch_size: _Optional[int] = ..., seq_len: _Optional[int] = ..., warmup_steps: _Optional[int] = ..., eval_limit: _Optional[int] = ..., checkpoint_every: _Optional[int] = ..., lr_scheduler: _Optional[_Union[LrScheduler, str]] = ..., micro_batch_size: _Optional[int] = ..., train_on_inputs: _Optional[bool] = ..., prompt_template: _Optional[_Union[PromptTemplate, str]] = ..., gradient_checkpointing: _Optional[bool] = ..., bf16_autocast: _Optional[bool] = ..., validation_holdout: _Optional[int] = ..., stop_after_steps: _Optional[int] = ...) -> None: ...
 
 class Trial(_message.Message):
     __slots__ = ("trial_key", "name", "bslora", "lora", "vera", "base", "peft", "method_version", "base_model", "task_type", "train_data", "eval_tasks", "target_modules", "training", "seed")
@@ -365,7 +369,7 @@ class AdapterChunk(_message.Message):
     def __init__(self, sha256: _Optional[str] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ..., total_size: _Optional[int] = ...) -> None: ...
 
 class TrainResult(_message.Message):
-    __slots__ = ("trial_key", "counts", "initial_loss", "final_loss", "steps", "wall_seconds", "peak_memory_bytes", "versions", "device", "seed", "adapter_sha256", "adapter_size", "resumed_from_step")
+    __slots__ = ("trial_key", "counts", "initial_loss", "final_loss", "steps", "wall_seconds", "peak_memory_bytes", "versions", "device", "seed", "adapter_sha256", "adapter_size", "resumed_from_step", "validation_loss", "validation_examples")
     class VersionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -386,6 +390,8 @@ class TrainResult(_message.Message):
     ADAPTER_SHA256_FIELD_NUMBER: _ClassVar[int]
     ADAPTER_SIZE_FIELD_NUMBER: _ClassVar[int]
     RESUMED_FROM_STEP_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_LOSS_FIELD_NUMBER: _ClassVar[int]
+    VALIDATION_EXAMPLES_FIELD_NUMBER: _ClassVar[int]
     trial_key: str
     counts: ParameterCounts
     initial_loss: float
@@ -399,7 +405,9 @@ class TrainResult(_message.Message):
     adapter_sha256: str
     adapter_size: int
     resumed_from_step: int
-    def __init__(self, trial_key: _Optional[str] = ..., counts: _Optional[_Union[ParameterCounts, _Mapping]] = ..., initial_loss: _Optional[float] = ..., final_loss: _Optional[float] = ..., steps: _Optional[int] = ..., wall_seconds: _Optional[float] = ..., peak_memory_bytes: _Optional[int] = ..., versions: _Optional[_Mapping[str, str]] = ..., device: _Optional[str] = ..., seed: _Optional[int] = ..., adapter_sha256: _Optional[str] = ..., adapter_size: _Optional[int] = ..., resumed_from_step: _Optional[int] = ...) -> None: ...
+    validation_loss: float
+    validation_examples: int
+    def __init__(self, trial_key: _Optional[str] = ..., counts: _Optional[_Union[ParameterCounts, _Mapping]] = ..., initial_loss: _Optional[float] = ..., final_loss: _Optional[float] = ..., steps: _Optional[int] = ..., wall_seconds: _Optional[float] = ..., peak_memory_bytes: _Optional[int] = ..., versions: _Optional[_Mapping[str, str]] = ..., device: _Optional[str] = ..., seed: _Optional[int] = ..., adapter_sha256: _Optional[str] = ..., adapter_size: _Optional[int] = ..., resumed_from_step: _Optional[int] = ..., validation_loss: _Optional[float] = ..., validation_examples: _Optional[int] = ...) -> None: ...
 
 class TrainEvent(_message.Message):
     __slots__ = ("progress", "adapter_chunk", "result")

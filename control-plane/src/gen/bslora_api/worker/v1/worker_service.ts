@@ -561,7 +561,23 @@ export interface TrainingSettings {
    * Run forward and backward under bfloat16 autocast where the device supports it; the adapter's weights and the
    * optimizer stay float32 (unset: the default in proto/trial-defaults.json).
    */
-  bf16Autocast?: boolean | undefined;
+  bf16Autocast?:
+    | boolean
+    | undefined;
+  /**
+   * Hold this many examples out of the training data as a validation split (carved deterministically from the
+   * training data, never from an eval task's test split): training skips them, and Train reports the mean loss on
+   * them (unset or 0: none). Enters the key, since the adapter trains on the rest.
+   */
+  validationHoldout?:
+    | number
+    | undefined;
+  /**
+   * Stop after this many of the `steps` steps (a rung of a successive-halving search): the schedule stays that of
+   * `steps`, a checkpoint is kept at the stop, and a later call with a larger stop (or none) continues from it
+   * rather than training again (unset: train to `steps`). Does not enter the key: the rung is recorded beside it.
+   */
+  stopAfterSteps?: number | undefined;
 }
 
 /**
@@ -736,6 +752,15 @@ export interface TrainResult {
   adapterSize: number;
   /** Step the run resumed from (0 when it started fresh). */
   resumedFromStep: number;
+  /**
+   * Mean per-token loss of the adapter on the validation split (training.validation_holdout), after the last step
+   * run; unset without a validation split.
+   */
+  validationLoss?:
+    | number
+    | undefined;
+  /** Examples in the validation split that the loss was measured on (0 without one). */
+  validationExamples: number;
 }
 
 export interface TrainResult_VersionsEntry {
@@ -2391,6 +2416,8 @@ function createBaseTrainingSettings(): TrainingSettings {
     promptTemplate: 0,
     gradientCheckpointing: undefined,
     bf16Autocast: undefined,
+    validationHoldout: undefined,
+    stopAfterSteps: undefined,
   };
 }
 
@@ -2439,6 +2466,12 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
     }
     if (message.bf16Autocast !== undefined) {
       writer.uint32(112).bool(message.bf16Autocast);
+    }
+    if (message.validationHoldout !== undefined) {
+      writer.uint32(120).uint32(message.validationHoldout);
+    }
+    if (message.stopAfterSteps !== undefined) {
+      writer.uint32(128).uint32(message.stopAfterSteps);
     }
     return writer;
   },
@@ -2568,6 +2601,22 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
             message.bf16Autocast = reader.bool();
             continue;
           }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.validationHoldout = reader.uint32();
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.stopAfterSteps = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2647,6 +2696,16 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
         : isSet(object.bf16_autocast)
         ? globalThis.Boolean(object.bf16_autocast)
         : undefined,
+      validationHoldout: isSet(object.validationHoldout)
+        ? globalThis.Number(object.validationHoldout)
+        : isSet(object.validation_holdout)
+        ? globalThis.Number(object.validation_holdout)
+        : undefined,
+      stopAfterSteps: isSet(object.stopAfterSteps)
+        ? globalThis.Number(object.stopAfterSteps)
+        : isSet(object.stop_after_steps)
+        ? globalThis.Number(object.stop_after_steps)
+        : undefined,
     };
   },
 
@@ -2693,6 +2752,12 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
     if (message.bf16Autocast !== undefined) {
       obj.bf16Autocast = message.bf16Autocast;
     }
+    if (message.validationHoldout !== undefined) {
+      obj.validationHoldout = Math.round(message.validationHoldout);
+    }
+    if (message.stopAfterSteps !== undefined) {
+      obj.stopAfterSteps = Math.round(message.stopAfterSteps);
+    }
     return obj;
   },
 
@@ -2727,6 +2792,8 @@ export const TrainingSettings: MessageFns<TrainingSettings> = {
     message.promptTemplate = object.promptTemplate ?? 0;
     message.gradientCheckpointing = object.gradientCheckpointing ?? undefined;
     message.bf16Autocast = object.bf16Autocast ?? undefined;
+    message.validationHoldout = object.validationHoldout ?? undefined;
+    message.stopAfterSteps = object.stopAfterSteps ?? undefined;
     return message;
   },
 };
@@ -4010,6 +4077,8 @@ function createBaseTrainResult(): TrainResult {
     adapterSha256: "",
     adapterSize: 0,
     resumedFromStep: 0,
+    validationLoss: undefined,
+    validationExamples: 0,
   };
 }
 
@@ -4053,6 +4122,12 @@ export const TrainResult: MessageFns<TrainResult> = {
     }
     if (message.resumedFromStep !== 0) {
       writer.uint32(104).uint32(message.resumedFromStep);
+    }
+    if (message.validationLoss !== undefined) {
+      writer.uint32(113).double(message.validationLoss);
+    }
+    if (message.validationExamples !== 0) {
+      writer.uint32(120).uint32(message.validationExamples);
     }
     return writer;
   },
@@ -4177,6 +4252,22 @@ export const TrainResult: MessageFns<TrainResult> = {
             message.resumedFromStep = reader.uint32();
             continue;
           }
+          case 14: {
+            if (tag !== 113) {
+              break;
+            }
+
+            message.validationLoss = reader.double();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.validationExamples = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4249,6 +4340,16 @@ export const TrainResult: MessageFns<TrainResult> = {
         : isSet(object.resumed_from_step)
         ? globalThis.Number(object.resumed_from_step)
         : 0,
+      validationLoss: isSet(object.validationLoss)
+        ? globalThis.Number(object.validationLoss)
+        : isSet(object.validation_loss)
+        ? globalThis.Number(object.validation_loss)
+        : undefined,
+      validationExamples: isSet(object.validationExamples)
+        ? globalThis.Number(object.validationExamples)
+        : isSet(object.validation_examples)
+        ? globalThis.Number(object.validation_examples)
+        : 0,
     };
   },
 
@@ -4299,6 +4400,12 @@ export const TrainResult: MessageFns<TrainResult> = {
     if (message.resumedFromStep !== 0) {
       obj.resumedFromStep = Math.round(message.resumedFromStep);
     }
+    if (message.validationLoss !== undefined) {
+      obj.validationLoss = floatToJson(message.validationLoss);
+    }
+    if (message.validationExamples !== 0) {
+      obj.validationExamples = Math.round(message.validationExamples);
+    }
     return obj;
   },
 
@@ -4330,6 +4437,8 @@ export const TrainResult: MessageFns<TrainResult> = {
     message.adapterSha256 = object.adapterSha256 ?? "";
     message.adapterSize = object.adapterSize ?? 0;
     message.resumedFromStep = object.resumedFromStep ?? 0;
+    message.validationLoss = object.validationLoss ?? undefined;
+    message.validationExamples = object.validationExamples ?? 0;
     return message;
   },
 };
