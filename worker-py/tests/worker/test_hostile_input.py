@@ -63,7 +63,7 @@ def test_no_roots_means_no_local_paths(tmp_path):
 def test_serve_defaults_to_no_roots(monkeypatch, tmp_path):
     seen = {}
 
-    async def fake_serve(listen, run_dir, device, dry_run=False, allowed_roots=None):
+    async def fake_serve(listen, run_dir, device, dry_run=False, allowed_roots=None, without_torch=False):
         seen["roots"] = allowed_roots
 
     monkeypatch.delenv("BSLORA_ALLOWED_ROOTS", raising=False)
