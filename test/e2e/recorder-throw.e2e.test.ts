@@ -11,25 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from '../../control-plane/src/agent/agent.js';
 import { ControlPlane } from '../../control-plane/src/control-plane.js';
 import { parseSweepSpec } from '../../control-plane/src/sweep-specs/index.js';
+import { DRY_RUN_RANKS, dryRunSpecJson } from '../helpers/tiny-spec.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { waitForSweepEnd } from '../helpers/sweep-helpers.js';
 
-const SPEC = JSON.stringify({
-  name: 'recorder-throw',
-  base_model: 'builtin:tiny-llama',
-  train_data: 'builtin:arith',
-  eval_tasks: ['builtin:arith'],
-  target_modules: ['q_proj', 'v_proj'],
-  training: { steps: 1, learning_rate: 0.001, batch_size: 2, seq_len: 32, eval_limit: 1 },
-  grid: {
-    method: ['bslora'],
-    ranks: [
-      { local: 2, intra: 2, inter: 4 },
-      { local: 4, intra: 2, inter: 2 },
-    ],
-    seeds: [0, 1, 2],
-  },
-});
+const SPEC = dryRunSpecJson('recorder-throw', DRY_RUN_RANKS.slice(0, 2), [0, 1, 2]);
 
 describe('a recording that throws', () => {
   const prefix = uniquePrefix('recorder-throw');

@@ -14,6 +14,7 @@ import { ControlPlane } from '../../control-plane/src/control-plane.js';
 import { trialJobId } from '../../control-plane/src/queue/job-ids.js';
 import { TRAIN_QUEUE } from '../../control-plane/src/queue/queues.js';
 import { parseSweepSpec } from '../../control-plane/src/sweep-specs/index.js';
+import { DRY_RUN_RANKS, dryRunSpecJson } from '../helpers/tiny-spec.js';
 import { deleteKeysWithPrefix, TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { isAlive, waitFor, waitForSweepEnd } from '../helpers/sweep-helpers.js';
 
@@ -53,23 +54,7 @@ async function startAgent(home: string, prefix: string): Promise<AgentProcess> {
 
 function specText(name: string): string {
   // 12 dry-run trials: 3 rank triples × 4 seeds; the workers answer at once without a model.
-  return JSON.stringify({
-    name,
-    base_model: 'builtin:tiny-llama',
-    train_data: 'builtin:arith',
-    eval_tasks: ['builtin:arith'],
-    target_modules: ['q_proj', 'v_proj'],
-    training: { steps: 1, learning_rate: 0.001, batch_size: 2, seq_len: 32, eval_limit: 1 },
-    grid: {
-      method: ['bslora'],
-      ranks: [
-        { local: 2, intra: 2, inter: 4 },
-        { local: 4, intra: 2, inter: 2 },
-        { local: 2, intra: 4, inter: 2 },
-      ],
-      seeds: [0, 1, 2, 3],
-    },
-  });
+  return dryRunSpecJson(name, DRY_RUN_RANKS.slice(0, 3), [0, 1, 2, 3]);
 }
 
 describe('two agents on one Redis', () => {

@@ -28,3 +28,26 @@ export function tinySpecYaml(o: TinySpecOptions = {}): string {
   if (o.expect) lines.push(`expect: ${JSON.stringify(o.expect)}`);
   return `${lines.join('\n')}\n`;
 }
+
+export const DRY_RUN_RANKS = [
+  { local: 2, intra: 2, inter: 4 },
+  { local: 4, intra: 2, inter: 2 },
+  { local: 2, intra: 4, inter: 2 },
+  { local: 1, intra: 1, inter: 6 },
+];
+
+/**
+ * A BSLoRA sweep for dry-run workers (which answer at once without a model), as JSON text: one trial per rank
+ * triple and seed, one step each on builtin:tiny-llama.
+ */
+export function dryRunSpecJson(name: string, ranks: readonly object[], seeds: readonly number[]): string {
+  return JSON.stringify({
+    name,
+    base_model: 'builtin:tiny-llama',
+    train_data: 'builtin:arith',
+    eval_tasks: ['builtin:arith'],
+    target_modules: ['q_proj', 'v_proj'],
+    training: { steps: 1, learning_rate: 0.001, batch_size: 2, seq_len: 32, eval_limit: 1 },
+    grid: { method: ['bslora'], ranks, seeds },
+  });
+}

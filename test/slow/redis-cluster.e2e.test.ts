@@ -23,6 +23,7 @@ import { ControlPlane } from '../../control-plane/src/control-plane.js';
 import { startLocalStack, type LocalStack } from '../../control-plane/src/local-stack.js';
 import type { Store } from '../../control-plane/src/store/store.js';
 import { loadSweepSpecFile, parseSweepSpec } from '../../control-plane/src/sweep-specs/index.js';
+import { DRY_RUN_RANKS, dryRunSpecJson } from '../helpers/tiny-spec.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import { isAlive, waitFor, waitForSweepEnd, writeTinySpec } from '../helpers/sweep-helpers.js';
@@ -53,24 +54,11 @@ function home(label: string): string {
 
 /** `n` dry-run BSLoRA trials (4 rank triples × n/4 seeds); dry-run workers answer at once without a model. */
 function dryRunSpec(name: string, n: number): string {
-  return JSON.stringify({
+  return dryRunSpecJson(
     name,
-    base_model: 'builtin:tiny-llama',
-    train_data: 'builtin:arith',
-    eval_tasks: ['builtin:arith'],
-    target_modules: ['q_proj', 'v_proj'],
-    training: { steps: 1, learning_rate: 0.001, batch_size: 2, seq_len: 32, eval_limit: 1 },
-    grid: {
-      method: ['bslora'],
-      ranks: [
-        { local: 2, intra: 2, inter: 4 },
-        { local: 4, intra: 2, inter: 2 },
-        { local: 2, intra: 4, inter: 2 },
-        { local: 1, intra: 1, inter: 6 },
-      ],
-      seeds: Array.from({ length: n / 4 }, (_, i) => i),
-    },
-  });
+    DRY_RUN_RANKS,
+    Array.from({ length: n / 4 }, (_, i) => i),
+  );
 }
 
 /** Recordings per trial key: how many `result-recorded` events, and how many of them wrote the row. */
