@@ -18,7 +18,8 @@ The adapters between the timed loads are copies of the first one made by ``servi
 tensors and per-module objects as a real load, in storage of their own, without PEFT re-walking the whole model per
 adapter; see that module and docs/benchmarks.md). Up to --together-max (100) every method has its own copy of the
 base model and all are resident at once, so each timing round runs the base, LoRA and every BSLoRA mode in turn;
-above it each method grows alone, the smallest first, and is freed when done (its rounds include the base alone).
+above it LoRA grows first and stays resident, then each BSLoRA mode grows beside it, the smallest first, is timed in
+the same rounds as LoRA and a bare copy of the base model, and is freed before the next.
 
     .venv/bin/python worker-py/benchmarks/bench_serving.py --part shapes
     nice -n 10 .venv/bin/python worker-py/benchmarks/bench_serving.py --part measured --ns 1,10,100,1000 \
@@ -181,7 +182,7 @@ class Method:
 
 
 def time_rounds(n: int, methods: list[Method], ids, rows: int, rounds: int,
-                with_base: bool = True) -> dict[str, list[float]]:
+                with_base: bool = True, base_model=None) -> dict[str, list[float]]:
     """tokens/s of the base alone and of each mixed batch over rows drawn from the first n adapters; every round runs
     each item once, in the same order, so that machine noise spreads over all of them."""
     rng = random.Random(n)
@@ -191,6 +192,10 @@ def time_rounds(n: int, methods: list[Method], ids, rows: int, rounds: int,
     host = methods[0].pool.peft_model
 
     def base():
+        if base_model is not None:  # a bare copy of the base model
+            with torch.no_grad():
+                base_model(input_ids=ids)
+            return
         with host.disable_adapter(), torch.no_grad():
             host(input_ids=ids)
 
@@ -213,6 +218,37 @@ def time_rounds(n: int, methods: list[Method], ids, rows: int, rounds: int,
             run()
             times[label].append(rows * seq / (time.perf_counter() - t))
     return times
+
+
+def grow_large(pools: list[Method], big: list[int], plain, ids, rows: int, rounds: int, profile_at: int,
+               base_above: int, timings, rss_growth) -> None:
+    """Above together_max not every pool fits in memory at once: LoRA (the reference) grows first and stays
+    resident, then each BSLoRA mode, the smallest first, grows beside it, is timed in the same rounds as LoRA and
+    the bare base model, and is freed before the next."""
+    lora = [m for m in pools if not m.is_bslora]
+    others = sorted((m for m in pools if m.is_bslora), key=lambda m: m.params)
+    for n in big:
+        for m in lora + others:
+            before_n, rss_before = max(m.rss, default=0), rss_bytes()
+            m.grow(n, ids, profile=(n == profile_at))
+            rss_growth[m.label] = (n - before_n, m.rss[n] - rss_before, m.resident[n] - m.resident.get(before_n, 0))
+            print(f"{m.label:>20} N={n:>5}: pool {m.resident[n] / MIB:8.1f} MiB, "
+                  f"load of the {n}th {m.loads[n] * 1000:7.0f} ms, RSS +{(m.rss[n] - rss_before) / MIB:.0f} MiB "
+                  f"for {n - before_n} adapters", flush=True)
+            if m in lora and others:
+                continue  # timed with each BSLoRA mode below
+            timed = lora + [m] if m not in lora else lora
+            t = time_rounds(n, timed, ids, rows, rounds, with_base=not (base_above and n > base_above),
+                            base_model=plain)
+            report_timing(n, t)
+            for label, values in t.items():
+                if label in ("base model alone", "LoRA r=8") and m not in lora:
+                    label = f"{label} (with {m.label})"
+                timings.setdefault(n, {})[label] = values
+            if m not in lora:
+                m.release()
+    for m in lora:
+        m.release()
 
 
 def measured_part(ns: list[int], rows: int, seq: int, rounds: int, threads: int, kron_size: int,
@@ -242,6 +278,9 @@ def measured_part(ns: list[int], rows: int, seq: int, rounds: int, threads: int,
         directory = work / label.replace(" ", "_").replace("/", "-")
         save_adapter(base, config, directory)
         methods.append((label, config, directory, params))
+    # above together_max the base alone is timed on a bare copy: PEFT's disable_adapter() walks every adapter's
+    # modules on entry and exit, so on a pool's model it times that walk more than the forward
+    plain = copy.deepcopy(base) if any(n > together_max for n in ns) else None
     # each method gets its own copy of the base model, so that all pools are resident at once up to together_max
     pools = [Method(label, config, directory, base if i == 0 else copy.deepcopy(base), loaded.identity, params)
              for i, (label, config, directory, params) in enumerate(methods)]
@@ -258,22 +297,7 @@ def measured_part(ns: list[int], rows: int, seq: int, rounds: int, threads: int,
     rss_growth: dict[str, tuple[int, int, int]] = {}
     big = [n for n in ns if n > together_max]
     if big:
-        # one method at a time, the smallest first, each freed when done, so that memory stays bounded
-        for m in sorted(pools, key=lambda m: m.params):
-            for n in big:
-                before_n, rss_before = max(m.rss, default=0), rss_bytes()
-                m.grow(n, ids, profile=(n == profile_at))
-                rss_growth[m.label] = (n - before_n, m.rss[n] - rss_before, m.resident[n] - m.resident.get(before_n, 0))
-                print(f"{m.label:>20} N={n:>5}: pool {m.resident[n] / MIB:8.1f} MiB, "
-                      f"load of the {n}th {m.loads[n] * 1000:7.0f} ms, RSS +{(m.rss[n] - rss_before) / MIB:.0f} MiB "
-                      f"for {n - before_n} adapters", flush=True)
-                # PEFT's disable_adapter() walks every adapter's modules twice, so at large N the "base alone" item
-                # times that walk more than the forward (run 2: 2.3 tok/s at N = 1,000); --no-base-above skips it
-                t = time_rounds(n, [m], ids, rows, rounds, with_base=not (base_above and n > base_above))
-                report_timing(n, t)
-                timings.setdefault(n, {}).update({k if k != "base model alone" else f"base model alone ({m.label})": v
-                                                  for k, v in t.items()})
-            m.release()
+        grow_large(pools, big, plain, ids, rows, rounds, profile_at, base_above, timings, rss_growth)
     summarize(pools, ns, timings, rss_growth)
 
 
@@ -296,32 +320,29 @@ def summarize(pools: list[Method], ns: list[int], timings, rss_growth) -> None:
                 print(f"| {m.label} | {n:,} | {m.resident[n] / MIB:.1f} | {m.resident[n] / (n * m.params * 4):.6f} "
                       f"| {m.loads[n] * 1000:,.0f} |")
     if rss_growth:
-        print("\nRSS growth while one method grew alone (the other pools freed before; the heap may reuse their "
+        print("\nRSS growth while one method grew (pools freed before it; the heap may reuse their "
               "memory, so this bounds the overhead from below):")
         for label, (added, rss, tensors) in rss_growth.items():
             print(f"  {label}: +{added} adapters, RSS +{rss / MIB:.1f} MiB, tensors +{tensors / MIB:.1f} MiB, "
                   f"over the tensors {(rss - tensors) / added / 1024:.0f} KiB per adapter")
     print("\n| N | adapter | mixed tok/s, median (min–max) | base alone tok/s | mixed / base | vs LoRA's mixed batch "
-          "(ratio of medians) | vs LoRA, base-normalized |")
-    print("|---:|---|---:|---:|---:|---:|---:|")
+          "in the same rounds (ratio of medians) |")
+    print("|---:|---|---:|---:|---:|---:|")
     for n in ns:
         t = timings.get(n)
         if not t:
             continue
-        lora = t.get("LoRA r=8")
         for label, values in t.items():
             if label.startswith("base model alone"):
                 continue
-            base_key = "base model alone" if "base model alone" in t else \
-                f"base model alone ({label.split(',')[0]})"
-            base = t.get(base_key)
-            base_lora = t.get("base model alone", t.get("base model alone (LoRA r=8)"))
+            # above together_max each BSLoRA mode was timed in rounds of its own with LoRA and the bare base
+            partner = label.split(" (with ")[1][:-1] if " (with " in label else label.split(",")[0]
+            lora = t.get(f"LoRA r=8 (with {partner})", t.get("LoRA r=8"))
+            base = t.get(f"base model alone (with {partner})", t.get("base model alone"))
             rel = f"{med(values) / med(lora):.2f}" if lora else "–"
-            norm = (f"{(med(values) / med(base)) / (med(lora) / med(base_lora)):.2f}" if lora and base and base_lora
-                    else "–")
             base_cells = f"{med(base):.1f} | {med(values) / med(base):.2f}" if base else "– | –"
             print(f"| {n:,} | {label} | {med(values):.1f} ({min(values):.1f}–{max(values):.1f}) "
-                  f"| {base_cells} | {rel} | {norm} |")
+                  f"| {base_cells} | {rel} |")
 
 
 def main(argv=None) -> None:
