@@ -14,16 +14,16 @@ Two parts:
   (``adapter_names=``). The BSLoRA rows are timed twice in the same rounds: the stacked mixed batch (now) and the
   per-adapter loop it replaced (``bslora.layer.MIXED_BATCH_STACKED = False``, "before"), at the N >= rows.
 
-The adapters between the timed loads are copies of the first one made by ``serving_populate.Populator`` (same
-tensors and per-module objects as a real load, in storage of their own, without PEFT re-walking the whole model per
-adapter; see that module and docs/benchmarks.md). Up to --together-max (100) every method has its own copy of the
-base model and all are resident at once, so each timing round runs the base, LoRA and every BSLoRA mode in turn;
+Every adapter is loaded by the real ``AdapterPool.load`` from the saved directory; all N share one configuration,
+so from the second on the pool takes its template path (adapter_template.py). At each N (up to --peft-load-max)
+PEFT's own load of one more adapter is timed beside it, the baseline, checked to serve the same rows, and unloaded.
+Up to --together-max (100) every method has its own copy of the base model and all are resident at once, so each timing round runs the base, LoRA and every BSLoRA mode in turn;
 above it LoRA grows first and stays resident, then each BSLoRA mode grows beside it, the smallest first, is timed in
 the same rounds as LoRA and a bare copy of the base model, and is freed before the next.
 
     .venv/bin/python worker-py/benchmarks/bench_serving.py --part shapes
-    nice -n 10 .venv/bin/python worker-py/benchmarks/bench_serving.py --part measured --ns 1,10,100,1000 \
-        --rows 32 --seq 8 --rounds 5 --threads 1 --profile-load 100
+    .venv/bin/python worker-py/benchmarks/bench_serving.py --part measured --ns 1,10,100,1000 \
+        --rows 32 --seq 8 --rounds 5 --threads 1
 """
 
 from __future__ import annotations
@@ -51,7 +51,6 @@ import bslora  # noqa: E402
 from bslora.counting import count_lora_parameters, count_parameters  # noqa: E402
 from bslora.footprint import lora_serving_footprint, serving_footprint  # noqa: E402
 from bslora_worker.serving import AdapterPool  # noqa: E402
-from serving_populate import Populator, check_clone_matches  # noqa: E402
 
 TARGETS = ["q_proj", "k_proj", "v_proj", "up_proj", "down_proj"]  # jobs/paper/llama2-7b-commonsense.yaml
 # (label, share_mode, share size, (r_local, r_intra, r_inter)): the paper job's grid, plus slice 2/4/16
@@ -131,15 +130,18 @@ def save_adapter(base, config, directory: Path) -> None:
 
 
 class Method:
-    """One method's pool on its own copy of the base model, grown to N adapters: the N-th by the real load."""
+    """One method's pool on its own copy of the base model, grown to N adapters, each by the real
+    ``AdapterPool.load`` (from the second on, the template path of adapter_template.py: all N share one
+    configuration); at each timed N also PEFT's own load of one more adapter, the baseline, undone after."""
 
     def __init__(self, label, config, directory: Path, base, identity, params_per_adapter: int):
         self.label, self.config, self.directory = label, config, directory
         self.params = params_per_adapter
         self.pool = AdapterPool(base, identity=identity)
-        self.populator = None
-        self.timed_load_max = 0  # above this N the N-th adapter is a copy too (0: always the real load)
-        self.loads: dict[int, float] = {}  # N -> seconds of the real load of the N-th adapter
+        self.peft_load_max = 0  # above this N PEFT's load is not timed (0: at every N)
+        self.loads: dict[int, float] = {}  # N -> seconds of the pool's load of the N-th adapter
+        self.peft_loads: dict[int, float] = {}  # N -> seconds of PEFT's load of one more adapter beside N
+        self.fill_seconds = 0.0  # all loads of the adapters between the timed ones
         self.resident: dict[int, int] = {}
         self.rss: dict[int, int] = {}
 
@@ -147,37 +149,41 @@ class Method:
     def is_bslora(self) -> bool:
         return isinstance(self.config, bslora.BSLoraConfig)
 
+    def _load(self, name: str) -> float:
+        t = time.perf_counter()
+        self.pool.load(name, self.directory)
+        return time.perf_counter() - t
+
     def grow(self, n: int, ids, profile: bool = False) -> None:
         have = len(self.pool.names)
-        if have == 0:
-            t = time.perf_counter()
-            self.pool.load("a0", self.directory)
-            self.loads[1] = time.perf_counter() - t
-            self.populator = Populator(self.pool, "a0")
-            have = 1
-        self.populator.fill(f"a{i}" for i in range(have, n - 1))  # copies, in O(modules) each
-        if n > 1 and self.timed_load_max and n > self.timed_load_max:  # the real load not timed at this N
-            self.populator.clone(f"a{n - 1}")
-            self.loads[n] = float("nan")
-        elif n > 1:
-            profiler = cProfile.Profile() if profile else None
-            t = time.perf_counter()
-            if profiler:
-                profiler.enable()
-            self.pool.load(f"a{n - 1}", self.directory)  # the real path, timed
-            if profiler:
-                profiler.disable()
-            self.loads[n] = time.perf_counter() - t
-            if profiler:
-                print(f"\nprofile of the real load of adapter {n} ({self.label}), by cumulative time:")
-                pstats.Stats(profiler).sort_stats("cumulative").print_stats(18)
-            if n == 10:  # once per method: a copy serves what a real load of the same directory serves
-                check_clone_matches(self.pool, "a9", "a1", ids)
+        for i in range(have, n - 1):
+            self.fill_seconds += self._load(f"a{i}")
+        self.loads[n] = self._load(f"a{n - 1}")
         self.resident[n] = self.pool.resident_bytes()
         self.rss[n] = rss_bytes()
+        if n > 1 and not (self.peft_load_max and n > self.peft_load_max):
+            profiler = cProfile.Profile() if profile else None
+            self.pool.use_templates = False
+            try:
+                t = time.perf_counter()
+                if profiler:
+                    profiler.enable()
+                self.pool.load("peft-baseline", self.directory)
+                if profiler:
+                    profiler.disable()
+                self.peft_loads[n] = time.perf_counter() - t
+            finally:
+                self.pool.use_templates = True
+            out = self.pool.forward(ids[:1].repeat(2, 1), [f"a{n - 1}", "peft-baseline"]).logits
+            if not torch.equal(out[0], out[1]):  # the template path serves what PEFT's load of the same file serves
+                raise AssertionError(f"{self.label}: the pool's load of adapter {n} differs from PEFT's load")
+            self.pool.unload("peft-baseline")
+            if profiler:
+                print(f"\nprofile of PEFT's load of adapter {n} ({self.label}), by cumulative time:")
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(18)
 
     def release(self) -> None:
-        self.pool = self.populator = None
+        self.pool = None
         gc.collect()
 
 
@@ -233,7 +239,9 @@ def grow_large(pools: list[Method], big: list[int], plain, ids, rows: int, round
             m.grow(n, ids, profile=(n == profile_at))
             rss_growth[m.label] = (n - before_n, m.rss[n] - rss_before, m.resident[n] - m.resident.get(before_n, 0))
             print(f"{m.label:>20} N={n:>5}: pool {m.resident[n] / MIB:8.1f} MiB, "
-                  f"load of the {n}th {m.loads[n] * 1000:7.0f} ms, RSS +{(m.rss[n] - rss_before) / MIB:.0f} MiB "
+                  f"load of the {n}th {m.loads[n] * 1000:7.1f} ms "
+                  f"(PEFT's {m.peft_loads.get(n, float('nan')) * 1000:7.0f} ms), "
+                  f"RSS +{(m.rss[n] - rss_before) / MIB:.0f} MiB "
                   f"for {n - before_n} adapters", flush=True)
             if m in lora and others:
                 continue  # timed with each BSLoRA mode below
@@ -252,7 +260,7 @@ def grow_large(pools: list[Method], big: list[int], plain, ids, rows: int, round
 
 
 def measured_part(ns: list[int], rows: int, seq: int, rounds: int, threads: int, kron_size: int,
-                  together_max: int, only: str = "", profile_at: int = 0, timed_load_max: int = 0,
+                  together_max: int, only: str = "", profile_at: int = 0, peft_load_max: int = 0,
                   base_above: int = 0) -> None:
     from bslora_worker.models import load_base_model
 
@@ -285,13 +293,14 @@ def measured_part(ns: list[int], rows: int, seq: int, rounds: int, threads: int,
     pools = [Method(label, config, directory, base if i == 0 else copy.deepcopy(base), loaded.identity, params)
              for i, (label, config, directory, params) in enumerate(methods)]
     for m in pools:
-        m.timed_load_max = timed_load_max
+        m.peft_load_max = peft_load_max
     timings: dict[int, dict[str, list[float]]] = {}
     for n in [n for n in ns if n <= together_max]:
         for m in pools:
             m.grow(n, ids, profile=(n == profile_at))
             print(f"{m.label:>20} N={n:>5}: pool {m.resident[n] / MIB:8.1f} MiB, "
-                  f"load of the {n}th {m.loads[n] * 1000:7.0f} ms", flush=True)
+                  f"load of the {n}th {m.loads[n] * 1000:7.1f} ms "
+                  f"(PEFT's {m.peft_loads.get(n, float('nan')) * 1000:7.0f} ms)", flush=True)
         timings[n] = time_rounds(n, pools, ids, rows, rounds if n >= rows else min(rounds, 3))
         report_timing(n, timings[n])
     rss_growth: dict[str, tuple[int, int, int]] = {}
@@ -312,13 +321,17 @@ def report_timing(n: int, times: dict[str, list[float]]) -> None:
 
 
 def summarize(pools: list[Method], ns: list[int], timings, rss_growth) -> None:
-    print("\n| adapter | N | resident MiB (pool) | pool / (N × params × 4 B) | load of the N-th adapter, ms |")
-    print("|---|---:|---:|---:|---:|")
+    print("\n| adapter | N | resident MiB (pool) | pool / (N × params × 4 B) | pool's load of the N-th adapter, ms "
+          "| PEFT's load beside N, ms | PEFT / pool |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for m in pools:
         for n in ns:
             if n in m.resident:
                 print(f"| {m.label} | {n:,} | {m.resident[n] / MIB:.1f} | {m.resident[n] / (n * m.params * 4):.6f} "
-                      f"| {m.loads[n] * 1000:,.0f} |")
+                      f"| {m.loads[n] * 1000:,.1f} | {m.peft_loads.get(n, float('nan')) * 1000:,.0f} "
+                      f"| {m.peft_loads.get(n, float('nan')) / m.loads[n]:,.0f} |")
+        print(f"| {m.label} | all {max(m.resident):,} loads | | | {(m.fill_seconds + sum(m.loads.values())):,.1f} s "
+              "in all | | |")
     if rss_growth:
         print("\nRSS growth while one method grew (pools freed before it; the heap may reuse their "
               "memory, so this bounds the overhead from below):")
@@ -356,9 +369,9 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--together-max", type=int, default=100,
                     help="up to this N all methods are resident at once and timed interleaved; above it, one at a time")
-    ap.add_argument("--profile-load", type=int, default=0, help="cProfile the real load of the adapter at this N")
-    ap.add_argument("--timed-load-max", type=int, default=0,
-                    help="above this N the N-th adapter is copied like the others, its real load not timed (0: none)")
+    ap.add_argument("--profile-load", type=int, default=0, help="cProfile PEFT's load of the adapter at this N")
+    ap.add_argument("--peft-load-max", type=int, default=0,
+                    help="above this N PEFT's own load (the baseline) is not timed (0: at every N)")
     ap.add_argument("--no-base-above", type=int, default=0,
                     help="above this N (one method at a time) do not time the base model alone (0: always time it)")
     ap.add_argument("--only", default="", help="measure only the methods whose label contains this (e.g. kron)")
@@ -370,7 +383,7 @@ def main(argv=None) -> None:
     else:
         measured_part([int(n) for n in args.ns.split(",")], args.rows, args.seq, args.rounds, args.threads,
                       args.kron_share_size, args.together_max, args.only, args.profile_load,
-                      args.timed_load_max, args.no_base_above)
+                      args.peft_load_max, args.no_base_above)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import torch
 from peft import PeftModel
 
 from ..errors import FailedPrecondition, InvalidArgument, ResourceExhausted
+from .adapter_template import TEMPLATE_METHODS, AdapterTemplate, read_tensors
 
 BASE_ROW = "__base__"
 _DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
@@ -56,10 +57,12 @@ def tuner_layers(model: torch.nn.Module) -> list[torch.nn.Module]:
 
 class AdapterPool:
     def __init__(self, base_model: torch.nn.Module, identity: Optional[str] = None,
-                 memory_limit_bytes: Optional[int] = None, dtype: Optional[torch.dtype] = None):
+                 memory_limit_bytes: Optional[int] = None, dtype: Optional[torch.dtype] = None,
+                 use_templates: bool = True):
         """``identity`` is the base model's identity as adapters record it (the worker's ``LoadedBase.identity``;
         default: name and shape fingerprint). ``memory_limit_bytes`` caps the adapters' resident bytes (None: no
-        cap). ``dtype`` is the dtype adapters are held in (default: the base model's)."""
+        cap). ``dtype`` is the dtype adapters are held in (default: the base model's). ``use_templates`` False loads
+        every adapter through PEFT (the baseline of the template path, adapter_template.py)."""
         import bslora  # noqa: F401  (registers BSLoRA with PEFT)
         from bslora.provenance import default_base_identity
 
@@ -71,6 +74,11 @@ class AdapterPool:
         self.peft_model: Optional[PeftModel] = None
         self.method: Optional[str] = None
         self._bytes: dict[str, int] = {}
+        # adapter_config.json (as text) -> the first loaded adapter of that configuration, and its template once built
+        self._first_of_config: dict[str, str] = {}
+        self._templates: dict[str, AdapterTemplate] = {}
+        self.use_templates = use_templates
+        self.template_loads = 0  # loads that took the template path (observable for tests and benchmarks)
 
     # ------------------------------------------------------------------ state
     @property
@@ -140,12 +148,15 @@ class AdapterPool:
         directory = Path(directory)
         config = self._read_config(name, directory)
         self._check(name, directory, config)
+        config_key = json.dumps(config, sort_keys=True)
         try:
-            if self.peft_model is None:
-                self.peft_model = PeftModel.from_pretrained(self.base_model, directory, adapter_name=name,
-                                                            autocast_adapter_dtype=False).eval()
-            else:
-                self.peft_model.load_adapter(directory, adapter_name=name, autocast_adapter_dtype=False)
+            if not self._load_from_template(name, directory, config, config_key):
+                if self.peft_model is None:
+                    self.peft_model = PeftModel.from_pretrained(self.base_model, directory, adapter_name=name,
+                                                                autocast_adapter_dtype=False).eval()
+                else:
+                    self.peft_model.load_adapter(directory, adapter_name=name, autocast_adapter_dtype=False)
+                self._first_of_config.setdefault(config_key, name)
         except torch.OutOfMemoryError as err:
             self._discard(name)
             raise ResourceExhausted(
@@ -154,6 +165,22 @@ class AdapterPool:
         self.method = str(config.get("peft_type", "")).upper()
         self._bytes[name] = self._hold(name)
         return self._bytes[name]
+
+    def _load_from_template(self, name: str, directory: Path, config: dict, config_key: str) -> bool:
+        """Loads ``name`` as a copy of a loaded adapter of the same configuration (adapter_template.py); False where
+        there is none, or it cannot map this file, and PEFT loads it instead."""
+        first = self._first_of_config.get(config_key)
+        if not self.use_templates or first is None or str(config.get("peft_type", "")).upper() not in TEMPLATE_METHODS:
+            return False
+        template = self._templates.get(config_key)
+        if template is None:
+            template = self._templates[config_key] = AdapterTemplate(self.peft_model, first)
+        tensors = read_tensors(directory / "adapter_model.safetensors")
+        if not template.matches(tensors):
+            return False
+        template.load(self.peft_model, name, tensors)
+        self.template_loads += 1
+        return True
 
     def _adapter_params(self, name: str) -> list[torch.nn.Parameter]:
         # Walks the adapted modules and the tuner's own containers and looks the name up in each per-adapter dict,
@@ -188,6 +215,9 @@ class AdapterPool:
     def unload(self, name: str) -> None:
         if self.peft_model is None or name not in self.peft_model.peft_config:
             raise InvalidArgument(f"adapter {name!r} is not loaded; loaded: {self.names}")
+        for key in [k for k, first in self._first_of_config.items() if first == name]:
+            del self._first_of_config[key]  # the next load of that configuration goes through PEFT and replaces it
+            self._templates.pop(key, None)
         remaining = [n for n in self.peft_model.peft_config if n != name]
         if not remaining:
             self.base_model = self.peft_model.unload()
