@@ -18,6 +18,9 @@ import { startLocalStack } from '../../control-plane/src/local-stack.js';
 import { searchViewOf, type SearchView } from '../../control-plane/src/search/search-view.js';
 import type { SearchPlan } from '../../control-plane/src/search/search-plan.js';
 import { configOfTrialName } from '../../control-plane/src/search/search-plan.js';
+import { pairedBootstrap } from '../../control-plane/src/stats/paired-bootstrap.js';
+import { unpackItemBits } from '../../control-plane/src/stats/item-bits.js';
+import { itemCorrectnessOf } from '../../control-plane/src/store/item-correctness.js';
 import { Store, type TrialRow } from '../../control-plane/src/store/store.js';
 import { loadSweepSpecFile } from '../../control-plane/src/sweep-specs/index.js';
 import { TEST_REDIS_URL } from '../helpers/redis.js';
@@ -29,6 +32,10 @@ const { values: args } = parseArgs({
     home: { type: 'string', default: '.bslora/search-bench' },
     redis: { type: 'string', default: TEST_REDIS_URL },
     'search-only': { type: 'boolean', default: false },
+    // Evaluate on this many test items instead of the spec's eval_limit (both sweeps; builtin:arith has 500).
+    'eval-limit': { type: 'string' },
+    // Also pick the grid's best on the first K test items only and compare on the rest (no winner's curse).
+    'select-items': { type: 'string' },
     // Print where a run stands from its store alone (nothing is started): rung results so far, compute so far.
     'report-only': { type: 'boolean', default: false },
   },
@@ -37,6 +44,7 @@ const { values: args } = parseArgs({
 const log = (line: string) => process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
 interface Config {
+  trialKey: string;
   config: string;
   params: number;
   bucket: number;
@@ -54,6 +62,7 @@ function configsOf(rows: readonly TrialRow[], plan: SearchPlan): Config[] {
       const c = byConfig.get(configOfTrialName(r.name))!;
       const t = r.result!.train as { wallSeconds?: number; steps?: number; resumedFromStep?: number };
       return {
+        trialKey: r.trialKey,
         config: c.config,
         params: c.params,
         bucket: c.bucket,
@@ -111,7 +120,10 @@ async function main(): Promise<void> {
   const home = resolve(args.home!);
   if (args['report-only']) return reportOnly(home);
   mkdirSync(home, { recursive: true });
-  const searched = await loadSweepSpecFile(resolve(args.spec!));
+  const loaded = await loadSweepSpecFile(resolve(args.spec!));
+  const searched = args['eval-limit']
+    ? { ...loaded, training: { ...loaded.training, eval_limit: Number(args['eval-limit']) } }
+    : loaded;
   const { search: _search, ...gridSpec } = searched;
   const grid = { ...gridSpec, name: `${searched.name}-grid` };
   const stack = await startLocalStack({
@@ -174,6 +186,47 @@ async function main(): Promise<void> {
       const gb = best(gridConfigs, inBucket);
       const sf = best(searchConfigs, upTo);
       const gf = best(gridConfigs, upTo);
+      // grid best − search best on the same test items, with a 95 % paired bootstrap interval over the items;
+      // items [from, to) only where given
+      const vectors = (c: Config, from = 0, to?: number) => {
+        const items = itemCorrectnessOf(cp.store.db, [c.trialKey]).get(c.trialKey);
+        return [...(items?.entries() ?? [])].map(([task, t]) => ({
+          task,
+          bits: unpackItemBits(t.bits, t.n).slice(from, to),
+        }));
+      };
+      const paired = (a: Config | null, b: Config | null, from = 0, to?: number) => {
+        if (!a || !b) return null;
+        const vb = new Map(vectors(b, from, to).map((t) => [t.task, t.bits]));
+        const tasks = vectors(a, from, to)
+          .filter((t) => vb.has(t.task) && t.bits.length > 0)
+          .map((t) => ({ candidate: [t.bits], reference: [vb.get(t.task)!] }));
+        if (!tasks.length) return null;
+        const d = pairedBootstrap(tasks);
+        return { points: 100 * d.mean, lo: 100 * d.lo, hi: 100 * d.hi, items: d.items };
+      };
+      // the grid's best chosen on the first K items, and both compared on the others
+      const k = args['select-items'] ? Number(args['select-items']) : null;
+      const accOn = (c: Config, from: number, to?: number) => {
+        const v = vectors(c, from, to).flatMap((t) => [...t.bits]);
+        return v.length ? v.reduce((x, y) => x + y, 0) / v.length : -1;
+      };
+      const heldOut = (pred: (c: Config) => boolean) => {
+        if (k === null) return null;
+        const pickOn = (cs: Config[]) => cs.filter(pred).sort((x, y) => accOn(y, 0, k) - accOn(x, 0, k))[0] ?? null;
+        const pick = pickOn(gridConfigs);
+        const searchPick = pickOn(searchConfigs);
+        return (
+          pick &&
+          searchPick && {
+            searchPick: searchPick.config,
+            gridPick: pick.config,
+            gridAcc: accOn(pick, k),
+            searchAcc: accOn(searchPick, k),
+            gap: paired(pick, searchPick, k),
+          }
+        );
+      };
       return {
         bucket: b.index,
         label: `[${b.low}, ${b.high ?? '∞'})`,
@@ -183,6 +236,10 @@ async function main(): Promise<void> {
         searchFrontAcc: sf?.acc ?? null,
         gridFrontAcc: gf?.acc ?? null,
         frontGapPoints: sf && gf ? 100 * (gf.acc! - sf.acc!) : null,
+        bucketGapPaired: paired(gb, sb),
+        frontGapPaired: paired(gf, sf),
+        bucketHeldOut: heldOut(inBucket),
+        frontHeldOut: heldOut(upTo),
       };
     });
     // Compute: train steps are exact. Seconds: the search's measured seconds (its rung trainings and its finalists'
