@@ -77,8 +77,6 @@ export function pairedBootstrap(
   }
   // The generator carries `normalized()` (uniform on [0, 1) with 53-bit resolution, as its README documents); the
   // package's typings leave it off the factory's return type.
-  // The generator carries `normalized()` (uniform on [0, 1) with 53-bit resolution, as its README documents); the
-  // package's typings leave it off the factory's return type.
   const rng = mt19937.factory({ seed: options.seed ?? DEFAULT_BOOTSTRAP_SEED }) as unknown as { normalized(): number };
   const random = () => rng.normalized();
   const prepared = tasks.map((t) => {
