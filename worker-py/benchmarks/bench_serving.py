@@ -10,15 +10,15 @@ Two parts:
   the time of the real ``AdapterPool.load`` of the N-th adapter from a saved directory, and tokens/s of a mixed
   batch of --rows rows drawn from the first N adapters (distinct once N >= rows), --rounds times (at most 3 below
   N = rows), median and spread,
-  against the base model alone (a pool's model under ``disable_adapter()``) and against PEFT LoRA's mixed batch
+  against the base model alone (a bare copy of the base model) and against PEFT LoRA's mixed batch
   (``adapter_names=``). The BSLoRA rows are timed twice in the same rounds: the stacked mixed batch (now) and the
   per-adapter loop it replaced (``bslora.layer.MIXED_BATCH_STACKED = False``, "before"), at the N >= rows.
 
 Every adapter is loaded by the real ``AdapterPool.load`` from the saved directory; all N share one configuration,
 so from the second on the pool takes its template path (adapter_template.py). At each N (up to --peft-load-max)
 PEFT's own load of one more adapter is timed beside it, the baseline, checked to serve the same rows, and unloaded.
-Up to --together-max (100) every method has its own copy of the base model and all are resident at once, so each timing round runs the base, LoRA and every BSLoRA mode in turn;
-above it LoRA grows first and stays resident, then each BSLoRA mode grows beside it, the smallest first, is timed in
+Up to --together-max (100) every method has its own copy of the base model and all are resident at once, so each
+timing round runs the base alone (on a bare copy), LoRA and every BSLoRA mode in turn; above it LoRA grows first and stays resident, then each BSLoRA mode grows beside it, the smallest first, is timed in
 the same rounds as LoRA and a bare copy of the base model, and is freed before the next.
 
     .venv/bin/python worker-py/benchmarks/bench_serving.py --part shapes
@@ -233,11 +233,14 @@ def grow_large(pools: list[Method], big: list[int], plain, ids, rows: int, round
     the bare base model, and is freed before the next."""
     lora = [m for m in pools if not m.is_bslora]
     others = sorted((m for m in pools if m.is_bslora), key=lambda m: m.params)
+    freed = False
     for n in big:
         for m in lora + others:
             before_n, rss_before = max(m.rss, default=0), rss_bytes()
             m.grow(n, ids, profile=(n == profile_at))
-            rss_growth[m.label] = (n - before_n, m.rss[n] - rss_before, m.resident[n] - m.resident.get(before_n, 0))
+            if not freed:  # once a pool was freed the heap reuses its memory and RSS growth says nothing
+                added = m.resident[n] - m.resident.get(before_n, 0)
+                rss_growth[m.label] = (n - before_n, m.rss[n] - rss_before, added)
             print(f"{m.label:>20} N={n:>5}: pool {m.resident[n] / MIB:8.1f} MiB, "
                   f"load of the {n}th {m.loads[n] * 1000:7.1f} ms "
                   f"(PEFT's {m.peft_loads.get(n, float('nan')) * 1000:7.0f} ms), "
@@ -255,6 +258,7 @@ def grow_large(pools: list[Method], big: list[int], plain, ids, rows: int, round
                 timings.setdefault(n, {})[label] = values
             if m not in lora:
                 m.release()
+                freed = True
     for m in lora:
         m.release()
 
@@ -286,9 +290,9 @@ def measured_part(ns: list[int], rows: int, seq: int, rounds: int, threads: int,
         directory = work / label.replace(" ", "_").replace("/", "-")
         save_adapter(base, config, directory)
         methods.append((label, config, directory, params))
-    # above together_max the base alone is timed on a bare copy: PEFT's disable_adapter() walks every adapter's
-    # modules on entry and exit, so on a pool's model it times that walk more than the forward
-    plain = copy.deepcopy(base) if any(n > together_max for n in ns) else None
+    # the base alone is timed on a bare copy: PEFT's disable_adapter() walks every adapter's modules on entry and
+    # exit, so on a pool's model it times that walk more than the forward once many adapters are loaded
+    plain = copy.deepcopy(base)
     # each method gets its own copy of the base model, so that all pools are resident at once up to together_max
     pools = [Method(label, config, directory, base if i == 0 else copy.deepcopy(base), loaded.identity, params)
              for i, (label, config, directory, params) in enumerate(methods)]
@@ -301,7 +305,7 @@ def measured_part(ns: list[int], rows: int, seq: int, rounds: int, threads: int,
             print(f"{m.label:>20} N={n:>5}: pool {m.resident[n] / MIB:8.1f} MiB, "
                   f"load of the {n}th {m.loads[n] * 1000:7.1f} ms "
                   f"(PEFT's {m.peft_loads.get(n, float('nan')) * 1000:7.0f} ms)", flush=True)
-        timings[n] = time_rounds(n, pools, ids, rows, rounds if n >= rows else min(rounds, 3))
+        timings[n] = time_rounds(n, pools, ids, rows, rounds if n >= rows else min(rounds, 3), base_model=plain)
         report_timing(n, timings[n])
     rss_growth: dict[str, tuple[int, int, int]] = {}
     big = [n for n in ns if n > together_max]
@@ -333,8 +337,8 @@ def summarize(pools: list[Method], ns: list[int], timings, rss_growth) -> None:
         print(f"| {m.label} | all {max(m.resident):,} loads | | | {(m.fill_seconds + sum(m.loads.values())):,.1f} s "
               "in all | | |")
     if rss_growth:
-        print("\nRSS growth while one method grew (pools freed before it; the heap may reuse their "
-              "memory, so this bounds the overhead from below):")
+        print("\nRSS growth while one method grew, before any pool was freed (after that the heap reuses the freed "
+              "memory and RSS growth says nothing):")
         for label, (added, rss, tensors) in rss_growth.items():
             print(f"  {label}: +{added} adapters, RSS +{rss / MIB:.1f} MiB, tensors +{tensors / MIB:.1f} MiB, "
                   f"over the tensors {(rss - tensors) / added / 1024:.0f} KiB per adapter")
@@ -368,7 +372,8 @@ def main(argv=None) -> None:
     ap.add_argument("--rounds", type=int, default=5, help="timing rounds per N (median and spread reported)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--together-max", type=int, default=100,
-                    help="up to this N all methods are resident at once and timed interleaved; above it, one at a time")
+                    help="up to this N all methods are resident at once and timed interleaved; above it, LoRA "
+                         "and one BSLoRA mode at a time")
     ap.add_argument("--profile-load", type=int, default=0, help="cProfile PEFT's load of the adapter at this N")
     ap.add_argument("--peft-load-max", type=int, default=0,
                     help="above this N PEFT's own load (the baseline) is not timed (0: at every N)")
