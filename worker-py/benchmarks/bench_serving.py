@@ -18,8 +18,9 @@ Every adapter is loaded by the real ``AdapterPool.load`` from the saved director
 so from the second on the pool takes its template path (adapter_template.py). At each N (up to --peft-load-max)
 PEFT's own load of one more adapter is timed beside it, the baseline, checked to serve the same rows, and unloaded.
 Up to --together-max (100) every method has its own copy of the base model and all are resident at once, so each
-timing round runs the base alone (on a bare copy), LoRA and every BSLoRA mode in turn; above it LoRA grows first and stays resident, then each BSLoRA mode grows beside it, the smallest first, is timed in
-the same rounds as LoRA and a bare copy of the base model, and is freed before the next.
+timing round runs the base alone (on a bare copy), LoRA and every BSLoRA mode in turn; above it LoRA grows first
+and stays resident, then each BSLoRA mode grows beside it, the smallest first, is timed in the same rounds as LoRA
+and the bare base, and is freed before the next.
 
     .venv/bin/python worker-py/benchmarks/bench_serving.py --part shapes
     .venv/bin/python worker-py/benchmarks/bench_serving.py --part measured --ns 1,10,100,1000 \
