@@ -188,26 +188,19 @@ class Method:
         gc.collect()
 
 
-def time_rounds(n: int, methods: list[Method], ids, rows: int, rounds: int,
-                with_base: bool = True, base_model=None) -> dict[str, list[float]]:
+def time_rounds(n: int, methods: list[Method], ids, rows: int, rounds: int, base_model) -> dict[str, list[float]]:
     """tokens/s of the base alone and of each mixed batch over rows drawn from the first n adapters; every round runs
     each item once, in the same order, so that machine noise spreads over all of them."""
     rng = random.Random(n)
     names = [f"a{i}" for i in (rng.sample(range(n), rows) if n >= rows else rng.choices(range(n), k=rows))]
     seq = ids.shape[1]
     items = []
-    host = methods[0].pool.peft_model
 
-    def base():
-        if base_model is not None:  # a bare copy of the base model
-            with torch.no_grad():
-                base_model(input_ids=ids)
-            return
-        with host.disable_adapter(), torch.no_grad():
-            host(input_ids=ids)
+    def base():  # a bare copy of the base model, not disable_adapter(), which walks every adapter's modules
+        with torch.no_grad():
+            base_model(input_ids=ids)
 
-    if with_base:
-        items.append(("base model alone", base))
+    items.append(("base model alone", base))
     for m in methods:
         items.append((m.label, lambda m=m: m.pool.forward(ids, names)))
         if m.is_bslora and n >= rows:  # before/after where a batch has the most adapter groups
@@ -228,7 +221,7 @@ def time_rounds(n: int, methods: list[Method], ids, rows: int, rounds: int,
 
 
 def grow_large(pools: list[Method], big: list[int], plain, ids, rows: int, rounds: int, profile_at: int,
-               base_above: int, timings, rss_growth) -> None:
+               timings, rss_growth) -> None:
     """Above together_max not every pool fits in memory at once: LoRA (the reference) grows first and stays
     resident, then each BSLoRA mode, the smallest first, grows beside it, is timed in the same rounds as LoRA and
     the bare base model, and is freed before the next."""
@@ -250,8 +243,7 @@ def grow_large(pools: list[Method], big: list[int], plain, ids, rows: int, round
             if m in lora and others:
                 continue  # timed with each BSLoRA mode below
             timed = lora + [m] if m not in lora else lora
-            t = time_rounds(n, timed, ids, rows, rounds, with_base=not (base_above and n > base_above),
-                            base_model=plain)
+            t = time_rounds(n, timed, ids, rows, rounds, plain)
             report_timing(n, t)
             for label, values in t.items():
                 if label in ("base model alone", "LoRA r=8") and m not in lora:
@@ -265,8 +257,7 @@ def grow_large(pools: list[Method], big: list[int], plain, ids, rows: int, round
 
 
 def measured_part(ns: list[int], rows: int, seq: int, rounds: int, threads: int, kron_size: int,
-                  together_max: int, only: str = "", profile_at: int = 0, peft_load_max: int = 0,
-                  base_above: int = 0) -> None:
+                  together_max: int, only: str = "", profile_at: int = 0, peft_load_max: int = 0) -> None:
     from bslora_worker.models import load_base_model
 
     torch.set_num_threads(threads)
@@ -306,12 +297,12 @@ def measured_part(ns: list[int], rows: int, seq: int, rounds: int, threads: int,
             print(f"{m.label:>20} N={n:>5}: pool {m.resident[n] / MIB:8.1f} MiB, "
                   f"load of the {n}th {m.loads[n] * 1000:7.1f} ms "
                   f"(PEFT's {m.peft_loads.get(n, float('nan')) * 1000:7.0f} ms)", flush=True)
-        timings[n] = time_rounds(n, pools, ids, rows, rounds if n >= rows else min(rounds, 3), base_model=plain)
+        timings[n] = time_rounds(n, pools, ids, rows, rounds if n >= rows else min(rounds, 3), plain)
         report_timing(n, timings[n])
     rss_growth: dict[str, tuple[int, int, int]] = {}
     big = [n for n in ns if n > together_max]
     if big:
-        grow_large(pools, big, plain, ids, rows, rounds, profile_at, base_above, timings, rss_growth)
+        grow_large(pools, big, plain, ids, rows, rounds, profile_at, timings, rss_growth)
     summarize(pools, ns, timings, rss_growth)
 
 
@@ -378,8 +369,6 @@ def main(argv=None) -> None:
     ap.add_argument("--profile-load", type=int, default=0, help="cProfile PEFT's load of the adapter at this N")
     ap.add_argument("--peft-load-max", type=int, default=0,
                     help="above this N PEFT's own load (the baseline) is not timed (0: at every N)")
-    ap.add_argument("--no-base-above", type=int, default=0,
-                    help="above this N (one method at a time) do not time the base model alone (0: always time it)")
     ap.add_argument("--only", default="", help="measure only the methods whose label contains this (e.g. kron)")
     ap.add_argument("--kron-share-size", type=int, default=64,
                     help="SmolLM2's dimensions (576, 192, 1536) are not multiples of the paper's 256")
@@ -389,7 +378,7 @@ def main(argv=None) -> None:
     else:
         measured_part([int(n) for n in args.ns.split(",")], args.rows, args.seq, args.rounds, args.threads,
                       args.kron_share_size, args.together_max, args.only, args.profile_load,
-                      args.peft_load_max, args.no_base_above)
+                      args.peft_load_max)
 
 
 if __name__ == "__main__":
