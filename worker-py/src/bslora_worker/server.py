@@ -31,9 +31,9 @@ def _notice(event: dict) -> None:
         pass
 
 
-async def _exit_when_orphaned(stop: asyncio.Event) -> None:
-    """Stops the worker when the agent that spawned it dies (even by SIGKILL), so no orphan keeps a device."""
-    parent = os.getppid()
+async def _exit_when_orphaned(stop: asyncio.Event, parent: int) -> None:
+    """Stops the worker when the agent that spawned it (``parent``) dies, even by SIGKILL, so no orphan keeps a
+    device."""
     while not stop.is_set():
         if os.getppid() != parent:
             stop.set()  # first: the parent's pipes are gone, so the notice below may fail
@@ -44,6 +44,8 @@ async def _exit_when_orphaned(stop: asyncio.Event) -> None:
 
 async def serve(listen: str, run_dir: Path, device: str = "cpu", dry_run: bool = False,
                 allowed_roots: tuple[str, ...] | None = None, without_torch: bool = False) -> None:
+    # Read before the ready line: the agent may die as soon as it has read it, before the watchdog first runs.
+    parent = os.getppid()
     server = grpc.aio.server(options=server_options())
     # Imported here: the torch-free dry run must not load WorkerService's modules, which import torch.
     if without_torch:
@@ -71,7 +73,7 @@ async def serve(listen: str, run_dir: Path, device: str = "cpu", dry_run: bool =
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    watchdog = asyncio.create_task(_exit_when_orphaned(stop))
+    watchdog = asyncio.create_task(_exit_when_orphaned(stop, parent))
     await stop.wait()
     watchdog.cancel()
     for name in ("", SERVICE_NAME):
