@@ -152,3 +152,19 @@ def test_pool_refuses_a_second_method(saved, tmp_path):
     pool.load("a0", saved["a0"][0])
     with pytest.raises(InvalidArgument, match="LORA adapter, but this pool serves BSLORA"):
         pool.load("lora", tmp_path / "lora")
+
+
+@pytest.mark.parametrize("damage", ["header cut", "data cut", "empty", "not safetensors"])
+def test_a_damaged_weights_file_is_refused_by_name_and_the_others_keep_serving(saved, damage):
+    pool = AdapterPool(tiny_llama())
+    pool.load("a0", saved["a0"][0])  # a1 has a0's configuration: it would take the template path
+    weights = saved["a1"][0] / "adapter_model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes({"header cut": data[:100], "data cut": data[:-100], "empty": b"",
+                         "not safetensors": b"\xff" * 64}[damage])
+    before = logits(pool.peft_model, IDS)
+    with pytest.raises(InvalidArgument, match=r"adapter 'a1': .*adapter_model.safetensors is not a whole "
+                                              r"safetensors file .*save the adapter again"):
+        pool.load("a1", saved["a1"][0])
+    assert pool.names == ["a0"] and "a1" not in pool.peft_model.peft_config
+    torch.testing.assert_close(logits(pool.peft_model, IDS), before)

@@ -25,11 +25,19 @@ _DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I1
 
 
 def safetensors_numels(path: Path) -> list[int]:
-    """Element counts of the tensors in a safetensors file, from its header alone (no tensor data read)."""
+    """Element counts of the tensors in a safetensors file, from its header alone (no tensor data read). Raises
+    ValueError where the file is not a whole safetensors file: a header that does not parse, or tensor data that the
+    header places past the end of the file (a truncated copy)."""
+    size = path.stat().st_size
     with open(path, "rb") as f:
-        (header_len,) = struct.unpack("<Q", f.read(8))
+        head = f.read(8)
+        if len(head) < 8:
+            raise ValueError(f"{size} bytes, shorter than a safetensors header")
+        (header_len,) = struct.unpack("<Q", head)
+        if header_len > size - 8:
+            raise ValueError(f"the header claims {header_len} bytes but the file has {size}")
         header = json.loads(f.read(header_len))
-    numels = []
+    numels, data_end = [], 0
     for key, entry in header.items():
         if key == "__metadata__":
             continue
@@ -37,6 +45,9 @@ def safetensors_numels(path: Path) -> list[int]:
         for d in entry["shape"]:
             n *= d
         numels.append(n)
+        data_end = max(data_end, entry["data_offsets"][1])
+    if 8 + header_len + data_end > size:
+        raise ValueError(f"the tensors end at byte {8 + header_len + data_end} but the file has {size}")
     return numels
 
 
@@ -135,7 +146,13 @@ class AdapterPool:
         weights = directory / "adapter_model.safetensors"
         if not weights.is_file():
             raise InvalidArgument(f"adapter {name!r}: {weights} does not exist; save adapters with safetensors")
-        needed = sum(safetensors_numels(weights)) * torch.empty((), dtype=self.dtype).element_size()
+        try:
+            numels = safetensors_numels(weights)
+        except (ValueError, KeyError, TypeError, IndexError, struct.error) as err:  # JSONDecodeError is a ValueError
+            raise InvalidArgument(
+                f"adapter {name!r}: {weights} is not a whole safetensors file ({err}); save the adapter again"
+            ) from err
+        needed = sum(numels) * torch.empty((), dtype=self.dtype).element_size()
         if self.memory_limit_bytes is not None and self.resident_bytes() + needed > self.memory_limit_bytes:
             raise ResourceExhausted(
                 f"adapter {name!r} needs {needed} bytes but the pool holds {self.resident_bytes()} of its "
