@@ -59,6 +59,19 @@ describe('the search view', () => {
     ]);
   });
 
+  it('counts a final training only for the finalists: a stopped trial trained to the end by another sweep is not', () => {
+    // the full grid trained the stopped a (from its step-2 checkpoint) and the finalist d's key is the grid's too
+    const later = new Map([['a', { steps: 8, resumedFromStep: 2, wallSeconds: 600 }]]);
+    expect(searchView(plan, 2, true, trials, names, results, later).compute).toEqual(view.compute);
+    // a finalist's final training does count: d trained steps 4 to 8 in 8 s, the same rate as its rungs
+    const finalist = new Map([['d', { steps: 8, resumedFromStep: 4, wallSeconds: 8 }]]);
+    expect(searchView(plan, 2, true, trials, names, results, finalist).compute.seconds).toBe(view.compute.seconds);
+    const slower = new Map([['d', { steps: 8, resumedFromStep: 4, wallSeconds: 40 }]]);
+    expect(searchView(plan, 2, true, trials, names, results, slower).compute.seconds).toBeGreaterThan(
+      view.compute.seconds,
+    );
+  });
+
   it('prints the rungs, the buckets, the compute and what stopped early in the CLI', () => {
     const text = searchTable(view);
     expect(text).toContain('successive halving, eta 2, rungs at steps 2, 4, 8:');

@@ -87,7 +87,9 @@ export function searchView(
         steps += r.stepsTrained;
       }
     }
-    const final = finalTrain.get(t.trialKey);
+    // Only a finalist's final training is this search's: a stopped trial can still get a result later, from another
+    // sweep that trains the same key to the end (the full grid), and that sweep's seconds are not this search's.
+    const final = t.rung === last && !t.stopped ? finalTrain.get(t.trialKey) : undefined;
     if (final && final.steps - final.resumedFromStep > 0) {
       seconds += final.wallSeconds;
       steps += final.steps - final.resumedFromStep;
