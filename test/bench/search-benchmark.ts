@@ -18,6 +18,7 @@ import { startLocalStack } from '../../control-plane/src/local-stack.js';
 import { searchViewOf, type SearchView } from '../../control-plane/src/search/search-view.js';
 import type { SearchPlan } from '../../control-plane/src/search/search-plan.js';
 import { configOfTrialName } from '../../control-plane/src/search/search-plan.js';
+import { sampleRankCorrelation } from 'simple-statistics';
 import { pairedBootstrap } from '../../control-plane/src/stats/paired-bootstrap.js';
 import { unpackItemBits } from '../../control-plane/src/stats/item-bits.js';
 import { itemCorrectnessOf } from '../../control-plane/src/store/item-correctness.js';
@@ -175,6 +176,20 @@ async function main(): Promise<void> {
     log(`grid ${gridDone.status} in ${gridWall.toFixed(0)} s`);
     const gridConfigs = configsOf(cp.store.trialsOfSweep(g.sweepId), plan);
 
+    // How well the first rung's ranking predicts the end: Spearman's correlation, over a bucket's configurations,
+    // between the rung-1 validation loss (negated: higher means lower loss) and the grid's test accuracy.
+    const rankAgreement = (bucket: number) => {
+      const pairs = view.trials
+        .filter((t) => t.bucket === bucket && t.validationLoss[0] !== null)
+        .map((t) => [-t.validationLoss[0]!, gridConfigs.find((c) => c.config === t.config)?.acc ?? null] as const)
+        .filter((p): p is readonly [number, number] => p[1] !== null);
+      return pairs.length > 2
+        ? sampleRankCorrelation(
+            pairs.map((p) => p[0]),
+            pairs.map((p) => p[1]),
+          )
+        : null;
+    };
     // Per budget: the best test accuracy within each bucket, and on each front up to the bucket's upper edge.
     const budgets = plan.buckets.map((b) => {
       const high = b.high ?? Number.POSITIVE_INFINITY;
@@ -239,6 +254,7 @@ async function main(): Promise<void> {
         bucketGapPaired: paired(gb, sb),
         frontGapPaired: paired(gf, sf),
         bucketHeldOut: heldOut(inBucket),
+        rung1LossVsAccuracy: rankAgreement(b.index),
         frontHeldOut: heldOut(upTo),
       };
     });
