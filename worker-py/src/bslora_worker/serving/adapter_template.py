@@ -44,7 +44,7 @@ def _copy_entry(value, memo: dict):
 
 
 def _per_adapter_slots(holder: nn.Module, name: str):
-    """(container, kind) of every per-adapter slot of ``holder`` that holds ``name``."""
+    """Every per-adapter container of ``holder`` (ModuleDict, ParameterDict or adapter-keyed dict) holding ``name``."""
     for child in list(holder._modules.values()):
         if isinstance(child, (nn.ModuleDict, nn.ParameterDict)) and name in child:
             yield child
