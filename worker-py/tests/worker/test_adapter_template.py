@@ -8,19 +8,28 @@ import torch
 from test_adapter_pool import IDS, TARGETS, logits, save_adapter, tiny_llama
 
 import bslora
+from bslora_worker.errors import InvalidArgument
 from bslora_worker.serving import AdapterPool, adapter_template
 
 
-def save_lora(directory, seed: int):
+def save_lora(directory, seed: int, **extra):
     torch.manual_seed(seed)
-    config = peft.LoraConfig(r=4, lora_alpha=8, target_modules=TARGETS, init_lora_weights=False)
+    config = peft.LoraConfig(r=4, lora_alpha=8, target_modules=TARGETS, init_lora_weights=False, **extra)
     pm = peft.get_peft_model(tiny_llama(), config)
     pm.save_pretrained(directory)
     return pm.eval()
 
 
+VARIANTS = {
+    "lora": lambda d, seed: save_lora(d, seed),
+    "lora-bias": lambda d, seed: save_lora(d, seed, lora_bias=True),
+    "kron-dropout": lambda d, seed: save_adapter(d, seed=seed, mode="kron", lora_dropout=0.1),
+    "gate-rslora": lambda d, seed: save_adapter(d, seed=seed, mode="gate", scaling="rslora"),
+}
+
+
 def saved_adapters(tmp_path, method: str, count: int = 4):
-    save = save_lora if method == "lora" else lambda d, seed: save_adapter(d, seed=seed, mode=method)
+    save = VARIANTS.get(method) or (lambda d, seed: save_adapter(d, seed=seed, mode=method))
     return {f"a{i}": (tmp_path / f"a{i}", save(tmp_path / f"a{i}", seed=i)) for i in range(count)}
 
 
@@ -28,7 +37,7 @@ def state(pool: AdapterPool) -> dict[str, torch.Tensor]:
     return {k: v for k, v in pool.peft_model.state_dict().items()}
 
 
-@pytest.mark.parametrize("method", ["slice", "gate", "kron", "lora"])
+@pytest.mark.parametrize("method", ["slice", "gate", "kron", "lora", *list(VARIANTS)[1:]])
 def test_template_loads_equal_peft_loads(tmp_path, method):
     saved = saved_adapters(tmp_path, method)
     fast, slow = AdapterPool(tiny_llama()), AdapterPool(tiny_llama(), use_templates=False)
@@ -116,3 +125,12 @@ def test_bytes_equal_the_parameter_count_on_the_template_path(tmp_path):
     count = bslora.count_parameters(tiny_llama(), saved["a0"][1].peft_config["default"])["total"]
     assert [pool.resident_bytes(n) for n in pool.names] == [count * 2] * 3
     assert all(p.dtype == torch.bfloat16 for p in pool._adapter_params("a2"))
+
+
+def test_a_dora_adapter_is_refused_with_the_reason(tmp_path):
+    save_lora(tmp_path / "dora", seed=0, use_dora=True)
+    pool = AdapterPool(tiny_llama())
+    with pytest.raises(InvalidArgument, match=r"adapter 'd' at .*dora is a DoRA adapter .*cannot run DoRA in "
+                                              r"mixed-adapter batches; serve it alone"):
+        pool.load("d", tmp_path / "dora")
+    assert pool.names == [] and pool.peft_model is None

@@ -137,6 +137,11 @@ class AdapterPool:
                     "release or retrain it"
                 )
         else:
+            if config.get("use_dora"):
+                raise InvalidArgument(
+                    f"adapter {name!r} at {directory} is a DoRA adapter (use_dora), and PEFT cannot run DoRA in "
+                    "mixed-adapter batches; serve it alone with PEFT, or merge it into the base model"
+                )
             recorded, mine = config.get("base_model_name_or_path"), getattr(self.base_model, "name_or_path", "")
             if recorded and mine and recorded != mine:
                 raise InvalidArgument(
