@@ -44,6 +44,19 @@ def tokenize_examples(
     return out
 
 
+def pad_batch(items: list[Tokenized], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-padded ``input_ids``, ``labels`` (padding ignored by the loss) and ``attention_mask`` of ``items``."""
+    width = max(len(t.input_ids) for t in items)
+    ids = torch.full((len(items), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(items), width), IGNORE_INDEX, dtype=torch.long)
+    mask = torch.zeros((len(items), width), dtype=torch.long)
+    for row, t in enumerate(items):
+        ids[row, : len(t.input_ids)] = torch.tensor(t.input_ids)
+        labels[row, : len(t.labels)] = torch.tensor(t.labels)
+        mask[row, : len(t.input_ids)] = 1
+    return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+
+
 class StepBatches:
     """Batch ``step`` of a seeded epoch-wise shuffle over the tokenized examples."""
 
@@ -66,15 +79,7 @@ class StepBatches:
         for i in range(step * self.batch_size, (step + 1) * self.batch_size):
             epoch, pos = divmod(i, n)
             picked.append(self.items[self._order(epoch)[pos]])
-        width = max(len(t.input_ids) for t in picked)
-        ids = torch.full((len(picked), width), self.pad_id, dtype=torch.long)
-        labels = torch.full((len(picked), width), IGNORE_INDEX, dtype=torch.long)
-        mask = torch.zeros((len(picked), width), dtype=torch.long)
-        for row, t in enumerate(picked):
-            ids[row, : len(t.input_ids)] = torch.tensor(t.input_ids)
-            labels[row, : len(t.labels)] = torch.tensor(t.labels)
-            mask[row, : len(t.input_ids)] = 1
-        return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+        return pad_batch(picked, self.pad_id)
 
 
 def tokenize_class_items(items: list[ClassItem], tokenizer, seq_len: int) -> list[Tokenized]:

@@ -16,7 +16,7 @@ from typing import TypeVar
 import torch
 
 from ..errors import InvalidArgument
-from .batches import IGNORE_INDEX, Tokenized
+from .batches import IGNORE_INDEX, Tokenized, pad_batch
 
 T = TypeVar("T")
 
@@ -47,19 +47,11 @@ def validation_loss(model, items: list[Tokenized], batch_size: int, pad_id: int,
     try:
         with torch.no_grad():
             for start in range(0, len(items), batch_size):
-                chunk = items[start : start + batch_size]
-                width = max(len(t.input_ids) for t in chunk)
-                ids = torch.full((len(chunk), width), pad_id, dtype=torch.long)
-                labels = torch.full((len(chunk), width), IGNORE_INDEX, dtype=torch.long)
-                mask = torch.zeros((len(chunk), width), dtype=torch.long)
-                for row, t in enumerate(chunk):
-                    ids[row, : len(t.input_ids)] = torch.tensor(t.input_ids)
-                    labels[row, : len(t.labels)] = torch.tensor(t.labels)
-                    mask[row, : len(t.input_ids)] = 1
-                n = int((labels[:, 1:] != IGNORE_INDEX).sum())  # the model shifts labels by one
+                batch = {k: v.to(device) for k, v in pad_batch(items[start : start + batch_size], pad_id).items()}
+                n = int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())  # the model shifts labels by one
                 if n == 0:
                     continue
-                out = model(input_ids=ids.to(device), attention_mask=mask.to(device), labels=labels.to(device))
+                out = model(**batch)
                 total += float(out.loss) * n
                 targets += n
     finally:
