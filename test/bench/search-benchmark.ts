@@ -176,6 +176,12 @@ async function main(): Promise<void> {
     log(`grid ${gridDone.status} in ${gridWall.toFixed(0)} s`);
     const gridConfigs = configsOf(cp.store.trialsOfSweep(g.sweepId), plan);
 
+    // Every compared trial's per-item correctness, read and unpacked once.
+    const correctness = new Map(
+      [...itemCorrectnessOf(cp.store.db, [...new Set([...gridConfigs, ...searchConfigs].map((c) => c.trialKey))])].map(
+        ([key, tasks]) => [key, [...tasks].map(([task, t]) => ({ task, bits: unpackItemBits(t.bits, t.n) }))],
+      ),
+    );
     // How well the first rung's ranking predicts the end: Spearman's correlation, over a bucket's configurations,
     // between the rung-1 validation loss (negated: higher means lower loss) and the grid's test accuracy.
     const rankAgreement = (bucket: number) => {
@@ -203,13 +209,8 @@ async function main(): Promise<void> {
       const gf = best(gridConfigs, upTo);
       // grid best − search best on the same test items, with a 95 % paired bootstrap interval over the items;
       // items [from, to) only where given
-      const vectors = (c: Config, from = 0, to?: number) => {
-        const items = itemCorrectnessOf(cp.store.db, [c.trialKey]).get(c.trialKey);
-        return [...(items?.entries() ?? [])].map(([task, t]) => ({
-          task,
-          bits: unpackItemBits(t.bits, t.n).slice(from, to),
-        }));
-      };
+      const vectors = (c: Config, from = 0, to?: number) =>
+        (correctness.get(c.trialKey) ?? []).map((t) => ({ task: t.task, bits: t.bits.slice(from, to) }));
       const paired = (a: Config | null, b: Config | null, from = 0, to?: number) => {
         if (!a || !b) return null;
         const vb = new Map(vectors(b, from, to).map((t) => [t.task, t.bits]));
