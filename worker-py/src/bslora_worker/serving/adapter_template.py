@@ -86,10 +86,6 @@ class AdapterTemplate:
                 return
             self.keys[key] = param
 
-    @property
-    def usable(self) -> bool:
-        return bool(self.keys)
-
     def matches(self, tensors: dict[str, torch.Tensor]) -> bool:
         return self.keys is not None and tensors.keys() == self.keys.keys() and all(
             tensors[k].shape == p.shape for k, p in self.keys.items())
