@@ -126,6 +126,9 @@ describe('hostile specs do not hold the event loop', () => {
         });
         cp.store.deleteSweep(id);
       }
+      // The cancelled sweep's job is still moved by the recorder after the cancel returns (to completed or failed);
+      // deleting the keys before it settles let that move write a job back after the deletion.
+      await waitForQuietQueues(cp);
       await deleteKeysWithPrefix(prefix);
     }
   });
@@ -207,6 +210,7 @@ describe('hostile specs do not hold the event loop', () => {
   });
 
   it('queued nothing and stored nothing for the refused specs', async () => {
+    await waitForQuietQueues(cp);
     expect(cp.store.listSweeps()).toHaveLength(0);
     const counts = await cp.queueCounts();
     for (const [queue, states] of Object.entries(counts))
@@ -238,3 +242,16 @@ describe('hostile specs do not hold the event loop', () => {
     }
   });
 });
+
+/** Until no job of any queue is waiting, active, delayed or waiting for children (10 s at most). */
+async function waitForQuietQueues(cp: ControlPlane): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const counts = await cp.queueCounts();
+    const busy = Object.values(counts).some(
+      (s) => (s.waiting ?? 0) + (s.active ?? 0) + (s.delayed ?? 0) + (s['waiting-children'] ?? 0) > 0,
+    );
+    if (!busy || Date.now() > deadline) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
