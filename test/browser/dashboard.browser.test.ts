@@ -272,7 +272,7 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
 
     it('follows the sweep live over SSE while it trains, without reloading', async () => {
       const { page, errors } = await newPage();
-      const live = watchLiveTransport(page, sweepId);
+      const live = await watchLiveTransport(page, sweepId);
       await page.goto(`${server.url}/sweeps/${sweepId}`);
       await page.waitForFunction(() => 'bsloraDashboard' in window);
       await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
@@ -520,7 +520,7 @@ describe.skipIf(process.env.BSLORA_SKIP_BROWSER_TESTS === '1')('dashboard in hea
     cp.progress.set(plans[0].trialKey, { phase: 'train', step: 3, totalSteps: 10, loss: 1.234, etaSeconds: null });
 
     const { page, errors } = await newPage();
-    const live = watchLiveTransport(page, id);
+    const live = await watchLiveTransport(page, id);
     await page.goto(`${server.url}/sweeps/${id}`);
     await page.waitForFunction(() => 'bsloraDashboard' in window);
     await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));

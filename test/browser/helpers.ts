@@ -85,14 +85,18 @@ function recordLiveTransportInPage(): void {
  * (or went offline), made a fetch while polling, or did not hold one event stream of this sweep open (200,
  * text/event-stream) for its whole life.
  */
-export function watchLiveTransport(page: Page, sweepId: string): { expectSseOnly(page: Page): Promise<void> } {
+export async function watchLiveTransport(
+  page: Page,
+  sweepId: string,
+): Promise<{ expectSseOnly(page: Page): Promise<void> }> {
   const streams: { status: number; type: string }[] = [];
   const eventsPath = `/api/v1/sweeps/${encodeURIComponent(sweepId)}/events`;
   page.on('response', (res) => {
     if (new URL(res.url()).pathname === eventsPath)
       streams.push({ status: res.status(), type: res.headers()['content-type'] ?? '' });
   });
-  void page.addInitScript(recordLiveTransportInPage);
+  // Awaited: a page opened before the script is registered records nothing (window.__liveModes undefined).
+  await page.addInitScript(recordLiveTransportInPage);
   return {
     async expectSseOnly(p: Page) {
       const { modes, fetches } = await p.evaluate(() => {
